@@ -1,0 +1,49 @@
+"""Seams for local models: one small Protocol each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    """Counts tokens the way the embedding model will see them (the chunker's budget is in these units)."""
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+@runtime_checkable
+class Embedder(TokenCounter, Protocol):
+    """Turns texts into L2-normalised float32 vectors of ``dim`` dimensions.
+
+    ``name`` identifies model + settings; the store keeps it so vectors of different models are never mixed.
+    """
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
+
+    def embed_query(self, text: str) -> npt.NDArray[np.float32]: ...
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    """Scores (query, passage) pairs; higher is more relevant. Scores are comparable within one call only."""
+
+    name: str
+
+    def score(self, query: str, passages: Sequence[str]) -> npt.NDArray[np.float32]: ...
+
+
+@runtime_checkable
+class TextGenerator(Protocol):
+    """A local text generator (SmolLM2 via xllamacpp). Remote models come through the gateway's ChatModel."""
+
+    name: str
+
+    def generate(self, prompt: str, *, max_tokens: int = 256, temperature: float = 0.0, seed: int = 0) -> str: ...

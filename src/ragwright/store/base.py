@@ -1,0 +1,110 @@
+"""The `Store` seam: documents, chunks, keyword index and vectors behind one Protocol.
+
+The tenant is a required positional argument of every read and write; an implementation must enforce it inside the
+query itself (never by filtering results afterwards), and :class:`ragwright.testing.StoreContract` checks that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ragwright.documents.model import Chunk, Document
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Restrict a search. Empty fields do not restrict.
+
+    ``paths`` are glob patterns matched against the document id (its path relative to the ingest root), ``file_types``
+    are extensions without the dot, and a chunk passes ``tags`` when its document carries at least one of them.
+    """
+
+    paths: tuple[str, ...] = ()
+    file_types: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.paths or self.file_types or self.tags)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    """A chunk as read back from the store, with the document fields a citation needs."""
+
+    chunk: Chunk
+    doc_path: str
+    doc_title: str
+    file_type: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredChunk:
+    """One search result: a chunk id and the raw score of the index that produced it (higher is better)."""
+
+    chunk_id: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    doc_id: str
+    source: str
+    file_type: str
+    title: str
+    content_hash: str
+    n_chunks: int
+    tags: tuple[str, ...] = ()
+    ingested_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    documents: int
+    chunks: int
+    embedding_model: str | None
+    by_file_type: dict[str, int] = field(default_factory=dict)
+
+
+class Store(Protocol):
+    """Where documents, chunks, the keyword index and vectors live.
+
+    ``upsert`` replaces a document and all of its chunks atomically (one transaction); ``keyword_search`` ranks by
+    BM25 over the analysed text of :attr:`Chunk.indexed_text`; ``vector_search`` ranks by cosine similarity.
+    """
+
+    embedding_model: str | None
+    embedding_dim: int | None
+
+    def upsert(
+        self, tenant: str, doc: Document, chunks: Sequence[Chunk], vectors: npt.NDArray[np.float32]
+    ) -> None: ...
+
+    def delete(self, tenant: str, doc_id: str) -> bool: ...
+
+    def keyword_search(
+        self, tenant: str, query: str, k: int, filters: Filters | None = None
+    ) -> list[ScoredChunk]: ...
+
+    def vector_search(
+        self, tenant: str, vector: npt.NDArray[np.float32], k: int, filters: Filters | None = None
+    ) -> list[ScoredChunk]: ...
+
+    def get(self, tenant: str, chunk_ids: Sequence[str]) -> list[StoredChunk]: ...
+
+    def get_vectors(self, tenant: str, chunk_ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]: ...
+
+    def vectors_by_text_hash(
+        self, tenant: str, text_hashes: Sequence[str]
+    ) -> dict[str, npt.NDArray[np.float32]]: ...
+
+    def documents(self, tenant: str) -> list[DocumentInfo]: ...
+
+    def stats(self, tenant: str) -> StoreStats: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,395 @@
+"""The embedded store: one SQLite file in WAL mode.
+
+Layout: ``documents`` and ``chunks`` tables; one postings table per tenant (term, chunk, term frequency, chunk
+length) from which BM25 is computed in SQL, so statistics never mix tenants (docs/adr/0001 says why this is not FTS5's
+bm25()); and one sqlite-vec ``vec0`` table partitioned by tenant for the vectors. A document
+and all of its rows are replaced in a single transaction, so a crash at any point leaves the previous state intact and
+the next ingest completes the work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+import math
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import sqlean as sqlite3
+import sqlite_vec
+
+from ragwright.documents.model import Chunk, Document
+from ragwright.errors import SchemaVersionError, StoreError
+from ragwright.retrieval.analysis import analyze, query_terms
+from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoreStats, StoredChunk
+from ragwright.store.migrations import apply_migrations, known_migrations
+
+# Above this many filter-matching chunks, vector search over-fetches from the ANN table and filters afterwards instead
+# of scoring the matching chunks exactly.
+_EXACT_FILTER_LIMIT = 50_000
+_VEC_MAX_K = 4096
+
+
+class SQLiteStore:
+    """`Store` over one SQLite file.
+
+    Example::
+
+        store = SQLiteStore(Path(".ragwright/index.sqlite"))
+        store.bind_embedder("all-MiniLM-L6-v2-int8@256", 384)
+        store.upsert("acme", doc, chunks, vectors)
+        hits = store.keyword_search("acme", "how do I rotate keys", k=10)
+    """
+
+    def __init__(
+        self, path: Path | str, *, timeout_s: float = 30.0, bm25_k1: float = 0.9, bm25_b: float = 0.4
+    ) -> None:
+        self.path = Path(path)
+        self.bm25_k1 = bm25_k1
+        self.bm25_b = bm25_b
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None, check_same_thread=False)
+            self._db.enable_load_extension(True)
+            sqlite_vec.load(self._db)
+            self._db.enable_load_extension(False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            applied = {r[0] for r in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name='migrations'")}
+            if applied:
+                names = {r[0] for r in self._db.execute("SELECT name FROM migrations")}
+                unknown = names - known_migrations()
+                if unknown:
+                    raise SchemaVersionError(
+                        f"{self.path} was written by a newer ragwright (unknown migrations: {sorted(unknown)})")
+            apply_migrations(self._db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open index {self.path}: {exc}") from exc
+        self._kw_tables: dict[str, str] = dict(self._db.execute("SELECT tenant, kw_table FROM tenants").fetchall())
+
+    # -- embedding model binding -------------------------------------------------------------------------------
+
+    @property
+    def embedding_model(self) -> str | None:
+        return self._meta("embedding_model")
+
+    @property
+    def embedding_dim(self) -> int | None:
+        dim = self._meta("embedding_dim")
+        return int(dim) if dim is not None else None
+
+    def bind_embedder(self, name: str, dim: int) -> None:
+        """Record which embedder this index uses; refuse to mix vectors of another model or size."""
+        with self._lock:
+            current, current_dim = self.embedding_model, self.embedding_dim
+            if current is None:
+                with self._transaction():
+                    self._db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_model', ?)", (name,))
+                    self._db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_dim', ?)", (str(dim),))
+                    self._db.execute(
+                        "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vec USING vec0("
+                        f"tenant TEXT PARTITION KEY, embedding float[{int(dim)}] distance_metric=cosine)"
+                    )
+            elif current != name or current_dim != dim:
+                raise StoreError(
+                    f"this index was built with embedder {current} ({current_dim} dims), not {name} ({dim} dims); "
+                    "use a new --data-dir or delete the index to switch models"
+                )
+
+    # -- writes --------------------------------------------------------------------------------------------------
+
+    def upsert(self, tenant: str, doc: Document, chunks: Sequence[Chunk], vectors: npt.NDArray[np.float32]) -> None:
+        _check_tenant(tenant)
+        if len(chunks) != len(vectors):
+            raise StoreError(f"{len(chunks)} chunks but {len(vectors)} vectors for {doc.doc_id}")
+        if chunks and self.embedding_dim is None:
+            raise StoreError("bind_embedder() must be called before the first upsert")
+        with self._lock, self._transaction():
+            kw = self._kw_table(tenant, create=True)
+            self._delete_rows(tenant, doc.doc_id, kw)
+            self._db.execute(
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (tenant, doc.doc_id, doc.source, doc.file_type, doc.title, doc.content_hash,
+                 json.dumps(list(doc.tags)), json.dumps(doc.metadata), len(chunks), time.time()),
+            )
+            total_terms = 0
+            for chunk, vector in zip(chunks, vectors, strict=True):
+                terms = analyze(chunk.indexed_text)
+                total_terms += len(terms)
+                cur = self._db.execute(
+                    "INSERT INTO chunks (tenant, doc_id, chunk_id, ordinal, text, context, char_start, char_end,"
+                    " heading_path, page, n_tokens, n_terms, text_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (tenant, doc.doc_id, chunk.id, chunk.ordinal, chunk.text, chunk.context, chunk.char_start,
+                     chunk.char_end, json.dumps(list(chunk.heading_path)), chunk.page, chunk.n_tokens,
+                     len(terms), chunk.text_hash),
+                )
+                rowid = cur.lastrowid
+                self._db.executemany(
+                    f"INSERT INTO {kw} (term, rid, tf, dl) VALUES (?, ?, ?, ?)",
+                    [(term, rowid, tf, len(terms)) for term, tf in Counter(terms).items()],
+                )
+                self._db.execute("INSERT INTO chunks_vec (rowid, tenant, embedding) VALUES (?, ?, ?)",
+                                 (rowid, tenant, np.asarray(vector, dtype=np.float32).tobytes()))
+            self._db.execute("UPDATE tenants SET n_chunks = n_chunks + ?, n_terms = n_terms + ? WHERE tenant = ?",
+                             (len(chunks), total_terms, tenant))
+
+    def delete(self, tenant: str, doc_id: str) -> bool:
+        _check_tenant(tenant)
+        with self._lock, self._transaction():
+            kw = self._kw_table(tenant, create=False)
+            return self._delete_rows(tenant, doc_id, kw)
+
+    def _delete_rows(self, tenant: str, doc_id: str, kw: str | None) -> bool:
+        rows = self._db.execute(
+            "SELECT id, n_terms FROM chunks WHERE tenant = ? AND doc_id = ?", (tenant, doc_id)).fetchall()
+        rowids = [r[0] for r in rows]
+        if rows:
+            self._db.execute("UPDATE tenants SET n_chunks = n_chunks - ?, n_terms = n_terms - ? WHERE tenant = ?",
+                             (len(rows), sum(r[1] for r in rows), tenant))
+        for batch in _batches(rowids, 500):
+            marks = ",".join("?" * len(batch))
+            if kw is not None:
+                self._db.execute(f"DELETE FROM {kw} WHERE rid IN ({marks})", batch)
+            self._db.execute(f"DELETE FROM chunks_vec WHERE rowid IN ({marks})", batch)
+            self._db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", batch)
+        cur = self._db.execute("DELETE FROM documents WHERE tenant = ? AND doc_id = ?", (tenant, doc_id))
+        return cur.rowcount > 0
+
+    # -- reads ---------------------------------------------------------------------------------------------------
+
+    def keyword_search(self, tenant: str, query: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
+        """BM25 over the tenant's own statistics: Lucene's non-negative IDF, ``k1``/``b`` from the constructor."""
+        _check_tenant(tenant)
+        terms = query_terms(query)
+        table = self._kw_tables.get(tenant)
+        if not terms or table is None or k <= 0:
+            return []
+        with self._lock:
+            n_chunks, n_terms = self._db.execute(
+                "SELECT n_chunks, n_terms FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
+            if n_chunks <= 0:
+                return []
+            df = {t: self._db.execute(f"SELECT COUNT(*) FROM {table} WHERE term = ?", (t,)).fetchone()[0]
+                  for t in terms}
+            present = [t for t in terms if df[t]]
+            if not present:
+                return []
+            args: list[Any] = []
+            for t in present:
+                args += [math.log(1.0 + (n_chunks - df[t] + 0.5) / (df[t] + 0.5)), t]
+            postings = " UNION ALL ".join(f"SELECT rid, tf, dl, ? AS idf FROM {table} WHERE term = ?" for _ in present)
+            k1, b, avgdl = self.bm25_k1, self.bm25_b, n_terms / n_chunks
+            score = f"SUM(p.idf * p.tf * {k1 + 1.0!r} / (p.tf + {k1!r} * ({1.0 - b!r} + {b / avgdl!r} * p.dl)))"
+            where, params = _filter_sql(filters)
+            if where:  # filter before ranking, inside the query
+                sql = (f"SELECT c.chunk_id, {score} AS s FROM ({postings}) p JOIN chunks c ON c.id = p.rid"
+                       " JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
+                       f" WHERE c.tenant = ?{where} GROUP BY p.rid ORDER BY s DESC, p.rid LIMIT ?")
+            else:
+                sql = (f"SELECT c.chunk_id, r.s FROM (SELECT p.rid AS rid, {score} AS s FROM ({postings}) p"
+                       " GROUP BY p.rid ORDER BY s DESC, p.rid LIMIT ?) r JOIN chunks c ON c.id = r.rid"
+                       " WHERE c.tenant = ? ORDER BY r.s DESC, r.rid")
+                args.append(k)
+                params = []
+            bind = (*args, tenant, *params, k) if where else (*args, tenant)
+            rows = self._db.execute(sql, bind).fetchall()
+        return [ScoredChunk(cid, float(sc)) for cid, sc in rows]
+
+    def vector_search(
+        self, tenant: str, vector: npt.NDArray[np.float32], k: int, filters: Filters | None = None
+    ) -> list[ScoredChunk]:
+        _check_tenant(tenant)
+        if k <= 0 or self.embedding_dim is None:
+            return []
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if query.shape[0] != self.embedding_dim:
+            raise StoreError(f"query vector has {query.shape[0]} dims, index has {self.embedding_dim}")
+        with self._lock:
+            if filters:
+                where, params = _filter_sql(filters)
+                allowed = [r[0] for r in self._db.execute(
+                    "SELECT c.id FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
+                    f" WHERE c.tenant = ?{where} LIMIT ?", (tenant, *params, _EXACT_FILTER_LIMIT + 1))]
+                if len(allowed) <= _EXACT_FILTER_LIMIT:
+                    return self._exact_search(tenant, query, allowed, k)
+                scored = self._ann_search(tenant, query, min(_VEC_MAX_K, k * 20))
+                keep = set(allowed)
+                return self._to_chunk_ids(tenant, [(r, s) for r, s in scored if r in keep][:k])
+            return self._to_chunk_ids(tenant, self._ann_search(tenant, query, min(k, _VEC_MAX_K)))
+
+    def _ann_search(self, tenant: str, query: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
+        rows = self._db.execute(
+            "SELECT rowid, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ? AND tenant = ?",
+            (query.tobytes(), k, tenant),
+        ).fetchall()
+        return [(int(r), 1.0 - float(d)) for r, d in rows]
+
+    def _exact_search(
+        self, tenant: str, query: npt.NDArray[np.float32], rowids: list[int], k: int
+    ) -> list[ScoredChunk]:
+        if not rowids:
+            return []
+        ids, matrix = self._vectors_for_rowids(tenant, rowids)
+        scores = matrix @ query
+        order = np.argsort(-scores, kind="stable")[:k]
+        return self._to_chunk_ids(tenant, [(ids[i], float(scores[i])) for i in order])
+
+    def _vectors_for_rowids(self, tenant: str, rowids: Sequence[int]) -> tuple[list[int], npt.NDArray[np.float32]]:
+        ids: list[int] = []
+        blobs: list[bytes] = []
+        for batch in _batches(list(rowids), 500):
+            marks = ",".join("?" * len(batch))
+            for rowid, blob in self._db.execute(
+                f"SELECT rowid, embedding FROM chunks_vec WHERE tenant = ? AND rowid IN ({marks})", (tenant, *batch)
+            ):
+                ids.append(int(rowid))
+                blobs.append(blob)
+        dim = self.embedding_dim or 0
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dim)
+        return ids, matrix
+
+    def _to_chunk_ids(self, tenant: str, scored: list[tuple[int, float]]) -> list[ScoredChunk]:
+        if not scored:
+            return []
+        marks = ",".join("?" * len(scored))
+        mapping = dict(self._db.execute(
+            f"SELECT id, chunk_id FROM chunks WHERE tenant = ? AND id IN ({marks})",
+            (tenant, *[r for r, _ in scored])).fetchall())
+        return [ScoredChunk(mapping[r], s) for r, s in scored if r in mapping]
+
+    def get(self, tenant: str, chunk_ids: Sequence[str]) -> list[StoredChunk]:
+        _check_tenant(tenant)
+        found: dict[str, StoredChunk] = {}
+        with self._lock:
+            for batch in _batches(list(dict.fromkeys(chunk_ids)), 500):
+                marks = ",".join("?" * len(batch))
+                for row in self._db.execute(
+                    "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.context, c.char_start, c.char_end,"
+                    " c.heading_path, c.page, c.n_tokens, d.source, d.title, d.file_type, d.tags"
+                    " FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
+                    f" WHERE c.tenant = ? AND c.chunk_id IN ({marks})", (tenant, *batch)):
+                    chunk = Chunk(id=row[0], doc_id=row[1], ordinal=row[2], text=row[3], context=row[4],
+                                  char_start=row[5], char_end=row[6], heading_path=tuple(json.loads(row[7])),
+                                  page=row[8], n_tokens=row[9])
+                    found[row[0]] = StoredChunk(chunk=chunk, doc_path=row[1], doc_title=row[11],
+                                                file_type=row[12], tags=tuple(json.loads(row[13])))
+        return [found[c] for c in chunk_ids if c in found]
+
+    def get_vectors(self, tenant: str, chunk_ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
+        _check_tenant(tenant)
+        with self._lock:
+            rowid_of: dict[int, str] = {}
+            for batch in _batches(list(dict.fromkeys(chunk_ids)), 500):
+                marks = ",".join("?" * len(batch))
+                rowid_of.update(self._db.execute(
+                    f"SELECT id, chunk_id FROM chunks WHERE tenant = ? AND chunk_id IN ({marks})", (tenant, *batch)))
+            if not rowid_of or self.embedding_dim is None:
+                return {}
+            ids, matrix = self._vectors_for_rowids(tenant, list(rowid_of))
+        return {rowid_of[r]: matrix[i] for i, r in enumerate(ids)}
+
+    def vectors_by_text_hash(self, tenant: str, text_hashes: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
+        _check_tenant(tenant)
+        with self._lock:
+            rowid_of: dict[int, str] = {}
+            for batch in _batches(list(dict.fromkeys(text_hashes)), 500):
+                marks = ",".join("?" * len(batch))
+                for rowid, h in self._db.execute(
+                    f"SELECT MIN(id), text_hash FROM chunks WHERE tenant = ? AND text_hash IN ({marks})"
+                    " GROUP BY text_hash", (tenant, *batch)):
+                    rowid_of[rowid] = h
+            if not rowid_of or self.embedding_dim is None:
+                return {}
+            ids, matrix = self._vectors_for_rowids(tenant, list(rowid_of))
+        return {rowid_of[r]: matrix[i].copy() for i, r in enumerate(ids)}
+
+    def documents(self, tenant: str) -> list[DocumentInfo]:
+        _check_tenant(tenant)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT doc_id, source, file_type, title, content_hash, n_chunks, tags, ingested_at FROM documents"
+                " WHERE tenant = ? ORDER BY doc_id", (tenant,)).fetchall()
+        return [DocumentInfo(doc_id=r[0], source=r[1], file_type=r[2], title=r[3], content_hash=r[4],
+                             n_chunks=r[5], tags=tuple(json.loads(r[6])), ingested_at=r[7]) for r in rows]
+
+    def stats(self, tenant: str) -> StoreStats:
+        _check_tenant(tenant)
+        with self._lock:
+            by_type = dict(self._db.execute(
+                "SELECT file_type, COUNT(*) FROM documents WHERE tenant = ? GROUP BY file_type", (tenant,)).fetchall())
+            chunks = self._db.execute("SELECT COUNT(*) FROM chunks WHERE tenant = ?", (tenant,)).fetchone()[0]
+        return StoreStats(documents=sum(by_type.values()), chunks=int(chunks), embedding_model=self.embedding_model,
+                          by_file_type=by_type)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+
+    def _meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _kw_table(self, tenant: str, *, create: bool) -> str | None:
+        name = self._kw_tables.get(tenant)
+        if name is None and create:
+            name = "kw_" + hashlib.sha1(tenant.encode("utf-8")).hexdigest()[:20]
+            self._db.execute(
+                f"CREATE TABLE IF NOT EXISTS {name} (term TEXT NOT NULL, rid INTEGER NOT NULL, tf INTEGER NOT NULL,"
+                " dl INTEGER NOT NULL, PRIMARY KEY (term, rid)) WITHOUT ROWID")
+            self._db.execute(f"CREATE INDEX IF NOT EXISTS {name}_rid ON {name} (rid)")
+            self._db.execute("INSERT OR IGNORE INTO tenants (tenant, kw_table) VALUES (?, ?)", (tenant, name))
+            self._kw_tables[tenant] = name
+        return name
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            self._kw_tables = dict(self._db.execute("SELECT tenant, kw_table FROM tenants").fetchall())
+            raise
+        self._db.execute("COMMIT")
+
+
+def _check_tenant(tenant: str) -> None:
+    if not isinstance(tenant, str) or not tenant:
+        raise StoreError("a tenant is required for every store call")
+
+
+def _filter_sql(filters: Filters | None) -> tuple[str, list[Any]]:
+    """SQL conditions over aliases ``c`` (chunks) and ``d`` (documents) for ``filters``."""
+    if not filters:
+        return "", []
+    parts: list[str] = []
+    params: list[Any] = []
+    if filters.paths:
+        parts.append("(" + " OR ".join("d.doc_id GLOB ?" for _ in filters.paths) + ")")
+        params.extend(filters.paths)
+    if filters.file_types:
+        parts.append(f"d.file_type IN ({','.join('?' * len(filters.file_types))})")
+        params.extend(ft.lower().lstrip(".") for ft in filters.file_types)
+    if filters.tags:
+        parts.append(f"EXISTS (SELECT 1 FROM json_each(d.tags) WHERE value IN ({','.join('?' * len(filters.tags))}))")
+        params.extend(filters.tags)
+    return " AND " + " AND ".join(parts), params
+
+
+def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
