@@ -80,6 +80,12 @@ class Store(Protocol):
 
     embedding_model: str | None
     embedding_dim: int | None
+    bm25_k1: float
+    bm25_b: float
+
+    def bind_embedder(self, name: str, dim: int) -> None:
+        """Record the embedder on first use; raise StoreError if the index was built with another one."""
+        ...
 
     def upsert(
         self, tenant: str, doc: Document, chunks: Sequence[Chunk], vectors: npt.NDArray[np.float32]

@@ -1,0 +1,1 @@
+"""The ask pipeline: retrieve evidence, answer from it with numbered citations, or abstain."""

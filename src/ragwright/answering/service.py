@@ -1,0 +1,79 @@
+"""`Asker`: question in, cited answer (or an honest abstention) out."""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+from ragwright.answering import extractive, generative
+from ragwright.answering.evidence import EvidenceSentence, score_sentences
+from ragwright.answering.types import Answer, Citation
+from ragwright.config import AnswerSettings
+from ragwright.models.base import Embedder, TextGenerator
+from ragwright.retrieval.retriever import Retriever
+from ragwright.store.base import Filters
+
+ABSTAIN_TEXT = "The indexed documents do not contain the answer to this question."
+
+GeneratorName = Literal["extractive", "local"]
+
+
+class Asker:
+    """Example::
+
+        asker = Asker(retriever, embedder, settings.answer)
+        answer = asker.ask("acme", "What does the Pro plan cost?")
+        print(answer.text)            # "The Pro plan costs $29 per month. [1]"
+        print(answer.citations[0].location)
+    """
+
+    def __init__(self, retriever: Retriever, embedder: Embedder | None, settings: AnswerSettings,
+                 generator: TextGenerator | None = None) -> None:
+        self.retriever = retriever
+        self.embedder = embedder
+        self.settings = settings
+        self.generator = generator
+
+    def ask(self, tenant: str, question: str, *, filters: Filters | None = None,
+            generator: GeneratorName | None = None) -> Answer:
+        mode = generator or self.settings.generator
+        result = self.retriever.search(tenant, question, k=self.settings.evidence_k, filters=filters)
+        timings = {f"retrieve.{k}": v for k, v in result.timings_ms.items()}
+        clock = time.perf_counter()
+        scored = score_sentences(question, result.hits, self.embedder)
+        timings["evidence"] = (time.perf_counter() - clock) * 1000.0
+        best = max((s.support for s in scored), default=0.0)
+        if best < self.settings.abstain_below:
+            return self._abstain(question, scored, best, timings)
+
+        clock = time.perf_counter()
+        if mode == "local" and self.generator is not None:
+            prompt = generative.build_prompt(question, result.hits)
+            raw = self.generator.generate(prompt, max_tokens=self.settings.max_tokens)
+            text, citations, dropped = generative.check_citations(raw, scored, self.embedder)
+            timings["generate"] = (time.perf_counter() - clock) * 1000.0
+            if text:
+                return Answer(question=question, text=text, citations=citations, abstained=False, support=best,
+                              answered_by=f"local:{self.generator.name}", flagged=dropped, timings_ms=timings)
+            answered_by = f"extractive (local:{self.generator.name} output had no supported sentence)"
+        else:
+            dropped, answered_by = [], "extractive"
+        text, citations = extractive.compose(extractive.select(scored, max_sentences=self.settings.max_sentences))
+        timings["answer"] = (time.perf_counter() - clock) * 1000.0
+        return Answer(question=question, text=text, citations=citations, abstained=False, support=best,
+                      answered_by=answered_by, flagged=dropped, timings_ms=timings)
+
+    def _abstain(self, question: str, scored: list[EvidenceSentence], best: float,
+                 timings: dict[str, float]) -> Answer:
+        closest: list[Citation] = []
+        seen: set[str] = set()
+        for sent in sorted(scored, key=lambda s: -s.support):
+            key = sent.hit.chunk.chunk.id
+            if key in seen:
+                continue
+            seen.add(key)
+            closest.append(sent.citation(len(closest) + 1))
+            if len(closest) == 3:
+                break
+        return Answer(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True, support=best,
+                      answered_by="none", closest=closest, timings_ms=timings)

@@ -1,0 +1,54 @@
+"""What an answer is: text with ``[n]`` markers, the citations they point to, and whether ragwright abstained."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """``[n]`` in the answer: the passage it points to and the exact supporting span in the source document."""
+
+    n: int
+    doc_path: str
+    chunk_id: str
+    char_start: int
+    char_end: int
+    snippet: str
+    heading_path: tuple[str, ...] = ()
+    page: int | None = None
+    title: str = ""
+
+    @property
+    def location(self) -> str:
+        """``docs/guide.md › Install › Linux`` or ``manual.pdf › page 3``."""
+        parts = [self.doc_path, *self.heading_path]
+        if self.page is not None:
+            parts.append(f"page {self.page}")
+        return " › ".join(parts)
+
+
+@dataclass(slots=True)
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    support: float
+    """How well the best evidence supports the answer, 0..1; abstention happens under the configured threshold."""
+    answered_by: str
+    """'extractive', 'local:<model>', or a gateway model later; 'none' when abstaining."""
+    closest: list[Citation] = field(default_factory=list)
+    """When abstaining: the nearest passages, so the user sees what the documents do say."""
+    flagged: list[str] = field(default_factory=list)
+    """Generated sentences dropped because no evidence supported them."""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for group in ("citations", "closest"):
+            for cite, obj in zip(data[group], getattr(self, group), strict=True):
+                cite["location"] = obj.location
+                cite["heading_path"] = list(obj.heading_path)
+        return data

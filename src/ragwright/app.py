@@ -1,0 +1,108 @@
+"""The library's front door: one object that builds the store, models, retriever and answerer from `Settings`.
+
+The CLI, and later the HTTP and MCP servers, are thin layers over this; they hold no logic of their own.
+
+Example::
+
+    rw = Ragwright(load_settings())
+    rw.ingest([Path("docs")])
+    print(rw.ask("How do I rotate the API key?").text)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+from ragwright.answering.service import Asker, GeneratorName
+from ragwright.answering.types import Answer
+from ragwright.config import Settings
+from ragwright.errors import NotIndexedError
+from ragwright.ingest.pipeline import IngestReport, Ingestor, ProgressCallback
+from ragwright.models.base import Embedder, Reranker, TextGenerator
+from ragwright.models.registry import make_embedder, make_generator, make_reranker
+from ragwright.retrieval.retriever import Mode, Retriever, SearchResult
+from ragwright.store.base import Filters, Store
+from ragwright.store.sqlite import SQLiteStore
+
+# Tuned on SciFact's train split (docs/retrieval.md); the same values serve every corpus.
+BM25_K1 = 0.9
+BM25_B = 0.4
+
+
+class Ragwright:
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None, store: Store | None = None,
+                 generator: TextGenerator | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._store = store
+        self._generator = generator
+
+    # -- parts, built on first use ------------------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            e = self.settings.embedding
+            kwargs = {"max_length": e.max_length, "threads": e.threads} if e.model == "minilm" else {}
+            self._embedder = make_embedder(e.model, **kwargs)
+        return self._embedder
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = SQLiteStore(self.settings.index_path, bm25_k1=BM25_K1, bm25_b=BM25_B)
+        return self._store
+
+    def open_existing_store(self) -> Store:
+        """The store for read commands: a clear error instead of an empty new index when nothing was ingested."""
+        if self._store is None and not self.settings.index_path.exists():
+            raise NotIndexedError(f"no index at {self.settings.index_path}: run `ragwright ingest PATH` first")
+        return self.store
+
+    @cached_property
+    def reranker(self) -> Reranker | None:
+        spec = self.settings.retrieval.reranker
+        return make_reranker(spec) if spec else None
+
+    @property
+    def generator(self) -> TextGenerator:
+        if self._generator is None:
+            self._generator = make_generator("local")
+        return self._generator
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        store = self.open_existing_store()
+        embedder = self.embedder if self.settings.retrieval.mode != "bm25" else None
+        if embedder is not None and store.embedding_model not in (None, embedder.name):
+            raise NotIndexedError(
+                f"the index was built with {store.embedding_model}, but the configured embedder is {embedder.name}")
+        return Retriever(store, embedder, self.settings.retrieval, self.reranker)
+
+    # -- operations ----------------------------------------------------------------------------------------------
+
+    def ingest(self, roots: Sequence[Path], *, tenant: str | None = None, include: Sequence[str] = (),
+               exclude: Sequence[str] = (), prune: bool = False, progress: ProgressCallback | None = None,
+               tags: tuple[str, ...] = ()) -> IngestReport:
+        ingestor = Ingestor(self.store, self.embedder, self.settings, progress)
+        return ingestor.ingest(roots, tenant=tenant or self.settings.tenant, include=include, exclude=exclude,
+                               prune=prune, tags=tags)
+
+    def search(self, query: str, *, tenant: str | None = None, k: int | None = None, mode: Mode | None = None,
+               filters: Filters | None = None) -> SearchResult:
+        if mode and mode != "bm25" and self.settings.retrieval.mode == "bm25":
+            self.retriever.embedder = self.embedder
+        return self.retriever.search(tenant or self.settings.tenant, query, k=k, mode=mode, filters=filters)
+
+    def ask(self, question: str, *, tenant: str | None = None, filters: Filters | None = None,
+            generator: GeneratorName | None = None) -> Answer:
+        gen_name = generator or self.settings.answer.generator
+        asker = Asker(self.retriever, self.embedder, self.settings.answer,
+                      self.generator if gen_name == "local" else None)
+        return asker.ask(tenant or self.settings.tenant, question, filters=filters, generator=gen_name)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()

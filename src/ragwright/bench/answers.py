@@ -1,0 +1,95 @@
+"""`ragwright bench answers`: retrieval and extractive answering on a SQuAD-format set, beside a trivial baseline.
+
+Every ``holdout``-th paragraph is left out of the index; its questions are unanswerable by construction, which measures
+abstention honestly: a good system answers the indexed questions and abstains on the held-out ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ragwright.answering import extractive
+from ragwright.answering.evidence import score_sentences
+from ragwright.answering.sentences import split_sentences
+from ragwright.app import Ragwright
+from ragwright.bench.common import index_dir, percentiles_ms, write_json
+from ragwright.bench.squad import exact_match, f1, load_squad
+from ragwright.config import Settings
+from ragwright.ingest.pipeline import Ingestor, ProgressCallback
+from ragwright.models.base import Embedder
+
+TENANT = "bench"
+
+
+def run_answer_bench(
+    squad: Path, *, settings: Settings, holdout: int = 5, index: Path | None = None, out: Path | None = None,
+    embedder: Embedder | None = None, progress: ProgressCallback | None = None,
+    on_query: Callable[[int, int], None] | None = None, limit: int | None = None,
+) -> dict[str, Any]:
+    docs, questions = load_squad(squad)
+    held_out = {d.doc_id for i, d in enumerate(docs) if holdout and i % holdout == holdout - 1}
+    indexed = [d for d in docs if d.doc_id not in held_out]
+    if limit:
+        questions = questions[:limit]
+    threshold = settings.answer.abstain_below
+    sums = {k: 0.0 for k in ("r1", "r5", "em", "f1", "base_em", "base_f1", "abstain_ok", "abstain_bad")}
+    n_answerable = n_unanswerable = 0
+    latencies: list[float] = []
+    with index_dir(index) as data_dir:
+        rw = Ragwright(settings.model_copy(update={"data_dir": data_dir}), embedder=embedder)
+        try:
+            Ingestor(rw.store, rw.embedder, rw.settings, progress).ingest_documents(
+                indexed, tenant=TENANT, total=len(indexed))
+            for i, q in enumerate(questions):
+                started = time.perf_counter()
+                result = rw.search(q.question, tenant=TENANT, k=max(5, settings.answer.evidence_k))
+                evidence = result.hits[: settings.answer.evidence_k]
+                scored = score_sentences(q.question, evidence, rw.embedder)
+                chosen = extractive.select(scored, max_sentences=1)
+                latencies.append(time.perf_counter() - started)
+                support = max((s.support for s in scored), default=0.0)
+                abstains = support < threshold
+                if q.doc_id in held_out:
+                    n_unanswerable += 1
+                    sums["abstain_ok"] += abstains
+                else:
+                    n_answerable += 1
+                    sums["abstain_bad"] += abstains
+                    ranked_docs = list(dict.fromkeys(h.chunk.chunk.doc_id for h in result.hits))
+                    sums["r1"] += q.doc_id in ranked_docs[:1]
+                    sums["r5"] += q.doc_id in ranked_docs[:5]
+                    answer = chosen[0].text if chosen else ""
+                    sums["em"] += exact_match(answer, q.answers)
+                    sums["f1"] += f1(answer, q.answers)
+                    baseline = _first_sentence(result.hits[0].chunk.chunk.text) if result.hits else ""
+                    sums["base_em"] += exact_match(baseline, q.answers)
+                    sums["base_f1"] += f1(baseline, q.answers)
+                if on_query is not None:
+                    on_query(i + 1, len(questions))
+        finally:
+            rw.close()
+    a = max(n_answerable, 1)
+    u = max(n_unanswerable, 1)
+    data: dict[str, Any] = {
+        "dataset": squad.name,
+        "questions": {"answerable": n_answerable, "unanswerable": n_unanswerable},
+        "paragraphs": {"indexed": len(indexed), "held_out": len(held_out)},
+        "retrieval": {"recall@1": round(sums["r1"] / a, 4), "recall@5": round(sums["r5"] / a, 4)},
+        "extractive": {"em": round(100 * sums["em"] / a, 2), "f1": round(100 * sums["f1"] / a, 2)},
+        "baseline_first_sentence": {"em": round(100 * sums["base_em"] / a, 2), "f1": round(100 * sums["base_f1"] / a, 2)},
+        "abstention": {"threshold": threshold,
+                       "abstained_on_unanswerable": round(sums["abstain_ok"] / u, 4),
+                       "abstained_on_answerable": round(sums["abstain_bad"] / a, 4)},
+        "latency_ms": percentiles_ms(latencies),
+        "config": {"embedder": rw.embedder.name, "evidence_k": settings.answer.evidence_k},
+    }
+    write_json(out, data)
+    return data
+
+
+def _first_sentence(text: str) -> str:
+    spans = split_sentences(text)
+    return text[spans[0][0]:spans[0][1]] if spans else text

@@ -1,0 +1,245 @@
+"""The ingest pipeline: discover → skip unchanged → load → chunk → embed (batched across documents) → upsert.
+
+Incremental by construction:
+- a file whose bytes hash to the stored ``content_hash`` is skipped before it is parsed;
+- a changed file is re-chunked, and every chunk whose exact indexed text was embedded before (in any document of the
+  tenant) reuses its stored vector, so only new text is embedded;
+- each document is written in one store transaction, so a crash (even SIGKILL) leaves every document either in its
+  old or its new state, and the next run finishes the job;
+- with ``prune``, documents that lived under an ingested root and are gone from disk are deleted.
+
+Bad input never stops the run: each failure is recorded with its reason in :class:`IngestReport`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from ragwright.config import Settings
+from ragwright.documents.beir import iter_beir_corpus
+from ragwright.documents.chunker import chunk_document
+from ragwright.documents.loaders import load_file
+from ragwright.documents.model import Chunk, Document, sha256_bytes
+from ragwright.errors import IngestError
+from ragwright.ingest.discover import Source, discover
+from ragwright.models.base import Embedder
+from ragwright.store.base import DocumentInfo, Store
+
+Status = Literal["added", "updated", "unchanged", "failed", "removed"]
+
+
+@dataclass(slots=True)
+class FileOutcome:
+    doc_id: str
+    status: Status
+    chunks: int = 0
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class IngestReport:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    seconds: float = 0.0
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def failures(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def chunks_written(self) -> int:
+        return sum(o.chunks for o in self.outcomes if o.status in ("added", "updated"))
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "added": self.count("added"), "updated": self.count("updated"), "unchanged": self.count("unchanged"),
+            "removed": self.count("removed"), "failed": self.count("failed"),
+            "chunks_written": self.chunks_written, "chunks_embedded": self.chunks_embedded,
+            "chunks_reused": self.chunks_reused, "seconds": round(self.seconds, 3),
+            "failures": [{"path": o.doc_id, "reason": o.reason} for o in self.failures],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What a progress display needs; emitted after every file and every embedded batch."""
+
+    files_done: int
+    files_total: int
+    chunks_embedded: int
+    current: str
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(slots=True)
+class _Pending:
+    doc: Document
+    chunks: list[Chunk]
+    vectors: list[npt.NDArray[np.float32] | None]
+    status: Status
+
+
+class Ingestor:
+    """Runs ingest for one tenant into one store with one embedder.
+
+    Example::
+
+        report = Ingestor(store, embedder, settings).ingest([Path("docs")], tenant="acme", prune=True)
+        print(report.summary())
+    """
+
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings,
+                 progress: ProgressCallback | None = None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self.progress = progress
+        store.bind_embedder(embedder.name, embedder.dim)
+
+    # -- public ------------------------------------------------------------------------------------------------
+
+    def ingest(self, roots: Sequence[Path], *, tenant: str, include: Sequence[str] = (),
+               exclude: Sequence[str] = (), prune: bool = False, tags: tuple[str, ...] = ()) -> IngestReport:
+        started = time.perf_counter()
+        sources = list(discover(roots, include=include, exclude=[*self.settings.ingest.exclude, *exclude]))
+        known = {d.doc_id: d for d in self.store.documents(tenant)}
+        report = IngestReport()
+        seen: set[str] = set()
+        docs = self._load_changed(sources, known, report, seen, tags)
+        self._index(docs, tenant, report, files_total=len(sources))
+        if prune:
+            self._prune(tenant, [r.resolve() for r in roots], known, seen, report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _prune(self, tenant: str, roots: list[Path], known: dict[str, DocumentInfo], seen: set[str],
+               report: IngestReport) -> None:
+        """Delete documents that lived under one of ``roots`` and were not seen by this run."""
+        for info in known.values():
+            if info.doc_id in seen:
+                continue
+            path = Path(info.source.split("#", 1)[0])  # BEIR records are "corpus.jsonl#id"
+            if any(path == r or r in path.parents for r in roots):
+                self.store.delete(tenant, info.doc_id)
+                report.outcomes.append(FileOutcome(info.doc_id, "removed"))
+
+    def ingest_documents(self, documents: Iterable[Document], *, tenant: str, total: int = 0) -> IngestReport:
+        """Index already-loaded documents (BEIR corpora, uploads); unchanged ones are skipped by content hash."""
+        started = time.perf_counter()
+        known = {d.doc_id: d.content_hash for d in self.store.documents(tenant)}
+        report = IngestReport()
+
+        def changed() -> Iterator[tuple[Document, Status]]:
+            for doc in documents:
+                old = known.get(doc.doc_id)
+                if old == doc.content_hash:
+                    report.outcomes.append(FileOutcome(doc.doc_id, "unchanged"))
+                    continue
+                yield doc, ("updated" if old else "added")
+
+        self._index(changed(), tenant, report, files_total=total)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    # -- steps -------------------------------------------------------------------------------------------------
+
+    def _load_changed(self, sources: list[Source], known: dict[str, DocumentInfo], report: IngestReport, seen: set[str],
+                      tags: tuple[str, ...]) -> Iterator[tuple[Document, Status]]:
+        max_bytes = int(self.settings.ingest.max_file_mb * 2**20)
+        for src in sources:
+            if src.path.suffix.lower() == ".jsonl":
+                yield from self._load_jsonl(src, known, report, seen)
+                continue
+            seen.add(src.doc_id)
+            old = known.get(src.doc_id)
+            try:
+                if old is not None and src.path.stat().st_size <= max_bytes and \
+                        sha256_bytes(src.path.read_bytes()) == old.content_hash:
+                    report.outcomes.append(FileOutcome(src.doc_id, "unchanged"))
+                    self._emit(report, len(sources), src.doc_id)
+                    continue
+                doc = load_file(src.path, src.doc_id, max_bytes=max_bytes, tags=tags)
+            except IngestError as err:
+                report.outcomes.append(FileOutcome(src.doc_id, "failed", reason=err.reason))
+                continue
+            except OSError as err:
+                report.outcomes.append(FileOutcome(src.doc_id, "failed", reason=f"cannot read: {err.strerror}"))
+                continue
+            except Exception as err:  # a parser bug on a strange file must not stop the run
+                report.outcomes.append(FileOutcome(src.doc_id, "failed",
+                                                   reason=f"could not parse ({type(err).__name__}: {err})"))
+                continue
+            yield doc, ("updated" if old is not None else "added")
+
+    def _load_jsonl(self, src: Source, known: dict[str, DocumentInfo], report: IngestReport,
+                    seen: set[str]) -> Iterator[tuple[Document, Status]]:
+        def bad(err: IngestError) -> None:
+            report.outcomes.append(FileOutcome(err.path, "failed", reason=err.reason))
+
+        for doc in iter_beir_corpus(src.path, on_error=bad):
+            doc.doc_id = f"{src.doc_id}#{doc.doc_id}"
+            seen.add(doc.doc_id)
+            old = known.get(doc.doc_id)
+            if old is not None and old.content_hash == doc.content_hash:
+                report.outcomes.append(FileOutcome(doc.doc_id, "unchanged"))
+                continue
+            yield doc, ("updated" if old is not None else "added")
+
+    def _index(self, docs: Iterable[tuple[Document, Status]], tenant: str, report: IngestReport,
+               files_total: int) -> None:
+        """Chunk, then embed in batches that span documents (full batches are what make the embedder fast)."""
+        batch = self.settings.ingest.embed_batch
+        pending: list[_Pending] = []
+        todo = 0
+        for doc, status in docs:
+            try:
+                chunks = chunk_document(doc, self.embedder, max_tokens=self.settings.ingest.chunk_tokens,
+                                        overlap_tokens=self.settings.ingest.chunk_overlap)
+            except IngestError as err:
+                report.outcomes.append(FileOutcome(doc.doc_id, "failed", reason=err.reason))
+                continue
+            if not chunks:
+                report.outcomes.append(FileOutcome(doc.doc_id, "failed", reason="no indexable text"))
+                continue
+            reused = self.store.vectors_by_text_hash(tenant, [c.text_hash for c in chunks])
+            vectors: list[npt.NDArray[np.float32] | None] = [reused.get(c.text_hash) for c in chunks]
+            report.chunks_reused += sum(v is not None for v in vectors)
+            pending.append(_Pending(doc, chunks, vectors, status))
+            todo += sum(v is None for v in vectors)
+            if todo >= batch:
+                self._flush(pending, tenant, report, files_total)
+                pending, todo = [], 0
+        self._flush(pending, tenant, report, files_total)
+
+    def _flush(self, pending: list[_Pending], tenant: str, report: IngestReport, files_total: int) -> None:
+        if not pending:
+            return
+        missing = [(p, i) for p in pending for i, v in enumerate(p.vectors) if v is None]
+        if missing:
+            vectors = self.embedder.embed([p.chunks[i].indexed_text for p, i in missing])
+            for (p, i), vec in zip(missing, vectors, strict=True):
+                p.vectors[i] = vec
+            report.chunks_embedded += len(missing)
+        for p in pending:
+            matrix = np.stack([v for v in p.vectors if v is not None]).astype(np.float32)
+            self.store.upsert(tenant, p.doc, p.chunks, matrix)
+            report.outcomes.append(FileOutcome(p.doc.doc_id, p.status, chunks=len(p.chunks)))
+            self._emit(report, files_total, p.doc.doc_id)
+
+    def _emit(self, report: IngestReport, total: int, current: str) -> None:
+        if self.progress is not None:
+            self.progress(Progress(files_done=len(report.outcomes), files_total=total,
+                                   chunks_embedded=report.chunks_embedded, current=current))

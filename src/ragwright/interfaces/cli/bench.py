@@ -1,0 +1,75 @@
+"""`ragwright bench ...`: thin commands over :mod:`ragwright.bench`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ragwright.config import load_settings
+from ragwright.errors import UserError
+from ragwright.ingest.pipeline import Progress as IngestProgress
+from ragwright.interfaces.cli import render
+
+bench_app = typer.Typer(no_args_is_help=True)
+
+
+@contextmanager
+def _bars(quiet: bool) -> Iterator[tuple[object, object]]:
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=render.err_console, transient=True, disable=quiet or not sys.stderr.isatty()) as bar:
+        ingest_task = bar.add_task("ingest", total=None)
+        query_task = bar.add_task("queries", total=None, visible=False)
+
+        def on_ingest(p: IngestProgress) -> None:
+            bar.update(ingest_task, completed=p.files_done, total=p.files_total or None)
+
+        def on_query(done: int, total: int) -> None:
+            bar.update(query_task, completed=done, total=total, visible=True)
+
+        yield on_ingest, on_query
+
+
+@bench_app.command("retrieval")
+def retrieval(
+    beir: Annotated[Path, typer.Option("--beir", help="BEIR dataset directory (corpus.jsonl, queries.jsonl, qrels/).")],
+    split: Annotated[str, typer.Option(help="qrels split to score.")] = "test",
+    mode: Annotated[str, typer.Option(help="bm25, dense or hybrid.")] = "hybrid",
+    out: Annotated[Optional[Path], typer.Option(help="Write the result JSON here.")] = None,
+    index: Annotated[Optional[Path], typer.Option(help="Keep the index here (re-runs embed nothing).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config")] = None,
+) -> None:
+    """Ingest a BEIR dataset into a fresh store; print nDCG@10, recall, MRR, latency and ingest throughput."""
+    from ragwright.bench.retrieval import run_retrieval_bench
+
+    if mode not in ("bm25", "dense", "hybrid"):
+        raise UserError(f"--mode must be bm25, dense or hybrid, not {mode!r}")
+    settings = load_settings(config)
+    with _bars(False) as (on_ingest, on_query):
+        data = run_retrieval_bench(beir, settings=settings, split=split, mode=mode, index=index,  # type: ignore[arg-type]
+                                   out=out, progress=on_ingest, on_query=on_query)  # type: ignore[arg-type]
+    render.print_json(data)
+
+
+@bench_app.command("answers")
+def answers(
+    squad: Annotated[Path, typer.Option("--squad", help="SQuAD-format JSON (e.g. xquad.en.json).")],
+    out: Annotated[Optional[Path], typer.Option(help="Write the result JSON here.")] = None,
+    holdout: Annotated[int, typer.Option(help="Leave every N-th paragraph out (its questions are unanswerable); 0 = none.")] = 5,
+    index: Annotated[Optional[Path], typer.Option(help="Keep the index here (re-runs embed nothing).")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N questions.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config")] = None,
+) -> None:
+    """Recall@1/@5 of the gold paragraph, EM/F1 of the extractive answer vs a first-sentence baseline, abstention."""
+    from ragwright.bench.answers import run_answer_bench
+
+    settings = load_settings(config)
+    with _bars(False) as (on_ingest, on_query):
+        data = run_answer_bench(squad, settings=settings, holdout=holdout, index=index, out=out,
+                                progress=on_ingest, on_query=on_query, limit=limit)  # type: ignore[arg-type]
+    render.print_json(data)

@@ -1,0 +1,132 @@
+"""Hybrid retrieval: BM25 and dense first stages, fused, optionally re-ranked, returned with per-stage timings."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from ragwright.config import RetrievalSettings
+from ragwright.errors import UserError
+from ragwright.models.base import Embedder, Reranker
+from ragwright.retrieval.fusion import convex, ranked
+from ragwright.store.base import Filters, Store, StoredChunk
+
+Mode = Literal["bm25", "dense", "hybrid"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One retrieved chunk with the scores that placed it."""
+
+    rank: int
+    score: float
+    chunk: StoredChunk
+    bm25: float | None = None
+    dense: float | None = None
+    rerank: float | None = None
+
+
+@dataclass(slots=True)
+class SearchResult:
+    query: str
+    mode: Mode
+    hits: list[Hit]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class Retriever:
+    """Searches one store for one tenant at a time.
+
+    Example::
+
+        retriever = Retriever(store, embedder, settings.retrieval)
+        result = retriever.search("acme", "how do I reset the controller?", k=5)
+        for hit in result.hits:
+            print(hit.rank, hit.chunk.doc_path, hit.score)
+    """
+
+    def __init__(self, store: Store, embedder: Embedder | None, settings: RetrievalSettings,
+                 reranker: Reranker | None = None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self.reranker = reranker
+
+    def search(self, tenant: str, query: str, *, k: int | None = None, mode: Mode | None = None,
+               filters: Filters | None = None) -> SearchResult:
+        query = query.strip()
+        if not query:
+            raise UserError("the query is empty")
+        k = k or self.settings.k
+        mode = mode or self.settings.mode
+        if mode != "bm25" and self.embedder is None:
+            raise UserError(f"--mode {mode} needs an embedder")
+        depth = max(self.settings.candidates, k)
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        keyword: dict[str, float] = {}
+        dense: dict[str, float] = {}
+        if mode in ("bm25", "hybrid"):
+            keyword = {h.chunk_id: h.score for h in self.store.keyword_search(tenant, query, depth, filters)}
+            clock = _lap(timings, "keyword", clock)
+        if mode in ("dense", "hybrid"):
+            assert self.embedder is not None
+            qvec = self.embedder.embed_query(query)
+            clock = _lap(timings, "embed", clock)
+            dense = {h.chunk_id: h.score for h in self.store.vector_search(tenant, qvec, depth, filters)}
+            clock = _lap(timings, "vector", clock)
+            if mode == "hybrid" and self.settings.prf_docs and self.settings.prf_weight and (keyword or dense):
+                dense = self._feedback(tenant, qvec, keyword, dense, depth, filters)
+                clock = _lap(timings, "feedback", clock)
+
+        if mode == "bm25":
+            fused = keyword
+        elif mode == "dense":
+            fused = dense
+        else:
+            fused = convex(keyword, dense, self.settings.dense_weight)
+        order = ranked(fused)
+        clock = _lap(timings, "fuse", clock)
+
+        rerank_scores: dict[str, float] = {}
+        if self.reranker is not None and order:
+            head = [cid for cid, _ in order[: self.settings.rerank_depth]]
+            chunks = {c.chunk.id: c for c in self.store.get(tenant, head)}
+            texts = [chunks[c].chunk.indexed_text for c in head if c in chunks]
+            scores = self.reranker.score(query, texts)
+            rerank_scores = {cid: float(s) for cid, s in zip([c for c in head if c in chunks], scores, strict=True)}
+            order = ranked(rerank_scores) + [(c, s) for c, s in order[len(head):]]
+            clock = _lap(timings, "rerank", clock)
+
+        top = order[:k]
+        stored = {c.chunk.id: c for c in self.store.get(tenant, [cid for cid, _ in top])}
+        hits = [
+            Hit(rank=i + 1, score=score, chunk=stored[cid], bm25=keyword.get(cid), dense=dense.get(cid),
+                rerank=rerank_scores.get(cid))
+            for i, (cid, score) in enumerate((c, s) for c, s in top if c in stored)
+        ]
+        _lap(timings, "fetch", clock)
+        timings["total"] = sum(timings.values())
+        return SearchResult(query=query, mode=mode, hits=hits, timings_ms=timings)
+
+    def _feedback(self, tenant: str, qvec: np.ndarray, keyword: dict[str, float], dense: dict[str, float],
+                  depth: int, filters: Filters | None) -> dict[str, float]:
+        """Dense pseudo-relevance feedback: move the query toward the centroid of the first-round fused top hits."""
+        first = [cid for cid, _ in ranked(convex(keyword, dense, self.settings.dense_weight))[: self.settings.prf_docs]]
+        vectors = self.store.get_vectors(tenant, first)
+        if not vectors:
+            return dense
+        centroid = np.mean(np.stack(list(vectors.values())), axis=0)
+        moved = qvec + self.settings.prf_weight * centroid
+        moved = (moved / (np.linalg.norm(moved) or 1.0)).astype(np.float32)
+        return {h.chunk_id: h.score for h in self.store.vector_search(tenant, moved, depth, filters)}
+
+
+def _lap(timings: dict[str, float], name: str, since: float) -> float:
+    now = time.perf_counter()
+    timings[name] = timings.get(name, 0.0) + (now - since) * 1000.0
+    return now
