@@ -1,0 +1,1 @@
+"""Loaders (one per format), the structure-aware chunker and the document model."""

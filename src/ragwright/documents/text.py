@@ -1,0 +1,139 @@
+"""Plain text: decoding bytes safely, and the small pieces every format loader shares.
+
+Text formats (``.txt``, ``.md``, ``.html``) arrive as bytes in an unknown encoding. :func:`decode_text` accepts UTF-8
+(with or without BOM) and UTF-16 with a BOM, falls back to cp1252 only when that yields clean text, and refuses binary
+data that merely wears a text extension. Line endings are normalised to ``\\n`` so offsets mean the same everywhere.
+
+Every loader returns an :class:`Extracted`; :class:`TextBuilder` assembles one from blocks (a DOCX paragraph, a PDF
+page) while keeping :class:`~ragwright.documents.model.Section` offsets exact.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+
+from ragwright.documents.model import Section
+from ragwright.errors import CorruptFileError, DecodeError
+
+__all__ = ["Extracted", "TextBuilder", "decode_text", "load_text", "normalize_newlines", "trimmed_span"]
+
+# Bytes that never occur in text (C0 controls other than \t \n \v \f \r, plus DEL). ESC (0x1b) is tolerated in small
+# numbers because terminal logs contain colour codes.
+_CONTROL_BYTES = frozenset(range(0x09)) | frozenset(range(0x0E, 0x20)) | {0x7F}
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_BINARY_SHARE = 0.05
+"""Above this share of control characters a "text" file is treated as binary."""
+_SNIFF_BYTES = 64 * 1024
+
+
+@dataclass(slots=True)
+class Extracted:
+    """What a format loader returns; :func:`ragwright.documents.loaders.load_file` turns it into a Document."""
+
+    text: str
+    sections: list[Section]
+    title: str | None = None
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def normalize_newlines(text: str) -> str:
+    """``\\r\\n`` and lone ``\\r`` become ``\\n`` (PDFium and Windows files use them)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def trimmed_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Move ``start``/``end`` inwards past whitespace; returns an empty span (``start == end``) for blank text."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:_SNIFF_BYTES]
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b in _CONTROL_BYTES)
+    return controls > _BINARY_SHARE * len(sample)
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """Decode a text file's bytes, or raise :class:`CorruptFileError` (binary) / :class:`DecodeError` (encoding).
+
+    Example::
+
+        decode_text("café".encode("cp1252"), "menu.txt")  # -> "café"
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise DecodeError(source, f"invalid UTF-16 text at byte {exc.start}") from None
+        if "\x00" in text or len(_CONTROL_CHARS.findall(text)) > _BINARY_SHARE * len(text):
+            raise CorruptFileError(source, "binary data behind a text extension (control characters)")
+        return normalize_newlines(text)
+    if _looks_binary(data):
+        raise CorruptFileError(source, "binary data behind a text extension (NUL or control bytes)")
+    try:
+        return normalize_newlines(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp1252")  # strict: the five undefined cp1252 bytes raise
+    except UnicodeDecodeError as exc:
+        raise DecodeError(source, f"not UTF-8, UTF-16 or cp1252 text (undefined byte at {exc.start})") from None
+    if _CONTROL_CHARS.search(text):
+        raise DecodeError(source, "not UTF-8 text, and cp1252 yields control characters")
+    return normalize_newlines(text)
+
+
+class TextBuilder:
+    """Joins blocks with blank lines and records one Section per run of blocks that share a heading path and page.
+
+    Example::
+
+        b = TextBuilder()
+        b.add("Intro text", ("Guide",))
+        b.add("More text", ("Guide",))   # same path: extends the section
+        b.add("Page two", (), page=2)
+        text, sections = b.build()       # 2 sections
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._length = 0
+        self._sections: list[Section] = []
+
+    def add(self, block: str, heading_path: tuple[str, ...] = (), page: int | None = None) -> None:
+        block = block.strip()
+        if not block:
+            return
+        if self._parts:
+            self._parts.append("\n\n")
+            self._length += 2
+        start = self._length
+        self._parts.append(block)
+        self._length += len(block)
+        last = self._sections[-1] if self._sections else None
+        if last is not None and last.heading_path == heading_path and last.page == page:
+            self._sections[-1] = Section(last.start, self._length, heading_path, page)
+        else:
+            self._sections.append(Section(start, self._length, heading_path, page))
+
+    def build(self) -> tuple[str, list[Section]]:
+        return "".join(self._parts), list(self._sections)
+
+
+def load_text(data: bytes, source: str) -> Extracted:
+    """``.txt``: the decoded text as one run of paragraphs (the chunker splits it at blank lines).
+
+    Plain text has no reliable headings, so the title falls back to the file name.
+    """
+    text = decode_text(data, source)
+    start, end = trimmed_span(text, 0, len(text))
+    sections = [Section(start, end)] if end > start else []
+    return Extracted(text=text, sections=sections)

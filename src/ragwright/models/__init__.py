@@ -1,0 +1,1 @@
+"""Local models behind small Protocols: embedders, re-rankers, generators, and their registry."""

@@ -1,0 +1,1 @@
+"""Hybrid retrieval: text analysis, fusion, the retriever."""

@@ -1,0 +1,1 @@
+"""The Store seam and its embedded SQLite implementation."""

@@ -1,0 +1,5 @@
+"""Test doubles and contract suites shipped with ragwright, for its own tests and for people extending it."""
+
+from ragwright.testing.fakes import FakeEmbedder, FakeGenerator, FakeReranker
+
+__all__ = ["FakeEmbedder", "FakeGenerator", "FakeReranker"]
