@@ -33,6 +33,8 @@ class EvidenceSentence:
     text: str
     coverage: float
     similarity: float
+    matched: tuple[str, ...] = ()
+    """Question terms found in the sentence itself."""
 
     @property
     def support(self) -> float:
@@ -71,6 +73,7 @@ def score_sentences(question: str, hits: list[Hit], embedder: Embedder | None) -
     else:
         similarity = [0.0] * n
     return [
-        EvidenceSentence(hit=p[0], start=p[1], end=p[2], text=p[3], coverage=c, similarity=float(s))
-        for p, c, s in zip(pieces, coverage, similarity, strict=True)
+        EvidenceSentence(hit=p[0], start=p[1], end=p[2], text=p[3], coverage=c, similarity=float(s),
+                         matched=tuple(t for t in q_terms if t in terms))
+        for p, c, s, terms in zip(pieces, coverage, similarity, sent_terms, strict=True)
     ]

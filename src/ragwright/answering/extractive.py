@@ -13,17 +13,20 @@ COMPANION_RATIO = 0.85
 
 
 def select(scored: list[EvidenceSentence], *, max_sentences: int) -> list[EvidenceSentence]:
-    """The best-supported sentence, plus close runners-up (at most ``max_sentences``), best first."""
+    """The best-supported sentence, plus runners-up that are nearly as well supported *and* cover a question term
+    the chosen sentences do not (complementary evidence, not three variants of one fact); best first."""
     if not scored:
         return []
     ranked = sorted(scored, key=lambda s: (-s.support, s.hit.rank, s.start))
     best = ranked[0]
     chosen = [best]
+    covered = set(best.matched)
     for cand in ranked[1:]:
         if len(chosen) >= max_sentences or cand.support < COMPANION_RATIO * best.support:
             break
-        if cand.coverage > 0 and all(cand.text != c.text for c in chosen):
+        if set(cand.matched) - covered and all(cand.text != c.text for c in chosen):
             chosen.append(cand)
+            covered |= set(cand.matched)
     return chosen
 
 

@@ -10,6 +10,7 @@ _BOUNDARY = re.compile(
     r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])"
     r"|\n\s*\n"
     r"|\n(?=\s*(?:[-*+•]|\d+[.)]|#{1,6}\s|\|))"
+    r"|(?<=:)[ \t]*\n(?=\s*[A-Z])"
 )
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "Dr.", "Mr.", "Mrs.", "Ms.", "No.", "Fig.", "approx.", "Inc.")
 
