@@ -19,7 +19,7 @@ from ragwright.answering.service import Asker, GeneratorName
 from ragwright.answering.types import Answer
 from ragwright.config import Settings
 from ragwright.errors import NotIndexedError
-from ragwright.ingest.pipeline import IngestReport, Ingestor, ProgressCallback
+from ragwright.ingest.pipeline import Ingestor, IngestReport, ProgressCallback
 from ragwright.models.base import Embedder, Reranker, TextGenerator
 from ragwright.models.registry import make_embedder, make_generator, make_reranker
 from ragwright.retrieval.retriever import Mode, Retriever, SearchResult

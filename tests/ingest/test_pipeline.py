@@ -7,7 +7,10 @@ from pathlib import Path
 from ragwright.app import Ragwright
 from tests.conftest import write
 
-GUIDE = "# Guide\n\n## Install\n\nRun the installer with --force to overwrite.\n\n## Pricing\n\nThe Pro plan costs $29.\n"
+GUIDE = (
+    "# Guide\n\n## Install\n\nRun the installer with --force to overwrite.\n\n"
+    "## Pricing\n\nThe Pro plan costs $29.\n"
+)
 
 
 def test_first_ingest_then_unchanged_rerun_embeds_nothing(rw: Ragwright, tmp_path: Path) -> None:

@@ -36,9 +36,10 @@ def test_failed_upsert_rolls_back_whole_document(tmp_path: Path) -> None:
     doc, chunks, vecs = make_doc("a.md", ["new text", "more new text"], version="2")
     with pytest.raises(StoreError):
         s.upsert("t", doc, chunks, vecs[:1])  # length mismatch is detected before writing
-    bad = vecs[:, :4].copy()  # wrong dimension: fails inside the transaction
-    with pytest.raises(Exception):
-        s.upsert("t", doc, chunks, bad)
+    with pytest.raises(StoreError):
+        s.upsert("t", doc, chunks, vecs[:, :4].copy())  # wrong dimension: refused before writing
+    with pytest.raises(StoreError, match="rolled back"):
+        s.upsert("t", doc, [chunks[0], chunks[0]], vecs)  # duplicate chunk id: fails mid-transaction
     assert [d.content_hash for d in s.documents("t")] == ["a.md:1"]
     assert len(s.keyword_search("t", "original", 5)) == 1 and s.keyword_search("t", "new", 5) == []
     s.close()

@@ -2,8 +2,8 @@
 
 A document's id is its path relative to a base directory when it lies below it, else its absolute path. The base is
 the directory that holds the index directory (the project, for the default ``./.ragwright``), so ids, and citations
-like ``docs/guide.md``, do not depend on where the command is run from. Globs use ``fnmatch`` rules against that id and against the
-path relative to the ingest root: ``*`` also matches ``/``.
+like ``docs/guide.md``, do not depend on where the command is run from. Globs use ``fnmatch`` rules against that id
+and against the path relative to the ingest root: ``*`` also matches ``/``.
 """
 
 from __future__ import annotations

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +28,7 @@ import sqlite_vec
 from ragwright.documents.model import Chunk, Document
 from ragwright.errors import SchemaVersionError, StoreError
 from ragwright.retrieval.analysis import analyze, query_terms
-from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoreStats, StoredChunk
+from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoreStats
 from ragwright.store.migrations import apply_migrations, known_migrations
 
 # Above this many filter-matching chunks, vector search over-fetches from the ANN table and filters afterwards instead
@@ -115,6 +115,8 @@ class SQLiteStore:
             raise StoreError(f"{len(chunks)} chunks but {len(vectors)} vectors for {doc.doc_id}")
         if chunks and self.embedding_dim is None:
             raise StoreError("bind_embedder() must be called before the first upsert")
+        if chunks and (vectors.ndim != 2 or vectors.shape[1] != self.embedding_dim):
+            raise StoreError(f"vectors of shape {vectors.shape} do not fit this index ({self.embedding_dim} dims)")
         with self._lock, self._transaction():
             kw = self._kw_table(tenant, create=True)
             self._delete_rows(tenant, doc.doc_id, kw)
@@ -357,12 +359,17 @@ class SQLiteStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to {self.path}: {exc}") from exc
         try:
             yield
-        except BaseException:
+        except BaseException as exc:
             self._db.execute("ROLLBACK")
             self._kw_tables = dict(self._db.execute("SELECT tenant, kw_table FROM tenants").fetchall())
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"write to {self.path} failed and was rolled back: {exc}") from exc
             raise
         self._db.execute("COMMIT")
 

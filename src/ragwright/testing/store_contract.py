@@ -152,7 +152,7 @@ class StoreContract:
         assert hits[0].chunk_id == chunks[7].id and hits[0].score == pytest.approx(1.0, abs=1e-5)
         expected = np.argsort(-(vecs @ vecs[7]))[:5]
         assert [h.chunk_id for h in hits] == [chunks[i].id for i in expected]
-        assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+        assert all(a.score >= b.score for a, b in zip(hits, hits[1:], strict=False))
 
     def test_filters_apply_to_both_searches(self, store: Store) -> None:
         store.upsert("t1", *make_doc("docs/a.md", ["shared words here"], tags=("blue",)))

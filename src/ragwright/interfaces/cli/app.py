@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,13 +19,13 @@ from ragwright.store.base import Filters
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Grounded, cited answers over your own documents, offline.")
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Path to ragwright.toml.")]
-DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="Index directory (default ./.ragwright).")]
-TenantOpt = Annotated[Optional[str], typer.Option("--tenant", help="Tenant whose documents to use.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Path to ragwright.toml.")]
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")]
+TenantOpt = Annotated[str | None, typer.Option("--tenant", help="Tenant whose documents to use.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-PathFilter = Annotated[Optional[list[str]], typer.Option("--path", help="Only documents matching this glob.")]
-TypeFilter = Annotated[Optional[list[str]], typer.Option("--type", help="Only this file type (md, pdf, ...).")]
-TagFilter = Annotated[Optional[list[str]], typer.Option("--tag", help="Only documents with this tag.")]
+PathFilter = Annotated[list[str] | None, typer.Option("--path", help="Only documents matching this glob.")]
+TypeFilter = Annotated[list[str] | None, typer.Option("--type", help="Only this file type (md, pdf, ...).")]
+TagFilter = Annotated[list[str] | None, typer.Option("--tag", help="Only documents with this tag.")]
 
 
 def _open(config: Path | None, data_dir: Path | None, **overrides: object) -> Ragwright:
@@ -42,9 +42,9 @@ def _filters(paths: list[str] | None, types: list[str] | None, tags: list[str] |
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories to index.")],
     tenant: TenantOpt = None,
-    include: Annotated[Optional[list[str]], typer.Option(help="Only files matching this glob.")] = None,
-    exclude: Annotated[Optional[list[str]], typer.Option(help="Skip files matching this glob.")] = None,
-    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="Tag every ingested document.")] = None,
+    include: Annotated[list[str] | None, typer.Option(help="Only files matching this glob.")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="Skip files matching this glob.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag every ingested document.")] = None,
     prune: Annotated[bool, typer.Option(help="Remove indexed documents under PATHS that no longer exist.")] = False,
     strict: Annotated[bool, typer.Option(help="Exit 1 if any file fails.")] = False,
     config: ConfigOpt = None,
@@ -81,7 +81,7 @@ def ingest(
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     k: Annotated[int, typer.Option("--k", min=1, max=1000, help="How many passages.")] = 10,
-    mode: Annotated[Optional[str], typer.Option(help="bm25, dense or hybrid (default from config).")] = None,
+    mode: Annotated[str | None, typer.Option(help="bm25, dense or hybrid (default from config).")] = None,
     path: PathFilter = None,
     file_type: TypeFilter = None,
     tag: TagFilter = None,
@@ -107,7 +107,7 @@ def search(
 @app.command()
 def ask(
     question: Annotated[list[str], typer.Argument(help="One or more questions.")],
-    generator: Annotated[Optional[str], typer.Option(help="extractive (default) or local (SmolLM2).")] = None,
+    generator: Annotated[str | None, typer.Option(help="extractive (default) or local (SmolLM2).")] = None,
     path: PathFilter = None,
     file_type: TypeFilter = None,
     tag: TagFilter = None,

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -40,9 +40,9 @@ def retrieval(
     beir: Annotated[Path, typer.Option("--beir", help="BEIR dataset directory (corpus.jsonl, queries.jsonl, qrels/).")],
     split: Annotated[str, typer.Option(help="qrels split to score.")] = "test",
     mode: Annotated[str, typer.Option(help="bm25, dense or hybrid.")] = "hybrid",
-    out: Annotated[Optional[Path], typer.Option(help="Write the result JSON here.")] = None,
-    index: Annotated[Optional[Path], typer.Option(help="Keep the index here (re-runs embed nothing).")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the result JSON here.")] = None,
+    index: Annotated[Path | None, typer.Option(help="Keep the index here (re-runs embed nothing).")] = None,
+    config: Annotated[Path | None, typer.Option("--config")] = None,
 ) -> None:
     """Ingest a BEIR dataset into a fresh store; print nDCG@10, recall, MRR, latency and ingest throughput."""
     from ragwright.bench.retrieval import run_retrieval_bench
@@ -59,11 +59,13 @@ def retrieval(
 @bench_app.command("answers")
 def answers(
     squad: Annotated[Path, typer.Option("--squad", help="SQuAD-format JSON (e.g. xquad.en.json).")],
-    out: Annotated[Optional[Path], typer.Option(help="Write the result JSON here.")] = None,
-    holdout: Annotated[int, typer.Option(help="Leave every N-th paragraph out (its questions are unanswerable); 0 = none.")] = 5,
-    index: Annotated[Optional[Path], typer.Option(help="Keep the index here (re-runs embed nothing).")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Only the first N questions.")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the result JSON here.")] = None,
+    holdout: Annotated[
+        int, typer.Option(help="Leave every N-th paragraph out (its questions are unanswerable); 0 = none.")
+    ] = 5,
+    index: Annotated[Path | None, typer.Option(help="Keep the index here (re-runs embed nothing).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    config: Annotated[Path | None, typer.Option("--config")] = None,
 ) -> None:
     """Recall@1/@5 of the gold paragraph, EM/F1 of the extractive answer vs a first-sentence baseline, abstention."""
     from ragwright.bench.answers import run_answer_bench
