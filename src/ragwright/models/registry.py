@@ -1,0 +1,87 @@
+"""Model specs from configuration resolved to instances through dicts of lazily imported factories.
+
+A spec is ``"name"`` or ``"name:argument"``: ``"minilm"``, ``"fake"``, ``"onnx:/models/ms-marco-MiniLM-L6"``,
+``"local"``. Importing this module imports no model runtime; a factory's module is imported only when it is used.
+
+Example::
+
+    emb = make_embedder("minilm", max_length=256)
+    rr = make_reranker("onnx:/models/ms-marco-MiniLM-L6")
+    gen = make_generator("fake", script=["42 [1]."])
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ragwright.errors import ConfigError
+from ragwright.models.base import Embedder, Reranker, TextGenerator
+
+__all__ = ["EMBEDDERS", "GENERATORS", "RERANKERS", "LazyFactory", "make_embedder", "make_generator", "make_reranker"]
+
+
+@dataclass(frozen=True)
+class LazyFactory:
+    """Calls ``module:attribute``, importing the module only then.
+
+    With ``takes_arg`` the spec's argument (the text after ``name:``) is passed as the first positional argument.
+    """
+
+    target: str
+    takes_arg: bool = False
+
+    def __call__(self, arg: str | None, **kw: Any) -> Any:
+        module_name, attr = self.target.split(":")
+        obj = getattr(importlib.import_module(module_name), attr)
+        return obj(arg, **kw) if self.takes_arg else obj(**kw)
+
+    def usage(self, name: str) -> str:
+        return f"'{name}:<path>'" if self.takes_arg else f"'{name}'"
+
+
+EMBEDDERS: dict[str, LazyFactory] = {
+    "minilm": LazyFactory("ragwright.models.embedder:default_embedder"),
+    "fake": LazyFactory("ragwright.testing.fakes:FakeEmbedder"),
+}
+RERANKERS: dict[str, LazyFactory] = {
+    "onnx": LazyFactory("ragwright.models.reranker:OnnxCrossEncoder", takes_arg=True),
+    "fake": LazyFactory("ragwright.testing.fakes:FakeReranker"),
+}
+GENERATORS: dict[str, LazyFactory] = {
+    "local": LazyFactory("ragwright.models.generator:default_generator"),
+    "fake": LazyFactory("ragwright.testing.fakes:FakeGenerator"),
+}
+
+
+def _build(kind: str, table: Mapping[str, LazyFactory], spec: str, kw: dict[str, Any]) -> Any:
+    name, sep, arg = spec.strip().partition(":")
+    factory = table.get(name)
+    known = ", ".join(f.usage(k) for k, f in table.items())
+    if factory is None:
+        raise ConfigError(f"unknown {kind} '{spec}'; known: {known}")
+    if factory.takes_arg and not arg:
+        raise ConfigError(f"{kind} '{name}' needs an argument, e.g. {factory.usage(name)}; known: {known}")
+    if not factory.takes_arg and sep:
+        raise ConfigError(f"{kind} '{name}' takes no argument, got '{spec}'; known: {known}")
+    return factory(arg or None, **kw)
+
+
+def make_embedder(spec: str, **kw: Any) -> Embedder:
+    """An embedder from a spec ('minilm' or 'fake'); keyword arguments go to its factory."""
+    embedder: Embedder = _build("embedder", EMBEDDERS, spec, kw)
+    return embedder
+
+
+def make_reranker(spec: str, **kw: Any) -> Reranker:
+    """A re-ranker from a spec ('onnx:<model dir>' or 'fake')."""
+    reranker: Reranker = _build("reranker", RERANKERS, spec, kw)
+    return reranker
+
+
+def make_generator(spec: str, **kw: Any) -> TextGenerator:
+    """A local text generator from a spec ('local' or 'fake')."""
+    generator: TextGenerator = _build("generator", GENERATORS, spec, kw)
+    return generator

