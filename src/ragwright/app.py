@@ -52,7 +52,8 @@ class Ragwright:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = SQLiteStore(self.settings.index_path, bm25_k1=BM25_K1, bm25_b=BM25_B)
+            self._store = SQLiteStore(self.settings.index_path, bm25_k1=BM25_K1, bm25_b=BM25_B,
+                                      context_weight=self.settings.retrieval.context_weight)
         return self._store
 
     def open_existing_store(self) -> Store:

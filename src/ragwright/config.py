@@ -53,9 +53,10 @@ class RetrievalSettings(BaseModel):
     mode: Literal["bm25", "dense", "hybrid"] = "hybrid"
     k: int = Field(10, ge=1, le=1000)
     candidates: int = Field(100, ge=10, le=2000, description="Depth of each first-stage list before fusion.")
-    dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the dense list in fusion.")
-    prf_docs: int = Field(0, ge=0, le=20, description="Pseudo-relevance feedback depth (0 disables).")
-    prf_weight: float = Field(0.0, ge=0.0, le=4.0)
+    fusion: Literal["zscore", "minmax"] = Field("zscore", description="Score normalisation before fusing.")
+    dense_weight: float = Field(0.6, ge=0.0, le=1.0, description="Weight of the dense list in fusion.")
+    context_weight: float = Field(
+        3.0, ge=1.0, le=10.0, description="BM25 weight of a term found in a chunk's title/heading context.")
     reranker: str | None = Field(None, description="Re-ranker spec, e.g. 'onnx:/models/ms-marco-MiniLM-L6'.")
     rerank_depth: int = Field(30, ge=1, le=500)
 

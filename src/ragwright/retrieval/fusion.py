@@ -16,11 +16,36 @@ def minmax(scores: Mapping[str, float]) -> dict[str, float]:
     return {k: (v - lo) / span for k, v in scores.items()}
 
 
-def convex(keyword: Mapping[str, float], dense: Mapping[str, float], dense_weight: float) -> dict[str, float]:
-    """Convex combination of min-max-normalised scores; an id missing from a list scores 0 there."""
-    kw, dn = minmax(keyword), minmax(dense)
+def zscore(scores: Mapping[str, float]) -> dict[str, float]:
+    """Standardise within the list: (score - mean) / std; a list of equal scores maps to 0."""
+    if not scores:
+        return {}
+    values = list(scores.values())
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
+    if std == 0.0:
+        return {k: 0.0 for k in scores}
+    return {k: (v - mean) / std for k, v in scores.items()}
+
+
+NORMALISERS = {"zscore": zscore, "minmax": minmax}
+
+
+def convex(keyword: Mapping[str, float], dense: Mapping[str, float], dense_weight: float,
+           normalise: str = "minmax") -> dict[str, float]:
+    """Convex combination of normalised scores over the union of both lists.
+
+    An id missing from a list takes that list's lowest score before normalising (it ranked below everything the
+    list returned), so a candidate is never rewarded for being absent.
+    """
+    ids = keyword.keys() | dense.keys()
+    norm = NORMALISERS[normalise]
+    kw_floor = min(keyword.values(), default=0.0)
+    dn_floor = min(dense.values(), default=0.0)
+    kw = norm({i: keyword.get(i, kw_floor) for i in ids}) if keyword else dict.fromkeys(ids, 0.0)
+    dn = norm({i: dense.get(i, dn_floor) for i in ids}) if dense else dict.fromkeys(ids, 0.0)
     w = dense_weight
-    return {i: (1.0 - w) * kw.get(i, 0.0) + w * dn.get(i, 0.0) for i in kw.keys() | dn.keys()}
+    return {i: (1.0 - w) * kw[i] + w * dn[i] for i in ids}
 
 
 def rrf(*rankings: Mapping[str, float], k: int = 60) -> dict[str, float]:

@@ -79,16 +79,16 @@ class Retriever:
             clock = _lap(timings, "embed", clock)
             dense = {h.chunk_id: h.score for h in self.store.vector_search(tenant, qvec, depth, filters)}
             clock = _lap(timings, "vector", clock)
-            if mode == "hybrid" and self.settings.prf_docs and self.settings.prf_weight and (keyword or dense):
-                dense = self._feedback(tenant, qvec, keyword, dense, depth, filters)
-                clock = _lap(timings, "feedback", clock)
+            if mode == "hybrid" and keyword:
+                dense = self._fill_dense(tenant, qvec, keyword, dense)
+                clock = _lap(timings, "fill", clock)
 
         if mode == "bm25":
             fused = keyword
         elif mode == "dense":
             fused = dense
         else:
-            fused = convex(keyword, dense, self.settings.dense_weight)
+            fused = convex(keyword, dense, self.settings.dense_weight, self.settings.fusion)
         order = ranked(fused)
         clock = _lap(timings, "fuse", clock)
 
@@ -113,17 +113,17 @@ class Retriever:
         timings["total"] = sum(timings.values())
         return SearchResult(query=query, mode=mode, hits=hits, timings_ms=timings)
 
-    def _feedback(self, tenant: str, qvec: np.ndarray, keyword: dict[str, float], dense: dict[str, float],
-                  depth: int, filters: Filters | None) -> dict[str, float]:
-        """Dense pseudo-relevance feedback: move the query toward the centroid of the first-round fused top hits."""
-        first = [cid for cid, _ in ranked(convex(keyword, dense, self.settings.dense_weight))[: self.settings.prf_docs]]
-        vectors = self.store.get_vectors(tenant, first)
-        if not vectors:
+    def _fill_dense(self, tenant: str, qvec: np.ndarray, keyword: dict[str, float],
+                    dense: dict[str, float]) -> dict[str, float]:
+        """Exact dense scores for keyword-only candidates, so fusion compares both signals on every candidate."""
+        missing = [cid for cid in keyword if cid not in dense]
+        if not missing:
             return dense
-        centroid = np.mean(np.stack(list(vectors.values())), axis=0)
-        moved = qvec + self.settings.prf_weight * centroid
-        moved = (moved / (np.linalg.norm(moved) or 1.0)).astype(np.float32)
-        return {h.chunk_id: h.score for h in self.store.vector_search(tenant, moved, depth, filters)}
+        vectors = self.store.get_vectors(tenant, missing)
+        filled = dict(dense)
+        for cid, vec in vectors.items():
+            filled[cid] = float(vec @ qvec)
+        return filled
 
 
 def _lap(timings: dict[str, float], name: str, since: float) -> float:

@@ -28,7 +28,8 @@ def m001_initial(db: Any) -> None:
             tenant TEXT PRIMARY KEY,
             kw_table TEXT NOT NULL UNIQUE,
             n_chunks INTEGER NOT NULL DEFAULT 0,
-            n_terms INTEGER NOT NULL DEFAULT 0
+            n_terms INTEGER NOT NULL DEFAULT 0,
+            version INTEGER NOT NULL DEFAULT 0
         );
         CREATE TABLE documents (
             tenant TEXT NOT NULL,

@@ -49,11 +49,16 @@ class SQLiteStore:
     """
 
     def __init__(
-        self, path: Path | str, *, timeout_s: float = 30.0, bm25_k1: float = 0.9, bm25_b: float = 0.4
+        self, path: Path | str, *, timeout_s: float = 30.0, bm25_k1: float = 0.9, bm25_b: float = 0.4,
+        context_weight: float = 1.0, dense_cache_max: int = 500_000,
     ) -> None:
         self.path = Path(path)
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
+        self.context_weight = context_weight
+        self.dense_cache_max = dense_cache_max
+        self._dense: dict[str, tuple[int, npt.NDArray[np.int64], npt.NDArray[np.float32]]] = {}
+        self._positions: dict[str, tuple[npt.NDArray[np.int64], dict[int, int]]] = {}
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -127,7 +132,8 @@ class SQLiteStore:
             )
             total_terms = 0
             for chunk, vector in zip(chunks, vectors, strict=True):
-                terms = analyze(chunk.indexed_text)
+                context_terms = analyze(chunk.context)
+                terms = context_terms + analyze(chunk.text)
                 total_terms += len(terms)
                 cur = self._db.execute(
                     "INSERT INTO chunks (tenant, doc_id, chunk_id, ordinal, text, context, char_start, char_end,"
@@ -137,14 +143,15 @@ class SQLiteStore:
                      len(terms), chunk.text_hash),
                 )
                 rowid = cur.lastrowid
+                in_context = Counter(context_terms)
                 self._db.executemany(
-                    f"INSERT INTO {kw} (term, rid, tf, dl) VALUES (?, ?, ?, ?)",
-                    [(term, rowid, tf, len(terms)) for term, tf in Counter(terms).items()],
+                    f"INSERT INTO {kw} (term, rid, tf, tf_context, dl) VALUES (?, ?, ?, ?, ?)",
+                    [(term, rowid, tf, in_context.get(term, 0), len(terms)) for term, tf in Counter(terms).items()],
                 )
                 self._db.execute("INSERT INTO chunks_vec (rowid, tenant, embedding) VALUES (?, ?, ?)",
                                  (rowid, tenant, np.asarray(vector, dtype=np.float32).tobytes()))
-            self._db.execute("UPDATE tenants SET n_chunks = n_chunks + ?, n_terms = n_terms + ? WHERE tenant = ?",
-                             (len(chunks), total_terms, tenant))
+            self._db.execute("UPDATE tenants SET n_chunks = n_chunks + ?, n_terms = n_terms + ?,"
+                             " version = version + 1 WHERE tenant = ?", (len(chunks), total_terms, tenant))
 
     def delete(self, tenant: str, doc_id: str) -> bool:
         _check_tenant(tenant)
@@ -157,8 +164,8 @@ class SQLiteStore:
             "SELECT id, n_terms FROM chunks WHERE tenant = ? AND doc_id = ?", (tenant, doc_id)).fetchall()
         rowids = [r[0] for r in rows]
         if rows:
-            self._db.execute("UPDATE tenants SET n_chunks = n_chunks - ?, n_terms = n_terms - ? WHERE tenant = ?",
-                             (len(rows), sum(r[1] for r in rows), tenant))
+            self._db.execute("UPDATE tenants SET n_chunks = n_chunks - ?, n_terms = n_terms - ?,"
+                             " version = version + 1 WHERE tenant = ?", (len(rows), sum(r[1] for r in rows), tenant))
         for batch in _batches(rowids, 500):
             marks = ",".join("?" * len(batch))
             if kw is not None:
@@ -190,7 +197,10 @@ class SQLiteStore:
             args: list[Any] = []
             for t in present:
                 args += [math.log(1.0 + (n_chunks - df[t] + 0.5) / (df[t] + 0.5)), t]
-            postings = " UNION ALL ".join(f"SELECT rid, tf, dl, ? AS idf FROM {table} WHERE term = ?" for _ in present)
+            boost = self.context_weight - 1.0  # title/heading occurrences count context_weight times
+            postings = " UNION ALL ".join(
+                f"SELECT rid, tf + {boost!r} * tf_context AS tf, dl, ? AS idf FROM {table} WHERE term = ?"
+                for _ in present)
             k1, b, avgdl = self.bm25_k1, self.bm25_b, n_terms / n_chunks
             score = f"SUM(p.idf * p.tf * {k1 + 1.0!r} / (p.tf + {k1!r} * ({1.0 - b!r} + {b / avgdl!r} * p.dl)))"
             where, params = _filter_sql(filters)
@@ -228,7 +238,45 @@ class SQLiteStore:
                 scored = self._ann_search(tenant, query, min(_VEC_MAX_K, k * 20))
                 keep = set(allowed)
                 return self._to_chunk_ids(tenant, [(r, s) for r, s in scored if r in keep][:k])
+            matrix_cache = self._dense_matrix(tenant)
+            if matrix_cache is not None:
+                rowids, matrix = matrix_cache
+                scores = matrix @ query
+                top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+                top = top[np.argsort(-scores[top], kind="stable")]
+                return self._to_chunk_ids(tenant, [(int(rowids[i]), float(scores[i])) for i in top])
             return self._to_chunk_ids(tenant, self._ann_search(tenant, query, min(k, _VEC_MAX_K)))
+
+    def _dense_matrix(self, tenant: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]] | None:
+        """All of a tenant's vectors in memory for exact search, reloaded when the tenant's version changes.
+
+        Exact matrix-vector search beats the vec0 scan several times over at the sizes a team's documents reach;
+        above ``dense_cache_max`` chunks the vec0 table is searched instead, to bound memory.
+        """
+        row = self._db.execute("SELECT version, n_chunks FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
+        if row is None or row[1] == 0 or row[1] > self.dense_cache_max:
+            self._dense.pop(tenant, None)
+            return None
+        version = int(row[0])
+        cached = self._dense.get(tenant)
+        if cached is not None and cached[0] == version:
+            return cached[1], cached[2]
+        ids: list[int] = []
+        blobs: list[bytes] = []
+        for rowid, blob in self._db.execute("SELECT rowid, embedding FROM chunks_vec WHERE tenant = ?", (tenant,)):
+            ids.append(int(rowid))
+            blobs.append(blob)
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), self.embedding_dim or 0)
+        rowids = np.asarray(ids, dtype=np.int64)
+        self._dense[tenant] = (version, rowids, matrix)
+        return rowids, matrix
+
+    def _dense_positions(self, tenant: str, rowids: npt.NDArray[np.int64]) -> dict[int, int]:
+        cached = self._positions.get(tenant)
+        if cached is None or cached[0] is not rowids:
+            cached = (rowids, {int(r): i for i, r in enumerate(rowids)})
+            self._positions[tenant] = cached
+        return cached[1]
 
     def _ann_search(self, tenant: str, query: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         rows = self._db.execute(
@@ -248,6 +296,12 @@ class SQLiteStore:
         return self._to_chunk_ids(tenant, [(ids[i], float(scores[i])) for i in order])
 
     def _vectors_for_rowids(self, tenant: str, rowids: Sequence[int]) -> tuple[list[int], npt.NDArray[np.float32]]:
+        cached = self._dense_matrix(tenant)
+        if cached is not None:  # vec0 has no rowid index: a lookup by rowid would scan the partition
+            all_ids, matrix = cached
+            position = self._dense_positions(tenant, all_ids)
+            found = [r for r in rowids if r in position]
+            return found, matrix[[position[r] for r in found]] if found else matrix[:0]
         ids: list[int] = []
         blobs: list[bytes] = []
         for batch in _batches(list(rowids), 500):
@@ -351,7 +405,7 @@ class SQLiteStore:
             name = "kw_" + hashlib.sha1(tenant.encode("utf-8")).hexdigest()[:20]
             self._db.execute(
                 f"CREATE TABLE IF NOT EXISTS {name} (term TEXT NOT NULL, rid INTEGER NOT NULL, tf INTEGER NOT NULL,"
-                " dl INTEGER NOT NULL, PRIMARY KEY (term, rid)) WITHOUT ROWID")
+                " tf_context INTEGER NOT NULL, dl INTEGER NOT NULL, PRIMARY KEY (term, rid)) WITHOUT ROWID")
             self._db.execute(f"CREATE INDEX IF NOT EXISTS {name}_rid ON {name} (rid)")
             self._db.execute("INSERT OR IGNORE INTO tenants (tenant, kw_table) VALUES (?, ?)", (tenant, name))
             self._kw_tables[tenant] = name
