@@ -9,16 +9,17 @@ the next ingest completes the work.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +36,22 @@ from ragwright.store.migrations import apply_migrations, known_migrations
 # of scoring the matching chunks exactly.
 _EXACT_FILTER_LIMIT = 50_000
 _VEC_MAX_K = 4096
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _db_errors(method: F) -> F:
+    """Translate SQLite failures of a read into StoreError at the store's boundary."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read index {self.path}: {exc} (if it was built by a development version of "
+                             "ragwright, delete it and ingest again)") from exc
+
+    return wrapper  # type: ignore[return-value]
+
 
 
 class SQLiteStore:
@@ -177,6 +194,7 @@ class SQLiteStore:
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
+    @_db_errors
     def keyword_search(self, tenant: str, query: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
         """BM25 over the tenant's own statistics: Lucene's non-negative IDF, ``k1``/``b`` from the constructor."""
         _check_tenant(tenant)
@@ -324,6 +342,7 @@ class SQLiteStore:
             (tenant, *[r for r, _ in scored])).fetchall())
         return [ScoredChunk(mapping[r], s) for r, s in scored if r in mapping]
 
+    @_db_errors
     def get(self, tenant: str, chunk_ids: Sequence[str]) -> list[StoredChunk]:
         _check_tenant(tenant)
         found: dict[str, StoredChunk] = {}
@@ -342,6 +361,7 @@ class SQLiteStore:
                                                 file_type=row[12], tags=tuple(json.loads(row[13])))
         return [found[c] for c in chunk_ids if c in found]
 
+    @_db_errors
     def get_vectors(self, tenant: str, chunk_ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
         _check_tenant(tenant)
         with self._lock:
@@ -355,6 +375,7 @@ class SQLiteStore:
             ids, matrix = self._vectors_for_rowids(tenant, list(rowid_of))
         return {rowid_of[r]: matrix[i] for i, r in enumerate(ids)}
 
+    @_db_errors
     def vectors_by_text_hash(self, tenant: str, text_hashes: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
         _check_tenant(tenant)
         with self._lock:
@@ -370,6 +391,7 @@ class SQLiteStore:
             ids, matrix = self._vectors_for_rowids(tenant, list(rowid_of))
         return {rowid_of[r]: matrix[i].copy() for i, r in enumerate(ids)}
 
+    @_db_errors
     def documents(self, tenant: str) -> list[DocumentInfo]:
         _check_tenant(tenant)
         with self._lock:
@@ -379,6 +401,7 @@ class SQLiteStore:
         return [DocumentInfo(doc_id=r[0], source=r[1], file_type=r[2], title=r[3], content_hash=r[4],
                              n_chunks=r[5], tags=tuple(json.loads(r[6])), ingested_at=r[7]) for r in rows]
 
+    @_db_errors
     def stats(self, tenant: str) -> StoreStats:
         _check_tenant(tenant)
         with self._lock:
