@@ -69,6 +69,17 @@ def test_local_generator_output_is_kept_only_where_evidence_supports_it(settings
     app.close()
 
 
+def test_generated_sentence_with_a_wrong_number_or_negation_is_dropped(settings: Settings, tmp_path: Path) -> None:
+    script = ["The outdoor unit runs at 45 dB in night mode [1]. The outdoor unit does not run in night mode [1]. "
+              "The outdoor unit runs at 38 dB in night mode [1]."]
+    app = _app(settings, tmp_path, generator=FakeGenerator(script))
+    answer = app.ask("How loud is the outdoor unit at night?", generator="local")
+    assert answer.text == "The outdoor unit runs at 38 dB in night mode. [1]"
+    assert answer.flagged == ["The outdoor unit runs at 45 dB in night mode.",
+                              "The outdoor unit does not run in night mode."]
+    app.close()
+
+
 def test_unsupported_generation_falls_back_to_extractive(settings: Settings, tmp_path: Path) -> None:
     app = _app(settings, tmp_path, generator=FakeGenerator(["Bananas are yellow and curved."]))
     answer = app.ask("What is the seasonal COP?", generator="local")
