@@ -78,10 +78,14 @@ class Store(Protocol):
     BM25 over the analysed text of :attr:`Chunk.indexed_text`; ``vector_search`` ranks by cosine similarity.
     """
 
-    embedding_model: str | None
-    embedding_dim: int | None
     bm25_k1: float
     bm25_b: float
+
+    @property
+    def embedding_model(self) -> str | None: ...
+
+    @property
+    def embedding_dim(self) -> int | None: ...
 
     def bind_embedder(self, name: str, dim: int) -> None:
         """Record the embedder on first use; raise StoreError if the index was built with another one."""

@@ -190,7 +190,7 @@ class SQLiteStore:
             self._db.execute(f"DELETE FROM chunks_vec WHERE rowid IN ({marks})", batch)
             self._db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", batch)
         cur = self._db.execute("DELETE FROM documents WHERE tenant = ? AND doc_id = ?", (tenant, doc_id))
-        return cur.rowcount > 0
+        return bool(cur.rowcount > 0)
 
     # -- reads ---------------------------------------------------------------------------------------------------
 

@@ -59,7 +59,7 @@ class StoreContract:
     @pytest.fixture
     def store(self, tmp_path: Path):  # type: ignore[no-untyped-def]
         s = self.make_store(tmp_path)
-        s.bind_embedder("contract-embedder", DIM)  # type: ignore[attr-defined]
+        s.bind_embedder("contract-embedder", DIM)
         yield s
         s.close()
 
@@ -106,8 +106,8 @@ class StoreContract:
 
     def test_embedder_mismatch_is_refused(self, store: Store) -> None:
         with pytest.raises(StoreError):
-            store.bind_embedder("another-model", DIM)  # type: ignore[attr-defined]
-        store.bind_embedder("contract-embedder", DIM)  # type: ignore[attr-defined]  # same: fine
+            store.bind_embedder("another-model", DIM)
+        store.bind_embedder("contract-embedder", DIM)  # same: fine
 
     def test_tenant_is_required(self, store: Store) -> None:
         doc, chunks, vecs = make_doc("a.md", ["x"])
@@ -122,7 +122,7 @@ class StoreContract:
         texts = ["solar panel install guide", "panel panel wiring", "battery storage", "inverter warranty terms"]
         for i, text in enumerate(texts):
             store.upsert("t1", *make_doc(f"d{i}.md", [text]))
-        k1, b = store.bm25_k1, store.bm25_b  # type: ignore[attr-defined]
+        k1, b = store.bm25_k1, store.bm25_b
         docs = [analyze(f"d{i}.md\n{t}") for i, t in enumerate(texts)]
         avgdl = sum(map(len, docs)) / len(docs)
 
@@ -191,7 +191,7 @@ class StoreContract:
         tenants = data.draw(st.lists(st.sampled_from(["t1", "t2", "t3", "acme", "evil"]), min_size=2, max_size=4,
                                      unique=True))
         store = self.make_store(tmp_path_factory.mktemp("iso"))
-        store.bind_embedder("contract-embedder", DIM)  # type: ignore[attr-defined]
+        store.bind_embedder("contract-embedder", DIM)
         owned: dict[str, set[str]] = {t: set() for t in tenants}
         try:
             for _ in range(data.draw(st.integers(1, 8))):
