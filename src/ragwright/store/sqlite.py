@@ -9,17 +9,15 @@ the next ingest completes the work.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,30 +28,14 @@ from ragwright.documents.model import Chunk, Document
 from ragwright.errors import SchemaVersionError, StoreError
 from ragwright.retrieval.analysis import analyze, query_terms
 from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoreStats
+from ragwright.store.dense_cache import DenseCache
 from ragwright.store.migrations import apply_migrations, known_migrations
+from ragwright.store.sql import batches, bm25_idf, bm25_sql, check_tenant, db_errors, filter_sql
 
 # Above this many filter-matching chunks, vector search over-fetches from the ANN table and filters afterwards instead
 # of scoring the matching chunks exactly.
 _EXACT_FILTER_LIMIT = 50_000
 _VEC_MAX_K = 4096
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _db_errors(method: F) -> F:
-    """Translate SQLite failures of a read into StoreError at the store's boundary."""
-
-    @functools.wraps(method)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot read index {self.path}: {exc} (if it was built by a development version of "
-                             "ragwright, delete it and ingest again)") from exc
-
-    return wrapper  # type: ignore[return-value]
-
-
-
 class SQLiteStore:
     """`Store` over one SQLite file.
 
@@ -74,8 +56,7 @@ class SQLiteStore:
         self.bm25_b = bm25_b
         self.context_weight = context_weight
         self.dense_cache_max = dense_cache_max
-        self._dense: dict[str, tuple[int, npt.NDArray[np.int64], npt.NDArray[np.float32]]] = {}
-        self._positions: dict[str, tuple[npt.NDArray[np.int64], dict[int, int]]] = {}
+        self._dense = DenseCache(dense_cache_max)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -132,7 +113,7 @@ class SQLiteStore:
     # -- writes --------------------------------------------------------------------------------------------------
 
     def upsert(self, tenant: str, doc: Document, chunks: Sequence[Chunk], vectors: npt.NDArray[np.float32]) -> None:
-        _check_tenant(tenant)
+        check_tenant(tenant)
         if len(chunks) != len(vectors):
             raise StoreError(f"{len(chunks)} chunks but {len(vectors)} vectors for {doc.doc_id}")
         if chunks and self.embedding_dim is None:
@@ -171,7 +152,7 @@ class SQLiteStore:
                              " version = version + 1 WHERE tenant = ?", (len(chunks), total_terms, tenant))
 
     def delete(self, tenant: str, doc_id: str) -> bool:
-        _check_tenant(tenant)
+        check_tenant(tenant)
         with self._lock, self._transaction():
             kw = self._kw_table(tenant, create=False)
             return self._delete_rows(tenant, doc_id, kw)
@@ -183,7 +164,7 @@ class SQLiteStore:
         if rows:
             self._db.execute("UPDATE tenants SET n_chunks = n_chunks - ?, n_terms = n_terms - ?,"
                              " version = version + 1 WHERE tenant = ?", (len(rows), sum(r[1] for r in rows), tenant))
-        for batch in _batches(rowids, 500):
+        for batch in batches(rowids, 500):
             marks = ",".join("?" * len(batch))
             if kw is not None:
                 self._db.execute(f"DELETE FROM {kw} WHERE rid IN ({marks})", batch)
@@ -194,10 +175,10 @@ class SQLiteStore:
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
-    @_db_errors
+    @db_errors
     def keyword_search(self, tenant: str, query: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
         """BM25 over the tenant's own statistics: Lucene's non-negative IDF, ``k1``/``b`` from the constructor."""
-        _check_tenant(tenant)
+        check_tenant(tenant)
         terms = query_terms(query)
         table = self._kw_tables.get(tenant)
         if not terms or table is None or k <= 0:
@@ -214,32 +195,18 @@ class SQLiteStore:
                 return []
             args: list[Any] = []
             for t in present:
-                args += [math.log(1.0 + (n_chunks - df[t] + 0.5) / (df[t] + 0.5)), t]
-            boost = self.context_weight - 1.0  # title/heading occurrences count context_weight times
-            postings = " UNION ALL ".join(
-                f"SELECT rid, tf + {boost!r} * tf_context AS tf, dl, ? AS idf FROM {table} WHERE term = ?"
-                for _ in present)
-            k1, b, avgdl = self.bm25_k1, self.bm25_b, n_terms / n_chunks
-            score = f"SUM(p.idf * p.tf * {k1 + 1.0!r} / (p.tf + {k1!r} * ({1.0 - b!r} + {b / avgdl!r} * p.dl)))"
-            where, params = _filter_sql(filters)
-            if where:  # filter before ranking, inside the query
-                sql = (f"SELECT c.chunk_id, {score} AS s FROM ({postings}) p JOIN chunks c ON c.id = p.rid"
-                       " JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
-                       f" WHERE c.tenant = ?{where} GROUP BY p.rid ORDER BY s DESC, p.rid LIMIT ?")
-            else:
-                sql = (f"SELECT c.chunk_id, r.s FROM (SELECT p.rid AS rid, {score} AS s FROM ({postings}) p"
-                       " GROUP BY p.rid ORDER BY s DESC, p.rid LIMIT ?) r JOIN chunks c ON c.id = r.rid"
-                       " WHERE c.tenant = ? ORDER BY r.s DESC, r.rid")
-                args.append(k)
-                params = []
-            bind = (*args, tenant, *params, k) if where else (*args, tenant)
+                args += [bm25_idf(n_chunks, df[t]), t]
+            sql, shape, params = bm25_sql(table, len(present), k1=self.bm25_k1, b=self.bm25_b,
+                                          avgdl=n_terms / n_chunks, context_weight=self.context_weight,
+                                          filters=filters)
+            bind = (*args, tenant, *params, k) if shape == "filtered" else (*args, k, tenant)
             rows = self._db.execute(sql, bind).fetchall()
         return [ScoredChunk(cid, float(sc)) for cid, sc in rows]
 
     def vector_search(
         self, tenant: str, vector: npt.NDArray[np.float32], k: int, filters: Filters | None = None
     ) -> list[ScoredChunk]:
-        _check_tenant(tenant)
+        check_tenant(tenant)
         if k <= 0 or self.embedding_dim is None:
             return []
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
@@ -247,7 +214,7 @@ class SQLiteStore:
             raise StoreError(f"query vector has {query.shape[0]} dims, index has {self.embedding_dim}")
         with self._lock:
             if filters:
-                where, params = _filter_sql(filters)
+                where, params = filter_sql(filters)
                 allowed = [r[0] for r in self._db.execute(
                     "SELECT c.id FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
                     f" WHERE c.tenant = ?{where} LIMIT ?", (tenant, *params, _EXACT_FILTER_LIMIT + 1))]
@@ -256,45 +223,14 @@ class SQLiteStore:
                 scored = self._ann_search(tenant, query, min(_VEC_MAX_K, k * 20))
                 keep = set(allowed)
                 return self._to_chunk_ids(tenant, [(r, s) for r, s in scored if r in keep][:k])
-            matrix_cache = self._dense_matrix(tenant)
-            if matrix_cache is not None:
-                rowids, matrix = matrix_cache
+            cached = self._dense.get(self._db, tenant, self.embedding_dim)
+            if cached is not None:
+                rowids, matrix = cached.rowids, cached.matrix
                 scores = matrix @ query
                 top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
                 top = top[np.argsort(-scores[top], kind="stable")]
                 return self._to_chunk_ids(tenant, [(int(rowids[i]), float(scores[i])) for i in top])
             return self._to_chunk_ids(tenant, self._ann_search(tenant, query, min(k, _VEC_MAX_K)))
-
-    def _dense_matrix(self, tenant: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]] | None:
-        """All of a tenant's vectors in memory for exact search, reloaded when the tenant's version changes.
-
-        Exact matrix-vector search beats the vec0 scan several times over at the sizes a team's documents reach;
-        above ``dense_cache_max`` chunks the vec0 table is searched instead, to bound memory.
-        """
-        row = self._db.execute("SELECT version, n_chunks FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
-        if row is None or row[1] == 0 or row[1] > self.dense_cache_max:
-            self._dense.pop(tenant, None)
-            return None
-        version = int(row[0])
-        cached = self._dense.get(tenant)
-        if cached is not None and cached[0] == version:
-            return cached[1], cached[2]
-        ids: list[int] = []
-        blobs: list[bytes] = []
-        for rowid, blob in self._db.execute("SELECT rowid, embedding FROM chunks_vec WHERE tenant = ?", (tenant,)):
-            ids.append(int(rowid))
-            blobs.append(blob)
-        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), self.embedding_dim or 0)
-        rowids = np.asarray(ids, dtype=np.int64)
-        self._dense[tenant] = (version, rowids, matrix)
-        return rowids, matrix
-
-    def _dense_positions(self, tenant: str, rowids: npt.NDArray[np.int64]) -> dict[int, int]:
-        cached = self._positions.get(tenant)
-        if cached is None or cached[0] is not rowids:
-            cached = (rowids, {int(r): i for i, r in enumerate(rowids)})
-            self._positions[tenant] = cached
-        return cached[1]
 
     def _ann_search(self, tenant: str, query: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         rows = self._db.execute(
@@ -314,15 +250,14 @@ class SQLiteStore:
         return self._to_chunk_ids(tenant, [(ids[i], float(scores[i])) for i in order])
 
     def _vectors_for_rowids(self, tenant: str, rowids: Sequence[int]) -> tuple[list[int], npt.NDArray[np.float32]]:
-        cached = self._dense_matrix(tenant)
+        cached = self._dense.get(self._db, tenant, self.embedding_dim or 0)
         if cached is not None:  # vec0 has no rowid index: a lookup by rowid would scan the partition
-            all_ids, matrix = cached
-            position = self._dense_positions(tenant, all_ids)
+            position = cached.positions
             found = [r for r in rowids if r in position]
-            return found, matrix[[position[r] for r in found]] if found else matrix[:0]
+            return found, cached.matrix[[position[r] for r in found]] if found else cached.matrix[:0]
         ids: list[int] = []
         blobs: list[bytes] = []
-        for batch in _batches(list(rowids), 500):
+        for batch in batches(list(rowids), 500):
             marks = ",".join("?" * len(batch))
             for rowid, blob in self._db.execute(
                 f"SELECT rowid, embedding FROM chunks_vec WHERE tenant = ? AND rowid IN ({marks})", (tenant, *batch)
@@ -342,12 +277,12 @@ class SQLiteStore:
             (tenant, *[r for r, _ in scored])).fetchall())
         return [ScoredChunk(mapping[r], s) for r, s in scored if r in mapping]
 
-    @_db_errors
+    @db_errors
     def get(self, tenant: str, chunk_ids: Sequence[str]) -> list[StoredChunk]:
-        _check_tenant(tenant)
+        check_tenant(tenant)
         found: dict[str, StoredChunk] = {}
         with self._lock:
-            for batch in _batches(list(dict.fromkeys(chunk_ids)), 500):
+            for batch in batches(list(dict.fromkeys(chunk_ids)), 500):
                 marks = ",".join("?" * len(batch))
                 for row in self._db.execute(
                     "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.context, c.char_start, c.char_end,"
@@ -361,12 +296,12 @@ class SQLiteStore:
                                                 file_type=row[12], tags=tuple(json.loads(row[13])))
         return [found[c] for c in chunk_ids if c in found]
 
-    @_db_errors
+    @db_errors
     def get_vectors(self, tenant: str, chunk_ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
-        _check_tenant(tenant)
+        check_tenant(tenant)
         with self._lock:
             rowid_of: dict[int, str] = {}
-            for batch in _batches(list(dict.fromkeys(chunk_ids)), 500):
+            for batch in batches(list(dict.fromkeys(chunk_ids)), 500):
                 marks = ",".join("?" * len(batch))
                 rowid_of.update(self._db.execute(
                     f"SELECT id, chunk_id FROM chunks WHERE tenant = ? AND chunk_id IN ({marks})", (tenant, *batch)))
@@ -375,12 +310,12 @@ class SQLiteStore:
             ids, matrix = self._vectors_for_rowids(tenant, list(rowid_of))
         return {rowid_of[r]: matrix[i] for i, r in enumerate(ids)}
 
-    @_db_errors
+    @db_errors
     def vectors_by_text_hash(self, tenant: str, text_hashes: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
-        _check_tenant(tenant)
+        check_tenant(tenant)
         with self._lock:
             rowid_of: dict[int, str] = {}
-            for batch in _batches(list(dict.fromkeys(text_hashes)), 500):
+            for batch in batches(list(dict.fromkeys(text_hashes)), 500):
                 marks = ",".join("?" * len(batch))
                 for rowid, h in self._db.execute(
                     f"SELECT MIN(id), text_hash FROM chunks WHERE tenant = ? AND text_hash IN ({marks})"
@@ -391,9 +326,9 @@ class SQLiteStore:
             ids, matrix = self._vectors_for_rowids(tenant, list(rowid_of))
         return {rowid_of[r]: matrix[i].copy() for i, r in enumerate(ids)}
 
-    @_db_errors
+    @db_errors
     def documents(self, tenant: str) -> list[DocumentInfo]:
-        _check_tenant(tenant)
+        check_tenant(tenant)
         with self._lock:
             rows = self._db.execute(
                 "SELECT doc_id, source, file_type, title, content_hash, n_chunks, tags, ingested_at FROM documents"
@@ -401,9 +336,9 @@ class SQLiteStore:
         return [DocumentInfo(doc_id=r[0], source=r[1], file_type=r[2], title=r[3], content_hash=r[4],
                              n_chunks=r[5], tags=tuple(json.loads(r[6])), ingested_at=r[7]) for r in rows]
 
-    @_db_errors
+    @db_errors
     def stats(self, tenant: str) -> StoreStats:
-        _check_tenant(tenant)
+        check_tenant(tenant)
         with self._lock:
             by_type = dict(self._db.execute(
                 "SELECT file_type, COUNT(*) FROM documents WHERE tenant = ? GROUP BY file_type", (tenant,)).fetchall())
@@ -451,29 +386,3 @@ class SQLiteStore:
         self._db.execute("COMMIT")
 
 
-def _check_tenant(tenant: str) -> None:
-    if not isinstance(tenant, str) or not tenant:
-        raise StoreError("a tenant is required for every store call")
-
-
-def _filter_sql(filters: Filters | None) -> tuple[str, list[Any]]:
-    """SQL conditions over aliases ``c`` (chunks) and ``d`` (documents) for ``filters``."""
-    if not filters:
-        return "", []
-    parts: list[str] = []
-    params: list[Any] = []
-    if filters.paths:
-        parts.append("(" + " OR ".join("d.doc_id GLOB ?" for _ in filters.paths) + ")")
-        params.extend(filters.paths)
-    if filters.file_types:
-        parts.append(f"d.file_type IN ({','.join('?' * len(filters.file_types))})")
-        params.extend(ft.lower().lstrip(".") for ft in filters.file_types)
-    if filters.tags:
-        parts.append(f"EXISTS (SELECT 1 FROM json_each(d.tags) WHERE value IN ({','.join('?' * len(filters.tags))}))")
-        params.extend(filters.tags)
-    return " AND " + " AND ".join(parts), params
-
-
-def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

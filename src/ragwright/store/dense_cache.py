@@ -1,0 +1,55 @@
+"""A tenant's vectors held in memory for exact search, reloaded when the tenant's version changes.
+
+Exact matrix-vector search beats sqlite-vec's vec0 scan several times over at the sizes a team's documents reach
+(4 ms against 13 ms at 10k chunks here), and vec0 has no rowid index, so looking vectors up by rowid scans the
+partition. Above ``max_chunks`` a tenant is not cached and the store falls back to vec0, to bound memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+
+@dataclass(slots=True)
+class DenseEntry:
+    version: int
+    rowids: npt.NDArray[np.int64]
+    matrix: npt.NDArray[np.float32]
+    _positions: dict[int, int] | None = field(default=None, repr=False)
+
+    @property
+    def positions(self) -> dict[int, int]:
+        """rowid → row of :attr:`matrix`, built on first use."""
+        if self._positions is None:
+            self._positions = {int(r): i for i, r in enumerate(self.rowids)}
+        return self._positions
+
+
+class DenseCache:
+    def __init__(self, max_chunks: int) -> None:
+        self.max_chunks = max_chunks
+        self._entries: dict[str, DenseEntry] = {}
+
+    def get(self, db: Any, tenant: str, dim: int) -> DenseEntry | None:
+        """The tenant's current vectors, or None when it has none or is too large to hold."""
+        row = db.execute("SELECT version, n_chunks FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
+        if row is None or row[1] == 0 or row[1] > self.max_chunks:
+            self._entries.pop(tenant, None)
+            return None
+        version = int(row[0])
+        entry = self._entries.get(tenant)
+        if entry is not None and entry.version == version:
+            return entry
+        ids: list[int] = []
+        blobs: list[bytes] = []
+        for rowid, blob in db.execute("SELECT rowid, embedding FROM chunks_vec WHERE tenant = ?", (tenant,)):
+            ids.append(int(rowid))
+            blobs.append(blob)
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dim)
+        entry = DenseEntry(version, np.asarray(ids, dtype=np.int64), matrix)
+        self._entries[tenant] = entry
+        return entry

@@ -1,0 +1,85 @@
+"""SQL helpers shared by the SQL stores: filters, BM25 scoring, batching and error translation."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import sqlean as sqlite3
+
+from ragwright.errors import StoreError
+from ragwright.store.base import Filters
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def db_errors(method: F) -> F:
+    """Translate SQLite failures of a read into StoreError at the store's boundary."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read index {self.path}: {exc} (if it was built by a development version of "
+                             "ragwright, delete it and ingest again)") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+
+def check_tenant(tenant: str) -> None:
+    if not isinstance(tenant, str) or not tenant:
+        raise StoreError("a tenant is required for every store call")
+
+
+def filter_sql(filters: Filters | None) -> tuple[str, list[Any]]:
+    """SQL conditions over aliases ``c`` (chunks) and ``d`` (documents) for ``filters``."""
+    if not filters:
+        return "", []
+    parts: list[str] = []
+    params: list[Any] = []
+    if filters.paths:
+        parts.append("(" + " OR ".join("d.doc_id GLOB ?" for _ in filters.paths) + ")")
+        params.extend(filters.paths)
+    if filters.file_types:
+        parts.append(f"d.file_type IN ({','.join('?' * len(filters.file_types))})")
+        params.extend(ft.lower().lstrip(".") for ft in filters.file_types)
+    if filters.tags:
+        parts.append(f"EXISTS (SELECT 1 FROM json_each(d.tags) WHERE value IN ({','.join('?' * len(filters.tags))}))")
+        params.extend(filters.tags)
+    return " AND " + " AND ".join(parts), params
+
+
+def batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def bm25_idf(n_chunks: int, df: int) -> float:
+    """Lucene's IDF, never negative: ``ln(1 + (N - df + 0.5) / (df + 0.5))``."""
+    return math.log(1.0 + (n_chunks - df + 0.5) / (df + 0.5))
+
+
+def bm25_sql(table: str, n_terms: int, *, k1: float, b: float, avgdl: float, context_weight: float,
+             filters: Filters | None) -> tuple[str, str, list[Any]]:
+    """The BM25 ranking query over a postings table ``(term, rid, tf, tf_context, dl)``.
+
+    Returns ``(sql, mode, filter_params)``; the caller binds ``(idf, term)`` pairs for each of the ``n_terms`` query
+    terms, then, for ``mode == "filtered"``, the tenant, the filter parameters and k; else k and the tenant.
+    """
+    boost = context_weight - 1.0  # title/heading occurrences count context_weight times
+    postings = " UNION ALL ".join(
+        f"SELECT rid, tf + {boost!r} * tf_context AS tf, dl, ? AS idf FROM {table} WHERE term = ?"
+        for _ in range(n_terms))
+    score = f"SUM(p.idf * p.tf * {k1 + 1.0!r} / (p.tf + {k1!r} * ({1.0 - b!r} + {b / avgdl!r} * p.dl)))"
+    where, params = filter_sql(filters)
+    if where:  # filter before ranking, inside the query
+        return (f"SELECT c.chunk_id, {score} AS s FROM ({postings}) p JOIN chunks c ON c.id = p.rid"
+                " JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
+                f" WHERE c.tenant = ?{where} GROUP BY p.rid ORDER BY s DESC, p.rid LIMIT ?", "filtered", params)
+    return (f"SELECT c.chunk_id, r.s FROM (SELECT p.rid AS rid, {score} AS s FROM ({postings}) p"
+            " GROUP BY p.rid ORDER BY s DESC, p.rid LIMIT ?) r JOIN chunks c ON c.id = r.rid"
+            " WHERE c.tenant = ? ORDER BY r.s DESC, r.rid", "plain", [])
