@@ -83,7 +83,9 @@ def run_retrieval_bench(
         "latency_ms": percentiles_ms(latencies),
         "ingest": {"docs": stats.documents, "chunks": stats.chunks, "seconds": round(ingest_s, 2),
                    "chunks_embedded": report.chunks_embedded,
-                   "chunks_per_s": round(report.chunks_embedded / ingest_s, 2) if ingest_s > 0 else 0.0},
+                   # None when a kept --index made this run embed nothing: see bench/ingest_throughput.py
+                   "chunks_per_s": round(report.chunks_embedded / ingest_s, 2) if report.chunks_embedded else None,
+                   "reused_index": index is not None},
         "config": {"embedder": rw.embedder.name, "retrieval": settings.retrieval.model_dump(),
                    "chunk_tokens": settings.ingest.chunk_tokens},
     }
