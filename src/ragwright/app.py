@@ -26,10 +26,6 @@ from ragwright.retrieval.retriever import Mode, Retriever, SearchResult
 from ragwright.store.base import Filters, Store
 from ragwright.store.sqlite import SQLiteStore
 
-# Tuned on SciFact's train split (docs/retrieval.md); the same values serve every corpus.
-BM25_K1 = 0.9
-BM25_B = 0.4
-
 
 class Ragwright:
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None, store: Store | None = None,
@@ -52,8 +48,9 @@ class Ragwright:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = SQLiteStore(self.settings.index_path, bm25_k1=BM25_K1, bm25_b=BM25_B,
-                                      context_weight=self.settings.retrieval.context_weight)
+            r = self.settings.retrieval
+            self._store = SQLiteStore(self.settings.index_path, bm25_k1=r.bm25_k1, bm25_b=r.bm25_b,
+                                      context_weight=r.context_weight)
         return self._store
 
     def open_existing_store(self) -> Store:

@@ -55,6 +55,8 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(100, ge=10, le=2000, description="Depth of each first-stage list before fusion.")
     fusion: Literal["zscore", "minmax"] = Field("zscore", description="Score normalisation before fusing.")
     dense_weight: float = Field(0.6, ge=0.0, le=1.0, description="Weight of the dense list in fusion.")
+    bm25_k1: float = Field(0.9, gt=0.0, le=5.0, description="BM25 term-frequency saturation.")
+    bm25_b: float = Field(0.4, ge=0.0, le=1.0, description="BM25 length normalisation.")
     context_weight: float = Field(
         3.0, ge=1.0, le=10.0, description="BM25 weight of a term found in a chunk's title/heading context.")
     reranker: str | None = Field(None, description="Re-ranker spec, e.g. 'onnx:/models/ms-marco-MiniLM-L6'.")

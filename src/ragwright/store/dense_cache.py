@@ -34,6 +34,14 @@ class DenseCache:
         self.max_chunks = max_chunks
         self._entries: dict[str, DenseEntry] = {}
 
+    def current(self, db: Any, tenant: str) -> DenseEntry | None:
+        """The cached entry if it is up to date, without loading anything (for point lookups during writes)."""
+        entry = self._entries.get(tenant)
+        if entry is None:
+            return None
+        row = db.execute("SELECT version FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
+        return entry if row is not None and int(row[0]) == entry.version else None
+
     def get(self, db: Any, tenant: str, dim: int) -> DenseEntry | None:
         """The tenant's current vectors, or None when it has none or is too large to hold."""
         row = db.execute("SELECT version, n_chunks FROM tenants WHERE tenant = ?", (tenant,)).fetchone()

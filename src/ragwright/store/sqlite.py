@@ -250,8 +250,10 @@ class SQLiteStore:
         return self._to_chunk_ids(tenant, [(ids[i], float(scores[i])) for i in order])
 
     def _vectors_for_rowids(self, tenant: str, rowids: Sequence[int]) -> tuple[list[int], npt.NDArray[np.float32]]:
-        cached = self._dense.get(self._db, tenant, self.embedding_dim or 0)
-        if cached is not None:  # vec0 has no rowid index: a lookup by rowid would scan the partition
+        # Use the in-memory matrix only when it is current: reloading it here would make ingest quadratic, since
+        # every upsert bumps the tenant's version and ingest looks up reusable vectors before each document.
+        cached = self._dense.current(self._db, tenant)
+        if cached is not None:
             position = cached.positions
             found = [r for r in rowids if r in position]
             return found, cached.matrix[[position[r] for r in found]] if found else cached.matrix[:0]
