@@ -71,6 +71,100 @@ class AnswerSettings(BaseModel):
     max_tokens: int = Field(256, ge=16, le=4096)
 
 
+class ProviderSettings(BaseModel):
+    """How to reach one provider. ``api_key`` is a secret reference, never the key itself: ``env:VAR`` or
+    ``file:/run/secrets/key`` (resolved when the provider is first used, so a missing key fails only then)."""
+
+    kind: Literal["openai", "anthropic"] = "openai"
+    base_url: str
+    api_key: str | None = Field(None, pattern=r"^(env|file):.+$")
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+def _default_providers() -> dict[str, ProviderSettings]:
+    return {
+        "openai": ProviderSettings(kind="openai", base_url="https://api.openai.com/v1", api_key="env:OPENAI_API_KEY"),
+        "anthropic": ProviderSettings(kind="anthropic", base_url="https://api.anthropic.com",
+                                      api_key="env:ANTHROPIC_API_KEY"),
+        "ollama": ProviderSettings(kind="openai", base_url="http://127.0.0.1:11434/v1"),
+        "vllm": ProviderSettings(kind="openai", base_url="http://127.0.0.1:8000/v1"),
+    }
+
+
+class TimeoutSettings(BaseModel):
+    connect: float = Field(5.0, gt=0, description="Seconds to open a connection to a provider.")
+    first_token: float = Field(30.0, gt=0, description="Seconds until the first streamed token (or the whole reply).")
+    total: float = Field(120.0, gt=0, description="Seconds for the whole call.")
+
+
+class RetrySettings(BaseModel):
+    max_attempts: int = Field(3, ge=1, le=10, description="Tries per model, the first included.")
+    base_delay: float = Field(0.25, ge=0, description="Backoff base in seconds (full jitter: uniform(0, base*2^n)).")
+    max_delay: float = Field(8.0, ge=0)
+    budget_ratio: float = Field(0.2, ge=0, le=1, description="Retries allowed per call over the sliding window.")
+    budget_window: float = Field(60.0, gt=0, description="Seconds the retry budget looks back.")
+    budget_min: int = Field(10, ge=0, description="Retries always allowed per window (so a quiet system can retry).")
+
+
+class BreakerSettings(BaseModel):
+    consecutive_failures: int = Field(5, ge=1)
+    error_rate: float = Field(0.5, gt=0, le=1, description="Open when this share of calls in the window failed...")
+    min_calls: int = Field(20, ge=1, description="...and the window holds at least this many calls.")
+    window: float = Field(30.0, gt=0, description="Seconds of call outcomes the error rate looks at.")
+    cooldown: float = Field(30.0, gt=0, description="Seconds open before one probe call is let through.")
+
+
+class RateLimitSettings(BaseModel):
+    """Requests and tokens per minute for each scope (enforced with the `limits` library); None means no limit."""
+
+    per_key_rpm: int | None = Field(None, ge=1)
+    per_key_tpm: int | None = Field(None, ge=1)
+    per_tenant_rpm: int | None = Field(None, ge=1)
+    per_tenant_tpm: int | None = Field(None, ge=1)
+    per_model_rpm: int | None = Field(None, ge=1)
+    per_model_tpm: int | None = Field(None, ge=1)
+    storage: str = Field("memory://", description="limits storage URI: memory:// now, redis://host:6379 to share.")
+
+
+class BudgetSettings(BaseModel):
+    tenant_usd: float | None = Field(None, ge=0, description="USD per tenant per period; None means no budget.")
+    key_usd: float | None = Field(None, ge=0, description="USD per API key per period.")
+    period: Literal["day", "month"] = "day"
+
+
+class CacheSettings(BaseModel):
+    exact: bool = True
+    semantic: bool = False
+    semantic_threshold: float = Field(0.95, ge=0.5, le=1.0, description="Cosine similarity needed for a hit.")
+    ttl_seconds: float = Field(3600.0, gt=0)
+    max_entries: int = Field(10_000, ge=1)
+
+
+class RouterSettings(BaseModel):
+    enabled: bool = False
+    cheap: str | None = Field(None, description="Model for easy requests, e.g. 'openai:gpt-4o-mini'.")
+    strong: str | None = Field(None, description="Model for hard requests, e.g. 'openai:gpt-4o'.")
+    threshold: float = Field(0.5, ge=0, le=1, description="Complexity at or above which the strong model is used.")
+
+
+class GatewaySettings(BaseModel):
+    chain: list[str] = Field(default_factory=lambda: ["local:smollm2"],
+                             description="Ordered fallback chain of provider:model specs for generated answers.")
+    judge: str | None = Field(None, description="provider:model for eval judges; judge metrics need one.")
+    aliases: dict[str, list[str]] = Field(default_factory=dict,
+                                          description="Model names the proxy serves, each mapped to a chain.")
+    providers: dict[str, ProviderSettings] = Field(default_factory=_default_providers)
+    prices_file: Path | None = Field(None, description="TOML price table merged over the packaged one.")
+    ledger: bool = Field(True, description="Record every call's usage and cost in <data_dir>/usage.sqlite.")
+    timeout: TimeoutSettings = Field(default_factory=TimeoutSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    breaker: BreakerSettings = Field(default_factory=BreakerSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    router: RouterSettings = Field(default_factory=RouterSettings)
+
+
 class Settings(BaseSettings):
     """Everything configurable, typed and validated."""
 
@@ -84,6 +178,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
     @classmethod
     def settings_customise_sources(
@@ -99,6 +194,32 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.data_dir / "index.sqlite"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.data_dir / "usage.sqlite"
+
+
+def resolve_secret(ref: str | None) -> str | None:
+    """The value behind a secret reference: ``env:VAR`` reads the environment, ``file:PATH`` reads a file (stripped).
+
+    Called when a provider is first used, never at import or settings load. A missing variable or file is a
+    ConfigError naming the reference, never the value.
+    """
+    if ref is None:
+        return None
+    kind, _, where = ref.partition(":")
+    if kind == "env":
+        value = os.environ.get(where)
+        if not value:
+            raise ConfigError(f"secret {ref} is not set: export {where}=...")
+        return value
+    if kind == "file":
+        try:
+            return Path(where).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"secret {ref} cannot be read: {exc.strerror}") from None
+    raise ConfigError(f"secret reference {ref!r} must be env:VAR or file:PATH")
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
