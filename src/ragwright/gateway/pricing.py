@@ -97,7 +97,15 @@ def _parse(data: dict[str, Any], where: str) -> dict[str, Price]:
         if unknown:
             raise ConfigError(f"{where}: [{model!r}] has unknown fields {sorted(unknown)}")
         try:
-            prices[model] = Price(**{k: (int(v) if k == "context_window" else float(v)) for k, v in entry.items()})
+            window = entry.get("context_window")
+            prices[model] = Price(input=float(entry["input"]), output=float(entry["output"]),
+                                  cached_input=_opt_float(entry.get("cached_input")),
+                                  reasoning=_opt_float(entry.get("reasoning")),
+                                  context_window=None if window is None else int(window))
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: [{model!r}]: {exc}") from None
     return prices
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -26,7 +26,6 @@ import itertools
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Union
 
 from ragwright.errors import GatewayError, StreamInterrupted
 from ragwright.gateway.pricing import PriceTable
@@ -48,7 +47,7 @@ class Reply:
     finish_reason: str = "stop"
 
 
-Step = Union[str, Reply, GatewayError, Callable[[ChatRequest], "Step"]]
+Step = str | Reply | GatewayError | Callable[[ChatRequest], "Step"]
 
 
 class FakeChatModel:
