@@ -7,7 +7,7 @@ from typing import Literal
 
 from ragwright.answering import extractive, generative
 from ragwright.answering.evidence import EvidenceSentence, score_sentences
-from ragwright.answering.types import Answer, Citation
+from ragwright.answering.types import Answer, Citation, Retrieved
 from ragwright.config import AnswerSettings
 from ragwright.models.base import Embedder, TextGenerator
 from ragwright.retrieval.retriever import Retriever
@@ -39,12 +39,15 @@ class Asker:
         mode = generator or self.settings.generator
         result = self.retriever.search(tenant, question, k=self.settings.evidence_k, filters=filters)
         timings = {f"retrieve.{k}": v for k, v in result.timings_ms.items()}
+        retrieved = [Retrieved(h.chunk.doc_path, h.chunk.chunk.id, h.score, h.chunk.chunk.text) for h in result.hits]
         clock = time.perf_counter()
         scored = score_sentences(question, result.hits, self.embedder)
         timings["evidence"] = (time.perf_counter() - clock) * 1000.0
         best = max((s.support for s in scored), default=0.0)
         if best < self.settings.abstain_below:
-            return self._abstain(question, scored, best, timings)
+            answer = self._abstain(question, scored, best, timings)
+            answer.retrieved = retrieved
+            return answer
 
         clock = time.perf_counter()
         if mode == "local" and self.generator is not None:
@@ -54,14 +57,15 @@ class Asker:
             timings["generate"] = (time.perf_counter() - clock) * 1000.0
             if text:
                 return Answer(question=question, text=text, citations=citations, abstained=False, support=best,
-                              answered_by=f"local:{self.generator.name}", flagged=dropped, timings_ms=timings)
+                              answered_by=f"local:{self.generator.name}", flagged=dropped, timings_ms=timings,
+                              retrieved=retrieved)
             answered_by = f"extractive (local:{self.generator.name} output had no supported sentence)"
         else:
             dropped, answered_by = [], "extractive"
         text, citations = extractive.compose(extractive.select(scored, max_sentences=self.settings.max_sentences))
         timings["answer"] = (time.perf_counter() - clock) * 1000.0
         return Answer(question=question, text=text, citations=citations, abstained=False, support=best,
-                      answered_by=answered_by, flagged=dropped, timings_ms=timings)
+                      answered_by=answered_by, flagged=dropped, timings_ms=timings, retrieved=retrieved)
 
     def _abstain(self, question: str, scored: list[EvidenceSentence], best: float,
                  timings: dict[str, float]) -> Answer:

@@ -29,6 +29,16 @@ class Citation:
         return " › ".join(parts)
 
 
+@dataclass(frozen=True, slots=True)
+class Retrieved:
+    """One passage the retriever handed to the answerer, in rank order (for evaluation and debugging)."""
+
+    doc_path: str
+    chunk_id: str
+    score: float
+    text: str = ""
+
+
 @dataclass(slots=True)
 class Answer:
     question: str
@@ -44,6 +54,8 @@ class Answer:
     flagged: list[str] = field(default_factory=list)
     """Generated sentences dropped because no evidence supported them."""
     timings_ms: dict[str, float] = field(default_factory=dict)
+    retrieved: list[Retrieved] = field(default_factory=list)
+    """The passages retrieval returned for this question, best first."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
