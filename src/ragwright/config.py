@@ -64,7 +64,8 @@ class RetrievalSettings(BaseModel):
 
 
 class AnswerSettings(BaseModel):
-    generator: Literal["extractive", "local"] = "extractive"
+    generator: Literal["extractive", "local", "gateway"] = Field(
+        "extractive", description="extractive quotes the evidence; local asks SmolLM2; gateway asks gateway.chain.")
     evidence_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
     max_sentences: int = Field(3, ge=1, le=20)
     abstain_below: float = Field(0.35, ge=0.0, le=1.0, description="Support score under which ragwright abstains.")
@@ -165,6 +166,18 @@ class GatewaySettings(BaseModel):
     router: RouterSettings = Field(default_factory=RouterSettings)
 
 
+class ServiceSettings(BaseModel):
+    """The HTTP service (`ragwright serve`): request limits, per-key rate limit, timeouts."""
+
+    max_body_mb: float = Field(1.0, gt=0, description="Largest JSON request body; bigger ones get 413.")
+    max_upload_mb: float = Field(50.0, gt=0, description="Largest multipart upload (all files together).")
+    max_upload_files: int = Field(100, ge=1, description="Most files in one upload.")
+    rate_limit_rpm: int | None = Field(600, ge=1, description="Requests per minute per API key; None for no limit.")
+    rate_limit_storage: str = Field("memory://", description="limits storage URI (redis://host:6379 to share).")
+    request_timeout: float = Field(60.0, gt=0, description="Seconds a request may run before it gets 503.")
+    keys_file: Path | None = Field(None, description="API key store; default <data_dir>/keys.sqlite.")
+
+
 class Settings(BaseSettings):
     """Everything configurable, typed and validated."""
 
@@ -179,6 +192,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -107,7 +107,8 @@ def search(
 @app.command()
 def ask(
     question: Annotated[list[str], typer.Argument(help="One or more questions.")],
-    generator: Annotated[str | None, typer.Option(help="extractive (default) or local (SmolLM2).")] = None,
+    generator: Annotated[str | None, typer.Option(
+        help="extractive (default), local (SmolLM2) or gateway (the configured gateway.chain).")] = None,
     path: PathFilter = None,
     file_type: TypeFilter = None,
     tag: TagFilter = None,
@@ -117,8 +118,8 @@ def ask(
     json_out: JsonOpt = False,
 ) -> None:
     """Answer questions from the indexed documents, with numbered citations, or say the documents do not say."""
-    if generator is not None and generator not in ("extractive", "local"):
-        raise UserError(f"--generator must be extractive or local, not {generator!r}")
+    if generator is not None and generator not in ("extractive", "local", "gateway"):
+        raise UserError(f"--generator must be extractive, local or gateway, not {generator!r}")
     rw = _open(config, data_dir, tenant=tenant)
     try:
         answers = [rw.ask(q, filters=_filters(path, file_type, tag), generator=generator)  # type: ignore[arg-type]
@@ -160,6 +161,11 @@ def _register_bench() -> None:
     from ragwright.interfaces.cli.bench import bench_app
 
     app.add_typer(bench_app, name="bench", help="Reproducible benchmarks (retrieval, answers).")
+    from ragwright.interfaces.cli.keys import keys_app
+    from ragwright.interfaces.cli.serve import serve
+
+    app.add_typer(keys_app, name="keys", help="API keys for the HTTP and MCP services.")
+    app.command("serve")(serve)
 
 
 def main() -> None:

@@ -1,0 +1,28 @@
+"""`ragwright serve`: run the HTTP API (FastAPI under uvicorn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ragwright.config import load_settings
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to bind; 0.0.0.0 exposes it to the network.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8000,
+    config: Annotated[Path | None, typer.Option("--config", help="Path to ragwright.toml.")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")]
+    = None,
+) -> None:
+    """Serve the HTTP API: search, answers, OpenAI-compatible chat completions, documents and jobs."""
+    import uvicorn
+
+    from ragwright.interfaces.http.app import create_app
+
+    settings = load_settings(config, data_dir=data_dir)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                timeout_graceful_shutdown=int(settings.service.request_timeout) + 1)

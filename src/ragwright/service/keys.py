@@ -1,0 +1,208 @@
+"""API keys: each one names a tenant, a set of scopes and (optionally) the tags it may read.
+
+Keys live in a SQLite file (default ``<data_dir>/keys.sqlite``) and are stored **hashed**. A raw key looks like
+``rw_<key_id>_<secret>``: ``key_id`` is 12 public hex characters used to find the row, ``secret`` is 32 random bytes
+(``secrets.token_urlsafe``). Only ``sha256(raw_key)`` is written. A plain, unsalted SHA-256 is enough here because
+the input is 256 bits of randomness: there is nothing to brute-force or look up in a table, so a slow password hash
+(bcrypt, argon2) would only add latency to every request without adding safety. The hash is compared with
+:func:`hmac.compare_digest` so timing does not leak how much of a guess matched.
+
+Scopes: ``admin`` implies ``write`` implies ``read``.
+
+Example::
+
+    store = KeyStore(tmp_path / "keys.sqlite")
+    raw, key = store.create("acme", scopes=("read", "write"), tags=("public",), name="ci")
+    assert store.verify(raw) == key and key.allows("read") and not key.allows("admin")
+    store.revoke(key.key_id)
+    assert store.verify(raw) is None
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ragwright.config import Settings
+from ragwright.errors import UserError
+
+SCOPES = ("read", "write", "admin")
+_RANK = {s: i for i, s in enumerate(SCOPES)}
+KEY_PREFIX = "rw_"
+# Tenants become store tenant ids and knowledge bases are appended as ".<kb>", so a tenant name has no dot.
+TENANT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_KEY_RE = re.compile(r"^rw_([0-9a-f]{12})_([A-Za-z0-9_-]{20,64})$")
+_DUMMY_HASH = hashlib.sha256(b"ragwright-dummy-key").hexdigest()
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored key's public facts (never the secret).
+
+    Example::
+
+        ApiKey("a1b2c3d4e5f6", "acme", frozenset({"write"}), (), None, 0.0, False).allows("read")  # True
+    """
+
+    key_id: str
+    tenant: str
+    scopes: frozenset[str]
+    tags: tuple[str, ...]
+    name: str | None
+    created_at: float
+    revoked: bool
+
+    def allows(self, scope: str) -> bool:
+        """True when one of this key's scopes is ``scope`` or stronger (admin > write > read)."""
+        need = _RANK.get(scope)
+        if need is None:
+            return False
+        return any(_RANK.get(s, -1) >= need for s in self.scopes)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"key_id": self.key_id, "tenant": self.tenant, "scopes": sorted(self.scopes, key=_RANK.__getitem__),
+                "tags": list(self.tags), "name": self.name, "created_at": self.created_at, "revoked": self.revoked}
+
+
+def hash_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()
+
+
+def check_tenant_name(tenant: str) -> str:
+    if not isinstance(tenant, str) or not TENANT_RE.match(tenant):
+        raise UserError(f"invalid tenant {tenant!r}: use 1-64 characters from A-Z a-z 0-9 _ -")
+    return tenant
+
+
+def _clean_scopes(scopes: Iterable[str]) -> frozenset[str]:
+    out = frozenset(s.strip() for s in scopes if s.strip())
+    bad = sorted(out - set(SCOPES))
+    if bad:
+        raise UserError(f"unknown scope(s) {', '.join(bad)}: use read, write, admin")
+    if not out:
+        raise UserError("a key needs at least one scope (read, write, admin)")
+    return out
+
+
+def _clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for t in tags:
+        t = t.strip()
+        if not t or len(t) > 128:
+            raise UserError(f"invalid tag {t!r}: 1-128 characters")
+        if t not in out:
+            out.append(t)
+    return tuple(sorted(out))
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id TEXT PRIMARY KEY,
+    key_hash TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    name TEXT,
+    created_at REAL NOT NULL,
+    revoked_at REAL
+);
+CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant);
+"""
+
+
+class KeyStore:
+    """Create, verify, list and revoke API keys in one SQLite file. Safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def create(self, tenant: str, scopes: Iterable[str] = ("read",), tags: Iterable[str] = (),
+               name: str | None = None) -> tuple[str, ApiKey]:
+        """Make a key; return ``(raw_key, key)``. The raw key is shown once and cannot be recovered."""
+        check_tenant_name(tenant)
+        key = ApiKey(key_id=secrets.token_hex(6), tenant=tenant, scopes=_clean_scopes(scopes), tags=_clean_tags(tags),
+                     name=name or None, created_at=time.time(), revoked=False)
+        raw = f"{KEY_PREFIX}{key.key_id}_{secrets.token_urlsafe(32)}"
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                (key.key_id, hash_key(raw), key.tenant, json.dumps(sorted(key.scopes)), json.dumps(list(key.tags)),
+                 key.name, key.created_at))
+        return raw, key
+
+    def verify(self, raw_key: str) -> ApiKey | None:
+        """The key behind ``raw_key``, or None when it is malformed, unknown or revoked."""
+        m = _KEY_RE.match(raw_key) if isinstance(raw_key, str) else None
+        row = None
+        if m:
+            with self._lock:
+                row = self._db.execute("SELECT * FROM api_keys WHERE key_id = ?", (m.group(1),)).fetchone()
+        stored = row[1] if row else _DUMMY_HASH
+        given = hash_key(raw_key) if isinstance(raw_key, str) else ""
+        ok = hmac.compare_digest(stored.encode(), given.encode())
+        if not ok or row is None:
+            return None
+        key = self._row(row)
+        return None if key.revoked else key
+
+    def get(self, key_id: str) -> ApiKey | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM api_keys WHERE key_id = ?", (key_id,)).fetchone()
+        return self._row(row) if row else None
+
+    def list(self, tenant: str | None = None) -> list[ApiKey]:
+        """Every key (revoked ones included), oldest first, optionally of one tenant."""
+        with self._lock:
+            if tenant is None:
+                rows = self._db.execute("SELECT * FROM api_keys ORDER BY created_at, key_id").fetchall()
+            else:
+                rows = self._db.execute("SELECT * FROM api_keys WHERE tenant = ? ORDER BY created_at, key_id",
+                                        (tenant,)).fetchall()
+        return [self._row(r) for r in rows]
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke a key; True if it existed and was active."""
+        with self._lock:
+            cur = self._db.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+                                   (time.time(), key_id))
+        return cur.rowcount > 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> KeyStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @staticmethod
+    def _row(row: tuple[object, ...]) -> ApiKey:
+        key_id, _hash, tenant, scopes, tags, name, created_at, revoked_at = row
+        return ApiKey(key_id=str(key_id), tenant=str(tenant), scopes=frozenset(json.loads(str(scopes))),
+                      tags=tuple(json.loads(str(tags))), name=None if name is None else str(name),
+                      created_at=float(created_at), revoked=revoked_at is not None)  # type: ignore[arg-type]
+
+
+def default_key_path(data_dir: Path) -> Path:
+    return Path(data_dir) / "keys.sqlite"
+
+
+def key_path(settings: Settings) -> Path:
+    """Where ``settings`` keeps its keys: ``service.keys_file`` or ``<data_dir>/keys.sqlite``."""
+    return settings.service.keys_file or default_key_path(settings.data_dir)
