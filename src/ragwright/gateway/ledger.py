@@ -1,0 +1,249 @@
+"""The usage ledger: one record per model call, written to SQLite in batches by a background thread.
+
+The request path only appends to an in-memory buffer (:meth:`UsageLedger.record` is an ``O(1)`` append that never
+blocks and never touches the database). A writer thread wakes every ``flush_ms`` milliseconds, or as soon as
+``batch_size`` records are waiting, and writes them in one transaction. When the buffer is full the record is dropped
+and counted (``dropped``) rather than slowing the call; when the database cannot be written the batch is counted
+(``write_failures``, ``lost``) and logged, and calls go on.
+
+Example::
+
+    ledger = UsageLedger(settings.ledger_path)
+    ledger.record(UsageRecord(tenant="acme", model_requested="rag", model="openai:gpt-4o-mini", cost_usd=0.0004))
+    ledger.flush()           # wait until everything recorded so far is on disk (tests, shutdown)
+    ledger.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+import time
+from collections import deque
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+
+__all__ = ["UsageLedger", "UsageRecord", "LedgerStats"]
+
+log = logging.getLogger("ragwright.gateway.ledger")
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """One call's outcome. ``model`` is the ``provider:model`` that answered (None when nothing did)."""
+
+    ts: float = 0.0
+    """UTC epoch seconds when the call finished (0 means: stamp it when recorded)."""
+    tenant: str = "default"
+    key_id: str | None = None
+    model_requested: str = ""
+    model: str | None = None
+    provider: str | None = None
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float | None = None
+    saved_usd: float = 0.0
+    cached: bool = False
+    latency_ms: float = 0.0
+    status: str = "ok"
+    """'ok', 'error' or 'cancelled' (the client went away mid-stream)."""
+    error_type: str | None = None
+    fallback: str = ""
+    """The models tried before the one that answered, ' > '-joined with their error types, e.g. 'a:x(CircuitOpen)'."""
+    stream: bool = False
+
+
+COLUMNS = tuple(f.name for f in fields(UsageRecord))
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS usage (
+    ts REAL NOT NULL, tenant TEXT NOT NULL, key_id TEXT, model_requested TEXT NOT NULL, model TEXT, provider TEXT,
+    input_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+    reasoning_tokens INTEGER NOT NULL, cost_usd REAL, saved_usd REAL NOT NULL, cached INTEGER NOT NULL,
+    latency_ms REAL NOT NULL, status TEXT NOT NULL, error_type TEXT, fallback TEXT NOT NULL, stream INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_ts ON usage(ts);
+"""
+_INSERT = f"INSERT INTO usage ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerStats:
+    recorded: int
+    """Records accepted into the buffer."""
+    written: int
+    dropped: int
+    """Refused because the buffer was full."""
+    lost: int
+    """Accepted but not written because the database failed."""
+    write_failures: int
+    pending: int
+
+
+class _Marker:
+    """Put in the buffer by ``flush``/``close``: the writer sets ``done`` once everything before it is written."""
+
+    __slots__ = ("done", "stop")
+
+    def __init__(self, stop: bool = False) -> None:
+        self.done = threading.Event()
+        self.stop = stop
+
+
+class UsageLedger:
+    """Asynchronous, batched SQLite usage ledger. Thread-safe; ``record`` may be called from any thread or loop.
+
+    ``batch_size`` records or ``flush_ms`` milliseconds, whichever comes first, trigger a write; at most
+    ``max_pending`` records wait in memory.
+    """
+
+    def __init__(self, path: Path, *, batch_size: int = 512, flush_ms: float = 250.0,
+                 max_pending: int = 100_000) -> None:
+        self.path = Path(path)
+        self.batch_size = batch_size
+        self.flush_s = flush_ms / 1000.0
+        self.max_pending = max_pending
+        self._buf: deque[UsageRecord | _Marker] = deque()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._closed = False
+        self._recorded = 0
+        self._dropped = 0
+        self._written = 0
+        self._lost = 0
+        self._failures = 0
+
+    # --- request path -------------------------------------------------------------------------------------------
+
+    def record(self, rec: UsageRecord) -> bool:
+        """Queue one record; returns False (and counts a drop) if the buffer is full or the ledger is closed."""
+        buf = self._buf
+        if self._closed or len(buf) >= self.max_pending:
+            self._dropped += 1
+            return False
+        if self._thread is None:
+            self._start()
+        buf.append(rec)
+        self._recorded += 1
+        if len(buf) == self.batch_size:
+            self._wake.set()
+        return True
+
+    # --- draining -----------------------------------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Block until every record queued before this call is written (or failed). True if it finished in time."""
+        if self._thread is None:
+            return True
+        marker = _Marker()
+        self._buf.append(marker)
+        self._wake.set()
+        return marker.done.wait(timeout)
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Write what is pending and stop the writer; later records are dropped (and counted)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread is None:
+            return
+        marker = _Marker(stop=True)
+        self._buf.append(marker)
+        self._wake.set()
+        marker.done.wait(timeout)
+        self._thread.join(timeout)
+
+    async def aflush(self) -> bool:
+        return await asyncio.to_thread(self.flush)
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
+
+    @property
+    def stats(self) -> LedgerStats:
+        pending = sum(1 for r in list(self._buf) if isinstance(r, UsageRecord))
+        return LedgerStats(self._recorded, self._written, self._dropped, self._lost, self._failures, pending)
+
+    # --- writer thread ------------------------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                thread = threading.Thread(target=self._run, name="ragwright-usage-ledger", daemon=True)
+                thread.start()
+                self._thread = thread
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        batch: list[tuple[object, ...]] = []
+        try:
+            while True:
+                self._wake.wait(self.flush_s)
+                self._wake.clear()
+                markers: list[_Marker] = []
+                buf = self._buf
+                while buf:
+                    item = buf.popleft()
+                    if isinstance(item, _Marker):
+                        markers.append(item)
+                        continue
+                    batch.append(_row(item))
+                    if len(batch) >= 10 * self.batch_size:
+                        conn = self._write(conn, batch)
+                        batch = []
+                if batch:
+                    conn = self._write(conn, batch)
+                    batch = []
+                for m in markers:
+                    m.done.set()
+                if any(m.stop for m in markers):
+                    return
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _write(self, conn: sqlite3.Connection | None, rows: list[tuple[object, ...]]) -> sqlite3.Connection | None:
+        try:
+            if conn is None:
+                conn = _connect(self.path)
+            with conn:
+                conn.executemany(_INSERT, rows)
+            self._written += len(rows)
+            return conn
+        except (sqlite3.Error, OSError) as exc:
+            self._failures += 1
+            self._lost += len(rows)
+            if self._failures == 1 or self._failures % 100 == 0:
+                log.warning("usage ledger %s: %d records not written (%s); %d write failures so far",
+                            self.path, len(rows), exc, self._failures)
+            if conn is not None:
+                conn.close()
+            return None
+
+
+def _row(rec: UsageRecord) -> tuple[object, ...]:
+    row = astuple(rec)
+    return (row[0] or time.time(), *row[1:])
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=5.0)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(_SCHEMA)
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
+
+
+def open_readonly(path: Path) -> sqlite3.Connection:
+    """A connection for reports; creates nothing."""
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)

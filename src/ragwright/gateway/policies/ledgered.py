@@ -1,0 +1,95 @@
+"""`Recorded`: a policy that writes every call's outcome to the usage ledger, off the request path.
+
+It wraps the outermost model (so it sees the model asked for, the fallback path, cache hits and the final cost) and
+hands one :class:`~ragwright.gateway.ledger.UsageRecord` per call to :meth:`UsageLedger.record`, which only appends to
+a buffer: no database write happens while the call is in flight.
+
+Example::
+
+    model = Recorded(Fallback([...]), UsageLedger(settings.ledger_path))
+    await model.chat(request)          # the record is written by the ledger's writer thread shortly after
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+from ragwright.errors import AllProvidersFailed
+from ragwright.gateway.base import ChatModel, WrapperModel
+from ragwright.gateway.ledger import UsageLedger, UsageRecord
+from ragwright.gateway.types import Attempt, ChatRequest, ChatResponse, Chunk, Usage
+
+__all__ = ["Recorded"]
+
+
+class Recorded(WrapperModel):
+    """Record each ``chat`` and ``stream`` call (success, error or cancelled stream) in ``ledger``."""
+
+    def __init__(self, inner: ChatModel, ledger: UsageLedger) -> None:
+        super().__init__(inner)
+        self.ledger = ledger
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        t0 = time.perf_counter()
+        try:
+            resp = await self.inner.chat(request)
+        except BaseException as exc:
+            self._failed(request, exc, t0, stream=False)
+            raise
+        ctx = request.context
+        model = resp.model or None
+        self.ledger.record(UsageRecord(
+            time.time(), ctx.tenant, ctx.key_id, request.model, model, _provider(model), *_tokens(resp.usage),
+            resp.cost_usd, resp.saved_usd, resp.cached, (time.perf_counter() - t0) * 1000.0, "ok", None,
+            _path(resp.attempts), False))
+        return resp
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        t0 = time.perf_counter()
+        usage: Usage | None = None
+        cost: float | None = None
+        model = ""
+        cached = False
+        try:
+            async for chunk in self.inner.stream(request):
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                if chunk.cost_usd is not None:
+                    cost = chunk.cost_usd
+                model = chunk.model or model
+                cached = cached or chunk.cached
+                yield chunk
+        except BaseException as exc:
+            self._failed(request, exc, t0, stream=True, model=model or None, usage=usage)
+            raise
+        ctx = request.context
+        self.ledger.record(UsageRecord(
+            time.time(), ctx.tenant, ctx.key_id, request.model, model or None, _provider(model or None),
+            *_tokens(usage or Usage()), cost, 0.0, cached, (time.perf_counter() - t0) * 1000.0, "ok", None, "",
+            True))
+
+    def _failed(self, request: ChatRequest, exc: BaseException, t0: float, *, stream: bool,
+                model: str | None = None, usage: Usage | None = None) -> None:
+        cancelled = isinstance(exc, GeneratorExit) or type(exc).__name__ == "CancelledError"
+        path = ""
+        if isinstance(exc, AllProvidersFailed):
+            path = " > ".join(f"{p}({type(e).__name__})" for p, e in exc.attempts)
+        ctx = request.context
+        self.ledger.record(UsageRecord(
+            time.time(), ctx.tenant, ctx.key_id, request.model, model, _provider(model), *_tokens(usage or Usage()),
+            None, 0.0, False, (time.perf_counter() - t0) * 1000.0, "cancelled" if cancelled else "error",
+            None if cancelled else type(exc).__name__, path, stream))
+
+
+def _tokens(u: Usage) -> tuple[int, int, int, int]:
+    return u.input_tokens, u.cached_input_tokens, u.output_tokens, u.reasoning_tokens
+
+
+def _provider(model: str | None) -> str | None:
+    return model.split(":", 1)[0] if model and ":" in model else None
+
+
+def _path(attempts: tuple[Attempt, ...]) -> str:
+    failed = [a for a in attempts if a.error]
+    return " > ".join(f"{a.model}({a.error})" for a in failed)
