@@ -14,7 +14,7 @@ import pytest
 from ragwright.errors import AllProvidersFailed, ProviderHTTPError, StreamInterrupted
 from ragwright.gateway import ChatRequest, Message, RequestContext, Usage, collect
 from ragwright.gateway.ledger import UsageLedger, UsageRecord
-from ragwright.gateway.policies.ledgered import Recorded
+from ragwright.gateway.policies.ledgered import Ledgered
 from ragwright.gateway.pricing import Price, PriceTable
 from ragwright.gateway.usage import summarize
 from ragwright.testing import FakeChatModel, Reply
@@ -40,7 +40,7 @@ async def test_records_land_after_flush_with_usage_cost_and_outcome(tmp_path: Pa
     inner = FakeChatModel([Reply("four", usage=usage), ProviderHTTPError(503, provider="fake:a")], name="fake:a",
                           prices=prices)
     ledger = UsageLedger(tmp_path / "usage.sqlite", flush_ms=10_000)
-    model = Recorded(inner, ledger)
+    model = Ledgered(inner, ledger)
     await model.chat(req())
     with pytest.raises(ProviderHTTPError):
         await model.chat(req(tenant="other", key=None))
@@ -62,7 +62,7 @@ async def test_records_land_after_flush_with_usage_cost_and_outcome(tmp_path: Pa
 async def test_streams_are_recorded_with_final_usage_and_cuts_as_errors(tmp_path: Path) -> None:
     inner = FakeChatModel(["one two three", Reply("a b c", cut_after=1)], name="fake:s")
     ledger = UsageLedger(tmp_path / "u.sqlite")
-    model = Recorded(inner, ledger)
+    model = Ledgered(inner, ledger)
     folded = await collect(model.stream(req()))
     assert folded.text == "one two three"
     with pytest.raises(StreamInterrupted):
@@ -78,7 +78,7 @@ async def test_fallback_path_of_a_failed_chain_is_recorded(tmp_path: Path) -> No
     failure = AllProvidersFailed([("fake:a", ProviderHTTPError(500)), ("fake:b", ProviderHTTPError(429))])
     ledger = UsageLedger(tmp_path / "u.sqlite")
     with pytest.raises(AllProvidersFailed):
-        await Recorded(FakeChatModel([failure]), ledger).chat(req())
+        await Ledgered(FakeChatModel([failure]), ledger).chat(req())
     ledger.close()
     (row,) = rows(tmp_path / "u.sqlite")
     assert row["fallback"] == "fake:a(ProviderHTTPError) > fake:b(ProviderHTTPError)"
@@ -96,7 +96,7 @@ async def test_request_path_never_touches_sqlite(tmp_path: Path, monkeypatch: py
 
     monkeypatch.setattr(sqlite3, "connect", spying_connect)
     ledger = UsageLedger(tmp_path / "u.sqlite", batch_size=8, flush_ms=5)
-    model = Recorded(FakeChatModel(["x"], cycle=True), ledger)
+    model = Ledgered(FakeChatModel(["x"], cycle=True), ledger)
     for _ in range(50):
         await model.chat(req())
     assert ledger.flush()
@@ -110,7 +110,7 @@ async def test_unwritable_ledger_never_fails_a_call_and_counts_the_loss(
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the ledger's directory should be")
     ledger = UsageLedger(blocker / "usage.sqlite", batch_size=10, flush_ms=5)
-    model = Recorded(FakeChatModel(["fine"], cycle=True), ledger)
+    model = Ledgered(FakeChatModel(["fine"], cycle=True), ledger)
     with caplog.at_level(logging.WARNING, logger="ragwright.gateway.ledger"):
         replies = [await model.chat(req()) for _ in range(25)]
         assert ledger.flush()

@@ -1,4 +1,4 @@
-"""`Recorded`: a policy that writes every call's outcome to the usage ledger, off the request path.
+"""`Ledgered` (alias `Recorded`): a policy that writes every call's outcome to the usage ledger, off the request path.
 
 It wraps the outermost model (so it sees the model asked for, the fallback path, cache hits and the final cost) and
 hands one :class:`~ragwright.gateway.ledger.UsageRecord` per call to :meth:`UsageLedger.record`, which only appends to
@@ -6,7 +6,7 @@ a buffer: no database write happens while the call is in flight.
 
 Example::
 
-    model = Recorded(Fallback([...]), UsageLedger(settings.ledger_path))
+    model = Ledgered(Fallback([...]), UsageLedger(settings.ledger_path), requested="default")
     await model.chat(request)          # the record is written by the ledger's writer thread shortly after
 """
 
@@ -20,15 +20,20 @@ from ragwright.gateway.base import ChatModel, WrapperModel
 from ragwright.gateway.ledger import UsageLedger, UsageRecord
 from ragwright.gateway.types import Attempt, ChatRequest, ChatResponse, Chunk, Usage
 
-__all__ = ["Recorded"]
+__all__ = ["Ledgered", "Recorded"]
 
 
-class Recorded(WrapperModel):
-    """Record each ``chat`` and ``stream`` call (success, error or cancelled stream) in ``ledger``."""
+class Ledgered(WrapperModel):
+    """Record each ``chat`` and ``stream`` call (success, error or cancelled stream) in ``ledger``.
 
-    def __init__(self, inner: ChatModel, ledger: UsageLedger) -> None:
+    ``requested`` is the model name recorded as asked for (the gateway passes the alias it serves); by default the
+    request's own ``model``.
+    """
+
+    def __init__(self, inner: ChatModel, ledger: UsageLedger, *, requested: str | None = None) -> None:
         super().__init__(inner)
         self.ledger = ledger
+        self.requested = requested
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         t0 = time.perf_counter()
@@ -40,7 +45,8 @@ class Recorded(WrapperModel):
         ctx = request.context
         model = resp.model or None
         self.ledger.record(UsageRecord(
-            time.time(), ctx.tenant, ctx.key_id, request.model, model, _provider(model), *_tokens(resp.usage),
+            time.time(), ctx.tenant, ctx.key_id, self.requested or request.model, model, _provider(model),
+            *_tokens(resp.usage),
             resp.cost_usd, resp.saved_usd, resp.cached, (time.perf_counter() - t0) * 1000.0, "ok", None,
             _path(resp.attempts), False))
         return resp
@@ -65,7 +71,8 @@ class Recorded(WrapperModel):
             raise
         ctx = request.context
         self.ledger.record(UsageRecord(
-            time.time(), ctx.tenant, ctx.key_id, request.model, model or None, _provider(model or None),
+            time.time(), ctx.tenant, ctx.key_id, self.requested or request.model, model or None,
+            _provider(model or None),
             *_tokens(usage or Usage()), cost, 0.0, cached, (time.perf_counter() - t0) * 1000.0, "ok", None, "",
             True))
 
@@ -77,7 +84,8 @@ class Recorded(WrapperModel):
             path = " > ".join(f"{p}({type(e).__name__})" for p, e in exc.attempts)
         ctx = request.context
         self.ledger.record(UsageRecord(
-            time.time(), ctx.tenant, ctx.key_id, request.model, model, _provider(model), *_tokens(usage or Usage()),
+            time.time(), ctx.tenant, ctx.key_id, self.requested or request.model, model, _provider(model),
+            *_tokens(usage or Usage()),
             None, 0.0, False, (time.perf_counter() - t0) * 1000.0, "cancelled" if cancelled else "error",
             None if cancelled else type(exc).__name__, path, stream))
 
@@ -93,3 +101,6 @@ def _provider(model: str | None) -> str | None:
 def _path(attempts: tuple[Attempt, ...]) -> str:
     failed = [a for a in attempts if a.error]
     return " > ".join(f"{a.model}({a.error})" for a in failed)
+
+
+Recorded = Ledgered
