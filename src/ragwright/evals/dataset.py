@@ -1,0 +1,91 @@
+"""The evaluation case format: one JSON object per line of a ``.jsonl`` file.
+
+Every field but ``id`` and ``question`` is optional, so a hand-written golden set can be as small as::
+
+    {"id": "q1", "question": "What does the Pro plan cost?", "reference_answer": "$29 per month"}
+    {"id": "q2", "question": "Who founded Quillfin?", "answerable": false, "tags": ["trap"]}
+    {"id": "q3", "question": "How do I rotate a key?", "relevant": {"guide.md": 2, "faq.md": 1}}
+
+``relevant`` maps document ids to graded relevance (``>= 1`` is relevant, as in BEIR qrels). A document id is what
+the index calls the document: the path for files, the record ``_id`` for JSONL corpora (see :func:`doc_key`).
+
+Example::
+
+    cases = load_cases(Path("cases.jsonl"))
+    write_cases(Path("copy.jsonl"), cases)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ragwright.errors import UserError
+
+__all__ = ["Case", "doc_key", "load_cases", "write_cases"]
+
+
+class Case(BaseModel):
+    """One question of a golden set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    reference_answer: str | None = None
+    alternatives: list[str] = Field(default_factory=list, description="Other accepted answers (SQuAD has several).")
+    relevant: dict[str, int] | None = None
+    answerable: bool = True
+    tags: list[str] = Field(default_factory=list)
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        """Every accepted answer text, the reference first."""
+        refs = ([self.reference_answer] if self.reference_answer else []) + self.alternatives
+        return tuple(dict.fromkeys(refs))
+
+
+def load_cases(path: Path) -> list[Case]:
+    """Read a JSONL case file; a bad line is a :class:`UserError` naming the line and the field."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UserError(f"cannot read dataset {path}: {exc.strerror or exc}") from None
+    cases: list[Case] = []
+    seen: set[str] = set()
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            case = Case.model_validate_json(line)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "line"
+            raise UserError(f"{path}:{n}: {where}: {first['msg']}") from None
+        if case.id in seen:
+            raise UserError(f"{path}:{n}: duplicate case id {case.id!r}")
+        seen.add(case.id)
+        cases.append(case)
+    if not cases:
+        raise UserError(f"{path} holds no cases")
+    return cases
+
+
+def write_cases(path: Path, cases: Iterable[Case]) -> int:
+    """Write cases as JSONL (fields left at their defaults are omitted); returns how many."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with path.open("w", encoding="utf-8") as fh:
+        for case in cases:
+            fh.write(json.dumps(case.model_dump(exclude_defaults=True), ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def doc_key(doc_path: str) -> str:
+    """The document id a retrieved passage counts as: the record id of a JSONL corpus (``corpus.jsonl#31715818``
+    gives ``31715818``), otherwise the path itself."""
+    return doc_path.split("#", 1)[1] if "#" in doc_path else doc_path
