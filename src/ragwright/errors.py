@@ -30,7 +30,8 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
         ├── CircuitOpen           the breaker for this provider+model is open (retry_after says when it probes)
         ├── ContextLengthExceeded the request does not fit the model's context window
         ├── ContentFiltered       the provider refused the content
-        └── AllProvidersFailed    every model in a fallback chain failed (attempts lists each one's error)
+        ├── AllProvidersFailed    every model in a fallback chain failed (attempts lists each one's error)
+        └── JudgeOutputError      an eval judge's reply failed its rubric's JSON schema, even after one re-ask
 """
 
 from __future__ import annotations
@@ -212,3 +213,13 @@ class AllProvidersFailed(GatewayError):
         lines = "; ".join(f"{p}: {type(e).__name__}: {e}" for p, e in attempts) or "no model was tried"
         super().__init__(f"all models failed ({lines})")
         self.attempts = attempts
+
+
+class JudgeOutputError(GatewayError):
+    """An eval judge replied twice with JSON that does not match its rubric's schema; ``detail`` says why."""
+
+    def __init__(self, rubric: str, detail: str, *, provider: str | None = None) -> None:
+        super().__init__(f"judge reply for rubric {rubric!r} is not valid JSON for its schema: {detail}",
+                         provider=provider)
+        self.rubric = rubric
+        self.detail = detail
