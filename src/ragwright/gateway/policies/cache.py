@@ -1,0 +1,247 @@
+"""Cache: answer a repeated request without calling the model, exactly or by meaning, within bounded memory.
+
+- **Exact**: the key is a SHA-256 of the normalised request (messages with whitespace collapsed, tools, tool
+  choice, response format, temperature, max_tokens, seed, stop) plus the tenant and the wrapped model's name.
+- **Semantic** (needs an ``embedder``): the last user message is embedded and compared (cosine) with earlier ones
+  *in the same scope*: same tenant, model, parameters and every other message (system prompt, retrieved context).
+  A hit needs ``cosine >= semantic_threshold`` **and** passes a guard: the two questions must carry the same
+  negations ("Is X supported?" vs "Is X not supported?") and the same numbers ("2 GB" vs "4 GB"); otherwise the
+  cache refuses the hit and the model answers.
+- Entries expire after ``ttl_seconds`` and at most ``max_entries`` are kept (least recently used go first), for
+  both indexes, so memory is bounded.
+- Hits return ``response.replace(cached=True, saved_usd=<original cost>, cost_usd=0.0)``.
+- Streams: a hit is replayed as one chunk (``base.as_stream``); a miss is passed through and stored only if it
+  completes (a final chunk with ``finish_reason``), never a cut one.
+
+Decisions: requests with ``temperature > 0`` and no ``seed`` are not cached (the caller asked for variety);
+``temperature`` None or 0, or a fixed ``seed``, are. Replies that end in ``content_filter`` or ``error`` are not
+stored. Concurrent identical misses all reach the model (no request coalescing).
+
+Example::
+
+    model = Cache(inner, exact=True, semantic=True, semantic_threshold=0.95, ttl_seconds=3600, max_entries=10_000,
+                  embedder=embedder)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ragwright.errors import ConfigError
+from ragwright.gateway.base import ChatModel, WrapperModel, as_stream, collect
+from ragwright.gateway.policies._shared import aclose
+from ragwright.gateway.policies.cache_guard import same_meaning_markers
+from ragwright.gateway.pricing import PriceTable
+from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk, Message
+from ragwright.models.base import Embedder
+
+_STORABLE = ("stop", "length", "tool_calls")
+
+
+def _norm(text: str | None) -> str | None:
+    return None if text is None else " ".join(text.split())
+
+
+def _digest(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _params(request: ChatRequest) -> dict[str, Any]:
+    return {"tools": [asdict(t) for t in request.tools], "tool_choice": request.tool_choice,
+            "response_format": None if request.response_format is None else asdict(request.response_format),
+            "temperature": request.temperature, "max_tokens": request.max_tokens, "seed": request.seed,
+            "stop": list(request.stop)}
+
+
+def _message(m: Message) -> list[Any]:
+    return [m.role, _norm(m.content), [asdict(c) for c in m.tool_calls], m.tool_call_id, m.name]
+
+
+def _last_user(request: ChatRequest) -> int | None:
+    for i in range(len(request.messages) - 1, -1, -1):
+        if request.messages[i].role == "user" and request.messages[i].content:
+            return i
+    return None
+
+
+def cacheable(request: ChatRequest) -> bool:
+    """Deterministic enough to cache: temperature unset or 0, or a fixed seed."""
+    return not request.temperature or request.seed is not None
+
+
+class _Entry:
+    __slots__ = ("response", "expires")
+
+    def __init__(self, response: ChatResponse, expires: float) -> None:
+        self.response = response
+        self.expires = expires
+
+
+class _SemanticEntry:
+    __slots__ = ("vector", "question", "scope")
+
+    def __init__(self, vector: npt.NDArray[np.float32], question: str, scope: str) -> None:
+        self.vector = vector
+        self.question = question
+        self.scope = scope
+
+
+class Cache(WrapperModel):
+    def __init__(self, inner: ChatModel, *, exact: bool = True, semantic: bool = False,
+                 semantic_threshold: float = 0.95, ttl_seconds: float = 3600.0, max_entries: int = 10_000,
+                 embedder: Embedder | None = None, prices: PriceTable | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(inner)
+        if semantic and embedder is None:
+            raise ConfigError("gateway.cache.semantic needs an embedder")
+        self.exact = exact
+        self.semantic = semantic
+        self.semantic_threshold = semantic_threshold
+        self.ttl = ttl_seconds
+        self.max_entries = max_entries
+        self.embedder = embedder
+        self.prices = prices
+        self.clock = clock
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._semantic: dict[str, dict[str, _SemanticEntry]] = {}  # scope -> exact key -> entry
+        self._scope_of: dict[str, str] = {}  # exact key -> scope
+        self.hits = 0
+        self.semantic_hits = 0
+        self.guard_refusals = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def key(self, request: ChatRequest) -> str:
+        return _digest({"tenant": request.context.tenant, "model": self.name, "params": _params(request),
+                        "messages": [_message(m) for m in request.messages]})
+
+    def scope(self, request: ChatRequest, last: int) -> str:
+        """Everything but the last user message: semantic hits are only looked for within one scope."""
+        others = [_message(m) for i, m in enumerate(request.messages) if i != last]
+        return _digest({"tenant": request.context.tenant, "model": self.name, "params": _params(request),
+                        "messages": others, "position": last})
+
+    def _get(self, key: str, now: float) -> ChatResponse | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.expires <= now:
+            self._drop(key)
+            return None
+        self._entries.move_to_end(key)
+        return entry.response
+
+    def _drop(self, key: str) -> None:
+        self._entries.pop(key, None)
+        scope = self._scope_of.pop(key, None)
+        if scope is not None:
+            members = self._semantic.get(scope)
+            if members is not None:
+                members.pop(key, None)
+                if not members:
+                    del self._semantic[scope]
+
+    def _semantic_lookup(self, request: ChatRequest, now: float) -> tuple[str, ChatResponse] | None:
+        last = _last_user(request)
+        if last is None or self.embedder is None:
+            return None
+        question = request.messages[last].content or ""
+        scope = self.scope(request, last)
+        members = self._semantic.get(scope)
+        if not members:
+            return None
+        candidates = list(members.items())
+        query = self.embedder.embed_query(question)
+        matrix = np.stack([e.vector for _, e in candidates])
+        scores = matrix @ query
+        for index in np.argsort(-scores):
+            if float(scores[index]) < self.semantic_threshold:
+                break
+            key, entry = candidates[int(index)]
+            if not same_meaning_markers(question, entry.question):
+                self.guard_refusals += 1
+                continue
+            response = self._get(key, now)
+            if response is not None:
+                return key, response
+        return None
+
+    def lookup(self, request: ChatRequest) -> ChatResponse | None:
+        """The cached reply for ``request`` (marked as a hit), or None."""
+        if not cacheable(request) or not (self.exact or self.semantic):
+            return None
+        now = self.clock()
+        response = self._get(self.key(request), now) if self.exact else None
+        if response is None and self.semantic:
+            found = self._semantic_lookup(request, now)
+            if found is not None:
+                response = found[1]
+                self.semantic_hits += 1
+        if response is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        saved = response.cost_usd
+        if saved is None and self.prices is not None:
+            saved = self.prices.cost(response.model, response.usage)
+        return response.replace(cached=True, saved_usd=saved or 0.0, cost_usd=0.0)
+
+    def store(self, request: ChatRequest, response: ChatResponse) -> None:
+        if not cacheable(request) or response.finish_reason not in _STORABLE or response.cached:
+            return
+        now = self.clock()
+        key = self.key(request)
+        self._drop(key)
+        self._entries[key] = _Entry(response, now + self.ttl)
+        if self.semantic and self.embedder is not None:
+            last = _last_user(request)
+            if last is not None:
+                question = request.messages[last].content or ""
+                scope = self.scope(request, last)
+                self._semantic.setdefault(scope, {})[key] = _SemanticEntry(
+                    self.embedder.embed_query(question), question, scope)
+                self._scope_of[key] = scope
+        while len(self._entries) > self.max_entries:
+            self._drop(next(iter(self._entries)))
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        hit = self.lookup(request)
+        if hit is not None:
+            return hit
+        response = await self.inner.chat(request)
+        self.store(request, response)
+        return response
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        hit = self.lookup(request)
+        if hit is not None:
+            async for chunk in as_stream(hit):
+                yield chunk
+            return
+        stream = self.inner.stream(request)
+        seen: list[Chunk] | None = [] if cacheable(request) else None
+        try:
+            async for chunk in stream:
+                if seen is not None:
+                    seen.append(chunk)
+                yield chunk
+        finally:
+            await aclose(stream)
+        if seen and seen[-1].finish_reason is not None:
+            self.store(request, await collect(_replay(seen), model=self.name))
+
+
+async def _replay(chunks: list[Chunk]) -> AsyncIterator[Chunk]:
+    for chunk in chunks:
+        yield chunk
