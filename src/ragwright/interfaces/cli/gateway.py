@@ -1,0 +1,90 @@
+"""`ragwright gateway serve` (the OpenAI-compatible proxy) and `ragwright usage` (spend from the usage ledger)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ragwright.config import load_settings
+from ragwright.errors import UserError
+from ragwright.interfaces.cli import render
+
+gateway_app = typer.Typer(no_args_is_help=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Path to ragwright.toml.")]
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default ./.ragwright).")]
+
+
+@gateway_app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8100,
+    require_key: Annotated[bool, typer.Option(
+        "--require-key/--no-require-key",
+        help="Require an API key from `ragwright keys create` (Authorization: Bearer ...); its tenant is used.",
+    )] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Serve the gateway as an OpenAI-compatible API: POST /v1/chat/completions, GET /v1/models."""
+    from ragwright.gateway.build import build_gateway
+    from ragwright.gateway.proxy import ProxyApp, cached_authenticator
+    from ragwright.gateway.proxy import serve as run
+
+    settings = load_settings(config, data_dir=data_dir)
+    authenticate = None
+    if require_key:
+        from ragwright.service.keys import KeyStore, key_path
+
+        store = KeyStore(key_path(settings))
+
+        def verify(raw: str) -> tuple[str, str] | None:
+            key = store.verify(raw)
+            return (key.tenant, key.key_id) if key is not None and key.allows("read") else None
+
+        authenticate = cached_authenticator(verify)
+    gateway = build_gateway(settings)
+    render.err_console.print(f"ragwright gateway on http://{host}:{port}/v1  models: {', '.join(gateway.models())}")
+    run(ProxyApp(gateway, authenticate=authenticate, default_tenant=settings.tenant), host=host, port=port)
+
+
+def usage(
+    by: Annotated[str, typer.Option("--by", help="Group by tenant, key, model or day.")] = "model",
+    since: Annotated[str | None, typer.Option("--since", help="Only calls on or after this UTC date (YYYY-MM-DD).")]
+    = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Summarise model spend from the usage ledger: calls, tokens, cost, cache savings and errors."""
+    from ragwright.gateway.usage import summarize
+
+    settings = load_settings(config, data_dir=data_dir)
+    try:
+        start = date.fromisoformat(since) if since else None
+    except ValueError:
+        raise UserError(f"--since must be a date like 2026-11-01, not {since!r}") from None
+    rows = summarize(settings.ledger_path, by=by, since=start)  # type: ignore[arg-type]
+    if json_out:
+        render.print_json({"by": by, "since": since, "ledger": str(settings.ledger_path),
+                           "rows": [r.to_dict() for r in rows]})
+        return
+    if not rows:
+        render.console.print(f"no calls recorded in {settings.ledger_path}" + (f" since {since}" if since else ""))
+        return
+    table = Table(title=f"usage by {by}" + (f" since {since}" if since else ""))
+    for col in (by, "calls", "errors", "cache hits", "input tok (cached)", "output tok (reasoning)", "cost USD",
+                "saved USD"):
+        table.add_column(col, justify="left" if col == by else "right", no_wrap=col != by)
+    for r in rows:
+        cost = f"{r.cost_usd:.6f}" + ("*" if r.unpriced_calls else "")
+        table.add_row(r.group, str(r.calls), str(r.errors), str(r.cache_hits),
+                      f"{r.input_tokens:,} ({r.cached_input_tokens:,})",
+                      f"{r.output_tokens:,} ({r.reasoning_tokens:,})", cost, f"{r.saved_usd:.6f}")
+    render.console.print(table)
+    if any(r.unpriced_calls for r in rows):
+        render.console.print("* some calls used a model with no price in the table: their cost is not included")
