@@ -1,0 +1,105 @@
+"""``local:smollm2``: the packaged SmolLM2 generator (llama.cpp in-process) behind the ChatModel seam.
+
+The generator is blocking and loads its weights on first use, so every call runs in a worker thread
+(``asyncio.to_thread``) and the model is built only when the first request arrives. It has no token-level streaming
+here: ``stream`` yields the whole reply as one chunk, then the final chunk with usage. Token counts are estimates
+(about four characters a token), and the cost is zero.
+
+Example::
+
+    local = LocalChatModel()                       # nothing loaded yet
+    reply = await local.chat(ChatRequest(model="local:smollm2", messages=(Message("user", "Hi"),), max_tokens=32))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable
+
+from ragwright.errors import ContextLengthExceeded, GatewayError, ModelError
+from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk, Message, Usage
+from ragwright.models.base import TextGenerator
+
+__all__ = ["LOCAL_CONTEXT_WINDOW", "LocalChatModel", "estimate_tokens"]
+
+LOCAL_CONTEXT_WINDOW = 2048
+DEFAULT_MAX_TOKENS = 256
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count (no tokenizer load): about four characters per token, at least one per word."""
+    return max(len(text.split()), (len(text) + 3) // 4)
+
+
+def flatten(messages: tuple[Message, ...]) -> str:
+    """One prompt for a single-turn generator: a lone user message as is, otherwise role-labelled turns."""
+    turns = [m for m in messages if m.content]
+    if len(turns) == 1 and turns[0].role == "user":
+        return turns[0].content or ""
+    labels = {"system": "Instructions", "user": "User", "assistant": "Assistant", "tool": "Tool result"}
+    return "\n\n".join(f"{labels[m.role]}: {m.content}" for m in turns)
+
+
+def _default_factory() -> TextGenerator:
+    from ragwright.models.generator import default_generator
+
+    return default_generator(n_ctx=LOCAL_CONTEXT_WINDOW)
+
+
+class LocalChatModel:
+    """A :class:`~ragwright.gateway.base.ChatModel` over a local :class:`~ragwright.models.base.TextGenerator`.
+
+    ``generator`` is used as given (tests pass ``FakeGenerator``); otherwise ``factory`` builds one on first use
+    (default: SmolLM2 via ``default_generator()``). A missing model package raises a non-transient
+    :class:`~ragwright.errors.GatewayError` naming the pip command, so a fallback chain moves on.
+    """
+
+    def __init__(self, model: str = "smollm2", *, generator: TextGenerator | None = None,
+                 factory: Callable[[], TextGenerator] | None = None,
+                 context_window: int = LOCAL_CONTEXT_WINDOW) -> None:
+        self.model = model
+        self.name = f"local:{model}"
+        self.context_window = context_window
+        self._generator = generator
+        self._factory = factory or _default_factory
+        self._lock = threading.Lock()
+
+    def _get(self) -> TextGenerator:
+        with self._lock:
+            if self._generator is None:
+                self._generator = self._factory()
+            return self._generator
+
+    def _generate(self, prompt: str, request: ChatRequest) -> str:
+        try:
+            return self._get().generate(prompt, max_tokens=request.max_tokens or DEFAULT_MAX_TOKENS,
+                                        temperature=request.temperature or 0.0, seed=request.seed or 0)
+        except ModelError as exc:
+            error = GatewayError(f"{self.name}: {exc}", provider=self.name)
+            raise error from exc
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        prompt = flatten(request.messages)
+        prompt_tokens = estimate_tokens(prompt)
+        budget = request.max_tokens or DEFAULT_MAX_TOKENS
+        if prompt_tokens + budget > self.context_window:
+            raise ContextLengthExceeded(f"{self.name}: about {prompt_tokens} prompt tokens + {budget} to generate "
+                                        f"exceed the {self.context_window}-token window", provider=self.name,
+                                        tokens=prompt_tokens + budget, limit=self.context_window)
+        text = await asyncio.to_thread(self._generate, prompt, request)
+        for stop in request.stop:
+            cut = text.find(stop)
+            if cut >= 0:
+                text = text[:cut]
+        usage = Usage(input_tokens=prompt_tokens, output_tokens=estimate_tokens(text) if text else 0)
+        return ChatResponse(model=self.name, message=Message("assistant", text or None), usage=usage, cost_usd=0.0)
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        reply = await self.chat(request)
+        if reply.text:
+            yield Chunk(delta=reply.text, model=self.name)
+        yield Chunk(finish_reason=reply.finish_reason, usage=reply.usage, cost_usd=0.0, model=self.name)
+
+    def __repr__(self) -> str:
+        return f"LocalChatModel({self.name!r}, loaded={self._generator is not None})"
