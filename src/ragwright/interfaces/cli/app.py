@@ -166,6 +166,9 @@ def _register_bench() -> None:
 
     app.add_typer(keys_app, name="keys", help="API keys for the HTTP and MCP services.")
     app.command("serve")(serve)
+    from ragwright.interfaces.cli.mcp import mcp_command
+
+    app.command("mcp")(mcp_command)
     from ragwright.interfaces.cli.gateway import gateway_app, usage
 
     app.add_typer(gateway_app, name="gateway", help="The LLM gateway as an OpenAI-compatible proxy.")

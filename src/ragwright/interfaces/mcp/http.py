@@ -1,0 +1,93 @@
+"""Streamable HTTP transport with API-key auth: every request to ``/mcp`` needs ``Authorization: Bearer <key>``.
+
+The key is verified with :class:`~ragwright.service.keys.KeyStore` on every request (in a worker thread: SQLite), so a
+revoked key stops working at once and one session can never borrow another key's rights. A missing, malformed, unknown
+or revoked key gets ``401`` with a JSON error body and ``WWW-Authenticate: Bearer``; the verified key rides in the ASGI
+scope to the tool handlers (:func:`~ragwright.interfaces.mcp.server.key_from_http`). The MCP app runs stateless, so
+there is no server-side session to hijack.
+
+Example::
+
+    app = build_http_app(server, KeyStore(settings.data_dir / "keys.sqlite"))
+    uvicorn.run(app, host="127.0.0.1", port=8765)   # clients connect to http://127.0.0.1:8765/mcp
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio.to_thread
+from mcp.server import Server
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ragwright.interfaces.mcp.server import SCOPE_KEY
+from ragwright.service.keys import KeyStore
+
+MCP_PATH = "/mcp"
+
+
+class BearerKeyAuth:
+    """ASGI middleware: verify the Bearer key of every HTTP request, refuse with 401 JSON, pass the key on."""
+
+    def __init__(self, app: ASGIApp, keys: KeyStore) -> None:
+        self.app = app
+        self.keys = keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = _header(scope, b"authorization")
+        scheme, _, raw = header.partition(" ")
+        if scheme.lower() != "bearer" or not raw.strip():
+            await _unauthorized(send, "missing API key: send 'Authorization: Bearer <key>'")
+            return
+        key = await anyio.to_thread.run_sync(self.keys.verify, raw.strip())
+        if key is None:
+            await _unauthorized(send, "invalid or revoked API key")
+            return
+        scope[SCOPE_KEY] = key
+        await self.app(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for k, v in scope.get("headers", ()):
+        if k.lower() == name:
+            return bytes(v).decode("latin-1")
+    return ""
+
+
+async def _unauthorized(send: Send, message: str) -> None:
+    body = json.dumps({"error": {"type": "unauthorized", "message": message}}).encode()
+    await send({"type": "http.response.start", "status": 401,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"www-authenticate", b'Bearer realm="ragwright"')]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def build_http_app(server: Server[Any], keys: KeyStore, *, host: str = "127.0.0.1",
+                   allowed_hosts: list[str] | None = None) -> ASGIApp:
+    """The ASGI app serving ``server`` at ``/mcp`` behind :class:`BearerKeyAuth`.
+
+    DNS-rebinding protection stays on for loopback hosts (the SDK's default); ``allowed_hosts`` widens it when the
+    server sits behind a proxy under another name.
+    """
+    security = None
+    if allowed_hosts:
+        security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=allowed_hosts,
+                                             allowed_origins=[f"https://{h}" for h in allowed_hosts])
+    inner: Starlette = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True,
+                                                  json_response=True, transport_security=security, host=host)
+    return BearerKeyAuth(inner, keys)
+
+
+async def serve_http(server: Server[Any], keys: KeyStore, *, host: str, port: int, log_level: str = "warning") -> None:
+    """Run the authenticated streamable HTTP app with uvicorn until interrupted."""
+    import uvicorn
+
+    config = uvicorn.Config(build_http_app(server, keys, host=host), host=host, port=port, log_level=log_level,
+                            lifespan="on")
+    await uvicorn.Server(config).serve()

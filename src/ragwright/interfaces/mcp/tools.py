@@ -1,0 +1,197 @@
+"""The five MCP tools as plain async operations over :class:`~ragwright.app.Ragwright`, scoped to one API key.
+
+Each operation validates nothing itself (the schemas did), runs the synchronous library call in a worker thread, and
+returns a JSON-ready dict. Document text only ever travels as data in those dicts: nothing here interprets it.
+
+Example::
+
+    tools = RagTools(Ragwright(settings))
+    result = await tools.search(key, SearchArgs(query="warranty", k=3))
+    result["results"][0]["citation"]  # {'file': 'docs/kettle.md', 'heading': 'Kettle › Warranty', ...}
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+import numpy as np
+
+from ragwright.answering.types import Answer, Citation
+from ragwright.app import Ragwright
+from ragwright.documents.loaders import load_file
+from ragwright.errors import UserError
+from ragwright.ingest.pipeline import Ingestor
+from ragwright.interfaces.mcp.access import can_see, store_tenant, visible_filters
+from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, IngestArgs, ListDocumentsArgs, SearchArgs
+from ragwright.retrieval.retriever import Hit
+from ragwright.service.keys import ApiKey
+from ragwright.store.base import DocumentInfo, Filters, Store, StoredChunk
+
+T = TypeVar("T")
+SNIPPET_CHARS = 600
+
+
+class ToolFailure(UserError):
+    """A tool call the caller can fix (unknown document, forbidden tag, bad file): reported as a tool error."""
+
+
+async def _in_thread(fn: Callable[[], T]) -> T:
+    return await anyio.to_thread.run_sync(fn)
+
+
+def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _hit_citation(hit: Hit) -> dict[str, Any]:
+    c = hit.chunk.chunk
+    return {"file": hit.chunk.doc_path, "title": hit.chunk.doc_title, "heading": " › ".join(c.heading_path),
+            "page": c.page, "chunk_id": c.id, "snippet": _snippet(c.text)}
+
+
+def _answer_citation(c: Citation) -> dict[str, Any]:
+    return {"n": c.n, "file": c.doc_path, "title": c.title, "heading": " › ".join(c.heading_path), "page": c.page,
+            "location": c.location, "chunk_id": c.chunk_id, "snippet": _snippet(c.snippet)}
+
+
+def _doc_info(d: DocumentInfo) -> dict[str, Any]:
+    # `source` (a server-side path) is deliberately left out.
+    return {"doc_id": d.doc_id, "title": d.title, "file_type": d.file_type, "tags": list(d.tags),
+            "chunks": d.n_chunks, "ingested_at": d.ingested_at}
+
+
+def _glob_literal(text: str) -> str:
+    """``text`` as a SQLite GLOB pattern that matches only itself."""
+    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in text)
+
+
+def document_chunks(store: Store, tenant: str, info: DocumentInfo) -> list[StoredChunk]:
+    """Every chunk of one document, in order, through the Store protocol (a path filter that matches only it)."""
+    if not info.n_chunks or store.embedding_dim is None:
+        return []
+    probe = np.zeros(store.embedding_dim, dtype=np.float32)
+    scored = store.vector_search(tenant, probe, info.n_chunks, Filters(paths=(_glob_literal(info.doc_id),)))
+    chunks = [c for c in store.get(tenant, [s.chunk_id for s in scored]) if c.chunk.doc_id == info.doc_id]
+    return sorted(chunks, key=lambda c: c.chunk.ordinal)
+
+
+def stitch(chunks: list[StoredChunk]) -> str:
+    """The document text the chunks cover, overlaps removed (each chunk is an exact span of the original)."""
+    out: list[str] = []
+    end = 0
+    for sc in chunks:
+        c = sc.chunk
+        if c.char_end <= end:
+            continue
+        if c.char_start >= end:
+            out.append(("\n\n" if out and c.char_start > end else "") + c.text)
+        else:
+            out.append(c.text[end - c.char_start:])
+        end = c.char_end
+    return "".join(out)
+
+
+class RagTools:
+    """search, answer, list_documents, get_document and ingest for one :class:`Ragwright`, key by key."""
+
+    def __init__(self, rw: Ragwright, *, max_ingest_bytes: int | None = None) -> None:
+        self.rw = rw
+        self.max_ingest_bytes = max_ingest_bytes or int(rw.settings.ingest.max_file_mb * 2**20)
+
+    async def search(self, key: ApiKey, args: SearchArgs) -> dict[str, Any]:
+        filters = visible_filters(key, args.filters())
+        out: dict[str, Any] = {"query": args.query, "knowledge_base": args.knowledge_base, "results": []}
+        if filters is False:
+            return out
+        tenant = store_tenant(key, args.knowledge_base)
+        result = await _in_thread(lambda: self.rw.search(args.query, tenant=tenant, k=args.k, mode=args.mode,
+                                                         filters=filters or None))
+        out["mode"] = result.mode
+        out["results"] = [{"rank": h.rank, "score": round(h.score, 6), "text": h.chunk.chunk.text,
+                           "citation": _hit_citation(h)} for h in result.hits]
+        return out
+
+    async def answer(self, key: ApiKey, args: AnswerArgs) -> dict[str, Any]:
+        filters = visible_filters(key, args.filters())
+        if filters is False:
+            return {"question": args.question, "answer": "The documents do not say.", "abstained": True,
+                    "support": 0.0, "citations": [], "closest": []}
+        tenant = store_tenant(key, args.knowledge_base)
+        ans: Answer = await _in_thread(lambda: self.rw.ask(args.question, tenant=tenant, filters=filters or None))
+        return {"question": ans.question, "answer": ans.text, "abstained": ans.abstained,
+                "support": round(ans.support, 4), "answered_by": ans.answered_by,
+                "citations": [_answer_citation(c) for c in ans.citations],
+                "closest": [_answer_citation(c) for c in ans.closest]}
+
+    def _visible_documents(self, key: ApiKey, kb: str) -> list[DocumentInfo]:
+        store = self.rw.open_existing_store()
+        return [d for d in store.documents(store_tenant(key, kb)) if can_see(key, d.tags)]
+
+    async def list_documents(self, key: ApiKey, args: ListDocumentsArgs) -> dict[str, Any]:
+        docs = await _in_thread(lambda: self._visible_documents(key, args.knowledge_base))
+        page = docs[args.offset: args.offset + args.limit]
+        return {"knowledge_base": args.knowledge_base, "total": len(docs), "offset": args.offset,
+                "documents": [_doc_info(d) for d in page]}
+
+    def _get_document(self, key: ApiKey, args: GetDocumentArgs) -> dict[str, Any]:
+        tenant = store_tenant(key, args.knowledge_base)
+        store = self.rw.open_existing_store()
+        info = next((d for d in store.documents(tenant) if d.doc_id == args.doc_id), None)
+        if info is None or not can_see(key, info.tags):
+            raise ToolFailure(f"no document {args.doc_id!r} in knowledge base {args.knowledge_base!r}")
+        chunks = document_chunks(store, tenant, info)
+        text = stitch(chunks)
+        sections: list[dict[str, Any]] = []
+        for sc in chunks:
+            heading, page = " › ".join(sc.chunk.heading_path), sc.chunk.page
+            if not sections or (sections[-1]["heading"], sections[-1]["page"]) != (heading, page):
+                sections.append({"heading": heading, "page": page})
+        return {**_doc_info(info), "sections": sections, "text": text[: args.max_chars],
+                "truncated": len(text) > args.max_chars}
+
+    async def get_document(self, key: ApiKey, args: GetDocumentArgs) -> dict[str, Any]:
+        return await _in_thread(lambda: self._get_document(key, args))
+
+    def _ingest(self, key: ApiKey, args: IngestArgs) -> dict[str, Any]:
+        tags = tuple(dict.fromkeys(args.tags)) or key.tags
+        if key.tags and not set(tags) <= set(key.tags):
+            raise ToolFailure(f"this key may only write documents tagged {', '.join(key.tags)}")
+        data = self._decode(args)
+        tenant = store_tenant(key, args.knowledge_base)
+        existing = {d.doc_id: d for d in self.rw.store.documents(tenant)}
+        if args.filename in existing and not can_see(key, existing[args.filename].tags):
+            raise ToolFailure(f"a document named {args.filename!r} exists and this key may not replace it")
+        with tempfile.TemporaryDirectory(prefix="ragwright-mcp-") as tmp:
+            path = Path(tmp) / args.filename
+            path.write_bytes(data)
+            doc = load_file(path, doc_id=args.filename, max_bytes=self.max_ingest_bytes, tags=tags)
+        if key.tags and not set(doc.tags) <= set(key.tags):
+            raise ToolFailure(f"the document declares tags {', '.join(doc.tags)}; this key may only write "
+                              f"{', '.join(key.tags)}")
+        doc.source = f"mcp:{args.filename}"
+        report = Ingestor(self.rw.store, self.rw.embedder, self.rw.settings).ingest_documents([doc], tenant=tenant)
+        outcome = report.outcomes[0].status if report.outcomes else "unchanged"
+        return {"doc_id": doc.doc_id, "knowledge_base": args.knowledge_base, "status": outcome,
+                "tags": list(doc.tags), "chunks": report.chunks_written}
+
+    def _decode(self, args: IngestArgs) -> bytes:
+        if args.text is not None:
+            data = args.text.encode("utf-8")
+        else:
+            try:
+                data = base64.b64decode(args.content_base64 or "", validate=True)
+            except (binascii.Error, ValueError):
+                raise ToolFailure("content_base64 is not valid base64") from None
+        if len(data) > self.max_ingest_bytes:
+            raise ToolFailure(f"the document is {len(data)} bytes, over the {self.max_ingest_bytes} byte limit")
+        return data
+
+    async def ingest(self, key: ApiKey, args: IngestArgs) -> dict[str, Any]:
+        return await _in_thread(lambda: self._ingest(key, args))

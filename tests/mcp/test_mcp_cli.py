@@ -1,0 +1,94 @@
+"""`ragwright mcp --http` as a user starts it (subprocess), plus the key/tag rules the tools rely on."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from ragwright.errors import UserError
+from ragwright.interfaces.mcp.access import local_key, store_tenant, visible_filters
+from ragwright.interfaces.mcp.tools import _glob_literal, stitch
+from ragwright.store.base import Filters
+from tests.mcp.conftest import Env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_cli_http_server_end_to_end(env: Env) -> None:
+    port = _free_port()
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
+    child_env["RAGWRIGHT_EMBEDDING__MODEL"] = "fake"
+    proc = subprocess.Popen([sys.executable, "-m", "ragwright", "mcp", "--http", "--port", str(port),
+                             "--data-dir", str(env.data_dir)], cwd=env.root, env=child_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert httpx.post(url, json={}).status_code == 401
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {env.keys['write']}"})
+        async with http, Client(streamable_http_client(url, http_client=http)) as client:
+            assert "ingest" in {t.name for t in (await client.list_tools()).tools}
+            found = await client.call_tool("search", {"query": "descale citric acid", "k": 1})
+            assert found.structured_content["results"][0]["citation"]["file"] == "docs/public/kettle.md"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_stdio_flags_are_checked(env: Env) -> None:
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
+    bad = subprocess.run([sys.executable, "-m", "ragwright", "mcp", "--key", "rw_nope", "--data-dir",
+                          str(env.data_dir)], cwd=env.root, env=child_env, capture_output=True, text=True,
+                         timeout=60, stdin=subprocess.DEVNULL)
+    assert bad.returncode == 2 and "invalid or revoked API key" in bad.stderr and not bad.stdout
+
+
+def test_visible_filters_narrow_to_the_keys_tags() -> None:
+    open_key = local_key("acme")
+    limited = local_key("acme", tags=("public", "faq"))
+    assert visible_filters(open_key, None) is None
+    assert visible_filters(open_key, Filters(tags=("x",))) == Filters(tags=("x",))
+    assert visible_filters(limited, None) == Filters(tags=("faq", "public"))
+    assert visible_filters(limited, Filters(tags=("public", "internal"))) == Filters(tags=("public",))
+    assert visible_filters(limited, Filters(tags=("internal",))) is False
+    assert visible_filters(limited, Filters(paths=("a/*",))) == Filters(paths=("a/*",), tags=("faq", "public"))
+    assert store_tenant(limited) == "acme" and store_tenant(limited, "handbook") == "acme.handbook"
+    with pytest.raises(UserError):
+        local_key("acme", scopes=("root",))
+    with pytest.raises(UserError):
+        local_key("a.b")
+
+
+def test_glob_literal_and_stitch() -> None:
+    assert _glob_literal("a*b?[c].md") == "a[*]b[?][[]c].md"
+    from ragwright.documents.model import Chunk
+    from ragwright.store.base import StoredChunk
+
+    text = "alpha beta gamma delta"
+
+    def sc(start: int, end: int, ordinal: int) -> StoredChunk:
+        chunk = Chunk(id=str(ordinal), doc_id="d", ordinal=ordinal, text=text[start:end], context="",
+                      char_start=start, char_end=end, heading_path=(), page=None, n_tokens=1)
+        return StoredChunk(chunk=chunk, doc_path="d", doc_title="", file_type="txt")
+
+    assert stitch([sc(0, 10, 0), sc(6, 16, 1), sc(11, 22, 2)]) == text
+    assert stitch([sc(0, 5, 0), sc(11, 16, 1)]) == "alpha\n\ngamma"

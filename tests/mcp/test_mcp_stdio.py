@@ -1,0 +1,75 @@
+"""`ragwright mcp` over stdio, spawned as a subprocess and driven by the official MCP client."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from mcp import Client, StdioServerParameters
+
+from tests.mcp.conftest import INTERNAL, OTHER_TENANT, Env, tag_limited_calls, texts
+
+
+@asynccontextmanager
+async def stdio_client(env: Env, *args: str, **extra_env: str) -> AsyncIterator[Client]:
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
+    child_env.update({"RAGWRIGHT_EMBEDDING__MODEL": "fake", **extra_env})
+    params = StdioServerParameters(command=sys.executable,
+                                   args=["-m", "ragwright", "mcp", "--data-dir", str(env.data_dir), *args],
+                                   env=child_env, cwd=str(env.root))
+    async with Client(params, read_timeout_seconds=30) as client:
+        yield client
+
+
+async def test_read_only_stdio_lists_read_tools_and_cites(env: Env) -> None:
+    async with stdio_client(env, "--tenant", "acme") as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert set(tools) == {"search", "answer", "list_documents", "get_document"}
+        assert tools["search"].input_schema["properties"]["query"]["minLength"] == 1
+        assert tools["search"].input_schema.get("additionalProperties") is False
+
+        found = await client.call_tool("search", {"query": "kettle warranty", "k": 3})
+        assert not found.is_error
+        results = found.structured_content["results"]
+        top = results[0]["citation"]
+        assert top["file"] in {"docs/public/kettle.md", "docs/internal/memo.md"}
+        assert top["heading"] in {"Kettle › Warranty", "Memo › Margins"} and top["snippet"]
+        assert OTHER_TENANT not in texts(found)  # tenant acme never sees tenant other
+
+        answer = await client.call_tool("answer", {"question": "How long is the kettle warranty?"})
+        data = answer.structured_content
+        assert not answer.is_error and not data["abstained"] and "3 years" in data["answer"]
+        cite = data["citations"][0]
+        assert cite["file"] == "docs/public/kettle.md" and cite["heading"] == "Kettle › Warranty"
+        assert "3 years" in cite["snippet"]
+
+        refused = await client.call_tool("ingest", {"filename": "x.md", "text": "# X\n\nnew text"})
+        assert refused.is_error and "write" in texts(refused)
+
+        invalid = await client.call_tool("search", {"query": "kettle", "k": 0})
+        assert invalid.is_error and "k" in texts(invalid)
+        unknown_field = await client.call_tool("search", {"query": "kettle", "shell": "rm -rf /"})
+        assert unknown_field.is_error
+
+
+async def test_write_key_over_stdio_ingests_and_tag_limit_holds(env: Env) -> None:
+    async with stdio_client(env, RAGWRIGHT_API_KEY=env.keys["public"]) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert "ingest" in names
+
+        added = await client.call_tool("ingest", {"filename": "stdio-note.md",
+                                                  "text": "# Note\n\nThe teapot lid is made of cork oak."})
+        assert not added.is_error, texts(added)
+        assert added.structured_content["tags"] == ["public"] and added.structured_content["status"] == "added"
+        forbidden = await client.call_tool("ingest", {"filename": "leak.md", "text": "x y z", "tags": ["internal"]})
+        assert forbidden.is_error
+
+        found = await client.call_tool("search", {"query": "teapot lid cork", "k": 10})
+        assert found.structured_content["results"][0]["citation"]["file"] == "stdio-note.md"
+        for call in tag_limited_calls():
+            result = await client.call_tool(*call)
+            assert INTERNAL not in texts(result) and "42 percent" not in texts(result)
+        docs = (await client.call_tool("list_documents", {})).structured_content["documents"]
+        assert "docs/internal/memo.md" not in {d["doc_id"] for d in docs}
