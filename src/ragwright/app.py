@@ -19,6 +19,8 @@ from ragwright.answering.service import Asker, GeneratorName
 from ragwright.answering.types import Answer
 from ragwright.config import Settings
 from ragwright.errors import NotIndexedError
+from ragwright.gateway.base import ChatModel
+from ragwright.gateway.build import Gateway, SyncGateway
 from ragwright.ingest.pipeline import Ingestor, IngestReport, ProgressCallback
 from ragwright.models.base import Embedder, Reranker, TextGenerator
 from ragwright.models.registry import make_embedder, make_generator, make_reranker
@@ -34,6 +36,7 @@ class Ragwright:
         self._embedder = embedder
         self._store = store
         self._generator = generator
+        self._gateway: SyncGateway | None = None
 
     # -- parts, built on first use ------------------------------------------------------------------------------
 
@@ -70,6 +73,24 @@ class Ragwright:
             self._generator = make_generator("local")
         return self._generator
 
+    @property
+    def gateway(self) -> SyncGateway:
+        """Every model call goes through this: the configured chain, with its policies, on its own loop thread."""
+        if self._gateway is None:
+            self._gateway = SyncGateway(Gateway(self.settings, provider_factory=self._provider))
+        return self._gateway
+
+    def _provider(self, spec: str) -> ChatModel:
+        """Providers from the registry, except that ``local:*`` uses this app's (possibly injected) generator."""
+        if spec.partition(":")[0] == "local":
+            from ragwright.gateway.providers.local import LocalChatModel
+
+            return LocalChatModel(spec.partition(":")[2] or "smollm2", generator=self._generator,
+                                  factory=lambda: self.generator)
+        from ragwright.gateway.registry import make_chat_model
+
+        return make_chat_model(spec, self.settings.gateway, prices=self.gateway.gateway.prices)
+
     @cached_property
     def retriever(self) -> Retriever:
         store = self.open_existing_store()
@@ -98,9 +119,12 @@ class Ragwright:
             generator: GeneratorName | None = None) -> Answer:
         gen_name = generator or self.settings.answer.generator
         asker = Asker(self.retriever, self.embedder, self.settings.answer,
-                      self.generator if gen_name == "local" else None)
+                      self.gateway.chat if gen_name != "extractive" else None)
         return asker.ask(tenant or self.settings.tenant, question, filters=filters, generator=gen_name)
 
     def close(self) -> None:
+        if self._gateway is not None:
+            self._gateway.close()
+            self._gateway = None
         if self._store is not None:
             self._store.close()

@@ -1,4 +1,4 @@
-"""Answers written by a generator (local SmolLM2 now, gateway models later), with citations checked in code.
+"""Answers written by a model through the gateway (local SmolLM2 or a remote model), with citations checked in code.
 
 Small models neither cite nor abstain reliably, so the model's own ``[n]`` markers are not trusted: each generated
 sentence is matched against the evidence sentences, keeps a citation to the one that supports it best, and is dropped
@@ -43,11 +43,17 @@ SYSTEM = (
 )
 
 
-def build_prompt(question: str, hits: list[Hit]) -> str:
+def build_user_message(question: str, hits: list[Hit]) -> str:
+    """The passages, fenced as data, then the question. The instructions go in the system message."""
     blocks = []
     for i, hit in enumerate(hits, start=1):
         blocks.append(f"<passage n=\"{i}\" source=\"{hit.chunk.doc_path}\">\n{hit.chunk.chunk.text}\n</passage>")
-    return f"{SYSTEM}\n\n" + "\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer:"
+    return "\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer:"
+
+
+def build_prompt(question: str, hits: list[Hit]) -> str:
+    """System instructions and the user message in one text, for models without a system role."""
+    return f"{SYSTEM}\n\n{build_user_message(question, hits)}"
 
 
 def check_citations(generated: str, evidence: list[EvidenceSentence],

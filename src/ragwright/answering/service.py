@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Literal
 
 from ragwright.answering import extractive, generative
 from ragwright.answering.evidence import EvidenceSentence, score_sentences
 from ragwright.answering.types import Answer, Citation, Retrieved
 from ragwright.config import AnswerSettings
-from ragwright.models.base import Embedder, TextGenerator
+from ragwright.errors import GatewayError
+from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext
+from ragwright.models.base import Embedder
 from ragwright.retrieval.retriever import Retriever
 from ragwright.store.base import Filters
 
 ABSTAIN_TEXT = "The indexed documents do not contain the answer to this question."
 
-GeneratorName = Literal["extractive", "local"]
+GeneratorName = Literal["extractive", "local", "gateway"]
+ChatFn = Callable[[ChatRequest], ChatResponse]
+"""A synchronous call into the gateway (``SyncGateway.chat``): the only way the answerer reaches a model."""
+
+MODEL_FOR_MODE = {"local": "local:smollm2", "gateway": "default"}
 
 
 class Asker:
@@ -28,11 +35,11 @@ class Asker:
     """
 
     def __init__(self, retriever: Retriever, embedder: Embedder | None, settings: AnswerSettings,
-                 generator: TextGenerator | None = None) -> None:
+                 chat: ChatFn | None = None) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self.settings = settings
-        self.generator = generator
+        self.chat = chat
 
     def ask(self, tenant: str, question: str, *, filters: Filters | None = None,
             generator: GeneratorName | None = None) -> Answer:
@@ -50,22 +57,32 @@ class Asker:
             return answer
 
         clock = time.perf_counter()
-        if mode == "local" and self.generator is not None:
-            prompt = generative.build_prompt(question, result.hits)
-            raw = self.generator.generate(prompt, max_tokens=self.settings.max_tokens)
-            text, citations, dropped = generative.check_citations(raw, scored, self.embedder)
-            timings["generate"] = (time.perf_counter() - clock) * 1000.0
-            if text:
-                return Answer(question=question, text=text, citations=citations, abstained=False, support=best,
-                              answered_by=f"local:{self.generator.name}", flagged=dropped, timings_ms=timings,
-                              retrieved=retrieved)
-            answered_by = f"extractive (local:{self.generator.name} output had no supported sentence)"
-        else:
-            dropped, answered_by = [], "extractive"
+        dropped: list[str] = []
+        answered_by = "extractive"
+        reply: ChatResponse | None = None
+        if mode in MODEL_FOR_MODE and self.chat is not None:
+            request = ChatRequest(
+                model=MODEL_FOR_MODE[mode], temperature=0.0, seed=0, max_tokens=self.settings.max_tokens,
+                messages=(Message("system", generative.SYSTEM),
+                          Message("user", generative.build_user_message(question, result.hits))),
+                context=RequestContext(tenant=tenant, retrieval_confidence=best))
+            try:
+                reply = self.chat(request)
+            except GatewayError as exc:
+                answered_by = f"extractive (gateway: {type(exc).__name__}: {exc})"
+            else:
+                text, citations, dropped = generative.check_citations(reply.text, scored, self.embedder)
+                timings["generate"] = (time.perf_counter() - clock) * 1000.0
+                if text:
+                    return Answer(question=question, text=text, citations=citations, abstained=False, support=best,
+                                  answered_by=reply.model, flagged=dropped, timings_ms=timings, retrieved=retrieved,
+                                  cost_usd=reply.cost_usd, usage=_usage(reply))
+                answered_by = f"extractive ({reply.model} output had no supported sentence)"
         text, citations = extractive.compose(extractive.select(scored, max_sentences=self.settings.max_sentences))
         timings["answer"] = (time.perf_counter() - clock) * 1000.0
         return Answer(question=question, text=text, citations=citations, abstained=False, support=best,
-                      answered_by=answered_by, flagged=dropped, timings_ms=timings, retrieved=retrieved)
+                      answered_by=answered_by, flagged=dropped, timings_ms=timings, retrieved=retrieved,
+                      cost_usd=reply.cost_usd if reply else None, usage=_usage(reply) if reply else {})
 
     def _abstain(self, question: str, scored: list[EvidenceSentence], best: float,
                  timings: dict[str, float]) -> Answer:
@@ -81,3 +98,9 @@ class Asker:
                 break
         return Answer(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True, support=best,
                       answered_by="none", closest=closest, timings_ms=timings)
+
+
+def _usage(reply: ChatResponse) -> dict[str, int]:
+    u = reply.usage
+    return {"input_tokens": u.input_tokens, "cached_input_tokens": u.cached_input_tokens,
+            "output_tokens": u.output_tokens, "reasoning_tokens": u.reasoning_tokens}

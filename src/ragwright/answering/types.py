@@ -48,7 +48,7 @@ class Answer:
     support: float
     """How well the best evidence supports the answer, 0..1; abstention happens under the configured threshold."""
     answered_by: str
-    """'extractive', 'local:<model>', or a gateway model later; 'none' when abstaining."""
+    """'extractive', the ``provider:model`` that wrote it (e.g. 'local:smollm2'), or 'none' when abstaining."""
     closest: list[Citation] = field(default_factory=list)
     """When abstaining: the nearest passages, so the user sees what the documents do say."""
     flagged: list[str] = field(default_factory=list)
@@ -56,6 +56,10 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     retrieved: list[Retrieved] = field(default_factory=list)
     """The passages retrieval returned for this question, best first."""
+    cost_usd: float | None = None
+    """What the model call cost (None: extractive, or a model with no known price)."""
+    usage: dict[str, int] = field(default_factory=dict)
+    """Tokens of the model call: input, cached_input, output, reasoning."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

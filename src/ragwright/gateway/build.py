@@ -1,0 +1,227 @@
+"""Assemble the gateway from `Settings`, in one place.
+
+For every model name the gateway serves, the stack is::
+
+    Ledgered ─> Router? ─> Cache ─> Budget ─> RateLimit ─> Fallback[ Retry(CircuitBreaker(Timeout(provider))) ... ]
+
+- A *name* is ``"default"`` (the configured ``gateway.chain``), an alias from ``gateway.aliases``, or a single
+  ``provider:model`` spec (a chain of one).
+- Per-provider layers (``Retry(CircuitBreaker(Timeout(provider)))``) are built once per spec and shared by every chain
+  that names it, so a provider has one breaker and one retry layer however many aliases use it. All retry layers draw
+  on one retry budget.
+- The outer layers (cache, budget, rate limit, ledger) are built once per name over shared state, so limits and
+  budgets hold across names.
+
+Example::
+
+    gw = Gateway(load_settings())
+    reply = await gw.model("default").chat(ChatRequest(model="default", messages=(Message("user", "Hi"),)))
+    await gw.aclose()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from ragwright.config import Settings
+from ragwright.errors import ConfigError
+from ragwright.gateway.base import ChatModel
+from ragwright.gateway.pricing import PriceTable
+from ragwright.gateway.types import ChatRequest, ChatResponse
+from ragwright.models.base import Embedder
+
+__all__ = ["DEFAULT_MODEL", "Gateway", "SyncGateway", "build_chat_model", "build_gateway"]
+
+DEFAULT_MODEL = "default"
+ProviderFactory = Callable[[str], ChatModel]
+T = TypeVar("T")
+
+
+class Gateway:
+    """Model names to fully wrapped :class:`ChatModel` s, built lazily and cached.
+
+    ``provider_factory`` replaces the provider registry (tests pass scripted fakes); ``embedder`` enables the semantic
+    cache; ``ledger=False`` turns off usage recording (the default follows ``gateway.ledger``).
+    """
+
+    def __init__(self, settings: Settings, *, provider_factory: ProviderFactory | None = None,
+                 embedder: Embedder | None = None, prices: PriceTable | None = None,
+                 ledger: bool | None = None) -> None:
+        self.settings = settings
+        self.config = settings.gateway
+        self.prices = prices or PriceTable.load(self.config.prices_file)
+        self._factory = provider_factory or self._registry_factory
+        self._embedder = embedder
+        self._use_ledger = self.config.ledger if ledger is None else ledger
+        self._leaves: dict[str, ChatModel] = {}
+        self._models: dict[str, ChatModel] = {}
+        self._shared: dict[str, Any] = {}
+        self._ledger: Any = None
+
+    # -- names ----------------------------------------------------------------------------------------------------
+
+    def chain(self, name: str | None = None) -> list[str]:
+        """The ``provider:model`` specs a name stands for, in fallback order."""
+        name = name or DEFAULT_MODEL
+        if name == DEFAULT_MODEL:
+            specs = list(self.config.chain)
+        elif name in self.config.aliases:
+            specs = list(self.config.aliases[name])
+        elif ":" in name:
+            specs = [name]
+        else:
+            known = ", ".join([DEFAULT_MODEL, *self.config.aliases]) or DEFAULT_MODEL
+            raise ConfigError(f"unknown model {name!r}: use a provider:model spec or one of: {known}")
+        if not specs:
+            raise ConfigError(f"model {name!r} has an empty chain (gateway.chain / gateway.aliases)")
+        return specs
+
+    def models(self) -> list[str]:
+        """Names the proxy lists: the default chain, the aliases, and every spec they use."""
+        names = [DEFAULT_MODEL, *self.config.aliases]
+        for specs in [self.config.chain, *self.config.aliases.values()]:
+            names.extend(s for s in specs if s not in names)
+        return names
+
+    # -- assembly -------------------------------------------------------------------------------------------------
+
+    def model(self, name: str | None = None) -> ChatModel:
+        name = name or DEFAULT_MODEL
+        if name not in self._models:
+            self._models[name] = self._outer(name)
+        return self._models[name]
+
+    def _registry_factory(self, spec: str) -> ChatModel:
+        from ragwright.gateway.registry import make_chat_model
+
+        return make_chat_model(spec, self.config, prices=self.prices)
+
+    def _leaf(self, spec: str) -> ChatModel:
+        """``Retry(CircuitBreaker(Timeout(provider)))`` for one spec, built once."""
+        if spec not in self._leaves:
+            from ragwright.gateway.policies.breaker import CircuitBreaker
+            from ragwright.gateway.policies.retry import Retry, RetryBudget
+            from ragwright.gateway.policies.timeout import Timeout
+
+            cfg = self.config
+            budget = self._shared.get("retry_budget")
+            if budget is None:
+                budget = self._shared["retry_budget"] = RetryBudget(
+                    ratio=cfg.retry.budget_ratio, window=cfg.retry.budget_window, min_retries=cfg.retry.budget_min)
+            provider = self._factory(spec)
+            timed = Timeout(provider, **cfg.timeout.model_dump())
+            guarded = CircuitBreaker(timed, **cfg.breaker.model_dump())
+            self._leaves[spec] = Retry(guarded, **cfg.retry.model_dump(), budget=budget)
+        return self._leaves[spec]
+
+    def _chain_model(self, name: str) -> ChatModel:
+        from ragwright.gateway.policies.fallback import Fallback
+
+        leaves = [self._leaf(spec) for spec in self.chain(name)]
+        return leaves[0] if len(leaves) == 1 else Fallback(leaves)
+
+    def _outer(self, name: str) -> ChatModel:
+        from ragwright.gateway.policies.budget import Budget
+        from ragwright.gateway.policies.cache import Cache
+        from ragwright.gateway.policies.ratelimit import RateLimit
+
+        cfg = self.config
+        inner: ChatModel
+        if name == DEFAULT_MODEL and cfg.router.enabled:
+            from ragwright.gateway.policies.router import Router
+
+            if not (cfg.router.cheap and cfg.router.strong):
+                raise ConfigError("gateway.router.enabled needs both router.cheap and router.strong model names")
+            inner = Router(self._chain_model(cfg.router.cheap), self._chain_model(cfg.router.strong),
+                           threshold=cfg.router.threshold)
+        else:
+            inner = self._chain_model(name)
+        if any(v is not None for k, v in cfg.rate_limit.model_dump().items() if k != "storage"):
+            inner = RateLimit(inner, **cfg.rate_limit.model_dump())
+        if cfg.budget.tenant_usd is not None or cfg.budget.key_usd is not None:
+            store = self._shared.get("budget_store")
+            if store is None:
+                from ragwright.gateway.policies.budget import InMemoryBudgetStore
+
+                store = self._shared["budget_store"] = InMemoryBudgetStore()
+            inner = Budget(inner, **cfg.budget.model_dump(), prices=self.prices, store=store)
+        if cfg.cache.exact or cfg.cache.semantic:
+            if cfg.cache.semantic and self._embedder is None:
+                from ragwright.models.registry import make_embedder
+
+                self._embedder = make_embedder(self.settings.embedding.model)
+            inner = Cache(inner, **cfg.cache.model_dump(), embedder=self._embedder, prices=self.prices)
+        if self._use_ledger:
+            from ragwright.gateway.policies.ledgered import Ledgered
+
+            inner = Ledgered(inner, self.ledger, requested=name)
+        return inner
+
+    @property
+    def ledger(self) -> Any:
+        if self._ledger is None:
+            from ragwright.gateway.ledger import UsageLedger
+
+            self._ledger = UsageLedger(self.settings.ledger_path)
+        return self._ledger
+
+    # -- calls ----------------------------------------------------------------------------------------------------
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        return await self.model(request.model).chat(request)
+
+    async def aclose(self) -> None:
+        for model in [*self._models.values(), *self._leaves.values()]:
+            closer = getattr(model, "aclose", None)
+            if closer is not None:
+                await closer()
+        if self._ledger is not None:
+            await self._ledger.aclose()
+
+
+def build_gateway(settings: Settings, **kwargs: Any) -> Gateway:
+    return Gateway(settings, **kwargs)
+
+
+def build_chat_model(settings: Settings, name: str | None = None, **kwargs: Any) -> ChatModel:
+    """One wrapped model by name (``"default"``, an alias or a ``provider:model`` spec) from a fresh gateway."""
+    return Gateway(settings, **kwargs).model(name)
+
+
+class SyncGateway:
+    """Runs a :class:`Gateway` on its own event-loop thread so synchronous callers (the CLI, the threaded ask
+    pipeline) share one loop, one HTTP connection pool, one breaker state.
+
+    Example::
+
+        sync = SyncGateway(Gateway(settings))
+        reply = sync.chat(request)     # blocks this thread only
+        sync.close()
+    """
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="ragwright-gateway", daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result()
+
+    def chat(self, request: ChatRequest) -> ChatResponse:
+        return self.run(self.gateway.chat(request))
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        try:
+            self.run(self.gateway.aclose())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+            self._loop.close()

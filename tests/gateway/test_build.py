@@ -1,0 +1,70 @@
+"""The gateway assembled from settings: chains, aliases, shared per-provider layers, the sync front door."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ragwright.config import Settings, load_settings
+from ragwright.errors import AllProvidersFailed, ConfigError, ProviderHTTPError
+from ragwright.gateway import ChatRequest, Message
+from ragwright.gateway.build import Gateway, SyncGateway
+from ragwright.testing import FakeChatModel
+
+
+def _settings(tmp_path: Path, **gateway: object) -> Settings:
+    base: dict[str, object] = {"chain": ["fake:a", "fake:b"], "ledger": False,
+                               "retry": {"max_attempts": 2, "base_delay": 0.0, "max_delay": 0.0}}
+    base.update(gateway)
+    return load_settings(data_dir=tmp_path / "data", gateway=base)
+
+
+def _req(model: str = "default", text: str = "hello there") -> ChatRequest:
+    return ChatRequest(model=model, messages=(Message("user", text),))
+
+
+async def test_default_chain_falls_back_and_records_the_path(tmp_path: Path) -> None:
+    a = FakeChatModel(lambda r: ProviderHTTPError(503, provider="fake:a"), name="fake:a")
+    b = FakeChatModel(lambda r: "from b", name="fake:b")
+    gw = Gateway(_settings(tmp_path), provider_factory={"fake:a": a, "fake:b": b}.__getitem__)
+    reply = await gw.chat(_req())
+    assert reply.text == "from b" and reply.model == "fake:b"
+    assert a.calls == 2 and b.calls == 1  # one retry on a (max_attempts=2), then b
+    assert [x.model for x in reply.attempts][-1] == "fake:b" and reply.attempts[0].error
+    await gw.aclose()
+
+
+async def test_leaves_are_shared_between_names_and_unknown_names_are_config_errors(tmp_path: Path) -> None:
+    made: list[str] = []
+
+    def factory(spec: str) -> FakeChatModel:
+        made.append(spec)
+        return FakeChatModel(lambda r: f"{spec} says hi", name=spec)
+
+    gw = Gateway(_settings(tmp_path, aliases={"cheap": ["fake:b"]}), provider_factory=factory)
+    assert (await gw.chat(_req("cheap"))).text == "fake:b says hi"
+    assert (await gw.chat(_req("fake:a"))).text == "fake:a says hi"
+    assert (await gw.chat(_req())).text == "fake:a says hi"
+    assert sorted(made) == ["fake:a", "fake:b"]  # each provider built once, whatever names use it
+    assert gw.models() == ["default", "cheap", "fake:a", "fake:b"]
+    with pytest.raises(ConfigError, match="unknown model"):
+        gw.model("nonsense")
+    await gw.aclose()
+
+
+def test_sync_gateway_runs_calls_on_its_own_loop(tmp_path: Path) -> None:
+    a = FakeChatModel(lambda r: ProviderHTTPError(400, provider="fake:a"), name="fake:a")
+    b = FakeChatModel(lambda r: ProviderHTTPError(502, provider="fake:b"), name="fake:b")
+    sync = SyncGateway(Gateway(_settings(tmp_path), provider_factory={"fake:a": a, "fake:b": b}.__getitem__))
+    try:
+        with pytest.raises(ProviderHTTPError) as bad_request:  # a 400 is the request's fault: no fallback
+            sync.chat(_req())
+        assert bad_request.value.status == 400 and b.calls == 0
+        a._fn = lambda r: ProviderHTTPError(503, provider="fake:a")
+        with pytest.raises(AllProvidersFailed) as failed:
+            sync.chat(_req())
+        assert [p for p, _ in failed.value.attempts] == ["fake:a", "fake:b"]
+    finally:
+        sync.close()
+    sync.close()  # idempotent
