@@ -23,6 +23,7 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
         ├── ProviderHTTPError     the provider answered with an error status (status, retry_after, provider, body)
         ├── ProviderTimeout       connect, first-token or total deadline passed (phase says which)
         ├── ProviderConnectionError   the provider could not be reached (refused, reset, DNS)
+        ├── ProviderUnavailable   the provider cannot be used here (no API key set, model package missing)
         ├── ProviderProtocolError the provider answered something that is not its API (bad JSON, wrong content type)
         ├── StreamInterrupted     a stream failed after its first token: the client must see an error, not a success
         ├── RateLimited           over an RPM/TPM limit (ours, not the provider's; retry_after says when)
@@ -145,6 +146,14 @@ class ProviderConnectionError(GatewayError):
     """The provider could not be reached (connection refused or reset)."""
 
     transient = True
+
+
+class ProviderUnavailable(GatewayError):
+    """The provider cannot be used in this setup: its API key is not set or its model package is missing.
+
+    Not transient (retrying cannot help) but a fallback chain moves on to the next model: this is how a chain such
+    as ``["openai:gpt-4o-mini", "local:smollm2"]`` degrades on a machine with no key and no network.
+    """
 
 
 class ProviderProtocolError(GatewayError):

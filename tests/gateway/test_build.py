@@ -68,3 +68,37 @@ def test_sync_gateway_runs_calls_on_its_own_loop(tmp_path: Path) -> None:
     finally:
         sync.close()
     sync.close()  # idempotent
+
+
+def test_chain_with_no_key_and_no_network_degrades_to_local_then_extractive(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The documented default degradation: openai (no key) -> local -> extractive, and the answer says which."""
+    from ragwright.app import Ragwright
+    from ragwright.testing import FakeGenerator
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "pump.md").write_text("# Heat pump\n\nThe outdoor unit runs at 38 dB at night.\n")
+    settings = load_settings(data_dir=tmp_path / "data", embedding={"model": "fake"},
+                             gateway={"chain": ["openai:gpt-4o-mini", "local:smollm2"]})
+    app = Ragwright(settings, generator=FakeGenerator(lambda p: "The outdoor unit runs at 38 dB at night. [1]"))
+    try:
+        app.ingest([docs])
+        answer = app.ask("How loud is the outdoor unit at night?", generator="gateway")
+        assert answer.answered_by == "local:smollm2" and "38 dB" in answer.text and answer.citations
+        assert answer.cost_usd == 0.0
+
+        def missing() -> FakeGenerator:
+            from ragwright.errors import ModelNotInstalledError
+            raise ModelNotInstalledError("the SmolLM2 model is not installed")
+
+        app.close()
+        app = Ragwright(settings)
+        app._generator = None
+        monkeypatch.setattr(Ragwright, "generator", property(lambda self: missing()))
+        answer = app.ask("How loud is the outdoor unit at night?", generator="gateway")
+        assert answer.answered_by.startswith("extractive (gateway: AllProvidersFailed")
+        assert "OPENAI_API_KEY" in answer.answered_by and "38 dB" in answer.text
+    finally:
+        app.close()

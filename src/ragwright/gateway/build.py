@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from ragwright.config import Settings
-from ragwright.errors import ConfigError
+from ragwright.errors import ConfigError, ProviderUnavailable
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.pricing import PriceTable
-from ragwright.gateway.types import ChatRequest, ChatResponse
+from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
 from ragwright.models.base import Embedder
 
 __all__ = ["DEFAULT_MODEL", "Gateway", "SyncGateway", "build_chat_model", "build_gateway"]
@@ -112,11 +112,21 @@ class Gateway:
             if budget is None:
                 budget = self._shared["retry_budget"] = RetryBudget(
                     ratio=cfg.retry.budget_ratio, window=cfg.retry.budget_window, min_retries=cfg.retry.budget_min)
-            provider = self._factory(spec)
+            try:
+                provider = self._factory(spec)
+            except ConfigError as exc:
+                if len(self.models_using(spec)) == 0:
+                    raise
+                provider = Unavailable(spec, str(exc))
             timed = Timeout(provider, **cfg.timeout.model_dump())
             guarded = CircuitBreaker(timed, **cfg.breaker.model_dump())
             self._leaves[spec] = Retry(guarded, **cfg.retry.model_dump(), budget=budget)
         return self._leaves[spec]
+
+    def models_using(self, spec: str) -> list[str]:
+        """Chains (default and aliases) that have another model to fall back to besides ``spec``."""
+        chains = {DEFAULT_MODEL: self.config.chain, **self.config.aliases}
+        return [name for name, specs in chains.items() if spec in specs and len(specs) > 1]
 
     def _chain_model(self, name: str) -> ChatModel:
         from ragwright.gateway.policies.fallback import Fallback
@@ -181,6 +191,22 @@ class Gateway:
                 await closer()
         if self._ledger is not None:
             await self._ledger.aclose()
+
+
+class Unavailable:
+    """Stands in for a provider that cannot be built here (e.g. its API key is not set), so that a chain such as
+    ``["openai:gpt-4o-mini", "local:smollm2"]`` degrades to the next model instead of failing to start."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        raise ProviderUnavailable(f"{self.name} unavailable: {self.reason}", provider=self.name)
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        raise ProviderUnavailable(f"{self.name} unavailable: {self.reason}", provider=self.name)
+        yield Chunk()  # pragma: no cover - makes this an async generator
 
 
 def build_gateway(settings: Settings, **kwargs: Any) -> Gateway:

@@ -4,6 +4,7 @@ What moves on to the next model (:func:`falls_back`):
 
 - every transient error (5xx, 429, timeouts, connection and protocol errors), an open breaker, our rate limit;
 - HTTP 401, 403 and 404: that provider's key, permission or model is wrong, another provider may be fine;
+- :class:`~ragwright.errors.ProviderUnavailable`: no API key configured, or a local model package missing;
 - :class:`~ragwright.errors.ContextLengthExceeded`: skips to the next model whose context window
   (``gateway.base.context_window``) is larger than the failing one's; models that declare no window are skipped too,
   since nothing says they are larger.
@@ -38,6 +39,7 @@ from ragwright.errors import (
     ContextLengthExceeded,
     GatewayError,
     ProviderHTTPError,
+    ProviderUnavailable,
     RateLimited,
     StreamInterrupted,
 )
@@ -52,7 +54,7 @@ def falls_back(exc: GatewayError) -> bool:
     """Whether the chain moves on to the next model after ``exc`` (ContextLengthExceeded is handled separately)."""
     if isinstance(exc, (BudgetExceeded, StreamInterrupted, ContentFiltered)):
         return False
-    if isinstance(exc, (CircuitOpen, RateLimited, ContextLengthExceeded)) or exc.transient:
+    if isinstance(exc, (CircuitOpen, RateLimited, ContextLengthExceeded, ProviderUnavailable)) or exc.transient:
         return True
     return isinstance(exc, ProviderHTTPError) and exc.status in _PROVIDER_SIDE_STATUSES
 

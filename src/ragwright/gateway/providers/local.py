@@ -17,7 +17,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable
 
-from ragwright.errors import ContextLengthExceeded, GatewayError, ModelError
+from ragwright.errors import ContextLengthExceeded, GatewayError, ModelError, ModelNotInstalledError, ProviderUnavailable
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk, Message, Usage
 from ragwright.models.base import TextGenerator
 
@@ -76,7 +76,8 @@ class LocalChatModel:
             return self._get().generate(prompt, max_tokens=request.max_tokens or DEFAULT_MAX_TOKENS,
                                         temperature=request.temperature or 0.0, seed=request.seed or 0)
         except ModelError as exc:
-            error = GatewayError(f"{self.name}: {exc}", provider=self.name)
+            error: GatewayError = (ProviderUnavailable if isinstance(exc, ModelNotInstalledError) else GatewayError)(
+                f"{self.name}: {exc}", provider=self.name)
             raise error from exc
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
