@@ -7,8 +7,9 @@ For every model name the gateway serves, the stack is::
 - A *name* is ``"default"`` (the configured ``gateway.chain``), an alias from ``gateway.aliases``, or a single
   ``provider:model`` spec (a chain of one).
 - Per-provider layers (``Retry(CircuitBreaker(Timeout(provider)))``) are built once per spec and shared by every chain
-  that names it, so a provider has one breaker and one retry layer however many aliases use it. All retry layers draw
-  on one retry budget.
+  that names it, so a provider has one breaker, one retry layer and one retry budget however many aliases use it.
+  Budgets are per provider on purpose: healthy traffic to one provider must not buy retries against another that is
+  down.
 - The outer layers (cache, budget, rate limit, ledger) are built once per name over shared state, so limits and
   budgets hold across names.
 
@@ -104,14 +105,10 @@ class Gateway:
         """``Retry(CircuitBreaker(Timeout(provider)))`` for one spec, built once."""
         if spec not in self._leaves:
             from ragwright.gateway.policies.breaker import CircuitBreaker
-            from ragwright.gateway.policies.retry import Retry, RetryBudget
+            from ragwright.gateway.policies.retry import Retry
             from ragwright.gateway.policies.timeout import Timeout
 
             cfg = self.config
-            budget = self._shared.get("retry_budget")
-            if budget is None:
-                budget = self._shared["retry_budget"] = RetryBudget(
-                    ratio=cfg.retry.budget_ratio, window=cfg.retry.budget_window, min_retries=cfg.retry.budget_min)
             try:
                 provider = self._factory(spec)
             except ConfigError as exc:
@@ -120,7 +117,7 @@ class Gateway:
                 provider = Unavailable(spec, str(exc))
             timed = Timeout(provider, **cfg.timeout.model_dump())
             guarded = CircuitBreaker(timed, **cfg.breaker.model_dump())
-            self._leaves[spec] = Retry(guarded, **cfg.retry.model_dump(), budget=budget)
+            self._leaves[spec] = Retry(guarded, **cfg.retry.model_dump())
         return self._leaves[spec]
 
     def models_using(self, spec: str) -> list[str]:
