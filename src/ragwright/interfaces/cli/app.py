@@ -175,8 +175,15 @@ def _register_bench() -> None:
     app.command("usage")(usage)
 
 
+def _register_eval() -> None:
+    from ragwright.interfaces.cli.evals import eval_app
+
+    app.add_typer(eval_app, name="eval", help="Evaluation: golden sets, metrics, judges, reports, compare, gate.")
+
+
 def main() -> None:
     _register_bench()
+    _register_eval()
     try:
         app()
     except UserError as exc:

@@ -1,0 +1,198 @@
+"""The eval runner: every case through the pipeline, then through every metric, concurrently and resumably.
+
+Each finished case is appended (one JSON line, flushed) to a sidecar file ``<out>.cases.jsonl`` whose first line
+fingerprints the configuration. Re-running after an interruption reads the sidecar and skips the finished cases; a
+sidecar written under another configuration is refused rather than mixed in. At the end the records are folded into
+``<out>`` (written atomically) and the sidecar is removed.
+
+Example::
+
+    rw = Ragwright(settings)
+    run = asyncio.run(run_eval(load_cases(Path("cases.jsonl")), rw=rw, out=Path("runs/base.json")))
+    run["summary"]["metrics"]["ndcg@10"]["mean"]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ragwright.answering.generative import PROMPT_VERSION as ANSWER_PROMPT_VERSION
+from ragwright.answering.types import Answer
+from ragwright.app import Ragwright
+from ragwright.errors import RagwrightError, UserError
+from ragwright.evals.dataset import Case, doc_key
+from ragwright.evals.judge import Judge, JudgeLedger, current_ledger
+from ragwright.evals.judged import judged_metrics
+from ragwright.evals.metrics import offline_metrics, ranked_docs
+from ragwright.evals.rubrics import prompt_versions
+from ragwright.evals.scores import Metric, Score
+from ragwright.evals.summary import summarize
+
+__all__ = ["NO_JUDGE_NOTE", "RUN_FORMAT", "run_eval", "sidecar_path"]
+
+RUN_FORMAT = "ragwright-eval-run/1"
+NO_JUDGE_NOTE = ("judge metrics (faithfulness, citation_precision, answer_relevance) not computed: no judge model "
+                 "configured (set gateway.judge, e.g. \"openai:gpt-4o-mini\")")
+PASSAGE_CHARS = 600
+
+
+def sidecar_path(out: Path) -> Path:
+    return out.with_name(out.name + ".cases.jsonl")
+
+
+def _config(rw: Ragwright, judge: Judge | None) -> dict[str, Any]:
+    s = rw.settings
+    return {"tenant": s.tenant, "embedding": s.embedding.model_dump(mode="json"),
+            "retrieval": s.retrieval.model_dump(mode="json"), "answer": s.answer.model_dump(mode="json"),
+            "judge": judge.name if judge is not None else None}
+
+
+def _record(case: Case, answer: Answer, scores: dict[str, Score], pipeline_ms: float, eval_ms: float,
+            ledger: JudgeLedger) -> dict[str, Any]:
+    return {
+        "id": case.id, "question": case.question, "tags": case.tags, "answerable": case.answerable,
+        "reference_answer": case.reference_answer,
+        "answer": answer.text, "abstained": answer.abstained, "support": round(answer.support, 4),
+        "answered_by": answer.answered_by,
+        "citations": [{"n": c.n, "doc": doc_key(c.doc_path), "chunk_id": c.chunk_id, "snippet": c.snippet}
+                      for c in answer.citations],
+        "retrieved": [{"doc": doc_key(r.doc_path), "chunk_id": r.chunk_id, "score": round(r.score, 6),
+                       "text": r.text[:PASSAGE_CHARS]} for r in answer.retrieved],
+        "retrieved_ids": ranked_docs(answer),
+        "scores": {name: s.to_dict() for name, s in scores.items()},
+        "timings_ms": {"pipeline": round(pipeline_ms, 3), "eval": round(eval_ms, 3),
+                       **{k: round(v, 3) for k, v in answer.timings_ms.items()}},
+        "judge": ledger.to_dict(),
+    }
+
+
+def _read_sidecar(path: Path, fingerprint: str) -> dict[str, dict[str, Any]]:
+    if not path.exists():
+        return {}
+    done: dict[str, dict[str, Any]] = {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0]) if lines else {}
+    if header.get("fingerprint") != fingerprint:
+        raise UserError(f"{path} holds a partial run under another configuration or dataset: delete it, or pass "
+                        f"--fresh, to start over")
+    for line in lines[1:]:
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:  # the line being written when the run was killed
+            continue
+        done[rec["id"]] = rec
+    return done
+
+
+async def run_eval(
+    cases: Sequence[Case], *, rw: Ragwright, out: Path, judge: Judge | None = None, concurrency: int = 4,
+    metrics: Sequence[Metric] | None = None, dataset: str = "", fresh: bool = False,
+    on_case: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Evaluate ``cases``; returns the run (also written to ``out``). See the module docstring for resuming."""
+    if metrics is None:
+        metrics = [*offline_metrics(), *(judged_metrics(judge) if judge is not None else [])]
+    config = _config(rw, judge)
+    versions = {"answer": ANSWER_PROMPT_VERSION, **prompt_versions()}
+    case_blob = json.dumps([c.model_dump() for c in cases], sort_keys=True).encode("utf-8")
+    fingerprint = hashlib.sha256(json.dumps([config, versions, hashlib.sha256(case_blob).hexdigest(),
+                                             [m.name for m in metrics]], sort_keys=True).encode()).hexdigest()[:16]
+    side = sidecar_path(out)
+    if fresh and side.exists():
+        side.unlink()
+    done = _read_sidecar(side, fingerprint)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not side.exists():
+        side.write_text(json.dumps({"fingerprint": fingerprint, "format": RUN_FORMAT}) + "\n", encoding="utf-8")
+    _ = rw.retriever  # fail fast (no index, wrong embedder) before any case runs
+    todo = [c for c in cases if c.id not in done]
+    total, finished = len(cases), len(cases) - len(todo)
+    if on_case is not None:
+        on_case(finished, total)
+    sem = asyncio.Semaphore(max(concurrency, 1))
+    started = time.perf_counter()
+
+    def ask(question: str) -> tuple[Answer, float]:
+        clock = time.perf_counter()
+        answer = rw.ask(question)
+        return answer, (time.perf_counter() - clock) * 1000.0
+
+    with side.open("a", encoding="utf-8") as sink:
+
+        async def one(case: Case) -> None:
+            nonlocal finished
+            async with sem:
+                try:
+                    answer, pipeline_ms = await asyncio.to_thread(ask, case.question)
+                except RagwrightError as exc:
+                    rec: dict[str, Any] = {"id": case.id, "question": case.question, "tags": case.tags,
+                                           "answerable": case.answerable, "error": f"{type(exc).__name__}: {exc}",
+                                           "scores": {}, "timings_ms": {"pipeline": 0.0}, "judge": {}}
+                else:
+                    ledger = JudgeLedger()
+                    current_ledger.set(ledger)  # this task's own context: the judge bills this case
+                    clock = time.perf_counter()
+                    scores: dict[str, Score] = {}
+                    for metric in metrics:
+                        score = await metric.evaluate(case, answer)
+                        if score is not None:
+                            scores[metric.name] = score
+                    rec = _record(case, answer, scores, pipeline_ms, (time.perf_counter() - clock) * 1000.0,
+                                  ledger)
+                sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                sink.flush()
+                done[case.id] = rec
+                finished += 1
+                if on_case is not None:
+                    on_case(finished, total)
+
+        tasks = [asyncio.ensure_future(one(c)) for c in todo]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:  # interrupted: stop the cases in flight; the sidecar keeps the finished ones
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+    wall_s = time.perf_counter() - started
+    records = [done[c.id] for c in cases]
+    pipeline_s = sum(float(r["timings_ms"]["pipeline"]) for r in records if r["id"] in {c.id for c in todo}) / 1000
+    run: dict[str, Any] = {
+        "format": RUN_FORMAT,
+        "name": out.stem,
+        "dataset": dataset,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": config,
+        "prompt_versions": versions,
+        "fingerprint": fingerprint,
+        "judge_note": None if judge is not None else NO_JUDGE_NOTE,
+        "timing": {"cases_run_now": len(todo), "resumed": total - len(todo), "wall_s": round(wall_s, 3),
+                   "pipeline_s": round(pipeline_s, 3), "concurrency": concurrency,
+                   "judge_calls": judge.calls if judge is not None else 0,
+                   "judge_cache_hits": judge.cache_hits if judge is not None else 0},
+        "summary": summarize(records),
+        "cases": records,
+    }
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(run, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(out)
+    side.unlink()
+    return run
+
+
+def load_run(path: Path) -> dict[str, Any]:
+    """A run JSON written by :func:`run_eval`; UserError if it is not one."""
+    try:
+        run: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read run {path}: {exc}") from None
+    if run.get("format") != RUN_FORMAT:
+        raise UserError(f"{path} is not a ragwright eval run (format {run.get('format')!r})")
+    return run

@@ -1,0 +1,197 @@
+"""`ragwright eval ...`: thin commands over :mod:`ragwright.evals` (import, run, report, compare, gate, calibrate)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ragwright.config import Settings, load_settings
+from ragwright.errors import UserError
+from ragwright.interfaces.cli import render
+
+eval_app = typer.Typer(no_args_is_help=True)
+import_app = typer.Typer(no_args_is_help=True)
+eval_app.add_typer(import_app, name="import", help="Convert a public benchmark into a cases.jsonl golden set.")
+
+OutOpt = Annotated[Path, typer.Option("--out", help="Write the cases here (JSONL).")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N cases.")]
+
+
+@import_app.command("beir")
+def import_beir_cmd(src: Annotated[Path, typer.Argument(help="BEIR dataset directory.")], out: OutOpt,
+                    split: Annotated[str, typer.Option(help="qrels split.")] = "test", limit: LimitOpt = None) -> None:
+    """One case per judged query of SPLIT; index SRC/corpus.jsonl to evaluate against it."""
+    from ragwright.evals.importers import import_beir
+
+    n = import_beir(src, out=out, split=split, limit=limit)
+    render.err_console.print(f"{n} cases -> {out}; index the corpus with: ragwright ingest {src / 'corpus.jsonl'}")
+
+
+@import_app.command("squad")
+def import_squad_cmd(
+    src: Annotated[Path, typer.Argument(help="SQuAD-format JSON (e.g. xquad.en.json).")], out: OutOpt,
+    corpus_out: Annotated[Path | None, typer.Option(help="Corpus to index (default: OUT with .corpus.jsonl).")] = None,
+    holdout: Annotated[int, typer.Option(min=0, help="Leave out every Nth paragraph (0: none).")] = 5,
+    limit: LimitOpt = None,
+) -> None:
+    """Cases plus a corpus without the held-out paragraphs, whose questions become unanswerable cases."""
+    from ragwright.evals.importers import import_squad
+
+    corpus = corpus_out or out.with_name(out.name.removesuffix(".jsonl") + ".corpus.jsonl")
+    n = import_squad(src, out=out, corpus_out=corpus, holdout=holdout, limit=limit)
+    render.err_console.print(f"{n} cases -> {out}; corpus -> {corpus} (index it, e.g. eval run --ingest {corpus})")
+
+
+@import_app.command("llamaindex")
+def import_llamaindex_cmd(
+    src: Annotated[Path, typer.Argument(help="rag_dataset.json, or its directory.")], out: OutOpt,
+    pages: Annotated[Path | None, typer.Option(help="source_pages.jsonl to map reference contexts to pages.")] = None,
+    limit: LimitOpt = None,
+) -> None:
+    """Cases with reference answers (and relevant pages when the source pages are given)."""
+    from ragwright.evals.importers import import_llamaindex
+
+    n = import_llamaindex(src, out=out, pages=pages, limit=limit)
+    render.err_console.print(f"{n} cases -> {out}")
+
+
+def _judge(settings: Settings, *, cache: Path | None, budget: float | None, concurrency: int) -> object | None:
+    from ragwright.evals.judge import Judge
+
+    spec = settings.gateway.judge
+    if spec is None:
+        return None
+    try:
+        from ragwright.gateway.build import build_chat_model
+    except ImportError as exc:  # the gateway assembly is optional in a stripped install
+        raise UserError(f"gateway.judge is {spec!r} but the gateway cannot be built here ({exc})") from None
+    model = build_chat_model(settings, spec)
+    return Judge(model, cache_path=cache or settings.data_dir / "judge-cache.sqlite", budget_usd=budget,
+                 concurrency=concurrency)
+
+
+@eval_app.command("run")
+def run_cmd(
+    dataset: Annotated[Path, typer.Argument(help="cases.jsonl")],
+    out: Annotated[Path, typer.Option("--out", help="Run JSON to write, e.g. runs/base.json.")],
+    config: Annotated[Path | None, typer.Option("--config", help="ragwright.toml of the configuration under test.")]
+    = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Index directory.")] = None,
+    mode: Annotated[str | None, typer.Option(help="Override retrieval.mode: bm25, dense or hybrid.")] = None,
+    ingest: Annotated[list[Path] | None, typer.Option("--ingest", help="Index these paths first (unchanged files "
+                                                                       "are skipped).")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Cases in flight at once.")] = 4,
+    judge_cache: Annotated[Path | None, typer.Option(help="Judge cache (default DATA_DIR/judge-cache.sqlite).")]
+    = None,
+    budget: Annotated[float | None, typer.Option(help="USD the judge may spend in this run.")] = None,
+    fresh: Annotated[bool, typer.Option(help="Discard a partial run of OUT instead of resuming it.")] = False,
+    limit: LimitOpt = None,
+) -> None:
+    """Run every case through the pipeline and the metrics; resumes an interrupted run of the same OUT."""
+    from ragwright.app import Ragwright
+    from ragwright.evals.dataset import load_cases
+    from ragwright.evals.judge import Judge
+    from ragwright.evals.runner import run_eval
+
+    if mode is not None and mode not in ("bm25", "dense", "hybrid"):
+        raise UserError(f"--mode must be bm25, dense or hybrid, not {mode!r}")
+    cases = load_cases(dataset)[:limit] if limit else load_cases(dataset)
+    settings = load_settings(config, data_dir=data_dir)
+    if mode is not None:
+        settings = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"mode": mode})})
+    judge = _judge(settings, cache=judge_cache, budget=budget, concurrency=concurrency)
+    assert judge is None or isinstance(judge, Judge)
+    rw = Ragwright(settings)
+    try:
+        if ingest:
+            s = rw.ingest(ingest).summary()
+            render.err_console.print(f"ingest: {s['added']} added, {s['updated']} updated, {s['unchanged']} "
+                                     f"unchanged, {s['failed']} failed ({s['seconds']} s)")
+        with Progress(TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TextColumn("cases"),
+                      TimeElapsedColumn(), TimeRemainingColumn(), console=render.err_console, transient=True,
+                      disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task("eval", total=len(cases))
+
+            def on_case(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            run = asyncio.run(run_eval(cases, rw=rw, out=out, judge=judge, concurrency=concurrency,
+                                       dataset=str(dataset), fresh=fresh, on_case=on_case))
+    finally:
+        rw.close()
+        if judge is not None:
+            judge.close()
+    _print_summary(run)
+    render.err_console.print(f"run -> {out}")
+
+
+def _print_summary(run: dict[str, object]) -> None:
+    summary = run["summary"]
+    assert isinstance(summary, dict)
+    table = Table(title=f"{run['name']}: {summary['cases']} cases, {summary['abstained']} abstained, "
+                        f"{summary['pipeline_errors']} pipeline errors")
+    for col in ("metric", "mean", "n", "errors"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for name, m in summary["metrics"].items():
+        mean = "-" if m["mean"] is None else f"{m['mean']:.4f}"
+        table.add_row(name, mean, str(m["n"]), f"[red]{m['errors']}[/]" if m["errors"] else "0")
+    render.console.print(table)
+    lat, judge = summary["latency_ms"], summary["judge"]
+    render.console.print(f"latency p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms; judge calls {judge['calls']} "
+                         f"({judge['cached']} cached), ${judge['cost_usd']:.4f}, "
+                         f"{judge['tokens_per_1k_questions']:.0f} tokens and "
+                         f"${judge['cost_per_1k_questions_usd']:.4f} per 1,000 questions")
+    if run.get("judge_note"):
+        render.console.print(f"[yellow]note:[/] {run['judge_note']}")
+
+
+@eval_app.command("compare")
+def compare_cmd(
+    base: Annotated[Path, typer.Argument(help="Baseline run JSON.")],
+    new: Annotated[Path, typer.Argument(help="New run JSON.")],
+    metric: Annotated[list[str] | None, typer.Option("--metric", help="Only these metrics.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Per-metric delta NEW - BASE on the paired cases, bootstrap 95% interval (seed 0) and a verdict."""
+    from ragwright.evals.compare import compare_runs
+    from ragwright.evals.runner import load_run
+
+    deltas = compare_runs(load_run(base), load_run(new), metrics=metric or None)
+    if json_out:
+        render.print_json([d.to_dict() for d in deltas])
+        return
+    table = Table(title=f"{new.name} vs {base.name}")
+    for col in ("metric", "base", "new", "delta", "95% CI", "n", "verdict"):
+        table.add_column(col, justify="left" if col in ("metric", "verdict") else "right")
+    colour = {"better": "green", "worse": "red"}
+    for d in deltas:
+        c = colour.get(d.verdict, "white")
+        table.add_row(d.metric, f"{d.base:.4f}", f"{d.new:.4f}", f"{d.delta:+.4f}",
+                      f"[{d.ci[0]:+.4f}, {d.ci[1]:+.4f}]", str(d.n), f"[{c}]{d.verdict}[/]")
+    render.console.print(table)
+
+
+@eval_app.command("gate")
+def gate_cmd(
+    new: Annotated[Path, typer.Argument(help="Run JSON to check.")],
+    policy: Annotated[Path, typer.Option("--policy", help="gate.toml: floors and regression tolerances.")],
+    baseline: Annotated[Path | None, typer.Option("--baseline", help="Baseline run JSON.")] = None,
+) -> None:
+    """Exit 1 when a metric is under its floor or regresses beyond tolerance (95% CI excluding zero); else 0."""
+    from ragwright.evals.compare import gate, load_policy
+    from ragwright.evals.runner import load_run
+
+    result = gate(load_run(new), load_policy(policy), load_run(baseline) if baseline is not None else None)
+    for line in result.passes:
+        render.console.print(f"[green]pass[/] {line}")
+    for line in result.failures:
+        render.console.print(f"[red]FAIL[/] {line}")
+    render.console.print(f"gate: {'passed' if result.ok else f'failed ({len(result.failures)} checks)'}")
+    if not result.ok:
+        raise typer.Exit(1)
