@@ -1,0 +1,58 @@
+"""The HTTP service's app factory.
+
+Example::
+
+    app = create_app(load_settings())                  # what `ragwright serve` runs under uvicorn
+    app = create_app(settings, chat_models=lambda name: FakeChatModel(["Hi"], cycle=True))   # in tests
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ragwright.config import Settings
+from ragwright.interfaces.http.errors import install_error_handlers
+from ragwright.interfaces.http.limits import BodyLimit
+from ragwright.interfaces.http.metrics import MetricsMiddleware
+from ragwright.interfaces.http.routes import chat, documents, ops, search
+from ragwright.interfaces.http.state import ChatModelFactory, ServiceState
+from ragwright.models.base import Embedder
+from ragwright.service.keys import KeyStore
+
+_MB = 1024 * 1024
+
+DESCRIPTION = """Grounded, cited answers over your own documents.
+
+Authenticate with `Authorization: Bearer <key>` (`ragwright keys create --tenant T`). Every error is
+`{"error": {"type", "message"}}`. `/v1/chat/completions` and `/v1/models` follow OpenAI's API; model
+`rag:<knowledge-base>` answers from the documents with citations.
+"""
+
+
+def create_app(settings: Settings, *, chat_models: ChatModelFactory | None = None, embedder: Embedder | None = None,
+               keys: KeyStore | None = None) -> FastAPI:
+    """Build the service. ``chat_models`` maps a model name to a :class:`ChatModel` (default: the gateway)."""
+    state = ServiceState(settings, chat_models=chat_models, embedder=embedder, keys=keys)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await state.aclose()
+
+    import ragwright
+
+    app = FastAPI(title="ragwright", version=getattr(ragwright, "__version__", "0"), description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.service = state
+    install_error_handlers(app)
+    for module in (search, chat, documents, ops):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_body=int(state.service.max_body_mb * _MB),
+                       max_upload=int(state.service.max_upload_mb * _MB))
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+    return app

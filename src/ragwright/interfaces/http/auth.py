@@ -1,0 +1,96 @@
+"""Who is calling: the API key in ``Authorization: Bearer <key>`` resolves to a tenant, scopes and allowed tags.
+
+Every route that touches documents depends on :func:`require` with the scope it needs; the dependency also applies
+the per-key rate limit. Missing or unknown keys get 401, a key without the scope 403, an exhausted limit 429.
+
+Tag-limited keys: :meth:`Principal.filters` narrows whatever filters the client asked for to the key's tags. The
+store's tag filter matches documents carrying ANY of the listed tags, so the effective tags are the intersection of
+the request's tags with the key's; an empty intersection means "nothing", never "no restriction".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ragwright.interfaces.http.errors import ApiError
+from ragwright.interfaces.http.state import ServiceState
+from ragwright.service.kbs import check_kb_name, store_tenant
+from ragwright.service.keys import ApiKey
+from ragwright.store.base import DocumentInfo, Filters
+
+bearer = HTTPBearer(auto_error=False, description="An API key from `ragwright keys create`.")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The verified caller of one request.
+
+    Example::
+
+        p = Principal(key)                      # key.tags == ("public",)
+        p.filters(Filters(tags=("public", "hr")))   # Filters(tags=("public",))
+        p.filters(Filters(tags=("hr",)))            # None: nothing is visible
+    """
+
+    key: ApiKey
+
+    @property
+    def tenant(self) -> str:
+        return self.key.tenant
+
+    def store_tenant(self, kb: str) -> str:
+        try:
+            return store_tenant(self.tenant, check_kb_name(kb))
+        except Exception as exc:
+            raise ApiError(400, "bad_request", str(exc)) from None
+
+    def filters(self, requested: Filters | None) -> Filters | None | bool:
+        """Filters to pass to the store; ``False`` when the key may see nothing the request asks for."""
+        req = requested or Filters()
+        if not self.key.tags:
+            return req if req else None
+        allowed = set(self.key.tags)
+        tags = tuple(t for t in req.tags if t in allowed) if req.tags else self.key.tags
+        if not tags:
+            return False
+        return Filters(paths=req.paths, file_types=req.file_types, tags=tags)
+
+    def may_see(self, doc: DocumentInfo) -> bool:
+        return not self.key.tags or bool(set(doc.tags) & set(self.key.tags))
+
+
+def get_state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.service
+    return state
+
+
+def require(scope: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that authenticates the request and checks ``scope`` (read, write or admin)."""
+
+    async def dependency(request: Request,
+                         creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+        state = get_state(request)
+        if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+            raise ApiError(401, "unauthorized", "missing API key: send Authorization: Bearer <key>",
+                           headers={"WWW-Authenticate": "Bearer"})
+        key = state.keys.verify(creds.credentials)
+        if key is None:
+            raise ApiError(401, "unauthorized", "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        try:
+            state.limiter.check(key.key_id)
+        except ApiError:
+            state.metrics.rate_limited.inc()
+            raise
+        if not key.allows(scope):
+            raise ApiError(403, "forbidden", f"this key lacks the {scope!r} scope")
+        return Principal(key)
+
+    return dependency
+
+
+require_read = require("read")
+require_write = require("write")

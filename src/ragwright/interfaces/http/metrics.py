@@ -1,0 +1,73 @@
+"""Prometheus metrics of one service, on its own registry (so two apps in one process do not collide).
+
+Labels are bounded: the route *template* (``/v1/jobs/{job_id}``, or ``other`` for unmatched paths), the method, and
+the status class (``2xx``...). No tenant, key, model or raw path label, whose values are unbounded.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter("ragwright_http_requests_total", "HTTP requests served.",
+                                ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram("ragwright_http_request_duration_seconds", "Time to the response headers.",
+                                 ["route"], registry=self.registry,
+                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+        self.in_flight = Gauge("ragwright_http_requests_in_flight", "Requests being served.", registry=self.registry)
+        self.rate_limited = Counter("ragwright_http_rate_limited_total", "Requests refused by the per-key limit.",
+                                    registry=self.registry)
+        self.jobs = Counter("ragwright_ingest_jobs_total", "Ingest jobs finished.", ["status"], registry=self.registry)
+        self.jobs_pending = Gauge("ragwright_ingest_jobs_pending", "Ingest jobs queued or running.",
+                                  registry=self.registry)
+        self.stream_errors = Counter("ragwright_stream_errors_total", "Streams ended by an error event.",
+                                     registry=self.registry)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (the router records it in the scope), or ``other``."""
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else "other"
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by route template, method and status class."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route = "other"
+        method = scope.get("method", "GET") if scope.get("method") in _METHODS else "other"
+        start = time.perf_counter()
+        status = 500
+
+        async def observe(message: Message) -> None:
+            nonlocal status, route
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                route = route_template(scope)
+                self.metrics.latency.labels(route).observe(time.perf_counter() - start)
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            self.metrics.in_flight.dec()
+            self.metrics.requests.labels(method, route, f"{status // 100}xx").inc()

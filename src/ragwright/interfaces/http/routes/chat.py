@@ -1,0 +1,183 @@
+"""OpenAI-compatible ``POST /v1/chat/completions`` and ``GET /v1/models``.
+
+Model ``rag:<knowledge-base>`` answers the last user message from that knowledge base: the message content is the
+answer followed by a numbered source list, and the response carries the citations as an extra ``citations`` field
+(on the last chunk when streaming). Any other model name goes through the gateway (its fallback chain, retries,
+budgets and limits). Streams are ``data: <chunk>`` events ending with ``data: [DONE]``; a failure after the first
+chunk ends the stream with ``data: {"error": {...}}`` and no ``[DONE]``, so a client never takes a cut-off answer
+for a complete one.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from ragwright.errors import StreamInterrupted
+from ragwright.gateway.types import ChatRequest, Chunk, Message, RequestContext, Role
+from ragwright.interfaces.http.auth import Principal, get_state, require_read
+from ragwright.interfaces.http.errors import ApiError, translate
+from ragwright.interfaces.http.limits import run_blocking
+from ragwright.interfaces.http.routes.search import ask
+from ragwright.interfaces.http.schemas import ERRORS, ChatCompletionIn, ModelList, ModelOut
+from ragwright.interfaces.http.sse import SSE_HEADERS, citation_out, pieces, sse, with_sources
+from ragwright.interfaces.http.state import ServiceState
+
+router = APIRouter(tags=["openai"])
+Reader = Annotated[Principal, Depends(require_read)]
+RAG_PREFIX = "rag:"
+_STARTED = int(time.time())
+
+
+@router.get("/v1/models", response_model=ModelList, responses=ERRORS)
+async def models(request: Request, principal: Reader) -> ModelList:
+    """``rag:<kb>`` for each of the tenant's knowledge bases, then the models the gateway serves."""
+    state = get_state(request)
+    data = [ModelOut(id=RAG_PREFIX + kb, created=_STARTED, owned_by="ragwright") for kb in state.kbs.list(
+        principal.tenant)]
+    data += [ModelOut(id=m, created=_STARTED, owned_by=m.partition(":")[0] if ":" in m else "gateway")
+             for m in state.gateway_models()]
+    return ModelList(data=data)
+
+
+@router.post("/v1/chat/completions", responses={
+    **ERRORS, 200: {"description": "A chat.completion object, or with `stream: true` chat.completion.chunk events."}})
+async def chat_completions(body: ChatCompletionIn, request: Request, principal: Reader) -> Any:
+    """Chat completions in OpenAI's format."""
+    state = get_state(request)
+    if body.model.startswith(RAG_PREFIX):
+        return await _rag(state, principal, body)
+    return await _proxy(state, principal, body)
+
+
+def _completion_id() -> str:
+    return "chatcmpl-" + uuid.uuid4().hex[:24]
+
+
+def _chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **extra}
+
+
+def _usage(prompt: int, completion: int) -> dict[str, int]:
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+async def _rag(state: ServiceState, principal: Principal, body: ChatCompletionIn) -> Any:
+    kb = body.model[len(RAG_PREFIX):] or "default"
+    principal.store_tenant(kb)
+    question = next((m.text() for m in reversed(body.messages) if m.role == "user" and m.text().strip()), "")
+    if not question.strip():
+        raise ApiError(400, "bad_request", "a rag: model needs a user message with text")
+    answer = await run_blocking(ask, state, principal, question.strip()[:4000], kb, None,
+                                timeout=state.service.request_timeout)
+    content = with_sources(answer)
+    citations = [citation_out(c).model_dump() for c in answer.citations]
+    usage = _usage(len(question.split()), len(content.split()))
+    cid = _completion_id()
+    if not body.stream:
+        return {"id": cid, "object": "chat.completion", "created": int(time.time()), "model": body.model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None},
+                             "finish_reason": "stop", "logprobs": None}],
+                "usage": usage, "citations": citations, "abstained": answer.abstained}
+
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+
+    async def events() -> AsyncIterator[bytes]:
+        yield sse(_chunk(cid, body.model, {"role": "assistant", "content": ""}))
+        for piece in pieces(content):
+            yield sse(_chunk(cid, body.model, {"content": piece}))
+        yield sse(_chunk(cid, body.model, {}, "stop", citations=citations, abstained=answer.abstained))
+        if include_usage:
+            yield sse({**_chunk(cid, body.model, {}), "choices": [], "usage": usage})
+        yield sse("[DONE]")
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+def _gateway_request(principal: Principal, body: ChatCompletionIn) -> ChatRequest:
+    if body.tools:
+        raise ApiError(400, "bad_request", "tools are not supported by ragwright's chat completions endpoint")
+    messages = []
+    for m in body.messages:
+        role: Role = "system" if m.role == "developer" else m.role
+        messages.append(Message(role, m.text() if m.content is not None else None, tool_call_id=m.tool_call_id,
+                                name=m.name))
+    stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
+    return ChatRequest(model=body.model, messages=tuple(messages), temperature=body.temperature,
+                       max_tokens=body.max_completion_tokens or body.max_tokens, seed=body.seed, stop=stop,
+                       context=RequestContext(tenant=principal.tenant, key_id=principal.key.key_id,
+                                              tags=principal.key.tags))
+
+
+async def _proxy(state: ServiceState, principal: Principal, body: ChatCompletionIn) -> Any:
+    request = _gateway_request(principal, body)
+    model = state.chat_model(body.model)
+    timeout = state.service.request_timeout
+    cid = _completion_id()
+    if not body.stream:
+        try:
+            with anyio.fail_after(timeout):
+                reply = await model.chat(request)
+        except TimeoutError:
+            raise ApiError(503, "timeout", f"the model did not answer within {timeout:g}s") from None
+        u = reply.usage
+        return JSONResponse({
+            "id": reply.id or cid, "object": "chat.completion", "created": int(time.time()), "model": reply.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text, "refusal": None},
+                         "finish_reason": _finish(reply.finish_reason), "logprobs": None}],
+            "usage": _usage(u.input_tokens, u.output_tokens)})
+
+    stream = model.stream(request).__aiter__()
+    try:  # the first chunk is awaited before answering, so an early failure is a plain JSON error with its status
+        with anyio.fail_after(timeout):
+            first: Chunk | None = await stream.__anext__()
+    except StopAsyncIteration:
+        first = None
+    except TimeoutError:
+        raise ApiError(503, "timeout", f"the model sent nothing within {timeout:g}s") from None
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+
+    async def events() -> AsyncIterator[bytes]:
+        yield sse(_chunk(cid, body.model, {"role": "assistant", "content": ""}))
+        chunk = first
+        usage = None
+        finished = False
+        try:
+            while chunk is not None:
+                if chunk.finish_reason == "error":
+                    raise StreamInterrupted("the model reported an error mid-stream", provider=chunk.model or None)
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                if chunk.delta:
+                    yield sse(_chunk(cid, chunk.model or body.model, {"content": chunk.delta}))
+                if chunk.finish_reason is not None:
+                    finished = True
+                    yield sse(_chunk(cid, chunk.model or body.model, {}, _finish(chunk.finish_reason)))
+                try:
+                    chunk = await stream.__anext__()
+                except StopAsyncIteration:
+                    chunk = None
+            if not finished:
+                raise StreamInterrupted("the model's stream ended without a finish reason")
+        except Exception as exc:  # after the first chunk: tell the client explicitly, never end as if complete
+            state.metrics.stream_errors.inc()
+            err = translate(exc)
+            yield sse({"error": {"type": err.type, "message": err.message}})
+            return
+        if include_usage and usage is not None:
+            yield sse({**_chunk(cid, body.model, {}), "choices": [],
+                       "usage": _usage(usage.input_tokens, usage.output_tokens)})
+        yield sse("[DONE]")
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+def _finish(reason: str) -> str:
+    return reason if reason in ("stop", "length", "tool_calls", "content_filter") else "stop"

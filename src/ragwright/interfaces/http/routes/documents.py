@@ -1,0 +1,142 @@
+"""Documents and ingest jobs: ``POST /v1/documents`` (multipart upload, ingested in the background),
+``GET /v1/jobs/{job_id}``, ``GET /v1/documents``, ``DELETE /v1/documents/{doc_id}``.
+
+An upload is saved under ``<data_dir>/uploads/<job_id>/`` and queued for the ingest worker process; the response is
+``202`` with the job. Each file becomes a document whose id is its file name (uploading the same name again replaces
+it). Files that cannot be ingested (unsupported type, corrupt, empty, too large) fail one by one with a reason in the
+job's ``result.failures``; the rest are ingested.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+
+from ragwright.interfaces.http.auth import Principal, get_state, require_read, require_write
+from ragwright.interfaces.http.errors import ApiError
+from ragwright.interfaces.http.limits import run_blocking
+from ragwright.interfaces.http.schemas import ERRORS, Deleted, DocumentList, DocumentOut, JobOut
+from ragwright.interfaces.http.state import ServiceState
+from ragwright.store.base import DocumentInfo
+
+router = APIRouter(tags=["documents"])
+Reader = Annotated[Principal, Depends(require_read)]
+Writer = Annotated[Principal, Depends(require_write)]
+KbQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Knowledge base.")]
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()+-]{0,199}$")
+_TAG_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+def _safe_name(raw: str | None) -> str:
+    name = PureWindowsPath(PurePosixPath(raw or "").name).name.strip()
+    if not _NAME_RE.match(name) or ".." in name:
+        raise ApiError(400, "bad_request", f"unusable file name {raw!r}: use letters, digits, space and ._()+-")
+    return name
+
+
+def _tags(raw: str, principal: Principal) -> tuple[str, ...]:
+    tags = tuple(sorted({t.strip() for t in raw.split(",") if t.strip()}))
+    for t in tags:
+        if not _TAG_RE.match(t):
+            raise ApiError(400, "bad_request", f"invalid tag {t!r}: 1-128 of A-Z a-z 0-9 _ . : -")
+    if principal.key.tags:
+        if not tags:
+            return principal.key.tags  # otherwise the key could not read what it uploaded
+        outside = sorted(set(tags) - set(principal.key.tags))
+        if outside:
+            raise ApiError(403, "forbidden", f"this key may not tag documents with {', '.join(outside)}")
+    return tags
+
+
+def _save(files: list[UploadFile], names: list[str], job_dir: Path) -> None:
+    job_dir.mkdir(parents=True, exist_ok=True)
+    for upload, name in zip(files, names, strict=True):
+        with (job_dir / name).open("wb") as out:
+            shutil.copyfileobj(upload.file, out, 1 << 20)
+
+
+@router.post("/v1/documents", status_code=202, response_model=JobOut, responses=ERRORS)
+async def upload(
+    request: Request,
+    principal: Writer,
+    files: Annotated[list[UploadFile], File(description="One or more documents (md, txt, html, pdf, docx).")],
+    knowledge_base: Annotated[str, Form(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "default",
+    tags: Annotated[str, Form(max_length=2000, description="Comma-separated tags for every file.")] = "",
+) -> JSONResponse:
+    """Upload documents; they are ingested by a background job (poll ``GET /v1/jobs/{id}``)."""
+    state = get_state(request)
+    tenant = principal.store_tenant(knowledge_base)
+    if not files:
+        raise ApiError(400, "bad_request", "no files in the upload")
+    if len(files) > state.service.max_upload_files:
+        raise ApiError(413, "payload_too_large", f"at most {state.service.max_upload_files} files per upload")
+    names = [_safe_name(f.filename) for f in files]
+    if len(set(names)) != len(names):
+        raise ApiError(400, "bad_request", "two files in the upload have the same name")
+    doc_tags = _tags(tags, principal)
+    job_id = state.jobs.new_id()
+    job_dir = state.job_dir(job_id)
+    try:
+        await run_blocking(_save, files, names, job_dir, timeout=state.service.request_timeout)
+    except BaseException:
+        shutil.rmtree(job_dir, ignore_errors=True)
+        raise
+    job = state.jobs.submit(job_id, tenant=principal.tenant, kb=knowledge_base, store_tenant=tenant,
+                            job_dir=job_dir, files=names, tags=doc_tags)
+    state.metrics.jobs_pending.set(state.jobs.pending())
+    return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
+
+
+@router.get("/v1/jobs/{job_id}", response_model=JobOut, responses=ERRORS)
+async def get_job(job_id: str, request: Request, principal: Reader) -> JobOut:
+    """A job's status, progress and (when finished) its result with per-file reasons for failures."""
+    state = get_state(request)
+    job = state.jobs.get(job_id, tenant=principal.tenant)
+    if job is None:
+        raise ApiError(404, "not_found", f"no job {job_id}")
+    return JobOut.model_validate(job.to_dict())
+
+
+def _documents(state: ServiceState, tenant: str) -> list[DocumentInfo]:
+    if not state.settings.index_path.exists():
+        return []
+    with state.pool.use() as rw:
+        return rw.store.documents(tenant)
+
+
+@router.get("/v1/documents", response_model=DocumentList, responses=ERRORS)
+async def list_documents(request: Request, principal: Reader, knowledge_base: KbQuery = "default") -> DocumentList:
+    """Documents of a knowledge base that the key may read."""
+    state = get_state(request)
+    tenant = principal.store_tenant(knowledge_base)
+    infos = await run_blocking(_documents, state, tenant, timeout=state.service.request_timeout)
+    return DocumentList(data=[
+        DocumentOut(id=d.doc_id, knowledge_base=knowledge_base, file_type=d.file_type, title=d.title,
+                    chunks=d.n_chunks, tags=list(d.tags), ingested_at=d.ingested_at)
+        for d in infos if principal.may_see(d)])
+
+
+def _delete(state: ServiceState, principal: Principal, tenant: str, doc_id: str) -> bool:
+    if not state.settings.index_path.exists():
+        return False
+    with state.pool.write() as rw:
+        doc = next((d for d in rw.store.documents(tenant) if d.doc_id == doc_id), None)
+        if doc is None or not principal.may_see(doc):
+            return False
+        return rw.store.delete(tenant, doc_id)
+
+
+@router.delete("/v1/documents/{doc_id:path}", response_model=Deleted, responses=ERRORS)
+async def delete_document(doc_id: str, request: Request, principal: Writer,
+                          knowledge_base: KbQuery = "default") -> Deleted:
+    """Remove a document and all its passages."""
+    state = get_state(request)
+    tenant = principal.store_tenant(knowledge_base)
+    if not await run_blocking(_delete, state, principal, tenant, doc_id, timeout=state.service.request_timeout):
+        raise ApiError(404, "not_found", f"no document {doc_id!r} in knowledge base {knowledge_base!r}")
+    return Deleted(id=doc_id)

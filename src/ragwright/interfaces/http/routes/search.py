@@ -1,0 +1,86 @@
+"""``POST /v1/search`` and ``POST /v1/answer`` (JSON, or server-sent events with ``stream: true``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+
+from ragwright.answering.service import ABSTAIN_TEXT
+from ragwright.answering.types import Answer
+from ragwright.interfaces.http.auth import Principal, get_state, require_read
+from ragwright.interfaces.http.limits import run_blocking
+from ragwright.interfaces.http.schemas import ERRORS, AnswerIn, AnswerOut, HitOut, SearchIn, SearchOut
+from ragwright.interfaces.http.sse import SSE_HEADERS, answer_out, citation_out, pieces, sse
+from ragwright.interfaces.http.state import ServiceState
+from ragwright.retrieval.retriever import SearchResult
+from ragwright.store.base import Filters
+
+router = APIRouter(tags=["retrieval"])
+Reader = Annotated[Principal, Depends(require_read)]
+
+
+def _search(state: ServiceState, body: SearchIn, tenant: str, filters: Filters | None) -> SearchResult:
+    with state.pool.use() as rw:
+        return rw.search(body.query, tenant=tenant, k=body.k, mode=body.mode, filters=filters)
+
+
+@router.post("/v1/search", response_model=SearchOut, responses=ERRORS)
+async def search(body: SearchIn, request: Request, principal: Reader) -> SearchOut:
+    """Ranked passages of one knowledge base (only documents the key may read)."""
+    state = get_state(request)
+    tenant = principal.store_tenant(body.knowledge_base)
+    filters = principal.filters(body.filters.to_filters() if body.filters else None)
+    if filters is False or not state.settings.index_path.exists():
+        return SearchOut(query=body.query, mode=body.mode or state.settings.retrieval.mode,
+                         knowledge_base=body.knowledge_base, hits=[], timings_ms={})
+    assert filters is not True
+    result = await run_blocking(_search, state, body, tenant, filters, timeout=state.service.request_timeout)
+    hits = [HitOut(rank=h.rank, score=round(h.score, 6), doc_id=h.chunk.doc_path, chunk_id=h.chunk.chunk.id,
+                   title=h.chunk.doc_title, heading_path=list(h.chunk.chunk.heading_path), page=h.chunk.chunk.page,
+                   char_start=h.chunk.chunk.char_start, char_end=h.chunk.chunk.char_end, text=h.chunk.chunk.text)
+            for h in result.hits]
+    return SearchOut(query=body.query, mode=result.mode, knowledge_base=body.knowledge_base, hits=hits,
+                     timings_ms={k: round(v, 3) for k, v in result.timings_ms.items()})
+
+
+def ask(state: ServiceState, principal: Principal, question: str, kb: str, requested: Filters | None) -> Answer:
+    """Answer ``question`` from knowledge base ``kb`` within what the key may read (blocking; run it on a thread)."""
+    tenant = principal.store_tenant(kb)
+    filters = principal.filters(requested)
+    if filters is False or not state.settings.index_path.exists():
+        return Answer(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True, support=0.0,
+                      answered_by="none")
+    assert filters is not True
+    with state.pool.use() as rw:
+        return rw.ask(question, tenant=tenant, filters=filters)
+
+
+@router.post("/v1/answer", response_model=AnswerOut, responses={
+    **ERRORS, 200: {"description": "The answer; with `stream: true`, `text/event-stream` events `citations`, "
+                    "`delta` ({text}), then `done` (the whole answer) or `error`."}})
+async def answer(body: AnswerIn, request: Request, principal: Reader) -> AnswerOut | StreamingResponse:
+    """A cited answer from the documents, or an abstention with the closest passages."""
+    state = get_state(request)
+    principal.store_tenant(body.knowledge_base)
+    requested = body.filters.to_filters() if body.filters else None
+    result = await run_blocking(ask, state, principal, body.question, body.knowledge_base, requested,
+                                timeout=state.service.request_timeout)
+    out = answer_out(result, body.knowledge_base)
+    if not body.stream:
+        return out
+
+    async def events() -> AsyncIterator[bytes]:
+        # The answer is complete and its citations checked before the first byte: a stream never shows text that
+        # the check would have removed.
+        yield sse({"citations": [c.model_dump() for c in out.citations]}, "citations")
+        for piece in pieces(out.text):
+            yield sse({"text": piece}, "delta")
+        yield sse(out.model_dump(), "done")
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+__all__ = ["ask", "citation_out", "router"]

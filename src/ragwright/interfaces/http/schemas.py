@@ -1,0 +1,204 @@
+"""Request and response bodies of the HTTP API (they are also the OpenAPI schema at ``/openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragwright.store.base import Filters
+
+KbName = Field("default", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Knowledge base (see docs/serve.md).")
+
+
+class FiltersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    paths: list[str] = Field(default_factory=list, max_length=50, description="Globs over document ids.")
+    file_types: list[str] = Field(default_factory=list, max_length=20, description="Extensions without the dot.")
+    tags: list[str] = Field(default_factory=list, max_length=50, description="Documents with any of these tags.")
+
+    def to_filters(self) -> Filters:
+        return Filters(paths=tuple(self.paths), file_types=tuple(self.file_types), tags=tuple(self.tags))
+
+
+class SearchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=4000)
+    knowledge_base: str = KbName
+    k: int = Field(10, ge=1, le=100)
+    mode: Literal["bm25", "dense", "hybrid"] | None = None
+    filters: FiltersIn | None = None
+
+
+class HitOut(BaseModel):
+    rank: int
+    score: float
+    doc_id: str
+    chunk_id: str
+    title: str
+    heading_path: list[str]
+    page: int | None
+    char_start: int
+    char_end: int
+    text: str
+
+
+class SearchOut(BaseModel):
+    object: Literal["search_result"] = "search_result"
+    query: str
+    mode: str
+    knowledge_base: str
+    hits: list[HitOut]
+    timings_ms: dict[str, float]
+
+
+class AnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=4000)
+    knowledge_base: str = KbName
+    filters: FiltersIn | None = None
+    stream: bool = Field(False, description="Server-sent events: citations, text deltas, then the whole answer.")
+
+
+class CitationOut(BaseModel):
+    n: int
+    doc_id: str
+    chunk_id: str
+    location: str
+    title: str
+    heading_path: list[str]
+    page: int | None
+    char_start: int
+    char_end: int
+    snippet: str
+
+
+class AnswerOut(BaseModel):
+    object: Literal["answer"] = "answer"
+    question: str
+    knowledge_base: str
+    text: str
+    abstained: bool
+    support: float
+    answered_by: str
+    citations: list[CitationOut]
+    closest: list[CitationOut]
+    flagged: list[str]
+    timings_ms: dict[str, float]
+
+
+class DocumentOut(BaseModel):
+    object: Literal["document"] = "document"
+    id: str
+    knowledge_base: str
+    file_type: str
+    title: str
+    chunks: int
+    tags: list[str]
+    ingested_at: float
+
+
+class DocumentList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[DocumentOut]
+
+
+class Deleted(BaseModel):
+    id: str
+    object: Literal["document"] = "document"
+    deleted: bool = True
+
+
+class JobProgress(BaseModel):
+    files_done: int
+    files_total: int
+    chunks_embedded: int
+
+
+class JobOut(BaseModel):
+    id: str
+    object: Literal["job"] = "job"
+    status: Literal["queued", "running", "succeeded", "failed"]
+    knowledge_base: str
+    files: list[str]
+    tags: list[str]
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    progress: JobProgress
+    result: dict[str, Any] | None = Field(description="The ingest summary; `failures` lists each bad file's reason.")
+    error: str | None
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(max_length=64)
+    text: str | None = None
+
+
+class ChatMessageIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+    name: str | None = Field(None, max_length=256)
+    tool_call_id: str | None = Field(None, max_length=256)
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(p.text or "" for p in self.content or () if p.type in ("text", "input_text"))
+
+
+class StreamOptions(BaseModel):
+    include_usage: bool = False
+
+
+class ChatCompletionIn(BaseModel):
+    """The OpenAI chat completions request; fields ragwright does not use are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(min_length=1, max_length=256, description="`rag:<knowledge-base>` or a gateway model name.")
+    messages: list[ChatMessageIn] = Field(min_length=1, max_length=500)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1, le=1_000_000)
+    max_completion_tokens: int | None = Field(None, ge=1, le=1_000_000)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    tools: list[dict[str, Any]] | None = None
+
+
+class ModelOut(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelOut]
+
+
+class ErrorDetail(BaseModel):
+    type: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": desc} for code, desc in {
+        400: "Bad request", 401: "Missing or invalid API key", 403: "The key lacks the scope",
+        404: "Not found", 413: "Body too large", 422: "Invalid request", 429: "Rate limited",
+        503: "Unavailable or timed out"}.items()
+}

@@ -1,0 +1,153 @@
+"""What one running service holds: settings, the library front door, keys, knowledge bases, jobs, limits, models.
+
+The :class:`Ragwright` instance is shared by all request threads for reads. After an ingest job (which ran in the
+worker process) the service opens a fresh instance so it sees tenants the worker created, and retires the old one
+once no request is using it (:class:`RagwrightPool`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ragwright.app import Ragwright
+from ragwright.config import Settings
+from ragwright.gateway.base import ChatModel
+from ragwright.interfaces.http.jobs import Job, JobRunner
+from ragwright.interfaces.http.limits import KeyRateLimiter
+from ragwright.interfaces.http.metrics import Metrics
+from ragwright.models.base import Embedder
+from ragwright.service.kbs import KnowledgeBases
+from ragwright.service.keys import KeyStore, key_path
+
+ChatModelFactory = Callable[[str], ChatModel]
+
+
+class RagwrightPool:
+    """The current :class:`Ragwright`, swapped for a fresh one by :meth:`refresh`, closed when no longer used.
+
+    Example::
+
+        with pool.use() as rw:
+            rw.search("rotate keys", tenant="acme")
+    """
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._current = Ragwright(settings, embedder=embedder)
+        self._users: dict[int, int] = {}
+        self._retired: dict[int, Ragwright] = {}
+
+    @contextmanager
+    def use(self) -> Iterator[Ragwright]:
+        with self._lock:
+            rw = self._current
+            self._users[id(rw)] = self._users.get(id(rw), 0) + 1
+        try:
+            yield rw
+        finally:
+            with self._lock:
+                self._users[id(rw)] -= 1
+                done = self._users[id(rw)] == 0 and id(rw) in self._retired
+                if self._users[id(rw)] == 0:
+                    del self._users[id(rw)]
+                if done:
+                    del self._retired[id(rw)]
+            if done:
+                rw.close()
+
+    @contextmanager
+    def write(self) -> Iterator[Ragwright]:
+        """Like :meth:`use`, for the few writes the server makes itself (deletes), one at a time."""
+        with self._write_lock, self.use() as rw:
+            yield rw
+
+    def refresh(self) -> None:
+        with self._lock:
+            old = self._current
+        fresh = Ragwright(self.settings, embedder=self._embedder or old.embedder)
+        with self._lock:
+            self._current = fresh
+            if self._users.get(id(old), 0) > 0:
+                self._retired[id(old)] = old
+                old = None  # type: ignore[assignment]
+        if old is not None:
+            old.close()
+
+    def close(self) -> None:
+        with self._lock:
+            current, self._current = self._current, self._current
+            retired = list(self._retired.values())
+            self._retired.clear()
+        for rw in [current, *retired]:
+            rw.close()
+
+
+class ServiceState:
+    """Everything the routes share. Built by :func:`ragwright.interfaces.http.app.create_app`."""
+
+    def __init__(self, settings: Settings, *, chat_models: ChatModelFactory | None = None,
+                 embedder: Embedder | None = None, keys: KeyStore | None = None) -> None:
+        settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
+        self.settings = settings
+        self.service = settings.service
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.uploads_dir = settings.data_dir / "uploads"
+        self.keys = keys or KeyStore(key_path(settings))
+        self.kbs = KnowledgeBases(settings.data_dir / "service.sqlite")
+        self.pool = RagwrightPool(settings, embedder)
+        self.jobs = JobRunner(settings, on_done=self._job_done)
+        self.limiter = KeyRateLimiter(self.service.rate_limit_rpm, self.service.rate_limit_storage)
+        self.metrics = Metrics()
+        self._chat_factory = chat_models
+        self._chat_models: dict[str, ChatModel] = {}
+        self._gateway_models: list[str] | None = None
+        self._models_lock = threading.Lock()
+
+    def chat_model(self, name: str) -> ChatModel:
+        """The gateway model behind an OpenAI model name (built once per name)."""
+        with self._models_lock:
+            if name not in self._chat_models:
+                if self._chat_factory is not None:
+                    self._chat_models[name] = self._chat_factory(name)
+                else:
+                    from ragwright.gateway.build import build_chat_model
+
+                    self._chat_models[name] = build_chat_model(self.settings, name)
+            return self._chat_models[name]
+
+    def gateway_models(self) -> list[str]:
+        """Model names the gateway serves (for ``GET /v1/models``); none when it cannot be built."""
+        if self._gateway_models is None:
+            try:
+                from ragwright.gateway.build import Gateway
+
+                self._gateway_models = Gateway(self.settings, ledger=False).models()
+            except Exception:
+                self._gateway_models = []
+        return self._gateway_models
+
+    def _job_done(self, job: Job) -> None:
+        shutil.rmtree(self.uploads_dir / job.id, ignore_errors=True)
+        if job.status == "succeeded":
+            self.kbs.add(job.tenant, job.kb)
+            self.pool.refresh()
+
+    def job_dir(self, job_id: str) -> Path:
+        return self.uploads_dir / job_id
+
+    async def aclose(self) -> None:
+        self.jobs.close()
+        for model in self._chat_models.values():
+            closer = getattr(model, "aclose", None)
+            if closer is not None:
+                await closer()
+        self.pool.close()
+        self.kbs.close()
+        self.keys.close()

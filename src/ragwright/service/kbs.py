@@ -1,0 +1,77 @@
+"""Knowledge bases: named, tenant-scoped collections of documents.
+
+A knowledge base is a name inside one tenant. It maps onto the store's tenant id, which is what every store call is
+scoped by, so two knowledge bases never share documents, BM25 statistics or vectors:
+
+- kb ``default`` of tenant ``acme`` is store tenant ``acme`` (so `ragwright ingest --tenant acme` fills it);
+- kb ``handbook`` of tenant ``acme`` is store tenant ``acme.handbook``.
+
+Tenant and knowledge-base names use ``[A-Za-z0-9_-]`` only (no dot), so the mapping cannot collide. In the OpenAI
+API a knowledge base is the model ``rag:<kb>``. The :class:`KnowledgeBases` registry remembers which ones exist per
+tenant so ``GET /v1/models`` can list them.
+
+Example::
+
+    store_tenant("acme", "default")    # "acme"
+    store_tenant("acme", "handbook")   # "acme.handbook"
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from ragwright.errors import UserError
+
+DEFAULT_KB = "default"
+KB_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def check_kb_name(kb: str) -> str:
+    if not isinstance(kb, str) or not KB_RE.match(kb):
+        raise UserError(f"invalid knowledge base {kb!r}: use 1-64 characters from A-Z a-z 0-9 _ -")
+    return kb
+
+
+def store_tenant(tenant: str, kb: str = DEFAULT_KB) -> str:
+    """The store tenant id holding knowledge base ``kb`` of ``tenant``."""
+    check_kb_name(kb)
+    return tenant if kb == DEFAULT_KB else f"{tenant}.{kb}"
+
+
+class KnowledgeBases:
+    """Which knowledge bases each tenant has created (one SQLite table). Safe to share between threads.
+
+    Example::
+
+        kbs = KnowledgeBases(tmp_path / "service.sqlite")
+        kbs.add("acme", "handbook")
+        kbs.list("acme")   # ["default", "handbook"]
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS knowledge_bases (tenant TEXT NOT NULL, kb TEXT NOT NULL, "
+                         "created_at REAL NOT NULL, PRIMARY KEY (tenant, kb))")
+
+    def add(self, tenant: str, kb: str) -> None:
+        check_kb_name(kb)
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO knowledge_bases VALUES (?, ?, ?)", (tenant, kb, time.time()))
+
+    def list(self, tenant: str) -> list[str]:
+        """The tenant's knowledge bases, ``default`` first (it always exists)."""
+        with self._lock:
+            rows = self._db.execute("SELECT kb FROM knowledge_bases WHERE tenant = ? ORDER BY kb", (tenant,)).fetchall()
+        return [DEFAULT_KB, *(r[0] for r in rows if r[0] != DEFAULT_KB)]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,103 @@
+"""A real uvicorn server on 127.0.0.1 (port 0) running the service over a temporary index with the fake embedder."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from ragwright.config import Settings, load_settings
+from ragwright.gateway.base import ChatModel
+from ragwright.interfaces.http.app import create_app
+from ragwright.testing import FakeChatModel
+
+
+@dataclass
+class Server:
+    app: FastAPI
+    url: str
+    settings: Settings
+    models: dict[str, FakeChatModel] = field(default_factory=dict)
+
+    def key(self, tenant: str = "acme", scopes: tuple[str, ...] = ("read", "write"), tags: tuple[str, ...] = ()) -> str:
+        raw, _ = self.app.state.service.keys.create(tenant, scopes=scopes, tags=tags)
+        return str(raw)
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def upload(self, key: str, files: dict[str, bytes], *, kb: str = "default", tags: str = "") -> dict[str, Any]:
+        """Upload and wait for the job to finish; return the finished job."""
+        with self.client(key) as c:
+            r = c.post("/v1/documents", files=[("files", (n, b)) for n, b in files.items()],
+                       data={"knowledge_base": kb, "tags": tags})
+            assert r.status_code == 202, r.text
+            job_id = r.json()["id"]
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                job: dict[str, Any] = c.get(f"/v1/jobs/{job_id}").json()
+                if job["status"] in ("succeeded", "failed"):
+                    return job
+                time.sleep(0.05)
+        raise AssertionError(f"job {job_id} did not finish")
+
+
+def run_server(app: FastAPI) -> Iterator[str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(20)
+
+
+def make_settings(data_dir: Path, **service: Any) -> Settings:
+    return load_settings(data_dir=data_dir, embedding={"model": "fake"}, service=service,
+                         gateway={"ledger": False})
+
+
+def fake_models(models: dict[str, FakeChatModel]) -> Callable[[str], ChatModel]:
+    def factory(name: str) -> ChatModel:
+        if name not in models:
+            from ragwright.errors import ConfigError
+
+            raise ConfigError(f"unknown model {name!r}")
+        return models[name]
+
+    return factory
+
+
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("RAGWRIGHT_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    monkeypatch.chdir(tmp_path)
+    clean_env(monkeypatch)
+    models: dict[str, FakeChatModel] = {}
+    settings = make_settings(tmp_path / "index", rate_limit_rpm=None)
+    app = create_app(settings, chat_models=fake_models(models))
+    for url in run_server(app):
+        yield Server(app, url, settings, models)
