@@ -102,3 +102,19 @@ def test_chain_with_no_key_and_no_network_degrades_to_local_then_extractive(
         assert "OPENAI_API_KEY" in answer.answered_by and "38 dB" in answer.text
     finally:
         app.close()
+
+
+async def test_per_key_rate_limit_holds_across_model_names(tmp_path: Path) -> None:
+    from ragwright.errors import RateLimited
+    from ragwright.gateway import RequestContext
+
+    settings = _settings(tmp_path, aliases={"cheap": ["fake:b"]}, rate_limit={"per_key_rpm": 3},
+                         cache={"exact": False})
+    gw = Gateway(settings, provider_factory=lambda spec: FakeChatModel(lambda r: "ok", name=spec))
+    ctx = RequestContext(tenant="acme", key_id="k1")
+    for name in ("default", "cheap", "fake:a"):
+        await gw.chat(_req(name).replace(context=ctx))
+    with pytest.raises(RateLimited, match="key:k1"):
+        await gw.chat(_req("cheap").replace(context=ctx))
+    await gw.chat(_req("cheap").replace(context=RequestContext(tenant="acme", key_id="k2")))  # other key: fine
+    await gw.aclose()

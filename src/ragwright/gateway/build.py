@@ -148,7 +148,9 @@ class Gateway:
         else:
             inner = self._chain_model(name)
         if any(v is not None for k, v in cfg.rate_limit.model_dump().items() if k != "storage"):
-            inner = RateLimit(inner, **cfg.rate_limit.model_dump())
+            first = self._shared.get("ratelimit")
+            inner = RateLimit(inner, **cfg.rate_limit.model_dump(), share_with=first)
+            self._shared.setdefault("ratelimit", inner)
         if cfg.budget.tenant_usd is not None or cfg.budget.key_usd is not None:
             store = self._shared.get("budget_store")
             if store is None:

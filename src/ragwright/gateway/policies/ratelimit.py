@@ -44,11 +44,14 @@ class RateLimit(WrapperModel):
     def __init__(self, inner: ChatModel, *, per_key_rpm: int | None = None, per_key_tpm: int | None = None,
                  per_tenant_rpm: int | None = None, per_tenant_tpm: int | None = None,
                  per_model_rpm: int | None = None, per_model_tpm: int | None = None, storage: str = "memory://",
-                 default_max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
+                 default_max_tokens: int = DEFAULT_MAX_TOKENS, share_with: RateLimit | None = None) -> None:
         super().__init__(inner)
-        uri = storage if storage.startswith("async+") else f"async+{storage}"
-        self.storage = storage_from_string(uri)
-        self.limiter = SlidingWindowCounterRateLimiter(self.storage)
+        if share_with is not None:  # one set of counters for every model name a gateway serves
+            self.storage, self.limiter = share_with.storage, share_with.limiter
+        else:
+            uri = storage if storage.startswith("async+") else f"async+{storage}"
+            self.storage = storage_from_string(uri)
+            self.limiter = SlidingWindowCounterRateLimiter(self.storage)
         self.limits: dict[str, tuple[RateLimitItem | None, RateLimitItem | None]] = {
             "key": (_item(per_key_rpm), _item(per_key_tpm)),
             "tenant": (_item(per_tenant_rpm), _item(per_tenant_tpm)),
@@ -56,7 +59,7 @@ class RateLimit(WrapperModel):
         }
         self.enabled = any(item is not None for pair in self.limits.values() for item in pair)
         self.default_max_tokens = default_max_tokens
-        self._lock = asyncio.Lock()
+        self._lock = share_with._lock if share_with is not None else asyncio.Lock()
 
     def estimate_tokens(self, request: ChatRequest) -> int:
         return estimate_input_tokens(request) + max_output_tokens(request, self.default_max_tokens)
