@@ -17,7 +17,13 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable
 
-from ragwright.errors import ContextLengthExceeded, GatewayError, ModelError, ModelNotInstalledError, ProviderUnavailable
+from ragwright.errors import (
+    ContextLengthExceeded,
+    GatewayError,
+    ModelError,
+    ModelNotInstalledError,
+    ProviderUnavailable,
+)
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk, Message, Usage
 from ragwright.models.base import TextGenerator
 

@@ -1,0 +1,155 @@
+"""The provider registry (lazy, config-driven, secrets resolved at build time) and the local adapter."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ragwright.config import GatewaySettings, ProviderSettings
+from ragwright.errors import (
+    ConfigError,
+    ContextLengthExceeded,
+    GatewayError,
+    ModelError,
+    ModelNotInstalledError,
+    ProviderUnavailable,
+)
+from ragwright.gateway.base import ChatModel, collect
+from ragwright.gateway.pricing import PriceTable
+from ragwright.gateway.providers.anthropic import AnthropicChatModel
+from ragwright.gateway.providers.http import aclose_shared_clients
+from ragwright.gateway.providers.local import LocalChatModel, flatten
+from ragwright.gateway.providers.openai import OpenAIChatModel
+from ragwright.gateway.registry import make_chat_model
+from ragwright.gateway.types import ChatRequest, Message
+from ragwright.testing import FakeChatModel, FakeGenerator
+from ragwright.testing.provider_servers import AnthropicServer, OpenAIServer, Plan
+
+PRICES = PriceTable.load()
+REQ = ChatRequest(model="x", messages=(Message("user", "hello registry"),), max_tokens=16)
+
+
+def test_importing_the_registry_imports_no_http_library() -> None:
+    code = ("import sys, ragwright.gateway.registry; "
+            "bad = [m for m in ('httpx', 'ragwright.gateway.providers.openai', 'ragwright.testing') "
+            "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_default_providers_resolve_keys_and_context_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-from-env")
+    settings = GatewaySettings()
+    openai = make_chat_model("openai:gpt-4o-mini", settings, prices=PRICES)
+    assert isinstance(openai, OpenAIChatModel) and openai.name == "openai:gpt-4o-mini"
+    assert openai.context_window == 128000 and openai.base_url == "https://api.openai.com/v1"
+    assert openai._headers["authorization"] == "Bearer sk-from-env"
+    claude = make_chat_model("anthropic:claude-haiku-4-5", settings, prices=PRICES)
+    assert isinstance(claude, AnthropicChatModel) and claude._headers["x-api-key"] == "sk-ant-from-env"
+    assert claude.context_window == 200000
+    ollama = make_chat_model("ollama:llama3.2", settings, prices=PRICES)  # no key needed, no price known
+    assert isinstance(ollama, OpenAIChatModel) and "authorization" not in ollama._headers
+    assert ollama.context_window is None
+
+
+def test_missing_key_unknown_provider_and_bad_spec(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    settings = GatewaySettings()
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        make_chat_model("openai:gpt-4o-mini", settings, prices=PRICES)
+    with pytest.raises(ConfigError, match="unknown provider 'mistral'.*anthropic, fake, local, ollama, openai, vllm"):
+        make_chat_model("mistral:large", settings, prices=PRICES)
+    with pytest.raises(ConfigError, match="provider:model"):
+        make_chat_model("gpt-4o-mini", settings, prices=PRICES)
+    with pytest.raises(ConfigError, match="local:smollm2"):
+        make_chat_model("local:llama", settings, prices=PRICES)
+
+
+def test_builtin_local_and_fake_are_lazy() -> None:
+    local = make_chat_model("local:smollm2", GatewaySettings(), prices=PRICES)
+    assert isinstance(local, LocalChatModel) and local.context_window == 2048 and "loaded=False" in repr(local)
+    fake = make_chat_model("fake:echo", GatewaySettings(), prices=PRICES)
+    assert isinstance(fake, FakeChatModel) and isinstance(fake, ChatModel)
+
+
+async def test_fake_from_registry_answers_and_costs_zero() -> None:
+    fake = make_chat_model("fake:echo", GatewaySettings(), prices=PRICES)
+    reply = await fake.chat(REQ)
+    assert "hello registry" in reply.text and reply.cost_usd == 0.0
+
+
+async def test_configured_providers_reach_the_loopback_servers_on_the_shared_client(tmp_path: Path) -> None:
+    key = tmp_path / "key"
+    key.write_text("sk-file-key\n")
+    with OpenAIServer(default=Plan(text="from groq")) as o, AnthropicServer(default=Plan(text="from claude")) as a:
+        settings = GatewaySettings(providers={
+            "groq": ProviderSettings(kind="openai", base_url=o.base_url, api_key=f"file:{key}",
+                                     headers={"x-team": "rag"}),
+            "claude": ProviderSettings(kind="anthropic", base_url=a.url, api_key=f"file:{key}")})
+        groq = make_chat_model("groq:llama-3.1-8b", settings, prices=PRICES)
+        claude = make_chat_model("claude:claude-haiku-4-5", settings, prices=PRICES)
+        try:
+            assert (await groq.chat(REQ)).text == "from groq"
+            assert (await collect(claude.stream(REQ))).text == "from claude"
+            assert groq.client() is claude.client()  # type: ignore[attr-defined]
+        finally:
+            await aclose_shared_clients()
+        assert o.requests[0].headers["authorization"] == "Bearer sk-file-key"
+        assert o.requests[0].headers["x-team"] == "rag" and o.requests[0].body["model"] == "llama-3.1-8b"
+        assert a.requests[0].headers["x-api-key"] == "sk-file-key"
+
+
+# -- local ----------------------------------------------------------------------------------------------------------
+
+async def test_local_chat_and_stream_over_a_generator() -> None:
+    gen = FakeGenerator(lambda prompt: "Paris is the capital.")
+    calls = {"n": 0}
+
+    def factory() -> FakeGenerator:
+        calls["n"] += 1
+        return gen
+
+    local = LocalChatModel(factory=factory)
+    assert calls["n"] == 0
+    request = ChatRequest(model="local:smollm2", messages=(Message("system", "Be brief."),
+                                                           Message("user", "Capital of France?")),
+                          max_tokens=20, stop=(" capital",))
+    reply = await local.chat(request)
+    assert reply.text == "Paris is the" and reply.model == "local:smollm2" and reply.cost_usd == 0.0
+    assert reply.usage.input_tokens > 0 and reply.usage.output_tokens > 0
+    assert gen.prompts[0] == "Instructions: Be brief.\n\nUser: Capital of France?"
+    assert gen.calls[0]["max_tokens"] == 20
+    chunks = [c async for c in local.stream(request)]
+    assert [c.delta for c in chunks] == ["Paris is the", ""] and chunks[-1].usage == reply.usage
+    assert calls["n"] == 1
+
+
+async def test_local_errors() -> None:
+    local = LocalChatModel(generator=FakeGenerator(lambda p: "x"), context_window=64)
+    long = ChatRequest(model="local:smollm2", messages=(Message("user", "word " * 200),), max_tokens=16)
+    with pytest.raises(ContextLengthExceeded) as err:
+        await local.chat(long)
+    assert err.value.limit == 64 and not err.value.transient
+
+    def broken() -> FakeGenerator:
+        raise ModelError("the SmolLM2 model is not installed: pip install ...")
+
+    with pytest.raises(GatewayError, match="not installed") as err2:
+        await LocalChatModel(factory=broken).chat(REQ)
+    assert not err2.value.transient
+
+    def missing() -> FakeGenerator:
+        raise ModelNotInstalledError("the SmolLM2 model is not installed: pip install ...")
+
+    with pytest.raises(ProviderUnavailable):  # a fallback chain moves past it
+        await LocalChatModel(factory=missing).chat(REQ)
+
+
+def test_flatten_single_user_message_is_the_prompt() -> None:
+    assert flatten((Message("user", "just this"),)) == "just this"
+    assert flatten((Message("user", "q"), Message("assistant", "a"), Message("user", "q2"))) == \
+        "User: q\n\nAssistant: a\n\nUser: q2"
