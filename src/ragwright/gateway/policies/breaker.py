@@ -10,8 +10,8 @@ Wrap each provider model in its own breaker (one breaker per ``provider:model``)
   ``CircuitOpen``. The probe's success closes the breaker, its failure reopens it for another cooldown.
 
 Only signs that the provider is unwell count as failures: transient errors (5xx, 429, timeouts, connection and
-protocol errors) and streams cut mid-answer. A 400, a context-length error or a content filter means the provider
-answered, so they count as successes.
+protocol errors), streams cut mid-answer, and any exception that is not a ``GatewayError``. A 400, a
+context-length error or a content filter means the provider answered, so they count as successes.
 
 Example::
 
@@ -40,7 +40,9 @@ def counts_as_failure(exc: BaseException) -> bool:
     """Whether ``exc`` says the provider is unwell (rather than the request being wrong)."""
     if isinstance(exc, CircuitOpen):
         return False
-    return isinstance(exc, StreamInterrupted) or (isinstance(exc, GatewayError) and exc.transient)
+    if not isinstance(exc, GatewayError):
+        return True  # an adapter let a raw error through: treat the provider as unwell rather than guess
+    return isinstance(exc, StreamInterrupted) or exc.transient
 
 
 class CircuitBreaker(WrapperModel):
