@@ -1,0 +1,315 @@
+"""Load test of `ragwright serve`: POST /v1/search at fixed concurrency on loopback, from a separate process.
+
+1. Builds (or reuses, ``--index DIR``) a 5,000-document index with the local MiniLM embedder: SciFact abstracts from
+   ``../shared/datasets/scifact`` (read, never copied into the repo), or short synthetic documents (``--synthetic``).
+2. Creates a read-only API key with :class:`ragwright.service.keys.KeyStore` in the index directory.
+3. Starts ``ragwright serve`` on 127.0.0.1 in its own process (per-key rate limit raised out of the way: this measures
+   the search path, not the limiter's 429s).
+4. Drives ``POST /v1/search`` from another process: ``wrk`` (C, closed loop, ``--concurrency`` connections) with a
+   Lua script cycling through real queries, or ``--generator python`` (asyncio + httpx) when wrk is not installed.
+5. Writes ``{"rps", "p50_ms", "p99_ms", "errors", ...config}`` to ``--out``.
+
+    python bench/serve_load.py --index /tmp/serve-load --out bench/results/serve-load.json
+    python bench/serve_load.py --index /tmp/serve-load --mode bm25 --out /tmp/bm25.json   # labelled variant
+
+``--query-pool N`` cycles through only N distinct queries; with N <= 256 they all fit the embedder's query LRU cache
+after the first pass, so that figure measures cached-embedding serving and must be labelled as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+SCIFACT = Path(__file__).resolve().parents[2] / "shared/datasets/scifact"
+TENANT = "bench"
+WORDS = ("kettle warranty descale citric acid filter pump valve boiler pressure sensor firmware update reset "
+         "display battery charger cable adapter invoice refund shipping order return policy label manual safety "
+         "temperature thermostat heating element gasket seal lid handle spout base plate fuse switch timer").split()
+
+
+# -- index -----------------------------------------------------------------------------------------------------------
+
+def _documents(n: int, synthetic: bool) -> list[Any]:
+    from ragwright.documents.beir import iter_beir_corpus
+    from ragwright.documents.model import Document, Section, sha256_bytes
+
+    if not synthetic:
+        docs = []
+        for doc in iter_beir_corpus(SCIFACT / "corpus.jsonl"):
+            docs.append(doc)
+            if len(docs) == n:
+                return docs
+        raise SystemExit(f"SciFact has only {len(docs)} documents; use --docs {len(docs)} or --synthetic")
+    rng = random.Random(7)
+    out = []
+    for i in range(n):
+        text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 90))) + "."
+        out.append(Document(doc_id=f"syn/{i:05d}.txt", source=f"synthetic#{i}", file_type="txt", title=f"Note {i}",
+                            text=text, sections=[Section(0, len(text))], content_hash=sha256_bytes(text.encode())))
+    return out
+
+
+def build_index(data_dir: Path, n: int, synthetic: bool, embedder: str = "minilm") -> dict[str, Any]:
+    """Ingest ``n`` documents for tenant ``bench`` unless the index already holds them; report what happened."""
+    from ragwright.app import Ragwright
+    from ragwright.config import load_settings
+    from ragwright.ingest.pipeline import Ingestor
+
+    rw = Ragwright(load_settings(data_dir=data_dir, embedding={"model": embedder}))
+    try:
+        have = rw.store.stats(TENANT).documents
+        if have >= n:
+            return {"docs": have, "reused_index": True, "embedder": rw.store.embedding_model}
+        started = time.perf_counter()
+        report = Ingestor(rw.store, rw.embedder, rw.settings).ingest_documents(_documents(n, synthetic),
+                                                                               tenant=TENANT, total=n)
+        stats = rw.store.stats(TENANT)
+        return {"docs": stats.documents, "chunks": stats.chunks, "reused_index": False,
+                "ingest_seconds": round(time.perf_counter() - started, 1), "failed": report.count("failed"),
+                "embedder": rw.store.embedding_model}
+    finally:
+        rw.close()
+
+
+def queries(pool: int, synthetic: bool) -> list[str]:
+    if synthetic or not (SCIFACT / "queries.jsonl").exists():
+        rng = random.Random(11)
+        out = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 8))) for _ in range(pool or 500)]
+    else:
+        with (SCIFACT / "queries.jsonl").open(encoding="utf-8") as f:
+            out = [json.loads(line)["text"] for line in f if line.strip()]
+    return out[:pool] if pool else out
+
+
+def api_key(data_dir: Path) -> str:
+    from ragwright.service.keys import KeyStore
+
+    with KeyStore(data_dir / "keys.sqlite") as store:
+        raw, _ = store.create(TENANT, scopes=("read",), name="serve-load")
+    return raw
+
+
+# -- server ----------------------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(data_dir: Path, port: int, mode: str, log: Path, embedder: str = "minilm"
+                 ) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
+    env.update({"RAGWRIGHT_RETRIEVAL__MODE": mode, "RAGWRIGHT_SERVICE__RATE_LIMIT_RPM": "100000000",
+                "RAGWRIGHT_EMBEDDING__MODEL": embedder})
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "ragwright", "serve", "--host", "127.0.0.1", "--port",
+                                 str(port), "--data-dir", str(data_dir)], env=env, stdout=out, stderr=out,
+                                cwd=data_dir.parent)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"ragwright serve exited with {proc.returncode}; see {log}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    proc.terminate()
+    raise SystemExit(f"ragwright serve did not answer /healthz within 120 s; see {log}")
+
+
+def warm_up(url: str, key: str, qs: list[str], n: int) -> None:
+    with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
+        for i in range(n):
+            r = client.post(url, json={"query": qs[i % len(qs)]})
+            if r.status_code != 200:
+                raise SystemExit(f"warm-up request failed: HTTP {r.status_code}: {r.text[:300]}")
+
+
+# -- load generators (each runs in its own process) ------------------------------------------------------------------
+
+_LUA = """
+local bodies = {%s}
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %s"
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[i])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('RESULT {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p90_us": %%d, ' ..
+    '"p99_us": %%d, "max_us": %%d, "mean_us": %%.1f, "connect": %%d, "read": %%d, "write": %%d, "status": %%d, ' ..
+    '"timeout": %%d}\\n', summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, latency.mean, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def run_wrk(url: str, key: str, qs: list[str], k: int, seconds: int, concurrency: int, threads: int,
+            tmp: Path) -> dict[str, Any]:
+    bodies = ",\n".join("[==[" + json.dumps({"query": q, "k": k}) + "]==]" for q in qs)
+    script = tmp / "search.lua"
+    script.write_text(_LUA % (bodies, key), encoding="utf-8")
+    cmd = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds}s", "--timeout", "10s", "-s",
+           str(script), url]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        raise SystemExit(f"wrk failed ({out.returncode}): {out.stdout}\n{out.stderr}")
+    raw = json.loads(line[len("RESULT "):])
+    errors = raw["connect"] + raw["read"] + raw["write"] + raw["status"] + raw["timeout"]
+    return {"requests": raw["requests"], "seconds": raw["duration_us"] / 1e6, "p50_ms": raw["p50_us"] / 1000,
+            "p90_ms": raw["p90_us"] / 1000, "p99_ms": raw["p99_us"] / 1000, "max_ms": raw["max_us"] / 1000,
+            "mean_ms": raw["mean_us"] / 1000, "errors": errors,
+            "error_kinds": {k: raw[k] for k in ("connect", "read", "write", "status", "timeout") if raw[k]}}
+
+
+async def _python_load(url: str, key: str, qs: list[str], k: int, seconds: float, concurrency: int
+                       ) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=10, limits=limits) as client:
+        started = time.perf_counter()
+        stop = started + seconds
+
+        async def worker(w: int) -> None:
+            nonlocal errors
+            i = w
+            while time.perf_counter() < stop:
+                t0 = time.perf_counter()
+                try:
+                    r = await client.post(url, json={"query": qs[i % len(qs)], "k": k})
+                    ok = r.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append(time.perf_counter() - t0)
+                errors += not ok
+                i += concurrency
+
+        await asyncio.gather(*(worker(w) for w in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000 if latencies else 0.0
+
+    return {"requests": len(latencies), "seconds": elapsed, "p50_ms": pct(50), "p90_ms": pct(90), "p99_ms": pct(99),
+            "max_ms": pct(100), "mean_ms": 1000 * sum(latencies) / max(1, len(latencies)), "errors": errors}
+
+
+def run_python(url: str, key: str, qs: list[str], k: int, seconds: int, concurrency: int, tmp: Path
+               ) -> dict[str, Any]:
+    """Run the asyncio generator in a child process (so it does not share an interpreter with anything else)."""
+    spec = tmp / "load.json"
+    spec.write_text(json.dumps({"url": url, "key": key, "queries": qs, "k": k, "seconds": seconds,
+                                "concurrency": concurrency}), encoding="utf-8")
+    out = subprocess.run([sys.executable, __file__, "--_generate", str(spec)], capture_output=True, text=True,
+                         timeout=seconds + 120)
+    if out.returncode != 0:
+        raise SystemExit(f"load generator failed: {out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+# -- main ------------------------------------------------------------------------------------------------------------
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--index", type=Path, help="Index directory to build once and reuse (default: a temp dir).")
+    ap.add_argument("--docs", type=int, default=5000)
+    ap.add_argument("--synthetic", action="store_true", help="Short synthetic documents instead of SciFact.")
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=1, help="wrk threads.")
+    ap.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--query-pool", type=int, default=0, help="Distinct queries to cycle through (0: all).")
+    ap.add_argument("--warmup", type=int, default=50, help="Sequential requests before measuring.")
+    ap.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
+    ap.add_argument("--embedder", default="minilm", help="Embedder spec ('fake' only for smoke tests).")
+    ap.add_argument("--build-only", action="store_true")
+    args = ap.parse_args()
+
+    tmp_root = Path(tempfile.mkdtemp(prefix="ragwright-serve-load-"))
+    data_dir = (args.index or tmp_root / "index").resolve()
+    try:
+        index = build_index(data_dir, args.docs, args.synthetic, args.embedder)
+        print(f"index: {index}", file=sys.stderr)
+        if args.build_only:
+            return
+        qs = queries(args.query_pool, args.synthetic)
+        key = api_key(data_dir)
+        port = free_port()
+        log = tmp_root / "serve.log"
+        server = start_server(data_dir, port, args.mode, log, args.embedder)
+        url = f"http://127.0.0.1:{port}/v1/search"
+        try:
+            warm_up(url, key, qs, args.warmup)
+            generator = args.generator
+            if generator == "auto":
+                generator = "wrk" if shutil.which("wrk") else "python"
+            print(f"load: {generator}, {args.concurrency} connections, {args.seconds}s, {len(qs)} queries",
+                  file=sys.stderr)
+            if generator == "wrk":
+                load = run_wrk(url, key, qs, args.k, args.seconds, args.concurrency, args.threads, tmp_root)
+            else:
+                load = run_python(url, key, qs, args.k, args.seconds, args.concurrency, tmp_root)
+        finally:
+            server.terminate()
+            server.wait(30)
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+    result = {
+        "rps": round(load["requests"] / load["seconds"], 1),
+        "p50_ms": round(load["p50_ms"], 2),
+        "p99_ms": round(load["p99_ms"], 2),
+        "errors": load["errors"],
+        "detail": {k: (round(v, 2) if isinstance(v, float) else v) for k, v in load.items()},
+        "target": {"rps": 200, "p99_ms": 100, "errors": 0},
+        "config": {"endpoint": "POST /v1/search", "mode": args.mode, "k": args.k, "concurrency": args.concurrency,
+                   "seconds": args.seconds, "generator": generator, "embedder": args.embedder,
+                   "distinct_queries": len(qs),
+                   "query_source": "synthetic" if args.synthetic else "scifact queries.jsonl",
+                   "index": index, "corpus": "synthetic" if args.synthetic else "scifact corpus.jsonl",
+                   "rate_limit_rpm": "raised to 1e8 for the run", "cpus": os.cpu_count(),
+                   "python": platform.python_version(), "machine": platform.machine()},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps({k: result[k] for k in ("rps", "p50_ms", "p99_ms", "errors")}))
+
+
+def _generate(spec_path: str) -> None:
+    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    result = asyncio.run(_python_load(spec["url"], spec["key"], spec["queries"], spec["k"], spec["seconds"],
+                                      spec["concurrency"]))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--_generate":
+        _generate(sys.argv[2])
+    else:
+        main()
