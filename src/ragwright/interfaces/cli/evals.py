@@ -195,3 +195,17 @@ def gate_cmd(
     render.console.print(f"gate: {'passed' if result.ok else f'failed ({len(result.failures)} checks)'}")
     if not result.ok:
         raise typer.Exit(1)
+
+
+@eval_app.command("report")
+def report_cmd(
+    run_file: Annotated[Path, typer.Argument(help="Run JSON.")],
+    html_out: Annotated[Path, typer.Option("--html", help="Write the self-contained HTML report here.")],
+) -> None:
+    """Summary, per-tag breakdown, score distributions (inline SVG) and failing cases, in one HTML file."""
+    from ragwright.evals.report import render_html
+    from ragwright.evals.runner import load_run
+
+    html_out.parent.mkdir(parents=True, exist_ok=True)
+    html_out.write_text(render_html(load_run(run_file)), encoding="utf-8")
+    render.err_console.print(f"report -> {html_out}")
