@@ -132,3 +132,16 @@ async def test_streams_replay_hits_and_store_only_complete_streams(clock: Manual
     replay = await collect(model.stream(request()))
     assert replay.text == "the full answer" and replay.cached and fake.calls == 2
     assert (await model.chat(request())).cached  # chat and stream share entries
+
+
+async def test_semantic_index_is_bounded_with_the_entries(clock: ManualClock) -> None:
+    fake = counting()
+    model = cache(fake, clock, semantic=True, semantic_threshold=0.8, embedder=FakeEmbedder(256), max_entries=3)
+    topics = ["billing", "invoices", "passwords", "exports", "webhooks"]
+    for topic in topics:
+        await model.chat(request(f"how do {topic} work"))
+    assert len(model) == 3
+    assert sum(len(m) for m in model._semantic.values()) == 3 and len(model._scope_of) == 3
+    assert (await model.chat(request("How do webhooks work?"))).cached  # recent one: a semantic hit
+    assert not (await model.chat(request("how do billing work"))).cached  # evicted
+    assert fake.calls == 6

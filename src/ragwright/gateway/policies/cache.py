@@ -7,6 +7,7 @@
   A hit needs ``cosine >= semantic_threshold`` **and** passes a guard: the two questions must carry the same
   negations ("Is X supported?" vs "Is X not supported?") and the same numbers ("2 GB" vs "4 GB"); otherwise the
   cache refuses the hit and the model answers.
+  The question is embedded once per request, in a worker thread (a real embedder takes milliseconds of CPU).
 - Entries expire after ``ttl_seconds`` and at most ``max_entries`` are kept (least recently used go first), for
   both indexes, so memory is bounded.
 - Hits return ``response.replace(cached=True, saved_usd=<original cost>, cost_usd=0.0)``.
@@ -25,12 +26,13 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -95,6 +97,14 @@ class _SemanticEntry:
         self.scope = scope
 
 
+@dataclass
+class _Probe:
+    key: str
+    question: str | None = None
+    scope: str | None = None
+    vector: npt.NDArray[np.float32] | None = None
+
+
 class Cache(WrapperModel):
     def __init__(self, inner: ChatModel, *, exact: bool = True, semantic: bool = False,
                  semantic_threshold: float = 0.95, ttl_seconds: float = 3600.0, max_entries: int = 10_000,
@@ -114,6 +124,7 @@ class Cache(WrapperModel):
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._semantic: dict[str, dict[str, _SemanticEntry]] = {}  # scope -> exact key -> entry
         self._scope_of: dict[str, str] = {}  # exact key -> scope
+        self._matrices: dict[str, tuple[list[str], npt.NDArray[np.float32]]] = {}  # scope -> stacked vectors
         self.hits = 0
         self.semantic_hits = 0
         self.guard_refusals = 0
@@ -146,47 +157,65 @@ class Cache(WrapperModel):
         self._entries.pop(key, None)
         scope = self._scope_of.pop(key, None)
         if scope is not None:
+            self._matrices.pop(scope, None)
             members = self._semantic.get(scope)
             if members is not None:
                 members.pop(key, None)
                 if not members:
                     del self._semantic[scope]
 
-    def _semantic_lookup(self, request: ChatRequest, now: float) -> tuple[str, ChatResponse] | None:
-        last = _last_user(request)
-        if last is None or self.embedder is None:
+    async def _embed(self, text: str) -> npt.NDArray[np.float32]:
+        assert self.embedder is not None
+        # a real embedder takes milliseconds of CPU: keep it off the event loop
+        vector: npt.NDArray[np.float32] = await asyncio.to_thread(self.embedder.embed_query, text)
+        return vector
+
+    def _probe(self, request: ChatRequest) -> _Probe | None:
+        """What to look up and store ``request`` under; None when it must not be cached."""
+        if not cacheable(request) or not (self.exact or self.semantic):
             return None
-        question = request.messages[last].content or ""
-        scope = self.scope(request, last)
-        members = self._semantic.get(scope)
+        probe = _Probe(self.key(request))
+        if self.semantic and self.embedder is not None:
+            last = _last_user(request)
+            if last is not None:
+                probe.question = request.messages[last].content or ""
+                probe.scope = self.scope(request, last)
+        return probe
+
+    async def _semantic_lookup(self, probe: _Probe, now: float) -> ChatResponse | None:
+        if probe.scope is None or probe.question is None:
+            return None
+        members = self._semantic.get(probe.scope)
         if not members:
             return None
-        candidates = list(members.items())
-        query = self.embedder.embed_query(question)
-        matrix = np.stack([e.vector for _, e in candidates])
-        scores = matrix @ query
+        cached = self._matrices.get(probe.scope)
+        if cached is None:
+            keys = list(members)
+            cached = self._matrices[probe.scope] = keys, np.stack([members[k].vector for k in keys])
+        keys, matrix = cached
+        probe.vector = await self._embed(probe.question)
+        scores = matrix @ probe.vector
         for index in np.argsort(-scores):
             if float(scores[index]) < self.semantic_threshold:
                 break
-            key, entry = candidates[int(index)]
-            if not same_meaning_markers(question, entry.question):
+            key = keys[int(index)]
+            entry = members.get(key)
+            if entry is None:
+                continue  # dropped while the question was being embedded
+            if not same_meaning_markers(probe.question, entry.question):
                 self.guard_refusals += 1
                 continue
             response = self._get(key, now)
             if response is not None:
-                return key, response
+                return response
         return None
 
-    def lookup(self, request: ChatRequest) -> ChatResponse | None:
-        """The cached reply for ``request`` (marked as a hit), or None."""
-        if not cacheable(request) or not (self.exact or self.semantic):
-            return None
+    async def _find(self, probe: _Probe) -> ChatResponse | None:
         now = self.clock()
-        response = self._get(self.key(request), now) if self.exact else None
+        response = self._get(probe.key, now) if self.exact else None
         if response is None and self.semantic:
-            found = self._semantic_lookup(request, now)
-            if found is not None:
-                response = found[1]
+            response = await self._semantic_lookup(probe, now)
+            if response is not None:
                 self.semantic_hits += 1
         if response is None:
             self.misses += 1
@@ -197,49 +226,55 @@ class Cache(WrapperModel):
             saved = self.prices.cost(response.model, response.usage)
         return response.replace(cached=True, saved_usd=saved or 0.0, cost_usd=0.0)
 
-    def store(self, request: ChatRequest, response: ChatResponse) -> None:
-        if not cacheable(request) or response.finish_reason not in _STORABLE or response.cached:
+    async def lookup(self, request: ChatRequest) -> ChatResponse | None:
+        """The cached reply for ``request`` (marked as a hit), or None."""
+        probe = self._probe(request)
+        return None if probe is None else await self._find(probe)
+
+    async def _store(self, probe: _Probe, response: ChatResponse) -> None:
+        if response.finish_reason not in _STORABLE or response.cached:
             return
-        now = self.clock()
-        key = self.key(request)
-        self._drop(key)
-        self._entries[key] = _Entry(response, now + self.ttl)
-        if self.semantic and self.embedder is not None:
-            last = _last_user(request)
-            if last is not None:
-                question = request.messages[last].content or ""
-                scope = self.scope(request, last)
-                self._semantic.setdefault(scope, {})[key] = _SemanticEntry(
-                    self.embedder.embed_query(question), question, scope)
-                self._scope_of[key] = scope
+        if probe.scope is not None and probe.question is not None and probe.vector is None:
+            probe.vector = await self._embed(probe.question)
+        self._drop(probe.key)
+        self._entries[probe.key] = _Entry(response, self.clock() + self.ttl)
+        if probe.scope is not None and probe.question is not None and probe.vector is not None:
+            self._matrices.pop(probe.scope, None)
+            self._semantic.setdefault(probe.scope, {})[probe.key] = _SemanticEntry(probe.vector, probe.question,
+                                                                                 probe.scope)
+            self._scope_of[probe.key] = probe.scope
         while len(self._entries) > self.max_entries:
             self._drop(next(iter(self._entries)))
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
-        hit = self.lookup(request)
+        probe = self._probe(request)
+        if probe is None:
+            return await self.inner.chat(request)
+        hit = await self._find(probe)
         if hit is not None:
             return hit
         response = await self.inner.chat(request)
-        self.store(request, response)
+        await self._store(probe, response)
         return response
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
-        hit = self.lookup(request)
+        probe = self._probe(request)
+        hit = None if probe is None else await self._find(probe)
         if hit is not None:
             async for chunk in as_stream(hit):
                 yield chunk
             return
         stream = self.inner.stream(request)
-        seen: list[Chunk] | None = [] if cacheable(request) else None
+        seen: list[Chunk] = []
         try:
             async for chunk in stream:
-                if seen is not None:
+                if probe is not None:
                     seen.append(chunk)
                 yield chunk
         finally:
             await aclose(stream)
-        if seen and seen[-1].finish_reason is not None:
-            self.store(request, await collect(_replay(seen), model=self.name))
+        if probe is not None and seen and seen[-1].finish_reason is not None:
+            await self._store(probe, await collect(_replay(seen), model=self.name))
 
 
 async def _replay(chunks: list[Chunk]) -> AsyncIterator[Chunk]:
