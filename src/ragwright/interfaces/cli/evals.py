@@ -209,3 +209,28 @@ def report_cmd(
     html_out.parent.mkdir(parents=True, exist_ok=True)
     html_out.write_text(render_html(load_run(run_file)), encoding="utf-8")
     render.err_console.print(f"report -> {html_out}")
+
+
+@eval_app.command("calibrate")
+def calibrate_cmd(
+    labels: Annotated[Path, typer.Option("--labels", help="JSONL of human judgements (support or relevance).")],
+    config: Annotated[Path | None, typer.Option("--config", help="ragwright.toml naming gateway.judge.")] = None,
+    judge_cache: Annotated[Path | None, typer.Option(help="Judge cache (default DATA_DIR/judge-cache.sqlite).")]
+    = None,
+    budget: Annotated[float | None, typer.Option(help="USD the judge may spend.")] = None,
+) -> None:
+    """Agreement between the configured judge and human labels: accuracy and Cohen's kappa, per kind and overall."""
+    from ragwright.evals.calibrate import calibrate, load_labels
+    from ragwright.evals.judge import Judge
+
+    items = load_labels(labels)
+    settings = load_settings(config)
+    judge = _judge(settings, cache=judge_cache, budget=budget, concurrency=4)
+    if judge is None:
+        raise UserError("calibrate needs a judge model: set gateway.judge (e.g. \"openai:gpt-4o-mini\") in the config")
+    assert isinstance(judge, Judge)
+    try:
+        report = asyncio.run(calibrate(items, judge))
+    finally:
+        judge.close()
+    render.print_json(report)
