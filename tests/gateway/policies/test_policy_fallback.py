@@ -90,3 +90,9 @@ async def test_stream_cut_after_first_chunk_never_falls_back() -> None:
 async def test_candidate_names_cover_the_chain() -> None:
     chain = Fallback([FakeChatModel(name="fake:a"), Fallback([FakeChatModel(name="fake:b")])])
     assert chain.candidate_names() == ["fake:a", "fake:b"] and chain.name == "fake:a"
+
+
+async def test_context_length_with_no_known_window_tries_the_rest() -> None:
+    a = FakeChatModel([ContextLengthExceeded("long")], name="fake:a")
+    b = FakeChatModel(["fits"], name="fake:b")
+    assert (await Fallback([a, b]).chat(request())).model == "fake:b"

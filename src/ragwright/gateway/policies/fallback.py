@@ -6,8 +6,9 @@ What moves on to the next model (:func:`falls_back`):
 - HTTP 401, 403 and 404: that provider's key, permission or model is wrong, another provider may be fine;
 - :class:`~ragwright.errors.ProviderUnavailable`: no API key configured, or a local model package missing;
 - :class:`~ragwright.errors.ContextLengthExceeded`: skips to the next model whose context window
-  (``gateway.base.context_window``) is larger than the failing one's; models that declare no window are skipped too,
-  since nothing says they are larger.
+  (``gateway.base.context_window``, else the error's ``limit``) is larger than the failing one's; models that declare
+  no window are skipped too, since nothing says they are larger. When the failing window is unknown, every remaining
+  model is tried.
 
 What propagates at once: :class:`~ragwright.errors.BudgetExceeded` (spending is the caller's decision), other 4xx
 such as 400/422 (the request itself is wrong, and the caller needs that provider's message rather than a second
@@ -88,7 +89,9 @@ class Fallback(WrapperModel):
         if not falls_back(exc):
             raise exc
         if isinstance(exc, ContextLengthExceeded):
-            failing = context_window(model) or exc.limit or 0
+            failing = context_window(model) or exc.limit
+            if failing is None:
+                return min_window  # nothing to compare with: every remaining model may be larger
             return max(failing, min_window or 0)
         return min_window
 
