@@ -131,6 +131,8 @@ class BudgetSettings(BaseModel):
     tenant_usd: float | None = Field(None, ge=0, description="USD per tenant per period; None means no budget.")
     key_usd: float | None = Field(None, ge=0, description="USD per API key per period.")
     period: Literal["day", "month"] = "day"
+    unknown_price: Literal["refuse", "allow"] = Field(
+        "refuse", description="A model with no price cannot be budgeted: refuse the call, or allow it uncounted.")
 
 
 class CacheSettings(BaseModel):
