@@ -118,6 +118,8 @@ class LoopbackServer:
     def __init__(self, *, default: Plan | None = None) -> None:
         self.default = default or Plan()
         self.requests: list[Received] = []
+        self.connections = 0
+        """TCP connections accepted (a client that pools connections opens few)."""
         self._plans: collections.deque[Plan] = collections.deque()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -151,6 +153,7 @@ class LoopbackServer:
         with self._lock:
             self._plans.clear()
             self.requests.clear()
+            self.connections = 0
 
     def start(self) -> LoopbackServer:
         ready = threading.Event()
@@ -209,6 +212,7 @@ class LoopbackServer:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
+        self.connections += 1
         try:
             while True:
                 request = await _read_request(reader)

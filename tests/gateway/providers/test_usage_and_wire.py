@@ -159,3 +159,28 @@ async def test_server_that_ignores_stream_flag_still_streams(openai_server: Open
 async def _replay(chunks):  # type: ignore[no-untyped-def]
     for c in chunks:
         yield c
+
+
+async def test_streams_and_calls_reuse_pooled_connections(openai_server: OpenAIServer,
+                                                          anthropic_server: AnthropicServer,
+                                                          client: httpx.AsyncClient) -> None:
+    for server, model in ((openai_server, OpenAIChatModel("m", base_url=openai_server.base_url, client=client)),
+                          (anthropic_server, AnthropicChatModel("m", base_url=anthropic_server.url, client=client))):
+        for _ in range(5):
+            await collect(model.stream(REQ))
+            await model.chat(REQ)
+        assert server.request_count == 10 and server.connections == 1
+
+
+async def test_abandoned_stream_releases_its_connection(openai_server: OpenAIServer,
+                                                        client: httpx.AsyncClient) -> None:
+    openai_server.default = Plan(text="one two three four five six", chunk_delay=0.01)
+    model = OpenAIChatModel("m", base_url=openai_server.base_url, client=client)
+    for _ in range(3):
+        stream = model.stream(REQ)
+        async for _chunk in stream:
+            break
+        await stream.aclose()  # type: ignore[attr-defined]
+    pool = client._transport._pool  # type: ignore[attr-defined]
+    assert all(conn.is_idle() or conn.is_closed() for conn in pool.connections)  # none left mid-response
+    assert (await model.chat(REQ)).text == "one two three four five six"

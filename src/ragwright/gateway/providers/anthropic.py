@@ -20,7 +20,7 @@ Example::
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import httpx
@@ -166,19 +166,21 @@ class AnthropicChatModel(HTTPChatModel):
         format_tool = self._format_tool(request)
 
         def convert(events: AsyncIterator[ServerSentEvent | dict[str, Any]],
-                    state: StreamState) -> AsyncIterator[Chunk]:
+                    state: StreamState) -> AsyncGenerator[Chunk, None]:
             return self._chunks(events, state, format_tool)
 
         return self.stream_chunks("/v1/messages", self.payload(request, stream=True), convert)
 
     async def _chunks(self, events: AsyncIterator[ServerSentEvent | dict[str, Any]], state: StreamState,
-                      format_tool: str | None) -> AsyncIterator[Chunk]:
+                      format_tool: str | None) -> AsyncGenerator[Chunk, None]:
         usage = Usage()
         have_usage = False
         stop: str | None = None
         tool_index: dict[int, int] = {}  # content block index -> tool call index
         json_blocks: set[int] = set()  # blocks carrying the forced response-format tool
         async for item in events:
+            if state.done:  # read on to the end of the body, so the connection goes back to the pool
+                continue
             if isinstance(item, dict):  # a whole message instead of a stream
                 reply = self.parse(item, format_tool)
                 yield Chunk(delta=reply.text, tool_calls=tuple(ToolCallDelta(i, c.id, c.name, c.arguments) for i, c
@@ -186,7 +188,7 @@ class AnthropicChatModel(HTTPChatModel):
                             model=self.name)
                 stop, usage, have_usage = reply.finish_reason, reply.usage, True
                 state.done = True
-                break
+                continue
             data = self.json_object(item.data)
             kind = data.get("type") or item.event
             if kind == "error":
@@ -207,7 +209,7 @@ class AnthropicChatModel(HTTPChatModel):
                     have_usage = True
             elif kind == "message_stop":
                 state.done = True
-                break
+                continue
         if not state.done:
             return
         if stop == "refusal":

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -61,7 +62,7 @@ class StreamState:
 
 
 Events = AsyncIterator[ServerSentEvent | dict[str, Any]]
-Converter = Callable[[Events, StreamState], AsyncIterator[Chunk]]
+Converter = Callable[[Events, StreamState], AsyncGenerator[Chunk, None]]
 
 
 class HTTPChatModel:
@@ -147,7 +148,7 @@ class HTTPChatModel:
         return data
 
     async def open_events(self, path: str, payload: dict[str, Any], state: StreamState,
-                          ) -> AsyncIterator[ServerSentEvent | dict[str, Any]]:
+                          ) -> AsyncGenerator[ServerSentEvent | dict[str, Any], None]:
         """POST for a stream and yield its SSE events; a JSON (non-SSE) reply is yielded whole as a dict.
 
         Errors are raised translated: :class:`StreamInterrupted` once ``state.started`` is set by the caller.
@@ -185,11 +186,14 @@ class HTTPChatModel:
         closes without its end marker is an error too, never a quiet truncated success.
         """
         state = StreamState()
+        events = self.open_events(path, payload, state)
         try:
-            async for chunk in convert(self.open_events(path, payload, state), state):
-                if chunk.delta or chunk.tool_calls:
-                    state.started = True
-                yield chunk
+            # closed explicitly, not left to the garbage collector: a caller that stops early frees the connection now
+            async with aclosing(events), aclosing(convert(events, state)) as chunks:
+                async for chunk in chunks:
+                    if chunk.delta or chunk.tool_calls:
+                        state.started = True
+                    yield chunk
         except GatewayError as exc:
             if state.started:
                 raise interrupted(exc, self.name) from exc

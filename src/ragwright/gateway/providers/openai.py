@@ -15,7 +15,7 @@ Example::
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import httpx
@@ -136,10 +136,12 @@ class OpenAIChatModel(HTTPChatModel):
         return self.stream_chunks("/chat/completions", self.payload(request, stream=True), self._chunks)
 
     async def _chunks(self, events: AsyncIterator[ServerSentEvent | dict[str, Any]],
-                      state: StreamState) -> AsyncIterator[Chunk]:
+                      state: StreamState) -> AsyncGenerator[Chunk, None]:
         finish: str | None = None
         usage: Usage | None = None
         async for item in events:
+            if state.done:  # read on to the end of the body, so the connection goes back to the pool
+                continue
             if isinstance(item, dict):  # the server answered with a whole completion
                 reply = self.parse(item)
                 deltas = tuple(ToolCallDelta(i, c.id, c.name, c.arguments)
@@ -150,7 +152,7 @@ class OpenAIChatModel(HTTPChatModel):
                 continue
             if item.data.strip() == "[DONE]":
                 state.done = True
-                break
+                continue
             data = self.json_object(item.data)
             if "error" in data:
                 raise self._body_error(data)
