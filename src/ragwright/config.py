@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -166,6 +166,21 @@ class GatewaySettings(BaseModel):
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     router: RouterSettings = Field(default_factory=RouterSettings)
+
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _merge_builtin_providers(cls, value: Any) -> Any:
+        """``[gateway.providers.openai] api_key = "file:..."`` changes that field only: entries for the built-in
+        providers are merged over their defaults, and the built-ins stay available beside any new provider."""
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, Any] = {name: conf.model_dump() for name, conf in _default_providers().items()}
+        for name, conf in value.items():
+            if isinstance(conf, dict) and name in merged:
+                merged[name] = {**merged[name], **conf}
+            else:
+                merged[name] = conf
+        return merged
 
 
 class ServiceSettings(BaseModel):

@@ -69,3 +69,18 @@ def test_secret_references(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("RW_TEST_KEY")
     with pytest.raises(ConfigError, match="RW_TEST_KEY"):
         resolve_secret("env:RW_TEST_KEY")
+
+
+def test_provider_overrides_merge_over_the_builtins(tmp_path: Path) -> None:
+    from ragwright.config import load_settings
+
+    cfg = tmp_path / "ragwright.toml"
+    cfg.write_text('[gateway.providers.openai]\napi_key = "file:/run/secrets/openai"\n'
+                   '[gateway.providers.groq]\nkind = "openai"\nbase_url = "https://api.groq.com/openai/v1"\n')
+    providers = load_settings(cfg).gateway.providers
+    assert providers["openai"].base_url == "https://api.openai.com/v1"
+    assert providers["openai"].api_key == "file:/run/secrets/openai"
+    assert providers["groq"].base_url.startswith("https://api.groq.com") and "anthropic" in providers
+    cfg.write_text('[gateway.providers.openai]\napi_key = "sk-live-123"\n')
+    with pytest.raises(ConfigError, match="api_key"):
+        load_settings(cfg)
