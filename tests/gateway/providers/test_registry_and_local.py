@@ -54,6 +54,8 @@ def test_default_providers_resolve_keys_and_context_windows(monkeypatch: pytest.
     ollama = make_chat_model("ollama:llama3.2", settings, prices=PRICES)  # no key needed, no price known
     assert isinstance(ollama, OpenAIChatModel) and "authorization" not in ollama._headers
     assert ollama.context_window is None
+    assert openai.payload(REQ, stream=False)["max_completion_tokens"] == 16  # OpenAI itself: the newer field
+    assert ollama.payload(REQ, stream=False)["max_tokens"] == 16  # every compatible server: the classic one
 
 
 def test_missing_key_unknown_provider_and_bad_spec(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ from contextlib import aclosing
 from typing import Any
 
 import httpx
+import orjson
 
 from ragwright.config import TimeoutSettings
 from ragwright.errors import (
@@ -112,7 +113,7 @@ class HTTPChatModel:
         timeout = None if self.timeout is None else (stream_timeout if stream else httpx_timeout)(self.timeout)
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         return self.client().build_request("POST", self.base_url + path, headers=headers,
-                                           content=json.dumps(payload, separators=(",", ":")).encode(), **extra)
+                                           content=orjson.dumps(payload), **extra)
 
     async def post_json(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST and return the decoded JSON object; error statuses, bad JSON and wrong content types raise."""
@@ -134,12 +135,12 @@ class HTTPChatModel:
         if "json" not in ctype:
             raise ProviderProtocolError(f"{self.name}: expected JSON, got content type {ctype or 'none'!r} "
                                         f"({raw[:80]!r})", provider=self.name)
-        return self.json_object(raw.decode("utf-8", errors="replace"))
+        return self.json_object(raw)
 
-    def json_object(self, text: str) -> dict[str, Any]:
+    def json_object(self, text: str | bytes) -> dict[str, Any]:
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
             raise ProviderProtocolError(f"{self.name}: malformed JSON ({exc.msg} at {exc.pos}): {text[:80]!r}",
                                         provider=self.name) from None
         if not isinstance(data, dict):

@@ -66,6 +66,9 @@ class OpenAIChatModel(HTTPChatModel):
             all_headers.setdefault("authorization", f"Bearer {api_key}")
         super().__init__(model, base_url=base_url, provider_name=provider_name, client=client, prices=prices,
                          headers=all_headers, context_window=context_window, timeout=timeout)
+        # OpenAI's own API wants max_completion_tokens (its reasoning models reject max_tokens); compatible servers
+        # (vLLM, Ollama, llama.cpp, Groq, ...) all read max_tokens
+        self.max_tokens_field = "max_completion_tokens" if "api.openai.com" in self.base_url else "max_tokens"
 
     # -- requests -----------------------------------------------------------------------------------------------
 
@@ -83,7 +86,9 @@ class OpenAIChatModel(HTTPChatModel):
             body["response_format"] = {"type": "json_object"} if fmt.json_schema is None else {
                 "type": "json_schema",
                 "json_schema": {"name": fmt.name, "schema": fmt.json_schema, "strict": fmt.strict}}
-        for key in ("temperature", "max_tokens", "seed"):
+        if request.max_tokens is not None:
+            body[self.max_tokens_field] = request.max_tokens
+        for key in ("temperature", "seed"):
             value = getattr(request, key)
             if value is not None:
                 body[key] = value
