@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator
 
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from limits.storage import storage_from_string
+from limits.storage import StorageTypes, storage_from_string
 
 from ragwright.errors import RateLimited
 from ragwright.gateway.base import ChatModel, WrapperModel
@@ -46,6 +46,9 @@ class RateLimit(WrapperModel):
                  per_model_rpm: int | None = None, per_model_tpm: int | None = None, storage: str = "memory://",
                  default_max_tokens: int = DEFAULT_MAX_TOKENS, share_with: RateLimit | None = None) -> None:
         super().__init__(inner)
+        self.storage: StorageTypes
+        self.limiter: SlidingWindowCounterRateLimiter
+        self._lock: asyncio.Lock
         if share_with is not None:  # one set of counters for every model name a gateway serves
             self.storage, self.limiter = share_with.storage, share_with.limiter
         else:
@@ -85,7 +88,7 @@ class RateLimit(WrapperModel):
             return
         charges = self._charges(request)
         async with self._lock:
-            for item, ident, label, cost in charges:
+            for item, ident, label, cost in charges if len(charges) > 1 else ():  # one hit alone needs no test
                 if not await self.limiter.test(item, ident, cost=cost):
                     raise RateLimited(label, retry_after=await self._retry_after(item, ident, cost),
                                       provider=self.name)
@@ -98,7 +101,7 @@ class RateLimit(WrapperModel):
         if cost > item.amount:
             return None  # this request can never fit the limit
         stats = await self.limiter.get_window_stats(item, ident)
-        return max(0.0, stats.reset_time - time.time())
+        return max(0.0, float(stats.reset_time) - time.time())
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         await self.acquire(request)
