@@ -135,12 +135,30 @@ def start_server(data_dir: Path, port: int, mode: str, log: Path, embedder: str 
     raise SystemExit(f"ragwright serve did not answer /healthz within 120 s; see {log}")
 
 
-def warm_up(url: str, key: str, qs: list[str], n: int) -> None:
+def warm_up(url: str, key: str, qs: list[str], n: int, k: int = 10) -> dict[str, float]:
+    """``n`` sequential requests (distinct queries from the end of the pool, so the load run starts cold); returns
+    the mean per-stage server timings (``timings_ms`` of each response) and the mean client-side latency."""
+    stages: dict[str, float] = {}
+    wall = 0.0
     with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
         for i in range(n):
-            r = client.post(url, json={"query": qs[i % len(qs)]})
+            t0 = time.perf_counter()
+            r = client.post(url, json={"query": qs[-1 - i % len(qs)], "k": k})
+            wall += time.perf_counter() - t0
             if r.status_code != 200:
                 raise SystemExit(f"warm-up request failed: HTTP {r.status_code}: {r.text[:300]}")
+            for stage, ms in r.json().get("timings_ms", {}).items():
+                stages[stage] = stages.get(stage, 0.0) + ms
+    out = {stage: round(total / max(n, 1), 2) for stage, total in stages.items()}
+    out["client_ms"] = round(1000 * wall / max(n, 1), 2)
+    return out
+
+
+def loadavg() -> list[float] | None:
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except OSError:
+        return None
 
 
 # -- load generators (each runs in its own process) ------------------------------------------------------------------
@@ -266,7 +284,8 @@ def main() -> None:
         server = start_server(data_dir, port, args.mode, log, args.embedder)
         url = f"http://127.0.0.1:{port}/v1/search"
         try:
-            warm_up(url, key, qs, args.warmup)
+            sequential = warm_up(url, key, qs, args.warmup, args.k)
+            load_before = loadavg()
             generator = args.generator
             if generator == "auto":
                 generator = "wrk" if shutil.which("wrk") else "python"
@@ -276,6 +295,7 @@ def main() -> None:
                 load = run_wrk(url, key, qs, args.k, args.seconds, args.concurrency, args.threads, tmp_root)
             else:
                 load = run_python(url, key, qs, args.k, args.seconds, args.concurrency, tmp_root)
+            load_after = loadavg()
         finally:
             server.terminate()
             server.wait(30)
@@ -288,6 +308,9 @@ def main() -> None:
         "errors": load["errors"],
         "detail": {k: (round(v, 2) if isinstance(v, float) else v) for k, v in load.items()},
         "target": {"rps": 200, "p99_ms": 100, "errors": 0},
+        "sequential_warmup_ms": sequential,
+        "machine_load": {"loadavg_before": load_before, "loadavg_after": load_after,
+                         "note": "1-minute load average of the shared 2-core machine around the run"},
         "config": {"endpoint": "POST /v1/search", "mode": args.mode, "k": args.k, "concurrency": args.concurrency,
                    "seconds": args.seconds, "generator": generator, "embedder": args.embedder,
                    "distinct_queries": len(qs),

@@ -109,6 +109,13 @@ async def test_bad_or_missing_key_gets_401(env: Env, base_url: str) -> None:
             assert resp.headers["www-authenticate"].startswith("Bearer")
         ok = await raw.post(base_url, json=init, headers={**headers, "Authorization": f"Bearer {env.keys['read']}"})
         assert ok.status_code == 200
+        with KeyStore(env.data_dir / "keys.sqlite") as store:
+            raw_key, key = store.create("acme", scopes=("read",))
+            assert (await raw.post(base_url, json=init, headers={**headers, "Authorization": f"Bearer {raw_key}"})
+                    ).status_code == 200
+            store.revoke(key.key_id)
+        revoked = await raw.post(base_url, json=init, headers={**headers, "Authorization": f"Bearer {raw_key}"})
+        assert revoked.status_code == 401  # checked on every request, not once per session
     with pytest.raises(BaseException) as refused:  # the official client gives up on a 401
         async with http_client(base_url, "rw_bad"):
             pass
