@@ -74,3 +74,11 @@ async def test_a_request_larger_than_the_limit_never_fits() -> None:
     with pytest.raises(RateLimited) as err:
         await model.chat(request(max_tokens=1000))
     assert err.value.retry_after is None
+
+
+async def test_shared_counters_hold_across_instances() -> None:
+    first, a = limited(per_key_rpm=3)
+    b = FakeChatModel(["ok"], cycle=True, name="fake:other")
+    second = RateLimit(b, **{**NONE, "per_key_rpm": 3}, share_with=first)  # type: ignore[arg-type]
+    results = await asyncio.gather(*(m.chat(request(key="k")) for m in (first, second) * 4), return_exceptions=True)
+    assert a.calls + b.calls == 3 and sum(isinstance(r, RateLimited) for r in results) == 5
