@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ragwright.app import Ragwright
 from ragwright.config import Settings
@@ -108,27 +109,32 @@ class ServiceState:
         self._chat_factory = chat_models
         self._chat_models: dict[str, ChatModel] = {}
         self._gateway_models: list[str] | None = None
+        self._gw: Any = None
         self._models_lock = threading.Lock()
 
     def chat_model(self, name: str) -> ChatModel:
-        """The gateway model behind an OpenAI model name (built once per name)."""
+        """The gateway model behind an OpenAI model name (built once per name, over one shared gateway)."""
         with self._models_lock:
             if name not in self._chat_models:
                 if self._chat_factory is not None:
                     self._chat_models[name] = self._chat_factory(name)
                 else:
-                    from ragwright.gateway.build import build_chat_model
-
-                    self._chat_models[name] = build_chat_model(self.settings, name)
+                    self._chat_models[name] = self._gateway().model(name)
             return self._chat_models[name]
+
+    def _gateway(self) -> Any:
+        if self._gw is None:
+            from ragwright.gateway.build import build_gateway
+
+            self._gw = build_gateway(self.settings)
+        return self._gw
 
     def gateway_models(self) -> list[str]:
         """Model names the gateway serves (for ``GET /v1/models``); none when it cannot be built."""
         if self._gateway_models is None:
             try:
-                from ragwright.gateway.build import Gateway
-
-                self._gateway_models = Gateway(self.settings, ledger=False).models()
+                with self._models_lock:
+                    self._gateway_models = list(self._gateway().models())
             except Exception:
                 self._gateway_models = []
         return self._gateway_models
@@ -144,10 +150,13 @@ class ServiceState:
 
     async def aclose(self) -> None:
         self.jobs.close()
-        for model in self._chat_models.values():
-            closer = getattr(model, "aclose", None)
-            if closer is not None:
-                await closer()
+        if self._gw is not None:
+            await self._gw.aclose()
+        else:
+            for model in self._chat_models.values():
+                closer = getattr(model, "aclose", None)
+                if closer is not None:
+                    await closer()
         self.pool.close()
         self.kbs.close()
         self.keys.close()
