@@ -115,9 +115,11 @@ class LoopbackServer:
             assert server.request_count == 2
     """
 
-    def __init__(self, *, default: Plan | None = None) -> None:
+    def __init__(self, *, default: Plan | None = None, keep_requests: int = 1000) -> None:
         self.default = default or Plan()
-        self.requests: list[Received] = []
+        self.requests: collections.deque[Received] = collections.deque(maxlen=keep_requests)
+        """The latest ``keep_requests`` requests (bounded, so a long benchmark does not grow the heap)."""
+        self._count = 0
         self.connections = 0
         """TCP connections accepted (a client that pools connections opens few)."""
         self._plans: collections.deque[Plan] = collections.deque()
@@ -141,7 +143,8 @@ class LoopbackServer:
 
     @property
     def request_count(self) -> int:
-        return len(self.requests)
+        """Every request received since start (or the last ``reset``)."""
+        return self._count
 
     def enqueue(self, *plans: Plan) -> None:
         """Answer the next requests with these plans, in order; then fall back to ``default``."""
@@ -153,6 +156,7 @@ class LoopbackServer:
         with self._lock:
             self._plans.clear()
             self.requests.clear()
+            self._count = 0
             self.connections = 0
 
     def start(self) -> LoopbackServer:
@@ -219,6 +223,7 @@ class LoopbackServer:
                 if request is None:
                     break
                 self.requests.append(request)
+                self._count += 1
                 if not await self._answer(request, reader, writer):
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
