@@ -41,3 +41,24 @@ async def test_stream_in_time_is_untouched() -> None:
     model = Timeout(FakeChatModel(["one two three"]), first_token=1, total=1)
     reply = await collect(model.stream(request()))
     assert reply.text == "one two three" and reply.finish_reason == "stop"
+
+
+async def test_other_errors_after_the_first_chunk_become_interruptions() -> None:
+    from collections.abc import AsyncIterator
+
+    from ragwright.errors import ProviderProtocolError
+    from ragwright.gateway import ChatRequest, Chunk
+
+    class Garbled:
+        name = "fake:garbled"
+
+        async def chat(self, request: ChatRequest) -> object:
+            raise NotImplementedError
+
+        async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+            yield Chunk(delta="half")
+            raise ProviderProtocolError("bad SSE line", provider=self.name)
+
+    with pytest.raises(StreamInterrupted) as err:
+        await collect(Timeout(Garbled(), first_token=1, total=1).stream(request()))  # type: ignore[arg-type]
+    assert isinstance(err.value.cause, ProviderProtocolError)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from ragwright.errors import ProviderTimeout, StreamInterrupted
+from ragwright.errors import GatewayError, ProviderTimeout, StreamInterrupted
 from ragwright.gateway.base import ChatModel, WrapperModel
 from ragwright.gateway.policies._shared import aclose
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
@@ -63,6 +63,11 @@ class Timeout(WrapperModel):
                 except TimeoutError:
                     cause = ProviderTimeout("total", self.total, provider=self.name)
                     raise StreamInterrupted(str(cause), provider=self.name, cause=cause) from None
+                except StreamInterrupted:
+                    raise
+                except GatewayError as exc:  # after content reached the caller, any failure is an interruption
+                    raise StreamInterrupted(f"{self.name}: stream failed after its first chunk: {exc}",
+                                            provider=self.name, cause=exc) from exc
                 yield chunk
         finally:
             await aclose(stream)
