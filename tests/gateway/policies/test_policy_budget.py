@@ -118,3 +118,20 @@ async def test_store_drops_past_periods() -> None:
     await store.settle(["tenant:a@2026-11-21"], 0.1, 0.05)
     assert await store.reserve([("tenant:a@2026-11-22", 1.0)], 0.1) is None
     assert len(store) == 1 and await store.spent("tenant:a@2026-11-21") == 0.0
+
+
+async def test_a_new_utc_day_starts_a_new_budget() -> None:
+    now = {"t": NOON}
+    fake = FakeChatModel(["ok"], cycle=True, name="fake:m", prices=PRICES)
+    req = request()
+    probe = budget(fake, tenant_usd=1.0)
+    worst = probe.worst_case(req) or 0.0
+    model = budget(fake, tenant_usd=worst * 1.5, clock=lambda: now["t"])
+    await model.chat(req)
+    await model.chat(req)  # the real cost is below the worst case, so a second call fits
+    with pytest.raises(BudgetExceeded) as err:
+        for _ in range(100):
+            await model.chat(req)
+    assert err.value.resets_at == datetime(2026, 11, 23, tzinfo=UTC).timestamp()
+    now["t"] = err.value.resets_at + 1
+    assert (await model.chat(req)).text == "ok"
