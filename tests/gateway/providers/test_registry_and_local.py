@@ -155,3 +155,17 @@ def test_flatten_single_user_message_is_the_prompt() -> None:
     assert flatten((Message("user", "just this"),)) == "just this"
     assert flatten((Message("user", "q"), Message("assistant", "a"), Message("user", "q2"))) == \
         "User: q\n\nAssistant: a\n\nUser: q2"
+
+
+@pytest.mark.slow
+async def test_real_smollm2_through_the_registry() -> None:
+    pytest.importorskip("xllamacpp")
+    local = make_chat_model("local:smollm2", GatewaySettings(), prices=PRICES)
+    request = ChatRequest(model="local:smollm2", max_tokens=24, seed=7, temperature=0.0,
+                          messages=(Message("user", "What is the capital of France? Answer in one short sentence."),))
+    try:
+        chunks = [c async for c in local.stream(request)]
+    except ProviderUnavailable as exc:
+        pytest.skip(str(exc))
+    assert "Paris" in chunks[0].delta and chunks[-1].finish_reason == "stop"
+    assert chunks[-1].cost_usd == 0.0 and chunks[-1].usage is not None and chunks[-1].usage.output_tokens > 0
