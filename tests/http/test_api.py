@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from ragwright.interfaces.http.app import create_app
+from ragwright.testing import FakeChatModel
 from tests.http.conftest import Server, clean_env, make_settings, run_server
 
 ROTATION = b"# Key rotation\n\nRotate the API key every 90 days from the admin console.\n"
@@ -168,3 +169,14 @@ def test_health_ready_metrics_openapi(server: Server) -> None:
         spec = c.get("/openapi.json").json()
         assert {"/v1/search", "/v1/answer", "/v1/chat/completions", "/v1/models", "/v1/documents",
                 "/v1/jobs/{job_id}", "/healthz", "/readyz", "/metrics"} <= set(spec["paths"])
+
+
+def test_unexpected_exception_is_a_json_500_without_details(server: Server) -> None:
+    def boom(request: object) -> str:
+        raise RuntimeError("boom in /srv/private/module.py")
+
+    server.models["fake:boom"] = FakeChatModel(boom, name="fake:boom")
+    with server.client(server.key()) as c:
+        r = c.post("/v1/chat/completions", json={"model": "fake:boom", "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 500 and r.json()["error"]["type"] == "internal_error"
+    assert "private" not in r.text and "Traceback" not in r.text and "incident" in r.json()["error"]["message"]

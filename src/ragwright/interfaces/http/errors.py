@@ -8,8 +8,9 @@ raised                                     status  ``type``
 :class:`ApiError` (ours)                   any     its own
 request body/params that do not validate   422     ``invalid_request``
 unknown route                              404     ``not_found``
-``NotIndexedError``                        404     ``not_indexed``
 ``ConfigError`` naming an unknown model    404     ``model_not_found``
+``ConfigError`` of a missing secret        503     ``unavailable`` (the server's configuration)
+``NotIndexedError`` (embedder mismatch)    503     ``unavailable``
 other ``UserError``                        400     ``bad_request``
 ``RateLimited`` / ``BudgetExceeded``       429     ``rate_limited`` / ``budget_exceeded``
 ``ContextLengthExceeded``/``ContentFiltered``  400  ``context_length_exceeded`` / ``content_filtered``
@@ -84,10 +85,14 @@ def translate(exc: BaseException) -> ApiError:
     """The :class:`ApiError` a library error becomes (also used for errors inside SSE streams)."""
     if isinstance(exc, ApiError):
         return exc
-    if isinstance(exc, NotIndexedError):
-        return ApiError(404, "not_indexed", str(exc))
+    if isinstance(exc, NotIndexedError):  # the routes answer "nothing indexed yet" themselves; this is a mismatch
+        log.error("index unusable: %s", exc)
+        return ApiError(503, "unavailable", str(exc))
     if isinstance(exc, ConfigError) and "unknown model" in str(exc):
         return ApiError(404, "model_not_found", str(exc))
+    if isinstance(exc, ConfigError) and str(exc).startswith("secret "):  # the server's config, not the caller's
+        log.error("configuration: %s", exc)
+        return ApiError(503, "unavailable", "a model provider is not configured on the server")
     if isinstance(exc, UserError) and not isinstance(exc, ModelError):
         return ApiError(400, "bad_request", str(exc))
     if isinstance(exc, RateLimited):
