@@ -42,12 +42,13 @@ def test_scopes_403(server: Server) -> None:
 def test_upload_job_search_answer_list_delete(server: Server) -> None:
     key = server.key()
     job = server.upload(key, {"rotation.md": ROTATION, "vacation.md": VACATION, "tool.exe": b"MZ\x00\x01",
-                              "empty.txt": b"   \n"})
+                              "empty.txt": b"   \n", "broken.pdf": b"%PDF-1.7 this is not really a PDF"})
     assert job["status"] == "succeeded"
-    assert job["result"]["added"] == 2 and job["result"]["failed"] == 2
+    assert job["result"]["added"] == 2 and job["result"]["failed"] == 3
     reasons = {f["path"]: f["reason"] for f in job["result"]["failures"]}
-    assert set(reasons) == {"tool.exe", "empty.txt"} and "unsupported" in reasons["tool.exe"]
-    assert job["progress"]["files_done"] == 4
+    assert set(reasons) == {"tool.exe", "empty.txt", "broken.pdf"} and "unsupported" in reasons["tool.exe"]
+    assert all(reasons.values())
+    assert job["progress"]["files_done"] == 5
     with server.client(key) as c:
         hits = c.post("/v1/search", json={"query": "rotate the API key", "k": 3}).json()["hits"]
         assert hits[0]["doc_id"] == "rotation.md" and "90 days" in hits[0]["text"]
@@ -180,3 +181,17 @@ def test_unexpected_exception_is_a_json_500_without_details(server: Server) -> N
         r = c.post("/v1/chat/completions", json={"model": "fake:boom", "messages": [{"role": "user", "content": "x"}]})
     assert r.status_code == 500 and r.json()["error"]["type"] == "internal_error"
     assert "private" not in r.text and "Traceback" not in r.text and "incident" in r.json()["error"]["message"]
+
+
+def test_tag_limited_key_uploads_with_its_own_tags_only(server: Server) -> None:
+    key = server.key(tags=("public",))
+    job = server.upload(key, {"rotation.md": ROTATION})
+    assert job["tags"] == ["public"] and job["result"]["added"] == 1
+    with server.client(key) as c:
+        assert [d["tags"] for d in c.get("/v1/documents").json()["data"]] == [["public"]]
+        r = c.post("/v1/documents", files=[("files", ("v.md", VACATION))], data={"tags": "public,hr"})
+        assert r.status_code == 403 and "hr" in r.json()["error"]["message"]
+    hr_reader = server.key(tags=("hr",), scopes=("read",))
+    with server.client(hr_reader) as c:
+        assert c.get("/v1/documents").json()["data"] == []
+        assert c.post("/v1/search", json={"query": "rotate API key"}).json()["hits"] == []
