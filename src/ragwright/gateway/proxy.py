@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -32,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from ragwright.errors import GatewayError, UserError
+from ragwright.errors import ConfigError, GatewayError, RagwrightError, UserError
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.ledger import UsageLedger
 from ragwright.gateway.policies.ledgered import Ledgered
@@ -52,6 +53,7 @@ from ragwright.gateway.types import ChatRequest, Chunk, RequestContext
 
 __all__ = ["Authenticator", "ModelSource", "ProxyApp", "cached_authenticator"]
 
+log = logging.getLogger("ragwright.gateway.proxy")
 JSON = "application/json"
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 _MAX_MODELS_CACHED = 1024
@@ -101,6 +103,15 @@ def _error(status: int, message: str, kind: str, code: str, *, param: str | None
 def gateway_error_response(exc: GatewayError) -> Response:
     status, kind, code, retry_after = error_status(exc)
     return _error(status, str(exc), kind, code, headers=retry_after_header(retry_after))
+
+
+def internal_error_response(exc: Exception) -> Response:
+    """500 for what is not the client's fault nor the upstream's: a misconfigured gateway (e.g. a budget over a
+    model with no price) or a bug. Logged, since the operator must act."""
+    log.error("gateway proxy: %s: %s", type(exc).__name__, exc, exc_info=not isinstance(exc, RagwrightError))
+    code = "gateway_misconfigured" if isinstance(exc, ConfigError) else "internal_error"
+    return _error(500, f"{type(exc).__name__}: {exc}" if isinstance(exc, RagwrightError) else "internal error",
+                  "server_error", code)
 
 
 class ProxyApp:
@@ -175,6 +186,8 @@ class ProxyApp:
             resp = await model.chat(req)
         except GatewayError as exc:
             return gateway_error_response(exc)
+        except Exception as exc:  # noqa: BLE001 - a JSON error the client can read, not a bare 500 page
+            return internal_error_response(exc)
         return Response(orjson.dumps(completion_json(resp, opts)), media_type=JSON)
 
     # --- helpers ------------------------------------------------------------------------------------------------
@@ -211,6 +224,8 @@ class ProxyApp:
             first = None
         except GatewayError as exc:  # before the first chunk: a plain error response, the status says it all
             return gateway_error_response(exc)
+        except Exception as exc:  # noqa: BLE001
+            return internal_error_response(exc)
         return StreamingResponse(self._sse(chunks, first, req.model, opts), media_type="text/event-stream",
                                  headers=_SSE_HEADERS)
 

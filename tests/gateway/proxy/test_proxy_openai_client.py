@@ -12,16 +12,20 @@ import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
+from ragwright.config import load_settings
 from ragwright.errors import (
     AllProvidersFailed,
     BudgetExceeded,
+    ConfigError,
     ProviderHTTPError,
     ProviderTimeout,
     RateLimited,
 )
 from ragwright.gateway import RequestContext, ToolCall, Usage
+from ragwright.gateway.build import Gateway
 from ragwright.gateway.ledger import UsageLedger
 from ragwright.gateway.proxy import ProxyApp, cached_authenticator
+from ragwright.gateway.usage import summarize
 from ragwright.testing import FakeChatModel, Reply
 
 Serve = Callable[[ProxyApp], str]
@@ -190,3 +194,40 @@ async def test_calls_through_the_proxy_land_in_the_ledger(serve_proxy: Serve, st
     rows = conn.execute("SELECT tenant, model, status, stream FROM usage ORDER BY rowid").fetchall()
     conn.close()
     assert rows == [("t1", "fake:m", "ok", 0), ("default", "fake:m", "ok", 1), ("default", None, "error", 0)]
+
+
+async def test_gateway_faults_that_are_nobodys_request_are_json_500s(serve_proxy: Serve, stub: Any) -> None:
+    def misconfigured(request: Any) -> Any:
+        raise ConfigError("no price for x:y: a budget cannot hold without one")
+
+    def buggy(request: Any) -> Any:
+        raise RuntimeError("boom")
+
+    url = serve_proxy(ProxyApp(stub({"a": FakeChatModel(misconfigured), "b": FakeChatModel(buggy)})))
+    c = client(url)
+    with pytest.raises(openai.InternalServerError) as a:
+        await c.chat.completions.create(model="a", messages=USER)
+    assert a.value.status_code == 500 and a.value.body["code"] == "gateway_misconfigured"  # type: ignore[index]
+    with pytest.raises(openai.InternalServerError) as b:
+        await c.chat.completions.create(model="b", messages=USER, stream=True)
+    assert b.value.body["code"] == "internal_error" and "boom" not in str(b.value.body)  # type: ignore[index]
+
+
+async def test_the_assembled_gateway_applies_its_policies_behind_the_proxy(
+        serve_proxy: Serve, tmp_path: Path) -> None:
+    """The real `Gateway` (rate limit, retry, breaker, timeout, ledger) with a scripted provider: a per-key RPM of 2
+    lets two calls through and answers the third with 429 and Retry-After; the ledger records all three."""
+    settings = load_settings(data_dir=tmp_path, gateway={
+        "chain": ["fake:a"], "rate_limit": {"per_key_rpm": 2}, "cache": {"exact": False}})
+    gateway = Gateway(settings, provider_factory=lambda spec: FakeChatModel(["fine"], cycle=True, name=spec))
+    url = serve_proxy(ProxyApp(gateway, authenticate=cached_authenticator(lambda raw: ("acme", "k1"))))
+    c = client(url, "any-key")
+    assert [m.id for m in (await c.models.list()).data][:1] == ["default"]
+    for _ in range(2):
+        assert (await c.chat.completions.create(model="default", messages=USER)).choices[0].message.content == "fine"
+    with pytest.raises(openai.RateLimitError) as err:
+        await c.chat.completions.create(model="default", messages=USER)
+    assert int(err.value.response.headers["retry-after"]) >= 1
+    await gateway.aclose()
+    rows = summarize(settings.ledger_path, by="key")
+    assert [(r.group, r.calls, r.errors) for r in rows] == [("k1", 3, 1)]
