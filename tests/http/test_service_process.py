@@ -25,7 +25,8 @@ def test_ragwright_keys_and_serve_from_the_cli(tmp_path: Path) -> None:
     key = subprocess.run([*exe, "keys", "create", "--tenant", "acme", "--scopes", "read,write"], env=env,
                          cwd=tmp_path, capture_output=True, text=True, check=True, timeout=60).stdout.strip()
     assert re.fullmatch(r"rw_[0-9a-f]{12}_\S+", key)
-    proc = subprocess.Popen([*exe, "serve", "--port", "0"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([*exe, "serve", "--port", "0", "--no-access-log"], env=env, cwd=tmp_path,
+                            stderr=subprocess.PIPE, text=True)
     try:
         url = None
         assert proc.stderr is not None

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ragwright.config import load_settings
+from ragwright.errors import UserError
 
 
 def serve(
@@ -17,6 +18,10 @@ def serve(
     config: Annotated[Path | None, typer.Option("--config", help="Path to ragwright.toml.")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")]
     = None,
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
+                                             help="Log every request (off saves CPU under load).")] = True,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level: debug, info, warning, error.")]
+    = "info",
 ) -> None:
     """Serve the HTTP API: search, answers, OpenAI-compatible chat completions, documents and jobs."""
     import uvicorn
@@ -24,5 +29,7 @@ def serve(
     from ragwright.interfaces.http.app import create_app
 
     settings = load_settings(config, data_dir=data_dir)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+    if log_level not in ("critical", "error", "warning", "info", "debug", "trace"):
+        raise UserError(f"--log-level must be debug, info, warning or error, not {log_level!r}")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=access_log,
                 timeout_graceful_shutdown=int(settings.service.request_timeout) + 1)
