@@ -51,15 +51,13 @@ def looks_like_context_overflow(message: str) -> bool:
 
 
 class StreamState:
-    """What a stream has done so far: whether content reached the caller, and how it finished."""
+    """What a stream has done so far: whether content reached the caller, and whether its end marker arrived."""
 
-    __slots__ = ("done", "finish_reason", "started", "usage")
+    __slots__ = ("done", "started")
 
     def __init__(self) -> None:
         self.started = False
         self.done = False
-        self.finish_reason: str | None = None
-        self.usage: Usage | None = None
 
 
 Events = AsyncIterator[ServerSentEvent | dict[str, Any]]
