@@ -24,7 +24,8 @@ class ChatModel(Protocol):
     error itself (so a fallback can move on); a failure after it raises :class:`~ragwright.errors.StreamInterrupted`.
     """
 
-    name: str
+    @property
+    def name(self) -> str: ...  # read-only here, so policies (whose name is a property) are ChatModels too
 
     async def chat(self, request: ChatRequest) -> ChatResponse: ...
 
