@@ -17,10 +17,10 @@ import platform
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ragwright.config import GatewaySettings
-from ragwright.gateway import ChatRequest, ChatResponse, Chunk, Message, RequestContext, Usage, collect
+from ragwright.gateway import ChatModel, ChatRequest, ChatResponse, Chunk, Message, RequestContext, Usage, collect
 from ragwright.gateway.policies.breaker import CircuitBreaker
 from ragwright.gateway.policies.budget import Budget
 from ragwright.gateway.policies.cache import Cache
@@ -30,18 +30,6 @@ from ragwright.gateway.policies.retry import Retry
 from ragwright.gateway.policies.router import Router
 from ragwright.gateway.policies.timeout import Timeout
 from ragwright.gateway.pricing import Price, PriceTable
-
-
-class ChatModel(Protocol):
-    """``gateway.base.ChatModel`` with ``name`` read-only, which the policies (whose name is a property) satisfy."""
-
-    @property
-    def name(self) -> str: ...
-
-    async def chat(self, request: ChatRequest) -> ChatResponse: ...
-
-    def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]: ...
-
 
 PRICES = PriceTable({"bench:a": Price(0.15, 0.6), "bench:b": Price(0.3, 1.2)})
 
