@@ -6,7 +6,7 @@ import pytest
 from policy_helpers import ManualClock, request
 
 from ragwright.errors import ConfigError, StreamInterrupted
-from ragwright.gateway import ChatRequest, Message, RequestContext, collect
+from ragwright.gateway import ChatRequest, ChatResponse, Message, RequestContext, collect
 from ragwright.gateway.policies.cache import Cache
 from ragwright.gateway.policies.cache_guard import negations, numbers, same_meaning_markers
 from ragwright.gateway.pricing import Price, PriceTable
@@ -145,3 +145,36 @@ async def test_semantic_index_is_bounded_with_the_entries(clock: ManualClock) ->
     assert (await model.chat(request("How do webhooks work?"))).cached  # recent one: a semantic hit
     assert not (await model.chat(request("how do billing work"))).cached  # evicted
     assert fake.calls == 6
+
+
+async def test_concurrent_identical_misses_reach_the_model_once(clock: ManualClock) -> None:
+    import asyncio
+
+    from ragwright.errors import ProviderHTTPError
+
+    fake = FakeChatModel([Reply("slow answer", delay=0.02)], cycle=True, name="fake:m", prices=PRICES)
+    model = cache(fake, clock)
+    replies = await asyncio.gather(*(model.chat(request()) for _ in range(50)))
+    assert fake.calls == 1 and model.coalesced == 49
+    assert sum(not r.cached for r in replies) == 1 and all(r.text == "slow answer" for r in replies)
+    assert not model._inflight
+    # a failing leader does not fail its followers: each tries on its own
+    class Flaky(FakeChatModel):
+        async def chat(self, request: ChatRequest) -> ChatResponse:
+            first = self.calls == 0
+            self.requests.append(request)
+            await asyncio.sleep(0.02)
+            if first:
+                raise ProviderHTTPError(503)
+            return ChatResponse(model=self.name, message=Message("assistant", "ok"))
+
+    flaky = Flaky(name="fake:m")
+    model = cache(flaky, clock)
+
+    async def call() -> str:
+        try:
+            return (await model.chat(request())).text
+        except ProviderHTTPError:
+            return "failed"
+    results = await asyncio.gather(call(), call(), call())
+    assert results == ["failed", "ok", "ok"] and flaky.calls == 3

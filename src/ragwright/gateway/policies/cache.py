@@ -16,7 +16,8 @@
 
 Decisions: requests with ``temperature > 0`` and no ``seed`` are not cached (the caller asked for variety);
 ``temperature`` None or 0, or a fixed ``seed``, are. Replies that end in ``content_filter`` or ``error`` are not
-stored. Concurrent identical misses all reach the model (no request coalescing).
+stored. Concurrent identical ``chat`` misses are coalesced: one reaches the model and the others share its reply
+(as hits); if it fails, each tries on its own. Streams are not coalesced.
 
 Example::
 
@@ -129,6 +130,8 @@ class Cache(WrapperModel):
         self.semantic_hits = 0
         self.guard_refusals = 0
         self.misses = 0
+        self.coalesced = 0
+        self._inflight: dict[str, asyncio.Future[ChatResponse | None]] = {}  # exact key -> reply on its way
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -221,6 +224,9 @@ class Cache(WrapperModel):
             self.misses += 1
             return None
         self.hits += 1
+        return self._as_hit(response)
+
+    def _as_hit(self, response: ChatResponse) -> ChatResponse:
         saved = response.cost_usd
         if saved is None and self.prices is not None:
             saved = self.prices.cost(response.model, response.usage)
@@ -253,9 +259,27 @@ class Cache(WrapperModel):
         hit = await self._find(probe)
         if hit is not None:
             return hit
-        response = await self.inner.chat(request)
-        await self._store(probe, response)
-        return response
+        leader = self._inflight.get(probe.key) if self.exact else None
+        if leader is not None:  # the same request is already on its way to the model: share its reply
+            shared = await asyncio.shield(leader)
+            if shared is not None and shared.finish_reason in _STORABLE:
+                self.coalesced += 1
+                return self._as_hit(shared)
+            alone = await self.inner.chat(request)  # the leader failed: try on our own
+            await self._store(probe, alone)
+            return alone
+        future: asyncio.Future[ChatResponse | None] = asyncio.get_running_loop().create_future()
+        if self.exact:
+            self._inflight[probe.key] = future
+        response: ChatResponse | None = None
+        try:
+            response = await self.inner.chat(request)
+            await self._store(probe, response)
+            return response
+        finally:
+            future.set_result(response)
+            if self._inflight.get(probe.key) is future:
+                del self._inflight[probe.key]
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         probe = self._probe(request)
