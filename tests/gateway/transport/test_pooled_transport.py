@@ -1,0 +1,193 @@
+"""`PooledTransport` under the OpenAI adapter: the same outcome as httpx's own transport for every scripted fault,
+keep-alive reuse, 200 concurrent calls, abandoned streams, and a stale keep-alive connection replaced once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from ragwright.config import TimeoutSettings
+from ragwright.errors import GatewayError
+from ragwright.gateway.base import collect
+from ragwright.gateway.providers.http import httpx_timeout, make_client
+from ragwright.gateway.providers.openai import OpenAIChatModel
+from ragwright.gateway.transport import PooledTransport
+from ragwright.gateway.types import ChatRequest, Message
+from ragwright.testing.provider_servers import (
+    OpenAIServer,
+    Plan,
+    closed_port_url,
+    cut_stream,
+    drop_connection,
+    hang,
+    malformed_json,
+    oversized,
+    rate_limited,
+    server_error,
+    slow_first_token,
+    wrong_content_type,
+)
+
+TIGHT = TimeoutSettings(connect=0.5, first_token=0.2, total=0.3)
+TEXT = "one two three four five six seven eight"
+REQ = ChatRequest(model="x", messages=(Message("user", "count to eight"),), max_tokens=32)
+
+
+def pooled_client(timeout: TimeoutSettings = TIGHT) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=PooledTransport(), timeout=httpx_timeout(timeout), follow_redirects=False,
+                             trust_env=False)
+
+
+@pytest.fixture(scope="module")
+def _server() -> Iterator[OpenAIServer]:
+    with OpenAIServer() as server:
+        yield server  # type: ignore[misc]
+
+
+@pytest.fixture
+def server(_server: OpenAIServer) -> OpenAIServer:
+    _server.reset()
+    _server.default = Plan()
+    return _server
+
+
+async def outcome(server: OpenAIServer, client: httpx.AsyncClient, plan: Plan | None, *, stream: bool,
+                  base_url: str | None = None) -> tuple[str, object]:
+    """What one call ends in: ('ok', text) or (error type name, the fields that matter)."""
+    if plan is not None:
+        server.enqueue(plan)
+    model = OpenAIChatModel("gpt-4o-mini", base_url=base_url or server.base_url, api_key="k", client=client,
+                            timeout=TIGHT)
+    try:
+        reply = await (collect(model.stream(REQ)) if stream else model.chat(REQ))
+    except GatewayError as exc:
+        return type(exc).__name__, (getattr(exc, "status", None), getattr(exc, "retry_after", None),
+                                    getattr(exc, "phase", None), exc.transient)
+    return "ok", reply.text
+
+
+FAULTS = [
+    ("healthy", Plan(text=TEXT)),
+    ("429", rate_limited(2)),
+    ("503", server_error(503)),
+    ("dropped", drop_connection()),
+    ("hang", hang()),
+    ("slow first token", slow_first_token(1.0, text=TEXT)),
+    ("cut stream", cut_stream(3, text=TEXT)),
+    ("malformed json", malformed_json()),
+    ("wrong content type", wrong_content_type()),
+    ("oversized", oversized()),
+]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["chat", "stream"])
+@pytest.mark.parametrize(("name", "plan"), FAULTS, ids=[f[0] for f in FAULTS])
+async def test_every_fault_ends_as_it_does_with_httpx_own_transport(server: OpenAIServer, name: str, plan: Plan,
+                                                                    stream: bool) -> None:
+    reference, ours = make_client(TIGHT), pooled_client()
+    try:
+        expected = await outcome(server, reference, plan, stream=stream)
+        got = await outcome(server, ours, plan, stream=stream)
+    finally:
+        await reference.aclose()
+        await ours.aclose()
+    assert got == expected
+    if name == "healthy" or (not stream and name in ("slow first token", "cut stream")):  # stream-only faults
+        assert got == ("ok", TEXT)
+    else:
+        assert got[0] != "ok"
+
+
+async def test_connection_refused_is_a_connection_error(server: OpenAIServer) -> None:
+    async with pooled_client() as client:
+        kind, fields = await outcome(server, client, None, stream=False, base_url=closed_port_url() + "/v1")
+    assert kind == "ProviderConnectionError"
+
+
+async def test_keep_alive_reuses_one_connection_for_calls_and_streams(server: OpenAIServer) -> None:
+    async with pooled_client() as client:
+        model = OpenAIChatModel("m", base_url=server.base_url, client=client)
+        for _ in range(5):
+            assert (await model.chat(REQ)).text
+            assert (await collect(model.stream(REQ))).text
+    assert server.request_count == 10 and server.connections == 1
+
+
+async def test_two_hundred_concurrent_calls(server: OpenAIServer) -> None:
+    server.default = Plan(text=TEXT, delay=0.01)
+    async with pooled_client(TimeoutSettings(connect=5, first_token=10, total=10)) as client:
+        model = OpenAIChatModel("m", base_url=server.base_url, client=client)
+        replies = await asyncio.gather(*[model.chat(REQ) for _ in range(200)])
+        again = await asyncio.gather(*[model.chat(REQ) for _ in range(200)])
+    assert all(r.text == TEXT for r in [*replies, *again])
+    # the second wave reuses the 64 connections kept idle (max_keepalive) and opens the rest
+    assert server.request_count == 400 and server.connections <= 400 - 64
+
+
+async def test_an_abandoned_stream_closes_its_connection_and_the_pool_goes_on(server: OpenAIServer) -> None:
+    server.default = Plan(text="one two three four five six", chunk_delay=0.01)
+    transport = PooledTransport()
+    async with httpx.AsyncClient(transport=transport, timeout=5.0) as client:
+        model = OpenAIChatModel("m", base_url=server.base_url, client=client)
+        for _ in range(3):
+            stream = model.stream(REQ)
+            async for _chunk in stream:
+                break
+            await stream.aclose()  # type: ignore[attr-defined]
+        idle = [c for stack in transport._idle.values() for c in stack]
+        assert all(c.reusable for c in idle)  # nothing half-read went back into the pool
+        assert (await model.chat(REQ)).text == "one two three four five six"
+
+
+async def test_a_stale_keep_alive_connection_is_replaced_once() -> None:
+    """The server answers the first request of each connection and drops the connection on the second, unanswered:
+    the transport retries that request once on a fresh connection."""
+    seen: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        n = 0
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                break
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            n += 1
+            seen.append(n)
+            if n > 1:
+                break
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok")
+            await writer.drain()
+        writer.close()
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    async with srv, httpx.AsyncClient(transport=PooledTransport(), timeout=5.0) as client:
+        first = await client.post(f"http://127.0.0.1:{port}/x", content=b"a")
+        second = await client.post(f"http://127.0.0.1:{port}/x", content=b"b")
+    assert (first.text, second.text) == ("ok", "ok")
+    assert seen == [1, 2, 1]  # conn 1: answered, then dropped unanswered; conn 2: answered
+
+
+async def test_chunked_and_close_delimited_bodies() -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        if b"/chunked" in head:
+            writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+        else:
+            writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil the end")
+        await writer.drain()
+        writer.close()
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    async with srv, httpx.AsyncClient(transport=PooledTransport(), timeout=5.0) as client:
+        chunked = await client.get(f"http://127.0.0.1:{port}/chunked")
+        closed = await client.get(f"http://127.0.0.1:{port}/close")
+    assert chunked.text == "abcde" and closed.text == "until the end"
+
+
