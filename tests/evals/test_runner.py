@@ -128,3 +128,17 @@ async def test_a_partial_run_under_another_configuration_is_refused(app: Countin
         await run_eval(cases[:5], rw=app, out=out, metrics=[Explode(None)])
     run = await run_eval(cases[:5], rw=app, out=out, metrics=[Explode(None)], fresh=True)
     assert run["timing"]["resumed"] == 0 and len(run["cases"]) == 5
+
+
+async def test_a_line_cut_by_a_kill_is_re_run(app: CountingApp, tmp_path: Path) -> None:
+    cases = load_cases(tmp_path / "cases.jsonl")[:4]
+    out = tmp_path / "r.json"
+    with pytest.raises(Interrupted):
+        await run_eval(cases, rw=app, out=out, concurrency=1, metrics=[Explode("q3")])
+    side = sidecar_path(out)
+    text = side.read_text()
+    side.write_text(text[: len(text) - 40])  # the last record was half-written when the process died
+    app.asked.clear()
+    run = await run_eval(cases, rw=app, out=out, concurrency=1, metrics=[Explode(None)])
+    assert app.asked == [cases[2].question, cases[3].question] and run["timing"]["resumed"] == 2
+    assert [r["id"] for r in run["cases"]] == ["q0", "q1", "q2", "q3"]

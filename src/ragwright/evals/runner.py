@@ -125,6 +125,8 @@ async def run_eval(
         return answer, (time.perf_counter() - clock) * 1000.0
 
     with side.open("a", encoding="utf-8") as sink:
+        if not side.read_bytes().endswith(b"\n"):
+            sink.write("\n")  # end the line a killed run left half-written, so the next record starts cleanly
 
         async def one(case: Case) -> None:
             nonlocal finished
