@@ -23,7 +23,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, cast
 
@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from ragwright.config import Settings
 from ragwright.errors import ConfigError, GatewayError, RagwrightError, UserError
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.ledger import UsageLedger
@@ -119,8 +120,10 @@ class ProxyApp:
 
     def __init__(self, gateway: ModelSource, *, ledger: UsageLedger | None = None,
                  authenticate: Authenticator | None = None, default_tenant: str = "default",
-                 max_body_bytes: int = 4 * 1024 * 1024) -> None:
+                 max_body_bytes: int = 4 * 1024 * 1024,
+                 closers: Sequence[Callable[[], Awaitable[None]]] = ()) -> None:
         self.gateway = gateway
+        self.closers = list(closers)
         self.ledger = ledger
         self.authenticate = authenticate
         self.default_tenant = default_tenant
@@ -150,6 +153,8 @@ class ProxyApp:
             await closer()
         if self.ledger is not None:
             await self.ledger.aclose()
+        for close in self.closers:
+            await close()
 
     # --- routes -------------------------------------------------------------------------------------------------
 
@@ -269,6 +274,28 @@ class ProxyApp:
 
 def _sse_error(message: str, kind: str, code: str) -> bytes:
     return b"data: " + orjson.dumps(error_body(message, kind, code)) + b"\n\n"
+
+
+def build_proxy(settings: Settings, *, authenticate: Authenticator | None = None) -> ProxyApp:
+    """The proxy over ``build_gateway(settings)``, whose HTTP providers share one ``httpx.AsyncClient`` on
+    :class:`~ragwright.gateway.transport.PooledTransport` (httpx's default pool collapses under concurrency)."""
+    import httpx
+
+    from ragwright.gateway.build import build_gateway
+    from ragwright.gateway.pricing import PriceTable
+    from ragwright.gateway.providers.http import httpx_timeout
+    from ragwright.gateway.registry import make_chat_model
+    from ragwright.gateway.transport import PooledTransport
+
+    prices = PriceTable.load(settings.gateway.prices_file)
+    client = httpx.AsyncClient(transport=PooledTransport(), timeout=httpx_timeout(settings.gateway.timeout),
+                               follow_redirects=False, trust_env=False)
+
+    def provider(spec: str) -> ChatModel:
+        return make_chat_model(spec, settings.gateway, prices=prices, client=client)
+
+    gateway = build_gateway(settings, prices=prices, provider_factory=provider)
+    return ProxyApp(gateway, authenticate=authenticate, default_tenant=settings.tenant, closers=[client.aclose])
 
 
 def serve(app: ProxyApp, *, host: str = "127.0.0.1", port: int = 8100, log_level: str = "warning") -> None:

@@ -24,9 +24,10 @@ from ragwright.errors import (
 from ragwright.gateway import RequestContext, ToolCall, Usage
 from ragwright.gateway.build import Gateway
 from ragwright.gateway.ledger import UsageLedger
-from ragwright.gateway.proxy import ProxyApp, cached_authenticator
+from ragwright.gateway.proxy import ProxyApp, build_proxy, cached_authenticator
 from ragwright.gateway.usage import summarize
 from ragwright.testing import FakeChatModel, Reply
+from ragwright.testing.provider_servers import OpenAIServer, Plan
 
 Serve = Callable[[ProxyApp], str]
 USER = [{"role": "user", "content": "what is two plus two"}]
@@ -231,3 +232,20 @@ async def test_the_assembled_gateway_applies_its_policies_behind_the_proxy(
     await gateway.aclose()
     rows = summarize(settings.ledger_path, by="key")
     assert [(r.group, r.calls, r.errors) for r in rows] == [("k1", 3, 1)]
+
+
+async def test_build_proxy_serves_a_real_openai_compatible_upstream(serve_proxy: Serve, tmp_path: Path) -> None:
+    """`ragwright gateway serve`'s assembly: registry -> OpenAI adapter -> pooled transport -> a loopback server."""
+    with OpenAIServer(default=Plan(text="from upstream", usage=Usage(9, 3, 4, 1))) as upstream:
+        settings = load_settings(data_dir=tmp_path, gateway={
+            "chain": ["loop:gpt-x"], "providers": {"loop": {"kind": "openai", "base_url": upstream.base_url}}})
+        url = serve_proxy(build_proxy(settings))
+        c = client(url)
+        resp = await c.chat.completions.create(model="default", messages=USER)
+        streamed = [ch async for ch in await c.chat.completions.create(
+            model="loop:gpt-x", messages=USER, stream=True, stream_options={"include_usage": True})]
+        assert upstream.request_count == 2 and upstream.connections == 1
+    assert resp.choices[0].message.content == "from upstream" and resp.model == "loop:gpt-x"
+    assert resp.usage is not None and resp.usage.prompt_tokens_details.cached_tokens == 3  # type: ignore[union-attr]
+    assert "".join(ch.choices[0].delta.content or "" for ch in streamed if ch.choices) == "from upstream"
+    assert streamed[-1].usage is not None and streamed[-1].usage.completion_tokens == 4

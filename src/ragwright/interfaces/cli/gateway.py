@@ -31,8 +31,7 @@ def serve(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Serve the gateway as an OpenAI-compatible API: POST /v1/chat/completions, GET /v1/models."""
-    from ragwright.gateway.build import build_gateway
-    from ragwright.gateway.proxy import ProxyApp, cached_authenticator
+    from ragwright.gateway.proxy import build_proxy, cached_authenticator
     from ragwright.gateway.proxy import serve as run
 
     settings = load_settings(config, data_dir=data_dir)
@@ -47,9 +46,10 @@ def serve(
             return (key.tenant, key.key_id) if key is not None and key.allows("read") else None
 
         authenticate = cached_authenticator(verify)
-    gateway = build_gateway(settings)
-    render.err_console.print(f"ragwright gateway on http://{host}:{port}/v1  models: {', '.join(gateway.models())}")
-    run(ProxyApp(gateway, authenticate=authenticate, default_tenant=settings.tenant), host=host, port=port)
+    proxy = build_proxy(settings, authenticate=authenticate)
+    render.err_console.print(f"ragwright gateway on http://{host}:{port}/v1  models: "
+                             f"{', '.join(proxy.gateway.models())}")
+    run(proxy, host=host, port=port)
 
 
 def usage(
