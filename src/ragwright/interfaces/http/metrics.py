@@ -15,6 +15,15 @@ _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
 
 class Metrics:
+    """The service's counters, histograms and gauges.
+
+    Example::
+
+        metrics = Metrics()
+        metrics.requests.labels("POST", "/v1/search", "2xx").inc()
+        metrics.render()   # Prometheus text format
+    """
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter("ragwright_http_requests_total", "HTTP requests served.",

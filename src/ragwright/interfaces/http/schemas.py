@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragwright.store.base import Filters
 
-KbName = Field("default", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Knowledge base (see docs/serve.md).")
+KbName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Knowledge base (see docs/serve.md).")]
 
 
 class FiltersIn(BaseModel):
@@ -26,7 +26,7 @@ class SearchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: str = Field(min_length=1, max_length=4000)
-    knowledge_base: str = KbName
+    knowledge_base: KbName = "default"
     k: int = Field(10, ge=1, le=100)
     mode: Literal["bm25", "dense", "hybrid"] | None = None
     filters: FiltersIn | None = None
@@ -58,7 +58,7 @@ class AnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(min_length=1, max_length=4000)
-    knowledge_base: str = KbName
+    knowledge_base: KbName = "default"
     filters: FiltersIn | None = None
     stream: bool = Field(False, description="Server-sent events: citations, text deltas, then the whole answer.")
 

@@ -91,7 +91,16 @@ class RagwrightPool:
 
 
 class ServiceState:
-    """Everything the routes share. Built by :func:`ragwright.interfaces.http.app.create_app`."""
+    """Everything the routes share. Built by :func:`ragwright.interfaces.http.app.create_app`.
+
+    Example::
+
+        state = ServiceState(settings)
+        raw, key = state.keys.create("acme")
+        with state.pool.use() as rw:
+            rw.search("rotate keys", tenant=key.tenant)
+        await state.aclose()
+    """
 
     def __init__(self, settings: Settings, *, chat_models: ChatModelFactory | None = None,
                  embedder: Embedder | None = None, keys: KeyStore | None = None) -> None:
