@@ -195,3 +195,16 @@ def test_tag_limited_key_uploads_with_its_own_tags_only(server: Server) -> None:
     with server.client(hr_reader) as c:
         assert c.get("/v1/documents").json()["data"] == []
         assert c.post("/v1/search", json={"query": "rotate API key"}).json()["hits"] == []
+
+
+def test_another_tenant_cannot_read_delete_or_poll(server: Server) -> None:
+    mine, theirs = server.key("acme"), server.key("globex")
+    job = server.upload(mine, {"rotation.md": ROTATION})
+    with server.client(theirs) as c:
+        assert c.get(f"/v1/jobs/{job['id']}").status_code == 404
+        assert c.delete("/v1/documents/rotation.md").status_code == 404
+        assert c.get("/v1/documents").json()["data"] == []
+        assert c.post("/v1/search", json={"query": "rotate API key"}).json()["hits"] == []
+        assert [m["id"] for m in c.get("/v1/models").json()["data"] if m["id"].startswith("rag:")] == ["rag:default"]
+    with server.client(mine) as c:
+        assert [d["id"] for d in c.get("/v1/documents").json()["data"]] == ["rotation.md"]
