@@ -146,3 +146,18 @@ async def test_answer_relevance_scales_the_judges_1_to_5(judge_model: FakeChatMo
     assert on_topic is not None and off_topic is not None
     assert on_topic.value == 0.75 and off_topic.value == 0.0  # 2 of 3 question words -> 4/5; none -> 1/5
     assert on_topic.reason.startswith("4/5")
+
+
+async def test_pairwise_runs_counts_wins_only_when_both_orders_agree(judge_model: FakeChatModel) -> None:
+    from ragwright.evals.pairwise import pairwise_runs
+
+    def run(answers: list[str]) -> dict[str, object]:
+        return {"cases": [{"id": f"c{i}", "question": "Q?", "answer": a} for i, a in enumerate(answers)]}
+
+    base = run(["short", "a much longer answer here", "same", "x"])
+    new = run(["a much longer answer", "tiny", "same", "y"])
+    result = await pairwise_runs(base, new, Judge(judge_model))  # the scripted judge prefers the longer answer
+    assert (result["new_wins"], result["base_wins"], result["ties"]) == (1, 1, 2)
+    assert judge_model.calls == 6  # two orders for each of the 3 differing pairs; identical answers are not judged
+    biased = FakeChatModel(lambda req: json.dumps({"winner": "A", "reason": "first"}), name="fake:biased")
+    assert (await pairwise_runs(base, new, Judge(biased)))["ties"] == 4

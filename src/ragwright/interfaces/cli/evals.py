@@ -234,3 +234,30 @@ def calibrate_cmd(
     finally:
         judge.close()
     render.print_json(report)
+
+
+@eval_app.command("pairwise")
+def pairwise_cmd(
+    base: Annotated[Path, typer.Argument(help="Baseline run JSON.")],
+    new: Annotated[Path, typer.Argument(help="New run JSON.")],
+    config: Annotated[Path | None, typer.Option("--config", help="ragwright.toml naming gateway.judge.")] = None,
+    judge_cache: Annotated[Path | None, typer.Option(help="Judge cache (default DATA_DIR/judge-cache.sqlite).")]
+    = None,
+    budget: Annotated[float | None, typer.Option(help="USD the judge may spend.")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Judge calls in flight.")] = 4,
+) -> None:
+    """Which run's answers the judge prefers, case by case, asked in both orders (disagreement is a tie)."""
+    from ragwright.evals.judge import Judge
+    from ragwright.evals.pairwise import pairwise_runs
+    from ragwright.evals.runner import load_run
+
+    runs = load_run(base), load_run(new)
+    judge = _judge(load_settings(config), cache=judge_cache, budget=budget, concurrency=concurrency)
+    if judge is None:
+        raise UserError("pairwise needs a judge model: set gateway.judge (e.g. \"openai:gpt-4o-mini\") in the config")
+    assert isinstance(judge, Judge)
+    try:
+        result = asyncio.run(pairwise_runs(*runs, judge))
+    finally:
+        judge.close()
+    render.print_json({k: v for k, v in result.items() if k != "per_case"})
