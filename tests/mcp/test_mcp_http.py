@@ -21,6 +21,7 @@ from ragwright.interfaces.mcp.http import build_http_app
 from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
 from ragwright.interfaces.mcp.server import build_server, key_from_http
 from ragwright.interfaces.mcp.tools import RagTools
+from ragwright.service.kbs import KnowledgeBases
 from ragwright.service.keys import KeyStore
 from tests.mcp.conftest import INTERNAL, OTHER_TENANT, Env, tag_limited_calls, texts
 
@@ -142,3 +143,21 @@ async def test_rate_limit_per_key(env: Env, base_url: str) -> None:
         assert results[-1].is_error and "rate limit" in texts(results[-1])
     async with http_client(base_url, env.keys["read"]) as client:  # other keys are not affected
         assert not (await client.call_tool("list_documents", {"limit": 1})).is_error
+
+
+async def test_knowledge_bases_are_separate(env: Env, base_url: str) -> None:
+    async with http_client(base_url, env.keys["write"]) as client:
+        added = await client.call_tool("ingest", {"filename": "hb.md", "knowledge_base": "handbook",
+                                                  "text": "# Handbook\n\nThe espresso grinder burr is conical."})
+        assert not added.is_error, texts(added)
+        in_kb = await client.call_tool("search", {"query": "espresso grinder burr", "knowledge_base": "handbook"})
+        assert in_kb.structured_content["results"][0]["citation"]["file"] == "hb.md"
+        default = await client.call_tool("search", {"query": "espresso grinder burr", "k": 50})
+        assert "hb.md" not in {r["citation"]["file"] for r in default.structured_content["results"]}
+        bad = await client.call_tool("search", {"query": "x", "knowledge_base": "../acme"})
+        assert bad.is_error
+    registry = KnowledgeBases(env.data_dir / "service.sqlite")
+    try:
+        assert "handbook" in registry.list("acme")
+    finally:
+        registry.close()

@@ -20,11 +20,12 @@ from collections.abc import Iterable
 from typing import Literal
 
 from ragwright.errors import UserError
+from ragwright.service import kbs
 from ragwright.service.keys import SCOPES, ApiKey, check_tenant_name
 from ragwright.store.base import Filters
 
-KB_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-DEFAULT_KB = "default"
+KB_PATTERN = kbs.KB_RE.pattern
+DEFAULT_KB = kbs.DEFAULT_KB
 
 
 def local_key(tenant: str, scopes: Iterable[str] = ("read",), tags: Iterable[str] = ()) -> ApiKey:
@@ -39,8 +40,8 @@ def local_key(tenant: str, scopes: Iterable[str] = ("read",), tags: Iterable[str
 
 
 def store_tenant(key: ApiKey, kb: str = DEFAULT_KB) -> str:
-    """The store tenant id a key's knowledge base lives under."""
-    return key.tenant if kb == DEFAULT_KB else f"{key.tenant}.{kb}"
+    """The store tenant id a key's knowledge base lives under (the HTTP service's rule, from ``service.kbs``)."""
+    return kbs.store_tenant(key.tenant, kb)
 
 
 def can_see(key: ApiKey, doc_tags: Iterable[str]) -> bool:

@@ -27,9 +27,10 @@ from ragwright.app import Ragwright
 from ragwright.documents.loaders import load_file
 from ragwright.errors import UserError
 from ragwright.ingest.pipeline import Ingestor
-from ragwright.interfaces.mcp.access import can_see, store_tenant, visible_filters
+from ragwright.interfaces.mcp.access import DEFAULT_KB, can_see, store_tenant, visible_filters
 from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, IngestArgs, ListDocumentsArgs, SearchArgs
 from ragwright.retrieval.retriever import Hit
+from ragwright.service.kbs import KnowledgeBases
 from ragwright.service.keys import ApiKey
 from ragwright.store.base import DocumentInfo, Filters, Store, StoredChunk
 
@@ -177,6 +178,12 @@ class RagTools:
                               f"{', '.join(key.tags)}")
         doc.source = f"mcp:{args.filename}"
         report = Ingestor(self.rw.store, self.rw.embedder, self.rw.settings).ingest_documents([doc], tenant=tenant)
+        if args.knowledge_base != DEFAULT_KB:  # so the HTTP API lists it too (GET /v1/models)
+            registry = KnowledgeBases(self.rw.settings.data_dir / "service.sqlite")
+            try:
+                registry.add(key.tenant, args.knowledge_base)
+            finally:
+                registry.close()
         outcome = report.outcomes[0].status if report.outcomes else "unchanged"
         return {"doc_id": doc.doc_id, "knowledge_base": args.knowledge_base, "status": outcome,
                 "tags": list(doc.tags), "chunks": report.chunks_written}
