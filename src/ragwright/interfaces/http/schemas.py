@@ -175,6 +175,38 @@ class ChatCompletionIn(BaseModel):
     tools: list[dict[str, Any]] | None = None
 
 
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str | None
+    refusal: str | None = None
+
+
+class ChoiceOut(BaseModel):
+    index: int
+    message: AssistantMessage
+    finish_reason: Literal["stop", "length", "tool_calls", "content_filter"]
+    logprobs: None = None
+
+
+class UsageOut(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletionOut(BaseModel):
+    """OpenAI's chat.completion; ``rag:`` models add ``citations`` and ``abstained``."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChoiceOut]
+    usage: UsageOut
+    citations: list[CitationOut] | None = None
+    abstained: bool | None = None
+
+
 class ModelOut(BaseModel):
     id: str
     object: Literal["model"] = "model"

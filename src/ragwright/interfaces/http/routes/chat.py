@@ -25,7 +25,7 @@ from ragwright.interfaces.http.auth import Principal, get_state, require_read
 from ragwright.interfaces.http.errors import ApiError, translate
 from ragwright.interfaces.http.limits import run_blocking
 from ragwright.interfaces.http.routes.search import ask
-from ragwright.interfaces.http.schemas import ERRORS, ChatCompletionIn, ModelList, ModelOut
+from ragwright.interfaces.http.schemas import ERRORS, ChatCompletionIn, ChatCompletionOut, ModelList, ModelOut
 from ragwright.interfaces.http.sse import SSE_HEADERS, citation_out, pieces, sse, with_sources
 from ragwright.interfaces.http.state import ServiceState
 
@@ -47,7 +47,8 @@ async def models(request: Request, principal: Reader) -> ModelList:
 
 
 @router.post("/v1/chat/completions", responses={
-    **ERRORS, 200: {"description": "A chat.completion object, or with `stream: true` chat.completion.chunk events."}})
+    **ERRORS, 200: {"model": ChatCompletionOut,
+                    "description": "A chat.completion, or with `stream: true` chat.completion.chunk events."}})
 async def chat_completions(body: ChatCompletionIn, request: Request, principal: Reader) -> Any:
     """Chat completions in OpenAI's format."""
     state = get_state(request)
