@@ -22,7 +22,8 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from pathlib import Path
 
 __all__ = ["UsageLedger", "UsageRecord", "LedgerStats"]
@@ -58,6 +59,7 @@ class UsageRecord:
 
 
 COLUMNS = tuple(f.name for f in fields(UsageRecord))
+_FIELDS = attrgetter(*COLUMNS)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage (
@@ -227,8 +229,8 @@ class UsageLedger:
 
 
 def _row(rec: UsageRecord) -> tuple[object, ...]:
-    row = astuple(rec)
-    return (row[0] or time.time(), *row[1:])
+    row: tuple[object, ...] = _FIELDS(rec)
+    return row if rec.ts else (time.time(), *row[1:])
 
 
 def _connect(path: Path) -> sqlite3.Connection:

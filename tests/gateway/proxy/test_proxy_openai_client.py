@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -249,3 +250,27 @@ async def test_build_proxy_serves_a_real_openai_compatible_upstream(serve_proxy:
     assert resp.usage is not None and resp.usage.prompt_tokens_details.cached_tokens == 3  # type: ignore[union-attr]
     assert "".join(ch.choices[0].delta.content or "" for ch in streamed if ch.choices) == "from upstream"
     assert streamed[-1].usage is not None and streamed[-1].usage.completion_tokens == 4
+
+
+async def test_a_client_leaving_mid_stream_stops_the_upstream_and_is_recorded(serve_proxy: Serve, stub: Any,
+                                                                              tmp_path: Path) -> None:
+    ledger = UsageLedger(tmp_path / "usage.sqlite", flush_ms=10)
+    words = " ".join(f"w{i}" for i in range(200))
+    url = serve_proxy(ProxyApp(stub({"rag": FakeChatModel([Reply(words, chunk_delay=0.02)])}), ledger=ledger))
+    async with httpx.AsyncClient() as raw:
+        async with raw.stream("POST", f"{url}/chat/completions",
+                              json={"model": "rag", "messages": USER, "stream": True}) as resp:
+            async for line in resp.aiter_lines():
+                if line.startswith("data: "):
+                    break  # leave after the first event: the connection closes
+    rows: list[tuple[str, int]] = []
+    for _ in range(100):  # the proxy notices the disconnect, cancels the stream, the ledger records it
+        ledger.flush()
+        if (tmp_path / "usage.sqlite").exists():
+            conn = sqlite3.connect(tmp_path / "usage.sqlite")
+            rows = conn.execute("SELECT status, stream FROM usage").fetchall()
+            conn.close()
+            if rows:
+                break
+        await asyncio.sleep(0.05)
+    assert rows == [("cancelled", 1)]  # well before the 4 s the whole stream would take
