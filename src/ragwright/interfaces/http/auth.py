@@ -81,7 +81,7 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
         if key is None:
             raise ApiError(401, "unauthorized", "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
         try:
-            state.limiter.check(key.key_id)
+            await state.limiter.check(key.key_id)
         except ApiError:
             state.metrics.rate_limited.inc()
             raise
