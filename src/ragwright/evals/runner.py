@@ -91,6 +91,28 @@ def _read_sidecar(path: Path, fingerprint: str) -> dict[str, dict[str, Any]]:
     return done
 
 
+async def _evaluate_case(case: Case, ask: Callable[[str], tuple[Answer, float]], metrics: Sequence[Metric], *,
+                         inline: bool) -> dict[str, Any]:
+    """One case through the pipeline and every metric, as its record. A pipeline failure is recorded, not raised.
+
+    One case at a time (``inline``) asks on the event loop's thread: a thread hand-off costs GIL switches on every
+    case. With several in flight the pipeline runs in worker threads, so judge calls overlap it."""
+    try:
+        answer, pipeline_ms = ask(case.question) if inline else await asyncio.to_thread(ask, case.question)
+    except RagwrightError as exc:
+        return {"id": case.id, "question": case.question, "tags": case.tags, "answerable": case.answerable,
+                "error": f"{type(exc).__name__}: {exc}", "scores": {}, "timings_ms": {"pipeline": 0.0}, "judge": {}}
+    ledger = JudgeLedger()
+    current_ledger.set(ledger)  # this task's own context: the judge bills this case
+    clock = time.perf_counter()
+    scores: dict[str, Score] = {}
+    for metric in metrics:
+        score = await metric.evaluate(case, answer)
+        if score is not None:
+            scores[metric.name] = score
+    return _record(case, answer, scores, pipeline_ms, (time.perf_counter() - clock) * 1000.0, ledger)
+
+
 async def run_eval(
     cases: Sequence[Case], *, rw: Ragwright, out: Path, judge: Judge | None = None, concurrency: int = 4,
     metrics: Sequence[Metric] | None = None, dataset: str = "", fresh: bool = False,
@@ -128,35 +150,27 @@ async def run_eval(
         if not side.read_bytes().endswith(b"\n"):
             sink.write("\n")  # end the line a killed run left half-written, so the next record starts cleanly
 
+        failed: list[BaseException] = []
+
         async def one(case: Case) -> None:
-            nonlocal finished
             async with sem:
+                if failed:  # an earlier case raised: start nothing new
+                    return
                 try:
-                    # One case at a time: ask inline (a thread hand-off costs GIL switches on every case). Several:
-                    # the pipeline runs in worker threads so judge calls overlap it.
-                    answer, pipeline_ms = (ask(case.question) if concurrency <= 1
-                                           else await asyncio.to_thread(ask, case.question))
-                except RagwrightError as exc:
-                    rec: dict[str, Any] = {"id": case.id, "question": case.question, "tags": case.tags,
-                                           "answerable": case.answerable, "error": f"{type(exc).__name__}: {exc}",
-                                           "scores": {}, "timings_ms": {"pipeline": 0.0}, "judge": {}}
-                else:
-                    ledger = JudgeLedger()
-                    current_ledger.set(ledger)  # this task's own context: the judge bills this case
-                    clock = time.perf_counter()
-                    scores: dict[str, Score] = {}
-                    for metric in metrics:
-                        score = await metric.evaluate(case, answer)
-                        if score is not None:
-                            scores[metric.name] = score
-                    rec = _record(case, answer, scores, pipeline_ms, (time.perf_counter() - clock) * 1000.0,
-                                  ledger)
-                sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                sink.flush()
-                done[case.id] = rec
-                finished += 1
-                if on_case is not None:
-                    on_case(finished, total)
+                    await evaluate(case)
+                except BaseException as exc:
+                    failed.append(exc)
+                    raise
+
+        async def evaluate(case: Case) -> None:
+            nonlocal finished
+            rec = await _evaluate_case(case, ask, metrics, inline=concurrency <= 1)
+            sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            sink.flush()
+            done[case.id] = rec
+            finished += 1
+            if on_case is not None:
+                on_case(finished, total)
 
         tasks = [asyncio.ensure_future(one(c)) for c in todo]
         try:
