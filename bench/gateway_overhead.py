@@ -137,11 +137,12 @@ async def _open_loop(host: str, port: int, path: str, body: bytes, rate: float, 
     errors = {"status": 0, "timeout": 0, "socket": 0}
 
     async def one(scheduled: float) -> None:
-        conn = idle.pop() if idle else await asyncio.open_connection(host, port)
-        reader, writer = conn
+        writer: asyncio.StreamWriter | None = None
         try:
-            writer.write(request)
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(timeout):  # connecting included: a full accept queue must count, not hang
+                conn = idle.pop() if idle else await asyncio.open_connection(host, port)
+                reader, writer = conn
+                writer.write(request)
                 header = await reader.readuntil(b"\r\n\r\n")
                 status = int(header[9:12])
                 lower = header.lower()
@@ -154,10 +155,12 @@ async def _open_loop(host: str, port: int, path: str, body: bytes, rate: float, 
             idle.append(conn)
         except TimeoutError:
             errors["timeout"] += 1
-            writer.close()
+            if writer is not None:
+                writer.close()
         except (OSError, asyncio.IncompleteReadError, ValueError):
             errors["socket"] += 1
-            writer.close()
+            if writer is not None:
+                writer.close()
 
     n = int(rate * duration)
     start = clock() + 0.05
@@ -488,9 +491,14 @@ def measure_steady(paths: dict[str, str], keys: dict[str, str], args: argparse.N
     out: dict[str, Any] = {}
     for name, base in paths.items():
         log(f"steady      {name} ({args.rate:g} req/s for {args.steady_seconds}s)")
-        proc = subprocess.run([PY, __file__, "loadgen", "--url", f"{base}/chat/completions", "--body", body,
-                               "--rate", str(args.rate), "--duration", str(args.steady_seconds), "--key", keys[name]],
-                              capture_output=True, text=True, timeout=args.steady_seconds + 120)
+        try:
+            proc = subprocess.run([PY, __file__, "loadgen", "--url", f"{base}/chat/completions", "--body", body,
+                                   "--rate", str(args.rate), "--duration", str(args.steady_seconds), "--key",
+                                   keys[name]], capture_output=True, text=True, timeout=args.steady_seconds + 60)
+        except subprocess.TimeoutExpired:
+            out[name] = {"p50_ms": None, "p99_ms": None, "rps": None, "errors": None,
+                         "failed": "the load generator did not finish within duration + 60 s"}
+            continue
         if proc.returncode != 0:
             raise RuntimeError(f"loadgen failed: {proc.stderr}")
         out[name] = json.loads(proc.stdout.strip().splitlines()[-1])
