@@ -33,7 +33,7 @@ class Principal:
 
         p = Principal(key)                      # key.tags == ("public",)
         p.filters(Filters(tags=("public", "hr")))   # Filters(tags=("public",))
-        p.filters(Filters(tags=("hr",)))            # None: nothing is visible
+        p.filters(Filters(tags=("hr",)))            # False: nothing is visible
     """
 
     key: ApiKey
@@ -49,7 +49,9 @@ class Principal:
             raise ApiError(400, "bad_request", str(exc)) from None
 
     def filters(self, requested: Filters | None) -> Filters | None | bool:
-        """Filters to pass to the store; ``False`` when the key may see nothing the request asks for."""
+        """Filters to pass to the store (None: unrestricted); ``False`` when the key may see nothing asked for.
+
+        Never ``True``; the bool in the type is only ``False``."""
         req = requested or Filters()
         if not self.key.tags:
             return req if req else None
