@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -48,10 +49,8 @@ class Principal:
         except Exception as exc:
             raise ApiError(400, "bad_request", str(exc)) from None
 
-    def filters(self, requested: Filters | None) -> Filters | None | bool:
-        """Filters to pass to the store (None: unrestricted); ``False`` when the key may see nothing asked for.
-
-        Never ``True``; the bool in the type is only ``False``."""
+    def filters(self, requested: Filters | None) -> Filters | None | Literal[False]:
+        """Filters to pass to the store (None: unrestricted); ``False`` when the key may see nothing asked for."""
         req = requested or Filters()
         if not self.key.tags:
             return req if req else None

@@ -36,7 +36,6 @@ async def search(body: SearchIn, request: Request, principal: Reader) -> SearchO
     if filters is False or not state.settings.index_path.exists():
         return SearchOut(query=body.query, mode=body.mode or state.settings.retrieval.mode,
                          knowledge_base=body.knowledge_base, hits=[], timings_ms={})
-    assert filters is not True
     result = await run_blocking(_search, state, body, tenant, filters, timeout=state.service.request_timeout)
     hits = [HitOut(rank=h.rank, score=round(h.score, 6), doc_id=h.chunk.doc_path, chunk_id=h.chunk.chunk.id,
                    title=h.chunk.doc_title, heading_path=list(h.chunk.chunk.heading_path), page=h.chunk.chunk.page,
@@ -53,7 +52,6 @@ def ask(state: ServiceState, principal: Principal, question: str, kb: str, reque
     if filters is False or not state.settings.index_path.exists():
         return Answer(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True, support=0.0,
                       answered_by="none")
-    assert filters is not True
     with state.pool.use() as rw:
         return rw.ask(question, tenant=tenant, filters=filters)
 
