@@ -134,16 +134,31 @@ async def _open_loop(host: str, port: int, path: str, body: bytes, rate: float, 
     request = head + body
     idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
     latencies: list[float] = []
-    errors = {"status": 0, "timeout": 0, "socket": 0}
+    errors = {"status": 0, "timeout": 0, "socket": 0, "stale_reconnects": 0}
+
+    async def exchange(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> bytes:
+        conn[1].write(request)
+        return await conn[0].readuntil(b"\r\n\r\n")
 
     async def one(scheduled: float) -> None:
         writer: asyncio.StreamWriter | None = None
         try:
             async with asyncio.timeout(timeout):  # connecting included: a full accept queue must count, not hang
-                conn = idle.pop() if idle else await asyncio.open_connection(host, port)
+                reused = bool(idle)
+                conn = idle.pop() if reused else await asyncio.open_connection(host, port)
                 reader, writer = conn
-                writer.write(request)
-                header = await reader.readuntil(b"\r\n\r\n")
+                try:
+                    header = await exchange(conn)
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    if not reused:
+                        raise
+                    # the server closed this idle keep-alive connection (uvicorn does after 5 s): like any HTTP
+                    # client, send again once on a fresh connection
+                    writer.close()
+                    errors["stale_reconnects"] += 1
+                    conn = await asyncio.open_connection(host, port)
+                    reader, writer = conn
+                    header = await exchange(conn)
                 status = int(header[9:12])
                 lower = header.lower()
                 at = lower.find(b"content-length:")
@@ -178,7 +193,8 @@ async def _open_loop(host: str, port: int, path: str, body: bytes, rate: float, 
     latencies.sort()
     return {"requests": n, "completed": len(latencies), "rps": round(len(latencies) / elapsed, 1),
             "p50_ms": _pct(latencies, 50), "p90_ms": _pct(latencies, 90), "p99_ms": _pct(latencies, 99),
-            "max_ms": round(latencies[-1], 3) if latencies else None, "errors": sum(errors.values()),
+            "max_ms": round(latencies[-1], 3) if latencies else None,
+            "errors": errors["status"] + errors["timeout"] + errors["socket"],
             "error_kinds": errors, "offered_rps": rate}
 
 
@@ -375,6 +391,7 @@ def main_run(args: argparse.Namespace) -> None:
     def log(msg: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
+    load_start = round(os.getloadavg()[0], 2)
     tmp = Path(tempfile.mkdtemp(prefix="rw-gw-bench-"))
     procs: list[subprocess.Popen[bytes]] = []
     notes: list[str] = []
@@ -428,7 +445,8 @@ def main_run(args: argparse.Namespace) -> None:
         "benchmark": "gateway_overhead",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "loadavg_1m_at_end": round(os.getloadavg()[0], 2)},
+                    "loadavg_1m_at_start": load_start, "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
+                    "nice": os.nice(0)},
         "setup": {"upstream": "raw asyncio HTTP/1.1 (uvloop), fixed chat completion", "delay_ms_steady":
                   args.delay_ms, "load": "wrk -t1 --latency (closed loop); open-loop generator for steady",
                   "seconds": args.seconds, "steady_seconds": args.steady_seconds, "rate": args.rate,
