@@ -523,6 +523,31 @@ def measure_steady(paths: dict[str, str], keys: dict[str, str], args: argparse.N
     return out
 
 
+def markdown_table(doc: dict[str, Any]) -> str:
+    """The results as the Markdown table the docs show."""
+    rows = ["| scenario | path | p50 ms | p99 ms | added p50 ms | added p99 ms | req/s | errors |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+
+    def fmt(v: Any) -> str:
+        return "–" if v is None else (f"{v:,.0f}" if isinstance(v, float) and abs(v) >= 1000 else f"{v:g}")
+
+    setup = doc["setup"]
+    labels = {"sequential": "sequential (1 conn, instant upstream)",
+              "steady": f"steady ({setup['rate']:g} req/s, {setup['delay_ms_steady']:g} ms upstream)",
+              "saturation": f"saturation ({setup['connections']} conns, instant upstream)"}
+    for scenario, label in labels.items():
+        for path, f in doc["scenarios"][scenario].items():
+            rows.append(f"| {label} | {path} | {fmt(f.get('p50_ms'))} | {fmt(f.get('p99_ms'))} | "
+                        f"{fmt(f.get('added_p50_ms'))} | {fmt(f.get('added_p99_ms'))} | {fmt(f.get('rps'))} | "
+                        f"{fmt(f.get('errors'))} |")
+    rss = ", ".join(f"{k} {v.get('before_mb')} -> {v.get('after_mb')} MB" for k, v in doc.get("rss", {}).items())
+    m = doc["machine"]
+    rows.append("")
+    rows.append(f"Proxy RSS before -> after the run: {rss}. Machine: {m['cpus']} cores, 1-min load average "
+                f"{m.get('loadavg_1m_at_start')} -> {m['loadavg_1m_at_end']}, nice {m.get('nice')}.")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="mode")
@@ -536,6 +561,8 @@ def main() -> None:
     lg.add_argument("--duration", type=float, required=True)
     lg.add_argument("--timeout", type=float, default=10.0)
     lg.add_argument("--key", default=API_KEY)
+    tb = sub.add_parser("table", help="print a result file as a Markdown table")
+    tb.add_argument("result", type=Path)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "gateway-overhead.json")
     parser.add_argument("--paths", default="direct,ragwright,litellm", help="comma list: direct,ragwright,litellm")
     parser.add_argument("--seconds", type=int, default=10, help="length of each closed-loop measurement")
@@ -546,6 +573,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.mode == "upstream":
         run_upstream(args.port, args.delay_ms)
+    elif args.mode == "table":
+        print(markdown_table(json.loads(args.result.read_text(encoding="utf-8"))))
     elif args.mode == "loadgen":
         run_loadgen(args.url, args.body, args.rate, args.duration, args.timeout, args.key)
     else:
