@@ -26,7 +26,7 @@ def test_ragwright_keys_and_serve_from_the_cli(tmp_path: Path) -> None:
                          cwd=tmp_path, capture_output=True, text=True, check=True, timeout=60).stdout.strip()
     assert re.fullmatch(r"rw_[0-9a-f]{12}_\S+", key)
     proc = subprocess.Popen([*exe, "serve", "--port", "0", "--no-access-log"], env=env, cwd=tmp_path,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         url = None
         assert proc.stderr is not None
@@ -42,9 +42,16 @@ def test_ragwright_keys_and_serve_from_the_cli(tmp_path: Path) -> None:
             assert r.status_code == 200 and r.json()["hits"] == []
             assert c.post("/v1/search", json={"query": "x"}, headers={"Authorization": "Bearer nope"}).status_code \
                 == 401
+            job = c.post("/v1/documents", files=[("files", ("a.md", b"# A\n\nAlpha rockets.\n"))]).json()
+            while job["status"] in ("queued", "running"):
+                time.sleep(0.05)
+                job = c.get(f"/v1/jobs/{job['id']}").json()
+            assert job["status"] == "succeeded"
+            assert c.post("/v1/search", json={"query": "alpha rockets"}).json()["hits"][0]["doc_id"] == "a.md"
     finally:
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the server and its ingest worker alike
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err, err
 
 
 def test_worker_crash_fails_the_running_job_and_the_next_job_gets_a_new_worker(server: Server) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -91,6 +92,8 @@ def run(inp: TextIO, out: TextIO) -> None:
 
 
 def main() -> None:
+    # Ctrl-C in a terminal reaches the whole process group; the server ends this process by closing stdin instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # stray prints from libraries go to stderr, not into the protocol
     sys.stdout = sys.stderr
