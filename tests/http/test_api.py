@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from ragwright.app import Ragwright
 from ragwright.interfaces.http.app import create_app
+from ragwright.service.kbs import KnowledgeBases, store_tenant
 from ragwright.testing import FakeChatModel
 from tests.http.conftest import Server, clean_env, make_settings, run_server
 
@@ -208,3 +211,20 @@ def test_another_tenant_cannot_read_delete_or_poll(server: Server) -> None:
         assert [m["id"] for m in c.get("/v1/models").json()["data"] if m["id"].startswith("rag:")] == ["rag:default"]
     with server.client(mine) as c:
         assert [d["id"] for d in c.get("/v1/documents").json()["data"]] == ["rotation.md"]
+
+
+def test_knowledge_base_created_by_another_process_becomes_keyword_searchable(server: Server, tmp_path: Path) -> None:
+    key = server.key()
+    with server.client(key) as c:  # the server has its index open before the new knowledge base exists
+        server.upload(key, {"vacation.md": VACATION})
+        assert c.post("/v1/search", json={"query": "vacation days"}).json()["hits"]
+        doc = tmp_path / "elsewhere" / "rotation.md"
+        doc.parent.mkdir()
+        doc.write_bytes(ROTATION)
+        other = Ragwright(server.settings)  # what the MCP server or `ragwright ingest` does in its own process
+        other.ingest([doc], tenant=store_tenant("acme", "ops"))
+        other.close()
+        KnowledgeBases(server.settings.data_dir / "service.sqlite").add("acme", "ops")
+        time.sleep(1.1)
+        hits = c.post("/v1/search", json={"query": "rotate API key", "knowledge_base": "ops", "mode": "bm25"}).json()
+        assert [h["doc_id"] for h in hits["hits"]] == ["elsewhere/rotation.md"]

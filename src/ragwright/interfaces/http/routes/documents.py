@@ -105,7 +105,7 @@ async def get_job(job_id: str, request: Request, principal: Reader) -> JobOut:
 def _documents(state: ServiceState, tenant: str) -> list[DocumentInfo]:
     if not state.settings.index_path.exists():
         return []
-    with state.pool.use() as rw:
+    with state.reader() as rw:
         return rw.store.documents(tenant)
 
 

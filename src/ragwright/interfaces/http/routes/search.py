@@ -23,7 +23,7 @@ Reader = Annotated[Principal, Depends(require_read)]
 
 
 def _search(state: ServiceState, body: SearchIn, tenant: str, filters: Filters | None) -> SearchResult:
-    with state.pool.use() as rw:
+    with state.reader() as rw:
         return rw.search(body.query, tenant=tenant, k=body.k, mode=body.mode, filters=filters)
 
 
@@ -52,7 +52,7 @@ def ask(state: ServiceState, principal: Principal, question: str, kb: str, reque
     if filters is False or not state.settings.index_path.exists():
         return Answer(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True, support=0.0,
                       answered_by="none")
-    with state.pool.use() as rw:
+    with state.reader() as rw:
         return rw.ask(question, tenant=tenant, filters=filters)
 
 
