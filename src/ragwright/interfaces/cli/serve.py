@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,8 @@ def serve(
                                              help="Log every request (off saves CPU under load).")] = True,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level: debug, info, warning, error.")]
     = "info",
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64,
+                                         help="Server processes (see docs/serve.md for what is per process).")] = 1,
 ) -> None:
     """Serve the HTTP API: search, answers, OpenAI-compatible chat completions, documents and jobs."""
     import uvicorn
@@ -31,5 +34,14 @@ def serve(
     settings = load_settings(config, data_dir=data_dir)
     if log_level not in ("critical", "error", "warning", "info", "debug", "trace"):
         raise UserError(f"--log-level must be debug, info, warning or error, not {log_level!r}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=access_log,
-                timeout_graceful_shutdown=int(settings.service.request_timeout) + 1)
+    common = {"host": host, "port": port, "log_level": log_level, "access_log": access_log,
+              "timeout_graceful_shutdown": int(settings.service.request_timeout) + 1}
+    if workers == 1:
+        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+        return
+    # Each worker process builds its own app from the same settings: pass the CLI's choices down as environment.
+    if config is not None:
+        os.environ["RAGWRIGHT_CONFIG"] = str(config.resolve())
+    os.environ["RAGWRIGHT_DATA_DIR"] = str(settings.data_dir.resolve())
+    uvicorn.run("ragwright.interfaces.http.app:app_from_env", factory=True, workers=workers,
+                **common)  # type: ignore[arg-type]

@@ -56,3 +56,11 @@ def create_app(settings: Settings, *, chat_models: ChatModelFactory | None = Non
                        max_upload=int(state.service.max_upload_mb * _MB))
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for uvicorn's ``factory=True`` (``serve --workers N``): settings from ``RAGWRIGHT_*`` and the config
+    file, as `ragwright serve` set them up before starting the worker processes."""
+    from ragwright.config import load_settings
+
+    return create_app(load_settings())

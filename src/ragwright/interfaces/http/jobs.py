@@ -1,8 +1,9 @@
 """Background ingest jobs: a registry the API reads, and the one worker subprocess that runs them in order.
 
-Jobs are kept in memory (the newest ``keep`` finished ones), so a restart forgets finished jobs; the documents they
-ingested stay in the index. If the worker process dies (a crash inside a parser), the job it was running fails with
-that reason and the next job starts a fresh worker.
+Jobs are kept in memory by the process that runs them and written to a :class:`JobStore` (SQLite, the newest
+``keep`` finished ones), so every server process can report every job. If the worker process dies (a crash inside a
+parser), the job it was running fails with that reason and the next job starts a fresh worker; if the server process
+that owned an unfinished job is gone, reading the job marks it failed.
 
 Example::
 
@@ -15,8 +16,11 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -51,6 +55,8 @@ class Job:
     chunks_embedded: int = 0
     result: dict[str, Any] | None = None
     error: str | None = None
+    owner: int = field(default_factory=os.getpid)
+    """The server process running the job."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "object": "job", "status": self.status, "knowledge_base": self.kb,
@@ -61,13 +67,74 @@ class Job:
                 "result": self.result, "error": self.error}
 
 
-class JobRunner:
-    """Queue of ingest jobs served by one worker subprocess, with a thread reading its events."""
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
 
-    def __init__(self, settings: Settings, *, on_done: Callable[[Job], None] | None = None, keep: int = 1000) -> None:
+
+class JobStore:
+    """Jobs as rows of a SQLite table, so every server process (``serve --workers N``) can answer ``GET /v1/jobs``.
+
+    Example::
+
+        store = JobStore(tmp_path / "service.sqlite")
+        store.put(job)
+        store.get(job.id).status
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, "
+                         "data TEXT NOT NULL, finished INTEGER NOT NULL, updated_at REAL NOT NULL)")
+
+    def put(self, job: Job) -> None:
+        data = json.dumps(dataclasses.asdict(job))
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?)",
+                             (job.id, job.tenant, data, int(job.status in ("succeeded", "failed")), time.time()))
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            row = self._db.execute("SELECT data FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            return None
+        data = json.loads(row[0])
+        data["tags"] = tuple(data["tags"])
+        return Job(**data)
+
+    def trim(self, keep: int) -> None:
+        """Forget all but the newest ``keep`` finished jobs."""
+        with self._lock:
+            self._db.execute("DELETE FROM jobs WHERE finished = 1 AND id NOT IN (SELECT id FROM jobs WHERE "
+                             "finished = 1 ORDER BY updated_at DESC LIMIT ?)", (keep,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class JobRunner:
+    """Queue of ingest jobs served by one worker subprocess, with a thread reading its events.
+
+    With a :class:`JobStore` every change is also written there, and jobs of other processes are read from it.
+    """
+
+    def __init__(self, settings: Settings, *, on_done: Callable[[Job], None] | None = None, keep: int = 1000,
+                 store: JobStore | None = None) -> None:
         self._settings_json = json.dumps(settings.model_dump(mode="json"))
         self._on_done = on_done
         self._keep = keep
+        self._store = store
+        self._submitted = 0
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[str] | None = None
@@ -93,6 +160,7 @@ class JobRunner:
                 raise RuntimeError("the job runner is closed")
             self._jobs[job.id] = job
             self._trim()
+            self._save(job)
             self._queued.append(task)
             self._pump()
         return job
@@ -101,7 +169,22 @@ class JobRunner:
         """The job, only if it belongs to ``tenant`` (another tenant's job id reads as unknown)."""
         with self._lock:
             job = self._jobs.get(job_id)
+            if job is not None:
+                job = dataclasses.replace(job)  # a snapshot: the reader thread keeps updating the original
+        if job is None and self._store is not None:
+            job = self._store.get(job_id)
+            if job is not None and job.status in ("queued", "running") and not _alive(job.owner):
+                job.status, job.finished_at = "failed", time.time()
+                job.error = "the server process running this job stopped before it finished"
+                self._save(job)
         return job if job is not None and job.tenant == tenant else None
+
+    def _save(self, job: Job) -> None:
+        if self._store is not None:
+            try:
+                self._store.put(job)
+            except sqlite3.Error:
+                log.exception("job %s: could not record its state", job.id)
 
     def pending(self) -> int:
         with self._lock:
@@ -178,9 +261,11 @@ class JobRunner:
                 return
             if kind == "start":
                 job.status, job.started_at = "running", time.time()
+                self._save(job)
             elif kind == "progress":
                 job.files_done, job.files_total = int(event["files_done"]), int(event["files_total"])
                 job.chunks_embedded = int(event["chunks"])
+                self._save(job)
         if kind == "done":
             self._finish(job_id, "succeeded", result=event["summary"])
         elif kind == "failed":
@@ -197,6 +282,7 @@ class JobRunner:
             job.status, job.finished_at, job.result, job.error = status, time.time(), result, error
             if result is not None:
                 job.files_done = job.files_total
+            self._save(job)
             if not self._closed and self._proc is not None:
                 self._pump()
         if self._on_done is not None:
@@ -209,3 +295,6 @@ class JobRunner:
         finished = [j.id for j in self._jobs.values() if j.status in ("succeeded", "failed")]
         for job_id in finished[: max(0, len(finished) - self._keep)]:
             del self._jobs[job_id]
+        self._submitted += 1
+        if self._store is not None and self._submitted % 100 == 0:
+            self._store.trim(self._keep)

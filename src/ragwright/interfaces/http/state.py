@@ -18,7 +18,7 @@ from typing import Any
 from ragwright.app import Ragwright
 from ragwright.config import Settings
 from ragwright.gateway.base import ChatModel
-from ragwright.interfaces.http.jobs import Job, JobRunner
+from ragwright.interfaces.http.jobs import Job, JobRunner, JobStore
 from ragwright.interfaces.http.limits import KeyRateLimiter
 from ragwright.interfaces.http.metrics import Metrics
 from ragwright.models.base import Embedder
@@ -113,7 +113,8 @@ class ServiceState:
         self.keys = keys or KeyStore(key_path(settings))
         self.kbs = KnowledgeBases(settings.data_dir / "service.sqlite")
         self.pool = RagwrightPool(settings, embedder)
-        self.jobs = JobRunner(settings, on_done=self._job_done)
+        self.job_store = JobStore(settings.data_dir / "service.sqlite")
+        self.jobs = JobRunner(settings, on_done=self._job_done, store=self.job_store)
         self.limiter = KeyRateLimiter(self.service.rate_limit_rpm, self.service.rate_limit_storage)
         self.metrics = Metrics()
         self._chat_factory = chat_models
@@ -189,5 +190,6 @@ class ServiceState:
                 if closer is not None:
                     await closer()
         self.pool.close()
+        self.job_store.close()
         self.kbs.close()
         self.keys.close()
