@@ -362,7 +362,8 @@ async def _disconnected(receive: Receive) -> None:
 
 
 def build_proxy(settings: Settings, *, authenticate: Authenticator | None = None) -> ProxyApp:
-    """The proxy over ``build_gateway(settings)``, whose HTTP providers share one ``httpx.AsyncClient`` on
+    """The proxy over ``build_gateway(settings)``, whose HTTP providers share one
+    :class:`~ragwright.gateway.transport.LeanAsyncClient` (an ``httpx.AsyncClient``) on
     :class:`~ragwright.gateway.transport.PooledTransport` (httpx's default pool collapses under concurrency)."""
     import httpx
 
@@ -370,11 +371,11 @@ def build_proxy(settings: Settings, *, authenticate: Authenticator | None = None
     from ragwright.gateway.pricing import PriceTable
     from ragwright.gateway.providers.http import httpx_timeout
     from ragwright.gateway.registry import make_chat_model
-    from ragwright.gateway.transport import PooledTransport
+    from ragwright.gateway.transport import LeanAsyncClient, PooledTransport
 
     prices = PriceTable.load(settings.gateway.prices_file)
-    client = httpx.AsyncClient(transport=PooledTransport(), timeout=httpx_timeout(settings.gateway.timeout),
-                               follow_redirects=False, trust_env=False)
+    client: httpx.AsyncClient = LeanAsyncClient(transport=PooledTransport(),
+                                                timeout=httpx_timeout(settings.gateway.timeout))
 
     def provider(spec: str) -> ChatModel:
         return make_chat_model(spec, settings.gateway, prices=prices, client=client)

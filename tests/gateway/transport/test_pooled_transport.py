@@ -1,10 +1,12 @@
-"""`PooledTransport` under the OpenAI adapter: the same outcome as httpx's own transport for every scripted fault,
-keep-alive reuse, 200 concurrent calls, abandoned streams, and a stale keep-alive connection replaced once."""
+"""`PooledTransport` and `LeanAsyncClient` under the OpenAI adapter: the same outcome as httpx's own client and
+transport for every scripted fault, keep-alive reuse, 200 concurrent calls, abandoned streams, a stale keep-alive
+connection replaced once, and httpx's own path for requests that need it."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -14,7 +16,7 @@ from ragwright.errors import GatewayError
 from ragwright.gateway.base import collect
 from ragwright.gateway.providers.http import httpx_timeout, make_client
 from ragwright.gateway.providers.openai import OpenAIChatModel
-from ragwright.gateway.transport import PooledTransport
+from ragwright.gateway.transport import LeanAsyncClient, PooledTransport
 from ragwright.gateway.types import ChatRequest, Message
 from ragwright.testing.provider_servers import (
     OpenAIServer,
@@ -39,6 +41,10 @@ REQ = ChatRequest(model="x", messages=(Message("user", "count to eight"),), max_
 def pooled_client(timeout: TimeoutSettings = TIGHT) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=PooledTransport(), timeout=httpx_timeout(timeout), follow_redirects=False,
                              trust_env=False)
+
+
+def lean_client(timeout: TimeoutSettings = TIGHT) -> httpx.AsyncClient:
+    return LeanAsyncClient(transport=PooledTransport(), timeout=httpx_timeout(timeout))
 
 
 @pytest.fixture(scope="module")
@@ -83,11 +89,12 @@ FAULTS = [
 ]
 
 
+@pytest.mark.parametrize("make", [pooled_client, lean_client], ids=["pooled", "lean"])
 @pytest.mark.parametrize("stream", [False, True], ids=["chat", "stream"])
 @pytest.mark.parametrize(("name", "plan"), FAULTS, ids=[f[0] for f in FAULTS])
 async def test_every_fault_ends_as_it_does_with_httpx_own_transport(server: OpenAIServer, name: str, plan: Plan,
-                                                                    stream: bool) -> None:
-    reference, ours = make_client(TIGHT), pooled_client()
+                                                                    stream: bool, make: Any) -> None:
+    reference, ours = make_client(TIGHT), make()
     try:
         expected = await outcome(server, reference, plan, stream=stream)
         got = await outcome(server, ours, plan, stream=stream)
@@ -101,14 +108,16 @@ async def test_every_fault_ends_as_it_does_with_httpx_own_transport(server: Open
         assert got[0] != "ok"
 
 
-async def test_connection_refused_is_a_connection_error(server: OpenAIServer) -> None:
-    async with pooled_client() as client:
+@pytest.mark.parametrize("make", [pooled_client, lean_client], ids=["pooled", "lean"])
+async def test_connection_refused_is_a_connection_error(server: OpenAIServer, make: Any) -> None:
+    async with make() as client:
         kind, fields = await outcome(server, client, None, stream=False, base_url=closed_port_url() + "/v1")
     assert kind == "ProviderConnectionError"
 
 
-async def test_keep_alive_reuses_one_connection_for_calls_and_streams(server: OpenAIServer) -> None:
-    async with pooled_client() as client:
+@pytest.mark.parametrize("make", [pooled_client, lean_client], ids=["pooled", "lean"])
+async def test_keep_alive_reuses_one_connection_for_calls_and_streams(server: OpenAIServer, make: Any) -> None:
+    async with make() as client:
         model = OpenAIChatModel("m", base_url=server.base_url, client=client)
         for _ in range(5):
             assert (await model.chat(REQ)).text
@@ -118,7 +127,7 @@ async def test_keep_alive_reuses_one_connection_for_calls_and_streams(server: Op
 
 async def test_two_hundred_concurrent_calls(server: OpenAIServer) -> None:
     server.default = Plan(text=TEXT, delay=0.01)
-    async with pooled_client(TimeoutSettings(connect=5, first_token=10, total=10)) as client:
+    async with lean_client(TimeoutSettings(connect=5, first_token=10, total=10)) as client:
         model = OpenAIChatModel("m", base_url=server.base_url, client=client)
         replies = await asyncio.gather(*[model.chat(REQ) for _ in range(200)])
         again = await asyncio.gather(*[model.chat(REQ) for _ in range(200)])
@@ -191,3 +200,35 @@ async def test_chunked_and_close_delimited_bodies() -> None:
     assert chunked.text == "abcde" and closed.text == "until the end"
 
 
+
+
+async def test_lean_client_merges_default_headers_and_defers_to_httpx_when_asked_for_more() -> None:
+    seen: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                break
+            seen.append(head)
+            if b"content-length:" in head.lower():
+                await reader.readexactly(int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0]))
+            if b"/redirect" in head.split(b"\r\n")[0]:
+                writer.write(b"HTTP/1.1 307 Temporary Redirect\r\nlocation: /done\r\ncontent-length: 0\r\n\r\n")
+            else:
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nset-cookie: a=1\r\n\r\nok")
+            await writer.drain()
+        writer.close()
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{srv.sockets[0].getsockname()[1]}"
+    async with srv, lean_client() as client:
+        plain = await client.send(client.build_request("POST", f"{base}/x", content=b"{}", headers={"x-k": "v"}))
+        with_params = await client.get(f"{base}/q", params={"a": "1"})
+        redirected = await client.get(f"{base}/redirect", follow_redirects=True)
+    assert plain.text == "ok" and plain.request.url.path == "/x"
+    first = seen[0].lower()
+    assert b"x-k: v" in first and b"user-agent: python-httpx" in first and b"content-length: 2" in first
+    assert with_params.text == "ok" and seen[1].startswith(b"GET /q?a=1 ")
+    assert redirected.text == "ok" and [h.split(b" ")[1] for h in seen[2:]] == [b"/redirect", b"/done"]
