@@ -386,7 +386,11 @@ def build_proxy(settings: Settings, *, authenticate: Authenticator | None = None
 
 def serve(app: ProxyApp, *, host: str = "127.0.0.1", port: int = 8100, log_level: str = "warning") -> None:
     """Run the proxy with uvicorn on uvloop + httptools, one process (limits and budgets stay exact in memory)."""
+    import gc
+
     import uvicorn
 
+    gc.collect()
+    gc.freeze()  # startup objects (config, price table, imports) leave the collector's generations for good
     uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", log_level=log_level,
                 access_log=False, server_header=False, proxy_headers=False, lifespan="on")
