@@ -18,6 +18,7 @@ from ragwright.testing import FakeChatModel, Reply
 from tests.http.conftest import Server, clean_env, fake_models, make_settings, run_server
 
 
+@pytest.mark.slow
 def test_ragwright_keys_and_serve_from_the_cli(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
     env.update(RAGWRIGHT_EMBEDDING__MODEL="fake", RAGWRIGHT_DATA_DIR=str(tmp_path / "idx"))

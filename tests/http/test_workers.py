@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from ragwright.interfaces.http.jobs import Job, JobRunner, JobStore
 from tests.http.conftest import make_settings
@@ -43,6 +44,7 @@ def test_a_job_is_readable_through_another_runner_and_a_dead_owner_fails_it(tmp_
     store.close()
 
 
+@pytest.mark.slow
 def test_serve_with_two_workers(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
     env.update(RAGWRIGHT_EMBEDDING__MODEL="fake", RAGWRIGHT_DATA_DIR=str(tmp_path / "idx"))
