@@ -64,7 +64,6 @@ _SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no
                 (b"x-accel-buffering", b"no")]
 _CHAT_PATHS = frozenset(("/v1/chat/completions", "/chat/completions"))
 _MODEL_PATHS = frozenset(("/v1/models", "/models"))
-_MAX_MODELS_CACHED = 1024
 
 
 class ModelSource(Protocol):
@@ -146,6 +145,7 @@ class ProxyApp:
         self.default_tenant = default_tenant
         self.max_body_bytes = max_body_bytes
         self._models: dict[str, ChatModel] = {}
+        self._served: frozenset[str] | None = None
         self._default_ctx = RequestContext(tenant=default_tenant)
 
     def asgi(self) -> ProxyApp:
@@ -273,14 +273,19 @@ class ProxyApp:
         model = self._models.get(name)
         if model is not None:
             return model
+        if self._served is None:
+            self._served = frozenset(self.gateway.models())
+        if name not in self._served:
+            # only the names /v1/models lists: an arbitrary provider:model from a client would build (and keep)
+            # a new chain, breaker and client state per name, a memory leak any caller could drive
+            return None
         try:
             model = self.gateway.model(name)
         except (UserError, KeyError, ValueError):
             return None
         if self.ledger is not None:
             model = cast(ChatModel, Ledgered(model, self.ledger))
-        if len(self._models) < _MAX_MODELS_CACHED:
-            self._models[name] = model
+        self._models[name] = model
         return model
 
     async def _stream(self, model: ChatModel, req: ChatRequest, opts: Options, receive: Receive,

@@ -230,6 +230,9 @@ async def test_the_assembled_gateway_applies_its_policies_behind_the_proxy(
     with pytest.raises(openai.RateLimitError) as err:
         await c.chat.completions.create(model="default", messages=USER)
     assert int(err.value.response.headers["retry-after"]) >= 1
+    # the gateway could build any provider:model, but the proxy serves only what /v1/models lists
+    with pytest.raises(openai.NotFoundError):
+        await c.chat.completions.create(model="fake:not-configured", messages=USER)
     await gateway.aclose()
     rows = summarize(settings.ledger_path, by="key")
     assert [(r.group, r.calls, r.errors) for r in rows] == [("k1", 3, 1)]
