@@ -279,6 +279,33 @@ def wait_ready(url: str, body: bytes, seconds: float = 120.0, key: str = API_KEY
     raise RuntimeError(f"{url} not ready after {seconds}s: {last}")
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU of a process and its children so far (from /proc): contention on a shared machine
+    stretches latencies, but not the CPU a request costs."""
+    if pid is None:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        for p in [pid, *(int(k) for k in kids)]:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    except OSError:
+        return None
+    return total
+
+
+def measured(pid: int | None, url: str, lua: Path, connections: int, seconds: int) -> dict[str, Any]:
+    """One wrk measurement, with the gateway's CPU per request when its pid is known."""
+    before = cpu_seconds(pid)
+    result = wrk(url, lua, connections, seconds)
+    after = cpu_seconds(pid)
+    if before is not None and after is not None and result.get("requests"):
+        result["proxy_cpu_us_per_request"] = round((after - before) / result["requests"] * 1e6, 1)
+    return result
+
+
 def rss_mb(pid: int) -> float | None:
     """Resident memory of a process and its children (LiteLLM's CLI forks its server)."""
     total = 0
@@ -435,7 +462,8 @@ def main_run(args: argparse.Namespace) -> None:
                 tail = (tmp / f"{name}.log").read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"{name} did not start: {exc}\n{tail}") from None
             rss[name] = {"before_mb": rss_mb(proc.pid)}
-        results = measure_all(paths, keys, slow, args, tmp, log)
+        pids = {name: proc.pid for name, proc in gateways.items()}
+        results = measure_all(paths, keys, slow, args, tmp, log, pids)
         for name, proc in gateways.items():
             rss[name]["after_mb"] = rss_mb(proc.pid)
     finally:
@@ -467,12 +495,12 @@ def main_run(args: argparse.Namespace) -> None:
 
 
 def measure_all(paths: dict[str, str], keys: dict[str, str], slow_port: int, args: argparse.Namespace, tmp: Path,
-                log: Any) -> dict[str, Any]:
+                log: Any, pids: dict[str, int]) -> dict[str, Any]:
     """All three scenarios; ``direct`` in the steady one goes to the 20 ms upstream, the gateways ask for model
     'slow', which they route there."""
     steady_paths = dict(paths)
     steady_paths["direct"] = f"http://127.0.0.1:{slow_port}/v1"
-    closed = measure_closed(paths, keys, args, tmp, log)
+    closed = measure_closed(paths, keys, args, tmp, log, pids)
     steady = measure_steady(steady_paths, keys, args, log)
     results = {"sequential": closed["sequential"], "steady": steady, "saturation": closed["saturation"]}
     for figures in results.values():
@@ -485,7 +513,7 @@ def measure_all(paths: dict[str, str], keys: dict[str, str], slow_port: int, arg
 
 
 def measure_closed(paths: dict[str, str], keys: dict[str, str], args: argparse.Namespace, tmp: Path,
-                   log: Any) -> dict[str, Any]:
+                   log: Any, pids: dict[str, int]) -> dict[str, Any]:
     body = json.dumps({"model": "instant", **REQUEST})
     lua = {name: write_lua(tmp / f"{name}.lua", body, keys[name]) for name in paths}
     out: dict[str, dict[str, Any]] = {"sequential": {}, "saturation": {}}
@@ -496,10 +524,11 @@ def measure_closed(paths: dict[str, str], keys: dict[str, str], args: argparse.N
         except RuntimeError:
             log(f"warm-up of {name} returned no latencies (too slow to start?)")
         log(f"sequential  {name}")
-        out["sequential"][name] = wrk(url, lua[name], 1, args.seconds)
+        out["sequential"][name] = measured(pids.get(name), url, lua[name], 1, args.seconds)
     for name, base in paths.items():
         log(f"saturation  {name}")
-        out["saturation"][name] = wrk(f"{base}/chat/completions", lua[name], args.connections, args.seconds)
+        out["saturation"][name] = measured(pids.get(name), f"{base}/chat/completions", lua[name], args.connections,
+                                           args.seconds)
     return out
 
 
