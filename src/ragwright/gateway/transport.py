@@ -203,15 +203,18 @@ class _Body(httpx.AsyncByteStream):
         if not self.released:
             self.released = True
             self.pool._release(self.conn)
+            self.pool._slots.release()
 
 
 class PooledTransport(httpx.AsyncBaseTransport):
     """HTTP/1.1 with keep-alive; idle connections are reused last-in first-out, at most ``max_keepalive`` per
-    origin, for at most ``keepalive_expiry`` seconds."""
+    origin, for at most ``keepalive_expiry`` seconds. At most ``max_connections`` requests are in flight at once;
+    more wait for a slot up to the request's ``pool`` timeout (then ``httpx.PoolTimeout``)."""
 
-    def __init__(self, *, max_keepalive: int = 64, keepalive_expiry: float = 30.0,
+    def __init__(self, *, max_keepalive: int = 64, keepalive_expiry: float = 30.0, max_connections: int = 512,
                  ssl_context: ssl.SSLContext | None = None) -> None:
         self.max_keepalive = max_keepalive
+        self._slots = asyncio.Semaphore(max_connections)
         self.keepalive_expiry = keepalive_expiry
         self._ssl = ssl_context
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
@@ -228,6 +231,22 @@ class PooledTransport(httpx.AsyncBaseTransport):
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         read_timeout = timeouts.get("read")
         data = await _serialise(request)
+        if self._slots.locked():
+            try:
+                async with asyncio.timeout(timeouts.get("pool")):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise httpx.PoolTimeout("no free connection slot in time", request=request) from None
+        else:
+            await self._slots.acquire()
+        try:
+            return await self._exchange(request, origin, data, timeouts, read_timeout)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def _exchange(self, request: httpx.Request, origin: tuple[str, str, int], data: bytes,
+                        timeouts: dict[str, float | None], read_timeout: float | None) -> httpx.Response:
         for attempt in (0, 1):
             conn = self._take(origin) if attempt == 0 else None
             reused = conn is not None

@@ -232,3 +232,38 @@ async def test_lean_client_merges_default_headers_and_defers_to_httpx_when_asked
     assert b"x-k: v" in first and b"user-agent: python-httpx" in first and b"content-length: 2" in first
     assert with_params.text == "ok" and seen[1].startswith(b"GET /q?a=1 ")
     assert redirected.text == "ok" and [h.split(b" ")[1] for h in seen[2:]] == [b"/redirect", b"/done"]
+
+
+async def test_max_connections_queues_requests_and_frees_slots_after_failures(server: OpenAIServer) -> None:
+    server.default = Plan(text=TEXT, delay=0.02)
+    async with LeanAsyncClient(transport=PooledTransport(max_connections=4), timeout=httpx.Timeout(5.0)) as client:
+        model = OpenAIChatModel("m", base_url=server.base_url, client=client)
+        replies = await asyncio.gather(*[model.chat(REQ) for _ in range(20)])
+    assert all(r.text == TEXT for r in replies) and server.connections <= 4
+    # one slot: every failure must give it back, or the next call would wait for a slot forever
+    async with LeanAsyncClient(transport=PooledTransport(max_connections=1),
+                               timeout=httpx.Timeout(5.0, pool=0.5)) as client:
+        model = OpenAIChatModel("m", base_url=server.base_url, client=client, timeout=TIGHT)
+        assert (await model.chat(REQ)).text == TEXT
+        server.enqueue(drop_connection(), drop_connection(), hang())
+        for _ in range(2):  # a drop (the reused connection, then the fresh one it retries on), then a timeout
+            with pytest.raises(GatewayError):
+                await model.chat(REQ)
+        assert (await model.chat(REQ)).text == TEXT
+
+
+async def test_a_full_pool_times_out_as_pool_timeout(server: OpenAIServer) -> None:
+    server.enqueue(hang())
+    async with LeanAsyncClient(transport=PooledTransport(max_connections=1),
+                               timeout=httpx.Timeout(2.0, pool=0.1)) as client:
+        url = f"{server.base_url}/chat/completions"
+        body = b'{"model": "m", "messages": [{"role": "user", "content": "hi"}]}'
+        stuck = asyncio.ensure_future(client.post(url, content=body))
+        await asyncio.sleep(0.05)
+        with pytest.raises(httpx.PoolTimeout):
+            await client.post(url, content=body)
+        stuck.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await stuck
+        ok = await client.post(url, content=body)  # the cancelled request freed its slot
+        assert ok.status_code == 200
