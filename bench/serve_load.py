@@ -112,11 +112,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(data_dir: Path, port: int, mode: str, log: Path, embedder: str = "minilm"
-                 ) -> subprocess.Popen[bytes]:
+def start_server(data_dir: Path, port: int, mode: str, log: Path, embedder: str = "minilm",
+                 embed_threads: int | None = None) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
     env.update({"RAGWRIGHT_RETRIEVAL__MODE": mode, "RAGWRIGHT_SERVICE__RATE_LIMIT_RPM": "100000000",
                 "RAGWRIGHT_EMBEDDING__MODEL": embedder})
+    if embed_threads:
+        env["RAGWRIGHT_EMBEDDING__THREADS"] = str(embed_threads)
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "ragwright", "serve", "--host", "127.0.0.1", "--port",
                                  str(port), "--data-dir", str(data_dir)], env=env, stdout=out, stderr=out,
@@ -152,6 +154,15 @@ def warm_up(url: str, key: str, qs: list[str], n: int, k: int = 10) -> dict[str,
     out = {stage: round(total / max(n, 1), 2) for stage, total in stages.items()}
     out["client_ms"] = round(1000 * wall / max(n, 1), 2)
     return out
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (all its threads) from /proc, or None where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def loadavg() -> list[float] | None:
@@ -266,6 +277,7 @@ def main() -> None:
     ap.add_argument("--query-pool", type=int, default=0, help="Distinct queries to cycle through (0: all).")
     ap.add_argument("--warmup", type=int, default=50, help="Sequential requests before measuring.")
     ap.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
+    ap.add_argument("--embed-threads", type=int, help="Server's onnxruntime intra-op threads (default: all cores).")
     ap.add_argument("--embedder", default="minilm", help="Embedder spec ('fake' only for smoke tests).")
     ap.add_argument("--build-only", action="store_true")
     args = ap.parse_args()
@@ -281,11 +293,12 @@ def main() -> None:
         key = api_key(data_dir)
         port = free_port()
         log = tmp_root / "serve.log"
-        server = start_server(data_dir, port, args.mode, log, args.embedder)
+        server = start_server(data_dir, port, args.mode, log, args.embedder, args.embed_threads)
         url = f"http://127.0.0.1:{port}/v1/search"
         try:
             sequential = warm_up(url, key, qs, args.warmup, args.k)
             load_before = loadavg()
+            cpu_before = cpu_seconds(server.pid)
             generator = args.generator
             if generator == "auto":
                 generator = "wrk" if shutil.which("wrk") else "python"
@@ -296,11 +309,20 @@ def main() -> None:
             else:
                 load = run_python(url, key, qs, args.k, args.seconds, args.concurrency, tmp_root)
             load_after = loadavg()
+            cpu_after = cpu_seconds(server.pid)
         finally:
             server.terminate()
             server.wait(30)
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
+    server_cpu: dict[str, Any] = {}
+    if cpu_before is not None and cpu_after is not None and load["requests"]:
+        per_request = 1000 * (cpu_after - cpu_before) / load["requests"]
+        server_cpu = {"cpu_seconds": round(cpu_after - cpu_before, 1), "cpu_ms_per_request": round(per_request, 2),
+                      "rps_if_server_had_all_cpus": round(1000 * (os.cpu_count() or 1) / per_request, 1),
+                      "note": "server process CPU time (all threads) during the load, divided by requests served; "
+                              "the last figure is a derived ceiling (it ignores the store lock that serialises "
+                              "queries), not a measurement"}
     result = {
         "rps": round(load["requests"] / load["seconds"], 1),
         "p50_ms": round(load["p50_ms"], 2),
@@ -309,10 +331,12 @@ def main() -> None:
         "detail": {k: (round(v, 2) if isinstance(v, float) else v) for k, v in load.items()},
         "target": {"rps": 200, "p99_ms": 100, "errors": 0},
         "sequential_warmup_ms": sequential,
+        "server_cpu": server_cpu,
         "machine_load": {"loadavg_before": load_before, "loadavg_after": load_after,
                          "note": "1-minute load average of the shared 2-core machine around the run"},
         "config": {"endpoint": "POST /v1/search", "mode": args.mode, "k": args.k, "concurrency": args.concurrency,
                    "seconds": args.seconds, "generator": generator, "embedder": args.embedder,
+                   "embed_threads": args.embed_threads or "default (all cores)",
                    "distinct_queries": len(qs),
                    "query_source": "synthetic" if args.synthetic else "scifact queries.jsonl",
                    "index": index, "corpus": "synthetic" if args.synthetic else "scifact corpus.jsonl",
