@@ -71,8 +71,11 @@ def histogram_svg(values: list[float], *, title: str, lo: float = 0.0, hi: float
                      f'height="{h:.1f}" fill="{BAR_COLOUR}"><title>{lo + i * span / bins:.3g}–'
                      f'{lo + (i + 1) * span / bins:.3g}: {c}</title></rect>')
     for frac in (0.0, 0.5, 1.0):
+        tick = lo + frac * span
         parts.append(f'<text x="{left + frac * plot_w:.1f}" y="{height - 8}" font-size="10" text-anchor="middle">'
-                     f'{lo + frac * span:.3g}</text>')
+                     f'{tick:.0f}</text>' if span > 100 else
+                     f'<text x="{left + frac * plot_w:.1f}" y="{height - 8}" font-size="10" text-anchor="middle">'
+                     f'{tick:.3g}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
