@@ -51,3 +51,21 @@ def test_index_from_newer_version_is_refused(tmp_path: Path) -> None:
     s.close()
     with pytest.raises(SchemaVersionError):
         SQLiteStore(tmp_path / "i.sqlite")
+
+
+
+def test_keyword_search_sees_a_tenant_another_connection_created_after_open(tmp_path: Path) -> None:
+    """An HTTP server's open store must find a tenant that `ragwright ingest --tenant` created later."""
+    path = tmp_path / "i.sqlite"
+    writer = SQLiteStore(path)
+    writer.bind_embedder("m", 8)
+    writer.upsert("t", *make_doc("a.md", ["first tenant words"]))
+    reader = SQLiteStore(path)
+    try:
+        writer.upsert("late", *make_doc("b.md", ["the walrus sings at dawn"]))
+        hits = reader.keyword_search("late", "walrus", 5)
+        assert [c.doc_path for c in reader.get("late", [h.chunk_id for h in hits])] == ["b.md"]
+        assert reader.keyword_search("nobody", "walrus", 5) == []
+    finally:
+        reader.close()
+        writer.close()

@@ -180,7 +180,7 @@ class SQLiteStore:
         """BM25 over the tenant's own statistics: Lucene's non-negative IDF, ``k1``/``b`` from the constructor."""
         check_tenant(tenant)
         terms = query_terms(query)
-        table = self._kw_tables.get(tenant)
+        table = self._kw_tables.get(tenant) or self._known_kw_table(tenant)
         if not terms or table is None or k <= 0:
             return []
         with self._lock:
@@ -357,6 +357,14 @@ class SQLiteStore:
     def _meta(self, key: str) -> str | None:
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _known_kw_table(self, tenant: str) -> str | None:
+        """A tenant another process created after this store opened: look it up once and remember it."""
+        with self._lock:
+            row = self._db.execute("SELECT kw_table FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
+        if row is not None:
+            self._kw_tables[tenant] = row[0]
         return row[0] if row else None
 
     def _kw_table(self, tenant: str, *, create: bool) -> str | None:
