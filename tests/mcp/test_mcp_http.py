@@ -161,3 +161,10 @@ async def test_knowledge_bases_are_separate(env: Env, base_url: str) -> None:
         assert "handbook" in registry.list("acme")
     finally:
         registry.close()
+
+
+async def test_large_ingest_bodies_reach_the_tool(env: Env, base_url: str) -> None:
+    big = "word " * 900_000  # 4.5 MB of JSON: over the SDK's 4 MB default, under our 16 MB
+    async with http_client(base_url, env.keys["write"]) as client:
+        result = await client.call_tool("ingest", {"filename": "no extension", "text": big})
+        assert result.is_error and "filename" in texts(result)  # rejected by the schema, not by the transport

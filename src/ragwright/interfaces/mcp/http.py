@@ -27,6 +27,8 @@ from ragwright.interfaces.mcp.server import SCOPE_KEY
 from ragwright.service.keys import KeyStore
 
 MCP_PATH = "/mcp"
+MAX_BODY_BYTES = 16 * 2**20
+"""Largest JSON-RPC request: room for the ``ingest`` schema's biggest document (about 10 MB as base64)."""
 
 
 class BearerKeyAuth:
@@ -80,7 +82,8 @@ def build_http_app(server: Server[Any], keys: KeyStore, *, host: str = "127.0.0.
         security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=allowed_hosts,
                                              allowed_origins=[f"https://{h}" for h in allowed_hosts])
     inner: Starlette = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True,
-                                                  json_response=True, transport_security=security, host=host)
+                                                  json_response=True, transport_security=security, host=host,
+                                                  max_request_body_size=MAX_BODY_BYTES)
     return BearerKeyAuth(inner, keys)
 
 
