@@ -7,16 +7,24 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any
 
+import anyio
 import httpx
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from ragwright.app import Ragwright
+from ragwright.config import load_settings
 from ragwright.errors import UserError
 from ragwright.interfaces.mcp.access import local_key, store_tenant, visible_filters
-from ragwright.interfaces.mcp.tools import _glob_literal, stitch
+from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
+from ragwright.interfaces.mcp.schemas import SearchArgs
+from ragwright.interfaces.mcp.server import build_server, fixed_key
+from ragwright.interfaces.mcp.tools import RagTools, _glob_literal, stitch
+from ragwright.service.keys import ApiKey
 from ragwright.store.base import Filters
 from tests.mcp.conftest import Env
 
@@ -92,3 +100,24 @@ def test_glob_literal_and_stitch() -> None:
 
     assert stitch([sc(0, 10, 0), sc(6, 16, 1), sc(11, 22, 2)]) == text
     assert stitch([sc(0, 5, 0), sc(11, 16, 1)]) == "alpha\n\ngamma"
+
+
+class _SlowTools(RagTools):
+    async def search(self, key: ApiKey, args: SearchArgs) -> dict[str, Any]:
+        await anyio.sleep(30)
+        return {}
+
+
+async def test_a_slow_tool_call_times_out(env: Env) -> None:
+    rw = Ragwright(load_settings(data_dir=env.data_dir, embedding={"model": "fake"}))
+    try:
+        server = build_server(_SlowTools(rw), fixed_key(local_key("acme")), KeyRateLimiter(None), timeout=0.3)
+        async with Client(server) as client:  # the official client, connected in process
+            started = time.monotonic()
+            slow = await client.call_tool("search", {"query": "kettle"})
+            assert slow.is_error and "timed out after 0.3s" in slow.content[0].text  # type: ignore[union-attr]
+            assert time.monotonic() - started < 10
+            listed = await client.call_tool("list_documents", {})
+            assert not listed.is_error and listed.structured_content["total"] == 2
+    finally:
+        rw.close()

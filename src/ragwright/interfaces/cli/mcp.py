@@ -67,13 +67,14 @@ def mcp_command(
             if key or tenant:
                 raise UserError("--key and --tenant are for stdio; over HTTP each request brings its own key")
             with KeyStore(key_path(settings)) as keys:
-                server = build_server(tools, key_from_http, limiter)
+                server = build_server(tools, key_from_http, limiter, timeout=settings.service.request_timeout)
                 typer.echo(f"MCP over streamable HTTP at http://{host}:{port}/mcp (Bearer API keys)", err=True)
                 anyio.run(lambda: serve_http(server, keys, host=host, port=port))
         else:
             from ragwright.interfaces.mcp.stdio import serve_stdio
 
             api_key = _stdio_key(key_path(settings), key, tenant or settings.tenant, scopes, tags)
-            anyio.run(serve_stdio, build_server(tools, fixed_key(api_key), limiter))
+            anyio.run(serve_stdio, build_server(tools, fixed_key(api_key), limiter,
+                                                timeout=settings.service.request_timeout))
     finally:
         rw.close()

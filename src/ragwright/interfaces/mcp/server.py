@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from pydantic import BaseModel, ValidationError
@@ -104,8 +105,10 @@ def _validation_message(name: str, err: ValidationError) -> str:
     return f"invalid arguments for {name}: " + "; ".join(parts)
 
 
-def build_server(tools: RagTools, resolve_key: KeyResolver, limiter: KeyRateLimiter) -> Server[Any]:
-    """The ragwright MCP server over ``tools``, with keys found by ``resolve_key`` and calls limited by ``limiter``."""
+def build_server(tools: RagTools, resolve_key: KeyResolver, limiter: KeyRateLimiter, *,
+                 timeout: float | None = None) -> Server[Any]:
+    """The ragwright MCP server over ``tools``, with keys found by ``resolve_key``, calls limited by ``limiter`` and
+    each taking at most ``timeout`` seconds (None: no limit)."""
     specs = {s.name: s for s in TOOLS}
 
     async def list_tools(ctx: ServerRequestContext[Any, Any],
@@ -128,7 +131,10 @@ def build_server(tools: RagTools, resolve_key: KeyResolver, limiter: KeyRateLimi
         except ValidationError as err:
             return _error(_validation_message(spec.name, err))
         try:
-            result = await spec.run(tools, key, args)
+            with anyio.fail_after(timeout):
+                result = await spec.run(tools, key, args)
+        except TimeoutError:
+            return _error(f"{spec.name} timed out" + (f" after {timeout:g}s" if timeout else ""))
         except IngestError as err:
             return _error(f"cannot ingest: {err.reason}")
         except (UserError, NotIndexedError) as err:

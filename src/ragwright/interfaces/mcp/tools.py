@@ -42,8 +42,10 @@ class ToolFailure(UserError):
     """A tool call the caller can fix (unknown document, forbidden tag, bad file): reported as a tool error."""
 
 
-async def _in_thread(fn: Callable[[], T]) -> T:
-    return await anyio.to_thread.run_sync(fn)
+async def _in_thread(fn: Callable[[], T], *, abandon_on_timeout: bool = True) -> T:
+    """Run ``fn`` in a worker thread. Reads are abandoned when the call times out (the caller gets its error at once,
+    the thread finishes on its own); writes are waited for, so an ingest is never reported before it settles."""
+    return await anyio.to_thread.run_sync(fn, abandon_on_cancel=abandon_on_timeout)
 
 
 def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -201,4 +203,4 @@ class RagTools:
         return data
 
     async def ingest(self, key: ApiKey, args: IngestArgs) -> dict[str, Any]:
-        return await _in_thread(lambda: self._ingest(key, args))
+        return await _in_thread(lambda: self._ingest(key, args), abandon_on_timeout=False)
