@@ -19,6 +19,8 @@ class DenseEntry:
     version: int
     rowids: npt.NDArray[np.int64]
     matrix: npt.NDArray[np.float32]
+    chunk_ids: list[str] = field(default_factory=list)
+    """Chunk id of each row (so a search needs no SQL to name its hits); '' where the chunk row is gone."""
     _positions: dict[int, int] | None = field(default=None, repr=False)
 
     @property
@@ -58,6 +60,7 @@ class DenseCache:
             ids.append(int(rowid))
             blobs.append(blob)
         matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dim)
-        entry = DenseEntry(version, np.asarray(ids, dtype=np.int64), matrix)
+        names = dict(db.execute("SELECT id, chunk_id FROM chunks WHERE tenant = ?", (tenant,)).fetchall())
+        entry = DenseEntry(version, np.asarray(ids, dtype=np.int64), matrix, [names.get(i, "") for i in ids])
         self._entries[tenant] = entry
         return entry

@@ -36,6 +36,8 @@ from ragwright.store.sql import batches, bm25_idf, bm25_sql, check_tenant, db_er
 # of scoring the matching chunks exactly.
 _EXACT_FILTER_LIMIT = 50_000
 _VEC_MAX_K = 4096
+_IMMUTABLE_META = frozenset({"embedding_model", "embedding_dim"})
+
 class SQLiteStore:
     """`Store` over one SQLite file.
 
@@ -80,6 +82,7 @@ class SQLiteStore:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open index {self.path}: {exc}") from exc
         self._kw_tables: dict[str, str] = dict(self._db.execute("SELECT tenant, kw_table FROM tenants").fetchall())
+        self._meta_seen: dict[str, str] = {}
 
     # -- embedding model binding -------------------------------------------------------------------------------
 
@@ -225,11 +228,11 @@ class SQLiteStore:
                 return self._to_chunk_ids(tenant, [(r, s) for r, s in scored if r in keep][:k])
             cached = self._dense.get(self._db, tenant, self.embedding_dim)
             if cached is not None:
-                rowids, matrix = cached.rowids, cached.matrix
-                scores = matrix @ query
+                scores = cached.matrix @ query
                 top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
                 top = top[np.argsort(-scores[top], kind="stable")]
-                return self._to_chunk_ids(tenant, [(int(rowids[i]), float(scores[i])) for i in top])
+                names = cached.chunk_ids
+                return [ScoredChunk(names[i], float(scores[i])) for i in top.tolist() if names[i]]
             return self._to_chunk_ids(tenant, self._ann_search(tenant, query, min(k, _VEC_MAX_K)))
 
     def _ann_search(self, tenant: str, query: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
@@ -355,8 +358,15 @@ class SQLiteStore:
     # -- helpers -------------------------------------------------------------------------------------------------
 
     def _meta(self, key: str) -> str | None:
+        """A meta value. The embedding binding never changes once written, so a found value is kept in memory
+        (this is read on every vector search)."""
+        cached = self._meta_seen.get(key)
+        if cached is not None:
+            return cached
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if row is not None and key in _IMMUTABLE_META:
+            self._meta_seen[key] = row[0]
         return row[0] if row else None
 
     def _known_kw_table(self, tenant: str) -> str | None:
