@@ -194,3 +194,10 @@ class Judge:
     def close(self) -> None:
         if self._cache is not None:
             self._cache.close()
+
+    async def aclose(self) -> None:
+        """Close the cache and the model (its HTTP connections), from inside the event loop that used it."""
+        self.close()
+        closer = getattr(self.model, "aclose", None)
+        if closer is not None:
+            await closer()

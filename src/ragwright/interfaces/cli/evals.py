@@ -121,12 +121,17 @@ def run_cmd(
             def on_case(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            run = asyncio.run(run_eval(cases, rw=rw, out=out, judge=judge, concurrency=concurrency,
-                                       dataset=str(dataset), fresh=fresh, on_case=on_case))
+            async def evaluate() -> dict[str, object]:
+                try:
+                    return await run_eval(cases, rw=rw, out=out, judge=judge, concurrency=concurrency,
+                                          dataset=str(dataset), fresh=fresh, on_case=on_case)
+                finally:
+                    if judge is not None:
+                        await judge.aclose()
+
+            run = asyncio.run(evaluate())
     finally:
         rw.close()
-        if judge is not None:
-            judge.close()
     _print_summary(run)
     render.err_console.print(f"run -> {out}")
 
@@ -229,10 +234,13 @@ def calibrate_cmd(
     if judge is None:
         raise UserError("calibrate needs a judge model: set gateway.judge (e.g. \"openai:gpt-4o-mini\") in the config")
     assert isinstance(judge, Judge)
-    try:
-        report = asyncio.run(calibrate(items, judge))
-    finally:
-        judge.close()
+    async def go() -> dict[str, object]:
+        try:
+            return await calibrate(items, judge)
+        finally:
+            await judge.aclose()
+
+    report = asyncio.run(go())
     render.print_json(report)
 
 
@@ -256,8 +264,11 @@ def pairwise_cmd(
     if judge is None:
         raise UserError("pairwise needs a judge model: set gateway.judge (e.g. \"openai:gpt-4o-mini\") in the config")
     assert isinstance(judge, Judge)
-    try:
-        result = asyncio.run(pairwise_runs(*runs, judge))
-    finally:
-        judge.close()
+    async def go() -> dict[str, object]:
+        try:
+            return await pairwise_runs(*runs, judge)
+        finally:
+            await judge.aclose()
+
+    result = asyncio.run(go())
     render.print_json({k: v for k, v in result.items() if k != "per_case"})
