@@ -142,3 +142,10 @@ async def test_a_line_cut_by_a_kill_is_re_run(app: CountingApp, tmp_path: Path) 
     run = await run_eval(cases, rw=app, out=out, concurrency=1, metrics=[Explode(None)])
     assert app.asked == [cases[2].question, cases[3].question] and run["timing"]["resumed"] == 2
     assert [r["id"] for r in run["cases"]] == ["q0", "q1", "q2", "q3"]
+
+
+async def test_an_empty_sidecar_starts_afresh(app: CountingApp, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    sidecar_path(out).write_text("")
+    run = await run_eval(load_cases(tmp_path / "cases.jsonl")[:2], rw=app, out=out, metrics=[Explode(None)])
+    assert run["timing"]["resumed"] == 0 and len(app.asked) == 2

@@ -78,6 +78,9 @@ def _read_sidecar(path: Path, fingerprint: str) -> dict[str, dict[str, Any]]:
         return {}
     done: dict[str, dict[str, Any]] = {}
     lines = path.read_text(encoding="utf-8").splitlines()
+    if not lines:  # killed before its header was written: nothing to resume
+        path.unlink()
+        return done
     header = json.loads(lines[0]) if lines else {}
     if header.get("fingerprint") != fingerprint:
         raise UserError(f"{path} holds a partial run under another configuration or dataset: delete it, or pass "
