@@ -44,8 +44,11 @@ async def test_invalid_reply_is_re_asked_once_with_the_reason(judge_model: FakeC
 
 async def test_invalid_twice_is_a_typed_error_and_a_score_error_not_nan() -> None:
     model = FakeChatModel(lambda req: "I think it is good", name="fake:judge")
+    ledger = JudgeLedger()
+    current_ledger.set(ledger)
     with pytest.raises(JudgeOutputError, match="not JSON"):
         await Judge(model).run("relevance", question="Q?", answer="A.")
+    assert ledger.calls == 2 and ledger.output_tokens == 10  # invalid replies are billed too
     score = await AnswerRelevance(Judge(model)).evaluate(Case(id="a", question="Q?"), _answer("Ten years. [1]"))
     assert score is not None and score.value is None and "judge failed" in (score.error or "")
 

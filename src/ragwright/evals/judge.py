@@ -111,7 +111,7 @@ class _Cache:
 
 class Judge:
     def __init__(self, model: ChatModel, *, cache_path: Path | None = None, seed: int = 0, concurrency: int = 4,
-                 budget_usd: float | None = None, max_tokens: int = 1024) -> None:
+                 budget_usd: float | None = None, max_tokens: int = 512) -> None:
         self.model = model
         self.seed = seed
         self.budget_usd = budget_usd
@@ -145,17 +145,21 @@ class Judge:
                 return JudgeResult(hit, cached=True)
         async with self._sem:
             data, usage, cost = await self._ask(rubric, rubric.render(**values))
-        self.calls += 1
-        self.spent_usd += cost or 0.0
-        if ledger is not None:
-            ledger.calls += 1
-            ledger.input_tokens += usage.input_tokens
-            ledger.output_tokens += usage.output_tokens
-            ledger.cost_usd += cost or 0.0
-            ledger.cost_unknown += cost is None
         if self._cache is not None:
             self._cache.put(key, data)
         return JudgeResult(data, cached=False, usage=usage, cost_usd=cost)
+
+    def _account(self, response_usage: Usage, response_cost: float | None) -> None:
+        """Bill one model reply (valid or not: an invalid reply costs the same) to the run and the case."""
+        self.calls += 1
+        self.spent_usd += response_cost or 0.0
+        ledger = current_ledger.get()
+        if ledger is not None:
+            ledger.calls += 1
+            ledger.input_tokens += response_usage.input_tokens
+            ledger.output_tokens += response_usage.output_tokens
+            ledger.cost_usd += response_cost or 0.0
+            ledger.cost_unknown += response_cost is None
 
     async def _ask(self, rubric: Rubric, prompt: str) -> tuple[dict[str, Any], Usage, float | None]:
         messages: tuple[Message, ...] = (Message("system", SYSTEM), Message("user", prompt))
@@ -163,12 +167,13 @@ class Judge:
         cost: float | None = 0.0
         error = ""
         for attempt in range(2):
-            if self.budget_usd is not None and self.spent_usd + (cost or 0.0) >= self.budget_usd:
+            if self.budget_usd is not None and self.spent_usd >= self.budget_usd:
                 raise BudgetExceeded("eval judge", remaining=max(self.budget_usd - self.spent_usd, 0.0), resets_at=0)
             request = ChatRequest(model=self.model.name, messages=messages, temperature=0.0, seed=self.seed,
                                   max_tokens=self.max_tokens,
                                   response_format=ResponseFormat(json_schema=rubric.schema, name=rubric.name))
             response = await self.model.chat(request)
+            self._account(response.usage, response.cost_usd)
             usage = usage + response.usage
             cost = None if cost is None or response.cost_usd is None else cost + response.cost_usd
             try:
