@@ -132,7 +132,13 @@ class ServiceState:
                 if self._chat_factory is not None:
                     self._chat_models[name] = self._chat_factory(name)
                 else:
-                    self._chat_models[name] = self._gateway().model(name)
+                    gateway = self._gateway()
+                    if name not in gateway.models():  # only configured names: no unbounded state, no surprise spend
+                        from ragwright.interfaces.http.errors import ApiError
+
+                        raise ApiError(404, "model_not_found", f"unknown model {name!r}: GET /v1/models lists "
+                                       "rag:<knowledge-base> and the gateway's configured models")
+                    self._chat_models[name] = gateway.model(name)
             return self._chat_models[name]
 
     def _gateway(self) -> Any:
