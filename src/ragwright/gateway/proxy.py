@@ -21,9 +21,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import suppress
 from typing import Any, Protocol, cast
@@ -35,6 +33,7 @@ from ragwright.errors import ConfigError, GatewayError, RagwrightError, UserErro
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.ledger import UsageLedger
 from ragwright.gateway.policies.ledgered import Ledgered
+from ragwright.gateway.proxy_auth import Authenticator, cached_authenticator
 from ragwright.gateway.proxy_wire import (
     InvalidRequest,
     Options,
@@ -72,33 +71,6 @@ class ModelSource(Protocol):
     def model(self, name: str) -> ChatModel: ...
 
     def models(self) -> list[str]: ...
-
-
-Authenticator = Callable[[str], Awaitable[RequestContext | None]]
-"""Raw bearer key -> who is calling (tenant, key id), or None if the key is not valid."""
-
-
-def cached_authenticator(verify: Callable[[str], tuple[str, str] | None], *, ttl: float = 30.0,
-                         max_entries: int = 10_000) -> Authenticator:
-    """Wrap a blocking ``verify(raw_key) -> (tenant, key_id) | None`` (e.g. the API key store) so that only the
-    first request with a key in each ``ttl`` seconds pays for it, in a worker thread; a revoked key stops working
-    within ``ttl``."""
-    cache: dict[str, tuple[float, RequestContext | None]] = {}
-
-    async def authenticate(raw: str) -> RequestContext | None:
-        digest = hashlib.sha256(raw.encode()).hexdigest()
-        now = time.monotonic()
-        hit = cache.get(digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        found = await asyncio.to_thread(verify, raw)
-        ctx = RequestContext(tenant=found[0], key_id=found[1]) if found else None
-        if len(cache) >= max_entries:
-            cache.clear()
-        cache[digest] = (now + ttl, ctx)
-        return ctx
-
-    return authenticate
 
 
 def _error(status: int, message: str, kind: str, code: str, *, param: str | None = None,
@@ -368,15 +340,16 @@ async def _disconnected(receive: Receive) -> None:
 
 def build_proxy(settings: Settings, *, authenticate: Authenticator | None = None) -> ProxyApp:
     """The proxy over ``build_gateway(settings)``, whose HTTP providers share one
-    :class:`~ragwright.gateway.transport.LeanAsyncClient` (an ``httpx.AsyncClient``) on
+    :class:`~ragwright.gateway.lean_client.LeanAsyncClient` (an ``httpx.AsyncClient``) on
     :class:`~ragwright.gateway.transport.PooledTransport` (httpx's default pool collapses under concurrency)."""
     import httpx
 
     from ragwright.gateway.build import build_gateway
+    from ragwright.gateway.lean_client import LeanAsyncClient
     from ragwright.gateway.pricing import PriceTable
     from ragwright.gateway.providers.http import httpx_timeout
     from ragwright.gateway.registry import make_chat_model
-    from ragwright.gateway.transport import LeanAsyncClient, PooledTransport
+    from ragwright.gateway.transport import PooledTransport
 
     prices = PriceTable.load(settings.gateway.prices_file)
     client: httpx.AsyncClient = LeanAsyncClient(transport=PooledTransport(),

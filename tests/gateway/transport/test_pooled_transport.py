@@ -14,9 +14,10 @@ import pytest
 from ragwright.config import TimeoutSettings
 from ragwright.errors import GatewayError
 from ragwright.gateway.base import collect
+from ragwright.gateway.lean_client import LeanAsyncClient
 from ragwright.gateway.providers.http import httpx_timeout, make_client
 from ragwright.gateway.providers.openai import OpenAIChatModel
-from ragwright.gateway.transport import LeanAsyncClient, PooledTransport
+from ragwright.gateway.transport import PooledTransport
 from ragwright.gateway.types import ChatRequest, Message
 from ragwright.testing.provider_servers import (
     OpenAIServer,
