@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+import numpy as np
+import numpy.typing as npt
 import sqlean as sqlite3
 
 from ragwright.errors import StoreError
@@ -83,3 +85,16 @@ def bm25_sql(table: str, n_terms: int, *, k1: float, b: float, avgdl: float, con
     return (f"SELECT c.chunk_id, r.s FROM (SELECT p.rid AS rid, {score} AS s FROM ({postings}) p"
             " GROUP BY p.rid ORDER BY s DESC, p.rid LIMIT ?) r JOIN chunks c ON c.id = r.rid"
             " WHERE c.tenant = ? ORDER BY r.s DESC, r.rid", "plain", [])
+
+
+def read_vectors(db: Any, tenant: str, rowids: Sequence[int], dim: int) -> tuple[list[int], npt.NDArray[np.float32]]:
+    """The vectors of ``rowids`` from the vec0 table (in batches), as found ids and a matrix in the same order."""
+    ids: list[int] = []
+    blobs: list[bytes] = []
+    for batch in batches(list(rowids), 500):
+        marks = ",".join("?" * len(batch))
+        for rowid, blob in db.execute(
+                f"SELECT rowid, embedding FROM chunks_vec WHERE tenant = ? AND rowid IN ({marks})", (tenant, *batch)):
+            ids.append(int(rowid))
+            blobs.append(blob)
+    return ids, np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dim)

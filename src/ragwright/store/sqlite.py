@@ -30,7 +30,7 @@ from ragwright.retrieval.analysis import analyze, query_terms
 from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoreStats
 from ragwright.store.dense_cache import DenseCache
 from ragwright.store.migrations import apply_migrations, known_migrations
-from ragwright.store.sql import batches, bm25_idf, bm25_sql, check_tenant, db_errors, filter_sql
+from ragwright.store.sql import batches, bm25_idf, bm25_sql, check_tenant, db_errors, filter_sql, read_vectors
 
 # Above this many filter-matching chunks, vector search over-fetches from the ANN table and filters afterwards instead
 # of scoring the matching chunks exactly.
@@ -260,18 +260,7 @@ class SQLiteStore:
             position = cached.positions
             found = [r for r in rowids if r in position]
             return found, cached.matrix[[position[r] for r in found]] if found else cached.matrix[:0]
-        ids: list[int] = []
-        blobs: list[bytes] = []
-        for batch in batches(list(rowids), 500):
-            marks = ",".join("?" * len(batch))
-            for rowid, blob in self._db.execute(
-                f"SELECT rowid, embedding FROM chunks_vec WHERE tenant = ? AND rowid IN ({marks})", (tenant, *batch)
-            ):
-                ids.append(int(rowid))
-                blobs.append(blob)
-        dim = self.embedding_dim or 0
-        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dim)
-        return ids, matrix
+        return read_vectors(self._db, tenant, rowids, self.embedding_dim or 0)
 
     def _to_chunk_ids(self, tenant: str, scored: list[tuple[int, float]]) -> list[ScoredChunk]:
         if not scored:
