@@ -77,14 +77,17 @@ def usage(
         render.console.print(f"no calls recorded in {settings.ledger_path}" + (f" since {since}" if since else ""))
         return
     table = Table(title=f"usage by {by}" + (f" since {since}" if since else ""))
-    for col in (by, "calls", "errors", "cache hits", "input tok (cached)", "output tok (reasoning)", "cost USD",
-                "saved USD"):
-        table.add_column(col, justify="left" if col == by else "right", no_wrap=col != by)
+    group_width = min(32, max(len(by), *(len(r.group) for r in rows)))  # never squeezed away on a narrow terminal
+    table.add_column(by, min_width=group_width, overflow="fold")
+    for col in ("calls/err/hit", "in (cached)", "out (reason)", "cost $", "saved $"):
+        table.add_column(col, justify="right")
     for r in rows:
         cost = f"{r.cost_usd:.6f}" + ("*" if r.unpriced_calls else "")
-        table.add_row(r.group, str(r.calls), str(r.errors), str(r.cache_hits),
+        table.add_row(r.group, f"{r.calls}/{r.errors}/{r.cache_hits}",
                       f"{r.input_tokens:,} ({r.cached_input_tokens:,})",
                       f"{r.output_tokens:,} ({r.reasoning_tokens:,})", cost, f"{r.saved_usd:.6f}")
     render.console.print(table)
+    render.console.print("[dim]calls/err/hit: calls, failed, answered from the cache · in/out: tokens · "
+                         "saved: what the cache avoided[/]")
     if any(r.unpriced_calls for r in rows):
         render.console.print("* some calls used a model with no price in the table: their cost is not included")
