@@ -105,7 +105,7 @@ class UsageLedger:
 
     def __init__(self, path: Path, *, batch_size: int = 512, flush_ms: float = 250.0,
                  max_pending: int = 100_000) -> None:
-        self.path = Path(path)
+        self.path = Path(path).absolute()  # the writer thread opens it later: not relative to a cwd that moved on
         self.batch_size = batch_size
         self.flush_s = flush_ms / 1000.0
         self.max_pending = max_pending

@@ -175,3 +175,12 @@ def test_summaries_group_by_tenant_key_model_and_day(tmp_path: Path) -> None:
     assert days == {"2026-09-21": 1, "2026-09-22": 3}
     assert sum(r.calls for r in summarize(path, by="tenant", since=date(2026, 9, 22))) == 3
     assert summarize(tmp_path / "absent.sqlite") == []
+
+
+def test_relative_ledger_path_is_fixed_when_the_ledger_is_made(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer opens the file lazily; a later chdir must not move the ledger (it once landed in the repo root)."""
+    monkeypatch.chdir(tmp_path)
+    ledger = UsageLedger(Path("idx") / "usage.sqlite")
+    monkeypatch.chdir(tmp_path.parent)
+    assert ledger.path == tmp_path / "idx" / "usage.sqlite"
