@@ -58,6 +58,17 @@ def test_default_providers_resolve_keys_and_context_windows(monkeypatch: pytest.
     assert ollama.payload(REQ, stream=False)["max_tokens"] == 16  # every compatible server: the classic one
 
 
+def test_openai_reasoning_models_get_no_temperature(monkeypatch: pytest.MonkeyPatch) -> None:
+    """o-series and gpt-5 reject temperature 0 (judges ask for it); other models and compatible servers keep it."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    settings = GatewaySettings()
+    req = REQ.replace(temperature=0.0, seed=7)
+    reasoning = make_chat_model("openai:o4-mini", settings, prices=PRICES).payload(req, stream=False)
+    assert "temperature" not in reasoning and reasoning["seed"] == 7
+    assert make_chat_model("openai:gpt-4o-mini", settings, prices=PRICES).payload(req, stream=False)["temperature"] == 0
+    assert make_chat_model("ollama:o3-like", settings, prices=PRICES).payload(req, stream=False)["temperature"] == 0
+
+
 def test_missing_key_unknown_provider_and_bad_spec(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     settings = GatewaySettings()

@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
@@ -41,6 +42,8 @@ __all__ = ["OpenAIChatModel"]
 _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
                                     "function_call": "tool_calls", "content_filter": "content_filter"}
 
+
+_REASONING = re.compile(r"^(o\d|gpt-5)")
 
 class OpenAIChatModel(HTTPChatModel):
     """A model behind an OpenAI-compatible ``/chat/completions`` endpoint. ``name`` is ``"provider_name:model"``.
@@ -69,6 +72,10 @@ class OpenAIChatModel(HTTPChatModel):
         # OpenAI's own API wants max_completion_tokens (its reasoning models reject max_tokens); compatible servers
         # (vLLM, Ollama, llama.cpp, Groq, ...) all read max_tokens
         self.max_tokens_field = "max_completion_tokens" if "api.openai.com" in self.base_url else "max_tokens"
+        # OpenAI's reasoning models (o1, o3, o4-mini, gpt-5...) reject any temperature but the default: leave it out
+        # there rather than fail every judge call that asks for temperature 0
+        self.sampling_fields = ("seed",) if "api.openai.com" in self.base_url and _REASONING.match(model) \
+            else ("temperature", "seed")
 
     # -- requests -----------------------------------------------------------------------------------------------
 
@@ -88,7 +95,7 @@ class OpenAIChatModel(HTTPChatModel):
                 "json_schema": {"name": fmt.name, "schema": fmt.json_schema, "strict": fmt.strict}}
         if request.max_tokens is not None:
             body[self.max_tokens_field] = request.max_tokens
-        for key in ("temperature", "seed"):
+        for key in self.sampling_fields:
             value = getattr(request, key)
             if value is not None:
                 body[key] = value
