@@ -19,12 +19,12 @@ Example::
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 import time
 from pathlib import Path
 
 from ragwright.errors import UserError
+from ragwright.service.sqlite_file import open_service_db
 
 DEFAULT_KB = "default"
 KB_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -54,12 +54,9 @@ class KnowledgeBases:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS knowledge_bases (tenant TEXT NOT NULL, kb TEXT NOT NULL, "
-                         "created_at REAL NOT NULL, PRIMARY KEY (tenant, kb))")
+        self._db = open_service_db(self.path, "CREATE TABLE IF NOT EXISTS knowledge_bases (tenant TEXT NOT NULL, "
+                                   "kb TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (tenant, kb))")
 
     def add(self, tenant: str, kb: str) -> None:
         check_kb_name(kb)

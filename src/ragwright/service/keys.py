@@ -25,7 +25,6 @@ import hmac
 import json
 import re
 import secrets
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable
@@ -34,6 +33,7 @@ from pathlib import Path
 
 from ragwright.config import Settings
 from ragwright.errors import UserError
+from ragwright.service.sqlite_file import open_service_db
 
 SCOPES = ("read", "write", "admin")
 _RANK = {s: i for i, s in enumerate(SCOPES)}
@@ -124,11 +124,8 @@ class KeyStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_service_db(self.path, _SCHEMA)
 
     def create(self, tenant: str, scopes: Iterable[str] = ("read",), tags: Iterable[str] = (),
                name: str | None = None) -> tuple[str, ApiKey]:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ragwright.config import Settings
+from ragwright.service.sqlite_file import open_service_db
 
 log = logging.getLogger("ragwright.http.jobs")
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
@@ -91,10 +92,9 @@ class JobStore:
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, "
-                         "data TEXT NOT NULL, finished INTEGER NOT NULL, updated_at REAL NOT NULL)")
+        self._db = open_service_db(Path(path), "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, "
+                                   "tenant TEXT NOT NULL, data TEXT NOT NULL, finished INTEGER NOT NULL, "
+                                   "updated_at REAL NOT NULL)")
 
     def put(self, job: Job) -> None:
         data = json.dumps(dataclasses.asdict(job))
