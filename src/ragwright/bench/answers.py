@@ -16,7 +16,7 @@ from ragwright.answering.evidence import score_sentences
 from ragwright.answering.sentences import split_sentences
 from ragwright.app import Ragwright
 from ragwright.bench.common import index_dir, percentiles_ms, write_json
-from ragwright.bench.squad import exact_match, f1, load_squad
+from ragwright.bench.squad import exact_match, f1, held_out_ids, load_squad
 from ragwright.config import Settings
 from ragwright.ingest.pipeline import Ingestor, ProgressCallback
 from ragwright.models.base import Embedder
@@ -30,7 +30,7 @@ def run_answer_bench(
     on_query: Callable[[int, int], None] | None = None, limit: int | None = None,
 ) -> dict[str, Any]:
     docs, questions = load_squad(squad)
-    held_out = {d.doc_id for i, d in enumerate(docs) if holdout and i % holdout == holdout - 1}
+    held_out = held_out_ids(docs, holdout)
     indexed = [d for d in docs if d.doc_id not in held_out]
     if limit:
         questions = questions[:limit]

@@ -43,6 +43,12 @@ def load_squad(path: Path) -> tuple[list[Document], list[SquadQuestion]]:
     return docs, questions
 
 
+def held_out_ids(docs: list[Document], holdout: int) -> set[str]:
+    """Every ``holdout``-th paragraph (the 5th, 10th, ... for 5): left out of the index, so its questions are
+    unanswerable by construction (``ragwright bench answers`` and ``ragwright eval import squad`` agree on this)."""
+    return {d.doc_id for i, d in enumerate(docs) if holdout and i % holdout == holdout - 1}
+
+
 def normalize_answer(text: str) -> str:
     """SQuAD v1.1's normalisation: lower case, no punctuation, no articles, single spaces."""
     text = text.lower()

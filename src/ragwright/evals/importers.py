@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ragwright.bench.retrieval import load_beir_queries
-from ragwright.bench.squad import load_squad
-from ragwright.documents.model import Document
+from ragwright.bench.squad import held_out_ids, load_squad
 from ragwright.errors import UserError
 from ragwright.evals.dataset import Case, write_cases
 
@@ -36,11 +35,6 @@ def import_beir(src: Path, *, out: Path, split: str = "test", limit: int | None 
     items = list(queries.items())[:limit] if limit else list(queries.items())
     cases = [Case(id=qid, question=text, relevant=dict(qrels[qid]), tags=["beir", split]) for qid, text in items]
     return write_cases(out, cases)
-
-
-def held_out_ids(docs: list[Document], holdout: int) -> set[str]:
-    """Every ``holdout``-th paragraph (the 5th, 10th, ... for 5), as ``ragwright bench answers`` holds them out."""
-    return {d.doc_id for i, d in enumerate(docs) if holdout and i % holdout == holdout - 1}
 
 
 def import_squad(src: Path, *, out: Path, corpus_out: Path, holdout: int = 5, limit: int | None = None) -> int:
