@@ -69,11 +69,6 @@ class KnowledgeBases:
             rows = self._db.execute("SELECT kb FROM knowledge_bases WHERE tenant = ? ORDER BY kb", (tenant,)).fetchall()
         return [DEFAULT_KB, *(r[0] for r in rows if r[0] != DEFAULT_KB)]
 
-    def count(self) -> int:
-        """How many knowledge bases exist across tenants (cheap; a change means another process made one)."""
-        with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM knowledge_bases").fetchone()[0])
-
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -121,8 +120,6 @@ class ServiceState:
         self._chat_models: dict[str, ChatModel] = {}
         self._gateway_models: list[str] | None = None
         self._gw: Any = None
-        self._kb_checked = 0.0
-        self._kb_count: int | None = None
         self._models_lock = threading.Lock()
 
     def chat_model(self, name: str) -> ChatModel:
@@ -160,19 +157,8 @@ class ServiceState:
 
     @contextmanager
     def reader(self) -> Iterator[Ragwright]:
-        """The current :class:`Ragwright` for a read, reopened first if another process created a knowledge base.
-
-        The store lists its keyword tables when it opens, so a knowledge base created elsewhere (the MCP server, or
-        another server process) is not keyword-searchable here until the index is reopened; the knowledge-base
-        registry is checked at most once a second to notice that.
-        """
-        now = time.monotonic()
-        if now - self._kb_checked >= 1.0:
-            self._kb_checked = now
-            count = self.kbs.count()
-            if self._kb_count is not None and count != self._kb_count:
-                self.pool.refresh()
-            self._kb_count = count
+        """The current :class:`Ragwright` for a read. Knowledge bases another process creates (the MCP server, another
+        server process, ``ragwright ingest --tenant``) are found by the store itself, with no reopening."""
         with self.pool.use() as rw:
             yield rw
 
@@ -180,7 +166,6 @@ class ServiceState:
         shutil.rmtree(self.uploads_dir / job.id, ignore_errors=True)
         if job.status == "succeeded":
             self.kbs.add(job.tenant, job.kb)
-            self._kb_count = None  # this process already reopens below
             self.pool.refresh()
 
     def job_dir(self, job_id: str) -> Path:
