@@ -60,7 +60,8 @@ class Gateway:
         self._use_ledger = self.config.ledger if ledger is None else ledger
         self._leaves: dict[str, ChatModel] = {}
         self._models: dict[str, ChatModel] = {}
-        self._shared: dict[str, Any] = {}
+        self._first_ratelimit: Any = None  # every later RateLimit shares its counters
+        self._budget_store: Any = None  # one set of budget accounts for every name
         self._ledger: Any = None
 
     # -- names ----------------------------------------------------------------------------------------------------
@@ -148,16 +149,14 @@ class Gateway:
         else:
             inner = self._chain_model(name)
         if any(v is not None for k, v in cfg.rate_limit.model_dump().items() if k != "storage"):
-            first = self._shared.get("ratelimit")
-            inner = RateLimit(inner, **cfg.rate_limit.model_dump(), share_with=first)
-            self._shared.setdefault("ratelimit", inner)
+            inner = RateLimit(inner, **cfg.rate_limit.model_dump(), share_with=self._first_ratelimit)
+            self._first_ratelimit = self._first_ratelimit or inner
         if cfg.budget.tenant_usd is not None or cfg.budget.key_usd is not None:
-            store = self._shared.get("budget_store")
-            if store is None:
+            if self._budget_store is None:
                 from ragwright.gateway.policies.budget import InMemoryBudgetStore
 
-                store = self._shared["budget_store"] = InMemoryBudgetStore()
-            inner = Budget(inner, **cfg.budget.model_dump(), prices=self.prices, store=store)
+                self._budget_store = InMemoryBudgetStore()
+            inner = Budget(inner, **cfg.budget.model_dump(), prices=self.prices, store=self._budget_store)
         if cfg.cache.exact or cfg.cache.semantic:
             if cfg.cache.semantic and self._embedder is None:
                 from ragwright.models.registry import make_embedder
