@@ -44,7 +44,8 @@ class Ragwright:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             e = self.settings.embedding
-            kwargs = {"max_length": e.max_length, "threads": e.threads} if e.model == "minilm" else {}
+            kwargs: dict[str, object] = ({"max_length": e.max_length, "threads": e.threads,
+                                          "query_precision": e.query_precision} if e.model == "minilm" else {})
             self._embedder = make_embedder(e.model, **kwargs)
         return self._embedder
 
