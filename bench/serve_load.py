@@ -113,16 +113,20 @@ def free_port() -> int:
 
 
 def start_server(data_dir: Path, port: int, mode: str, log: Path, embedder: str = "minilm",
-                 embed_threads: int | None = None) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
+                 embed_threads: int | None = None, workers: int = 1, access_log: bool = True
+                 ) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("RAGWRIGHT_") or k in ("RAGWRIGHT_EMBEDDING__QUERY_PRECISION", "RAGWRIGHT_CACHE_DIR")}
     env.update({"RAGWRIGHT_RETRIEVAL__MODE": mode, "RAGWRIGHT_SERVICE__RATE_LIMIT_RPM": "100000000",
                 "RAGWRIGHT_EMBEDDING__MODEL": embedder})
     if embed_threads:
         env["RAGWRIGHT_EMBEDDING__THREADS"] = str(embed_threads)
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "ragwright", "serve", "--host", "127.0.0.1", "--port",
-                                 str(port), "--data-dir", str(data_dir)], env=env, stdout=out, stderr=out,
-                                cwd=data_dir.parent)
+        cmd = [sys.executable, "-m", "ragwright", "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir",
+               str(data_dir), "--workers", str(workers)]
+        if not access_log:
+            cmd.append("--no-access-log")
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out, cwd=data_dir.parent)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -157,10 +161,30 @@ def warm_up(url: str, key: str, qs: list[str], n: int, k: int = 10) -> dict[str,
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process (all its threads) from /proc, or None where /proc is missing."""
+    """User + system CPU time of a process and its live descendants (``serve --workers N`` forks workers), from
+    /proc, or None where /proc is missing."""
+    def stat(p: int) -> list[str]:
+        return Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        parents: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    parents[int(entry.name)] = int(stat(int(entry.name))[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+        tree, frontier = {pid}, [pid]
+        while frontier:
+            parent = frontier.pop()
+            children = [p for p, pp in parents.items() if pp == parent and p not in tree]
+            tree.update(children)
+            frontier.extend(children)
+        total = 0
+        for p in tree:
+            fields = stat(p)
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return None
 
@@ -277,7 +301,10 @@ def main() -> None:
     ap.add_argument("--query-pool", type=int, default=0, help="Distinct queries to cycle through (0: all).")
     ap.add_argument("--warmup", type=int, default=50, help="Sequential requests before measuring.")
     ap.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
-    ap.add_argument("--embed-threads", type=int, help="Server's onnxruntime intra-op threads (default: all cores).")
+    ap.add_argument("--embed-threads", type=int,
+                    help="Server's onnxruntime intra-op threads (default: all cores with 1 worker, else 1).")
+    ap.add_argument("--workers", type=int, default=1, help="`ragwright serve --workers N` (processes).")
+    ap.add_argument("--no-access-log", action="store_true", help="Serve with --no-access-log.")
     ap.add_argument("--embedder", default="minilm", help="Embedder spec ('fake' only for smoke tests).")
     ap.add_argument("--build-only", action="store_true")
     args = ap.parse_args()
@@ -293,7 +320,9 @@ def main() -> None:
         key = api_key(data_dir)
         port = free_port()
         log = tmp_root / "serve.log"
-        server = start_server(data_dir, port, args.mode, log, args.embedder, args.embed_threads)
+        embed_threads = args.embed_threads or (1 if args.workers > 1 else None)
+        server = start_server(data_dir, port, args.mode, log, args.embedder, embed_threads, args.workers,
+                              not args.no_access_log)
         url = f"http://127.0.0.1:{port}/v1/search"
         try:
             sequential = warm_up(url, key, qs, args.warmup, args.k)
@@ -320,9 +349,9 @@ def main() -> None:
         per_request = 1000 * (cpu_after - cpu_before) / load["requests"]
         server_cpu = {"cpu_seconds": round(cpu_after - cpu_before, 1), "cpu_ms_per_request": round(per_request, 2),
                       "rps_if_server_had_all_cpus": round(1000 * (os.cpu_count() or 1) / per_request, 1),
-                      "note": "server process CPU time (all threads) during the load, divided by requests served; "
-                              "the last figure is a derived ceiling (it ignores the store lock that serialises "
-                              "queries), not a measurement"}
+                      "note": "CPU time of the server process and its workers (all threads) during the load, divided "
+                              "by requests served; the last figure is a derived ceiling (with one worker the store "
+                              "lock serialises queries), not a measurement"}
     result = {
         "rps": round(load["requests"] / load["seconds"], 1),
         "p50_ms": round(load["p50_ms"], 2),
@@ -336,7 +365,9 @@ def main() -> None:
                          "note": "1-minute load average of the shared 2-core machine around the run"},
         "config": {"endpoint": "POST /v1/search", "mode": args.mode, "k": args.k, "concurrency": args.concurrency,
                    "seconds": args.seconds, "generator": generator, "embedder": args.embedder,
-                   "embed_threads": args.embed_threads or "default (all cores)",
+                   "embed_threads": embed_threads or "default (all cores)", "workers": args.workers,
+                   "access_log": not args.no_access_log,
+                   "query_precision": os.environ.get("RAGWRIGHT_EMBEDDING__QUERY_PRECISION", "int8 (default)"),
                    "distinct_queries": len(qs),
                    "query_source": "synthetic" if args.synthetic else "scifact queries.jsonl",
                    "index": index, "corpus": "synthetic" if args.synthetic else "scifact corpus.jsonl",
