@@ -87,6 +87,25 @@ def bm25_sql(table: str, n_terms: int, *, k1: float, b: float, avgdl: float, con
             " WHERE c.tenant = ? ORDER BY r.s DESC, r.rid", "plain", [])
 
 
+def bm25_search(db: Any, table: str, tenant: str, terms: Sequence[str], k: int, *, k1: float, b: float,
+                context_weight: float, filters: Filters | None) -> list[tuple[str, float]]:
+    """The SQL path of keyword search: ``(chunk_id, score)`` of the top ``k`` chunks for distinct ``terms``."""
+    n_chunks, n_terms = db.execute("SELECT n_chunks, n_terms FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
+    if n_chunks <= 0:
+        return []
+    df = {t: db.execute(f"SELECT COUNT(*) FROM {table} WHERE term = ?", (t,)).fetchone()[0] for t in terms}
+    present = [t for t in terms if df[t]]
+    if not present:
+        return []
+    args: list[Any] = []
+    for t in present:
+        args += [bm25_idf(n_chunks, df[t]), t]
+    sql, shape, params = bm25_sql(table, len(present), k1=k1, b=b, avgdl=n_terms / n_chunks,
+                                  context_weight=context_weight, filters=filters)
+    bind = (*args, tenant, *params, k) if shape == "filtered" else (*args, k, tenant)
+    return [(cid, float(sc)) for cid, sc in db.execute(sql, bind).fetchall()]
+
+
 def read_vectors(db: Any, tenant: str, rowids: Sequence[int], dim: int) -> tuple[list[int], npt.NDArray[np.float32]]:
     """The vectors of ``rowids`` from the vec0 table (in batches), as found ids and a matrix in the same order."""
     ids: list[int] = []

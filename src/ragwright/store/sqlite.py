@@ -1,10 +1,10 @@
 """The embedded store: one SQLite file in WAL mode.
 
 Layout: ``documents`` and ``chunks`` tables; one postings table per tenant (term, chunk, term frequency, chunk
-length) from which BM25 is computed in SQL, so statistics never mix tenants (docs/adr/0001 says why this is not FTS5's
-bm25()); and one sqlite-vec ``vec0`` table partitioned by tenant for the vectors. A document
-and all of its rows are replaced in a single transaction, so a crash at any point leaves the previous state intact and
-the next ingest completes the work.
+length) from which BM25 is computed (from a copy in memory, or in SQL for tenants too large to hold), so statistics
+never mix tenants (docs/adr/0001 says why this is not FTS5's bm25()); and one sqlite-vec ``vec0`` table partitioned by
+tenant for the vectors. A document and all of its rows are replaced in a single transaction, so a crash at any point
+leaves the previous state intact and the next ingest completes the work.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,8 +28,9 @@ from ragwright.errors import SchemaVersionError, StoreError
 from ragwright.retrieval.analysis import analyze, query_terms
 from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoreStats
 from ragwright.store.dense_cache import DenseCache
+from ragwright.store.keyword_cache import BM25Params, KeywordCache
 from ragwright.store.migrations import apply_migrations, known_migrations
-from ragwright.store.sql import batches, bm25_idf, bm25_sql, check_tenant, db_errors, filter_sql, read_vectors
+from ragwright.store.sql import batches, bm25_search, check_tenant, db_errors, filter_sql, read_vectors
 
 # Above this many filter-matching chunks, vector search over-fetches from the ANN table and filters afterwards instead
 # of scoring the matching chunks exactly.
@@ -51,7 +51,7 @@ class SQLiteStore:
 
     def __init__(
         self, path: Path | str, *, timeout_s: float = 30.0, bm25_k1: float = 0.9, bm25_b: float = 0.4,
-        context_weight: float = 1.0, dense_cache_max: int = 500_000,
+        context_weight: float = 1.0, dense_cache_max: int = 500_000, keyword_cache_max: int = 500_000,
     ) -> None:
         self.path = Path(path)
         self.bm25_k1 = bm25_k1
@@ -59,6 +59,7 @@ class SQLiteStore:
         self.context_weight = context_weight
         self.dense_cache_max = dense_cache_max
         self._dense = DenseCache(dense_cache_max)
+        self._keywords = KeywordCache(keyword_cache_max)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -180,31 +181,27 @@ class SQLiteStore:
 
     @db_errors
     def keyword_search(self, tenant: str, query: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
-        """BM25 over the tenant's own statistics: Lucene's non-negative IDF, ``k1``/``b`` from the constructor."""
+        """BM25 over the tenant's own statistics: Lucene's non-negative IDF, ``k1``/``b`` from the constructor.
+
+        Scored from the tenant's postings held in memory (:mod:`ragwright.store.keyword_cache`), or in SQL when the
+        tenant is larger than ``keyword_cache_max`` chunks or changed and has not yet earned a reload; both paths give
+        the same scores and order."""
         check_tenant(tenant)
         terms = query_terms(query)
         table = self._kw_tables.get(tenant) or self._known_kw_table(tenant)
         if not terms or table is None or k <= 0:
             return []
         with self._lock:
-            n_chunks, n_terms = self._db.execute(
-                "SELECT n_chunks, n_terms FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
-            if n_chunks <= 0:
-                return []
-            df = {t: self._db.execute(f"SELECT COUNT(*) FROM {table} WHERE term = ?", (t,)).fetchone()[0]
-                  for t in terms}
-            present = [t for t in terms if df[t]]
-            if not present:
-                return []
-            args: list[Any] = []
-            for t in present:
-                args += [bm25_idf(n_chunks, df[t]), t]
-            sql, shape, params = bm25_sql(table, len(present), k1=self.bm25_k1, b=self.bm25_b,
-                                          avgdl=n_terms / n_chunks, context_weight=self.context_weight,
-                                          filters=filters)
-            bind = (*args, tenant, *params, k) if shape == "filtered" else (*args, k, tenant)
-            rows = self._db.execute(sql, bind).fetchall()
-        return [ScoredChunk(cid, float(sc)) for cid, sc in rows]
+            entry = self._keywords.get(self._db, tenant, table,
+                                       BM25Params(self.bm25_k1, self.bm25_b, self.context_weight))
+            if entry is None:
+                started = time.thread_time()
+                rows = bm25_search(self._db, table, tenant, terms, k, k1=self.bm25_k1, b=self.bm25_b,
+                                   context_weight=self.context_weight, filters=filters)
+                self._keywords.charge(tenant, time.thread_time() - started)
+                return [ScoredChunk(cid, sc) for cid, sc in rows]
+            allowed = self._keywords.mask(self._db, tenant, entry, filters) if filters else None
+        return entry.search(terms, k, allowed)
 
     def vector_search(
         self, tenant: str, vector: npt.NDArray[np.float32], k: int, filters: Filters | None = None

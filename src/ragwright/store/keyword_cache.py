@@ -1,0 +1,194 @@
+"""A tenant's BM25 postings held in memory, reloaded after the tenant's version changes (see KeywordCache).
+
+Scoring BM25 in SQL over the postings table (docs/adr/0001) costs a few milliseconds a query at SciFact's size, most
+of it SQLite stepping through a ``UNION ALL``/``GROUP BY`` row by row. Here the same postings are read once into CSR
+arrays with each posting's BM25 weight already computed (within one tenant version, N, df and avgdl are fixed, so
+the weight of a posting is too), and a query is a gather plus one ``bincount``. Weights are computed in float64 with
+the same operations, in the same order, as the SQL expression in :func:`ragwright.store.sql.bm25_sql`, so scores
+agree with the SQL path to the last bits (the sum order of a chunk's terms aside) and ties break the same way:
+higher score first, then lower chunk rowid. Above ``max_chunks`` a tenant is not cached and the store falls back to
+SQL, to bound memory.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ragwright.store.base import Filters, ScoredChunk
+from ragwright.store.sql import bm25_idf, filter_sql
+
+_MAX_MASKS = 64  # filter masks remembered per tenant version
+
+
+@dataclass(frozen=True, slots=True)
+class BM25Params:
+    k1: float
+    b: float
+    context_weight: float
+
+
+@dataclass(slots=True)
+class KeywordEntry:
+    version: int
+    params: BM25Params
+    chunk_ids: list[str]
+    """Chunk id of each row; rows are the tenant's chunks in rowid order, so row order is the SQL tie-break order."""
+    doc_of_row: npt.NDArray[np.int32]
+    doc_ids: list[str]
+    spans: dict[str, tuple[int, int]]
+    """term → ``[start, end)`` of its postings in :attr:`rows` / :attr:`weights`."""
+    rows: npt.NDArray[np.int32]
+    weights: npt.NDArray[np.float64]
+    masks: dict[Filters, npt.NDArray[np.bool_]] = field(default_factory=dict)
+    load_s: float = 0.0
+    """CPU seconds the load took."""
+    stale_sql_s: float = 0.0
+    """CPU seconds spent on the SQL path for this tenant since the entry went stale."""
+
+    def search(self, terms: list[str], k: int, allowed: npt.NDArray[np.bool_] | None = None) -> list[ScoredChunk]:
+        """The top ``k`` rows for distinct analysed ``terms``, restricted to ``allowed`` rows when given."""
+        spans = [self.spans[t] for t in terms if t in self.spans]
+        if not spans or k <= 0:
+            return []
+        if len(spans) == 1:
+            (start, end), = spans
+            rows, weights = self.rows[start:end], self.weights[start:end]
+        else:
+            rows = np.concatenate([self.rows[s:e] for s, e in spans])
+            weights = np.concatenate([self.weights[s:e] for s, e in spans])
+        n = len(self.chunk_ids)
+        scores = np.bincount(rows, weights=weights, minlength=n)
+        hit: npt.NDArray[np.intp]
+        if len(spans) == 1:
+            hit = rows.astype(np.intp)  # one term: each row appears once, already in rowid order
+            if allowed is not None:
+                hit = hit[allowed[hit]]
+        else:
+            touched = np.zeros(n, dtype=np.bool_)
+            touched[rows] = True
+            if allowed is not None:
+                touched &= allowed
+            hit = np.flatnonzero(touched)
+        if len(hit) == 0:
+            return []
+        hit_scores = scores[hit]
+        if len(hit) > k:  # keep everything scoring at least the k-th best, so ties at the cut break by rowid
+            kth = np.partition(hit_scores, len(hit) - k)[len(hit) - k]
+            keep = hit_scores >= kth
+            hit, hit_scores = hit[keep], hit_scores[keep]
+        order = np.lexsort((hit, -hit_scores))[:k]
+        names = self.chunk_ids
+        return [ScoredChunk(names[r], float(scores[r])) for r in hit[order].tolist()]
+
+
+class KeywordCache:
+    """Per-tenant :class:`KeywordEntry` objects.
+
+    When a tenant changes, its entry is not reloaded at once: searches take the SQL path until they have spent as
+    much CPU time there as the last load took, and then the entry is reloaded (the ski-rental rule). A tenant that
+    changed once is reloaded after a few searches; one being ingested into while it is searched (a new version per
+    document) costs at most about twice the SQL path instead of a full reload per document.
+    """
+
+    def __init__(self, max_chunks: int) -> None:
+        self.max_chunks = max_chunks
+        self._entries: dict[str, KeywordEntry] = {}
+
+    def get(self, db: Any, tenant: str, table: str, params: BM25Params) -> KeywordEntry | None:
+        """The tenant's current postings, or None when the caller should score in SQL: the tenant has no chunks, is
+        too large to hold, or changed and has not yet earned a reload (report that SQL time with :meth:`charge`)."""
+        row = db.execute("SELECT version, n_chunks FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
+        if row is None or row[1] <= 0 or row[1] > self.max_chunks:
+            self._entries.pop(tenant, None)
+            return None
+        entry = self._entries.get(tenant)
+        if entry is not None and entry.params == params:
+            if entry.version == int(row[0]):
+                return entry
+            if entry.stale_sql_s < entry.load_s:
+                return None
+        started = time.thread_time()
+        loaded = _load(db, tenant, table, params)
+        if loaded is None:
+            self._entries.pop(tenant, None)
+            return None
+        loaded.load_s = time.thread_time() - started
+        self._entries[tenant] = loaded
+        return loaded
+
+    def charge(self, tenant: str, seconds: float) -> None:
+        """Count ``seconds`` of SQL-path search of ``tenant`` towards reloading its stale entry."""
+        entry = self._entries.get(tenant)
+        if entry is not None:
+            entry.stale_sql_s += seconds
+
+    def mask(self, db: Any, tenant: str, entry: KeywordEntry, filters: Filters) -> npt.NDArray[np.bool_]:
+        """Rows whose document passes ``filters``, decided by the same SQL conditions as the SQL path."""
+        cached = entry.masks.get(filters)
+        if cached is not None:
+            return cached
+        where, params = filter_sql(filters)
+        passing = {r[0] for r in db.execute(f"SELECT d.doc_id FROM documents d WHERE d.tenant = ?{where}",
+                                            (tenant, *params))}
+        doc_ok = np.fromiter((d in passing for d in entry.doc_ids), dtype=np.bool_, count=len(entry.doc_ids))
+        mask = doc_ok[entry.doc_of_row]
+        if len(entry.masks) >= _MAX_MASKS:
+            entry.masks.clear()
+        entry.masks[filters] = mask
+        return mask
+
+
+def _load(db: Any, tenant: str, table: str, params: BM25Params) -> KeywordEntry | None:
+    """Read the tenant's chunks and postings in one read transaction, so statistics and postings agree."""
+    own = not db.in_transaction
+    if own:
+        db.execute("BEGIN")
+    try:
+        head = db.execute("SELECT version, n_chunks, n_terms FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
+        if head is None or head[1] <= 0:
+            return None
+        version, n_chunks, n_terms = int(head[0]), int(head[1]), int(head[2])
+        chunk_rows = db.execute("SELECT id, chunk_id, doc_id FROM chunks WHERE tenant = ? ORDER BY id",
+                                (tenant,)).fetchall()
+        # One row per term with its postings concatenated: several times faster to read than one row per posting.
+        # (each aggregate sees the group's rows in the same order, so the four lists line up).
+        term_rows = db.execute(
+            "SELECT term, COUNT(*), group_concat(rid), group_concat(tf), group_concat(tf_context), group_concat(dl)"
+            f" FROM {table} GROUP BY term").fetchall()
+    finally:
+        if own:
+            db.execute("COMMIT")
+    rowids = np.fromiter((r[0] for r in chunk_rows), dtype=np.int64, count=len(chunk_rows))
+    doc_ids = list(dict.fromkeys(r[2] for r in chunk_rows))
+    doc_index = {d: i for i, d in enumerate(doc_ids)}
+    doc_of_row = np.fromiter((doc_index[r[2]] for r in chunk_rows), dtype=np.int32, count=len(chunk_rows))
+    counts = np.fromiter((r[1] for r in term_rows), dtype=np.int64, count=len(term_rows))
+    rid, tf, tf_context, dl = (np.fromstring(",".join([r[i] for r in term_rows]), dtype=np.int64, sep=",")
+                               for i in range(2, 6))
+    idf = np.array([bm25_idf(n_chunks, int(df)) for df in counts.tolist()], dtype=np.float64)
+    weights = _weights(np.repeat(idf, counts), tf, tf_context, dl, params, avgdl=n_terms / n_chunks)
+    rows = np.searchsorted(rowids, rid)
+    known = rows < len(rowids)
+    known[known] = rowids[rows[known]] == rid[known]
+    if not known.all():  # postings of a chunk row that is gone: the SQL path's join drops them too
+        starts = np.r_[0, np.cumsum(counts)[:-1]]
+        rows, weights, counts = rows[known], weights[known], np.add.reduceat(known.astype(np.int64), starts)
+    ends = np.cumsum(counts).tolist()
+    spans = {r[0]: (end - int(c), end) for r, c, end in zip(term_rows, counts.tolist(), ends, strict=True) if c}
+    return KeywordEntry(version=version, params=params, chunk_ids=[r[1] for r in chunk_rows], doc_of_row=doc_of_row,
+                        doc_ids=doc_ids, spans=spans, rows=rows.astype(np.int32), weights=weights)
+
+
+def _weights(idf: npt.NDArray[np.float64], tf_raw: npt.NDArray[np.int64], tf_context: npt.NDArray[np.int64],
+             dl: npt.NDArray[np.int64], params: BM25Params, *, avgdl: float) -> npt.NDArray[np.float64]:
+    """Each posting's BM25 term score, with bm25_sql's expression and evaluation order (float64, like SQLite)."""
+    k1, b = params.k1, params.b
+    tf = tf_raw.astype(np.float64) + (params.context_weight - 1.0) * tf_context.astype(np.float64)
+    norm = tf + k1 * ((1.0 - b) + (b / avgdl) * dl.astype(np.float64))
+    result: npt.NDArray[np.float64] = idf * tf * (k1 + 1.0) / norm
+    return result
