@@ -44,6 +44,8 @@ class UsageRecord:
     provider: str | None = None
     input_tokens: int = 0
     cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    """Input written to the provider's prompt cache (part of ``input_tokens``, like ``cached_input_tokens``)."""
     output_tokens: int = 0
     reasoning_tokens: int = 0
     cost_usd: float | None = None
@@ -66,10 +68,13 @@ CREATE TABLE IF NOT EXISTS usage (
     ts REAL NOT NULL, tenant TEXT NOT NULL, key_id TEXT, model_requested TEXT NOT NULL, model TEXT, provider TEXT,
     input_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
     reasoning_tokens INTEGER NOT NULL, cost_usd REAL, saved_usd REAL NOT NULL, cached INTEGER NOT NULL,
-    latency_ms REAL NOT NULL, status TEXT NOT NULL, error_type TEXT, fallback TEXT NOT NULL, stream INTEGER NOT NULL
+    latency_ms REAL NOT NULL, status TEXT NOT NULL, error_type TEXT, fallback TEXT NOT NULL, stream INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS usage_ts ON usage(ts);
 """
+ADDED_COLUMNS = {"cache_write_tokens": "INTEGER NOT NULL DEFAULT 0"}
+"""Columns later versions added: a ledger written by an older version gets them (``ALTER TABLE``) when opened."""
 _INSERT = f"INSERT INTO usage ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
@@ -240,10 +245,24 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(_SCHEMA)
+        _add_missing_columns(conn)
     except sqlite3.Error:
         conn.close()
         raise
     return conn
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a ledger created by an older version up to the current columns (old rows read 0)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(usage)")}
+    for name, decl in ADDED_COLUMNS.items():
+        if name in have:
+            continue
+        try:
+            conn.execute(f"ALTER TABLE usage ADD COLUMN {name} {decl}")
+        except sqlite3.OperationalError as exc:  # another process added it first
+            if "duplicate column" not in str(exc):
+                raise
 
 
 def open_readonly(path: Path) -> sqlite3.Connection:

@@ -6,7 +6,9 @@ own API, and each policy reads and writes only these.
 Token accounting is normalised across providers (OpenAI counts cached tokens inside ``prompt_tokens``; Anthropic
 reports them beside ``input_tokens``):
 
-- ``Usage.input_tokens`` is **all** input tokens, ``cached_input_tokens`` the part served from the provider's cache;
+- ``Usage.input_tokens`` is **all** input tokens, ``cached_input_tokens`` the part served from the provider's cache,
+  ``cache_write_tokens`` the part written to it (Anthropic; billed above the input rate), ``cache_write_1h_tokens``
+  the part of those writes kept for an hour (billed higher still);
 - ``Usage.output_tokens`` is **all** output tokens, ``reasoning_tokens`` the part spent on hidden reasoning.
 
 Example::
@@ -100,14 +102,22 @@ class ChatRequest:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """Token counts of one call. ``cached_input_tokens`` and ``cache_write_tokens`` are disjoint parts of
+    ``input_tokens``; ``cache_write_1h_tokens`` is the part of ``cache_write_tokens`` written with a 1-hour lifetime;
+    ``reasoning_tokens`` is part of ``output_tokens``."""
+
     input_tokens: int = 0
     cached_input_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(self.input_tokens + other.input_tokens, self.cached_input_tokens + other.cached_input_tokens,
-                     self.output_tokens + other.output_tokens, self.reasoning_tokens + other.reasoning_tokens)
+                     self.output_tokens + other.output_tokens, self.reasoning_tokens + other.reasoning_tokens,
+                     self.cache_write_tokens + other.cache_write_tokens,
+                     self.cache_write_1h_tokens + other.cache_write_1h_tokens)
 
     @property
     def total_tokens(self) -> int:

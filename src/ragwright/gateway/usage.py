@@ -37,6 +37,7 @@ class UsageRow:
     cache_hits: int
     input_tokens: int
     cached_input_tokens: int
+    cache_write_tokens: int
     output_tokens: int
     reasoning_tokens: int
     cost_usd: float
@@ -56,14 +57,18 @@ def summarize(path: Path, *, by: GroupBy = "model", since: date | None = None) -
         return []
     key = _GROUP_SQL[by]
     start = datetime.combine(since, datetime.min.time(), tzinfo=UTC).timestamp() if since else 0.0
-    sql = f"""
-        SELECT {key} AS g, COUNT(*), SUM(status != 'ok'), SUM(cached),
-               SUM(input_tokens), SUM(cached_input_tokens), SUM(output_tokens), SUM(reasoning_tokens),
-               COALESCE(SUM(cost_usd), 0), SUM(saved_usd), SUM(cost_usd IS NULL AND status = 'ok' AND cached = 0)
-        FROM usage WHERE ts >= ? GROUP BY g ORDER BY 9 DESC, 2 DESC, g"""
     try:
         conn = open_readonly(path)
         try:
+            # a ledger last written by an older version has no cache_write_tokens column (read-only: not added here)
+            have = {row[1] for row in conn.execute("PRAGMA table_info(usage)")}
+            writes = "SUM(cache_write_tokens)" if "cache_write_tokens" in have else "0"
+            sql = f"""
+                SELECT {key} AS g, COUNT(*), SUM(status != 'ok'), SUM(cached),
+                       SUM(input_tokens), SUM(cached_input_tokens), {writes}, SUM(output_tokens),
+                       SUM(reasoning_tokens), COALESCE(SUM(cost_usd), 0), SUM(saved_usd),
+                       SUM(cost_usd IS NULL AND status = 'ok' AND cached = 0)
+                FROM usage WHERE ts >= ? GROUP BY g ORDER BY 10 DESC, 2 DESC, g"""
             rows = conn.execute(sql, (start,)).fetchall()
         finally:
             conn.close()
@@ -72,5 +77,6 @@ def summarize(path: Path, *, by: GroupBy = "model", since: date | None = None) -
             return []
         raise StoreError(f"cannot read usage ledger {path}: {exc}") from None
     return [UsageRow(str(r[0]), int(r[1]), int(r[2] or 0), int(r[3] or 0), int(r[4] or 0), int(r[5] or 0),
-                     int(r[6] or 0), int(r[7] or 0), float(r[8] or 0.0), float(r[9] or 0.0), int(r[10] or 0))
+                     int(r[6] or 0), int(r[7] or 0), int(r[8] or 0), float(r[9] or 0.0), float(r[10] or 0.0),
+                     int(r[11] or 0))
             for r in rows]

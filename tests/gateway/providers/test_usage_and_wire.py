@@ -17,7 +17,8 @@ from ragwright.testing.provider_servers import AnthropicServer, OpenAIServer, Pl
 
 # USD per 1M tokens, every rate distinct so a token counted in the wrong bucket changes the total
 TABLE = PriceTable({"openai:test-model": Price(input=2.0, cached_input=0.5, output=8.0, reasoning=10.0),
-                    "anthropic:test-model": Price(input=3.0, cached_input=0.3, output=15.0)})
+                    "anthropic:test-model": Price(input=3.0, cached_input=0.3, output=15.0, cache_write=3.75,
+                                                  cache_write_1h=6.0)})
 REQ = ChatRequest(model="x", messages=(Message("system", "Be brief."), Message("user", "hi")), max_tokens=50,
                   temperature=0.2, seed=11, stop=("\n\n",))
 
@@ -43,11 +44,30 @@ async def test_anthropic_cost_counts_cache_reads_and_writes(anthropic_server: An
     # all input 1000 = 500 fresh + 400 read from cache + 100 written to it
     anthropic_server.default = Plan(text="the answer", usage=Usage(1000, 400, 300, 0), cache_creation_tokens=100)
     model = AnthropicChatModel("test-model", base_url=anthropic_server.url, client=client, prices=TABLE)
-    expected = (600 * 3.0 + 400 * 0.3 + 300 * 15.0) / 1e6
+    # 500 fresh x 3 + 400 read x 0.3 + 100 written x 3.75 + 300 output x 15, per million = $0.006495
+    # (pricing the writes at the input rate, as before, gave 0.006420)
+    expected = (500 * 3.0 + 400 * 0.3 + 100 * 3.75 + 300 * 15.0) / 1e6
+    assert expected == pytest.approx(0.006495)
     reply = await model.chat(REQ)
-    assert reply.usage == Usage(1000, 400, 300, 0) and reply.cost_usd == pytest.approx(expected)
+    assert reply.usage == Usage(1000, 400, 300, 0, cache_write_tokens=100)
+    assert reply.cost_usd == pytest.approx(expected)
     folded = await collect(model.stream(REQ))
     assert folded.usage == reply.usage and folded.cost_usd == pytest.approx(expected)
+
+
+async def test_anthropic_packaged_prices_bill_cache_writes_at_1_25x(anthropic_server: AnthropicServer,
+                                                                      client: httpx.AsyncClient,
+                                                                      prices: PriceTable) -> None:
+    # claude-sonnet-4-5 list prices: input 3.00, 5m cache write 3.75, cache read 0.30, output 15.00 (USD per 1M)
+    anthropic_server.default = Plan(text="ok", usage=Usage(10_000, 4_000, 1_000, 0), cache_creation_tokens=2_000)
+    model = AnthropicChatModel("claude-sonnet-4-5", base_url=anthropic_server.url, client=client, prices=prices)
+    reply = await model.chat(REQ)
+    # 4000 fresh x 3 + 4000 read x 0.3 + 2000 written x 3.75 + 1000 output x 15 = 35,700 -> $0.0357
+    assert reply.cost_usd == pytest.approx(0.0357)
+    price = prices.get("anthropic:claude-sonnet-4-5")
+    assert price is not None and price.cache_write == pytest.approx(1.25 * price.input)
+    assert price.cache_write_1h == pytest.approx(2 * price.input)
+    assert price.cached_input == pytest.approx(0.1 * price.input)
 
 
 async def test_unpriced_model_has_unknown_cost_not_zero(openai_server: OpenAIServer,

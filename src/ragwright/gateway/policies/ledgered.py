@@ -90,8 +90,9 @@ class Ledgered(WrapperModel):
             None if cancelled else type(exc).__name__, path, stream))
 
 
-def _tokens(u: Usage) -> tuple[int, int, int, int]:
-    return u.input_tokens, u.cached_input_tokens, u.output_tokens, u.reasoning_tokens
+def _tokens(u: Usage) -> tuple[int, int, int, int, int]:
+    """In :class:`UsageRecord` field order: input, cached input, cache writes, output, reasoning."""
+    return u.input_tokens, u.cached_input_tokens, u.cache_write_tokens, u.output_tokens, u.reasoning_tokens
 
 
 def _provider(model: str | None) -> str | None:

@@ -7,8 +7,11 @@ Translation notes:
 - a JSON-schema response format is asked for as a forced tool call whose input is the answer (works on every Claude
   model); the tool input comes back as the reply text, so callers see JSON text as with OpenAI.
 - usage: Anthropic reports ``input_tokens`` *beside* ``cache_read_input_tokens`` and ``cache_creation_input_tokens``;
-  the gateway's ``Usage.input_tokens`` is their sum (all input) and ``cached_input_tokens`` the cache reads.
-  Cache writes are priced at the plain input rate (Anthropic bills them 1.25x; add a price override if that matters).
+  the gateway's ``Usage.input_tokens`` is their sum (all input), ``cached_input_tokens`` the cache reads and
+  ``cache_write_tokens`` the cache writes. When the reply splits writes by lifetime (``cache_creation:
+  {ephemeral_5m_input_tokens, ephemeral_1h_input_tokens}``) the 1-hour part is ``cache_write_1h_tokens``. The price
+  table bills writes at ``cache_write`` (1.25x input for Claude) and 1-hour writes at ``cache_write_1h`` (2x).
+  Streams take usage from ``message_start`` and let the (cumulative) ``message_delta`` counts override it.
 - HTTP 529 (overloaded) is a transient :class:`~ragwright.errors.ProviderHTTPError`, like a 503.
 
 Example::
@@ -173,7 +176,7 @@ class AnthropicChatModel(HTTPChatModel):
 
     async def _chunks(self, events: AsyncIterator[ServerSentEvent | dict[str, Any]], state: StreamState,
                       format_tool: str | None) -> AsyncGenerator[Chunk, None]:
-        usage = Usage()
+        raw_usage: dict[str, Any] = {}  # message_start usage, overridden by message_delta's cumulative counts
         have_usage = False
         stop: str | None = None
         tool_index: dict[int, int] = {}  # content block index -> tool call index
@@ -186,7 +189,9 @@ class AnthropicChatModel(HTTPChatModel):
                 yield Chunk(delta=reply.text, tool_calls=tuple(ToolCallDelta(i, c.id, c.name, c.arguments) for i, c
                                                                in enumerate(reply.message.tool_calls)),
                             model=self.name)
-                stop, usage, have_usage = reply.finish_reason, reply.usage, True
+                stop, have_usage = reply.finish_reason, True
+                whole = item.get("usage")
+                raw_usage = dict(whole) if isinstance(whole, dict) else {}
                 state.done = True
                 continue
             data = self.json_object(item.data)
@@ -194,19 +199,19 @@ class AnthropicChatModel(HTTPChatModel):
             if kind == "error":
                 raise self._event_error(data)
             if kind == "message_start":
-                start_usage = _usage((data.get("message") or {}).get("usage"))
-                if start_usage is not None:
-                    usage, have_usage = start_usage, True
+                start_usage = (data.get("message") or {}).get("usage")
+                if isinstance(start_usage, dict):
+                    raw_usage, have_usage = dict(start_usage), True
             elif kind in ("content_block_start", "content_block_delta"):
                 chunk = self._block(data, tool_index, json_blocks, format_tool)
                 if chunk is not None:
                     yield chunk
             elif kind == "message_delta":
                 stop = (data.get("delta") or {}).get("stop_reason") or stop
-                out = (data.get("usage") or {}).get("output_tokens")
-                if isinstance(out, int):
-                    usage = Usage(usage.input_tokens, usage.cached_input_tokens, out, usage.reasoning_tokens)
-                    have_usage = True
+                delta_usage = data.get("usage")
+                if isinstance(delta_usage, dict):
+                    raw_usage.update({k: v for k, v in delta_usage.items() if v is not None})
+                    have_usage = have_usage or isinstance(delta_usage.get("output_tokens"), int)
             elif kind == "message_stop":
                 state.done = True
                 continue
@@ -215,6 +220,7 @@ class AnthropicChatModel(HTTPChatModel):
         if stop == "refusal":
             raise ContentFiltered(f"{self.name}: the model refused the request", provider=self.name)
         finish: FinishReason = "stop" if format_tool and not tool_index else _STOP.get(str(stop), "stop")
+        usage = _usage(raw_usage) or Usage()
         yield Chunk(finish_reason=finish, usage=usage, cost_usd=self.cost(usage if have_usage else None),
                     model=self.name)
 
@@ -279,11 +285,17 @@ def _int(value: Any) -> int:
 
 
 def _usage(raw: Any) -> Usage | None:
-    """Anthropic usage -> :class:`Usage` (input = uncached + cache reads + cache writes; cached = cache reads)."""
+    """Anthropic usage -> :class:`Usage` (input = uncached + cache reads + cache writes; cached = cache reads;
+    cache writes = ``cache_creation_input_tokens``, of which ``cache_creation.ephemeral_1h_input_tokens`` 1-hour)."""
     if not isinstance(raw, dict):
         return None
     read = _int(raw.get("cache_read_input_tokens"))
-    written = _int(raw.get("cache_creation_input_tokens"))
+    split = raw.get("cache_creation")
+    split = split if isinstance(split, dict) else {}
+    written_1h = _int(split.get("ephemeral_1h_input_tokens"))
+    # the total, or (if only the split is given) the sum of the split
+    written = _int(raw.get("cache_creation_input_tokens")) or _int(split.get("ephemeral_5m_input_tokens")) + written_1h
     return Usage(input_tokens=_int(raw.get("input_tokens")) + read + written, cached_input_tokens=read,
-                 output_tokens=_int(raw.get("output_tokens")))
+                 output_tokens=_int(raw.get("output_tokens")), cache_write_tokens=written,
+                 cache_write_1h_tokens=min(written_1h, written))
 
