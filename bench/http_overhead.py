@@ -7,6 +7,10 @@ work: HTTP parsing, key verification, rate limit, thread hop, metrics, JSON), st
 uvicorn in a thread, and times sequential requests from an httpx client in the same process. Also times
 ``GET /healthz`` (no key) and an authenticated 404 (key check and rate limit only). Latencies are per request, in ms.
 This is a sequential, single-connection figure; the load benchmark (bench/serve_load.py) measures throughput.
+
+CPU: the client runs on the main thread and the server on others, so the server's CPU per request is the process's
+CPU minus the main thread's over the run (``*_server_cpu_ms``); the library's is the main thread's CPU per search.
+``http_added_cpu_ms`` is the difference for ``POST /v1/search``: the service's own CPU per search.
 """
 
 from __future__ import annotations
@@ -39,12 +43,18 @@ def _stats(samples: list[float]) -> dict[str, float]:
             "mean_ms": round(statistics.fmean(ordered), 3)}
 
 
-def _time(fn: Callable[[int], Any], n: int) -> list[float]:
+def _time(fn: Callable[[int], Any], n: int, cpu: dict[str, float] | None = None) -> list[float]:
+    """Wall ms of each call; ``cpu`` gets the main thread's and the other threads' CPU ms per call."""
     out = []
+    proc, main = time.process_time(), time.thread_time()
     for i in range(n):
         start = time.perf_counter()
         fn(i)
         out.append((time.perf_counter() - start) * 1000)
+    if cpu is not None:
+        main_ms = (time.thread_time() - main) * 1000 / n
+        cpu["main_ms"] = round(main_ms, 3)
+        cpu["server_ms"] = round((time.process_time() - proc) * 1000 / n - main_ms, 3)
     return out
 
 
@@ -72,7 +82,8 @@ def main() -> None:
     lib = Ragwright(settings)
     for q in queries[:20]:
         lib.search(q, tenant="bench")
-    library = _time(lambda i: lib.search(queries[i], tenant="bench"), args.requests)
+    lib_cpu: dict[str, float] = {}
+    library = _time(lambda i: lib.search(queries[i], tenant="bench"), args.requests, lib_cpu)
     lib.close()
     writer.close()
 
@@ -88,10 +99,14 @@ def main() -> None:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {raw}"}) as c:
             for q in queries[:20]:
                 c.post("/v1/search", json={"query": q})
+            search_cpu: dict[str, float] = {}
+            health_cpu: dict[str, float] = {}
+            auth_cpu: dict[str, float] = {}
             http = _time(lambda i: c.post("/v1/search", json={"query": queries[i]}).raise_for_status(),
-                         args.requests)
-            health = _time(lambda i: c.get("/healthz").raise_for_status(), args.requests)
-            auth = _time(lambda i: c.get("/v1/jobs/job_none"), args.requests)
+                         args.requests, search_cpu)
+            health = _time(lambda i: c.get("/healthz").raise_for_status(), args.requests, health_cpu)
+            auth = _time(lambda i: c.get("/v1/jobs/job_none"), args.requests, auth_cpu)
+
     finally:
         server.should_exit = True
         thread.join(10)
@@ -101,6 +116,9 @@ def main() -> None:
         "library_search": _stats(library), "http_search": _stats(http), "http_healthz": _stats(health),
         "http_auth_404": _stats(auth),
         "http_added_p50_ms": round(statistics.median(http) - statistics.median(library), 3),
+        "library_search_cpu_ms": lib_cpu["main_ms"], "http_search_server_cpu_ms": search_cpu["server_ms"],
+        "http_healthz_server_cpu_ms": health_cpu["server_ms"], "http_auth_404_server_cpu_ms": auth_cpu["server_ms"],
+        "http_added_cpu_ms": round(search_cpu["server_ms"] - lib_cpu["main_ms"], 3),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "load_avg_1m": round(os.getloadavg()[0], 2)},
     }

@@ -9,6 +9,11 @@ the input is 256 bits of randomness: there is nothing to brute-force or look up 
 
 Scopes: ``admin`` implies ``write`` implies ``read``.
 
+``KeyStore(path, cache_seconds=1.0)`` (what the HTTP service uses) remembers a key it verified for that long, so a
+busy server does not query SQLite on every request: a revocation through the same store takes effect at once, one
+made elsewhere (``ragwright keys revoke`` in another process) within ``cache_seconds``. The default, 0, checks the
+file on every call.
+
 Example::
 
     store = KeyStore(tmp_path / "keys.sqlite")
@@ -119,13 +124,20 @@ CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant);
 """
 
 
+_CACHE_MAX = 4096
+
+
 class KeyStore:
     """Create, verify, list and revoke API keys in one SQLite file. Safe to share between threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, cache_seconds: float = 0.0) -> None:
         self.path = Path(path)
+        self.cache_seconds = cache_seconds
         self._lock = threading.Lock()
         self._db = open_service_db(self.path, _SCHEMA)
+        # sha256(raw key) -> (key, monotonic time it was verified); only keys that verified. The digest of the whole
+        # raw key is the lookup, so a hit means the same raw key; nothing about a secret leaks through its timing.
+        self._verified: dict[str, tuple[ApiKey, float]] = {}
 
     def create(self, tenant: str, scopes: Iterable[str] = ("read",), tags: Iterable[str] = (),
                name: str | None = None) -> tuple[str, ApiKey]:
@@ -143,18 +155,29 @@ class KeyStore:
 
     def verify(self, raw_key: str) -> ApiKey | None:
         """The key behind ``raw_key``, or None when it is malformed, unknown or revoked."""
+        given = hash_key(raw_key) if isinstance(raw_key, str) else ""
+        if self.cache_seconds > 0:
+            cached = self._verified.get(given)
+            if cached is not None and time.monotonic() - cached[1] < self.cache_seconds:
+                return cached[0]
         m = _KEY_RE.match(raw_key) if isinstance(raw_key, str) else None
         row = None
         if m:
             with self._lock:
                 row = self._db.execute("SELECT * FROM api_keys WHERE key_id = ?", (m.group(1),)).fetchone()
         stored = row[1] if row else _DUMMY_HASH
-        given = hash_key(raw_key) if isinstance(raw_key, str) else ""
         ok = hmac.compare_digest(stored.encode(), given.encode())
         if not ok or row is None:
             return None
         key = self._row(row)
-        return None if key.revoked else key
+        if key.revoked:
+            return None
+        if self.cache_seconds > 0:
+            with self._lock:
+                if len(self._verified) >= _CACHE_MAX:
+                    self._verified.clear()
+                self._verified[given] = (key, time.monotonic())
+        return key
 
     def get(self, key_id: str) -> ApiKey | None:
         with self._lock:
@@ -176,6 +199,7 @@ class KeyStore:
         with self._lock:
             cur = self._db.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
                                    (time.time(), key_id))
+            self._verified = {d: v for d, v in self._verified.items() if v[0].key_id != key_id}
         return cur.rowcount > 0
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ the status class (``2xx``...). No tenant, key, model or raw path label, whose va
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -56,6 +57,10 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # The labelled children, looked up once per label set (``labels()`` takes a lock and builds a key each call);
+        # the label sets are bounded (route templates x methods x status classes).
+        self._latency: dict[str, Any] = {}
+        self._requests: dict[tuple[str, str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,7 +76,10 @@ class MetricsMiddleware:
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 route = route_template(scope)
-                self.metrics.latency.labels(route).observe(time.perf_counter() - start)
+                latency = self._latency.get(route)
+                if latency is None:
+                    latency = self._latency[route] = self.metrics.latency.labels(route)
+                latency.observe(time.perf_counter() - start)
             await send(message)
 
         self.metrics.in_flight.inc()
@@ -79,4 +87,8 @@ class MetricsMiddleware:
             await self.app(scope, receive, observe)
         finally:
             self.metrics.in_flight.dec()
-            self.metrics.requests.labels(method, route, f"{status // 100}xx").inc()
+            labels = (method, route, f"{status // 100}xx")
+            counter = self._requests.get(labels)
+            if counter is None:
+                counter = self._requests[labels] = self.metrics.requests.labels(*labels)
+            counter.inc()

@@ -25,6 +25,9 @@ from ragwright.service.kbs import KnowledgeBases
 from ragwright.service.keys import KeyStore, key_path
 
 ChatModelFactory = Callable[[str], ChatModel]
+# How long the service trusts a key it verified before asking the key file again: revocations made by another process
+# (`ragwright keys revoke`) reach a running server within this; ones through ``state.keys`` at once.
+KEY_CACHE_SECONDS = 1.0
 
 
 class RagwrightPool:
@@ -109,7 +112,7 @@ class ServiceState:
         self.service = settings.service
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.uploads_dir = settings.data_dir / "uploads"
-        self.keys = keys or KeyStore(key_path(settings))
+        self.keys = keys or KeyStore(key_path(settings), cache_seconds=KEY_CACHE_SECONDS)
         self.kbs = KnowledgeBases(settings.data_dir / "service.sqlite")
         self.pool = RagwrightPool(settings, embedder)
         self.job_store = JobStore(settings.data_dir / "service.sqlite")
@@ -121,6 +124,7 @@ class ServiceState:
         self._gateway_models: list[str] | None = None
         self._gw: Any = None
         self._models_lock = threading.Lock()
+        self._index_seen = False
 
     def chat_model(self, name: str) -> ChatModel:
         """The gateway model behind an OpenAI model name (built once per name, over one shared gateway)."""
@@ -161,6 +165,13 @@ class ServiceState:
         server process, ``ragwright ingest --tenant``) are found by the store itself, with no reopening."""
         with self.pool.use() as rw:
             yield rw
+
+    def index_exists(self) -> bool:
+        """Whether the index file exists; remembered once it does (the store keeps it from then on), which spares
+        searches a ``stat`` on the event loop."""
+        if not self._index_seen:
+            self._index_seen = self.settings.index_path.exists()
+        return self._index_seen
 
     def _job_done(self, job: Job) -> None:
         shutil.rmtree(self.uploads_dir / job.id, ignore_errors=True)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from ragwright.answering.service import ABSTAIN_TEXT
 from ragwright.answering.types import Answer
 from ragwright.interfaces.http.auth import Principal, get_state, require_read
 from ragwright.interfaces.http.limits import run_blocking
-from ragwright.interfaces.http.schemas import ERRORS, AnswerIn, AnswerOut, HitOut, SearchIn, SearchOut
+from ragwright.interfaces.http.schemas import ERRORS, AnswerIn, AnswerOut, SearchIn, SearchOut
 from ragwright.interfaces.http.sse import SSE_HEADERS, answer_out, citation_out, pieces, sse
 from ragwright.interfaces.http.state import ServiceState
 from ragwright.retrieval.retriever import SearchResult
@@ -27,29 +28,38 @@ def _search(state: ServiceState, body: SearchIn, tenant: str, filters: Filters |
         return rw.search(body.query, tenant=tenant, k=body.k, mode=body.mode, filters=filters)
 
 
+def search_json(query: str, mode: str, kb: str, result: SearchResult | None) -> bytes:
+    """The :class:`SearchOut` body, serialised directly (same fields, order and values as the model's JSON): the
+    route returns these bytes, which spares FastAPI validating and serialising the response model on every search."""
+    hits = [] if result is None else [
+        {"rank": h.rank, "score": float(round(h.score, 6)), "doc_id": h.chunk.doc_path, "chunk_id": h.chunk.chunk.id,
+         "title": h.chunk.doc_title, "heading_path": list(h.chunk.chunk.heading_path), "page": h.chunk.chunk.page,
+         "char_start": h.chunk.chunk.char_start, "char_end": h.chunk.chunk.char_end, "text": h.chunk.chunk.text}
+        for h in result.hits]
+    timings = {} if result is None else {k: float(round(v, 3)) for k, v in result.timings_ms.items()}
+    return orjson.dumps({"object": "search_result", "query": query, "mode": mode, "knowledge_base": kb, "hits": hits,
+                         "timings_ms": timings})
+
+
 @router.post("/v1/search", response_model=SearchOut, responses=ERRORS)
-async def search(body: SearchIn, request: Request, principal: Reader) -> SearchOut:
+async def search(body: SearchIn, request: Request, principal: Reader) -> Response:
     """Ranked passages of one knowledge base (only documents the key may read)."""
     state = get_state(request)
     tenant = principal.store_tenant(body.knowledge_base)
     filters = principal.filters(body.filters.to_filters() if body.filters else None)
-    if filters is False or not state.settings.index_path.exists():
-        return SearchOut(query=body.query, mode=body.mode or state.settings.retrieval.mode,
-                         knowledge_base=body.knowledge_base, hits=[], timings_ms={})
-    result = await run_blocking(_search, state, body, tenant, filters, timeout=state.service.request_timeout)
-    hits = [HitOut(rank=h.rank, score=round(h.score, 6), doc_id=h.chunk.doc_path, chunk_id=h.chunk.chunk.id,
-                   title=h.chunk.doc_title, heading_path=list(h.chunk.chunk.heading_path), page=h.chunk.chunk.page,
-                   char_start=h.chunk.chunk.char_start, char_end=h.chunk.chunk.char_end, text=h.chunk.chunk.text)
-            for h in result.hits]
-    return SearchOut(query=body.query, mode=result.mode, knowledge_base=body.knowledge_base, hits=hits,
-                     timings_ms={k: round(v, 3) for k, v in result.timings_ms.items()})
+    if filters is False or not state.index_exists():
+        content = search_json(body.query, body.mode or state.settings.retrieval.mode, body.knowledge_base, None)
+    else:
+        result = await run_blocking(_search, state, body, tenant, filters, timeout=state.service.request_timeout)
+        content = search_json(body.query, result.mode, body.knowledge_base, result)
+    return Response(content, media_type="application/json")
 
 
 def ask(state: ServiceState, principal: Principal, question: str, kb: str, requested: Filters | None) -> Answer:
     """Answer ``question`` from knowledge base ``kb`` within what the key may read (blocking; run it on a thread)."""
     tenant = principal.store_tenant(kb)
     filters = principal.filters(requested)
-    if filters is False or not state.settings.index_path.exists():
+    if filters is False or not state.index_exists():
         return Answer(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True, support=0.0,
                       answered_by="none")
     with state.reader() as rw:
@@ -81,4 +91,4 @@ async def answer(body: AnswerIn, request: Request, principal: Reader) -> AnswerO
     return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-__all__ = ["ask", "citation_out", "router"]
+__all__ = ["ask", "citation_out", "router", "search_json"]
