@@ -7,27 +7,33 @@ once no request is using it (:class:`RagwrightPool`).
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ragwright.app import Ragwright
 from ragwright.config import Settings
+from ragwright.errors import RagwrightError
 from ragwright.gateway.base import ChatModel
 from ragwright.interfaces.http.jobs import Job, JobRunner, JobStore
 from ragwright.interfaces.http.limits import KeyRateLimiter
 from ragwright.interfaces.http.metrics import Metrics
 from ragwright.models.base import Embedder
-from ragwright.service.kbs import KnowledgeBases
+from ragwright.service.kbs import DEFAULT_KB, KnowledgeBases, store_tenant
 from ragwright.service.keys import KeyStore, key_path
 
 ChatModelFactory = Callable[[str], ChatModel]
 # How long the service trusts a key it verified before asking the key file again: revocations made by another process
 # (`ragwright keys revoke`) reach a running server within this; ones through ``state.keys`` at once.
 KEY_CACHE_SECONDS = 1.0
+WARM_TENANTS = 32
+"""At start-up, the most knowledge bases whose search structures are loaded before the first request."""
+
+log = logging.getLogger(__name__)
 
 
 class RagwrightPool:
@@ -173,11 +179,39 @@ class ServiceState:
             self._index_seen = self.settings.index_path.exists()
         return self._index_seen
 
+    def warm_up(self, tenants: Iterable[str] | None = None) -> list[str]:
+        """Load now what the first search would otherwise load on the request path: the query encoder (the int8 one
+        is derived or read from its cache) and, per knowledge base, the BM25 postings and the vectors. ``tenants``
+        are store tenants; by default the knowledge bases that active keys reach (at most :data:`WARM_TENANTS`).
+        Returns the store tenants warmed. Failures are logged, never raised: a cold start is slower, not broken."""
+        warmed: list[str] = []
+        if not self.index_exists():
+            return warmed
+        try:
+            with self.pool.use() as rw:
+                if self.settings.retrieval.mode != "bm25":
+                    prepare = getattr(rw.embedder, "prepare", None)
+                    if prepare is not None:
+                        prepare()
+                for tenant in self._reachable() if tenants is None else tenants:
+                    if rw.store.stats(tenant).chunks:
+                        rw.search("warm up", tenant=tenant, k=1)
+                        warmed.append(tenant)
+        except RagwrightError as exc:
+            log.warning("warm-up stopped: %s", exc)
+        return warmed
+
+    def _reachable(self) -> list[str]:
+        tenants = sorted({key.tenant for key in self.keys.list() if not key.revoked})
+        out = [store_tenant(t, kb) for t in tenants for kb in dict.fromkeys([DEFAULT_KB, *self.kbs.list(t)])]
+        return out[:WARM_TENANTS]
+
     def _job_done(self, job: Job) -> None:
         shutil.rmtree(self.uploads_dir / job.id, ignore_errors=True)
         if job.status == "succeeded":
             self.kbs.add(job.tenant, job.kb)
             self.pool.refresh()
+            self.warm_up([store_tenant(job.tenant, job.kb)])  # the fresh store loads its caches here, not per request
 
     def job_dir(self, job_id: str) -> Path:
         return self.uploads_dir / job_id
