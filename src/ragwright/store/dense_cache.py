@@ -22,6 +22,7 @@ class DenseEntry:
     chunk_ids: list[str] = field(default_factory=list)
     """Chunk id of each row (so a search needs no SQL to name its hits); '' where the chunk row is gone."""
     _positions: dict[int, int] | None = field(default=None, repr=False)
+    _rows: dict[str, int] | None = field(default=None, repr=False)
 
     @property
     def positions(self) -> dict[int, int]:
@@ -29,6 +30,13 @@ class DenseEntry:
         if self._positions is None:
             self._positions = {int(r): i for i, r in enumerate(self.rowids)}
         return self._positions
+
+    @property
+    def rows(self) -> dict[str, int]:
+        """chunk id → row of :attr:`matrix`, built on first use (hybrid search looks up BM25-only candidates)."""
+        if self._rows is None:
+            self._rows = {c: i for i, c in enumerate(self.chunk_ids) if c}
+        return self._rows
 
 
 class DenseCache:

@@ -291,6 +291,10 @@ class SQLiteStore:
     def get_vectors(self, tenant: str, chunk_ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
         check_tenant(tenant)
         with self._lock:
+            cached = self._dense.current(self._db, tenant)
+            if cached is not None:  # the current in-memory matrix names its rows: no SQL
+                rows = cached.rows
+                return {c: cached.matrix[rows[c]] for c in dict.fromkeys(chunk_ids) if c in rows}
             rowid_of: dict[int, str] = {}
             for batch in batches(list(dict.fromkeys(chunk_ids)), 500):
                 marks = ",".join("?" * len(batch))

@@ -104,6 +104,27 @@ class StoreContract:
         np.testing.assert_allclose(by_hash[chunks[1].text_hash], vecs[1], rtol=1e-6)
         assert store.vectors_by_text_hash("t2", [chunks[1].text_hash]) == {}
 
+    def test_vector_lookups_after_searches_follow_writes(self, store: Store) -> None:
+        """Stores may answer lookups from what a search loaded; the answers must still follow every write."""
+        doc, chunks, vecs = make_doc("a.md", ["one fish", "two fish"])
+        store.upsert("t1", doc, chunks, vecs)
+        other, other_chunks, other_vecs = make_doc("b.md", ["red fish"])
+        store.upsert("t2", other, other_chunks, other_vecs)
+        store.vector_search("t1", vecs[0], 5)  # a store with an in-memory index loads it here
+        ids = [c.id for c in chunks]
+        got = store.get_vectors("t1", [*ids, other_chunks[0].id, "missing"])
+        assert set(got) == set(ids)
+        for cid, vec in zip(ids, vecs, strict=True):
+            np.testing.assert_allclose(got[cid], vec, rtol=1e-6)
+        doc2, chunks2, vecs2 = make_doc("a.md", ["one fish changed"], version="2")
+        store.upsert("t1", doc2, chunks2, vecs2)  # replaces a.md: its old chunks are gone
+        got = store.get_vectors("t1", [*ids, chunks2[0].id])
+        assert set(got) == {chunks2[0].id}
+        np.testing.assert_allclose(got[chunks2[0].id], vecs2[0], rtol=1e-6)
+        store.vector_search("t1", vecs2[0], 5)
+        store.delete("t1", doc2.doc_id)
+        assert store.get_vectors("t1", [chunks2[0].id]) == {}
+
     def test_embedder_mismatch_is_refused(self, store: Store) -> None:
         with pytest.raises(StoreError):
             store.bind_embedder("another-model", DIM)
