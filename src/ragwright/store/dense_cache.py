@@ -2,7 +2,9 @@
 
 Exact matrix-vector search beats sqlite-vec's vec0 scan several times over at the sizes a team's documents reach
 (4 ms against 13 ms at 10k chunks here), and vec0 has no rowid index, so looking vectors up by rowid scans the
-partition. Above ``max_chunks`` a tenant is not cached and the store falls back to vec0, to bound memory.
+partition. Above ``max_chunks`` a tenant is not cached and the store falls back to vec0, to bound memory. From
+:data:`~ragwright.store.int8_scan.MIN_ROWS` rows on, searches scan an int8 copy first and re-score exactly
+(:mod:`ragwright.store.int8_scan`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from ragwright.store.int8_scan import MIN_ROWS, Int8Scan, Top, exact_top
 
 
 @dataclass(slots=True)
@@ -23,6 +27,17 @@ class DenseEntry:
     """Chunk id of each row (so a search needs no SQL to name its hits); '' where the chunk row is gone."""
     _positions: dict[int, int] | None = field(default=None, repr=False)
     _rows: dict[str, int] | None = field(default=None, repr=False)
+    _scan: Int8Scan | None = field(default=None, repr=False)
+
+    def top(self, query: npt.NDArray[np.float32], k: int) -> Top:
+        """Rows and exact scores of the ``k`` best matches, best first."""
+        if len(self.rowids) >= MIN_ROWS:
+            if self._scan is None:
+                self._scan = Int8Scan(self.matrix)
+            found = self._scan.top(self.matrix, query, k)
+            if found is not None:
+                return found
+        return exact_top(self.matrix, query, k)
 
     @property
     def positions(self) -> dict[int, int]:

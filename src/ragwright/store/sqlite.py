@@ -225,11 +225,10 @@ class SQLiteStore:
                 return self._to_chunk_ids(tenant, [(r, s) for r, s in scored if r in keep][:k])
             cached = self._dense.get(self._db, tenant, self.embedding_dim)
             if cached is not None:
-                scores = cached.matrix @ query
-                top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-                top = top[np.argsort(-scores[top], kind="stable")]
+                top, scores = cached.top(query, k)
                 names = cached.chunk_ids
-                return [ScoredChunk(names[i], float(scores[i])) for i in top.tolist() if names[i]]
+                return [ScoredChunk(names[i], s) for i, s in zip(top.tolist(), scores.tolist(), strict=True)
+                        if names[i]]
             return self._to_chunk_ids(tenant, self._ann_search(tenant, query, min(k, _VEC_MAX_K)))
 
     def _ann_search(self, tenant: str, query: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
