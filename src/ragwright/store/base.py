@@ -113,7 +113,12 @@ class Store(Protocol):
         self, tenant: str, text_hashes: Sequence[str]
     ) -> dict[str, npt.NDArray[np.float32]]: ...
 
-    def documents(self, tenant: str) -> list[DocumentInfo]: ...
+    def documents(self, tenant: str, *, after: str | None = None, limit: int | None = None,
+                  tags: tuple[str, ...] = ()) -> list[DocumentInfo]:
+        """The tenant's documents ordered by ``doc_id``. ``after`` and ``limit`` select a keyset page (ids greater
+        than ``after``, at most ``limit``); ``tags`` keeps documents carrying at least one of them. Both are applied
+        in the query itself, like the tenant."""
+        ...
 
     def stats(self, tenant: str) -> StoreStats: ...
 

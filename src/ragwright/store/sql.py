@@ -1,8 +1,9 @@
-"""SQL helpers shared by the SQL stores: filters, BM25 scoring, batching and error translation."""
+"""SQL helpers shared by the SQL stores: filters, document listing, BM25 scoring, batching and error translation."""
 
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -12,7 +13,7 @@ import numpy.typing as npt
 import sqlean as sqlite3
 
 from ragwright.errors import StoreError
-from ragwright.store.base import Filters
+from ragwright.store.base import DocumentInfo, Filters
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,6 +54,24 @@ def filter_sql(filters: Filters | None) -> tuple[str, list[Any]]:
         parts.append(f"EXISTS (SELECT 1 FROM json_each(d.tags) WHERE value IN ({','.join('?' * len(filters.tags))}))")
         params.extend(filters.tags)
     return " AND " + " AND ".join(parts), params
+
+
+def document_rows(db: Any, tenant: str, *, after: str | None, limit: int | None,
+                  tags: Sequence[str]) -> list[DocumentInfo]:
+    """A tenant's documents ordered by id: a keyset page when ``after``/``limit`` are given (ids greater than
+    ``after``, at most ``limit`` of them), only documents carrying one of ``tags`` when given; all in the query."""
+    if limit is not None and limit <= 0:
+        return []
+    where, params = filter_sql(Filters(tags=tuple(tags)))
+    if after is not None:
+        where += " AND d.doc_id > ?"
+        params.append(after)
+    rows = db.execute(
+        "SELECT d.doc_id, d.source, d.file_type, d.title, d.content_hash, d.n_chunks, d.tags, d.ingested_at"
+        f" FROM documents d WHERE d.tenant = ?{where} ORDER BY d.doc_id LIMIT ?",
+        (tenant, *params, -1 if limit is None else limit)).fetchall()
+    return [DocumentInfo(doc_id=r[0], source=r[1], file_type=r[2], title=r[3], content_hash=r[4], n_chunks=r[5],
+                         tags=tuple(json.loads(r[6])), ingested_at=r[7]) for r in rows]
 
 
 def batches(items: list[Any], size: int) -> Iterator[list[Any]]:

@@ -30,7 +30,7 @@ from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk
 from ragwright.store.dense_cache import DenseCache
 from ragwright.store.keyword_cache import BM25Params, KeywordCache
 from ragwright.store.migrations import apply_migrations, known_migrations
-from ragwright.store.sql import batches, bm25_search, check_tenant, db_errors, filter_sql, read_vectors
+from ragwright.store.sql import batches, bm25_search, check_tenant, db_errors, document_rows, filter_sql, read_vectors
 
 # Above this many filter-matching chunks, vector search over-fetches from the ANN table and filters afterwards instead
 # of scoring the matching chunks exactly.
@@ -321,14 +321,11 @@ class SQLiteStore:
         return {rowid_of[r]: matrix[i].copy() for i, r in enumerate(ids)}
 
     @db_errors
-    def documents(self, tenant: str) -> list[DocumentInfo]:
+    def documents(self, tenant: str, *, after: str | None = None, limit: int | None = None,
+                  tags: tuple[str, ...] = ()) -> list[DocumentInfo]:
         check_tenant(tenant)
         with self._lock:
-            rows = self._db.execute(
-                "SELECT doc_id, source, file_type, title, content_hash, n_chunks, tags, ingested_at FROM documents"
-                " WHERE tenant = ? ORDER BY doc_id", (tenant,)).fetchall()
-        return [DocumentInfo(doc_id=r[0], source=r[1], file_type=r[2], title=r[3], content_hash=r[4],
-                             n_chunks=r[5], tags=tuple(json.loads(r[6])), ingested_at=r[7]) for r in rows]
+            return document_rows(self._db, tenant, after=after, limit=limit, tags=tags)
 
     @db_errors
     def stats(self, tenant: str) -> StoreStats:

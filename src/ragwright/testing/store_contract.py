@@ -194,6 +194,36 @@ class StoreContract:
                 docs = {s.chunk.doc_id for s in store.get("t1", [h.chunk_id for h in hits])}
                 assert docs == expected, filters
 
+    def test_document_pages_cover_every_document_once_in_order_per_tenant(self, store: Store) -> None:
+        ids = [f"d{i:02d}.md" for i in range(8)] + ["Z.md", "a/b.md", "\u00e9t\u00e9.md", "d03.md.bak"]
+        for i, doc_id in enumerate(ids):
+            store.upsert("t1", *make_doc(doc_id, [f"text number {i}"], tags=("even",) if i % 2 == 0 else ("odd",)))
+        store.upsert("t2", *make_doc("d03.md", ["other tenant"], tags=("even",)))
+        store.upsert("t2", *make_doc("zz.md", ["other tenant"], tags=("even",)))
+
+        def walk(tenant: str, limit: int, tags: tuple[str, ...] = ()) -> list[str]:
+            seen: list[str] = []
+            after: str | None = None
+            while True:
+                page = store.documents(tenant, after=after, limit=limit, tags=tags)
+                assert len(page) <= limit
+                seen += [d.doc_id for d in page]
+                if len(page) < limit:
+                    return seen
+                after = page[-1].doc_id
+
+        evens = sorted(d for i, d in enumerate(ids) if i % 2 == 0)
+        for limit in (1, 3, 4, 12, 100):
+            assert walk("t1", limit) == sorted(ids), limit
+            assert walk("t1", limit, ("even",)) == evens, limit
+            assert walk("t1", limit, ("odd", "even")) == sorted(ids), limit
+            assert walk("t2", limit) == ["d03.md", "zz.md"], limit
+        assert [d.doc_id for d in store.documents("t1")] == sorted(ids)  # no arguments: everything, as before
+        assert [d.doc_id for d in store.documents("t2", after="d00.md")] == ["d03.md", "zz.md"]
+        assert [d.doc_id for d in store.documents("t1", after="d07.md", limit=2)] == ["\u00e9t\u00e9.md"]
+        assert store.documents("t1", after="\uffff") == [] and store.documents("t1", limit=0) == []
+        assert store.documents("t1", tags=("nope",)) == [] and store.documents("nobody", after="a", limit=5) == []
+
     def test_unknown_tenant_and_empty_query_return_nothing(self, store: Store) -> None:
         store.upsert("t1", *make_doc("a.md", ["hello world"]))
         assert store.keyword_search("nobody", "hello", 5) == []

@@ -102,8 +102,12 @@ class DocumentOut(BaseModel):
 
 
 class DocumentList(BaseModel):
+    """One page of documents in id order (OpenAI's list object): pass ``next_cursor`` as ``after`` for the next."""
+
     object: Literal["list"] = "list"
     data: list[DocumentOut]
+    has_more: bool = Field(False, description="Whether documents follow this page.")
+    next_cursor: str | None = Field(None, description="Opaque; the `after` of the next page, null on the last page.")
 
 
 class Deleted(BaseModel):

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ragwright.interfaces.mcp.access import DEFAULT_KB, KB_PATTERN
+from ragwright.service.pages import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT
 from ragwright.store.base import Filters
 
 Tag = str
@@ -55,8 +56,9 @@ class ListDocumentsArgs(_Args):
     """Arguments of the ``list_documents`` tool."""
 
     knowledge_base: str = _KB
-    limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="How many documents to return (in id order).")
+    cursor: str | None = Field(None, max_length=MAX_CURSOR_CHARS,
+                               description="The next_cursor of the previous call, to get the next page.")
 
 
 class GetDocumentArgs(_Args):

@@ -66,7 +66,8 @@ TOOLS: tuple[ToolSpec, ...] = (
              "page, snippet).", SearchArgs, "read", lambda t, k, a: t.search(k, a)),
     ToolSpec("answer", "A short answer to a question from the documents, with numbered citations; says the documents "
              "do not say when the evidence is too weak.", AnswerArgs, "read", lambda t, k, a: t.answer(k, a)),
-    ToolSpec("list_documents", "The indexed documents this key may read (id, title, type, tags, chunk count).",
+    ToolSpec("list_documents", "The indexed documents this key may read (id, title, type, tags, chunk count), in id "
+             "order, a page at a time: while has_more is true, call again with cursor=next_cursor.",
              ListDocumentsArgs, "read", lambda t, k, a: t.list_documents(k, a)),
     ToolSpec("get_document", "One document's text and section headings, by document id.", GetDocumentArgs, "read",
              lambda t, k, a: t.get_document(k, a)),

@@ -32,6 +32,7 @@ from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, Ingest
 from ragwright.retrieval.retriever import Hit
 from ragwright.service.kbs import KnowledgeBases
 from ragwright.service.keys import ApiKey
+from ragwright.service.pages import DocumentPage, decode_cursor, document_page
 from ragwright.store.base import DocumentInfo, Filters, Store, StoredChunk
 
 T = TypeVar("T")
@@ -133,15 +134,18 @@ class RagTools:
                 "citations": [_answer_citation(c) for c in ans.citations],
                 "closest": [_answer_citation(c) for c in ans.closest]}
 
-    def _visible_documents(self, key: ApiKey, kb: str) -> list[DocumentInfo]:
+    def _document_page(self, key: ApiKey, args: ListDocumentsArgs, after: str | None) -> DocumentPage:
         store = self.rw.open_existing_store()
-        return [d for d in store.documents(store_tenant(key, kb)) if can_see(key, d.tags)]
+        return document_page(store, store_tenant(key, args.knowledge_base), limit=args.limit, after=after,
+                             tags=key.tags)
 
     async def list_documents(self, key: ApiKey, args: ListDocumentsArgs) -> dict[str, Any]:
-        docs = await _in_thread(lambda: self._visible_documents(key, args.knowledge_base))
-        page = docs[args.offset: args.offset + args.limit]
-        return {"knowledge_base": args.knowledge_base, "total": len(docs), "offset": args.offset,
-                "documents": [_doc_info(d) for d in page]}
+        """One keyset page (see :mod:`ragwright.service.pages`); ``next_cursor`` is the ``cursor`` of the next."""
+        after = decode_cursor(args.cursor) if args.cursor is not None else None
+        page = await _in_thread(lambda: self._document_page(key, args, after))
+        return {"knowledge_base": args.knowledge_base,
+                "documents": [_doc_info(d) for d in page.documents if can_see(key, d.tags)],
+                "has_more": page.has_more, "next_cursor": page.next_cursor}
 
     def _get_document(self, key: ApiKey, args: GetDocumentArgs) -> dict[str, Any]:
         tenant = store_tenant(key, args.knowledge_base)

@@ -1,5 +1,6 @@
 """Documents and ingest jobs: ``POST /v1/documents`` (multipart upload, ingested in the background),
-``GET /v1/jobs/{job_id}``, ``GET /v1/documents``, ``DELETE /v1/documents/{doc_id}``.
+``GET /v1/jobs/{job_id}``, ``GET /v1/documents`` (keyset pages, see :mod:`ragwright.service.pages`),
+``DELETE /v1/documents/{doc_id}``.
 
 An upload is saved under ``<data_dir>/uploads/<job_id>/`` and queued for the ingest worker process; the response is
 ``202`` with the job. Each file becomes a document whose id is its file name (uploading the same name again replaces
@@ -22,12 +23,14 @@ from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.limits import run_blocking
 from ragwright.interfaces.http.schemas import ERRORS, Deleted, DocumentList, DocumentOut, JobOut
 from ragwright.interfaces.http.state import ServiceState
-from ragwright.store.base import DocumentInfo
+from ragwright.service.pages import DEFAULT_LIMIT, MAX_LIMIT, DocumentPage, decode_cursor, document_page
 
 router = APIRouter(tags=["documents"])
 Reader = Annotated[Principal, Depends(require_read)]
 Writer = Annotated[Principal, Depends(require_write)]
 KbQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Knowledge base.")]
+LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Documents per page (1-{MAX_LIMIT}).")]
+AfterQuery = Annotated[str | None, Query(description="The `next_cursor` of the previous page (opaque).")]
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()+-]{0,199}$")
 _TAG_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
@@ -102,23 +105,27 @@ async def get_job(job_id: str, request: Request, principal: Reader) -> JobOut:
     return JobOut.model_validate(job.to_dict())
 
 
-def _documents(state: ServiceState, tenant: str) -> list[DocumentInfo]:
+def _documents(state: ServiceState, principal: Principal, tenant: str, limit: int, after: str | None) -> DocumentPage:
     if not state.settings.index_path.exists():
-        return []
+        return DocumentPage([], False, None)
     with state.reader() as rw:
-        return rw.store.documents(tenant)
+        return document_page(rw.store, tenant, limit=limit, after=after, tags=principal.key.tags)
 
 
 @router.get("/v1/documents", response_model=DocumentList, responses=ERRORS)
-async def list_documents(request: Request, principal: Reader, knowledge_base: KbQuery = "default") -> DocumentList:
-    """Documents of a knowledge base that the key may read."""
+async def list_documents(request: Request, principal: Reader, knowledge_base: KbQuery = "default",
+                         limit: LimitQuery = DEFAULT_LIMIT, after: AfterQuery = None) -> DocumentList:
+    """Documents of a knowledge base that the key may read, in id order, one page at a time (keyset pagination:
+    pass the response's ``next_cursor`` as ``after`` while ``has_more`` is true)."""
     state = get_state(request)
     tenant = principal.store_tenant(knowledge_base)
-    infos = await run_blocking(_documents, state, tenant, timeout=state.service.request_timeout)
+    start = decode_cursor(after) if after is not None else None
+    page = await run_blocking(_documents, state, principal, tenant, limit, start,
+                              timeout=state.service.request_timeout)
     return DocumentList(data=[
         DocumentOut(id=d.doc_id, knowledge_base=knowledge_base, file_type=d.file_type, title=d.title,
                     chunks=d.n_chunks, tags=list(d.tags), ingested_at=d.ingested_at)
-        for d in infos if principal.may_see(d)])
+        for d in page.documents if principal.may_see(d)], has_more=page.has_more, next_cursor=page.next_cursor)
 
 
 def _delete(state: ServiceState, principal: Principal, tenant: str, doc_id: str) -> bool:
