@@ -194,7 +194,10 @@ class ServiceSettings(BaseModel):
     max_upload_mb: float = Field(50.0, gt=0, description="Largest multipart upload (all files together).")
     max_upload_files: int = Field(100, ge=1, description="Most files in one upload.")
     rate_limit_rpm: int | None = Field(600, ge=1, description="Requests per minute per API key; None for no limit.")
-    rate_limit_storage: str = Field("memory://", description="limits storage URI (redis://host:6379 to share).")
+    rate_limit_storage: str = Field(
+        "memory://", description="Rate-limit storage: memory:// (this process), sqlite:// "
+        "(<data_dir>/ratelimit.sqlite, shared by one machine's processes; what serve --workers N uses when unset), "
+        "redis://host:6379 (between machines).")
     request_timeout: float = Field(60.0, gt=0, description="Seconds a request may run before it gets 503.")
     keys_file: Path | None = Field(None, description="API key store; default <data_dir>/keys.sqlite.")
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -43,5 +45,26 @@ def serve(
     if config is not None:
         os.environ["RAGWRIGHT_CONFIG"] = str(config.resolve())
     os.environ["RAGWRIGHT_DATA_DIR"] = str(settings.data_dir.resolve())
-    uvicorn.run("ragwright.interfaces.http.app:app_from_env", factory=True, workers=workers,
-                **common)  # type: ignore[arg-type]
+    # One rate-limit window per key for all the workers: a SQLite file in the data directory, unless the user chose
+    # a storage (an explicit memory:// stays per process).
+    if "rate_limit_storage" not in settings.service.model_fields_set:
+        os.environ["RAGWRIGHT_SERVICE__RATE_LIMIT_STORAGE"] = "sqlite://"
+    # /metrics adds up every worker: prometheus_client's multiprocess mode, whose directory must be set before the
+    # workers import it (they are spawned, so they read it at import) and must start empty.
+    metrics_dir = _multiproc_dir()
+    try:
+        uvicorn.run("ragwright.interfaces.http.app:app_from_env", factory=True, workers=workers,
+                    **common)  # type: ignore[arg-type]
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _multiproc_dir() -> Path | None:
+    """Set ``PROMETHEUS_MULTIPROC_DIR`` to a fresh temporary directory, removed when the server stops (returned);
+    a directory the user set is kept as it is (None)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    path = Path(tempfile.mkdtemp(prefix="ragwright-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path

@@ -4,8 +4,10 @@ The body limit checks ``Content-Length`` up front and also counts the bytes actu
 request cannot get past it. Uploads (``POST /v1/documents``) get ``service.max_upload_mb``; everything else
 ``service.max_body_mb``.
 
-Rate limits are a moving window of one minute per key: in this process's memory for ``memory://`` (the default), else
-through the `limits` library's asyncio storages (``redis://...`` shares the window between processes).
+Rate limits are a moving window of one minute per key: in this process's memory for ``memory://`` (the default), in a
+SQLite file shared by the processes of one machine for ``sqlite://`` (what ``serve --workers N`` uses unless told
+otherwise; see :mod:`ragwright.interfaces.http.ratelimit_sqlite`), else through the `limits` library's asyncio
+storages (``redis://...`` shares the window between machines).
 
 Example::
 
@@ -26,7 +28,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from fastapi import HTTPException
 from limits import RateLimitItemPerMinute
@@ -35,6 +38,7 @@ from limits.storage import storage_from_string
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragwright.interfaces.http.errors import ApiError, error_body
+from ragwright.interfaces.http.ratelimit_sqlite import SQLITE_SCHEME, SqliteWindow, sqlite_path
 
 T = TypeVar("T")
 UPLOAD_PATH = "/v1/documents"
@@ -108,16 +112,17 @@ class MemoryWindow:
         window.reset_time("k")                              # when the oldest hit leaves the window
     """
 
-    def __init__(self, amount: int, seconds: float = 60.0) -> None:
+    def __init__(self, amount: int, seconds: float = 60.0, *, clock: Callable[[], float] = time.time) -> None:
         self.amount = amount
         self.seconds = seconds
+        self._clock = clock
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
-        self._next_sweep = time.time() + seconds
+        self._next_sweep = clock() + seconds
 
     def hit(self, key: str) -> bool:
         """Record a hit unless ``amount`` hits already fall within the window; True when recorded."""
-        now = time.time()
+        now = self._clock()
         with self._lock:
             if now >= self._next_sweep:
                 self._sweep(now)
@@ -134,7 +139,7 @@ class MemoryWindow:
 
     def reset_time(self, key: str) -> float:
         """When the oldest hit in the window expires (now, when there is none)."""
-        now = time.time()
+        now = self._clock()
         with self._lock:
             hits = self._hits.get(key)
             cutoff = now - self.seconds
@@ -149,18 +154,37 @@ class MemoryWindow:
         self._next_sweep = now + self.seconds
 
 
+class Window(Protocol):
+    """A moving window of hits per key (:class:`MemoryWindow`, :class:`SqliteWindow`)."""
+
+    def hit(self, key: str) -> bool: ...
+
+    def reset_time(self, key: str) -> float: ...
+
+
 class KeyRateLimiter:
     """Requests per minute per API key, over a moving window. ``rpm=None`` disables it.
 
-    ``memory://`` keeps the window in this process (:class:`MemoryWindow`); other storage URIs go through the
-    `limits` library's asyncio API (``async+<uri>``).
+    ``memory://`` keeps the window in this process (:class:`MemoryWindow`); ``sqlite://`` in
+    ``<data_dir>/ratelimit.sqlite`` (``sqlite:///path`` for another file), shared by every process that opens it
+    (:class:`SqliteWindow`); other storage URIs go through the `limits` library's asyncio API (``async+<uri>``).
+    ``clock`` (seconds since the epoch) is for tests.
     """
 
-    def __init__(self, rpm: int | None, storage: str = "memory://") -> None:
+    def __init__(self, rpm: int | None, storage: str = "memory://", *, data_dir: Path | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.item = RateLimitItemPerMinute(rpm) if rpm else None
-        self._window = MemoryWindow(rpm) if rpm and storage.removeprefix("async+") == "memory://" else None
+        self._clock = clock
+        self._window: Window | None = None
         self._limiter: MovingWindowRateLimiter | None = None
-        if self.item is not None and self._window is None:
+        plain = storage.removeprefix("async+")
+        if not rpm:
+            return
+        if plain == "memory://":
+            self._window = MemoryWindow(rpm, clock=clock)
+        elif plain.startswith(SQLITE_SCHEME):
+            self._window = SqliteWindow(sqlite_path(plain, data_dir), rpm, clock=clock)
+        else:
             uri = storage if storage.startswith("async+") else "async+" + storage
             self._limiter = MovingWindowRateLimiter(storage_from_string(uri))
 
@@ -176,7 +200,7 @@ class KeyRateLimiter:
             if await self._limiter.hit(self.item, "key", key_id):
                 return
             reset = (await self._limiter.get_window_stats(self.item, "key", key_id)).reset_time
-        wait = max(1, math.ceil(reset - time.time()))
+        wait = max(1, math.ceil(reset - self._clock()))
         raise ApiError(429, "rate_limited", f"rate limit of {self.item.amount} requests per minute reached for "
                        f"this key; retry in {wait}s", headers={"Retry-After": str(wait)})
 

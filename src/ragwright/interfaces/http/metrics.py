@@ -2,17 +2,40 @@
 
 Labels are bounded: the route *template* (``/v1/jobs/{job_id}``, or ``other`` for unmatched paths), the method, and
 the status class (``2xx``...). No tenant, key, model or raw path label, whose values are unbounded.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set before prometheus_client is imported (``ragwright serve --workers N`` does it),
+prometheus_client keeps every value in memory-mapped files in that directory, one per process, and
+:meth:`Metrics.render` adds up the files of all the processes, so a scrape sees the whole server whichever worker
+answers it. The gauges then say how to combine processes: ``livesum`` (the sum over the processes still running).
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import time
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def multiprocess_dir() -> str | None:
+    """The directory of prometheus_client's multiprocess mode, when this process runs in it."""
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+def mark_process_dead(pid: int | None = None) -> None:
+    """Drop a stopped process's ``live*`` gauge files (in multiprocess mode; a no-op otherwise)."""
+    path = multiprocess_dir()
+    if path is not None:
+        multiprocess.mark_process_dead(os.getpid() if pid is None else pid, path)  # type: ignore[no-untyped-call]
+
+
+_exit_hook = False
 
 
 class Metrics:
@@ -26,23 +49,34 @@ class Metrics:
     """
 
     def __init__(self) -> None:
+        global _exit_hook
+        if multiprocess_dir() is not None and not _exit_hook:
+            atexit.register(mark_process_dead)  # this worker's in-flight and pending gauges stop counting
+            _exit_hook = True
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter("ragwright_http_requests_total", "HTTP requests served.",
                                 ["method", "route", "status"], registry=self.registry)
         self.latency = Histogram("ragwright_http_request_duration_seconds", "Time to the response headers.",
                                  ["route"], registry=self.registry,
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-        self.in_flight = Gauge("ragwright_http_requests_in_flight", "Requests being served.", registry=self.registry)
+        self.in_flight = Gauge("ragwright_http_requests_in_flight", "Requests being served.", registry=self.registry,
+                               multiprocess_mode="livesum")
         self.rate_limited = Counter("ragwright_http_rate_limited_total", "Requests refused by the per-key limit.",
                                     registry=self.registry)
         self.jobs = Counter("ragwright_ingest_jobs_total", "Ingest jobs finished.", ["status"], registry=self.registry)
         self.jobs_pending = Gauge("ragwright_ingest_jobs_pending", "Ingest jobs queued or running.",
-                                  registry=self.registry)
+                                  registry=self.registry, multiprocess_mode="livesum")
         self.stream_errors = Counter("ragwright_stream_errors_total", "Streams ended by an error event.",
                                      registry=self.registry)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        """Prometheus text: this registry, or in multiprocess mode the sum over every process's files."""
+        path = multiprocess_dir()
+        if path is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
 
 
 def route_template(scope: Scope) -> str:

@@ -123,7 +123,8 @@ class ServiceState:
         self.pool = RagwrightPool(settings, embedder)
         self.job_store = JobStore(settings.data_dir / "service.sqlite")
         self.jobs = JobRunner(settings, on_done=self._job_done, store=self.job_store)
-        self.limiter = KeyRateLimiter(self.service.rate_limit_rpm, self.service.rate_limit_storage)
+        self.limiter = KeyRateLimiter(self.service.rate_limit_rpm, self.service.rate_limit_storage,
+                                      data_dir=settings.data_dir)
         self.metrics = Metrics()
         self._chat_factory = chat_models
         self._chat_models: dict[str, ChatModel] = {}

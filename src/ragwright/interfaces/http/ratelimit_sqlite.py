@@ -1,0 +1,105 @@
+"""A per-key moving-window rate limit kept in a SQLite file, so that the server processes of one machine
+(``ragwright serve --workers N``) share one window per key without Redis.
+
+It is the same exact moving window as :class:`ragwright.interfaces.http.limits.MemoryWindow`: a log of the hit
+timestamps of each key within the last ``seconds``. Each hit is one short ``BEGIN IMMEDIATE`` transaction (delete the
+key's expired hits, count the rest, insert the new hit if there is room), so two processes cannot both take the last
+slot. The file is in WAL mode with ``synchronous=NORMAL`` (a commit does not wait for fsync; the log may lose its last
+hits on a power cut, which only forgives a few requests) and a busy timeout for the moments another process holds
+the write lock.
+
+Example::
+
+    window = SqliteWindow(Path(".ragwright/ratelimit.sqlite"), amount=2, seconds=60)
+    window.hit("k"), window.hit("k"), window.hit("k")   # True, True, False
+    window.reset_time("k")                              # when the oldest hit leaves the window
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ragwright.errors import ConfigError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rate_hits (key TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS rate_hits_key_at ON rate_hits (key, at);
+"""
+SQLITE_SCHEME = "sqlite://"
+DEFAULT_FILE = "ratelimit.sqlite"
+
+
+class RateLimitStorageError(ConfigError):
+    """The rate-limit storage URI cannot be used (e.g. ``sqlite://`` without a data directory)."""
+
+
+def sqlite_path(uri: str, data_dir: Path | None) -> Path:
+    """The file a ``sqlite://`` URI names: ``sqlite://`` alone is ``<data_dir>/ratelimit.sqlite``,
+    ``sqlite:///abs/path.sqlite`` that path."""
+    rest = uri.removeprefix(SQLITE_SCHEME)
+    if rest:
+        return Path(rest)
+    if data_dir is None:
+        raise RateLimitStorageError("rate_limit_storage 'sqlite://' needs a data directory (or give a path: "
+                                    "sqlite:///path/to/ratelimit.sqlite)")
+    return data_dir / DEFAULT_FILE
+
+
+class SqliteWindow:
+    """Hits per key over a moving window, in a SQLite file shared by the processes that open it."""
+
+    def __init__(self, path: Path, amount: int, seconds: float = 60.0, *,
+                 clock: Callable[[], float] = time.time, busy_timeout_ms: int = 5000) -> None:
+        self.amount = amount
+        self.seconds = seconds
+        self.path = path
+        self._clock = clock
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode (isolation_level=None): the transactions below are explicit.
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                   timeout=busy_timeout_ms / 1000)
+        self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+        self._next_sweep = clock() + seconds
+
+    def hit(self, key: str) -> bool:
+        """Record a hit unless ``amount`` hits already fall within the window; True when recorded."""
+        now = self._clock()
+        cutoff = now - self.seconds
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if now >= self._next_sweep:  # other keys' old hits, once per window
+                    db.execute("DELETE FROM rate_hits WHERE at < ?", (cutoff,))
+                    self._next_sweep = now + self.seconds
+                else:
+                    db.execute("DELETE FROM rate_hits WHERE key = ? AND at < ?", (key, cutoff))
+                (count,) = db.execute("SELECT count(*) FROM rate_hits WHERE key = ?", (key,)).fetchone()
+                allowed = bool(count < self.amount)
+                if allowed:
+                    db.execute("INSERT INTO rate_hits (key, at) VALUES (?, ?)", (key, now))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return allowed
+
+    def reset_time(self, key: str) -> float:
+        """When the oldest hit in the window expires (now, when there is none)."""
+        now = self._clock()
+        with self._lock:
+            (oldest,) = self._db.execute("SELECT min(at) FROM rate_hits WHERE key = ? AND at >= ?",
+                                         (key, now - self.seconds)).fetchone()
+        return float(oldest) + self.seconds if oldest is not None else now
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
