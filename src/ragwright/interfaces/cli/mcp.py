@@ -57,7 +57,8 @@ def mcp_command(
 
     settings = load_settings(config, data_dir=data_dir)
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    limiter = KeyRateLimiter(rpm or settings.service.rate_limit_rpm, settings.service.rate_limit_storage)
+    limiter = KeyRateLimiter(rpm or settings.service.rate_limit_rpm, settings.service.rate_limit_storage,
+                             data_dir=settings.data_dir)
     rw = Ragwright(settings)
     tools = RagTools(rw)
     try:
