@@ -88,3 +88,21 @@ def test_storage_uris(tmp_path: Path) -> None:
     asyncio.run(limiter.check("k"))
     assert (tmp_path / "x" / "rl.sqlite").is_file()
     asyncio.run(KeyRateLimiter(None, "sqlite://").check("k"))  # no limit, no file needed
+
+
+def test_counts_follow_the_log_and_are_rebuilt_on_open(tmp_path: Path) -> None:
+    now = [1000.0]
+    path = tmp_path / "rl.sqlite"
+    window = SqliteWindow(path, amount=3, seconds=60, clock=lambda: now[0])
+    assert [window.hit("k") for _ in range(4)] == [True, True, True, False]
+    now[0] += 30
+    with sqlite3.connect(path) as db:  # as a file from before the counts table, or counts lost to a crash
+        db.execute("DELETE FROM rate_counts")
+    reopened = SqliteWindow(path, amount=3, seconds=60, clock=lambda: now[0])
+    assert reopened.hit("k") is False  # the log still holds 3 hits in the window: the rebuilt count knows
+    now[0] += 31  # the first three hits leave the window (the sweep is not due yet for `reopened`)
+    assert [reopened.hit("k") for _ in range(4)] == [True, True, True, False]
+    with sqlite3.connect(path) as db:
+        (n,) = db.execute("SELECT n FROM rate_counts WHERE key = 'k'").fetchone()
+        (logged,) = db.execute("SELECT count(*) FROM rate_hits WHERE key = 'k'").fetchone()
+    assert n == logged == 3

