@@ -67,11 +67,24 @@ def document_rows(db: Any, tenant: str, *, after: str | None, limit: int | None,
         where += " AND d.doc_id > ?"
         params.append(after)
     rows = db.execute(
-        "SELECT d.doc_id, d.source, d.file_type, d.title, d.content_hash, d.n_chunks, d.tags, d.ingested_at"
-        f" FROM documents d WHERE d.tenant = ?{where} ORDER BY d.doc_id LIMIT ?",
+        f"SELECT {_DOCUMENT_COLUMNS} FROM documents d WHERE d.tenant = ?{where} ORDER BY d.doc_id LIMIT ?",
         (tenant, *params, -1 if limit is None else limit)).fetchall()
-    return [DocumentInfo(doc_id=r[0], source=r[1], file_type=r[2], title=r[3], content_hash=r[4], n_chunks=r[5],
-                         tags=tuple(json.loads(r[6])), ingested_at=r[7]) for r in rows]
+    return [_document_info(r) for r in rows]
+
+
+def document_row(db: Any, tenant: str, doc_id: str) -> DocumentInfo | None:
+    """One document of the tenant by id (a primary-key lookup), or None."""
+    row = db.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents d WHERE d.tenant = ? AND d.doc_id = ?",
+                     (tenant, doc_id)).fetchone()
+    return _document_info(row) if row is not None else None
+
+
+_DOCUMENT_COLUMNS = "d.doc_id, d.source, d.file_type, d.title, d.content_hash, d.n_chunks, d.tags, d.ingested_at"
+
+
+def _document_info(r: Sequence[Any]) -> DocumentInfo:
+    return DocumentInfo(doc_id=r[0], source=r[1], file_type=r[2], title=r[3], content_hash=r[4], n_chunks=r[5],
+                        tags=tuple(json.loads(r[6])), ingested_at=r[7])
 
 
 def batches(items: list[Any], size: int) -> Iterator[list[Any]]:

@@ -26,6 +26,7 @@ import sqlite_vec
 from ragwright.documents.model import Chunk, Document
 from ragwright.errors import SchemaVersionError, StoreError
 from ragwright.retrieval.analysis import analyze, query_terms
+from ragwright.store import sql
 from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoreStats
 from ragwright.store.dense_cache import DenseCache
 from ragwright.store.keyword_cache import BM25Params, KeywordCache
@@ -158,8 +159,7 @@ class SQLiteStore:
     def delete(self, tenant: str, doc_id: str) -> bool:
         check_tenant(tenant)
         with self._lock, self._transaction():
-            kw = self._kw_table(tenant, create=False)
-            return self._delete_rows(tenant, doc_id, kw)
+            return self._delete_rows(tenant, doc_id, self._kw_table(tenant, create=False))
 
     def _delete_rows(self, tenant: str, doc_id: str, kw: str | None) -> bool:
         rows = self._db.execute(
@@ -328,6 +328,12 @@ class SQLiteStore:
             return document_rows(self._db, tenant, after=after, limit=limit, tags=tags)
 
     @db_errors
+    def document(self, tenant: str, doc_id: str) -> DocumentInfo | None:
+        check_tenant(tenant)
+        with self._lock:
+            return sql.document_row(self._db, tenant, doc_id)
+
+    @db_errors
     def stats(self, tenant: str) -> StoreStats:
         check_tenant(tenant)
         with self._lock:
@@ -390,5 +396,3 @@ class SQLiteStore:
                 raise StoreError(f"write to {self.path} failed and was rolled back: {exc}") from exc
             raise
         self._db.execute("COMMIT")
-
-

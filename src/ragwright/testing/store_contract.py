@@ -224,6 +224,28 @@ class StoreContract:
         assert store.documents("t1", after="\uffff") == [] and store.documents("t1", limit=0) == []
         assert store.documents("t1", tags=("nope",)) == [] and store.documents("nobody", after="a", limit=5) == []
 
+    def test_document_looks_up_one_of_the_tenants_documents_by_id(self, store: Store) -> None:
+        store.upsert("t1", *make_doc("a.md", ["alpha beta", "gamma"], tags=("ops", "eu")))
+        store.upsert("t1", *make_doc("a.md.bak", ["other"]))
+        store.upsert("t2", *make_doc("b.md", ["theirs"], tags=("secret",)))
+        found = store.document("t1", "a.md")
+        assert found is not None and found == store.documents("t1")[0]  # the same fields as the listing
+        assert (found.doc_id, found.source, found.file_type, found.title, found.content_hash, found.n_chunks,
+                found.tags) == ("a.md", "/src/a.md", "md", "A.MD", "a.md:1", 2, ("ops", "eu"))
+        assert found.ingested_at > 0
+        assert store.document("t1", "missing.md") is None and store.document("t1", "a.m%") is None
+        assert store.document("t1", "b.md") is None  # another tenant's id
+        assert store.document("nobody", "a.md") is None
+        store.upsert("t1", *make_doc("a.md", ["replaced"], tags=("ops",), version="2"))
+        replaced = store.document("t1", "a.md")
+        assert replaced is not None and (replaced.content_hash, replaced.n_chunks, replaced.tags) == ("a.md:2", 1,
+                                                                                                     ("ops",))
+        assert store.delete("t1", "a.md") is True
+        assert store.document("t1", "a.md") is None
+        assert store.document("t1", "a.md.bak") is not None and store.document("t2", "b.md") is not None
+        with pytest.raises(StoreError):
+            store.document("", "a.md")
+
     def test_unknown_tenant_and_empty_query_return_nothing(self, store: Store) -> None:
         store.upsert("t1", *make_doc("a.md", ["hello world"]))
         assert store.keyword_search("nobody", "hello", 5) == []

@@ -150,8 +150,8 @@ class RagTools:
     def _get_document(self, key: ApiKey, args: GetDocumentArgs) -> dict[str, Any]:
         tenant = store_tenant(key, args.knowledge_base)
         store = self.rw.open_existing_store()
-        info = next((d for d in store.documents(tenant) if d.doc_id == args.doc_id), None)
-        if info is None or not can_see(key, info.tags):
+        info = store.document(tenant, args.doc_id)
+        if info is None or not can_see(key, info.tags):  # a forbidden document reads as a missing one
             raise ToolFailure(f"no document {args.doc_id!r} in knowledge base {args.knowledge_base!r}")
         chunks = document_chunks(store, tenant, info)
         text = stitch(chunks)
@@ -172,8 +172,8 @@ class RagTools:
             raise ToolFailure(f"this key may only write documents tagged {', '.join(key.tags)}")
         data = self._decode(args)
         tenant = store_tenant(key, args.knowledge_base)
-        existing = {d.doc_id: d for d in self.rw.store.documents(tenant)}
-        if args.filename in existing and not can_see(key, existing[args.filename].tags):
+        existing = self.rw.store.document(tenant, args.filename)
+        if existing is not None and not can_see(key, existing.tags):
             raise ToolFailure(f"a document named {args.filename!r} exists and this key may not replace it")
         with tempfile.TemporaryDirectory(prefix="ragwright-mcp-") as tmp:
             path = Path(tmp) / args.filename

@@ -132,8 +132,8 @@ def _delete(state: ServiceState, principal: Principal, tenant: str, doc_id: str)
     if not state.settings.index_path.exists():
         return False
     with state.pool.write() as rw:
-        doc = next((d for d in rw.store.documents(tenant) if d.doc_id == doc_id), None)
-        if doc is None or not principal.may_see(doc):
+        doc = rw.store.document(tenant, doc_id)
+        if doc is None or not principal.may_see(doc):  # a forbidden document gets the same 404 as a missing one
             return False
         return rw.store.delete(tenant, doc_id)
 
