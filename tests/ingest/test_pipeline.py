@@ -77,3 +77,22 @@ def test_include_exclude_and_tenants_are_separate(rw: Ragwright, tmp_path: Path)
     assert [d.doc_id for d in rw.store.documents("t1")] == ["docs/a.md"]
     assert [d.doc_id for d in rw.store.documents("t2")] == ["docs/private/b.md"]
     assert {h.chunk.doc_path for h in rw.search("shared term", tenant="t2").hits} == {"docs/private/b.md"}
+
+
+def test_loaded_documents_are_added_skipped_or_updated_by_content_hash(rw: Ragwright) -> None:
+    from ragwright.documents.model import Document, Section, sha256_bytes
+    from ragwright.ingest.pipeline import Ingestor
+
+    def doc(doc_id: str, text: str) -> Document:
+        return Document(doc_id=doc_id, source=f"upload#{doc_id}", file_type="txt", title=doc_id, text=text,
+                        sections=[Section(0, len(text))], content_hash=sha256_bytes(text.encode()))
+
+    ingestor = Ingestor(rw.store, rw.embedder, rw.settings)
+    first = ingestor.ingest_documents([doc("a", "Alpha text."), doc("b", "Beta text.")], tenant="t1")
+    assert first.count("added") == 2
+    again = ingestor.ingest_documents([doc("a", "Alpha text."), doc("b", "Beta text, revised."), doc("c", "Gamma.")],
+                                      tenant="t1")
+    outcomes = sorted((o.doc_id, o.status) for o in again.outcomes)
+    assert outcomes == [("a", "unchanged"), ("b", "updated"), ("c", "added")]
+    other = ingestor.ingest_documents([doc("a", "Alpha text.")], tenant="t2")  # same id, other tenant: new there
+    assert other.count("added") == 1

@@ -140,12 +140,12 @@ class Ingestor:
     def ingest_documents(self, documents: Iterable[Document], *, tenant: str, total: int = 0) -> IngestReport:
         """Index already-loaded documents (BEIR corpora, uploads); unchanged ones are skipped by content hash."""
         started = time.perf_counter()
-        known = {d.doc_id: d.content_hash for d in self.store.documents(tenant)}
         report = IngestReport()
 
         def changed() -> Iterator[tuple[Document, Status]]:
-            for doc in documents:
-                old = known.get(doc.doc_id)
+            for doc in documents:  # one indexed lookup each: an upload into a large tenant does not list it
+                info = self.store.document(tenant, doc.doc_id)
+                old = info.content_hash if info is not None else None
                 if old == doc.content_hash:
                     report.outcomes.append(FileOutcome(doc.doc_id, "unchanged"))
                     continue
