@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from ragwright.interfaces.http.errors import ApiError
-from ragwright.interfaces.http.limits import KeyRateLimiter, MemoryWindow
-from ragwright.interfaces.http.ratelimit_sqlite import RateLimitStorageError, SqliteWindow, sqlite_path
+from ragwright.interfaces.http.limits import KeyRateLimiter
+from ragwright.service.ratelimit import MemoryWindow
+from ragwright.service.ratelimit_sqlite import RateLimitStorageError, SqliteWindow, sqlite_path
 
 
 class Clock:

@@ -14,10 +14,11 @@ import pytest
 
 from ragwright.app import Ragwright
 from ragwright.interfaces.http.errors import ApiError
-from ragwright.interfaces.http.limits import KeyRateLimiter, MemoryWindow, run_blocking
+from ragwright.interfaces.http.limits import KeyRateLimiter, run_blocking
 from ragwright.interfaces.http.routes.search import search_json
 from ragwright.interfaces.http.schemas import HitOut, SearchOut
 from ragwright.service.keys import KeyStore
+from ragwright.service.ratelimit import MemoryWindow
 from tests.http.conftest import make_settings
 
 

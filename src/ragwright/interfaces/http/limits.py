@@ -4,10 +4,7 @@ The body limit checks ``Content-Length`` up front and also counts the bytes actu
 request cannot get past it. Uploads (``POST /v1/documents``) get ``service.max_upload_mb``; everything else
 ``service.max_body_mb``.
 
-Rate limits are a moving window of one minute per key: in this process's memory for ``memory://`` (the default), in a
-SQLite file shared by the processes of one machine for ``sqlite://`` (what ``serve --workers N`` uses unless told
-otherwise; see :mod:`ragwright.interfaces.http.ratelimit_sqlite`), else through the `limits` library's asyncio
-storages (``redis://...`` shares the window between machines).
+Rate limits: :mod:`ragwright.service.ratelimit` (shared with the MCP server); this module turns a refusal into a 429.
 
 Example::
 
@@ -23,22 +20,15 @@ import contextvars
 import functools
 import json
 import math
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from fastapi import HTTPException
-from limits import RateLimitItemPerMinute
-from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragwright.interfaces.http.errors import ApiError, error_body
-from ragwright.interfaces.http.ratelimit_sqlite import SQLITE_SCHEME, SqliteWindow, sqlite_path
+from ragwright.service.ratelimit import RateLimiter
 
 T = TypeVar("T")
 UPLOAD_PATH = "/v1/documents"
@@ -101,108 +91,17 @@ async def _send_413(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class MemoryWindow:
-    """Hits per key over a moving window, in memory: what the `limits` library's moving window does, without its
-    per-hit task and thread hop (its asyncio memory storage sends every expiry pass to a worker thread).
-
-    Example::
-
-        window = MemoryWindow(amount=2, seconds=60)
-        window.hit("k"), window.hit("k"), window.hit("k")   # True, True, False
-        window.reset_time("k")                              # when the oldest hit leaves the window
-    """
-
-    def __init__(self, amount: int, seconds: float = 60.0, *, clock: Callable[[], float] = time.time) -> None:
-        self.amount = amount
-        self.seconds = seconds
-        self._clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-        self._next_sweep = clock() + seconds
-
-    def hit(self, key: str) -> bool:
-        """Record a hit unless ``amount`` hits already fall within the window; True when recorded."""
-        now = self._clock()
-        with self._lock:
-            if now >= self._next_sweep:
-                self._sweep(now)
-            hits = self._hits.get(key)
-            if hits is None:
-                hits = self._hits[key] = deque()
-            cutoff = now - self.seconds
-            while hits and hits[0] < cutoff:
-                hits.popleft()
-            if len(hits) >= self.amount:
-                return False
-            hits.append(now)
-            return True
-
-    def reset_time(self, key: str) -> float:
-        """When the oldest hit in the window expires (now, when there is none)."""
-        now = self._clock()
-        with self._lock:
-            hits = self._hits.get(key)
-            cutoff = now - self.seconds
-            while hits and hits[0] < cutoff:
-                hits.popleft()
-            return hits[0] + self.seconds if hits else now
-
-    def _sweep(self, now: float) -> None:
-        cutoff = now - self.seconds
-        for key in [k for k, hits in self._hits.items() if not hits or hits[-1] < cutoff]:
-            del self._hits[key]
-        self._next_sweep = now + self.seconds
-
-
-class Window(Protocol):
-    """A moving window of hits per key (:class:`MemoryWindow`, :class:`SqliteWindow`)."""
-
-    def hit(self, key: str) -> bool: ...
-
-    def reset_time(self, key: str) -> float: ...
-
-
-class KeyRateLimiter:
-    """Requests per minute per API key, over a moving window. ``rpm=None`` disables it.
-
-    ``memory://`` keeps the window in this process (:class:`MemoryWindow`); ``sqlite://`` in
-    ``<data_dir>/ratelimit.sqlite`` (``sqlite:///path`` for another file), shared by every process that opens it
-    (:class:`SqliteWindow`); other storage URIs go through the `limits` library's asyncio API (``async+<uri>``).
-    ``clock`` (seconds since the epoch) is for tests.
-    """
-
-    def __init__(self, rpm: int | None, storage: str = "memory://", *, data_dir: Path | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.item = RateLimitItemPerMinute(rpm) if rpm else None
-        self._clock = clock
-        self._window: Window | None = None
-        self._limiter: MovingWindowRateLimiter | None = None
-        plain = storage.removeprefix("async+")
-        if not rpm:
-            return
-        if plain == "memory://":
-            self._window = MemoryWindow(rpm, clock=clock)
-        elif plain.startswith(SQLITE_SCHEME):
-            self._window = SqliteWindow(sqlite_path(plain, data_dir), rpm, clock=clock)
-        else:
-            uri = storage if storage.startswith("async+") else "async+" + storage
-            self._limiter = MovingWindowRateLimiter(storage_from_string(uri))
+class KeyRateLimiter(RateLimiter):
+    """The HTTP service's per-key limit (:class:`ragwright.service.ratelimit.RateLimiter`): over it, a 429."""
 
     async def check(self, key_id: str) -> None:
-        if self.item is None:
+        wait = await self.retry_after(key_id)
+        if wait is None:
             return
-        if self._window is not None:
-            if self._window.hit(key_id):
-                return
-            reset = self._window.reset_time(key_id)
-        else:
-            assert self._limiter is not None
-            if await self._limiter.hit(self.item, "key", key_id):
-                return
-            reset = (await self._limiter.get_window_stats(self.item, "key", key_id)).reset_time
-        wait = max(1, math.ceil(reset - self._clock()))
+        assert self.item is not None
+        seconds = max(1, math.ceil(wait))
         raise ApiError(429, "rate_limited", f"rate limit of {self.item.amount} requests per minute reached for "
-                       f"this key; retry in {wait}s", headers={"Retry-After": str(wait)})
+                       f"this key; retry in {seconds}s", headers={"Retry-After": str(seconds)})
 
 
 # Request threads: as many as anyio's default limiter allowed (40), in a pool of their own so that a search costs one

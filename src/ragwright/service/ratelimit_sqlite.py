@@ -1,7 +1,7 @@
 """A per-key moving-window rate limit kept in a SQLite file, so that the server processes of one machine
 (``ragwright serve --workers N``) share one window per key without Redis.
 
-It is the same exact moving window as :class:`ragwright.interfaces.http.limits.MemoryWindow`: a log of the hit
+It is the same exact moving window as :class:`ragwright.service.ratelimit.MemoryWindow`: a log of the hit
 timestamps of each key within the last ``seconds``. Each hit is one short ``BEGIN IMMEDIATE`` transaction (delete the
 key's expired hits, count the rest, insert the new hit if there is room), so two processes cannot both take the last
 slot. The file is in WAL mode with ``synchronous=NORMAL`` (a commit does not wait for fsync; the log may lose its last
