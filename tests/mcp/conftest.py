@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import Client, StdioServerParameters
 
 from ragwright.app import Ragwright
 from ragwright.config import load_settings
@@ -77,3 +81,15 @@ def tag_limited_calls() -> list[tuple[str, dict[str, Any]]]:
             ("answer", {"question": "What margin does the kettle warranty cost?"}),
             ("get_document", {"doc_id": "docs/internal/memo.md"}),
             ("list_documents", {})]
+
+
+@asynccontextmanager
+async def stdio_client(env: Env, *args: str, **extra_env: str) -> AsyncIterator[Client]:
+    """The official MCP client over stdio to a ``ragwright mcp`` subprocess on ``env`` (fake embedder)."""
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
+    child_env.update({"RAGWRIGHT_EMBEDDING__MODEL": "fake", **extra_env})
+    params = StdioServerParameters(command=sys.executable,
+                                   args=["-m", "ragwright", "mcp", "--data-dir", str(env.data_dir), *args],
+                                   env=child_env, cwd=str(env.root))
+    async with Client(params, read_timeout_seconds=30) as client:
+        yield client

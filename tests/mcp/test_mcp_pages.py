@@ -3,20 +3,16 @@ official client, on an index with more documents than one page (tagged, in two t
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client
 
 from ragwright.app import Ragwright
 from ragwright.config import load_settings
 from ragwright.service.pages import encode_cursor
 from tests.conftest import write
-from tests.mcp.conftest import Env, build_env, texts
+from tests.mcp.conftest import Env, build_env, stdio_client, texts
 
 EXTRA_PUBLIC = [f"notes/public/n{i:02d}.md" for i in range(7)]
 EXTRA_INTERNAL = [f"notes/internal/m{i:02d}.md" for i in range(4)]
@@ -34,17 +30,6 @@ def paged_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: pyte
     finally:
         rw.close()
     return env
-
-
-@asynccontextmanager
-async def stdio_client(env: Env, *args: str, **extra_env: str) -> AsyncIterator[Client]:
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
-    child_env.update({"RAGWRIGHT_EMBEDDING__MODEL": "fake", **extra_env})
-    params = StdioServerParameters(command=sys.executable,
-                                   args=["-m", "ragwright", "mcp", "--data-dir", str(env.data_dir), *args],
-                                   env=child_env, cwd=str(env.root))
-    async with Client(params, read_timeout_seconds=30) as client:
-        yield client
 
 
 async def _walk(client: Client, limit: int) -> tuple[list[str], int]:

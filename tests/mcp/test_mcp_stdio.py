@@ -2,25 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-from mcp import Client, StdioServerParameters
-
-from tests.mcp.conftest import INTERNAL, OTHER_TENANT, Env, tag_limited_calls, texts
-
-
-@asynccontextmanager
-async def stdio_client(env: Env, *args: str, **extra_env: str) -> AsyncIterator[Client]:
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
-    child_env.update({"RAGWRIGHT_EMBEDDING__MODEL": "fake", **extra_env})
-    params = StdioServerParameters(command=sys.executable,
-                                   args=["-m", "ragwright", "mcp", "--data-dir", str(env.data_dir), *args],
-                                   env=child_env, cwd=str(env.root))
-    async with Client(params, read_timeout_seconds=30) as client:
-        yield client
+from tests.mcp.conftest import INTERNAL, OTHER_TENANT, Env, stdio_client, tag_limited_calls, texts
 
 
 async def test_read_only_stdio_lists_read_tools_and_cites(env: Env) -> None:
