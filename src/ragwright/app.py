@@ -23,7 +23,7 @@ from ragwright.gateway.base import ChatModel
 from ragwright.gateway.build import Gateway, SyncGateway
 from ragwright.ingest.pipeline import Ingestor, IngestReport, ProgressCallback
 from ragwright.models.base import Embedder, Reranker, TextGenerator
-from ragwright.models.registry import make_embedder, make_generator, make_reranker
+from ragwright.models.registry import embedder_from_settings, make_generator, make_reranker
 from ragwright.retrieval.retriever import Mode, Retriever, SearchResult
 from ragwright.store.base import Filters, Store
 from ragwright.store.sqlite import SQLiteStore
@@ -43,12 +43,7 @@ class Ragwright:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            e = self.settings.embedding
-            kwargs: dict[str, object] = ({"max_length": e.max_length, "threads": e.threads,
-                                          "query_precision": e.query_precision,
-                                          "document_precision": e.document_precision}
-                                         if e.model == "minilm" else {})
-            self._embedder = make_embedder(e.model, **kwargs)
+            self._embedder = embedder_from_settings(self.settings.embedding)
         return self._embedder
 
     @property

@@ -159,9 +159,9 @@ class Gateway:
             inner = Budget(inner, **cfg.budget.model_dump(), prices=self.prices, store=self._budget_store)
         if cfg.cache.exact or cfg.cache.semantic:
             if cfg.cache.semantic and self._embedder is None:
-                from ragwright.models.registry import make_embedder
+                from ragwright.models.registry import embedder_from_settings
 
-                self._embedder = make_embedder(self.settings.embedding.model)
+                self._embedder = embedder_from_settings(self.settings.embedding)
             inner = Cache(inner, **cfg.cache.model_dump(), embedder=self._embedder, prices=self.prices)
         if self._use_ledger:
             from ragwright.gateway.policies.ledgered import Ledgered

@@ -15,12 +15,16 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragwright.errors import ConfigError
 from ragwright.models.base import Embedder, Reranker, TextGenerator
 
-__all__ = ["EMBEDDERS", "GENERATORS", "RERANKERS", "LazyFactory", "make_embedder", "make_generator", "make_reranker"]
+if TYPE_CHECKING:
+    from ragwright.config import EmbeddingSettings
+
+__all__ = ["EMBEDDERS", "GENERATORS", "RERANKERS", "LazyFactory", "embedder_from_settings", "make_embedder",
+           "make_generator", "make_reranker"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,15 @@ def make_embedder(spec: str, **kw: Any) -> Embedder:
     """An embedder from a spec ('minilm' or 'fake'); keyword arguments go to its factory."""
     embedder: Embedder = _build("embedder", EMBEDDERS, spec, kw)
     return embedder
+
+
+def embedder_from_settings(settings: EmbeddingSettings) -> Embedder:
+    """The embedder ``[embedding]`` describes: the model spec plus, for MiniLM, its length, threads and precisions."""
+    kwargs: dict[str, Any] = ({"max_length": settings.max_length, "threads": settings.threads,
+                               "query_precision": settings.query_precision,
+                               "document_precision": settings.document_precision}
+                              if settings.model == "minilm" else {})
+    return make_embedder(settings.model, **kwargs)
 
 
 def make_reranker(spec: str, **kw: Any) -> Reranker:
