@@ -208,6 +208,8 @@ class ServiceState:
         return out[:WARM_TENANTS]
 
     def _job_done(self, job: Job) -> None:
+        self.metrics.jobs.labels(job.status).inc()
+        self.metrics.jobs_pending.set(self.jobs.pending())
         shutil.rmtree(self.uploads_dir / job.id, ignore_errors=True)
         if job.status == "succeeded":
             self.kbs.add(job.tenant, job.kb)
