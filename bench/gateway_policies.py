@@ -42,8 +42,9 @@ class Instant:
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         await asyncio.sleep(0)
-        return ChatResponse(model=self.name, message=Message("assistant", "ok"), usage=Usage(12, 0, 2, 0),
-                            cost_usd=0.000003)
+        return ChatResponse(
+            model=self.name, message=Message("assistant", "ok"), usage=Usage(12, 0, 2, 0), cost_usd=0.000003
+        )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         await asyncio.sleep(0)
@@ -74,15 +75,29 @@ def layers(gw: GatewaySettings) -> list[tuple[str, Callable[[], ChatModel]]]:
     def cached() -> ChatModel:
         return Cache(budgeted(), **gw.cache.model_dump(), prices=PRICES)
 
-    return [("provider", lambda: Instant("bench:a")), ("+timeout", lambda: leaf("bench:a", "timeout")),
-            ("+breaker", lambda: leaf("bench:a", "breaker")), ("+retry", lambda: leaf("bench:a", "retry")),
-            ("+fallback", chain), ("+ratelimit", limited), ("+budget", budgeted), ("+cache", cached),
-            ("+router", lambda: Router(cached(), cached(), threshold=gw.router.threshold))]
+    return [
+        ("provider", lambda: Instant("bench:a")),
+        ("+timeout", lambda: leaf("bench:a", "timeout")),
+        ("+breaker", lambda: leaf("bench:a", "breaker")),
+        ("+retry", lambda: leaf("bench:a", "retry")),
+        ("+fallback", chain),
+        ("+ratelimit", limited),
+        ("+budget", budgeted),
+        ("+cache", cached),
+        ("+router", lambda: Router(cached(), cached(), threshold=gw.router.threshold)),
+    ]
 
 
 async def measure(model: ChatModel, calls: int, stream: bool) -> dict[str, float]:
-    requests = [ChatRequest(model="bench", messages=(Message("user", f"what is item {i} made of"),), max_tokens=64,
-                            context=RequestContext(tenant=f"t{i % 10}", key_id=f"k{i % 50}")) for i in range(calls)]
+    requests = [
+        ChatRequest(
+            model="bench",
+            messages=(Message("user", f"what is item {i} made of"),),
+            max_tokens=64,
+            context=RequestContext(tenant=f"t{i % 10}", key_id=f"k{i % 50}"),
+        )
+        for i in range(calls)
+    ]
     for request in requests[: calls // 10]:  # warm up
         await (collect(model.stream(request)) if stream else model.chat(request))
     latencies: list[float] = []
@@ -105,8 +120,10 @@ async def run(calls: int) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     for label, build in layers(gw):
         rows[label] = {"chat": await measure(build(), calls, False), "stream": await measure(build(), calls, True)}
-        print(f"{label:12s} chat p50 {rows[label]['chat']['p50_us']:7.1f} us p99 {rows[label]['chat']['p99_us']:8.1f}"
-              f" | stream p50 {rows[label]['stream']['p50_us']:7.1f} us p99 {rows[label]['stream']['p99_us']:8.1f}")
+        print(
+            f"{label:12s} chat p50 {rows[label]['chat']['p50_us']:7.1f} us p99 {rows[label]['chat']['p99_us']:8.1f}"
+            f" | stream p50 {rows[label]['stream']['p50_us']:7.1f} us p99 {rows[label]['stream']['p99_us']:8.1f}"
+        )
     return {"calls": calls, "python": platform.python_version(), "machine": platform.machine(), "layers": rows}
 
 

@@ -39,8 +39,11 @@ WORDS = "kettle warranty boiler pump valve descale filter pressure sensor firmwa
 
 def _stats(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
-    return {"p50_ms": round(statistics.median(ordered), 3), "p99_ms": round(ordered[int(len(ordered) * 0.99)], 3),
-            "mean_ms": round(statistics.fmean(ordered), 3)}
+    return {
+        "p50_ms": round(statistics.median(ordered), 3),
+        "p99_ms": round(ordered[int(len(ordered) * 0.99)], 3),
+        "mean_ms": round(statistics.fmean(ordered), 3),
+    }
 
 
 def _time(fn: Callable[[int], Any], n: int, cpu: dict[str, float] | None = None) -> list[float]:
@@ -68,8 +71,12 @@ def main() -> None:
 
     root = Path(tempfile.mkdtemp(prefix="ragwright-http-overhead-"))
     os.chdir(root)
-    settings = load_settings(data_dir=root / "index", embedding={"model": "fake"},
-                             service={"rate_limit_rpm": 10_000_000}, gateway={"ledger": False})
+    settings = load_settings(
+        data_dir=root / "index",
+        embedding={"model": "fake"},
+        service={"rate_limit_rpm": 10_000_000},
+        gateway={"ledger": False},
+    )
     docs = root / "docs"
     docs.mkdir()
     for i in range(args.docs):
@@ -102,8 +109,9 @@ def main() -> None:
             search_cpu: dict[str, float] = {}
             health_cpu: dict[str, float] = {}
             auth_cpu: dict[str, float] = {}
-            http = _time(lambda i: c.post("/v1/search", json={"query": queries[i]}).raise_for_status(),
-                         args.requests, search_cpu)
+            http = _time(
+                lambda i: c.post("/v1/search", json={"query": queries[i]}).raise_for_status(), args.requests, search_cpu
+            )
             health = _time(lambda i: c.get("/healthz").raise_for_status(), args.requests, health_cpu)
             auth = _time(lambda i: c.get("/v1/jobs/job_none"), args.requests, auth_cpu)
 
@@ -112,15 +120,24 @@ def main() -> None:
         thread.join(10)
 
     result = {
-        "docs": args.docs, "requests": args.requests, "embedder": "fake",
-        "library_search": _stats(library), "http_search": _stats(http), "http_healthz": _stats(health),
+        "docs": args.docs,
+        "requests": args.requests,
+        "embedder": "fake",
+        "library_search": _stats(library),
+        "http_search": _stats(http),
+        "http_healthz": _stats(health),
         "http_auth_404": _stats(auth),
         "http_added_p50_ms": round(statistics.median(http) - statistics.median(library), 3),
-        "library_search_cpu_ms": lib_cpu["main_ms"], "http_search_server_cpu_ms": search_cpu["server_ms"],
-        "http_healthz_server_cpu_ms": health_cpu["server_ms"], "http_auth_404_server_cpu_ms": auth_cpu["server_ms"],
+        "library_search_cpu_ms": lib_cpu["main_ms"],
+        "http_search_server_cpu_ms": search_cpu["server_ms"],
+        "http_healthz_server_cpu_ms": health_cpu["server_ms"],
+        "http_auth_404_server_cpu_ms": auth_cpu["server_ms"],
         "http_added_cpu_ms": round(search_cpu["server_ms"] - lib_cpu["main_ms"], 3),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "load_avg_1m": round(os.getloadavg()[0], 2)},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+        },
     }
     text = json.dumps(result, indent=2)
     print(text)

@@ -63,13 +63,24 @@ def run(docs: list[Document], precision: str) -> dict[str, Any]:
     wall1, cpu1 = clocks()
     bare_s, bare_cpu = wall1 - wall0, cpu1 - cpu0
     return {
-        "document_precision": precision, "embedder": name,
-        "docs": len(docs), "chunks": len(texts), "chunks_embedded": report.chunks_embedded,
-        "pipeline": {"seconds": round(pipeline_s, 2), "docs_per_s": round(len(docs) / pipeline_s, 2),
-                     "chunks_per_s": round(len(texts) / pipeline_s, 2), "cpu_seconds": round(pipeline_cpu, 2),
-                     "chunks_per_cpu_s": round(len(texts) / pipeline_cpu, 2)},
-        "bare_onnxruntime": {"seconds": round(bare_s, 2), "chunks_per_s": round(len(texts) / bare_s, 2),
-                             "cpu_seconds": round(bare_cpu, 2), "chunks_per_cpu_s": round(len(texts) / bare_cpu, 2)},
+        "document_precision": precision,
+        "embedder": name,
+        "docs": len(docs),
+        "chunks": len(texts),
+        "chunks_embedded": report.chunks_embedded,
+        "pipeline": {
+            "seconds": round(pipeline_s, 2),
+            "docs_per_s": round(len(docs) / pipeline_s, 2),
+            "chunks_per_s": round(len(texts) / pipeline_s, 2),
+            "cpu_seconds": round(pipeline_cpu, 2),
+            "chunks_per_cpu_s": round(len(texts) / pipeline_cpu, 2),
+        },
+        "bare_onnxruntime": {
+            "seconds": round(bare_s, 2),
+            "chunks_per_s": round(len(texts) / bare_s, 2),
+            "cpu_seconds": round(bare_cpu, 2),
+            "chunks_per_cpu_s": round(len(texts) / bare_cpu, 2),
+        },
         "ratio": round(bare_s / pipeline_s, 3),
     }
 
@@ -91,13 +102,19 @@ def main() -> None:
         result = run(docs, args.document_precision)
     else:
         fp32, int8 = run(docs, "fp32"), run(docs, "int8")
-        result = {"fp32": fp32, "int8": int8, "int8_over_fp32": {
-            "pipeline_chunks_per_s": round(int8["pipeline"]["chunks_per_s"] / fp32["pipeline"]["chunks_per_s"], 2),
-            "pipeline_chunks_per_cpu_s": round(
-                int8["pipeline"]["chunks_per_cpu_s"] / fp32["pipeline"]["chunks_per_cpu_s"], 2),
-            "bare_chunks_per_cpu_s": round(
-                int8["bare_onnxruntime"]["chunks_per_cpu_s"] / fp32["bare_onnxruntime"]["chunks_per_cpu_s"], 2),
-        }}
+        result = {
+            "fp32": fp32,
+            "int8": int8,
+            "int8_over_fp32": {
+                "pipeline_chunks_per_s": round(int8["pipeline"]["chunks_per_s"] / fp32["pipeline"]["chunks_per_s"], 2),
+                "pipeline_chunks_per_cpu_s": round(
+                    int8["pipeline"]["chunks_per_cpu_s"] / fp32["pipeline"]["chunks_per_cpu_s"], 2
+                ),
+                "bare_chunks_per_cpu_s": round(
+                    int8["bare_onnxruntime"]["chunks_per_cpu_s"] / fp32["bare_onnxruntime"]["chunks_per_cpu_s"], 2
+                ),
+            },
+        }
     print(json.dumps(result, indent=2))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -34,8 +34,9 @@ def load_queries() -> tuple[dict[str, str], dict[str, dict[str, int]]]:
     return queries, qrels
 
 
-def timed(store: SQLiteStore, queries: dict[str, str], depth: int,
-          rounds: int) -> tuple[float, dict[str, list[ScoredChunk]]]:
+def timed(
+    store: SQLiteStore, queries: dict[str, str], depth: int, rounds: int
+) -> tuple[float, dict[str, list[ScoredChunk]]]:
     results = {qid: store.keyword_search("default", text, depth) for qid, text in queries.items()}  # warm up
     start = time.process_time()
     for _ in range(rounds):
@@ -64,8 +65,9 @@ def main() -> None:
     store = Ragwright(settings).store
     assert isinstance(store, SQLiteStore)
     r = settings.retrieval
-    sql_store = SQLiteStore(settings.index_path, bm25_k1=r.bm25_k1, bm25_b=r.bm25_b, context_weight=r.context_weight,
-                            keyword_cache_max=0)  # the SQL path: no tenant fits the cache
+    sql_store = SQLiteStore(
+        settings.index_path, bm25_k1=r.bm25_k1, bm25_b=r.bm25_b, context_weight=r.context_weight, keyword_cache_max=0
+    )  # the SQL path: no tenant fits the cache
     queries, qrels = load_queries()
     start = time.process_time()
     store.keyword_search("default", "warm", 1)
@@ -83,8 +85,9 @@ def main() -> None:
     print(f"SQL path:  {sql_ms:.3f} ms CPU/query")
     print(f"in-memory: {mem_ms:.3f} ms CPU/query  ({sql_ms / mem_ms:.1f}x cheaper)")
     print(f"worst relative score difference: {worst:.2e}; queries whose order differs: {order_diffs}")
-    print(f"BM25 nDCG@10: SQL {ndcg(sql_store, sql_results, qrels):.4f},"
-          f" in-memory {ndcg(store, mem_results, qrels):.4f}")
+    print(
+        f"BM25 nDCG@10: SQL {ndcg(sql_store, sql_results, qrels):.4f}, in-memory {ndcg(store, mem_results, qrels):.4f}"
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,10 @@ sys.stdin.read()
 
 def _stats(samples: list[float]) -> dict[str, float]:
     samples = sorted(samples)
-    return {"p50_ms": round(samples[len(samples) // 2] * 1e3, 3),
-            "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1e3, 3)}
+    return {
+        "p50_ms": round(samples[len(samples) // 2] * 1e3, 3),
+        "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1e3, 3),
+    }
 
 
 async def _run(base_url: str, calls: int) -> dict[str, dict[str, float]]:
@@ -44,8 +46,9 @@ async def _run(base_url: str, calls: int) -> dict[str, dict[str, float]]:
 
     client = make_client()
     model = OpenAIChatModel("gpt-4o-mini", base_url=base_url, api_key="k", client=client, prices=PriceTable.load())
-    request = ChatRequest(model=model.name, messages=(Message("user", "What is the capital of France?"),),
-                          max_tokens=32)
+    request = ChatRequest(
+        model=model.name, messages=(Message("user", "What is the capital of France?"),), max_tokens=32
+    )
     url = base_url + "/chat/completions"
     headers = {"content-type": "application/json", "authorization": "Bearer k"}
     plain = json.dumps(model.payload(request, stream=False)).encode()
@@ -65,8 +68,12 @@ async def _run(base_url: str, calls: int) -> dict[str, dict[str, float]]:
     async def adapter_stream() -> None:
         await collect(model.stream(request))
 
-    paths = {"bare_chat": bare_chat, "adapter_chat": adapter_chat, "bare_stream": bare_stream,
-             "adapter_stream": adapter_stream}
+    paths = {
+        "bare_chat": bare_chat,
+        "adapter_chat": adapter_chat,
+        "bare_stream": bare_stream,
+        "adapter_stream": adapter_stream,
+    }
     samples: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(50):  # warm the pool and the code paths
         for fn in paths.values():
@@ -79,8 +86,9 @@ async def _run(base_url: str, calls: int) -> dict[str, dict[str, float]]:
     await client.aclose()
     out = {name: _stats(values) for name, values in samples.items()}
     for kind in ("chat", "stream"):
-        out[f"adapter_{kind}"]["added_p50_ms"] = round(out[f"adapter_{kind}"]["p50_ms"] - out[f"bare_{kind}"]["p50_ms"],
-                                                       3)
+        out[f"adapter_{kind}"]["added_p50_ms"] = round(
+            out[f"adapter_{kind}"]["p50_ms"] - out[f"bare_{kind}"]["p50_ms"], 3
+        )
     return out
 
 
@@ -89,14 +97,19 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    upstream = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                text=True)
+    upstream = subprocess.Popen(
+        [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert upstream.stdout is not None
         base_url = upstream.stdout.readline().strip()
         paths = asyncio.run(_run(base_url, args.calls))
-        result = {"calls": args.calls, "cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2),
-                  "paths": paths}
+        result = {
+            "calls": args.calls,
+            "cpus": os.cpu_count(),
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+            "paths": paths,
+        }
     finally:
         upstream.kill()
         upstream.wait()

@@ -65,16 +65,23 @@ def main() -> None:
                     run[qid] = ranking
                 search_ms = 1000 * (time.process_time() - started) / len(queries)
                 metrics = evaluate(run, qrels, ks=(10, 100))
-                row[mode] = {"ndcg@10": round(metrics["ndcg@10"], 4), "recall@100": round(metrics["recall@100"], 4),
-                             "search_cpu_ms": round(search_ms, 2)}
+                row[mode] = {
+                    "ndcg@10": round(metrics["ndcg@10"], 4),
+                    "recall@100": round(metrics["recall@100"], 4),
+                    "search_cpu_ms": round(search_ms, 2),
+                }
             results[precision] = row
             print(precision, json.dumps(row), flush=True)
         finally:
             rw.close()
-    out = {"dataset": args.beir.name, "split": args.split, "queries": len(queries), "results": results,
-           "embed_cpu_ratio_fp32_over_int8": round(results["fp32"]["embed_cpu_ms"] / results["int8"]["embed_cpu_ms"],
-                                                   2),
-           "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}}
+    out = {
+        "dataset": args.beir.name,
+        "split": args.split,
+        "queries": len(queries),
+        "results": results,
+        "embed_cpu_ratio_fp32_over_int8": round(results["fp32"]["embed_cpu_ms"] / results["int8"]["embed_cpu_ms"], 2),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+    }
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")

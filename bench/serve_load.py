@@ -37,12 +37,15 @@ import httpx
 
 SCIFACT = Path(__file__).resolve().parents[2] / "shared/datasets/scifact"
 TENANT = "bench"
-WORDS = ("kettle warranty descale citric acid filter pump valve boiler pressure sensor firmware update reset "
-         "display battery charger cable adapter invoice refund shipping order return policy label manual safety "
-         "temperature thermostat heating element gasket seal lid handle spout base plate fuse switch timer").split()
+WORDS = (
+    "kettle warranty descale citric acid filter pump valve boiler pressure sensor firmware update reset "
+    "display battery charger cable adapter invoice refund shipping order return policy label manual safety "
+    "temperature thermostat heating element gasket seal lid handle spout base plate fuse switch timer"
+).split()
 
 
 # -- index -----------------------------------------------------------------------------------------------------------
+
 
 def _documents(n: int, synthetic: bool) -> list[Any]:
     from ragwright.documents.beir import iter_beir_corpus
@@ -59,8 +62,17 @@ def _documents(n: int, synthetic: bool) -> list[Any]:
     out = []
     for i in range(n):
         text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 90))) + "."
-        out.append(Document(doc_id=f"syn/{i:05d}.txt", source=f"synthetic#{i}", file_type="txt", title=f"Note {i}",
-                            text=text, sections=[Section(0, len(text))], content_hash=sha256_bytes(text.encode())))
+        out.append(
+            Document(
+                doc_id=f"syn/{i:05d}.txt",
+                source=f"synthetic#{i}",
+                file_type="txt",
+                title=f"Note {i}",
+                text=text,
+                sections=[Section(0, len(text))],
+                content_hash=sha256_bytes(text.encode()),
+            )
+        )
     return out
 
 
@@ -76,12 +88,18 @@ def build_index(data_dir: Path, n: int, synthetic: bool, embedder: str = "minilm
         if have >= n:
             return {"docs": have, "reused_index": True, "embedder": rw.store.embedding_model}
         started = time.perf_counter()
-        report = Ingestor(rw.store, rw.embedder, rw.settings).ingest_documents(_documents(n, synthetic),
-                                                                               tenant=TENANT, total=n)
+        report = Ingestor(rw.store, rw.embedder, rw.settings).ingest_documents(
+            _documents(n, synthetic), tenant=TENANT, total=n
+        )
         stats = rw.store.stats(TENANT)
-        return {"docs": stats.documents, "chunks": stats.chunks, "reused_index": False,
-                "ingest_seconds": round(time.perf_counter() - started, 1), "failed": report.count("failed"),
-                "embedder": rw.store.embedding_model}
+        return {
+            "docs": stats.documents,
+            "chunks": stats.chunks,
+            "reused_index": False,
+            "ingest_seconds": round(time.perf_counter() - started, 1),
+            "failed": report.count("failed"),
+            "embedder": rw.store.embedding_model,
+        }
     finally:
         rw.close()
 
@@ -106,24 +124,52 @@ def api_key(data_dir: Path) -> str:
 
 # -- server ----------------------------------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def start_server(data_dir: Path, port: int, mode: str, log: Path, embedder: str = "minilm",
-                 embed_threads: int | None = None, workers: int = 1, access_log: bool = True
-                 ) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("RAGWRIGHT_") or k in ("RAGWRIGHT_EMBEDDING__QUERY_PRECISION", "RAGWRIGHT_CACHE_DIR")}
-    env.update({"RAGWRIGHT_RETRIEVAL__MODE": mode, "RAGWRIGHT_SERVICE__RATE_LIMIT_RPM": "100000000",
-                "RAGWRIGHT_EMBEDDING__MODEL": embedder})
+def start_server(
+    data_dir: Path,
+    port: int,
+    mode: str,
+    log: Path,
+    embedder: str = "minilm",
+    embed_threads: int | None = None,
+    workers: int = 1,
+    access_log: bool = True,
+) -> subprocess.Popen[bytes]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("RAGWRIGHT_") or k in ("RAGWRIGHT_EMBEDDING__QUERY_PRECISION", "RAGWRIGHT_CACHE_DIR")
+    }
+    env.update(
+        {
+            "RAGWRIGHT_RETRIEVAL__MODE": mode,
+            "RAGWRIGHT_SERVICE__RATE_LIMIT_RPM": "100000000",
+            "RAGWRIGHT_EMBEDDING__MODEL": embedder,
+        }
+    )
     if embed_threads:
         env["RAGWRIGHT_EMBEDDING__THREADS"] = str(embed_threads)
     with log.open("wb") as out:
-        cmd = [sys.executable, "-m", "ragwright", "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir",
-               str(data_dir), "--workers", str(workers)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "ragwright",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--workers",
+            str(workers),
+        ]
         if not access_log:
             cmd.append("--no-access-log")
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out, cwd=data_dir.parent)
@@ -163,6 +209,7 @@ def warm_up(url: str, key: str, qs: list[str], n: int, k: int = 10) -> dict[str,
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU time of a process and its live descendants (``serve --workers N`` forks workers), from
     /proc, or None where /proc is missing."""
+
     def stat(p: int) -> list[str]:
         return Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
 
@@ -218,27 +265,46 @@ end
 """
 
 
-def run_wrk(url: str, key: str, qs: list[str], k: int, seconds: int, concurrency: int, threads: int,
-            tmp: Path) -> dict[str, Any]:
+def run_wrk(
+    url: str, key: str, qs: list[str], k: int, seconds: int, concurrency: int, threads: int, tmp: Path
+) -> dict[str, Any]:
     bodies = ",\n".join("[==[" + json.dumps({"query": q, "k": k}) + "]==]" for q in qs)
     script = tmp / "search.lua"
     script.write_text(_LUA % (bodies, key), encoding="utf-8")
-    cmd = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds}s", "--timeout", "10s", "-s",
-           str(script), url]
+    cmd = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(concurrency),
+        "-d",
+        f"{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:
         raise SystemExit(f"wrk failed ({out.returncode}): {out.stdout}\n{out.stderr}")
-    raw = json.loads(line[len("RESULT "):])
+    raw = json.loads(line[len("RESULT ") :])
     errors = raw["connect"] + raw["read"] + raw["write"] + raw["status"] + raw["timeout"]
-    return {"requests": raw["requests"], "seconds": raw["duration_us"] / 1e6, "p50_ms": raw["p50_us"] / 1000,
-            "p90_ms": raw["p90_us"] / 1000, "p99_ms": raw["p99_us"] / 1000, "max_ms": raw["max_us"] / 1000,
-            "mean_ms": raw["mean_us"] / 1000, "errors": errors,
-            "error_kinds": {k: raw[k] for k in ("connect", "read", "write", "status", "timeout") if raw[k]}}
+    return {
+        "requests": raw["requests"],
+        "seconds": raw["duration_us"] / 1e6,
+        "p50_ms": raw["p50_us"] / 1000,
+        "p90_ms": raw["p90_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "max_ms": raw["max_us"] / 1000,
+        "mean_ms": raw["mean_us"] / 1000,
+        "errors": errors,
+        "error_kinds": {k: raw[k] for k in ("connect", "read", "write", "status", "timeout") if raw[k]},
+    }
 
 
-async def _python_load(url: str, key: str, qs: list[str], k: int, seconds: float, concurrency: int
-                       ) -> dict[str, Any]:
+async def _python_load(url: str, key: str, qs: list[str], k: int, seconds: float, concurrency: int) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -267,18 +333,28 @@ async def _python_load(url: str, key: str, qs: list[str], k: int, seconds: float
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000 if latencies else 0.0
 
-    return {"requests": len(latencies), "seconds": elapsed, "p50_ms": pct(50), "p90_ms": pct(90), "p99_ms": pct(99),
-            "max_ms": pct(100), "mean_ms": 1000 * sum(latencies) / max(1, len(latencies)), "errors": errors}
+    return {
+        "requests": len(latencies),
+        "seconds": elapsed,
+        "p50_ms": pct(50),
+        "p90_ms": pct(90),
+        "p99_ms": pct(99),
+        "max_ms": pct(100),
+        "mean_ms": 1000 * sum(latencies) / max(1, len(latencies)),
+        "errors": errors,
+    }
 
 
-def run_python(url: str, key: str, qs: list[str], k: int, seconds: int, concurrency: int, tmp: Path
-               ) -> dict[str, Any]:
+def run_python(url: str, key: str, qs: list[str], k: int, seconds: int, concurrency: int, tmp: Path) -> dict[str, Any]:
     """Run the asyncio generator in a child process (so it does not share an interpreter with anything else)."""
     spec = tmp / "load.json"
-    spec.write_text(json.dumps({"url": url, "key": key, "queries": qs, "k": k, "seconds": seconds,
-                                "concurrency": concurrency}), encoding="utf-8")
-    out = subprocess.run([sys.executable, __file__, "--_generate", str(spec)], capture_output=True, text=True,
-                         timeout=seconds + 120)
+    spec.write_text(
+        json.dumps({"url": url, "key": key, "queries": qs, "k": k, "seconds": seconds, "concurrency": concurrency}),
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [sys.executable, __file__, "--_generate", str(spec)], capture_output=True, text=True, timeout=seconds + 120
+    )
     if out.returncode != 0:
         raise SystemExit(f"load generator failed: {out.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(out.stdout)
@@ -286,6 +362,7 @@ def run_python(url: str, key: str, qs: list[str], k: int, seconds: int, concurre
 
 
 # -- main ------------------------------------------------------------------------------------------------------------
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -301,8 +378,11 @@ def main() -> None:
     ap.add_argument("--query-pool", type=int, default=0, help="Distinct queries to cycle through (0: all).")
     ap.add_argument("--warmup", type=int, default=50, help="Sequential requests before measuring.")
     ap.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
-    ap.add_argument("--embed-threads", type=int,
-                    help="Server's onnxruntime intra-op threads (default: all cores with 1 worker, else 1).")
+    ap.add_argument(
+        "--embed-threads",
+        type=int,
+        help="Server's onnxruntime intra-op threads (default: all cores with 1 worker, else 1).",
+    )
     ap.add_argument("--workers", type=int, default=1, help="`ragwright serve --workers N` (processes).")
     ap.add_argument("--no-access-log", action="store_true", help="Serve with --no-access-log.")
     ap.add_argument("--embedder", default="minilm", help="Embedder spec ('fake' only for smoke tests).")
@@ -321,8 +401,9 @@ def main() -> None:
         port = free_port()
         log = tmp_root / "serve.log"
         embed_threads = args.embed_threads or (1 if args.workers > 1 else None)
-        server = start_server(data_dir, port, args.mode, log, args.embedder, embed_threads, args.workers,
-                              not args.no_access_log)
+        server = start_server(
+            data_dir, port, args.mode, log, args.embedder, embed_threads, args.workers, not args.no_access_log
+        )
         url = f"http://127.0.0.1:{port}/v1/search"
         try:
             sequential = warm_up(url, key, qs, args.warmup, args.k)
@@ -331,8 +412,10 @@ def main() -> None:
             generator = args.generator
             if generator == "auto":
                 generator = "wrk" if shutil.which("wrk") else "python"
-            print(f"load: {generator}, {args.concurrency} connections, {args.seconds}s, {len(qs)} queries",
-                  file=sys.stderr)
+            print(
+                f"load: {generator}, {args.concurrency} connections, {args.seconds}s, {len(qs)} queries",
+                file=sys.stderr,
+            )
             if generator == "wrk":
                 load = run_wrk(url, key, qs, args.k, args.seconds, args.concurrency, args.threads, tmp_root)
             else:
@@ -347,11 +430,14 @@ def main() -> None:
     server_cpu: dict[str, Any] = {}
     if cpu_before is not None and cpu_after is not None and load["requests"]:
         per_request = 1000 * (cpu_after - cpu_before) / load["requests"]
-        server_cpu = {"cpu_seconds": round(cpu_after - cpu_before, 1), "cpu_ms_per_request": round(per_request, 2),
-                      "rps_if_server_had_all_cpus": round(1000 * (os.cpu_count() or 1) / per_request, 1),
-                      "note": "CPU time of the server process and its workers (all threads) during the load, divided "
-                              "by requests served; the last figure is a derived ceiling (with one worker the store "
-                              "lock serialises queries), not a measurement"}
+        server_cpu = {
+            "cpu_seconds": round(cpu_after - cpu_before, 1),
+            "cpu_ms_per_request": round(per_request, 2),
+            "rps_if_server_had_all_cpus": round(1000 * (os.cpu_count() or 1) / per_request, 1),
+            "note": "CPU time of the server process and its workers (all threads) during the load, divided "
+            "by requests served; the last figure is a derived ceiling (with one worker the store "
+            "lock serialises queries), not a measurement",
+        }
     result = {
         "rps": round(load["requests"] / load["seconds"], 1),
         "p50_ms": round(load["p50_ms"], 2),
@@ -361,18 +447,32 @@ def main() -> None:
         "target": {"rps": 200, "p99_ms": 100, "errors": 0},
         "sequential_warmup_ms": sequential,
         "server_cpu": server_cpu,
-        "machine_load": {"loadavg_before": load_before, "loadavg_after": load_after,
-                         "note": "1-minute load average of the shared 2-core machine around the run"},
-        "config": {"endpoint": "POST /v1/search", "mode": args.mode, "k": args.k, "concurrency": args.concurrency,
-                   "seconds": args.seconds, "generator": generator, "embedder": args.embedder,
-                   "embed_threads": embed_threads or "default (all cores)", "workers": args.workers,
-                   "access_log": not args.no_access_log,
-                   "query_precision": os.environ.get("RAGWRIGHT_EMBEDDING__QUERY_PRECISION", "int8 (default)"),
-                   "distinct_queries": len(qs),
-                   "query_source": "synthetic" if args.synthetic else "scifact queries.jsonl",
-                   "index": index, "corpus": "synthetic" if args.synthetic else "scifact corpus.jsonl",
-                   "rate_limit_rpm": "raised to 1e8 for the run", "cpus": os.cpu_count(),
-                   "python": platform.python_version(), "machine": platform.machine()},
+        "machine_load": {
+            "loadavg_before": load_before,
+            "loadavg_after": load_after,
+            "note": "1-minute load average of the shared 2-core machine around the run",
+        },
+        "config": {
+            "endpoint": "POST /v1/search",
+            "mode": args.mode,
+            "k": args.k,
+            "concurrency": args.concurrency,
+            "seconds": args.seconds,
+            "generator": generator,
+            "embedder": args.embedder,
+            "embed_threads": embed_threads or "default (all cores)",
+            "workers": args.workers,
+            "access_log": not args.no_access_log,
+            "query_precision": os.environ.get("RAGWRIGHT_EMBEDDING__QUERY_PRECISION", "int8 (default)"),
+            "distinct_queries": len(qs),
+            "query_source": "synthetic" if args.synthetic else "scifact queries.jsonl",
+            "index": index,
+            "corpus": "synthetic" if args.synthetic else "scifact corpus.jsonl",
+            "rate_limit_rpm": "raised to 1e8 for the run",
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+        },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -381,8 +481,9 @@ def main() -> None:
 
 def _generate(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
-    result = asyncio.run(_python_load(spec["url"], spec["key"], spec["queries"], spec["k"], spec["seconds"],
-                                      spec["concurrency"]))
+    result = asyncio.run(
+        _python_load(spec["url"], spec["key"], spec["queries"], spec["k"], spec["seconds"], spec["concurrency"])
+    )
     print(json.dumps(result))
 
 

@@ -33,10 +33,12 @@ def main() -> None:
         raise SystemExit("refusing to tune on the test split")
     queries, qrels = load_beir_queries(args.beir, args.split)
     rows = []
-    for fusion, dw, cw in itertools.product(args.fusions.split(","), map(float, args.dense_weights.split(",")),
-                                            map(float, args.context_weights.split(","))):
-        settings = load_settings(data_dir=args.index, retrieval={"fusion": fusion, "dense_weight": dw,
-                                                                 "context_weight": cw})
+    for fusion, dw, cw in itertools.product(
+        args.fusions.split(","), map(float, args.dense_weights.split(",")), map(float, args.context_weights.split(","))
+    ):
+        settings = load_settings(
+            data_dir=args.index, retrieval={"fusion": fusion, "dense_weight": dw, "context_weight": cw}
+        )
         rw = Ragwright(settings)
         run = {}
         for qid, text in queries.items():
@@ -46,8 +48,15 @@ def main() -> None:
             run[qid] = ranking
         rw.close()
         m = evaluate(run, qrels, ks=(10, 100))
-        rows.append({"fusion": fusion, "dense_weight": dw, "context_weight": cw, "ndcg@10": round(m["ndcg@10"], 4),
-                     "recall@100": round(m["recall@100"], 4)})
+        rows.append(
+            {
+                "fusion": fusion,
+                "dense_weight": dw,
+                "context_weight": cw,
+                "ndcg@10": round(m["ndcg@10"], 4),
+                "recall@100": round(m["recall@100"], 4),
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     rows.sort(key=lambda r: -r["ndcg@10"])
     print("best:", json.dumps(rows[0]))

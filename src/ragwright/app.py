@@ -30,8 +30,14 @@ from ragwright.store.sqlite import SQLiteStore
 
 
 class Ragwright:
-    def __init__(self, settings: Settings, *, embedder: Embedder | None = None, store: Store | None = None,
-                 generator: TextGenerator | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        store: Store | None = None,
+        generator: TextGenerator | None = None,
+    ) -> None:
         self.settings = settings
         self._embedder = embedder
         self._store = store
@@ -50,8 +56,9 @@ class Ragwright:
     def store(self) -> Store:
         if self._store is None:
             r = self.settings.retrieval
-            self._store = SQLiteStore(self.settings.index_path, bm25_k1=r.bm25_k1, bm25_b=r.bm25_b,
-                                      context_weight=r.context_weight)
+            self._store = SQLiteStore(
+                self.settings.index_path, bm25_k1=r.bm25_k1, bm25_b=r.bm25_b, context_weight=r.context_weight
+            )
         return self._store
 
     def open_existing_store(self) -> Store:
@@ -83,8 +90,9 @@ class Ragwright:
         if spec.partition(":")[0] == "local":
             from ragwright.gateway.providers.local import LocalChatModel
 
-            return LocalChatModel(spec.partition(":")[2] or "smollm2", generator=self._generator,
-                                  factory=lambda: self.generator)
+            return LocalChatModel(
+                spec.partition(":")[2] or "smollm2", generator=self._generator, factory=lambda: self.generator
+            )
         from ragwright.gateway.registry import make_chat_model
 
         return make_chat_model(spec, self.settings.gateway, prices=self.gateway.gateway.prices)
@@ -95,29 +103,53 @@ class Ragwright:
         embedder = self.embedder if self.settings.retrieval.mode != "bm25" else None
         if embedder is not None and store.embedding_model not in (None, embedder.name):
             raise NotIndexedError(
-                f"the index was built with {store.embedding_model}, but the configured embedder is {embedder.name}")
+                f"the index was built with {store.embedding_model}, but the configured embedder is {embedder.name}"
+            )
         return Retriever(store, embedder, self.settings.retrieval, self.reranker)
 
     # -- operations ----------------------------------------------------------------------------------------------
 
-    def ingest(self, roots: Sequence[Path], *, tenant: str | None = None, include: Sequence[str] = (),
-               exclude: Sequence[str] = (), prune: bool = False, progress: ProgressCallback | None = None,
-               tags: tuple[str, ...] = ()) -> IngestReport:
+    def ingest(
+        self,
+        roots: Sequence[Path],
+        *,
+        tenant: str | None = None,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        prune: bool = False,
+        progress: ProgressCallback | None = None,
+        tags: tuple[str, ...] = (),
+    ) -> IngestReport:
         ingestor = Ingestor(self.store, self.embedder, self.settings, progress)
-        return ingestor.ingest(roots, tenant=tenant or self.settings.tenant, include=include, exclude=exclude,
-                               prune=prune, tags=tags)
+        return ingestor.ingest(
+            roots, tenant=tenant or self.settings.tenant, include=include, exclude=exclude, prune=prune, tags=tags
+        )
 
-    def search(self, query: str, *, tenant: str | None = None, k: int | None = None, mode: Mode | None = None,
-               filters: Filters | None = None) -> SearchResult:
+    def search(
+        self,
+        query: str,
+        *,
+        tenant: str | None = None,
+        k: int | None = None,
+        mode: Mode | None = None,
+        filters: Filters | None = None,
+    ) -> SearchResult:
         if mode and mode != "bm25" and self.settings.retrieval.mode == "bm25":
             self.retriever.embedder = self.embedder
         return self.retriever.search(tenant or self.settings.tenant, query, k=k, mode=mode, filters=filters)
 
-    def ask(self, question: str, *, tenant: str | None = None, filters: Filters | None = None,
-            generator: GeneratorName | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        tenant: str | None = None,
+        filters: Filters | None = None,
+        generator: GeneratorName | None = None,
+    ) -> Answer:
         gen_name = generator or self.settings.answer.generator
-        asker = Asker(self.retriever, self.embedder, self.settings.answer,
-                      self.gateway.chat if gen_name != "extractive" else None)
+        asker = Asker(
+            self.retriever, self.embedder, self.settings.answer, self.gateway.chat if gen_name != "extractive" else None
+        )
         return asker.ask(tenant or self.settings.tenant, question, filters=filters, generator=gen_name)
 
     def close(self) -> None:

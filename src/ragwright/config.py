@@ -48,12 +48,16 @@ class EmbeddingSettings(BaseModel):
     max_length: int = Field(256, ge=16, le=512)
     threads: int | None = Field(None, ge=1)
     query_precision: Literal["int8", "fp32"] = Field(
-        "int8", description="Query encoder: 'int8' runs queries through an int8 derivation of the model (built once, "
+        "int8",
+        description="Query encoder: 'int8' runs queries through an int8 derivation of the model (built once, "
         "cached under ~/.cache/ragwright; ~2.3x less CPU per query, SciFact nDCG@10 unchanged); documents are always "
-        "embedded in the model's own precision unless document_precision says otherwise.")
+        "embedded in the model's own precision unless document_precision says otherwise.",
+    )
     document_precision: Literal["fp32", "int8"] = Field(
-        "fp32", description="Document encoder: 'int8' embeds documents with the same int8 derivation (faster ingest; "
-        "queries then use it too). It changes the embedder's name, so an existing index must be re-ingested.")
+        "fp32",
+        description="Document encoder: 'int8' embeds documents with the same int8 derivation (faster ingest; "
+        "queries then use it too). It changes the embedder's name, so an existing index must be re-ingested.",
+    )
 
 
 class RetrievalSettings(BaseModel):
@@ -65,14 +69,16 @@ class RetrievalSettings(BaseModel):
     bm25_k1: float = Field(0.9, gt=0.0, le=5.0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.4, ge=0.0, le=1.0, description="BM25 length normalisation.")
     context_weight: float = Field(
-        3.0, ge=1.0, le=10.0, description="BM25 weight of a term found in a chunk's title/heading context.")
+        3.0, ge=1.0, le=10.0, description="BM25 weight of a term found in a chunk's title/heading context."
+    )
     reranker: str | None = Field(None, description="Re-ranker spec, e.g. 'onnx:/models/ms-marco-MiniLM-L6'.")
     rerank_depth: int = Field(30, ge=1, le=500)
 
 
 class AnswerSettings(BaseModel):
     generator: Literal["extractive", "local", "gateway"] = Field(
-        "extractive", description="extractive quotes the evidence; local asks SmolLM2; gateway asks gateway.chain.")
+        "extractive", description="extractive quotes the evidence; local asks SmolLM2; gateway asks gateway.chain."
+    )
     evidence_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
     max_sentences: int = Field(3, ge=1, le=20)
     abstain_below: float = Field(0.35, ge=0.0, le=1.0, description="Support score under which ragwright abstains.")
@@ -92,8 +98,9 @@ class ProviderSettings(BaseModel):
 def _default_providers() -> dict[str, ProviderSettings]:
     return {
         "openai": ProviderSettings(kind="openai", base_url="https://api.openai.com/v1", api_key="env:OPENAI_API_KEY"),
-        "anthropic": ProviderSettings(kind="anthropic", base_url="https://api.anthropic.com",
-                                      api_key="env:ANTHROPIC_API_KEY"),
+        "anthropic": ProviderSettings(
+            kind="anthropic", base_url="https://api.anthropic.com", api_key="env:ANTHROPIC_API_KEY"
+        ),
         "ollama": ProviderSettings(kind="openai", base_url="http://127.0.0.1:11434/v1"),
         "vllm": ProviderSettings(kind="openai", base_url="http://127.0.0.1:8000/v1"),
     }
@@ -139,7 +146,8 @@ class BudgetSettings(BaseModel):
     key_usd: float | None = Field(None, ge=0, description="USD per API key per period.")
     period: Literal["day", "month"] = "day"
     unknown_price: Literal["refuse", "allow"] = Field(
-        "refuse", description="A model with no price cannot be budgeted: refuse the call, or allow it uncounted.")
+        "refuse", description="A model with no price cannot be budgeted: refuse the call, or allow it uncounted."
+    )
 
 
 class CacheSettings(BaseModel):
@@ -158,11 +166,14 @@ class RouterSettings(BaseModel):
 
 
 class GatewaySettings(BaseModel):
-    chain: list[str] = Field(default_factory=lambda: ["local:smollm2"],
-                             description="Ordered fallback chain of provider:model specs for generated answers.")
+    chain: list[str] = Field(
+        default_factory=lambda: ["local:smollm2"],
+        description="Ordered fallback chain of provider:model specs for generated answers.",
+    )
     judge: str | None = Field(None, description="provider:model for eval judges; judge metrics need one.")
-    aliases: dict[str, list[str]] = Field(default_factory=dict,
-                                          description="Model names the proxy serves, each mapped to a chain.")
+    aliases: dict[str, list[str]] = Field(
+        default_factory=dict, description="Model names the proxy serves, each mapped to a chain."
+    )
     providers: dict[str, ProviderSettings] = Field(default_factory=_default_providers)
     prices_file: Path | None = Field(None, description="TOML price table merged over the packaged one.")
     ledger: bool = Field(True, description="Record every call's usage and cost in <data_dir>/usage.sqlite.")
@@ -198,9 +209,11 @@ class ServiceSettings(BaseModel):
     max_upload_files: int = Field(100, ge=1, description="Most files in one upload.")
     rate_limit_rpm: int | None = Field(600, ge=1, description="Requests per minute per API key; None for no limit.")
     rate_limit_storage: str = Field(
-        "memory://", description="Rate-limit storage: memory:// (this process), sqlite:// "
+        "memory://",
+        description="Rate-limit storage: memory:// (this process), sqlite:// "
         "(<data_dir>/ratelimit.sqlite, shared by one machine's processes; what serve --workers N uses when unset), "
-        "redis://host:6379 (between machines).")
+        "redis://host:6379 (between machines).",
+    )
     request_timeout: float = Field(60.0, gt=0, description="Seconds a request may run before it gets 503.")
     keys_file: Path | None = Field(None, description="API key store; default <data_dir>/keys.sqlite.")
 

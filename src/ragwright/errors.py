@@ -120,10 +120,18 @@ class GatewayError(RagwrightError):
 class ProviderHTTPError(GatewayError):
     """The provider answered with an error status. 408, 409, 429 and 5xx are transient; other 4xx are not."""
 
-    def __init__(self, status: int, message: str = "", *, provider: str | None = None,
-                 retry_after: float | None = None, body: str = "") -> None:
-        super().__init__(f"{provider or 'provider'} returned HTTP {status}" + (f": {message}" if message else ""),
-                         provider=provider)
+    def __init__(
+        self,
+        status: int,
+        message: str = "",
+        *,
+        provider: str | None = None,
+        retry_after: float | None = None,
+        body: str = "",
+    ) -> None:
+        super().__init__(
+            f"{provider or 'provider'} returned HTTP {status}" + (f": {message}" if message else ""), provider=provider
+        )
         self.status = status
         self.retry_after = retry_after
         self.body = body[:2000]
@@ -136,8 +144,9 @@ class ProviderTimeout(GatewayError):
     transient = True
 
     def __init__(self, phase: str, seconds: float, *, provider: str | None = None) -> None:
-        super().__init__(f"{provider or 'provider'}: no {phase.replace('_', ' ')} within {seconds:g}s",
-                         provider=provider)
+        super().__init__(
+            f"{provider or 'provider'}: no {phase.replace('_', ' ')} within {seconds:g}s", provider=provider
+        )
         self.phase = phase
         self.seconds = seconds
 
@@ -175,8 +184,10 @@ class RateLimited(GatewayError):
     """Over a configured RPM/TPM limit. ``scope`` says which limit ('key:abc rpm', 'model:openai:gpt-4o tpm')."""
 
     def __init__(self, scope: str, *, retry_after: float | None = None, provider: str | None = None) -> None:
-        super().__init__(f"rate limit reached for {scope}" + (f"; retry in {retry_after:.1f}s" if retry_after else ""),
-                         provider=provider)
+        super().__init__(
+            f"rate limit reached for {scope}" + (f"; retry in {retry_after:.1f}s" if retry_after else ""),
+            provider=provider,
+        )
         self.scope = scope
         self.retry_after = retry_after
 
@@ -204,8 +215,9 @@ class CircuitOpen(GatewayError):
 class ContextLengthExceeded(GatewayError):
     """The request is longer than the model's context window (a fallback skips to a model with a larger one)."""
 
-    def __init__(self, message: str, *, provider: str | None = None, tokens: int | None = None,
-                 limit: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, provider: str | None = None, tokens: int | None = None, limit: int | None = None
+    ) -> None:
         super().__init__(message, provider=provider)
         self.tokens = tokens
         self.limit = limit
@@ -228,7 +240,8 @@ class JudgeOutputError(GatewayError):
     """An eval judge replied twice with JSON that does not match its rubric's schema; ``detail`` says why."""
 
     def __init__(self, rubric: str, detail: str, *, provider: str | None = None) -> None:
-        super().__init__(f"judge reply for rubric {rubric!r} is not valid JSON for its schema: {detail}",
-                         provider=provider)
+        super().__init__(
+            f"judge reply for rubric {rubric!r} is not valid JSON for its schema: {detail}", provider=provider
+        )
         self.rubric = rubric
         self.detail = detail

@@ -44,7 +44,7 @@ def test_extractive_answer_quotes_the_supporting_sentence_with_exact_span(settin
     source = (tmp_path / "docs/aurora.md").read_text(encoding="utf-8")
     assert cite.heading_path[-1] == "Warranty" and cite.location.endswith("Warranty")
     assert doc_text.doc_id == "docs/aurora.md"
-    assert source[cite.char_start:cite.char_end] == cite.snippet == "The compressor is covered for ten years."
+    assert source[cite.char_start : cite.char_end] == cite.snippet == "The compressor is covered for ten years."
     app.close()
 
 
@@ -70,13 +70,17 @@ def test_local_generator_output_is_kept_only_where_evidence_supports_it(settings
 
 
 def test_generated_sentence_with_a_wrong_number_or_negation_is_dropped(settings: Settings, tmp_path: Path) -> None:
-    script = ["The outdoor unit runs at 45 dB in night mode [1]. The outdoor unit does not run in night mode [1]. "
-              "The outdoor unit runs at 38 dB in night mode [1]."]
+    script = [
+        "The outdoor unit runs at 45 dB in night mode [1]. The outdoor unit does not run in night mode [1]. "
+        "The outdoor unit runs at 38 dB in night mode [1]."
+    ]
     app = _app(settings, tmp_path, generator=FakeGenerator(script))
     answer = app.ask("How loud is the outdoor unit at night?", generator="local")
     assert answer.text == "The outdoor unit runs at 38 dB in night mode. [1]"
-    assert answer.flagged == ["The outdoor unit runs at 45 dB in night mode.",
-                              "The outdoor unit does not run in night mode."]
+    assert answer.flagged == [
+        "The outdoor unit runs at 45 dB in night mode.",
+        "The outdoor unit does not run in night mode.",
+    ]
     app.close()
 
 
@@ -96,5 +100,10 @@ def test_check_citations_with_no_evidence_drops_everything() -> None:
 def test_sentence_split_keeps_offsets_and_abbreviations() -> None:
     text = "Costs $5, e.g. in Berlin. Ships fast!\n- item one\n- item two\n\nNew paragraph"
     spans = split_sentences(text)
-    assert [text[s:e] for s, e in spans] == ["Costs $5, e.g. in Berlin.", "Ships fast!", "- item one", "- item two",
-                                            "New paragraph"]
+    assert [text[s:e] for s, e in spans] == [
+        "Costs $5, e.g. in Berlin.",
+        "Ships fast!",
+        "- item one",
+        "- item two",
+        "New paragraph",
+    ]

@@ -80,16 +80,32 @@ def test_ir_metrics_equal_pytrec_eval_on_a_real_run(tmp_path: Path, settings: Se
 
 
 def make_squad(path: Path) -> Path:
-    facts = [("Lisbon", "The tram network of Lisbon opened in 1873.", "When did the Lisbon tram network open?", "1873"),
-             ("Oslo", "The Oslo opera house has a roof people can walk on.", "What can people walk on?", "roof"),
-             ("Quito", "Quito lies at an altitude of 2,850 metres.", "At what altitude does Quito lie?",
-              "2,850 metres"),
-             ("Perth", "Perth receives about 3,200 hours of sunshine a year.", "How much sunshine does Perth get?",
-              "about 3,200 hours"),
-             ("Turku", "Turku was the capital of Finland until 1812.", "Until when was Turku the capital?", "1812")]
-    data = {"data": [{"title": city, "paragraphs": [{"context": f"{city} facts. {fact}", "qas": [
-        {"id": f"q{i}", "question": q, "answers": [{"text": a, "answer_start": 0}]}]}]}
-        for i, (city, fact, q, a) in enumerate(facts)]}
+    facts = [
+        ("Lisbon", "The tram network of Lisbon opened in 1873.", "When did the Lisbon tram network open?", "1873"),
+        ("Oslo", "The Oslo opera house has a roof people can walk on.", "What can people walk on?", "roof"),
+        ("Quito", "Quito lies at an altitude of 2,850 metres.", "At what altitude does Quito lie?", "2,850 metres"),
+        (
+            "Perth",
+            "Perth receives about 3,200 hours of sunshine a year.",
+            "How much sunshine does Perth get?",
+            "about 3,200 hours",
+        ),
+        ("Turku", "Turku was the capital of Finland until 1812.", "Until when was Turku the capital?", "1812"),
+    ]
+    data = {
+        "data": [
+            {
+                "title": city,
+                "paragraphs": [
+                    {
+                        "context": f"{city} facts. {fact}",
+                        "qas": [{"id": f"q{i}", "question": q, "answers": [{"text": a, "answer_start": 0}]}],
+                    }
+                ],
+            }
+            for i, (city, fact, q, a) in enumerate(facts)
+        ]
+    }
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
 

@@ -16,17 +16,24 @@ from tests.conftest import write
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
     full_env.update({"RAGWRIGHT_EMBEDDING__MODEL": "fake", **env})
-    return subprocess.run([sys.executable, "-m", "ragwright", *args], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "ragwright", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    write(tmp_path / "docs/kettle.md", "# Kettle\n\n## Warranty\n\nThe kettle has a warranty of 3 years.\n\n"
-          "## Cleaning\n\nDescale the kettle monthly with citric acid.\n")
-    write(tmp_path / "docs/faq.html", "<html><head><title>FAQ</title></head><body><nav>Home | Shop</nav><main>"
-          "<h1>FAQ</h1><h2>Shipping</h2><p>Orders ship within two business days from Rotterdam.</p></main>"
-          "<footer>Copyright Kettle Co</footer></body></html>")
+    write(
+        tmp_path / "docs/kettle.md",
+        "# Kettle\n\n## Warranty\n\nThe kettle has a warranty of 3 years.\n\n"
+        "## Cleaning\n\nDescale the kettle monthly with citric acid.\n",
+    )
+    write(
+        tmp_path / "docs/faq.html",
+        "<html><head><title>FAQ</title></head><body><nav>Home | Shop</nav><main>"
+        "<h1>FAQ</h1><h2>Shipping</h2><p>Orders ship within two business days from Rotterdam.</p></main>"
+        "<footer>Copyright Kettle Co</footer></body></html>",
+    )
     (tmp_path / "docs/broken.pdf").write_bytes(b"%PDF-1.7 truncated")
     return tmp_path
 

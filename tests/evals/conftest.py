@@ -14,26 +14,61 @@ from ragwright.gateway.types import ChatRequest
 from ragwright.testing import FakeChatModel
 
 FACTS = [
-    ("Aurora", "The Aurora heat pump runs at 38 dB in night mode.", "How loud is the Aurora heat pump at night?",
-     "38 dB"),
-    ("Borealis", "The Borealis boiler burns wood pellets from Finland.", "What fuel does the Borealis boiler burn?",
-     "wood pellets"),
-    ("Cirrus", "The Cirrus fan spins at 1200 revolutions per minute.", "How fast does the Cirrus fan spin?",
-     "1200 revolutions per minute"),
-    ("Draco", "The Draco kettle boils one litre of water in 90 seconds.", "How quickly does the Draco kettle boil?",
-     "90 seconds"),
-    ("Eos", "The Eos lamp emits warm light at 2700 kelvin.", "What colour temperature does the Eos lamp emit?",
-     "2700 kelvin"),
-    ("Fornax", "The Fornax oven preheats to 220 degrees in eight minutes.", "How long does the Fornax oven preheat?",
-     "eight minutes"),
-    ("Gemini", "The Gemini router covers four hundred square metres.", "What area does the Gemini router cover?",
-     "four hundred square metres"),
-    ("Hydra", "The Hydra pump lifts water twelve metres high.", "How high does the Hydra pump lift water?",
-     "twelve metres"),
-    ("Ixion", "The Ixion drill weighs exactly two kilograms.", "How much does the Ixion drill weigh?",
-     "two kilograms"),
-    ("Juno", "The Juno speaker plays for thirty hours on one charge.", "How long does the Juno speaker play?",
-     "thirty hours"),
+    (
+        "Aurora",
+        "The Aurora heat pump runs at 38 dB in night mode.",
+        "How loud is the Aurora heat pump at night?",
+        "38 dB",
+    ),
+    (
+        "Borealis",
+        "The Borealis boiler burns wood pellets from Finland.",
+        "What fuel does the Borealis boiler burn?",
+        "wood pellets",
+    ),
+    (
+        "Cirrus",
+        "The Cirrus fan spins at 1200 revolutions per minute.",
+        "How fast does the Cirrus fan spin?",
+        "1200 revolutions per minute",
+    ),
+    (
+        "Draco",
+        "The Draco kettle boils one litre of water in 90 seconds.",
+        "How quickly does the Draco kettle boil?",
+        "90 seconds",
+    ),
+    (
+        "Eos",
+        "The Eos lamp emits warm light at 2700 kelvin.",
+        "What colour temperature does the Eos lamp emit?",
+        "2700 kelvin",
+    ),
+    (
+        "Fornax",
+        "The Fornax oven preheats to 220 degrees in eight minutes.",
+        "How long does the Fornax oven preheat?",
+        "eight minutes",
+    ),
+    (
+        "Gemini",
+        "The Gemini router covers four hundred square metres.",
+        "What area does the Gemini router cover?",
+        "four hundred square metres",
+    ),
+    (
+        "Hydra",
+        "The Hydra pump lifts water twelve metres high.",
+        "How high does the Hydra pump lift water?",
+        "twelve metres",
+    ),
+    ("Ixion", "The Ixion drill weighs exactly two kilograms.", "How much does the Ixion drill weigh?", "two kilograms"),
+    (
+        "Juno",
+        "The Juno speaker plays for thirty hours on one charge.",
+        "How long does the Juno speaker play?",
+        "thirty hours",
+    ),
 ]
 
 
@@ -41,8 +76,19 @@ def squad_json(path: Path) -> Path:
     data: dict[str, Any] = {"data": []}
     for i, (title, context, question, answer) in enumerate(FACTS):
         start = context.index(answer)
-        data["data"].append({"title": title, "paragraphs": [{"context": context, "qas": [
-            {"id": f"q{i}", "question": question, "answers": [{"text": answer, "answer_start": start}]}]}]})
+        data["data"].append(
+            {
+                "title": title,
+                "paragraphs": [
+                    {
+                        "context": context,
+                        "qas": [
+                            {"id": f"q{i}", "question": question, "answers": [{"text": answer, "answer_start": start}]}
+                        ],
+                    }
+                ],
+            }
+        )
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
 
@@ -75,12 +121,22 @@ def scripted_judge(request: ChatRequest) -> str:
     if "Decide, for each numbered CLAIM" in prompt:
         evidence = words(_section(prompt, "EVIDENCE", "CLAIMS"))
         claims = re.findall(r"^(\d+)\. (.*)$", _section(prompt, "CLAIMS", None), re.M)
-        return json.dumps({"verdicts": [{"index": int(i), "supported": _covered(c, evidence), "reason": "overlap"}
-                                        for i, c in claims]})
+        return json.dumps(
+            {
+                "verdicts": [
+                    {"index": int(i), "supported": _covered(c, evidence), "reason": "overlap"} for i, c in claims
+                ]
+            }
+        )
     if "Each numbered PAIR" in prompt:
         pairs = re.findall(r"^(\d+)\. SENTENCE: (.*)\n   PASSAGE: (.*)$", prompt, re.M)
-        return json.dumps({"verdicts": [{"index": int(i), "supported": _covered(s, words(p)), "reason": "overlap"}
-                                        for i, s, p in pairs]})
+        return json.dumps(
+            {
+                "verdicts": [
+                    {"index": int(i), "supported": _covered(s, words(p)), "reason": "overlap"} for i, s, p in pairs
+                ]
+            }
+        )
     if "Rate how well the ANSWER addresses the QUESTION" in prompt:
         q = words(_section(prompt, "QUESTION", "ANSWER"))
         a = words(_section(prompt, "ANSWER", None))
@@ -89,8 +145,7 @@ def scripted_judge(request: ChatRequest) -> str:
     if "comparing two answers" in prompt:
         a = _section(prompt, "ANSWER A", "ANSWER B")
         b = _section(prompt, "ANSWER B", None)
-        return json.dumps({"winner": "A" if len(a) > len(b) else "B" if len(b) > len(a) else "tie",
-                           "reason": "longer"})
+        return json.dumps({"winner": "A" if len(a) > len(b) else "B" if len(b) > len(a) else "tie", "reason": "longer"})
     raise AssertionError(f"unexpected judge prompt: {prompt[:80]}")
 
 

@@ -25,16 +25,36 @@ def test_cohen_kappa_textbook_values() -> None:
 async def test_calibrate_reports_agreement_per_kind(tmp_path: Path, judge_model: FakeChatModel) -> None:
     ev = "The compressor is covered for ten years. Other parts are covered for five years."
     rows = [
-        {"id": "s1", "kind": "support", "claim": "The compressor is covered for ten years.", "evidence": ev,
-         "label": True},
+        {
+            "id": "s1",
+            "kind": "support",
+            "claim": "The compressor is covered for ten years.",
+            "evidence": ev,
+            "label": True,
+        },
         {"id": "s2", "kind": "support", "claim": "Penguins built the compressor.", "evidence": ev, "label": False},
         # the human says supported (paraphrase); the word-overlap judge disagrees
-        {"id": "s3", "kind": "support", "claim": "Parts other than the compressor have a five year warranty.",
-         "evidence": ev, "label": True},
-        {"id": "s4", "kind": "support", "claim": "Other parts are covered for five years.", "evidence": ev,
-         "label": True},
-        {"id": "r1", "kind": "relevance", "question": "How long is the compressor covered?",
-         "answer": "The compressor is covered for ten years.", "label": 4},
+        {
+            "id": "s3",
+            "kind": "support",
+            "claim": "Parts other than the compressor have a five year warranty.",
+            "evidence": ev,
+            "label": True,
+        },
+        {
+            "id": "s4",
+            "kind": "support",
+            "claim": "Other parts are covered for five years.",
+            "evidence": ev,
+            "label": True,
+        },
+        {
+            "id": "r1",
+            "kind": "relevance",
+            "question": "How long is the compressor covered?",
+            "answer": "The compressor is covered for ten years.",
+            "label": 4,
+        },
     ]
     path = tmp_path / "labels.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -19,8 +19,16 @@ def make_run(values: dict[str, list[float | None]], latency: list[float] | None 
     cases = []
     for i in range(n):
         scores = {m: ({"value": v[i]} if v[i] is not None else {"error": "judge failed: x"}) for m, v in values.items()}
-        cases.append({"id": f"c{i}", "question": "?", "tags": ["t"], "scores": scores,
-                      "timings_ms": {"pipeline": (latency or [10.0] * n)[i]}, "judge": {}})
+        cases.append(
+            {
+                "id": f"c{i}",
+                "question": "?",
+                "tags": ["t"],
+                "scores": scores,
+                "timings_ms": {"pipeline": (latency or [10.0] * n)[i]},
+                "judge": {},
+            }
+        )
     return {"format": RUN_FORMAT, "name": "r", "cases": cases, "summary": summarize(cases)}
 
 
@@ -28,9 +36,10 @@ def test_compare_verdicts_and_fixed_seed() -> None:
     rng = random.Random(1)
     base_vals = [rng.random() for _ in range(200)]
     base = make_run({"ndcg@10": base_vals, "f1": base_vals})
-    new = make_run({"ndcg@10": [min(1.0, v + 0.1) for v in base_vals],
-                    "f1": [v + rng.choice((-0.05, 0.05)) for v in base_vals]},
-                   latency=[5.0] * 200)
+    new = make_run(
+        {"ndcg@10": [min(1.0, v + 0.1) for v in base_vals], "f1": [v + rng.choice((-0.05, 0.05)) for v in base_vals]},
+        latency=[5.0] * 200,
+    )
     deltas = {d.metric: d for d in compare_runs(base, new)}
     assert deltas["ndcg@10"].verdict == "better" and deltas["ndcg@10"].ci[0] > 0
     assert deltas["f1"].verdict == "no detectable change" and deltas["f1"].ci[0] < 0 < deltas["f1"].ci[1]
@@ -51,9 +60,13 @@ def test_compare_pairs_only_cases_scored_in_both() -> None:
 def test_gate_floor_regression_errors_and_missing_metric() -> None:
     base = make_run({"ndcg@10": [0.8] * 50, "faithfulness": [1.0] * 50})
     new = make_run({"ndcg@10": [0.7] * 50, "faithfulness": [1.0] * 49 + [None]})
-    policy = GatePolicy(metrics={"ndcg@10": MetricPolicy(min=0.75, max_regression=0.05),
-                                 "faithfulness": MetricPolicy(min=0.9, max_errors=0),
-                                 "answer_relevance": MetricPolicy(min=0.5)})
+    policy = GatePolicy(
+        metrics={
+            "ndcg@10": MetricPolicy(min=0.75, max_regression=0.05),
+            "faithfulness": MetricPolicy(min=0.9, max_errors=0),
+            "answer_relevance": MetricPolicy(min=0.5),
+        }
+    )
     result = gate(new, policy, base)
     assert not result.ok
     text = "\n".join(result.failures)

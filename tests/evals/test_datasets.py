@@ -13,8 +13,10 @@ from ragwright.evals.importers import import_beir, import_llamaindex, import_squ
 
 
 def test_case_round_trip_omits_defaults(tmp_path: Path) -> None:
-    cases = [Case(id="a", question="Q?", relevant={"d1": 2}), Case(id="b", question="R?", answerable=False,
-                                                                    tags=["trap"])]
+    cases = [
+        Case(id="a", question="Q?", relevant={"d1": 2}),
+        Case(id="b", question="R?", answerable=False, tags=["trap"]),
+    ]
     write_cases(tmp_path / "c.jsonl", cases)
     lines = (tmp_path / "c.jsonl").read_text().splitlines()
     assert json.loads(lines[0]) == {"id": "a", "question": "Q?", "relevant": {"d1": 2}}
@@ -40,8 +42,9 @@ def test_import_beir_keeps_graded_qrels_of_the_split(tmp_path: Path) -> None:
     beir = tmp_path / "beir"
     (beir / "qrels").mkdir(parents=True)
     (beir / "corpus.jsonl").write_text('{"_id": "d1", "text": "x"}\n')
-    (beir / "queries.jsonl").write_text('{"_id": "1", "text": "first?"}\n{"_id": "2", "text": "second?"}\n'
-                                        '{"_id": "3", "text": "unjudged?"}\n')
+    (beir / "queries.jsonl").write_text(
+        '{"_id": "1", "text": "first?"}\n{"_id": "2", "text": "second?"}\n{"_id": "3", "text": "unjudged?"}\n'
+    )
     (beir / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t2\n1\td2\t1\n2\td3\t1\n")
     assert import_beir(beir, out=tmp_path / "c.jsonl") == 2
     cases = load_cases(tmp_path / "c.jsonl")
@@ -64,15 +67,29 @@ def test_import_squad_holds_out_every_fifth_paragraph(squad_file: Path, tmp_path
 def test_import_llamaindex_matches_reference_contexts_to_pages(tmp_path: Path) -> None:
     src = tmp_path / "li"
     src.mkdir()
-    pages = ["Proof of History orders events with a verifiable delay function before consensus.",
-             "Tower BFT is Solana's consensus, a PBFT variant that uses the Proof of History clock."]
-    (src / "source_pages.jsonl").write_text("".join(
-        json.dumps({"_id": f"paper.pdf#p{i + 1}", "text": t}) + "\n" for i, t in enumerate(pages)))
-    examples = [{"query": "What is Tower BFT?", "query_by": {"model_name": "gpt-4", "type": "ai"},
-                 "reference_contexts": ["Tower BFT is Solana's consensus,\na PBFT variant that uses the Proof"],
-                 "reference_answer": "A PBFT variant.", "reference_answer_by": None},
-                {"query": "Unmatched?", "query_by": None, "reference_contexts": ["nothing like any page at all"],
-                 "reference_answer": "No.", "reference_answer_by": None}]
+    pages = [
+        "Proof of History orders events with a verifiable delay function before consensus.",
+        "Tower BFT is Solana's consensus, a PBFT variant that uses the Proof of History clock.",
+    ]
+    (src / "source_pages.jsonl").write_text(
+        "".join(json.dumps({"_id": f"paper.pdf#p{i + 1}", "text": t}) + "\n" for i, t in enumerate(pages))
+    )
+    examples = [
+        {
+            "query": "What is Tower BFT?",
+            "query_by": {"model_name": "gpt-4", "type": "ai"},
+            "reference_contexts": ["Tower BFT is Solana's consensus,\na PBFT variant that uses the Proof"],
+            "reference_answer": "A PBFT variant.",
+            "reference_answer_by": None,
+        },
+        {
+            "query": "Unmatched?",
+            "query_by": None,
+            "reference_contexts": ["nothing like any page at all"],
+            "reference_answer": "No.",
+            "reference_answer_by": None,
+        },
+    ]
     (src / "rag_dataset.json").write_text(json.dumps({"examples": examples}))
     assert import_llamaindex(src, out=tmp_path / "c.jsonl") == 2
     cases = load_cases(tmp_path / "c.jsonl")

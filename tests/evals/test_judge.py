@@ -24,9 +24,15 @@ PASSAGE = "The compressor is covered for ten years. Other parts are covered for 
 
 
 def _answer(text: str) -> Answer:
-    return Answer(question="q", text=text, abstained=False, support=0.9, answered_by="extractive",
-                  citations=[Citation(1, "docs/w.md", "c1", 0, 10, "The compressor is covered for ten years.")],
-                  retrieved=[Retrieved("docs/w.md", "c1", 1.0, PASSAGE)])
+    return Answer(
+        question="q",
+        text=text,
+        abstained=False,
+        support=0.9,
+        answered_by="extractive",
+        citations=[Citation(1, "docs/w.md", "c1", 0, 10, "The compressor is covered for ten years.")],
+        retrieved=[Retrieved("docs/w.md", "c1", 1.0, PASSAGE)],
+    )
 
 
 async def test_invalid_reply_is_re_asked_once_with_the_reason(judge_model: FakeChatModel) -> None:
@@ -53,8 +59,9 @@ async def test_invalid_twice_is_a_typed_error_and_a_score_error_not_nan() -> Non
     assert score is not None and score.value is None and "judge failed" in (score.error or "")
 
 
-async def test_cache_makes_a_rerun_free_and_keys_on_model_and_inputs(tmp_path: Path,
-                                                                     judge_model: FakeChatModel) -> None:
+async def test_cache_makes_a_rerun_free_and_keys_on_model_and_inputs(
+    tmp_path: Path, judge_model: FakeChatModel
+) -> None:
     cache = tmp_path / "judge.sqlite"
     judge = Judge(judge_model, cache_path=cache)
     first = await judge.run("relevance", question="How long is the warranty?", answer="The warranty is ten years.")
@@ -67,8 +74,9 @@ async def test_cache_makes_a_rerun_free_and_keys_on_model_and_inputs(tmp_path: P
     assert ledger.calls == 1 and ledger.cached == 1 and ledger.input_tokens == 0
     await again.run("relevance", question="How long is the warranty?", answer="Five years.")
     other = FakeChatModel(scripted_judge, name="fake:other-judge")
-    await Judge(other, cache_path=cache).run("relevance", question="How long is the warranty?",
-                                             answer="The warranty is ten years.")
+    await Judge(other, cache_path=cache).run(
+        "relevance", question="How long is the warranty?", answer="The warranty is ten years."
+    )
     assert judge_model.calls == 2 and other.calls == 1
 
 
@@ -128,7 +136,8 @@ async def test_faithfulness_is_the_share_of_supported_claims(judge_model: FakeCh
     good = await Faithfulness(judge).evaluate(case, _answer("The compressor is covered for ten years. [1]"))
     assert good is not None and good.value == 1.0
     half = await Faithfulness(judge).evaluate(
-        case, _answer("The compressor is covered for ten years. [1] The fan was made on the Moon by penguins."))
+        case, _answer("The compressor is covered for ten years. [1] The fan was made on the Moon by penguins.")
+    )
     assert half is not None and half.value == 0.5 and "penguins" in half.reason
 
 
@@ -136,7 +145,8 @@ async def test_citation_precision_checks_each_cited_sentence(judge_model: FakeCh
     judge = Judge(judge_model)
     case = Case(id="a", question="?")
     score = await CitationPrecision(judge).evaluate(
-        case, _answer("The compressor is covered for ten years. [1] Penguins built the fan on the Moon [1]."))
+        case, _answer("The compressor is covered for ten years. [1] Penguins built the fan on the Moon [1].")
+    )
     assert score is not None and score.value == 0.5
     assert await CitationPrecision(judge).evaluate(case, _answer("No markers here.")) is None
 

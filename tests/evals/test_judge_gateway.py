@@ -42,9 +42,12 @@ def test_eval_run_with_a_gateway_judge_over_http(tmp_path: Path, monkeypatch: py
         (tmp_path / "eval.toml").write_text(
             f'data_dir = "idx"\n[embedding]\nmodel = "fake"\n[gateway]\njudge = "loop:judge-1"\n'
             f'prices_file = "prices.toml"\n[gateway.providers.loop]\nkind = "openai"\n'
-            f'base_url = "{server.base_url}"\n')
-        first = cli.invoke(eval_app, ["run", "cases.jsonl", "--config", "eval.toml", "--ingest", "cases.corpus.jsonl",
-                                      "--out", "runs/a.json"])
+            f'base_url = "{server.base_url}"\n'
+        )
+        first = cli.invoke(
+            eval_app,
+            ["run", "cases.jsonl", "--config", "eval.toml", "--ingest", "cases.corpus.jsonl", "--out", "runs/a.json"],
+        )
         assert first.exit_code == 0, first.output
         calls = server.request_count
         run = json.loads((tmp_path / "runs/a.json").read_text())

@@ -23,13 +23,22 @@ from ragwright.evals.scores import Score
 pytrec_eval = pytest.importorskip("pytrec_eval")
 
 
-def _answer(text: str = "", docs: list[str] | None = None, abstained: bool = False,
-            cites: list[int] | None = None) -> Answer:
-    retrieved = [Retrieved(f"corpus.jsonl#{d}", f"c{i}", 1.0 / (i + 1), f"text of {d}") for i, d in
-                 enumerate(docs or [])]
+def _answer(
+    text: str = "", docs: list[str] | None = None, abstained: bool = False, cites: list[int] | None = None
+) -> Answer:
+    retrieved = [
+        Retrieved(f"corpus.jsonl#{d}", f"c{i}", 1.0 / (i + 1), f"text of {d}") for i, d in enumerate(docs or [])
+    ]
     citations = [Citation(n, "corpus.jsonl#x", f"c{n - 1}", 0, 1, "s") for n in cites or []]
-    return Answer(question="q", text=text, citations=citations, abstained=abstained, support=0.5,
-                  answered_by="extractive", retrieved=retrieved)
+    return Answer(
+        question="q",
+        text=text,
+        citations=citations,
+        abstained=abstained,
+        support=0.5,
+        answered_by="extractive",
+        retrieved=retrieved,
+    )
 
 
 async def test_retrieval_metrics_match_pytrec_eval_on_random_rankings() -> None:
@@ -76,10 +85,14 @@ async def test_em_and_f1_strip_citation_markers_and_use_any_reference() -> None:
 
 
 async def test_citation_coverage_counts_sentences_with_markers() -> None:
-    assert answer_sentences("It is red. [1] It is big [2]. It hums.") == ["It is red [1].", "It is big [2].",
-                                                                          "It hums."]
-    score = await CitationCoverage().evaluate(Case(id="a", question="?"),
-                                              _answer("It is red. [1] It is big [2]. It hums."))
+    assert answer_sentences("It is red. [1] It is big [2]. It hums.") == [
+        "It is red [1].",
+        "It is big [2].",
+        "It hums.",
+    ]
+    score = await CitationCoverage().evaluate(
+        Case(id="a", question="?"), _answer("It is red. [1] It is big [2]. It hums.")
+    )
     assert score is not None and score.value == pytest.approx(2 / 3) and "2 of 3" in score.reason
     assert await CitationCoverage().evaluate(Case(id="a", question="?"), _answer("x", abstained=True)) is None
 

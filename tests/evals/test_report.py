@@ -13,19 +13,36 @@ import pytest
 from ragwright.evals.report import BAR_COLOUR, failing_cases, histogram_svg, render_html
 from tests.evals.test_compare_gate import make_run
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _run() -> dict[str, Any]:
-    run = make_run({"ndcg@10": [1.0, 0.5, 0.0, 1.0, 0.25, 0.75], "faithfulness": [1.0, 0.2, None, 1.0, 1.0, 0.9]},
-                   latency=[3.0, 4.0, 5.0, 6.0, 30.0, 7.0])
-    run.update(name="nightly", dataset="cases.jsonl", judge_note=None,
-               config={"retrieval": {"mode": "hybrid"}, "embedding": {"model": "fake"}, "judge": "fake:judge"})
+    run = make_run(
+        {"ndcg@10": [1.0, 0.5, 0.0, 1.0, 0.25, 0.75], "faithfulness": [1.0, 0.2, None, 1.0, 1.0, 0.9]},
+        latency=[3.0, 4.0, 5.0, 6.0, 30.0, 7.0],
+    )
+    run.update(
+        name="nightly",
+        dataset="cases.jsonl",
+        judge_note=None,
+        config={"retrieval": {"mode": "hybrid"}, "embedding": {"model": "fake"}, "judge": "fake:judge"},
+    )
     for rec in run["cases"]:
-        rec.update(answer="Paris <b>is</b> the capital [1].", abstained=False, reference_answer="Paris",
-                   citations=[{"n": 1, "doc": "d1", "chunk_id": "c1", "snippet": "s"}],
-                   retrieved=[{"doc": "d1", "chunk_id": "c1", "score": 0.9, "text": "<script>alert(1)</script>"}])
+        rec.update(
+            answer="Paris <b>is</b> the capital [1].",
+            abstained=False,
+            reference_answer="Paris",
+            citations=[{"n": 1, "doc": "d1", "chunk_id": "c1", "snippet": "s"}],
+            retrieved=[{"doc": "d1", "chunk_id": "c1", "score": 0.9, "text": "<script>alert(1)</script>"}],
+        )
     run["cases"][1]["scores"]["faithfulness"]["reason"] = "unsupported: 'Paris is in Peru': the passage says France"
     return run
 
@@ -73,9 +90,13 @@ def test_report_charts_are_drawn_in_headless_chromium(tmp_path: Path) -> None:
     bars = re.findall(r'<rect class="bar"[^>]*height="([\d.]+)"', dom)
     assert len(bars) == 30 and sum(float(h) > 0 for h in bars) >= 10  # parsed by the browser, bars with height
     shot = tmp_path / "shot.png"
-    subprocess.run([*base, f"--screenshot={shot}", "--window-size=1200,1400", page.as_uri()], capture_output=True,
-                   timeout=120, check=True)
+    subprocess.run(
+        [*base, f"--screenshot={shot}", "--window-size=1200,1400", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     colours = image.open(shot).convert("RGB").getcolors(maxcolors=1 << 24) or []
-    target = tuple(int(BAR_COLOUR[i:i + 2], 16) for i in (1, 3, 5))
+    target = tuple(int(BAR_COLOUR[i : i + 2], 16) for i in (1, 3, 5))
     painted = sum(n for n, rgb in colours if all(abs(a - b) <= 8 for a, b in zip(rgb, target, strict=True)))
     assert painted > 2000, f"only {painted} bar-coloured pixels on the screenshot"

@@ -40,8 +40,9 @@ def app(settings: Settings, squad_file: Path, tmp_path: Path) -> CountingApp:
     rw.close()
 
 
-async def test_run_records_every_case_with_real_scores(app: CountingApp, tmp_path: Path,
-                                                       judge_model: FakeChatModel) -> None:
+async def test_run_records_every_case_with_real_scores(
+    app: CountingApp, tmp_path: Path, judge_model: FakeChatModel
+) -> None:
     cases = load_cases(tmp_path / "cases.jsonl")
     judge = Judge(judge_model, cache_path=tmp_path / "judge.sqlite")
     run = await run_eval(cases, rw=app, out=tmp_path / "runs/r.json", judge=judge, concurrency=3)

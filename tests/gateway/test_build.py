@@ -14,8 +14,11 @@ from ragwright.testing import FakeChatModel
 
 
 def _settings(tmp_path: Path, **gateway: object) -> Settings:
-    base: dict[str, object] = {"chain": ["fake:a", "fake:b"], "ledger": False,
-                               "retry": {"max_attempts": 2, "base_delay": 0.0, "max_delay": 0.0}}
+    base: dict[str, object] = {
+        "chain": ["fake:a", "fake:b"],
+        "ledger": False,
+        "retry": {"max_attempts": 2, "base_delay": 0.0, "max_delay": 0.0},
+    }
     base.update(gateway)
     return load_settings(data_dir=tmp_path / "data", gateway=base)
 
@@ -71,7 +74,8 @@ def test_sync_gateway_runs_calls_on_its_own_loop(tmp_path: Path) -> None:
 
 
 def test_chain_with_no_key_and_no_network_degrades_to_local_then_extractive(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The documented default degradation: openai (no key) -> local -> extractive, and the answer says which."""
     from ragwright.app import Ragwright
     from ragwright.testing import FakeGenerator
@@ -80,8 +84,11 @@ def test_chain_with_no_key_and_no_network_degrades_to_local_then_extractive(
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "pump.md").write_text("# Heat pump\n\nThe outdoor unit runs at 38 dB at night.\n")
-    settings = load_settings(data_dir=tmp_path / "data", embedding={"model": "fake"},
-                             gateway={"chain": ["openai:gpt-4o-mini", "local:smollm2"]})
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        embedding={"model": "fake"},
+        gateway={"chain": ["openai:gpt-4o-mini", "local:smollm2"]},
+    )
     app = Ragwright(settings, generator=FakeGenerator(lambda p: "The outdoor unit runs at 38 dB at night. [1]"))
     try:
         app.ingest([docs])
@@ -91,6 +98,7 @@ def test_chain_with_no_key_and_no_network_degrades_to_local_then_extractive(
 
         def missing() -> FakeGenerator:
             from ragwright.errors import ModelNotInstalledError
+
             raise ModelNotInstalledError("the SmolLM2 model is not installed")
 
         app.close()
@@ -108,8 +116,7 @@ async def test_per_key_rate_limit_holds_across_model_names(tmp_path: Path) -> No
     from ragwright.errors import RateLimited
     from ragwright.gateway import RequestContext
 
-    settings = _settings(tmp_path, aliases={"cheap": ["fake:b"]}, rate_limit={"per_key_rpm": 3},
-                         cache={"exact": False})
+    settings = _settings(tmp_path, aliases={"cheap": ["fake:b"]}, rate_limit={"per_key_rpm": 3}, cache={"exact": False})
     gw = Gateway(settings, provider_factory=lambda spec: FakeChatModel(lambda r: "ok", name=spec))
     ctx = RequestContext(tenant="acme", key_id="k1")
     for name in ("default", "cheap", "fake:a"):

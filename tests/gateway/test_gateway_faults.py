@@ -34,21 +34,27 @@ def servers() -> Iterator[tuple[OpenAIServer, AnthropicServer]]:
         yield primary, backup  # type: ignore[misc]
 
 
-def _settings(tmp_path: Path, primary: OpenAIServer, backup: AnthropicServer, monkeypatch: pytest.MonkeyPatch,
-              **gateway: object) -> Settings:
+def _settings(
+    tmp_path: Path, primary: OpenAIServer, backup: AnthropicServer, monkeypatch: pytest.MonkeyPatch, **gateway: object
+) -> Settings:
     monkeypatch.setenv("RW_TEST_PRIMARY_KEY", "sk-primary")
     monkeypatch.setenv("RW_TEST_BACKUP_KEY", "sk-backup")
     prices = tmp_path / "prices.toml"
-    prices.write_text('["primary:gpt-4o-mini"]\ninput = 2.0\ncached_input = 0.5\noutput = 8.0\nreasoning = 10.0\n'
-                      '["backup:claude-haiku-4-5"]\ninput = 1.0\noutput = 5.0\n')
+    prices.write_text(
+        '["primary:gpt-4o-mini"]\ninput = 2.0\ncached_input = 0.5\noutput = 8.0\nreasoning = 10.0\n'
+        '["backup:claude-haiku-4-5"]\ninput = 1.0\noutput = 5.0\n'
+    )
     config: dict[str, object] = {
         "chain": ["primary:gpt-4o-mini", "backup:claude-haiku-4-5"],
         "ledger": False,
         "prices_file": str(prices),
         "providers": {
             "primary": {"kind": "openai", "base_url": primary.base_url, "api_key": "env:RW_TEST_PRIMARY_KEY"},
-            "backup": {"kind": "anthropic", "base_url": backup.base_url.removesuffix("/v1"),
-                       "api_key": "env:RW_TEST_BACKUP_KEY"},
+            "backup": {
+                "kind": "anthropic",
+                "base_url": backup.base_url.removesuffix("/v1"),
+                "api_key": "env:RW_TEST_BACKUP_KEY",
+            },
         },
         "timeout": {"connect": 1.0, "first_token": 0.5, "total": 2.0},
         "retry": {"max_attempts": 3, "base_delay": 0.001, "max_delay": 0.01, "budget_ratio": 0.2, "budget_min": 5},
@@ -64,7 +70,8 @@ def _req(text: str = "where is the manual") -> ChatRequest:
 
 
 async def test_outage_of_the_primary_is_absorbed_within_the_retry_budget(
-        tmp_path: Path, servers: tuple[OpenAIServer, AnthropicServer], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, servers: tuple[OpenAIServer, AnthropicServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
     primary, backup = servers
     primary.default = server_error(503)
     gw = Gateway(_settings(tmp_path, primary, backup, monkeypatch))
@@ -77,12 +84,18 @@ async def test_outage_of_the_primary_is_absorbed_within_the_retry_budget(
 
 
 async def test_breaker_opens_on_failures_and_recovers_after_cooldown(
-        tmp_path: Path, servers: tuple[OpenAIServer, AnthropicServer], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, servers: tuple[OpenAIServer, AnthropicServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
     primary, backup = servers
     primary.default = server_error(502)
-    settings = _settings(tmp_path, primary, backup, monkeypatch,
-                         breaker={"consecutive_failures": 3, "min_calls": 1000, "cooldown": 0.3},
-                         retry={"max_attempts": 1})
+    settings = _settings(
+        tmp_path,
+        primary,
+        backup,
+        monkeypatch,
+        breaker={"consecutive_failures": 3, "min_calls": 1000, "cooldown": 0.3},
+        retry={"max_attempts": 1},
+    )
     gw = Gateway(settings)
     for i in range(10):
         assert (await gw.chat(_req(f"q{i}"))).model == "backup:claude-haiku-4-5"
@@ -96,7 +109,8 @@ async def test_breaker_opens_on_failures_and_recovers_after_cooldown(
 
 
 async def test_rate_limited_primary_falls_back_and_costs_are_exact(
-        tmp_path: Path, servers: tuple[OpenAIServer, AnthropicServer], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, servers: tuple[OpenAIServer, AnthropicServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
     primary, backup = servers
     gw = Gateway(_settings(tmp_path, primary, backup, monkeypatch, retry={"max_attempts": 1}))
     primary.enqueue(Plan(text="cached answer", usage=Usage(1000, 400, 300, 100)))
@@ -113,7 +127,8 @@ async def test_rate_limited_primary_falls_back_and_costs_are_exact(
 
 
 async def test_streams_fall_back_before_the_first_token_and_fail_loudly_after_it(
-        tmp_path: Path, servers: tuple[OpenAIServer, AnthropicServer], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, servers: tuple[OpenAIServer, AnthropicServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
     primary, backup = servers
     gw = Gateway(_settings(tmp_path, primary, backup, monkeypatch, retry={"max_attempts": 1}))
     model = gw.model()

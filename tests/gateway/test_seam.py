@@ -75,8 +75,10 @@ def test_provider_overrides_merge_over_the_builtins(tmp_path: Path) -> None:
     from ragwright.config import load_settings
 
     cfg = tmp_path / "ragwright.toml"
-    cfg.write_text('[gateway.providers.openai]\napi_key = "file:/run/secrets/openai"\n'
-                   '[gateway.providers.groq]\nkind = "openai"\nbase_url = "https://api.groq.com/openai/v1"\n')
+    cfg.write_text(
+        '[gateway.providers.openai]\napi_key = "file:/run/secrets/openai"\n'
+        '[gateway.providers.groq]\nkind = "openai"\nbase_url = "https://api.groq.com/openai/v1"\n'
+    )
     providers = load_settings(cfg).gateway.providers
     assert providers["openai"].base_url == "https://api.openai.com/v1"
     assert providers["openai"].api_key == "file:/run/secrets/openai"

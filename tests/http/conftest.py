@@ -39,8 +39,11 @@ class Server:
     def upload(self, key: str, files: dict[str, bytes], *, kb: str = "default", tags: str = "") -> dict[str, Any]:
         """Upload and wait for the job to finish; return the finished job."""
         with self.client(key) as c:
-            r = c.post("/v1/documents", files=[("files", (n, b)) for n, b in files.items()],
-                       data={"knowledge_base": kb, "tags": tags})
+            r = c.post(
+                "/v1/documents",
+                files=[("files", (n, b)) for n, b in files.items()],
+                data={"knowledge_base": kb, "tags": tags},
+            )
             assert r.status_code == 202, r.text
             job_id = r.json()["id"]
             deadline = time.monotonic() + 60
@@ -71,8 +74,7 @@ def run_server(app: FastAPI) -> Iterator[str]:
 
 
 def make_settings(data_dir: Path, **service: Any) -> Settings:
-    return load_settings(data_dir=data_dir, embedding={"model": "fake"}, service=service,
-                         gateway={"ledger": False})
+    return load_settings(data_dir=data_dir, embedding={"model": "fake"}, service=service, gateway={"ledger": False})
 
 
 def fake_models(models: dict[str, FakeChatModel]) -> Callable[[str], ChatModel]:

@@ -44,8 +44,16 @@ def test_scopes_403(server: Server) -> None:
 
 def test_upload_job_search_answer_list_delete(server: Server) -> None:
     key = server.key()
-    job = server.upload(key, {"rotation.md": ROTATION, "vacation.md": VACATION, "tool.exe": b"MZ\x00\x01",
-                              "empty.txt": b"   \n", "broken.pdf": b"%PDF-1.7 this is not really a PDF"})
+    job = server.upload(
+        key,
+        {
+            "rotation.md": ROTATION,
+            "vacation.md": VACATION,
+            "tool.exe": b"MZ\x00\x01",
+            "empty.txt": b"   \n",
+            "broken.pdf": b"%PDF-1.7 this is not really a PDF",
+        },
+    )
     assert job["status"] == "succeeded"
     assert job["result"]["added"] == 2 and job["result"]["failed"] == 3
     reasons = {f["path"]: f["reason"] for f in job["result"]["failures"]}
@@ -60,8 +68,11 @@ def test_upload_job_search_answer_list_delete(server: Server) -> None:
         assert ans["citations"][0]["doc_id"] == "rotation.md"
         docs = c.get("/v1/documents").json()["data"]
         assert sorted(d["id"] for d in docs) == ["rotation.md", "vacation.md"]
-        assert c.delete("/v1/documents/rotation.md").json() == {"id": "rotation.md", "object": "document",
-                                                                "deleted": True}
+        assert c.delete("/v1/documents/rotation.md").json() == {
+            "id": "rotation.md",
+            "object": "document",
+            "deleted": True,
+        }
         r = c.delete("/v1/documents/rotation.md")
         assert r.status_code == 404 and r.json()["error"]["type"] == "not_found"
         hits = c.post("/v1/search", json={"query": "rotate the API key"}).json()["hits"]
@@ -84,11 +95,17 @@ def test_knowledge_bases_are_separate_and_listed_as_models(server: Server) -> No
 def test_answer_stream_sends_citations_deltas_done(server: Server) -> None:
     key = server.key()
     server.upload(key, {"rotation.md": ROTATION})
-    with server.client(key) as c, c.stream("POST", "/v1/answer", json={
-            "question": "How often should the API key be rotated?", "stream": True}) as r:
+    with (
+        server.client(key) as c,
+        c.stream(
+            "POST", "/v1/answer", json={"question": "How often should the API key be rotated?", "stream": True}
+        ) as r,
+    ):
         assert r.headers["content-type"].startswith("text/event-stream")
-        events = [(e.split("\n")[0].removeprefix("event: "), json.loads(e.split("\n")[1].removeprefix("data: ")))
-                  for e in r.read().decode().strip().split("\n\n")]
+        events = [
+            (e.split("\n")[0].removeprefix("event: "), json.loads(e.split("\n")[1].removeprefix("data: ")))
+            for e in r.read().decode().strip().split("\n\n")
+        ]
     names = [n for n, _ in events]
     assert names[0] == "citations" and names[-1] == "done" and "delta" in names
     text = "".join(d["text"] for n, d in events if n == "delta")
@@ -102,14 +119,22 @@ def test_errors_are_json_with_the_right_status(server: Server) -> None:
         cases = [
             (c.get("/nope"), 404, "not_found"),
             (c.put("/v1/search"), 405, "method_not_allowed"),
-            (c.post("/v1/search", content=b"{not json", headers={"content-type": "application/json"}), 422,
-             "invalid_request"),
+            (
+                c.post("/v1/search", content=b"{not json", headers={"content-type": "application/json"}),
+                422,
+                "invalid_request",
+            ),
             (c.post("/v1/search", json={"query": ""}), 422, "invalid_request"),
             (c.post("/v1/search", json={"query": "x", "k": 0}), 422, "invalid_request"),
             (c.get("/v1/jobs/job_unknown"), 404, "not_found"),
             (c.post("/v1/documents", files=[("files", (".htaccess", b"x"))]), 400, "bad_request"),
-            (c.post("/v1/chat/completions", json={"model": "nope:x", "messages": [{"role": "user", "content": "h"}]}),
-             404, "model_not_found"),
+            (
+                c.post(
+                    "/v1/chat/completions", json={"model": "nope:x", "messages": [{"role": "user", "content": "h"}]}
+                ),
+                404,
+                "model_not_found",
+            ),
         ]
         for r, status, type_ in cases:
             assert r.status_code == status, (r.request.url, r.text)
@@ -171,8 +196,17 @@ def test_health_ready_metrics_openapi(server: Server) -> None:
         assert 'route="/v1/jobs/{job_id}",status="4xx"' in metrics and "job_abc" not in metrics
         assert "/no/such/path" not in metrics and 'route="other"' in metrics
         spec = c.get("/openapi.json").json()
-        assert {"/v1/search", "/v1/answer", "/v1/chat/completions", "/v1/models", "/v1/documents",
-                "/v1/jobs/{job_id}", "/healthz", "/readyz", "/metrics"} <= set(spec["paths"])
+        assert {
+            "/v1/search",
+            "/v1/answer",
+            "/v1/chat/completions",
+            "/v1/models",
+            "/v1/documents",
+            "/v1/jobs/{job_id}",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+        } <= set(spec["paths"])
 
 
 def test_unexpected_exception_is_a_json_500_without_details(server: Server) -> None:

@@ -47,8 +47,16 @@ def test_walking_all_pages_lists_every_document_once_in_id_order(server: Server)
         everything = c.get("/v1/documents").json()  # default limit 100: the old response plus the new fields
         assert [d["id"] for d in everything["data"]] == sorted(names)
         assert everything["has_more"] is False and everything["next_cursor"] is None
-        assert set(everything["data"][0]) == {"object", "id", "knowledge_base", "file_type", "title", "chunks", "tags",
-                                              "ingested_at"}
+        assert set(everything["data"][0]) == {
+            "object",
+            "id",
+            "knowledge_base",
+            "file_type",
+            "title",
+            "chunks",
+            "tags",
+            "ingested_at",
+        }
 
 
 def test_tag_limited_keys_see_only_their_documents_across_pages(server: Server) -> None:

@@ -21,21 +21,24 @@ from ragwright.errors import (
 from ragwright.interfaces.http.errors import ApiError, translate
 
 
-@pytest.mark.parametrize(("exc", "status", "type_"), [
-    (UserError("bad path"), 400, "bad_request"),
-    (ConfigError("unknown model 'x': use a provider:model spec"), 404, "model_not_found"),
-    (ConfigError("secret env:OPENAI_API_KEY is not set: export OPENAI_API_KEY=..."), 503, "unavailable"),
-    (NotIndexedError("the index was built with a, but the configured embedder is b"), 503, "unavailable"),
-    (RateLimited("key:abc rpm", retry_after=2.2), 429, "rate_limited"),
-    (BudgetExceeded("tenant acme", remaining=0.0, resets_at=0.0), 429, "budget_exceeded"),
-    (ContextLengthExceeded("too long"), 400, "context_length_exceeded"),
-    (CircuitOpen("openai:gpt", retry_after=3.0), 503, "upstream_unavailable"),
-    (AllProvidersFailed([("openai:gpt", ProviderHTTPError(500))]), 503, "upstream_unavailable"),
-    (StoreError("disk I/O error"), 503, "unavailable"),
-    (ModelNotInstalledError("pip install ..."), 503, "unavailable"),
-    (CorruptFileError("a.pdf", "not a PDF"), 500, "internal_error"),
-    (ApiError(409, "conflict", "busy"), 409, "conflict"),
-])
+@pytest.mark.parametrize(
+    ("exc", "status", "type_"),
+    [
+        (UserError("bad path"), 400, "bad_request"),
+        (ConfigError("unknown model 'x': use a provider:model spec"), 404, "model_not_found"),
+        (ConfigError("secret env:OPENAI_API_KEY is not set: export OPENAI_API_KEY=..."), 503, "unavailable"),
+        (NotIndexedError("the index was built with a, but the configured embedder is b"), 503, "unavailable"),
+        (RateLimited("key:abc rpm", retry_after=2.2), 429, "rate_limited"),
+        (BudgetExceeded("tenant acme", remaining=0.0, resets_at=0.0), 429, "budget_exceeded"),
+        (ContextLengthExceeded("too long"), 400, "context_length_exceeded"),
+        (CircuitOpen("openai:gpt", retry_after=3.0), 503, "upstream_unavailable"),
+        (AllProvidersFailed([("openai:gpt", ProviderHTTPError(500))]), 503, "upstream_unavailable"),
+        (StoreError("disk I/O error"), 503, "unavailable"),
+        (ModelNotInstalledError("pip install ..."), 503, "unavailable"),
+        (CorruptFileError("a.pdf", "not a PDF"), 500, "internal_error"),
+        (ApiError(409, "conflict", "busy"), 409, "conflict"),
+    ],
+)
 def test_library_errors_map_to_statuses(exc: Exception, status: int, type_: str) -> None:
     err = translate(exc)
     assert (err.status, err.type) == (status, type_)

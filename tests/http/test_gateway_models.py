@@ -15,9 +15,12 @@ from tests.http.conftest import clean_env, run_server
 def test_only_configured_gateway_models_are_served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     clean_env(monkeypatch)
-    settings = load_settings(data_dir=tmp_path / "index", embedding={"model": "fake"},
-                             service={"rate_limit_rpm": None},
-                             gateway={"ledger": False, "chain": ["fake:echo"], "aliases": {"fast": ["fake:echo"]}})
+    settings = load_settings(
+        data_dir=tmp_path / "index",
+        embedding={"model": "fake"},
+        service={"rate_limit_rpm": None},
+        gateway={"ledger": False, "chain": ["fake:echo"], "aliases": {"fast": ["fake:echo"]}},
+    )
     app = create_app(settings)
     key, _ = app.state.service.keys.create("acme", scopes=("read",))
     for url in run_server(app):

@@ -66,19 +66,29 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 docs_st = st.lists(
-    st.builds(Doc, tenant=st.integers(0, 2), kb=st.sampled_from(KBS),
-              tags=st.frozensets(st.sampled_from(TAGS), max_size=2), marker=st.just("")),
-    min_size=1, max_size=8)
-keys_st = st.lists(st.tuples(st.integers(0, 2), st.frozensets(st.sampled_from(TAGS), max_size=2)),
-                   min_size=1, max_size=4)
+    st.builds(
+        Doc,
+        tenant=st.integers(0, 2),
+        kb=st.sampled_from(KBS),
+        tags=st.frozensets(st.sampled_from(TAGS), max_size=2),
+        marker=st.just(""),
+    ),
+    min_size=1,
+    max_size=8,
+)
+keys_st = st.lists(
+    st.tuples(st.integers(0, 2), st.frozensets(st.sampled_from(TAGS), max_size=2)), min_size=1, max_size=4
+)
 filter_st = st.one_of(st.none(), st.lists(st.sampled_from(TAGS), min_size=1, max_size=3, unique=True))
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(docs=docs_st, keys=keys_st, user_tags=filter_st)
-def test_no_response_leaks_across_tenants_kbs_or_tags(world: World, docs: list[Doc], keys: list[tuple[int,
-                                                      frozenset[str]]], user_tags: list[str] | None) -> None:
+def test_no_response_leaks_across_tenants_kbs_or_tags(
+    world: World, docs: list[Doc], keys: list[tuple[int, frozenset[str]]], user_tags: list[str] | None
+) -> None:
     run = next(_run)
     tenants = [f"t{run}x{i}" for i in range(3)]
     docs = [Doc(d.tenant, d.kb, d.tags, "zq" + uuid.uuid4().hex[:10]) for d in docs]
@@ -95,19 +105,31 @@ def test_no_response_leaks_across_tenants_kbs_or_tags(world: World, docs: list[D
         raw, _ = world.app.state.service.keys.create(tenants[tenant_i], tags=key_tags)  # type: ignore[attr-defined]
         with httpx.Client(base_url=world.url, headers={"Authorization": f"Bearer {raw}"}, timeout=30) as c:
             for kb in KBS:
-                allowed = {d.marker for d in docs if d.tenant == tenant_i and d.kb == kb
-                           and (not key_tags or d.tags & key_tags)}
+                allowed = {
+                    d.marker
+                    for d in docs
+                    if d.tenant == tenant_i and d.kb == kb and (not key_tags or d.tags & key_tags)
+                }
                 filt = {"tags": user_tags} if user_tags else None
                 # the request's tags are intersected with the key's: they choose among the key's tags
                 wanted = set(user_tags or ()) & key_tags if key_tags else set(user_tags or ())
                 narrowed = {d.marker for d in docs if d.marker in allowed and (not user_tags or d.tags & wanted)}
                 responses = [
-                    c.post("/v1/search", json={"query": "travel policy expense limit", "k": 50, "knowledge_base": kb,
-                                               "filters": filt}),
-                    c.post("/v1/answer", json={"question": "What does the travel policy set?", "knowledge_base": kb,
-                                               "filters": filt}),
-                    c.post("/v1/chat/completions", json={"model": f"rag:{kb}", "messages": [
-                        {"role": "user", "content": "What does the travel policy set?"}]}),
+                    c.post(
+                        "/v1/search",
+                        json={"query": "travel policy expense limit", "k": 50, "knowledge_base": kb, "filters": filt},
+                    ),
+                    c.post(
+                        "/v1/answer",
+                        json={"question": "What does the travel policy set?", "knowledge_base": kb, "filters": filt},
+                    ),
+                    c.post(
+                        "/v1/chat/completions",
+                        json={
+                            "model": f"rag:{kb}",
+                            "messages": [{"role": "user", "content": "What does the travel policy set?"}],
+                        },
+                    ),
                     c.get("/v1/documents", params={"knowledge_base": kb}),
                 ]
                 for r in responses:

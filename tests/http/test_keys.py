@@ -86,8 +86,10 @@ def test_cli_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     data = ["--data-dir", str(tmp_path / "idx")]
-    out = runner.invoke(keys_app, ["create", "--tenant", "acme", "--scopes", "read,write", "--tags", "x,y",
-                                   "--name", "bot", "--json", *data])
+    out = runner.invoke(
+        keys_app,
+        ["create", "--tenant", "acme", "--scopes", "read,write", "--tags", "x,y", "--name", "bot", "--json", *data],
+    )
     assert out.exit_code == 0, out.output
     created = json.loads(out.stdout)
     assert created["key"].startswith("rw_") and created["scopes"] == ["read", "write"] and created["tags"] == ["x", "y"]

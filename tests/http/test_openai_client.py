@@ -30,7 +30,8 @@ def test_rag_chat_plain_has_citations_in_message_and_field(server: Server) -> No
     server.upload(key, {"rotation.md": ROTATION})
     reply = _client(server, key).chat.completions.create(
         model="rag:default",
-        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": QUESTION}])
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": QUESTION}],
+    )
     content = reply.choices[0].message.content or ""
     assert "90 days" in content and "[1]" in content and "Sources:\n[1] rotation.md" in content
     assert reply.choices[0].finish_reason == "stop"
@@ -42,8 +43,11 @@ def test_rag_chat_streaming(server: Server) -> None:
     key = server.key()
     server.upload(key, {"rotation.md": ROTATION})
     stream = _client(server, key).chat.completions.create(
-        model="rag:default", messages=[{"role": "user", "content": QUESTION}], stream=True,
-        stream_options={"include_usage": True})
+        model="rag:default",
+        messages=[{"role": "user", "content": QUESTION}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert "90 days" in text and "Sources:" in text
@@ -54,22 +58,22 @@ def test_rag_chat_streaming(server: Server) -> None:
 
 def test_rag_chat_abstains_for_an_unknown_kb(server: Server) -> None:
     key = server.key()
-    reply = _client(server, key).chat.completions.create(model="rag:empty", messages=[{"role": "user",
-                                                                                         "content": QUESTION}])
+    reply = _client(server, key).chat.completions.create(
+        model="rag:empty", messages=[{"role": "user", "content": QUESTION}]
+    )
     assert reply.model_extra and reply.model_extra["abstained"] is True and reply.model_extra["citations"] == []
 
 
 def test_passthrough_plain_and_streaming(server: Server) -> None:
-    model = server.models["fake:m"] = FakeChatModel(["Hello from the gateway.", "Streaming works fine."],
-                                                    name="fake:m")
+    model = server.models["fake:m"] = FakeChatModel(["Hello from the gateway.", "Streaming works fine."], name="fake:m")
     key = server.key(tags=("team",))
     client = _client(server, key)
-    reply = client.chat.completions.create(model="fake:m", messages=[{"role": "user", "content": "Hi"}],
-                                           max_tokens=20)
+    reply = client.chat.completions.create(model="fake:m", messages=[{"role": "user", "content": "Hi"}], max_tokens=20)
     assert reply.choices[0].message.content == "Hello from the gateway."
     assert reply.usage is not None and reply.usage.completion_tokens == 4
-    stream = client.chat.completions.create(model="fake:m", messages=[{"role": "user", "content": "Again"}],
-                                            stream=True)
+    stream = client.chat.completions.create(
+        model="fake:m", messages=[{"role": "user", "content": "Again"}], stream=True
+    )
     chunks = list(stream)
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Streaming works fine."
     assert chunks[-1].choices[0].finish_reason == "stop"
@@ -82,15 +86,17 @@ def test_stream_cut_after_first_chunk_is_an_error_not_a_short_success(server: Se
     client = _client(server, server.key())
     got: list[str] = []
     with pytest.raises(openai.APIError) as err:
-        for chunk in client.chat.completions.create(model="fake:cut", messages=[{"role": "user", "content": "x"}],
-                                                    stream=True):
+        for chunk in client.chat.completions.create(
+            model="fake:cut", messages=[{"role": "user", "content": "x"}], stream=True
+        ):
             got.extend(c.delta.content or "" for c in chunk.choices)
     assert "".join(got) == "one two" and "cut" in str(err.value)
 
 
 def test_failure_before_first_chunk_is_an_http_error(server: Server) -> None:
-    server.models["fake:down"] = FakeChatModel([ProviderHTTPError(503, "overloaded", provider="fake:down")] * 2,
-                                               name="fake:down")
+    server.models["fake:down"] = FakeChatModel(
+        [ProviderHTTPError(503, "overloaded", provider="fake:down")] * 2, name="fake:down"
+    )
     client = _client(server, server.key())
     with pytest.raises(openai.APIStatusError) as err:
         client.chat.completions.create(model="fake:down", messages=[{"role": "user", "content": "x"}], stream=True)
@@ -104,5 +110,6 @@ def test_unauthorized_and_unknown_model(server: Server) -> None:
     with pytest.raises(openai.AuthenticationError):
         _client(server, "rw_nope").models.list()
     with pytest.raises(openai.NotFoundError):
-        _client(server, server.key()).chat.completions.create(model="gpt-nope",
-                                                             messages=[{"role": "user", "content": "x"}])
+        _client(server, server.key()).chat.completions.create(
+            model="gpt-nope", messages=[{"role": "user", "content": "x"}]
+        )

@@ -88,14 +88,31 @@ def test_search_json_is_the_search_out_model_json(tmp_path: Path) -> None:
     finally:
         rw.close()
     assert result.hits
-    model = SearchOut(query="rotate keys", mode=result.mode, knowledge_base="default", hits=[
-        HitOut(rank=h.rank, score=round(h.score, 6), doc_id=h.chunk.doc_path, chunk_id=h.chunk.chunk.id,
-               title=h.chunk.doc_title, heading_path=list(h.chunk.chunk.heading_path), page=h.chunk.chunk.page,
-               char_start=h.chunk.chunk.char_start, char_end=h.chunk.chunk.char_end, text=h.chunk.chunk.text)
-        for h in result.hits], timings_ms={k: round(v, 3) for k, v in result.timings_ms.items()})
+    model = SearchOut(
+        query="rotate keys",
+        mode=result.mode,
+        knowledge_base="default",
+        hits=[
+            HitOut(
+                rank=h.rank,
+                score=round(h.score, 6),
+                doc_id=h.chunk.doc_path,
+                chunk_id=h.chunk.chunk.id,
+                title=h.chunk.doc_title,
+                heading_path=list(h.chunk.chunk.heading_path),
+                page=h.chunk.chunk.page,
+                char_start=h.chunk.chunk.char_start,
+                char_end=h.chunk.chunk.char_end,
+                text=h.chunk.chunk.text,
+            )
+            for h in result.hits
+        ],
+        timings_ms={k: round(v, 3) for k, v in result.timings_ms.items()},
+    )
     body = search_json("rotate keys", result.mode, "default", result)
     assert list(orjson.loads(body)) == list(SearchOut.model_fields)
     assert orjson.loads(body) == json.loads(model.model_dump_json())
     empty = orjson.loads(search_json("q", "hybrid", "kb", None))
-    assert empty == json.loads(SearchOut(query="q", mode="hybrid", knowledge_base="kb", hits=[],
-                                         timings_ms={}).model_dump_json())
+    assert empty == json.loads(
+        SearchOut(query="q", mode="hybrid", knowledge_base="kb", hits=[], timings_ms={}).model_dump_json()
+    )

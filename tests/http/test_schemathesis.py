@@ -43,8 +43,9 @@ def _operations(schema: schemathesis.BaseSchema) -> list[schemathesis.APIOperati
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_no_server_errors_and_schema_conformance(live: tuple[schemathesis.BaseSchema, str],
-                                                 mode: GenerationMode) -> None:
+def test_no_server_errors_and_schema_conformance(
+    live: tuple[schemathesis.BaseSchema, str], mode: GenerationMode
+) -> None:
     schema, auth = live
     operations = _operations(schema)
     assert len(operations) == 11
@@ -54,8 +55,9 @@ def test_no_server_errors_and_schema_conformance(live: tuple[schemathesis.BaseSc
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def check(case: schemathesis.Case) -> None:
-            case.call_and_validate(headers={"Authorization": auth}, timeout=30,
-                                   checks=[not_a_server_error, response_schema_conformance])
+            case.call_and_validate(
+                headers={"Authorization": auth}, timeout=30, checks=[not_a_server_error, response_schema_conformance]
+            )
 
         try:
             check()

@@ -23,11 +23,24 @@ def test_ragwright_keys_and_serve_from_the_cli(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
     env.update(RAGWRIGHT_EMBEDDING__MODEL="fake", RAGWRIGHT_DATA_DIR=str(tmp_path / "idx"))
     exe = [sys.executable, "-m", "ragwright"]
-    key = subprocess.run([*exe, "keys", "create", "--tenant", "acme", "--scopes", "read,write"], env=env,
-                         cwd=tmp_path, capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    key = subprocess.run(
+        [*exe, "keys", "create", "--tenant", "acme", "--scopes", "read,write"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
     assert re.fullmatch(r"rw_[0-9a-f]{12}_\S+", key)
-    proc = subprocess.Popen([*exe, "serve", "--port", "0", "--no-access-log"], env=env, cwd=tmp_path,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [*exe, "serve", "--port", "0", "--no-access-log"],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         url = None
         assert proc.stderr is not None
@@ -41,8 +54,9 @@ def test_ragwright_keys_and_serve_from_the_cli(tmp_path: Path) -> None:
             assert c.get("/healthz").json() == {"status": "ok"}
             r = c.post("/v1/search", json={"query": "anything"})
             assert r.status_code == 200 and r.json()["hits"] == []
-            assert c.post("/v1/search", json={"query": "x"}, headers={"Authorization": "Bearer nope"}).status_code \
-                == 401
+            assert (
+                c.post("/v1/search", json={"query": "x"}, headers={"Authorization": "Bearer nope"}).status_code == 401
+            )
             job = c.post("/v1/documents", files=[("files", ("a.md", b"# A\n\nAlpha rockets.\n"))]).json()
             while job["status"] in ("queued", "running"):
                 time.sleep(0.05)
@@ -81,10 +95,13 @@ def test_slow_model_gets_503_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyP
     for url in run_server(app):
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {raw}"}, timeout=30) as c:
             started = time.monotonic()
-            r = c.post("/v1/chat/completions", json={"model": "fake:slow", "messages": [{"role": "user",
-                                                                                          "content": "hi"}]})
+            r = c.post(
+                "/v1/chat/completions", json={"model": "fake:slow", "messages": [{"role": "user", "content": "hi"}]}
+            )
             assert r.status_code == 503 and r.json()["error"]["type"] == "timeout"
             assert time.monotonic() - started < 3
-            r = c.post("/v1/chat/completions", json={"model": "fake:slow", "stream": True,
-                                                     "messages": [{"role": "user", "content": "hi"}]})
+            r = c.post(
+                "/v1/chat/completions",
+                json={"model": "fake:slow", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+            )
             assert r.status_code == 503 and r.json()["error"]["type"] == "timeout"

@@ -25,8 +25,9 @@ def test_a_job_is_readable_through_another_runner_and_a_dead_owner_fails_it(tmp_
     job_dir = tmp_path / "up"
     job_dir.mkdir()
     (job_dir / "a.md").write_text("# A\n\nAlpha.\n", encoding="utf-8")
-    job = mine.submit(mine.new_id(), tenant="acme", kb="default", store_tenant="acme", job_dir=job_dir,
-                      files=["a.md"], tags=())
+    job = mine.submit(
+        mine.new_id(), tenant="acme", kb="default", store_tenant="acme", job_dir=job_dir, files=["a.md"], tags=()
+    )
     seen = other.get(job.id, tenant="acme")
     assert seen is not None and seen.files == ["a.md"] and other.get(job.id, tenant="globex") is None
     deadline = time.monotonic() + 60
@@ -38,8 +39,18 @@ def test_a_job_is_readable_through_another_runner_and_a_dead_owner_fails_it(tmp_
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    store.put(Job(id="job_orphan", tenant="acme", kb="default", store_tenant="acme", files=["b.md"], tags=(),
-                  status="running", owner=dead.pid))
+    store.put(
+        Job(
+            id="job_orphan",
+            tenant="acme",
+            kb="default",
+            store_tenant="acme",
+            files=["b.md"],
+            tags=(),
+            status="running",
+            owner=dead.pid,
+        )
+    )
     orphan = JobRunner(settings, store=store).get("job_orphan", tenant="acme")
     assert orphan is not None and orphan.status == "failed" and "stopped" in (orphan.error or "")
     store.close()
@@ -50,10 +61,23 @@ def _start_two_workers(tmp_path: Path, **extra_env: str) -> tuple[subprocess.Pop
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAGWRIGHT_", "PROMETHEUS_"))}
     env.update(RAGWRIGHT_EMBEDDING__MODEL="fake", RAGWRIGHT_DATA_DIR=str(tmp_path / "idx"), **extra_env)
     exe = [sys.executable, "-m", "ragwright"]
-    key = subprocess.run([*exe, "keys", "create", "--tenant", "acme", "--scopes", "write"], env=env, cwd=tmp_path,
-                         capture_output=True, text=True, check=True, timeout=60).stdout.strip()
-    proc = subprocess.Popen([*exe, "serve", "--port", "0", "--workers", "2", "--no-access-log"], env=env,
-                            cwd=tmp_path, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    key = subprocess.run(
+        [*exe, "keys", "create", "--tenant", "acme", "--scopes", "write"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    proc = subprocess.Popen(
+        [*exe, "serve", "--port", "0", "--workers", "2", "--no-access-log"],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     assert proc.stderr is not None
     url, started = None, 0
     deadline = time.monotonic() + 90
@@ -80,8 +104,11 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
     try:
         fresh = httpx.Limits(max_keepalive_connections=0)  # a new connection per request: both processes answer
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, limits=fresh, timeout=30) as c:
-            job = c.post("/v1/documents", files=[("files", ("a.md", b"# A\n\nAlpha rockets.\n"))],
-                         data={"knowledge_base": "space"}).json()
+            job = c.post(
+                "/v1/documents",
+                files=[("files", ("a.md", b"# A\n\nAlpha rockets.\n"))],
+                data={"knowledge_base": "space"},
+            ).json()
             while job["status"] in ("queued", "running"):
                 time.sleep(0.05)
                 r = c.get(f"/v1/jobs/{job['id']}")
@@ -90,8 +117,9 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
             assert job["status"] == "succeeded"
             time.sleep(1.1)  # the other process notices the new knowledge base within a second
             for _ in range(8):
-                hits = c.post("/v1/search", json={"query": "alpha rockets", "knowledge_base": "space",
-                                                  "mode": "bm25"}).json()["hits"]
+                hits = c.post(
+                    "/v1/search", json={"query": "alpha rockets", "knowledge_base": "space", "mode": "bm25"}
+                ).json()["hits"]
                 assert [h["doc_id"] for h in hits] == ["a.md"]
     finally:
         _stop(proc)

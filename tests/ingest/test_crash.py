@@ -27,7 +27,8 @@ def _consistent(db_path: Path) -> tuple[int, int]:
         assert got == n, f"{doc_id}: {got} chunk rows, document says {n}"
     orphans = db.execute(
         "SELECT COUNT(*) FROM chunks c LEFT JOIN documents d ON d.tenant=c.tenant AND d.doc_id=c.doc_id"
-        " WHERE d.doc_id IS NULL").fetchone()[0]
+        " WHERE d.doc_id IS NULL"
+    ).fetchone()[0]
     assert orphans == 0
     chunks = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
     n_chunks = db.execute("SELECT COALESCE(SUM(n_chunks), 0) FROM tenants").fetchone()[0]
@@ -41,11 +42,17 @@ def test_sigkill_mid_ingest_leaves_consistent_index_that_next_run_completes(tmp_
     docs = tmp_path / "docs"
     docs.mkdir()
     for i in range(N_FILES):
-        (docs / f"f{i:04d}.md").write_text(f"# File {i}\n\n## Part\n\nword{i} " * 3 + "\n\n## Other\n\nmore text",
-                                           encoding="utf-8")
+        (docs / f"f{i:04d}.md").write_text(
+            f"# File {i}\n\n## Part\n\nword{i} " * 3 + "\n\n## Other\n\nmore text", encoding="utf-8"
+        )
     env = {**os.environ, "RAGWRIGHT_EMBEDDING__MODEL": "fake", "RAGWRIGHT_DATA_DIR": str(tmp_path / "index")}
-    proc = subprocess.Popen([sys.executable, "-m", "ragwright", "ingest", str(docs)], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ragwright", "ingest", str(docs)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     db_path = tmp_path / "index" / "index.sqlite"
     deadline = time.monotonic() + 60
     count = 0

@@ -8,8 +8,7 @@ from ragwright.app import Ragwright
 from tests.conftest import write
 
 GUIDE = (
-    "# Guide\n\n## Install\n\nRun the installer with --force to overwrite.\n\n"
-    "## Pricing\n\nThe Pro plan costs $29.\n"
+    "# Guide\n\n## Install\n\nRun the installer with --force to overwrite.\n\n## Pricing\n\nThe Pro plan costs $29.\n"
 )
 
 
@@ -84,14 +83,22 @@ def test_loaded_documents_are_added_skipped_or_updated_by_content_hash(rw: Ragwr
     from ragwright.ingest.pipeline import Ingestor
 
     def doc(doc_id: str, text: str) -> Document:
-        return Document(doc_id=doc_id, source=f"upload#{doc_id}", file_type="txt", title=doc_id, text=text,
-                        sections=[Section(0, len(text))], content_hash=sha256_bytes(text.encode()))
+        return Document(
+            doc_id=doc_id,
+            source=f"upload#{doc_id}",
+            file_type="txt",
+            title=doc_id,
+            text=text,
+            sections=[Section(0, len(text))],
+            content_hash=sha256_bytes(text.encode()),
+        )
 
     ingestor = Ingestor(rw.store, rw.embedder, rw.settings)
     first = ingestor.ingest_documents([doc("a", "Alpha text."), doc("b", "Beta text.")], tenant="t1")
     assert first.count("added") == 2
-    again = ingestor.ingest_documents([doc("a", "Alpha text."), doc("b", "Beta text, revised."), doc("c", "Gamma.")],
-                                      tenant="t1")
+    again = ingestor.ingest_documents(
+        [doc("a", "Alpha text."), doc("b", "Beta text, revised."), doc("c", "Gamma.")], tenant="t1"
+    )
     outcomes = sorted((o.doc_id, o.status) for o in again.outcomes)
     assert outcomes == [("a", "unchanged"), ("b", "updated"), ("c", "added")]
     other = ingestor.ingest_documents([doc("a", "Alpha text.")], tenant="t2")  # same id, other tenant: new there

@@ -76,11 +76,13 @@ def texts(result: Any) -> str:
 
 def tag_limited_calls() -> list[tuple[str, dict[str, Any]]]:
     """Calls that would surface the internal memo to a key that may read it."""
-    return [("search", {"query": "kettle warranty margin percent zebra", "k": 10}),
-            ("search", {"query": "margin", "tags": ["internal"]}),
-            ("answer", {"question": "What margin does the kettle warranty cost?"}),
-            ("get_document", {"doc_id": "docs/internal/memo.md"}),
-            ("list_documents", {})]
+    return [
+        ("search", {"query": "kettle warranty margin percent zebra", "k": 10}),
+        ("search", {"query": "margin", "tags": ["internal"]}),
+        ("answer", {"question": "What margin does the kettle warranty cost?"}),
+        ("get_document", {"doc_id": "docs/internal/memo.md"}),
+        ("list_documents", {}),
+    ]
 
 
 @asynccontextmanager
@@ -88,8 +90,11 @@ async def stdio_client(env: Env, *args: str, **extra_env: str) -> AsyncIterator[
     """The official MCP client over stdio to a ``ragwright mcp`` subprocess on ``env`` (fake embedder)."""
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
     child_env.update({"RAGWRIGHT_EMBEDDING__MODEL": "fake", **extra_env})
-    params = StdioServerParameters(command=sys.executable,
-                                   args=["-m", "ragwright", "mcp", "--data-dir", str(env.data_dir), *args],
-                                   env=child_env, cwd=str(env.root))
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "ragwright", "mcp", "--data-dir", str(env.data_dir), *args],
+        env=child_env,
+        cwd=str(env.root),
+    )
     async with Client(params, read_timeout_seconds=30) as client:
         yield client

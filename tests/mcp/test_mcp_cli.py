@@ -39,9 +39,13 @@ async def test_cli_http_server_end_to_end(env: Env) -> None:
     port = _free_port()
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
     child_env["RAGWRIGHT_EMBEDDING__MODEL"] = "fake"
-    proc = subprocess.Popen([sys.executable, "-m", "ragwright", "mcp", "--http", "--port", str(port),
-                             "--data-dir", str(env.data_dir)], cwd=env.root, env=child_env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ragwright", "mcp", "--http", "--port", str(port), "--data-dir", str(env.data_dir)],
+        cwd=env.root,
+        env=child_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}/mcp"
     try:
         deadline = time.monotonic() + 30
@@ -64,9 +68,15 @@ async def test_cli_http_server_end_to_end(env: Env) -> None:
 
 def test_stdio_flags_are_checked(env: Env) -> None:
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
-    bad = subprocess.run([sys.executable, "-m", "ragwright", "mcp", "--key", "rw_nope", "--data-dir",
-                          str(env.data_dir)], cwd=env.root, env=child_env, capture_output=True, text=True,
-                         timeout=60, stdin=subprocess.DEVNULL)
+    bad = subprocess.run(
+        [sys.executable, "-m", "ragwright", "mcp", "--key", "rw_nope", "--data-dir", str(env.data_dir)],
+        cwd=env.root,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert bad.returncode == 2 and "invalid or revoked API key" in bad.stderr and not bad.stdout
 
 
@@ -94,8 +104,18 @@ def test_glob_literal_and_stitch() -> None:
     text = "alpha beta gamma delta"
 
     def sc(start: int, end: int, ordinal: int) -> StoredChunk:
-        chunk = Chunk(id=str(ordinal), doc_id="d", ordinal=ordinal, text=text[start:end], context="",
-                      char_start=start, char_end=end, heading_path=(), page=None, n_tokens=1)
+        chunk = Chunk(
+            id=str(ordinal),
+            doc_id="d",
+            ordinal=ordinal,
+            text=text[start:end],
+            context="",
+            char_start=start,
+            char_end=end,
+            heading_path=(),
+            page=None,
+            n_tokens=1,
+        )
         return StoredChunk(chunk=chunk, doc_path="d", doc_title="", file_type="txt")
 
     assert stitch([sc(0, 10, 0), sc(6, 16, 1), sc(11, 22, 2)]) == text

@@ -40,8 +40,9 @@ async def test_get_document_hides_a_forbidden_document_like_a_missing_one(tools:
 
 async def test_ingest_refuses_to_replace_a_document_the_key_may_not_see(tools: RagTools) -> None:
     writer = local_key("acme", scopes=("read", "write"))
-    secret = await tools.ingest(writer, IngestArgs(filename="secret.md", text="# Secret\n\nThe vault code is 1234.",
-                                                   tags=["internal"]))
+    secret = await tools.ingest(
+        writer, IngestArgs(filename="secret.md", text="# Secret\n\nThe vault code is 1234.", tags=["internal"])
+    )
     assert secret["status"] == "added"
     public = local_key("acme", scopes=("read", "write"), tags=("public",))
     with pytest.raises(ToolFailure, match="may not replace it"):

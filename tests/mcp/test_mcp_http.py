@@ -61,7 +61,11 @@ async def http_client(url: str, key: str) -> AsyncIterator[Client]:
 async def test_tools_per_scope(env: Env, base_url: str) -> None:
     async with http_client(base_url, env.keys["read"]) as client:
         assert {t.name for t in (await client.list_tools()).tools} == {
-            "search", "answer", "list_documents", "get_document"}
+            "search",
+            "answer",
+            "list_documents",
+            "get_document",
+        }
     async with http_client(base_url, env.keys["write"]) as client:
         assert "ingest" in {t.name for t in (await client.list_tools()).tools}
 
@@ -98,9 +102,12 @@ async def test_read_key_cannot_ingest_write_key_can(env: Env, base_url: str) -> 
 
 
 async def test_bad_or_missing_key_gets_401(env: Env, base_url: str) -> None:
-    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"protocolVersion": "2025-06-18", "capabilities": {},
-                       "clientInfo": {"name": "t", "version": "0"}}}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
+    }
     headers = {"Accept": "application/json, text/event-stream"}
     async with httpx.AsyncClient() as raw:
         for auth in ({}, {"Authorization": "Bearer rw_000000000000_" + "x" * 43}, {"Authorization": "Basic abc"}):
@@ -112,8 +119,9 @@ async def test_bad_or_missing_key_gets_401(env: Env, base_url: str) -> None:
         assert ok.status_code == 200
         with KeyStore(env.data_dir / "keys.sqlite") as store:
             raw_key, key = store.create("acme", scopes=("read",))
-            assert (await raw.post(base_url, json=init, headers={**headers, "Authorization": f"Bearer {raw_key}"})
-                    ).status_code == 200
+            assert (
+                await raw.post(base_url, json=init, headers={**headers, "Authorization": f"Bearer {raw_key}"})
+            ).status_code == 200
             store.revoke(key.key_id)
         revoked = await raw.post(base_url, json=init, headers={**headers, "Authorization": f"Bearer {raw_key}"})
         assert revoked.status_code == 401  # checked on every request, not once per session
@@ -147,8 +155,14 @@ async def test_rate_limit_per_key(env: Env, base_url: str) -> None:
 
 async def test_knowledge_bases_are_separate(env: Env, base_url: str) -> None:
     async with http_client(base_url, env.keys["write"]) as client:
-        added = await client.call_tool("ingest", {"filename": "hb.md", "knowledge_base": "handbook",
-                                                  "text": "# Handbook\n\nThe espresso grinder burr is conical."})
+        added = await client.call_tool(
+            "ingest",
+            {
+                "filename": "hb.md",
+                "knowledge_base": "handbook",
+                "text": "# Handbook\n\nThe espresso grinder burr is conical.",
+            },
+        )
         assert not added.is_error, texts(added)
         in_kb = await client.call_tool("search", {"query": "espresso grinder burr", "knowledge_base": "handbook"})
         assert in_kb.structured_content["results"][0]["citation"]["file"] == "hb.md"

@@ -41,8 +41,9 @@ async def test_write_key_over_stdio_ingests_and_tag_limit_holds(env: Env) -> Non
         names = {t.name for t in (await client.list_tools()).tools}
         assert "ingest" in names
 
-        added = await client.call_tool("ingest", {"filename": "stdio-note.md",
-                                                  "text": "# Note\n\nThe teapot lid is made of cork oak."})
+        added = await client.call_tool(
+            "ingest", {"filename": "stdio-note.md", "text": "# Note\n\nThe teapot lid is made of cork oak."}
+        )
         assert not added.is_error, texts(added)
         assert added.structured_content["tags"] == ["public"] and added.structured_content["status"] == "added"
         forbidden = await client.call_tool("ingest", {"filename": "leak.md", "text": "x y z", "tags": ["internal"]})

@@ -27,8 +27,9 @@ PASSAGES = [
 
 
 @pytest.fixture(scope="module")
-def embedders(minilm_model: Path, minilm_tokenizer: Path,
-              tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OnnxEmbedder, OnnxEmbedder]]:
+def embedders(
+    minilm_model: Path, minilm_tokenizer: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[OnnxEmbedder, OnnxEmbedder]]:
     with pytest.MonkeyPatch.context() as mp:  # derive into a private cache, not the user's home
         mp.setenv("RAGWRIGHT_CACHE_DIR", str(tmp_path_factory.mktemp("int8-docs-cache")))
         fp32 = OnnxEmbedder(minilm_model, minilm_tokenizer, threads=1, name="minilm@256")
@@ -64,7 +65,8 @@ def test_bad_document_precision_is_a_model_error(minilm_model: Path, minilm_toke
 
 
 def test_an_index_of_float32_documents_refuses_the_int8_document_embedder(
-        embedders: tuple[OnnxEmbedder, OnnxEmbedder], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    embedders: tuple[OnnxEmbedder, OnnxEmbedder], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fp32, int8 = embedders
     monkeypatch.chdir(tmp_path)  # no ragwright.toml from the working directory
     docs = tmp_path / "docs"
@@ -89,8 +91,9 @@ def test_an_index_of_float32_documents_refuses_the_int8_document_embedder(
         store.close()
 
 
-def test_an_index_of_int8_documents_refuses_the_float32_embedder(embedders: tuple[OnnxEmbedder, OnnxEmbedder],
-                                                                 tmp_path: Path) -> None:
+def test_an_index_of_int8_documents_refuses_the_float32_embedder(
+    embedders: tuple[OnnxEmbedder, OnnxEmbedder], tmp_path: Path
+) -> None:
     fp32, int8 = embedders
     store = SQLiteStore(tmp_path / "index.sqlite")
     try:
@@ -102,8 +105,9 @@ def test_an_index_of_int8_documents_refuses_the_float32_embedder(embedders: tupl
         store.close()
 
 
-def test_int8_documents_are_wired_from_settings(minilm_model: Path, monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: Path) -> None:
+def test_int8_documents_are_wired_from_settings(
+    minilm_model: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(quantize, "cache_root", lambda: tmp_path / "cache")
     monkeypatch.chdir(tmp_path)
     assert load_settings(data_dir=tmp_path / "index").embedding.document_precision == "fp32"  # the default

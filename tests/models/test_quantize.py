@@ -46,17 +46,18 @@ def test_derivation_is_cached_by_content_and_recipe(minilm_model: Path, cache: P
     assert [p.name for p in cache.iterdir()] == [derived.name]  # no temporary files left behind
 
 
-def test_recipe_change_builds_a_new_file(minilm_model: Path, cache: Path, derived: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_recipe_change_builds_a_new_file(
+    minilm_model: Path, cache: Path, derived: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(quantize, "RECIPE", "test-recipe")
     other = quantize.int8_model(minilm_model, cache)
     assert other != derived and other.is_file()
     other.unlink()
 
 
-def test_int8_queries_stay_close_to_float32_and_rank_the_same(minilm_model: Path, minilm_tokenizer: Path,
-                                                              cache: Path, derived: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_int8_queries_stay_close_to_float32_and_rank_the_same(
+    minilm_model: Path, minilm_tokenizer: Path, cache: Path, derived: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RAGWRIGHT_CACHE_DIR", str(cache.parent / "env-cache"))
     monkeypatch.setattr(quantize, "int8_model", lambda source, cache_dir=None: derived)
     fp32 = OnnxEmbedder(minilm_model, minilm_tokenizer, threads=1)
@@ -97,8 +98,9 @@ def test_cache_root_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp
     assert quantize.cache_root() == tmp_path / "xdg" / "ragwright"
 
 
-def test_unwritable_cache_builds_into_a_private_directory(minilm_model: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unwritable_cache_builds_into_a_private_directory(
+    minilm_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(quantize.os, "access", lambda path, mode: False)  # as for a read-only home directory
     out = quantize.int8_model(minilm_model, tmp_path / "models")
     assert out.is_file() and (tmp_path / "models") not in out.parents

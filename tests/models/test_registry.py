@@ -59,8 +59,9 @@ def test_embedder_from_settings_carries_the_embedding_section() -> None:
     from ragwright.models.embedder import OnnxEmbedder
     from ragwright.models.registry import embedder_from_settings
 
-    emb = embedder_from_settings(EmbeddingSettings(model="minilm", max_length=128, threads=1, query_precision="fp32",
-                                                   document_precision="int8"))
+    emb = embedder_from_settings(
+        EmbeddingSettings(model="minilm", max_length=128, threads=1, query_precision="fp32", document_precision="int8")
+    )
     assert isinstance(emb, OnnxEmbedder)
     assert emb.max_length == 128 and emb.name.endswith("+int8docs")
     assert embedder_from_settings(EmbeddingSettings(model="fake")).name.startswith("fake")

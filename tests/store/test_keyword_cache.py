@@ -19,12 +19,15 @@ WORDS = [f"w{i}" for i in range(60)] + ["rotate", "rotating", "keys", "key", "pa
 TAGS = ["red", "green", "blue"]
 
 
-def make_doc(rng: random.Random, doc_id: str, n_chunks: int, file_type: str) -> tuple[Document, list[Chunk],
-                                                                                          np.ndarray]:
+def make_doc(
+    rng: random.Random, doc_id: str, n_chunks: int, file_type: str
+) -> tuple[Document, list[Chunk], np.ndarray]:
     """A document of ``n_chunks`` chunks of random words (Zipf-like, so terms repeat) under random headings."""
     title = " ".join(rng.choices(WORDS[:20], k=rng.randint(1, 3)))
-    texts = [" ".join(rng.choices(WORDS, weights=[1 / (i + 1) for i in range(len(WORDS))], k=rng.randint(3, 40)))
-             for _ in range(n_chunks)]
+    texts = [
+        " ".join(rng.choices(WORDS, weights=[1 / (i + 1) for i in range(len(WORDS))], k=rng.randint(3, 40)))
+        for _ in range(n_chunks)
+    ]
     full = "\n\n".join(texts)
     chunks, pos = [], 0
     for i, text in enumerate(texts):
@@ -32,12 +35,30 @@ def make_doc(rng: random.Random, doc_id: str, n_chunks: int, file_type: str) -> 
         pos = start + len(text)
         heading = (title, rng.choice(WORDS[10:30]))
         context = " > ".join(heading) if rng.random() < 0.8 else ""
-        chunks.append(Chunk(id=Chunk.make_id(doc_id, i, f"{context}\n{text}"), doc_id=doc_id, ordinal=i, text=text,
-                            context=context, char_start=start, char_end=pos, heading_path=heading,
-                            n_tokens=len(text.split())))
+        chunks.append(
+            Chunk(
+                id=Chunk.make_id(doc_id, i, f"{context}\n{text}"),
+                doc_id=doc_id,
+                ordinal=i,
+                text=text,
+                context=context,
+                char_start=start,
+                char_end=pos,
+                heading_path=heading,
+                n_tokens=len(text.split()),
+            )
+        )
     tags = tuple(rng.sample(TAGS, rng.randint(0, 2)))
-    doc = Document(doc_id=doc_id, source=f"/src/{doc_id}", file_type=file_type, title=title, text=full,
-                   sections=[Section(0, len(full), (title,))], content_hash=f"{doc_id}:{rng.random()}", tags=tags)
+    doc = Document(
+        doc_id=doc_id,
+        source=f"/src/{doc_id}",
+        file_type=file_type,
+        title=title,
+        text=full,
+        sections=[Section(0, len(full), (title,))],
+        content_hash=f"{doc_id}:{rng.random()}",
+        tags=tags,
+    )
     vectors = np.asarray([[rng.random() for _ in range(DIM)] for _ in chunks], dtype=np.float32)
     return doc, chunks, vectors
 
@@ -48,9 +69,14 @@ def queries(rng: random.Random, n: int) -> list[str]:
     return out
 
 
-FILTERS = [Filters(tags=("red",)), Filters(tags=("green", "blue")), Filters(paths=("docs/a*",)),
-           Filters(file_types=("md",)), Filters(paths=("docs/*",), file_types=("txt",), tags=("red",)),
-           Filters(paths=("nothing/*",))]
+FILTERS = [
+    Filters(tags=("red",)),
+    Filters(tags=("green", "blue")),
+    Filters(paths=("docs/a*",)),
+    Filters(file_types=("md",)),
+    Filters(paths=("docs/*",), file_types=("txt",), tags=("red",)),
+    Filters(paths=("nothing/*",)),
+]
 
 
 def assert_same_ranking(mem: list[ScoredChunk], sql: list[ScoredChunk]) -> None:
@@ -64,7 +90,7 @@ def assert_same_ranking(mem: list[ScoredChunk], sql: list[ScoredChunk]) -> None:
         while j + 1 < len(sql) and abs(sql[j + 1].score - sql[i].score) <= 1e-9 * abs(sql[i].score):
             j += 1
         if j + 1 < len(sql):  # a tie group cut by k may legitimately hold different members
-            assert {h.chunk_id for h in mem[i:j + 1]} == {h.chunk_id for h in sql[i:j + 1]}
+            assert {h.chunk_id for h in mem[i : j + 1]} == {h.chunk_id for h in sql[i : j + 1]}
         i = j + 1
 
 
@@ -116,8 +142,15 @@ def test_cache_reloads_after_ingest_and_delete(stores) -> None:  # type: ignore[
     qs = queries(rng, 15)
     compare(mem, sql, "acme", qs)  # loads the cache
     doc, chunks, vectors = make_doc(rng, "docs/new.md", 4, "md")
-    chunks[0] = Chunk(id=chunks[0].id, doc_id=doc.doc_id, ordinal=0, text=chunks[0].text, context="quokka quokka",
-                      char_start=chunks[0].char_start, char_end=chunks[0].char_end)
+    chunks[0] = Chunk(
+        id=chunks[0].id,
+        doc_id=doc.doc_id,
+        ordinal=0,
+        text=chunks[0].text,
+        context="quokka quokka",
+        char_start=chunks[0].char_start,
+        char_end=chunks[0].char_end,
+    )
     mem.upsert("acme", doc, chunks, vectors)
     assert [h.chunk_id for h in mem.keyword_search("acme", "quokka", 5)] == [chunks[0].id]
     compare(mem, sql, "acme", qs + ["quokka w1"])
@@ -144,7 +177,7 @@ def test_tenants_above_the_bound_are_not_cached(stores, tmp_path: Path) -> None:
     mem, _, _ = stores
     db = sqlite3.connect(str(tmp_path / "index.sqlite"), isolation_level=None)
     try:
-        (acme_table,), = db.execute("SELECT kw_table FROM tenants WHERE tenant = 'acme'").fetchall()
+        ((acme_table,),) = db.execute("SELECT kw_table FROM tenants WHERE tenant = 'acme'").fetchall()
         params = BM25Params(0.9, 0.4, 1.0)
         assert KeywordCache(max_chunks=10).get(db, "acme", acme_table, params) is None
         entry = KeywordCache(max_chunks=10_000).get(db, "acme", acme_table, params)
@@ -158,7 +191,7 @@ def test_a_changed_tenant_is_reloaded_once_sql_has_cost_as_much_as_a_load(stores
     mem, _, rng = stores
     db = sqlite3.connect(str(tmp_path / "index.sqlite"), isolation_level=None)
     try:
-        (table,), = db.execute("SELECT kw_table FROM tenants WHERE tenant = 'acme'").fetchall()
+        ((table,),) = db.execute("SELECT kw_table FROM tenants WHERE tenant = 'acme'").fetchall()
         params, cache = BM25Params(0.9, 0.4, 1.0), KeywordCache(max_chunks=10_000)
         first = cache.get(db, "acme", table, params)
         assert first is not None and first.load_s > 0

@@ -53,7 +53,6 @@ def test_index_from_newer_version_is_refused(tmp_path: Path) -> None:
         SQLiteStore(tmp_path / "i.sqlite")
 
 
-
 def test_keyword_search_sees_a_tenant_another_connection_created_after_open(tmp_path: Path) -> None:
     """An HTTP server's open store must find a tenant that `ragwright ingest --tenant` created later."""
     path = tmp_path / "i.sqlite"

@@ -42,10 +42,17 @@ class EvidenceSentence:
 
     def citation(self, n: int) -> Citation:
         chunk = self.hit.chunk.chunk
-        return Citation(n=n, doc_path=self.hit.chunk.doc_path, chunk_id=chunk.id,
-                        char_start=chunk.char_start + self.start, char_end=chunk.char_start + self.end,
-                        snippet=self.text, heading_path=chunk.heading_path, page=chunk.page,
-                        title=self.hit.chunk.doc_title)
+        return Citation(
+            n=n,
+            doc_path=self.hit.chunk.doc_path,
+            chunk_id=chunk.id,
+            char_start=chunk.char_start + self.start,
+            char_end=chunk.char_start + self.end,
+            snippet=self.text,
+            heading_path=chunk.heading_path,
+            page=chunk.page,
+            title=self.hit.chunk.doc_title,
+        )
 
 
 def score_sentences(question: str, hits: list[Hit], embedder: Embedder | None) -> list[EvidenceSentence]:
@@ -73,7 +80,14 @@ def score_sentences(question: str, hits: list[Hit], embedder: Embedder | None) -
     else:
         similarity = [0.0] * n
     return [
-        EvidenceSentence(hit=p[0], start=p[1], end=p[2], text=p[3], coverage=c, similarity=float(s),
-                         matched=tuple(t for t in q_terms if t in terms))
+        EvidenceSentence(
+            hit=p[0],
+            start=p[1],
+            end=p[2],
+            text=p[3],
+            coverage=c,
+            similarity=float(s),
+            matched=tuple(t for t in q_terms if t in terms),
+        )
         for p, c, s, terms in zip(pieces, coverage, similarity, sent_terms, strict=True)
     ]

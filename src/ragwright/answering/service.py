@@ -28,21 +28,23 @@ MODEL_FOR_MODE = {"local": "local:smollm2", "gateway": "default"}
 class Asker:
     """Example::
 
-        asker = Asker(retriever, embedder, settings.answer)
-        answer = asker.ask("acme", "What does the Pro plan cost?")
-        print(answer.text)            # "The Pro plan costs $29 per month. [1]"
-        print(answer.citations[0].location)
+    asker = Asker(retriever, embedder, settings.answer)
+    answer = asker.ask("acme", "What does the Pro plan cost?")
+    print(answer.text)            # "The Pro plan costs $29 per month. [1]"
+    print(answer.citations[0].location)
     """
 
-    def __init__(self, retriever: Retriever, embedder: Embedder | None, settings: AnswerSettings,
-                 chat: ChatFn | None = None) -> None:
+    def __init__(
+        self, retriever: Retriever, embedder: Embedder | None, settings: AnswerSettings, chat: ChatFn | None = None
+    ) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self.settings = settings
         self.chat = chat
 
-    def ask(self, tenant: str, question: str, *, filters: Filters | None = None,
-            generator: GeneratorName | None = None) -> Answer:
+    def ask(
+        self, tenant: str, question: str, *, filters: Filters | None = None, generator: GeneratorName | None = None
+    ) -> Answer:
         mode = generator or self.settings.generator
         result = self.retriever.search(tenant, question, k=self.settings.evidence_k, filters=filters)
         timings = {f"retrieve.{k}": v for k, v in result.timings_ms.items()}
@@ -62,10 +64,16 @@ class Asker:
         reply: ChatResponse | None = None
         if mode in MODEL_FOR_MODE and self.chat is not None:
             request = ChatRequest(
-                model=MODEL_FOR_MODE[mode], temperature=0.0, seed=0, max_tokens=self.settings.max_tokens,
-                messages=(Message("system", generative.SYSTEM),
-                          Message("user", generative.build_user_message(question, result.hits))),
-                context=RequestContext(tenant=tenant, retrieval_confidence=best))
+                model=MODEL_FOR_MODE[mode],
+                temperature=0.0,
+                seed=0,
+                max_tokens=self.settings.max_tokens,
+                messages=(
+                    Message("system", generative.SYSTEM),
+                    Message("user", generative.build_user_message(question, result.hits)),
+                ),
+                context=RequestContext(tenant=tenant, retrieval_confidence=best),
+            )
             try:
                 reply = self.chat(request)
             except GatewayError as exc:
@@ -74,18 +82,37 @@ class Asker:
                 text, citations, dropped = generative.check_citations(reply.text, scored, self.embedder)
                 timings["generate"] = (time.perf_counter() - clock) * 1000.0
                 if text:
-                    return Answer(question=question, text=text, citations=citations, abstained=False, support=best,
-                                  answered_by=reply.model, flagged=dropped, timings_ms=timings, retrieved=retrieved,
-                                  cost_usd=reply.cost_usd, usage=_usage(reply))
+                    return Answer(
+                        question=question,
+                        text=text,
+                        citations=citations,
+                        abstained=False,
+                        support=best,
+                        answered_by=reply.model,
+                        flagged=dropped,
+                        timings_ms=timings,
+                        retrieved=retrieved,
+                        cost_usd=reply.cost_usd,
+                        usage=_usage(reply),
+                    )
                 answered_by = f"extractive ({reply.model} output had no supported sentence)"
         text, citations = extractive.compose(extractive.select(scored, max_sentences=self.settings.max_sentences))
         timings["answer"] = (time.perf_counter() - clock) * 1000.0
-        return Answer(question=question, text=text, citations=citations, abstained=False, support=best,
-                      answered_by=answered_by, flagged=dropped, timings_ms=timings, retrieved=retrieved,
-                      cost_usd=reply.cost_usd if reply else None, usage=_usage(reply) if reply else {})
+        return Answer(
+            question=question,
+            text=text,
+            citations=citations,
+            abstained=False,
+            support=best,
+            answered_by=answered_by,
+            flagged=dropped,
+            timings_ms=timings,
+            retrieved=retrieved,
+            cost_usd=reply.cost_usd if reply else None,
+            usage=_usage(reply) if reply else {},
+        )
 
-    def _abstain(self, question: str, scored: list[EvidenceSentence], best: float,
-                 timings: dict[str, float]) -> Answer:
+    def _abstain(self, question: str, scored: list[EvidenceSentence], best: float, timings: dict[str, float]) -> Answer:
         closest: list[Citation] = []
         seen: set[str] = set()
         for sent in sorted(scored, key=lambda s: -s.support):
@@ -96,11 +123,23 @@ class Asker:
             closest.append(sent.citation(len(closest) + 1))
             if len(closest) == 3:
                 break
-        return Answer(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True, support=best,
-                      answered_by="none", closest=closest, timings_ms=timings)
+        return Answer(
+            question=question,
+            text=ABSTAIN_TEXT,
+            citations=[],
+            abstained=True,
+            support=best,
+            answered_by="none",
+            closest=closest,
+            timings_ms=timings,
+        )
 
 
 def _usage(reply: ChatResponse) -> dict[str, int]:
     u = reply.usage
-    return {"input_tokens": u.input_tokens, "cached_input_tokens": u.cached_input_tokens,
-            "output_tokens": u.output_tokens, "reasoning_tokens": u.reasoning_tokens}
+    return {
+        "input_tokens": u.input_tokens,
+        "cached_input_tokens": u.cached_input_tokens,
+        "output_tokens": u.output_tokens,
+        "reasoning_tokens": u.reasoning_tokens,
+    }

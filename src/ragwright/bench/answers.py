@@ -25,9 +25,16 @@ TENANT = "bench"
 
 
 def run_answer_bench(
-    squad: Path, *, settings: Settings, holdout: int = 5, index: Path | None = None, out: Path | None = None,
-    embedder: Embedder | None = None, progress: ProgressCallback | None = None,
-    on_query: Callable[[int, int], None] | None = None, limit: int | None = None,
+    squad: Path,
+    *,
+    settings: Settings,
+    holdout: int = 5,
+    index: Path | None = None,
+    out: Path | None = None,
+    embedder: Embedder | None = None,
+    progress: ProgressCallback | None = None,
+    on_query: Callable[[int, int], None] | None = None,
+    limit: int | None = None,
 ) -> dict[str, Any]:
     docs, questions = load_squad(squad)
     held_out = held_out_ids(docs, holdout)
@@ -42,7 +49,8 @@ def run_answer_bench(
         rw = Ragwright(settings.model_copy(update={"data_dir": data_dir}), embedder=embedder)
         try:
             Ingestor(rw.store, rw.embedder, rw.settings, progress).ingest_documents(
-                indexed, tenant=TENANT, total=len(indexed))
+                indexed, tenant=TENANT, total=len(indexed)
+            )
             for i, q in enumerate(questions):
                 started = time.perf_counter()
                 result = rw.search(q.question, tenant=TENANT, k=max(5, settings.answer.evidence_k))
@@ -79,11 +87,15 @@ def run_answer_bench(
         "paragraphs": {"indexed": len(indexed), "held_out": len(held_out)},
         "retrieval": {"recall@1": round(sums["r1"] / a, 4), "recall@5": round(sums["r5"] / a, 4)},
         "extractive": {"em": round(100 * sums["em"] / a, 2), "f1": round(100 * sums["f1"] / a, 2)},
-        "baseline_first_sentence": {"em": round(100 * sums["base_em"] / a, 2),
-                                    "f1": round(100 * sums["base_f1"] / a, 2)},
-        "abstention": {"threshold": threshold,
-                       "abstained_on_unanswerable": round(sums["abstain_ok"] / u, 4),
-                       "abstained_on_answerable": round(sums["abstain_bad"] / a, 4)},
+        "baseline_first_sentence": {
+            "em": round(100 * sums["base_em"] / a, 2),
+            "f1": round(100 * sums["base_f1"] / a, 2),
+        },
+        "abstention": {
+            "threshold": threshold,
+            "abstained_on_unanswerable": round(sums["abstain_ok"] / u, 4),
+            "abstained_on_answerable": round(sums["abstain_bad"] / a, 4),
+        },
         "latency_ms": percentiles_ms(latencies),
         "config": {"embedder": rw.embedder.name, "evidence_k": settings.answer.evidence_k},
     }
@@ -93,4 +105,4 @@ def run_answer_bench(
 
 def _first_sentence(text: str) -> str:
     spans = split_sentences(text)
-    return text[spans[0][0]:spans[0][1]] if spans else text
+    return text[spans[0][0] : spans[0][1]] if spans else text

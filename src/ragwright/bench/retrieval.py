@@ -43,8 +43,15 @@ def load_beir_queries(beir: Path, split: str) -> tuple[dict[str, str], dict[str,
 
 
 def run_retrieval_bench(
-    beir: Path, *, settings: Settings, split: str = "test", mode: Mode = "hybrid", index: Path | None = None,
-    out: Path | None = None, embedder: Embedder | None = None, progress: ProgressCallback | None = None,
+    beir: Path,
+    *,
+    settings: Settings,
+    split: str = "test",
+    mode: Mode = "hybrid",
+    index: Path | None = None,
+    out: Path | None = None,
+    embedder: Embedder | None = None,
+    progress: ProgressCallback | None = None,
     on_query: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     queries, qrels = load_beir_queries(beir, split)
@@ -78,16 +85,27 @@ def run_retrieval_bench(
         "split": split,
         "mode": mode,
         "queries": len(queries),
-        "metrics": {"ndcg@10": round(metrics["ndcg@10"], 4), "recall@10": round(metrics["recall@10"], 4),
-                    "recall@100": round(metrics["recall@100"], 4), "mrr@10": round(metrics["mrr@10"], 4)},
+        "metrics": {
+            "ndcg@10": round(metrics["ndcg@10"], 4),
+            "recall@10": round(metrics["recall@10"], 4),
+            "recall@100": round(metrics["recall@100"], 4),
+            "mrr@10": round(metrics["mrr@10"], 4),
+        },
         "latency_ms": percentiles_ms(latencies),
-        "ingest": {"docs": stats.documents, "chunks": stats.chunks, "seconds": round(ingest_s, 2),
-                   "chunks_embedded": report.chunks_embedded,
-                   # None when a kept --index made this run embed nothing: see bench/ingest_throughput.py
-                   "chunks_per_s": round(report.chunks_embedded / ingest_s, 2) if report.chunks_embedded else None,
-                   "reused_index": index is not None},
-        "config": {"embedder": rw.embedder.name, "retrieval": settings.retrieval.model_dump(),
-                   "chunk_tokens": settings.ingest.chunk_tokens},
+        "ingest": {
+            "docs": stats.documents,
+            "chunks": stats.chunks,
+            "seconds": round(ingest_s, 2),
+            "chunks_embedded": report.chunks_embedded,
+            # None when a kept --index made this run embed nothing: see bench/ingest_throughput.py
+            "chunks_per_s": round(report.chunks_embedded / ingest_s, 2) if report.chunks_embedded else None,
+            "reused_index": index is not None,
+        },
+        "config": {
+            "embedder": rw.embedder.name,
+            "retrieval": settings.retrieval.model_dump(),
+            "chunk_tokens": settings.ingest.chunk_tokens,
+        },
     }
     write_json(out, result_json)
     return result_json

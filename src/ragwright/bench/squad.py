@@ -34,12 +34,26 @@ def load_squad(path: Path) -> tuple[list[Document], list[SquadQuestion]]:
         for para in article["paragraphs"]:
             doc_id = f"p{len(docs):04d}"
             text = para["context"]
-            docs.append(Document(doc_id=doc_id, source=f"{path}#{doc_id}", file_type="squad", title=title,
-                                 text=text, sections=[Section(0, len(text))],
-                                 content_hash=sha256_bytes(text.encode("utf-8"))))
+            docs.append(
+                Document(
+                    doc_id=doc_id,
+                    source=f"{path}#{doc_id}",
+                    file_type="squad",
+                    title=title,
+                    text=text,
+                    sections=[Section(0, len(text))],
+                    content_hash=sha256_bytes(text.encode("utf-8")),
+                )
+            )
             for qa in para["qas"]:
-                questions.append(SquadQuestion(qid=qa["id"], question=qa["question"],
-                                               answers=tuple(a["text"] for a in qa["answers"]), doc_id=doc_id))
+                questions.append(
+                    SquadQuestion(
+                        qid=qa["id"],
+                        question=qa["question"],
+                        answers=tuple(a["text"] for a in qa["answers"]),
+                        doc_id=doc_id,
+                    )
+                )
     return docs, questions
 
 

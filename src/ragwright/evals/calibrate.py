@@ -88,8 +88,11 @@ def _agreement(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
     human = [h for h, _ in pairs]
     pred = [p for _, p in pairs]
     kappa = cohen_kappa(human, pred)
-    return {"n": len(pairs), "accuracy": round(sum(h == p for h, p in pairs) / len(pairs), 4) if pairs else None,
-            "kappa": None if kappa is None else round(kappa, 4)}
+    return {
+        "n": len(pairs),
+        "accuracy": round(sum(h == p for h, p in pairs) / len(pairs), 4) if pairs else None,
+        "kappa": None if kappa is None else round(kappa, 4),
+    }
 
 
 async def calibrate(labels: Sequence[Label], judge: Judge) -> dict[str, Any]:
@@ -109,5 +112,10 @@ async def calibrate(labels: Sequence[Label], judge: Judge) -> dict[str, Any]:
             disagreements.append({"id": item.id, "kind": item.kind, "human": human, "judge": pred})
     by_kind = {kind: _agreement(p) for kind, p in sorted(pairs.items())}
     overall = _agreement([(f"{k}:{h}", f"{k}:{p}") for k, ps in pairs.items() for h, p in ps])
-    return {"judge": judge.name, "by_kind": by_kind, "overall": overall, "judge_failures": failures,
-            "disagreements": disagreements}
+    return {
+        "judge": judge.name,
+        "by_kind": by_kind,
+        "overall": overall,
+        "judge_failures": failures,
+        "disagreements": disagreements,
+    }

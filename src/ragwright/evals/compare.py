@@ -54,17 +54,24 @@ class MetricDelta:
     verdict: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"metric": self.metric, "base": round(self.base, 6), "new": round(self.new, 6),
-                "delta": round(self.delta, 6), "ci95": [round(self.ci[0], 6), round(self.ci[1], 6)], "n": self.n,
-                "verdict": self.verdict}
+        return {
+            "metric": self.metric,
+            "base": round(self.base, 6),
+            "new": round(self.new, 6),
+            "delta": round(self.delta, 6),
+            "ci95": [round(self.ci[0], 6), round(self.ci[1], 6)],
+            "n": self.n,
+            "verdict": self.verdict,
+        }
 
 
 def _metrics(run: dict[str, Any]) -> list[str]:
     return [*sorted(run["summary"]["metrics"]), "latency_ms"]
 
 
-def paired_delta(metric: str, base: dict[str, Any], new: dict[str, Any], *, resamples: int = 2000,
-                 seed: int = 0) -> MetricDelta | None:
+def paired_delta(
+    metric: str, base: dict[str, Any], new: dict[str, Any], *, resamples: int = 2000, seed: int = 0
+) -> MetricDelta | None:
     """The paired bootstrap comparison of one metric, or None when no case has a value in both runs."""
     b, n = metric_values(base["cases"], metric), metric_values(new["cases"], metric)
     ids = sorted(set(b) & set(n))
@@ -83,12 +90,14 @@ def paired_delta(metric: str, base: dict[str, Any], new: dict[str, Any], *, resa
         verdict = WORSE
     else:
         verdict = SAME
-    return MetricDelta(metric, float(base_v.mean()), float(new_v.mean()), float(diffs.mean()), (lo, hi), len(ids),
-                       verdict)
+    return MetricDelta(
+        metric, float(base_v.mean()), float(new_v.mean()), float(diffs.mean()), (lo, hi), len(ids), verdict
+    )
 
 
-def compare_runs(base: dict[str, Any], new: dict[str, Any], *, metrics: list[str] | None = None,
-                 resamples: int = 2000, seed: int = 0) -> list[MetricDelta]:
+def compare_runs(
+    base: dict[str, Any], new: dict[str, Any], *, metrics: list[str] | None = None, resamples: int = 2000, seed: int = 0
+) -> list[MetricDelta]:
     names = metrics or [m for m in _metrics(new) if m in set(_metrics(base))]
     out = []
     for name in names:
@@ -169,8 +178,10 @@ def gate(new: dict[str, Any], policy: GatePolicy, baseline: dict[str, Any] | Non
                 worse_by = d.delta if metric in LOWER_IS_BETTER else -d.delta
                 ci = f"95% CI [{d.ci[0]:+.4f}, {d.ci[1]:+.4f}]"
                 if d.verdict == WORSE and worse_by > rule.max_regression:
-                    problems.append(f"regressed by {worse_by:.4f} vs baseline ({d.base:.4f} -> {d.new:.4f}, {ci}, "
-                                    f"n={d.n}), beyond the tolerance {rule.max_regression}")
+                    problems.append(
+                        f"regressed by {worse_by:.4f} vs baseline ({d.base:.4f} -> {d.new:.4f}, {ci}, "
+                        f"n={d.n}), beyond the tolerance {rule.max_regression}"
+                    )
                 else:
                     passes.append(f"{metric}: delta {d.delta:+.4f} vs baseline, {ci}: {d.verdict}")
         if problems:

@@ -46,11 +46,17 @@ def import_squad(src: Path, *, out: Path, corpus_out: Path, holdout: int = 5, li
     for q in questions[:limit] if limit else questions:
         answerable = q.doc_id not in held
         refs = list(dict.fromkeys(q.answers))
-        cases.append(Case(id=q.qid, question=q.question, reference_answer=refs[0] if refs else None,
-                          alternatives=refs[1:], relevant={q.doc_id: 1} if answerable else None,
-                          answerable=answerable,
-                          tags=[t for t in (titles.get(q.doc_id, ""), "answerable" if answerable else "unanswerable")
-                                if t]))
+        cases.append(
+            Case(
+                id=q.qid,
+                question=q.question,
+                reference_answer=refs[0] if refs else None,
+                alternatives=refs[1:],
+                relevant={q.doc_id: 1} if answerable else None,
+                answerable=answerable,
+                tags=[t for t in (titles.get(q.doc_id, ""), "answerable" if answerable else "unanswerable") if t],
+            )
+        )
     corpus_out.parent.mkdir(parents=True, exist_ok=True)
     with corpus_out.open("w", encoding="utf-8") as fh:
         for d in docs:
@@ -106,6 +112,13 @@ def import_llamaindex(src: Path, *, out: Path, pages: Path | None = None, limit:
             if page is not None:
                 relevant[page] = 1
         by = (ex.get("query_by") or {}).get("model_name") or (ex.get("query_by") or {}).get("type")
-        cases.append(Case(id=f"q{i:04d}", question=ex["query"], reference_answer=ex.get("reference_answer"),
-                          relevant=relevant or None, tags=["llamaindex"] + ([f"by:{by}"] if by else [])))
+        cases.append(
+            Case(
+                id=f"q{i:04d}",
+                question=ex["query"],
+                reference_answer=ex.get("reference_answer"),
+                relevant=relevant or None,
+                tags=["llamaindex"] + ([f"by:{by}"] if by else []),
+            )
+        )
     return write_cases(out, cases)

@@ -53,9 +53,14 @@ class JudgeLedger:
     """Calls whose model has no price in the table (their cost is unknown, not zero)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"calls": self.calls, "cached": self.cached, "input_tokens": self.input_tokens,
-                "output_tokens": self.output_tokens, "cost_usd": round(self.cost_usd, 8),
-                "cost_unknown": self.cost_unknown}
+        return {
+            "calls": self.calls,
+            "cached": self.cached,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": round(self.cost_usd, 8),
+            "cost_unknown": self.cost_unknown,
+        }
 
 
 current_ledger: ContextVar[JudgeLedger | None] = ContextVar("ragwright_judge_ledger", default=None)
@@ -110,8 +115,16 @@ class _Cache:
 
 
 class Judge:
-    def __init__(self, model: ChatModel, *, cache_path: Path | None = None, seed: int = 0, concurrency: int = 4,
-                 budget_usd: float | None = None, max_tokens: int = 512) -> None:
+    def __init__(
+        self,
+        model: ChatModel,
+        *,
+        cache_path: Path | None = None,
+        seed: int = 0,
+        concurrency: int = 4,
+        budget_usd: float | None = None,
+        max_tokens: int = 512,
+    ) -> None:
         self.model = model
         self.seed = seed
         self.budget_usd = budget_usd
@@ -169,9 +182,14 @@ class Judge:
         for attempt in range(2):
             if self.budget_usd is not None and self.spent_usd >= self.budget_usd:
                 raise BudgetExceeded("eval judge", remaining=max(self.budget_usd - self.spent_usd, 0.0), resets_at=0)
-            request = ChatRequest(model=self.model.name, messages=messages, temperature=0.0, seed=self.seed,
-                                  max_tokens=self.max_tokens,
-                                  response_format=ResponseFormat(json_schema=rubric.schema, name=rubric.name))
+            request = ChatRequest(
+                model=self.model.name,
+                messages=messages,
+                temperature=0.0,
+                seed=self.seed,
+                max_tokens=self.max_tokens,
+                response_format=ResponseFormat(json_schema=rubric.schema, name=rubric.name),
+            )
             response = await self.model.chat(request)
             self._account(response.usage, response.cost_usd)
             usage = usage + response.usage
@@ -181,9 +199,15 @@ class Judge:
             except ValueError as exc:
                 error = str(exc)
                 if attempt == 0:
-                    messages = (*messages, Message("assistant", response.text),
-                                Message("user", f"That reply is invalid: {error}. Reply again with only a JSON "
-                                                f"object that matches the requested format."))
+                    messages = (
+                        *messages,
+                        Message("assistant", response.text),
+                        Message(
+                            "user",
+                            f"That reply is invalid: {error}. Reply again with only a JSON "
+                            f"object that matches the requested format.",
+                        ),
+                    )
         raise JudgeOutputError(rubric.name, error, provider=self.model.name)
 
     async def pairwise(self, question: str, answer_1: str, answer_2: str) -> tuple[str, str]:

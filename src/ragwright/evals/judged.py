@@ -64,8 +64,13 @@ class Faithfulness:
         if answer.abstained or not answer.text.strip():
             return None
         try:
-            claims = [c for c in (await self.judge.run("claims", question=case.question,
-                                                       answer=strip_markers(answer.text))).data["claims"] if c.strip()]
+            claims = [
+                c
+                for c in (
+                    await self.judge.run("claims", question=case.question, answer=strip_markers(answer.text))
+                ).data["claims"]
+                if c.strip()
+            ]
             if not claims:
                 return Score.of(1.0, reason="the answer makes no factual claim")
             passages = _passages(answer)
@@ -73,8 +78,7 @@ class Faithfulness:
                 return Score.of(0.0, reason="the answer cites no evidence")
             evidence = "\n\n".join(f"[{n}] {text}" for n, text in sorted(passages.items()))
             listed = "\n".join(f"{i}. {c}" for i, c in enumerate(claims, start=1))
-            verdicts = _verdicts((await self.judge.run("support", evidence=evidence, claims=listed)).data,
-                                 len(claims))
+            verdicts = _verdicts((await self.judge.run("support", evidence=evidence, claims=listed)).data, len(claims))
         except (GatewayError, ValueError) as exc:
             return Score.fail(f"judge failed: {exc}")
         supported = sum(ok for ok, _ in verdicts)
@@ -100,8 +104,9 @@ class CitationPrecision:
                 pairs.append((strip_markers(sentence), passages.get(n, "")))
         if not pairs:
             return None
-        listed = "\n\n".join(f"{i}. SENTENCE: {s}\n   PASSAGE: {p or '(no such passage)'}"
-                             for i, (s, p) in enumerate(pairs, start=1))
+        listed = "\n\n".join(
+            f"{i}. SENTENCE: {s}\n   PASSAGE: {p or '(no such passage)'}" for i, (s, p) in enumerate(pairs, start=1)
+        )
         try:
             verdicts = _verdicts((await self.judge.run("citation", pairs=listed)).data, len(pairs))
         except (GatewayError, ValueError) as exc:
@@ -123,8 +128,7 @@ class AnswerRelevance:
         if answer.abstained or not case.answerable:
             return None
         try:
-            data = (await self.judge.run("relevance", question=case.question,
-                                         answer=strip_markers(answer.text))).data
+            data = (await self.judge.run("relevance", question=case.question, answer=strip_markers(answer.text))).data
         except GatewayError as exc:
             return Score.fail(f"judge failed: {exc}")
         return Score.of((int(data["score"]) - 1) / 4, reason=f"{data['score']}/5: {data['reason']}")

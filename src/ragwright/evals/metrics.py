@@ -21,14 +21,26 @@ from ragwright.evals import ir_metrics
 from ragwright.evals.dataset import Case, doc_key
 from ragwright.evals.scores import Metric, Score
 
-__all__ = ["AbstentionAccuracy", "CitationCoverage", "ExactMatch", "TokenF1", "RetrievalMetric", "answer_sentences",
-           "offline_metrics", "ranked_docs", "strip_markers"]
+__all__ = [
+    "AbstentionAccuracy",
+    "CitationCoverage",
+    "ExactMatch",
+    "TokenF1",
+    "RetrievalMetric",
+    "answer_sentences",
+    "offline_metrics",
+    "ranked_docs",
+    "strip_markers",
+]
 
 _MARKER = re.compile(r"\s*\[\d+\]")
 
 _IR: dict[str, Callable[[ir_metrics.Run, ir_metrics.Qrels, int], dict[str, float]]] = {
-    "hit": ir_metrics.hit_at_k, "recall": ir_metrics.recall_at_k, "precision": ir_metrics.precision_at_k,
-    "mrr": ir_metrics.mrr_at_k, "ndcg": ir_metrics.ndcg_at_k,
+    "hit": ir_metrics.hit_at_k,
+    "recall": ir_metrics.recall_at_k,
+    "precision": ir_metrics.precision_at_k,
+    "mrr": ir_metrics.mrr_at_k,
+    "ndcg": ir_metrics.ndcg_at_k,
 }
 
 

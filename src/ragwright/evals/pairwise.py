@@ -36,5 +36,12 @@ async def pairwise_runs(base: dict[str, Any], new: dict[str, Any], judge: Judge)
 
     cases = await asyncio.gather(*(one(b, n) for b, n in pairs))
     count = {v: sum(1 for c in cases if c["verdict"] == v) for v in ("new", "base", "tie", "error")}
-    return {"judge": judge.name, "cases": len(cases), "new_wins": count["new"], "base_wins": count["base"],
-            "ties": count["tie"], "errors": count["error"], "per_case": cases}
+    return {
+        "judge": judge.name,
+        "cases": len(cases),
+        "new_wins": count["new"],
+        "base_wins": count["base"],
+        "ties": count["tie"],
+        "errors": count["error"],
+        "per_case": cases,
+    }

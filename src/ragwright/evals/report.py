@@ -17,8 +17,19 @@ from typing import Any
 __all__ = ["BAR_COLOUR", "KEY_METRICS", "failing_cases", "histogram_svg", "render_html"]
 
 BAR_COLOUR = "#2f6fde"
-KEY_METRICS = ("ndcg@10", "recall@10", "mrr@10", "hit@1", "em", "f1", "abstention_accuracy", "citation_coverage",
-               "faithfulness", "citation_precision", "answer_relevance")
+KEY_METRICS = (
+    "ndcg@10",
+    "recall@10",
+    "mrr@10",
+    "hit@1",
+    "em",
+    "f1",
+    "abstention_accuracy",
+    "citation_coverage",
+    "faithfulness",
+    "citation_precision",
+    "answer_relevance",
+)
 FAIL_BELOW = 0.5
 """A case is shown as failing when one of these metrics scores under this, or any metric errored."""
 FAIL_METRICS = ("abstention_accuracy", "hit@10", "f1", "faithfulness", "citation_precision", "answer_relevance")
@@ -45,8 +56,16 @@ def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-def histogram_svg(values: list[float], *, title: str, lo: float = 0.0, hi: float = 1.0, bins: int = 10,
-                  width: int = 320, height: int = 170) -> str:
+def histogram_svg(
+    values: list[float],
+    *,
+    title: str,
+    lo: float = 0.0,
+    hi: float = 1.0,
+    bins: int = 10,
+    width: int = 320,
+    height: int = 170,
+) -> str:
     """A bar chart of ``values`` in ``bins`` equal bins over [lo, hi] (the last bin includes ``hi``)."""
     counts = [0] * bins
     span = (hi - lo) or 1.0
@@ -57,25 +76,32 @@ def histogram_svg(values: list[float], *, title: str, lo: float = 0.0, hi: float
     plot_w, plot_h = width - left - 16, height - top - bottom
     peak = max(counts) or 1
     bar_w = plot_w / bins
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="hist" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="{_e(title)} distribution">',
-             f'<text x="{left}" y="14" font-size="12" font-weight="600">{_e(title)} '
-             f'<tspan fill="#667" font-weight="400">(n={len(values)})</tspan></text>',
-             f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#99a"/>',
-             f'<text x="{left - 4}" y="{top + 4}" font-size="10" text-anchor="end">{peak}</text>',
-             f'<text x="{left - 4}" y="{top + plot_h}" font-size="10" text-anchor="end">0</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="hist" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{_e(title)} distribution">',
+        f'<text x="{left}" y="14" font-size="12" font-weight="600">{_e(title)} '
+        f'<tspan fill="#667" font-weight="400">(n={len(values)})</tspan></text>',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#99a"/>',
+        f'<text x="{left - 4}" y="{top + 4}" font-size="10" text-anchor="end">{peak}</text>',
+        f'<text x="{left - 4}" y="{top + plot_h}" font-size="10" text-anchor="end">0</text>',
+    ]
     for i, c in enumerate(counts):
         h = plot_h * c / peak
         x = left + i * bar_w + 1
-        parts.append(f'<rect class="bar" x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w - 2:.1f}" '
-                     f'height="{h:.1f}" fill="{BAR_COLOUR}"><title>{lo + i * span / bins:.3g}–'
-                     f'{lo + (i + 1) * span / bins:.3g}: {c}</title></rect>')
+        parts.append(
+            f'<rect class="bar" x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w - 2:.1f}" '
+            f'height="{h:.1f}" fill="{BAR_COLOUR}"><title>{lo + i * span / bins:.3g}–'
+            f"{lo + (i + 1) * span / bins:.3g}: {c}</title></rect>"
+        )
     for frac in (0.0, 0.5, 1.0):
         tick = lo + frac * span
-        parts.append(f'<text x="{left + frac * plot_w:.1f}" y="{height - 8}" font-size="10" text-anchor="middle">'
-                     f'{tick:.0f}</text>' if span > 100 else
-                     f'<text x="{left + frac * plot_w:.1f}" y="{height - 8}" font-size="10" text-anchor="middle">'
-                     f'{tick:.3g}</text>')
+        parts.append(
+            f'<text x="{left + frac * plot_w:.1f}" y="{height - 8}" font-size="10" text-anchor="middle">'
+            f"{tick:.0f}</text>"
+            if span > 100
+            else f'<text x="{left + frac * plot_w:.1f}" y="{height - 8}" font-size="10" text-anchor="middle">'
+            f"{tick:.3g}</text>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -85,8 +111,11 @@ def failing_cases(run: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for rec in run["cases"]:
         scores = rec.get("scores", {})
-        low = [scores[m]["value"] for m in FAIL_METRICS if scores.get(m, {}).get("value") is not None
-               and scores[m]["value"] < FAIL_BELOW]
+        low = [
+            scores[m]["value"]
+            for m in FAIL_METRICS
+            if scores.get(m, {}).get("value") is not None and scores[m]["value"] < FAIL_BELOW
+        ]
         errors = "error" in rec or any(s.get("error") for s in scores.values())
         if low or errors:
             out.append((0.0 if errors else min(low), rec))
@@ -97,11 +126,11 @@ def failing_cases(run: dict[str, Any]) -> list[dict[str, Any]]:
 def _summary_table(summary: dict[str, Any]) -> str:
     rows = "".join(
         f"<tr><td>{_e(name)}</td><td>{_fmt(m['mean'])}</td><td>{m['n']}</td>"
-        f"<td class=\"{'err' if m['errors'] else ''}\">{m['errors']}</td><td class=\"muted\">"
+        f'<td class="{"err" if m["errors"] else ""}">{m["errors"]}</td><td class="muted">'
         f"{_e('; '.join(m.get('error_examples', [])))}</td></tr>"
-        for name, m in summary["metrics"].items())
-    return ("<table><tr><th>metric</th><th>mean</th><th>n</th><th>errors</th><th>first errors</th></tr>"
-            f"{rows}</table>")
+        for name, m in summary["metrics"].items()
+    )
+    return f"<table><tr><th>metric</th><th>mean</th><th>n</th><th>errors</th><th>first errors</th></tr>{rows}</table>"
 
 
 def _tag_table(summary: dict[str, Any], metrics: list[str]) -> str:
@@ -144,8 +173,9 @@ def render_html(run: dict[str, Any]) -> str:
     present = [m for m in KEY_METRICS if summary["metrics"].get(m, {}).get("n")]
     charts = []
     for m in present:
-        values = [r["scores"][m]["value"] for r in run["cases"] if r.get("scores", {}).get(m, {}).get("value")
-                  is not None]
+        values = [
+            r["scores"][m]["value"] for r in run["cases"] if r.get("scores", {}).get(m, {}).get("value") is not None
+        ]
         charts.append(f'<div class="chart">{histogram_svg(values, title=m)}</div>')
     latencies = [float(r["timings_ms"]["pipeline"]) for r in run["cases"] if "error" not in r]
     if latencies:
@@ -155,26 +185,32 @@ def render_html(run: dict[str, Any]) -> str:
     retrieval = config.get("retrieval", {})
     note = f'<p class="note">{_e(run["judge_note"])}</p>' if run.get("judge_note") else ""
     versions = ", ".join(f"{k}={v}" for k, v in run.get("prompt_versions", {}).items())
-    return "".join([
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
-        f"<title>ragwright eval: {_e(run.get('name', ''))}</title><style>{_CSS}</style></head><body>",
-        f"<h1>Evaluation report: {_e(run.get('name', ''))}</h1>",
-        f"<p class=\"muted\">dataset {_e(run.get('dataset', ''))} · finished {_e(run.get('finished_at', ''))} · "
-        f"retrieval {_e(retrieval.get('mode', '?'))} · embedder {_e(config.get('embedding', {}).get('model', '?'))} "
-        f"· judge {_e(config.get('judge') or 'none')}</p>", note,
-        "<h2>Summary</h2>",
-        f"<p>{summary['cases']} cases · {summary['abstained']} abstained · {summary['pipeline_errors']} pipeline "
-        f"errors · latency p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms · judge {judge['calls']} calls "
-        f"({judge['cached']} cached), ${judge['cost_usd']:.4f}; per 1,000 questions "
-        f"{judge['tokens_per_1k_questions']:.0f} tokens, ${judge['cost_per_1k_questions_usd']:.4f}</p>",
-        _summary_table(summary),
-        "<h2>Score distributions</h2>", f'<div class="charts">{"".join(charts)}</div>',
-        "<h2>By tag</h2>", _tag_table(summary, present),
-        f"<h2>Failing cases ({len(failing)}{f', first {MAX_FAILING} shown' if len(failing) > MAX_FAILING else ''})"
-        "</h2>",
-        f"<p class=\"muted\">A case fails when a metric errored or one of {', '.join(FAIL_METRICS)} is under "
-        f"{FAIL_BELOW}. Passages of cited documents are marked green.</p>",
-        "".join(_case_html(rec) for rec in failing[:MAX_FAILING]) or "<p>None.</p>",
-        f"<h2>Versions</h2><p class=\"muted\">{_e(versions)}</p>",
-        "</body></html>\n",
-    ])
+    return "".join(
+        [
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">',
+            f"<title>ragwright eval: {_e(run.get('name', ''))}</title><style>{_CSS}</style></head><body>",
+            f"<h1>Evaluation report: {_e(run.get('name', ''))}</h1>",
+            f'<p class="muted">dataset {_e(run.get("dataset", ""))} · finished {_e(run.get("finished_at", ""))} · '
+            f"retrieval {_e(retrieval.get('mode', '?'))} · "
+            f"embedder {_e(config.get('embedding', {}).get('model', '?'))} "
+            f"· judge {_e(config.get('judge') or 'none')}</p>",
+            note,
+            "<h2>Summary</h2>",
+            f"<p>{summary['cases']} cases · {summary['abstained']} abstained · {summary['pipeline_errors']} pipeline "
+            f"errors · latency p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms · judge {judge['calls']} calls "
+            f"({judge['cached']} cached), ${judge['cost_usd']:.4f}; per 1,000 questions "
+            f"{judge['tokens_per_1k_questions']:.0f} tokens, ${judge['cost_per_1k_questions_usd']:.4f}</p>",
+            _summary_table(summary),
+            "<h2>Score distributions</h2>",
+            f'<div class="charts">{"".join(charts)}</div>',
+            "<h2>By tag</h2>",
+            _tag_table(summary, present),
+            f"<h2>Failing cases ({len(failing)}{f', first {MAX_FAILING} shown' if len(failing) > MAX_FAILING else ''})"
+            "</h2>",
+            f'<p class="muted">A case fails when a metric errored or one of {", ".join(FAIL_METRICS)} is under '
+            f"{FAIL_BELOW}. Passages of cited documents are marked green.</p>",
+            "".join(_case_html(rec) for rec in failing[:MAX_FAILING]) or "<p>None.</p>",
+            f'<h2>Versions</h2><p class="muted">{_e(versions)}</p>',
+            "</body></html>\n",
+        ]
+    )

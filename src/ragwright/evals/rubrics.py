@@ -23,12 +23,23 @@ __all__ = ["RUBRICS", "Rubric"]
 
 _VERDICTS: dict[str, Any] = {
     "type": "object",
-    "properties": {"verdicts": {"type": "array", "items": {
-        "type": "object",
-        "properties": {"index": {"type": "integer", "minimum": 1}, "supported": {"type": "boolean"},
-                       "reason": {"type": "string"}},
-        "required": ["index", "supported", "reason"], "additionalProperties": False}}},
-    "required": ["verdicts"], "additionalProperties": False,
+    "properties": {
+        "verdicts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "index": {"type": "integer", "minimum": 1},
+                    "supported": {"type": "boolean"},
+                    "reason": {"type": "string"},
+                },
+                "required": ["index", "supported", "reason"],
+                "additionalProperties": False,
+            },
+        }
+    },
+    "required": ["verdicts"],
+    "additionalProperties": False,
 }
 
 
@@ -52,20 +63,46 @@ class Rubric:
         return Template(self.text).substitute(values)
 
 
-RUBRICS: dict[str, Rubric] = {r.name: r for r in (
-    Rubric("claims", "judge_claims_v1.txt", "v1", {
-        "type": "object", "properties": {"claims": {"type": "array", "items": {"type": "string"}}},
-        "required": ["claims"], "additionalProperties": False}),
-    Rubric("support", "judge_support_v1.txt", "v1", _VERDICTS),
-    Rubric("citation", "judge_citation_v1.txt", "v1", _VERDICTS),
-    Rubric("relevance", "judge_relevance_v1.txt", "v1", {
-        "type": "object", "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5},
-                                         "reason": {"type": "string"}},
-        "required": ["score", "reason"], "additionalProperties": False}),
-    Rubric("pairwise", "judge_pairwise_v1.txt", "v1", {
-        "type": "object", "properties": {"winner": {"enum": ["A", "B", "tie"]}, "reason": {"type": "string"}},
-        "required": ["winner", "reason"], "additionalProperties": False}),
-)}
+RUBRICS: dict[str, Rubric] = {
+    r.name: r
+    for r in (
+        Rubric(
+            "claims",
+            "judge_claims_v1.txt",
+            "v1",
+            {
+                "type": "object",
+                "properties": {"claims": {"type": "array", "items": {"type": "string"}}},
+                "required": ["claims"],
+                "additionalProperties": False,
+            },
+        ),
+        Rubric("support", "judge_support_v1.txt", "v1", _VERDICTS),
+        Rubric("citation", "judge_citation_v1.txt", "v1", _VERDICTS),
+        Rubric(
+            "relevance",
+            "judge_relevance_v1.txt",
+            "v1",
+            {
+                "type": "object",
+                "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5}, "reason": {"type": "string"}},
+                "required": ["score", "reason"],
+                "additionalProperties": False,
+            },
+        ),
+        Rubric(
+            "pairwise",
+            "judge_pairwise_v1.txt",
+            "v1",
+            {
+                "type": "object",
+                "properties": {"winner": {"enum": ["A", "B", "tie"]}, "reason": {"type": "string"}},
+                "required": ["winner", "reason"],
+                "additionalProperties": False,
+            },
+        ),
+    )
+}
 
 
 def prompt_versions() -> dict[str, str]:

@@ -38,8 +38,10 @@ from ragwright.evals.summary import summarize
 __all__ = ["NO_JUDGE_NOTE", "RUN_FORMAT", "run_eval", "sidecar_path"]
 
 RUN_FORMAT = "ragwright-eval-run/1"
-NO_JUDGE_NOTE = ("judge metrics (faithfulness, citation_precision, answer_relevance) not computed: no judge model "
-                 "configured (set gateway.judge, e.g. \"openai:gpt-4o-mini\")")
+NO_JUDGE_NOTE = (
+    "judge metrics (faithfulness, citation_precision, answer_relevance) not computed: no judge model "
+    'configured (set gateway.judge, e.g. "openai:gpt-4o-mini")'
+)
 PASSAGE_CHARS = 600
 
 
@@ -49,26 +51,48 @@ def sidecar_path(out: Path) -> Path:
 
 def _config(rw: Ragwright, judge: Judge | None) -> dict[str, Any]:
     s = rw.settings
-    return {"tenant": s.tenant, "embedding": s.embedding.model_dump(mode="json"),
-            "retrieval": s.retrieval.model_dump(mode="json"), "answer": s.answer.model_dump(mode="json"),
-            "judge": judge.name if judge is not None else None}
-
-
-def _record(case: Case, answer: Answer, scores: dict[str, Score], pipeline_ms: float, eval_ms: float,
-            ledger: JudgeLedger) -> dict[str, Any]:
     return {
-        "id": case.id, "question": case.question, "tags": case.tags, "answerable": case.answerable,
+        "tenant": s.tenant,
+        "embedding": s.embedding.model_dump(mode="json"),
+        "retrieval": s.retrieval.model_dump(mode="json"),
+        "answer": s.answer.model_dump(mode="json"),
+        "judge": judge.name if judge is not None else None,
+    }
+
+
+def _record(
+    case: Case, answer: Answer, scores: dict[str, Score], pipeline_ms: float, eval_ms: float, ledger: JudgeLedger
+) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "question": case.question,
+        "tags": case.tags,
+        "answerable": case.answerable,
         "reference_answer": case.reference_answer,
-        "answer": answer.text, "abstained": answer.abstained, "support": round(answer.support, 4),
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "support": round(answer.support, 4),
         "answered_by": answer.answered_by,
-        "citations": [{"n": c.n, "doc": doc_key(c.doc_path), "chunk_id": c.chunk_id, "snippet": c.snippet}
-                      for c in answer.citations],
-        "retrieved": [{"doc": doc_key(r.doc_path), "chunk_id": r.chunk_id, "score": round(r.score, 6),
-                       "text": r.text[:PASSAGE_CHARS]} for r in answer.retrieved],
+        "citations": [
+            {"n": c.n, "doc": doc_key(c.doc_path), "chunk_id": c.chunk_id, "snippet": c.snippet}
+            for c in answer.citations
+        ],
+        "retrieved": [
+            {
+                "doc": doc_key(r.doc_path),
+                "chunk_id": r.chunk_id,
+                "score": round(r.score, 6),
+                "text": r.text[:PASSAGE_CHARS],
+            }
+            for r in answer.retrieved
+        ],
         "retrieved_ids": ranked_docs(answer),
         "scores": {name: s.to_dict() for name, s in scores.items()},
-        "timings_ms": {"pipeline": round(pipeline_ms, 3), "eval": round(eval_ms, 3),
-                       **{k: round(v, 3) for k, v in answer.timings_ms.items()}},
+        "timings_ms": {
+            "pipeline": round(pipeline_ms, 3),
+            "eval": round(eval_ms, 3),
+            **{k: round(v, 3) for k, v in answer.timings_ms.items()},
+        },
         "judge": ledger.to_dict(),
     }
 
@@ -83,8 +107,10 @@ def _read_sidecar(path: Path, fingerprint: str) -> dict[str, dict[str, Any]]:
         return done
     header = json.loads(lines[0]) if lines else {}
     if header.get("fingerprint") != fingerprint:
-        raise UserError(f"{path} holds a partial run under another configuration or dataset: delete it, or pass "
-                        f"--fresh, to start over")
+        raise UserError(
+            f"{path} holds a partial run under another configuration or dataset: delete it, or pass "
+            f"--fresh, to start over"
+        )
     for line in lines[1:]:
         try:
             rec = json.loads(line)
@@ -94,8 +120,9 @@ def _read_sidecar(path: Path, fingerprint: str) -> dict[str, dict[str, Any]]:
     return done
 
 
-async def _evaluate_case(case: Case, ask: Callable[[str], tuple[Answer, float]], metrics: Sequence[Metric], *,
-                         inline: bool) -> dict[str, Any]:
+async def _evaluate_case(
+    case: Case, ask: Callable[[str], tuple[Answer, float]], metrics: Sequence[Metric], *, inline: bool
+) -> dict[str, Any]:
     """One case through the pipeline and every metric, as its record. A pipeline failure is recorded, not raised.
 
     One case at a time (``inline``) asks on the event loop's thread: a thread hand-off costs GIL switches on every
@@ -103,8 +130,16 @@ async def _evaluate_case(case: Case, ask: Callable[[str], tuple[Answer, float]],
     try:
         answer, pipeline_ms = ask(case.question) if inline else await asyncio.to_thread(ask, case.question)
     except RagwrightError as exc:
-        return {"id": case.id, "question": case.question, "tags": case.tags, "answerable": case.answerable,
-                "error": f"{type(exc).__name__}: {exc}", "scores": {}, "timings_ms": {"pipeline": 0.0}, "judge": {}}
+        return {
+            "id": case.id,
+            "question": case.question,
+            "tags": case.tags,
+            "answerable": case.answerable,
+            "error": f"{type(exc).__name__}: {exc}",
+            "scores": {},
+            "timings_ms": {"pipeline": 0.0},
+            "judge": {},
+        }
     ledger = JudgeLedger()
     current_ledger.set(ledger)  # this task's own context: the judge bills this case
     clock = time.perf_counter()
@@ -117,8 +152,15 @@ async def _evaluate_case(case: Case, ask: Callable[[str], tuple[Answer, float]],
 
 
 async def run_eval(
-    cases: Sequence[Case], *, rw: Ragwright, out: Path, judge: Judge | None = None, concurrency: int = 4,
-    metrics: Sequence[Metric] | None = None, dataset: str = "", fresh: bool = False,
+    cases: Sequence[Case],
+    *,
+    rw: Ragwright,
+    out: Path,
+    judge: Judge | None = None,
+    concurrency: int = 4,
+    metrics: Sequence[Metric] | None = None,
+    dataset: str = "",
+    fresh: bool = False,
     on_case: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``cases``; returns the run (also written to ``out``). See the module docstring for resuming."""
@@ -127,8 +169,11 @@ async def run_eval(
     config = _config(rw, judge)
     versions = {"answer": ANSWER_PROMPT_VERSION, **prompt_versions()}
     case_blob = json.dumps([c.model_dump() for c in cases], sort_keys=True).encode("utf-8")
-    fingerprint = hashlib.sha256(json.dumps([config, versions, hashlib.sha256(case_blob).hexdigest(),
-                                             [m.name for m in metrics]], sort_keys=True).encode()).hexdigest()[:16]
+    fingerprint = hashlib.sha256(
+        json.dumps(
+            [config, versions, hashlib.sha256(case_blob).hexdigest(), [m.name for m in metrics]], sort_keys=True
+        ).encode()
+    ).hexdigest()[:16]
     side = sidecar_path(out)
     if fresh and side.exists():
         side.unlink()
@@ -195,10 +240,15 @@ async def run_eval(
         "prompt_versions": versions,
         "fingerprint": fingerprint,
         "judge_note": None if judge is not None else NO_JUDGE_NOTE,
-        "timing": {"cases_run_now": len(todo), "resumed": total - len(todo), "wall_s": round(wall_s, 3),
-                   "pipeline_s": round(pipeline_s, 3), "concurrency": concurrency,
-                   "judge_calls": judge.calls if judge is not None else 0,
-                   "judge_cache_hits": judge.cache_hits if judge is not None else 0},
+        "timing": {
+            "cases_run_now": len(todo),
+            "resumed": total - len(todo),
+            "wall_s": round(wall_s, 3),
+            "pipeline_s": round(pipeline_s, 3),
+            "concurrency": concurrency,
+            "judge_calls": judge.calls if judge is not None else 0,
+            "judge_cache_hits": judge.cache_hits if judge is not None else 0,
+        },
         "summary": summarize(records),
         "cases": records,
     }

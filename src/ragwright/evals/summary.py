@@ -51,8 +51,12 @@ def summarize_metrics(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]
     out: dict[str, dict[str, Any]] = {}
     for name in sorted(set(values) | set(errors)):
         vals = values.get(name, [])
-        out[name] = {"mean": round(sum(vals) / len(vals), 6) if vals else None, "n": len(vals),
-                     "errors": len(errors.get(name, [])), "error_examples": errors.get(name, [])[:3]}
+        out[name] = {
+            "mean": round(sum(vals) / len(vals), 6) if vals else None,
+            "n": len(vals),
+            "errors": len(errors.get(name, [])),
+            "error_examples": errors.get(name, [])[:3],
+        }
     return out
 
 
@@ -75,13 +79,23 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         "metrics": summarize_metrics(records),
         "latency_ms": percentiles([float(r["timings_ms"]["pipeline"]) for r in ok]),
         "judge": {
-            "calls": int(judge["calls"]), "cached": int(judge["cached"]),
-            "input_tokens": int(judge["input_tokens"]), "output_tokens": int(judge["output_tokens"]),
-            "cost_usd": round(judge["cost_usd"], 6), "cost_unknown_calls": int(judge["cost_unknown"]),
+            "calls": int(judge["calls"]),
+            "cached": int(judge["cached"]),
+            "input_tokens": int(judge["input_tokens"]),
+            "output_tokens": int(judge["output_tokens"]),
+            "cost_usd": round(judge["cost_usd"], 6),
+            "cost_unknown_calls": int(judge["cost_unknown"]),
             "tokens_per_1k_questions": round(1000 * (judge["input_tokens"] + judge["output_tokens"]) / n, 1),
             "cost_per_1k_questions_usd": round(1000 * judge["cost_usd"] / n, 6),
         },
-        "by_tag": {tag: {"cases": len(recs), "metrics": {k: {"mean": v["mean"], "n": v["n"], "errors": v["errors"]}
-                                                         for k, v in summarize_metrics(recs).items()}}
-                   for tag, recs in sorted(tags.items())},
+        "by_tag": {
+            tag: {
+                "cases": len(recs),
+                "metrics": {
+                    k: {"mean": v["mean"], "n": v["n"], "errors": v["errors"]}
+                    for k, v in summarize_metrics(recs).items()
+                },
+            }
+            for tag, recs in sorted(tags.items())
+        },
     }

@@ -20,5 +20,19 @@ from ragwright.gateway.types import (
     Usage,
 )
 
-__all__ = ["Attempt", "ChatModel", "ChatRequest", "ChatResponse", "Chunk", "Message", "RequestContext",
-           "ResponseFormat", "Tool", "ToolCall", "ToolCallDelta", "Usage", "WrapperModel", "collect"]
+__all__ = [
+    "Attempt",
+    "ChatModel",
+    "ChatRequest",
+    "ChatResponse",
+    "Chunk",
+    "Message",
+    "RequestContext",
+    "ResponseFormat",
+    "Tool",
+    "ToolCall",
+    "ToolCallDelta",
+    "Usage",
+    "WrapperModel",
+    "collect",
+]

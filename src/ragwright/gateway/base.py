@@ -90,15 +90,30 @@ async def collect(chunks: AsyncIterator[Chunk], *, model: str = "") -> ChatRespo
         cached = cached or chunk.cached
     tool_calls = tuple(ToolCall(id=c[0], name=c[1], arguments=c[2] or "{}") for _, c in sorted(calls.items()))
     message = Message("assistant", "".join(text) or None, tool_calls=tool_calls)
-    return ChatResponse(model=name, message=message, finish_reason=finish,  # type: ignore[arg-type]
-                        usage=usage, cost_usd=cost, cached=cached)
+    return ChatResponse(
+        model=name,
+        message=message,
+        finish_reason=finish,  # type: ignore[arg-type]
+        usage=usage,
+        cost_usd=cost,
+        cached=cached,
+    )
 
 
 async def as_stream(response: ChatResponse) -> AsyncIterator[Chunk]:
     """A finished response replayed as a one-chunk stream (for cache hits and non-streaming providers)."""
     from ragwright.gateway.types import ToolCallDelta
 
-    deltas = tuple(ToolCallDelta(index=i, id=c.id, name=c.name, arguments=c.arguments)
-                   for i, c in enumerate(response.message.tool_calls))
-    yield Chunk(delta=response.text, tool_calls=deltas, finish_reason=response.finish_reason, usage=response.usage,
-                cost_usd=response.cost_usd, model=response.model, cached=response.cached)
+    deltas = tuple(
+        ToolCallDelta(index=i, id=c.id, name=c.name, arguments=c.arguments)
+        for i, c in enumerate(response.message.tool_calls)
+    )
+    yield Chunk(
+        delta=response.text,
+        tool_calls=deltas,
+        finish_reason=response.finish_reason,
+        usage=response.usage,
+        cost_usd=response.cost_usd,
+        model=response.model,
+        cached=response.cached,
+    )

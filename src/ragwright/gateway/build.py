@@ -49,9 +49,15 @@ class Gateway:
     cache; ``ledger=False`` turns off usage recording (the default follows ``gateway.ledger``).
     """
 
-    def __init__(self, settings: Settings, *, provider_factory: ProviderFactory | None = None,
-                 embedder: Embedder | None = None, prices: PriceTable | None = None,
-                 ledger: bool | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        provider_factory: ProviderFactory | None = None,
+        embedder: Embedder | None = None,
+        prices: PriceTable | None = None,
+        ledger: bool | None = None,
+    ) -> None:
         self.settings = settings
         self.config = settings.gateway
         self.prices = prices or PriceTable.load(self.config.prices_file)
@@ -144,8 +150,11 @@ class Gateway:
 
             if not (cfg.router.cheap and cfg.router.strong):
                 raise ConfigError("gateway.router.enabled needs both router.cheap and router.strong model names")
-            inner = Router(self._chain_model(cfg.router.cheap), self._chain_model(cfg.router.strong),
-                           threshold=cfg.router.threshold)
+            inner = Router(
+                self._chain_model(cfg.router.cheap),
+                self._chain_model(cfg.router.strong),
+                threshold=cfg.router.threshold,
+            )
         else:
             inner = self._chain_model(name)
         if any(v is not None for k, v in cfg.rate_limit.model_dump().items() if k != "storage"):

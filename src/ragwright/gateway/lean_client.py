@@ -29,8 +29,9 @@ class LeanAsyncClient(httpx.AsyncClient):
         response = await client.send(client.build_request("POST", url, content=body), stream=True)
     """
 
-    def __init__(self, *, transport: httpx.AsyncBaseTransport, timeout: httpx.Timeout,
-                 max_cached_urls: int = 256) -> None:
+    def __init__(
+        self, *, transport: httpx.AsyncBaseTransport, timeout: httpx.Timeout, max_cached_urls: int = 256
+    ) -> None:
         super().__init__(transport=transport, timeout=timeout, follow_redirects=False, trust_env=False)
         self._lean_transport = transport
         self._urls: dict[str, httpx.URL] = {}
@@ -38,15 +39,44 @@ class LeanAsyncClient(httpx.AsyncClient):
         self._default_headers = list(self.headers.multi_items())
         self._default_timeout = timeout.as_dict()
 
-    def build_request(self, method: str, url: httpx.URL | str, *, content: Any = None, data: Any = None,
-                      files: Any = None, json: Any = None, params: Any = None, headers: Any = None,
-                      cookies: Any = None, timeout: Any = httpx.USE_CLIENT_DEFAULT,
-                      extensions: Mapping[str, Any] | None = None) -> httpx.Request:
-        if (data is not None or files is not None or json is not None or params is not None or cookies is not None
-                or not isinstance(url, str) or "://" not in url or not isinstance(headers, (dict, type(None)))):
-            return super().build_request(method, url, content=content, data=data, files=files, json=json,
-                                         params=params, headers=headers, cookies=cookies, timeout=timeout,
-                                         extensions=extensions)
+    def build_request(
+        self,
+        method: str,
+        url: httpx.URL | str,
+        *,
+        content: Any = None,
+        data: Any = None,
+        files: Any = None,
+        json: Any = None,
+        params: Any = None,
+        headers: Any = None,
+        cookies: Any = None,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> httpx.Request:
+        if (
+            data is not None
+            or files is not None
+            or json is not None
+            or params is not None
+            or cookies is not None
+            or not isinstance(url, str)
+            or "://" not in url
+            or not isinstance(headers, (dict, type(None)))
+        ):
+            return super().build_request(
+                method,
+                url,
+                content=content,
+                data=data,
+                files=files,
+                json=json,
+                params=params,
+                headers=headers,
+                cookies=cookies,
+                timeout=timeout,
+                extensions=extensions,
+            )
         parsed = self._urls.get(url)
         if parsed is None:
             parsed = httpx.URL(url)
@@ -66,9 +96,14 @@ class LeanAsyncClient(httpx.AsyncClient):
                 ext["timeout"] = httpx.Timeout(timeout).as_dict()
         return httpx.Request(method, parsed, content=content, headers=merged, extensions=ext)
 
-    async def send(self, request: httpx.Request, *, stream: bool = False,
-                   auth: Any = httpx.USE_CLIENT_DEFAULT,
-                   follow_redirects: Any = httpx.USE_CLIENT_DEFAULT) -> httpx.Response:
+    async def send(
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool = False,
+        auth: Any = httpx.USE_CLIENT_DEFAULT,
+        follow_redirects: Any = httpx.USE_CLIENT_DEFAULT,
+    ) -> httpx.Response:
         if self.is_closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         if auth not in (httpx.USE_CLIENT_DEFAULT, None) or follow_redirects is True or self.auth is not None:

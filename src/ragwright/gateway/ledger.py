@@ -108,8 +108,9 @@ class UsageLedger:
     ``max_pending`` records wait in memory.
     """
 
-    def __init__(self, path: Path, *, batch_size: int = 512, flush_ms: float = 250.0,
-                 max_pending: int = 100_000) -> None:
+    def __init__(
+        self, path: Path, *, batch_size: int = 512, flush_ms: float = 250.0, max_pending: int = 100_000
+    ) -> None:
         self.path = Path(path).absolute()  # the writer thread opens it later: not relative to a cwd that moved on
         self.batch_size = batch_size
         self.flush_s = flush_ms / 1000.0
@@ -226,8 +227,13 @@ class UsageLedger:
             self._failures += 1
             self._lost += len(rows)
             if self._failures == 1 or self._failures % 100 == 0:
-                log.warning("usage ledger %s: %d records not written (%s); %d write failures so far",
-                            self.path, len(rows), exc, self._failures)
+                log.warning(
+                    "usage ledger %s: %d records not written (%s); %d write failures so far",
+                    self.path,
+                    len(rows),
+                    exc,
+                    self._failures,
+                )
             if conn is not None:
                 conn.close()
             return None

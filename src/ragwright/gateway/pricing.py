@@ -79,12 +79,14 @@ class Price:
         written = min(usage.cache_write_tokens, usage.input_tokens - cached)
         written_1h = min(usage.cache_write_1h_tokens, written)
         reasoning = min(usage.reasoning_tokens, usage.output_tokens)
-        total = ((usage.input_tokens - cached - written) * self.input
-                 + cached * (self.input if self.cached_input is None else self.cached_input)
-                 + (written - written_1h) * self.cache_write_rate
-                 + written_1h * self.cache_write_1h_rate
-                 + (usage.output_tokens - reasoning) * self.output
-                 + reasoning * (self.output if self.reasoning is None else self.reasoning))
+        total = (
+            (usage.input_tokens - cached - written) * self.input
+            + cached * (self.input if self.cached_input is None else self.cached_input)
+            + (written - written_1h) * self.cache_write_rate
+            + written_1h * self.cache_write_1h_rate
+            + (usage.output_tokens - reasoning) * self.output
+            + reasoning * (self.output if self.reasoning is None else self.reasoning)
+        )
         return total / 1_000_000
 
 
@@ -135,12 +137,15 @@ def _parse(data: dict[str, Any], where: str) -> dict[str, Price]:
             raise ConfigError(f"{where}: [{model!r}] has unknown fields {sorted(unknown)}")
         try:
             window = entry.get("context_window")
-            prices[model] = Price(input=float(entry["input"]), output=float(entry["output"]),
-                                  cached_input=_opt_float(entry.get("cached_input")),
-                                  reasoning=_opt_float(entry.get("reasoning")),
-                                  context_window=None if window is None else int(window),
-                                  cache_write=_opt_float(entry.get("cache_write")),
-                                  cache_write_1h=_opt_float(entry.get("cache_write_1h")))
+            prices[model] = Price(
+                input=float(entry["input"]),
+                output=float(entry["output"]),
+                cached_input=_opt_float(entry.get("cached_input")),
+                reasoning=_opt_float(entry.get("reasoning")),
+                context_window=None if window is None else int(window),
+                cache_write=_opt_float(entry.get("cache_write")),
+                cache_write_1h=_opt_float(entry.get("cache_write_1h")),
+            )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: [{model!r}]: {exc}") from None
     return prices

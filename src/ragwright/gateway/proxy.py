@@ -59,8 +59,7 @@ Reply = tuple[int, bytes, list[tuple[bytes, bytes]]]
 """(status, JSON body, extra headers)"""
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
-_SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"),
-                (b"x-accel-buffering", b"no")]
+_SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
 _CHAT_PATHS = frozenset(("/v1/chat/completions", "/chat/completions"))
 _MODEL_PATHS = frozenset(("/v1/models", "/models"))
 
@@ -73,8 +72,9 @@ class ModelSource(Protocol):
     def models(self) -> list[str]: ...
 
 
-def _error(status: int, message: str, kind: str, code: str, *, param: str | None = None,
-           headers: dict[str, str] | None = None) -> Reply:
+def _error(
+    status: int, message: str, kind: str, code: str, *, param: str | None = None, headers: dict[str, str] | None = None
+) -> Reply:
     extra = [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
     return status, orjson.dumps(error_body(message, kind, code, param)), extra
 
@@ -92,24 +92,39 @@ def internal_error_response(exc: Exception) -> Reply:
     model with no price) or a bug. Logged, since the operator must act."""
     log.error("gateway proxy: %s: %s", type(exc).__name__, exc, exc_info=not isinstance(exc, RagwrightError))
     code = "gateway_misconfigured" if isinstance(exc, ConfigError) else "internal_error"
-    return _error(500, f"{type(exc).__name__}: {exc}" if isinstance(exc, RagwrightError) else "internal error",
-                  "server_error", code)
+    return _error(
+        500,
+        f"{type(exc).__name__}: {exc}" if isinstance(exc, RagwrightError) else "internal error",
+        "server_error",
+        code,
+    )
 
 
 async def _send_reply(send: Send, reply: Reply) -> None:
     status, body, extra = reply
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *extra]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *extra],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 class ProxyApp:
     """The proxy as an ASGI application (``proxy.asgi()`` or the object itself), independent of the server."""
 
-    def __init__(self, gateway: ModelSource, *, ledger: UsageLedger | None = None,
-                 authenticate: Authenticator | None = None, default_tenant: str = "default",
-                 max_body_bytes: int = 4 * 1024 * 1024,
-                 closers: Sequence[Callable[[], Awaitable[None]]] = ()) -> None:
+    def __init__(
+        self,
+        gateway: ModelSource,
+        *,
+        ledger: UsageLedger | None = None,
+        authenticate: Authenticator | None = None,
+        default_tenant: str = "default",
+        max_body_bytes: int = 4 * 1024 * 1024,
+        closers: Sequence[Callable[[], Awaitable[None]]] = (),
+    ) -> None:
         self.gateway = gateway
         self.closers = list(closers)
         self.ledger = ledger
@@ -149,8 +164,7 @@ class ProxyApp:
             elif path == "/health" and method == "GET":
                 await _send_reply(send, (200, b'{"status":"ok"}', []))
             else:
-                await _send_reply(send, _error(404, f"no route {method} {path}", "invalid_request_error",
-                                               "not_found"))
+                await _send_reply(send, _error(404, f"no route {method} {path}", "invalid_request_error", "not_found"))
         elif kind == "lifespan":
             while True:
                 message = await receive()
@@ -176,23 +190,33 @@ class ProxyApp:
             return
         body = await self._body(receive)
         if body is None:
-            await _send_reply(send, _error(413, f"request body over {self.max_body_bytes} bytes",
-                                           "invalid_request_error", "body_too_large"))
+            await _send_reply(
+                send,
+                _error(
+                    413, f"request body over {self.max_body_bytes} bytes", "invalid_request_error", "body_too_large"
+                ),
+            )
             return
         try:
             req, opts = parse_chat_request(orjson.loads(body), ctx)
         except orjson.JSONDecodeError:
-            await _send_reply(send, _error(400, "the body is not valid JSON", "invalid_request_error",
-                                           "invalid_json"))
+            await _send_reply(send, _error(400, "the body is not valid JSON", "invalid_request_error", "invalid_json"))
             return
         except InvalidRequest as exc:
-            await _send_reply(send, _error(400, str(exc), "invalid_request_error", "invalid_request",
-                                           param=exc.param))
+            await _send_reply(send, _error(400, str(exc), "invalid_request_error", "invalid_request", param=exc.param))
             return
         model = self._model(req.model)
         if model is None:
-            await _send_reply(send, _error(404, f"the model {req.model!r} does not exist", "invalid_request_error",
-                                           "model_not_found", param="model"))
+            await _send_reply(
+                send,
+                _error(
+                    404,
+                    f"the model {req.model!r} does not exist",
+                    "invalid_request_error",
+                    "model_not_found",
+                    param="model",
+                ),
+            )
             return
         if opts.stream:
             await self._stream(model, req, opts, receive, send)
@@ -260,8 +284,7 @@ class ProxyApp:
         self._models[name] = model
         return model
 
-    async def _stream(self, model: ChatModel, req: ChatRequest, opts: Options, receive: Receive,
-                      send: Send) -> None:
+    async def _stream(self, model: ChatModel, req: ChatRequest, opts: Options, receive: Receive, send: Send) -> None:
         chunks = model.stream(req)
         try:
             first: Chunk | None = await anext(chunks)
@@ -285,14 +308,16 @@ class ProxyApp:
                     with suppress(asyncio.CancelledError):
                         await task  # cancelling the pump closes the upstream stream (and records it)
 
-    async def _pump(self, send: Send, chunks: AsyncIterator[Chunk], first: Chunk | None, requested: str,
-                    opts: Options) -> None:
+    async def _pump(
+        self, send: Send, chunks: AsyncIterator[Chunk], first: Chunk | None, requested: str, opts: Options
+    ) -> None:
         async for event in self._sse(chunks, first, requested, opts):
             await send({"type": "http.response.body", "body": event, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _sse(self, chunks: AsyncIterator[Chunk], first: Chunk | None, requested: str,
-                   opts: Options) -> AsyncIterator[bytes]:
+    async def _sse(
+        self, chunks: AsyncIterator[Chunk], first: Chunk | None, requested: str, opts: Options
+    ) -> AsyncIterator[bytes]:
         dumps = orjson.dumps
         name = requested
         chunk = first
@@ -308,14 +333,20 @@ class ProxyApp:
                     finished = True
                     yield b"data: " + dumps(chunk_json(opts, name, {}, chunk.finish_reason)) + b"\n\n"
                     if opts.include_usage and chunk.usage is not None:
-                        last: dict[str, Any] = {"id": opts.id, "object": "chat.completion.chunk",
-                                                "created": opts.created, "model": name, "choices": [],
-                                                "usage": usage_json(chunk.usage)}
+                        last: dict[str, Any] = {
+                            "id": opts.id,
+                            "object": "chat.completion.chunk",
+                            "created": opts.created,
+                            "model": name,
+                            "choices": [],
+                            "usage": usage_json(chunk.usage),
+                        }
                         yield b"data: " + dumps(last) + b"\n\n"
                 chunk = await anext(chunks, None)
             if not finished:
-                yield _sse_error("the upstream stream ended without a final chunk", "upstream_error",
-                                 "stream_incomplete")
+                yield _sse_error(
+                    "the upstream stream ended without a final chunk", "upstream_error", "stream_incomplete"
+                )
                 return
             yield b"data: [DONE]\n\n"
         except GatewayError as exc:
@@ -352,8 +383,9 @@ def build_proxy(settings: Settings, *, authenticate: Authenticator | None = None
     from ragwright.gateway.transport import PooledTransport
 
     prices = PriceTable.load(settings.gateway.prices_file)
-    client: httpx.AsyncClient = LeanAsyncClient(transport=PooledTransport(),
-                                                timeout=httpx_timeout(settings.gateway.timeout))
+    client: httpx.AsyncClient = LeanAsyncClient(
+        transport=PooledTransport(), timeout=httpx_timeout(settings.gateway.timeout)
+    )
 
     def provider(spec: str) -> ChatModel:
         return make_chat_model(spec, settings.gateway, prices=prices, client=client)
@@ -370,5 +402,15 @@ def serve(app: ProxyApp, *, host: str = "127.0.0.1", port: int = 8100, log_level
 
     gc.collect()
     gc.freeze()  # startup objects (config, price table, imports) leave the collector's generations for good
-    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", log_level=log_level,
-                access_log=False, server_header=False, proxy_headers=False, lifespan="on")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_level=log_level,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        lifespan="on",
+    )

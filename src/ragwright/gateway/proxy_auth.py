@@ -15,8 +15,9 @@ Authenticator = Callable[[str], Awaitable[RequestContext | None]]
 """Raw bearer key -> who is calling (tenant, key id), or None if the key is not valid."""
 
 
-def cached_authenticator(verify: Callable[[str], tuple[str, str] | None], *, ttl: float = 30.0,
-                         max_entries: int = 10_000) -> Authenticator:
+def cached_authenticator(
+    verify: Callable[[str], tuple[str, str] | None], *, ttl: float = 30.0, max_entries: int = 10_000
+) -> Authenticator:
     """Wrap a blocking ``verify(raw_key) -> (tenant, key_id) | None`` (e.g. the API key store) so that only the
     first request with a key in each ``ttl`` seconds pays for it, in a worker thread; a revoked key stops working
     within ``ttl``."""

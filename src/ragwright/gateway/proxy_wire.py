@@ -40,8 +40,16 @@ from ragwright.gateway.types import (
     Usage,
 )
 
-__all__ = ["InvalidRequest", "Options", "chunk_json", "completion_json", "error_body", "error_status",
-           "parse_chat_request", "usage_json"]
+__all__ = [
+    "InvalidRequest",
+    "Options",
+    "chunk_json",
+    "completion_json",
+    "error_body",
+    "error_status",
+    "parse_chat_request",
+    "usage_json",
+]
 
 _ROLES = frozenset(("system", "user", "assistant", "tool", "developer"))
 _ids = itertools.count(1)
@@ -97,8 +105,9 @@ def _tool_calls(raw: Any, where: str) -> tuple[ToolCall, ...]:
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
             raise InvalidRequest(f"{where}: each tool call needs function.name", where)
         args = fn.get("arguments", "{}")
-        calls.append(ToolCall(id=str(call.get("id") or ""), name=fn["name"],
-                              arguments=args if isinstance(args, str) else "{}"))
+        calls.append(
+            ToolCall(id=str(call.get("id") or ""), name=fn["name"], arguments=args if isinstance(args, str) else "{}")
+        )
     return tuple(calls)
 
 
@@ -115,10 +124,15 @@ def _messages(raw: Any) -> tuple[Message, ...]:
             raise InvalidRequest(f"{where}.role must be one of system, user, assistant, tool", f"{where}.role")
         name = m.get("name")
         tcid = m.get("tool_call_id")
-        out.append(Message("system" if role == "developer" else role, _text(m.get("content"), f"{where}.content"),
-                           tool_calls=_tool_calls(m.get("tool_calls"), f"{where}.tool_calls"),
-                           tool_call_id=tcid if isinstance(tcid, str) else None,
-                           name=name if isinstance(name, str) else None))
+        out.append(
+            Message(
+                "system" if role == "developer" else role,
+                _text(m.get("content"), f"{where}.content"),
+                tool_calls=_tool_calls(m.get("tool_calls"), f"{where}.tool_calls"),
+                tool_call_id=tcid if isinstance(tcid, str) else None,
+                name=name if isinstance(name, str) else None,
+            )
+        )
     return tuple(out)
 
 
@@ -133,8 +147,13 @@ def _tools(raw: Any) -> tuple[Tool, ...]:
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
             raise InvalidRequest("each tool needs function.name", "tools")
         params = fn.get("parameters")
-        tools.append(Tool(name=fn["name"], description=str(fn.get("description") or ""),
-                          parameters=params if isinstance(params, dict) else {"type": "object", "properties": {}}))
+        tools.append(
+            Tool(
+                name=fn["name"],
+                description=str(fn.get("description") or ""),
+                parameters=params if isinstance(params, dict) else {"type": "object", "properties": {}},
+            )
+        )
     return tuple(tools)
 
 
@@ -158,8 +177,11 @@ def _response_format(raw: Any) -> ResponseFormat | None:
         return ResponseFormat(json_schema=None)
     if kind == "json_schema" and isinstance(raw.get("json_schema"), dict):
         js = raw["json_schema"]
-        return ResponseFormat(json_schema=js.get("schema") or {}, name=str(js.get("name") or "response"),
-                              strict=bool(js.get("strict", True)))
+        return ResponseFormat(
+            json_schema=js.get("schema") or {},
+            name=str(js.get("name") or "response"),
+            strict=bool(js.get("strict", True)),
+        )
     raise InvalidRequest("response_format.type must be text, json_object or json_schema", "response_format")
 
 
@@ -167,8 +189,11 @@ def _number(data: dict[str, Any], key: str, kind: type, low: float, high: float)
     value = data.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int) \
-            or not low <= value <= high:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float) if kind is float else int)
+        or not low <= value <= high
+    ):
         raise InvalidRequest(f"{key} must be a {kind.__name__} between {low:g} and {high:g}", key)
     return value
 
@@ -200,19 +225,29 @@ def parse_chat_request(data: Any, context: RequestContext) -> tuple[ChatRequest,
         raise InvalidRequest("stream must be a boolean", "stream")
     so = data.get("stream_options")
     include_usage = bool(so.get("include_usage")) if isinstance(so, dict) else False
-    req = ChatRequest(model=model, messages=_messages(data.get("messages")), tools=_tools(data.get("tools")),
-                      tool_choice=_tool_choice(data.get("tool_choice")),
-                      response_format=_response_format(data.get("response_format")),
-                      temperature=_number(data, "temperature", float, 0.0, 2.0), max_tokens=max_tokens,
-                      seed=_number(data, "seed", int, -(2**63), 2**63 - 1), stop=stops, context=context)
-    return req, Options(stream=stream, include_usage=include_usage, id=new_id(),
-                        created=int(time.time()))
+    req = ChatRequest(
+        model=model,
+        messages=_messages(data.get("messages")),
+        tools=_tools(data.get("tools")),
+        tool_choice=_tool_choice(data.get("tool_choice")),
+        response_format=_response_format(data.get("response_format")),
+        temperature=_number(data, "temperature", float, 0.0, 2.0),
+        max_tokens=max_tokens,
+        seed=_number(data, "seed", int, -(2**63), 2**63 - 1),
+        stop=stops,
+        context=context,
+    )
+    return req, Options(stream=stream, include_usage=include_usage, id=new_id(), created=int(time.time()))
 
 
 def usage_json(u: Usage) -> dict[str, Any]:
-    return {"prompt_tokens": u.input_tokens, "completion_tokens": u.output_tokens, "total_tokens": u.total_tokens,
-            "prompt_tokens_details": {"cached_tokens": u.cached_input_tokens},
-            "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens}}
+    return {
+        "prompt_tokens": u.input_tokens,
+        "completion_tokens": u.output_tokens,
+        "total_tokens": u.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": u.cached_input_tokens},
+        "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
+    }
 
 
 def _tool_calls_json(calls: tuple[ToolCall, ...]) -> list[dict[str, Any]]:
@@ -223,16 +258,30 @@ def completion_json(resp: ChatResponse, opts: Options) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": resp.message.content}
     if resp.message.tool_calls:
         message["tool_calls"] = _tool_calls_json(resp.message.tool_calls)
-    return {"id": resp.id or opts.id, "object": "chat.completion", "created": opts.created, "model": resp.model,
-            "choices": [{"index": 0, "message": message, "finish_reason": resp.finish_reason, "logprobs": None}],
-            "usage": usage_json(resp.usage),
-            "ragwright": {"cost_usd": resp.cost_usd, "cached": resp.cached, "saved_usd": resp.saved_usd,
-                          "attempts": [[a.model, a.error] for a in resp.attempts]}}
+    return {
+        "id": resp.id or opts.id,
+        "object": "chat.completion",
+        "created": opts.created,
+        "model": resp.model,
+        "choices": [{"index": 0, "message": message, "finish_reason": resp.finish_reason, "logprobs": None}],
+        "usage": usage_json(resp.usage),
+        "ragwright": {
+            "cost_usd": resp.cost_usd,
+            "cached": resp.cached,
+            "saved_usd": resp.saved_usd,
+            "attempts": [[a.model, a.error] for a in resp.attempts],
+        },
+    }
 
 
 def chunk_json(opts: Options, model: str, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    return {"id": opts.id, "object": "chat.completion.chunk", "created": opts.created, "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+    return {
+        "id": opts.id,
+        "object": "chat.completion.chunk",
+        "created": opts.created,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+    }
 
 
 def chunk_delta(chunk: Chunk, first: bool) -> dict[str, Any]:
@@ -241,9 +290,13 @@ def chunk_delta(chunk: Chunk, first: bool) -> dict[str, Any]:
         delta["content"] = chunk.delta
     if chunk.tool_calls:
         delta["tool_calls"] = [
-            {"index": d.index, **({"id": d.id, "type": "function"} if d.id else {}),
-             "function": {**({"name": d.name} if d.name else {}), "arguments": d.arguments}}
-            for d in chunk.tool_calls]
+            {
+                "index": d.index,
+                **({"id": d.id, "type": "function"} if d.id else {}),
+                "function": {**({"name": d.name} if d.name else {}), "arguments": d.arguments},
+            }
+            for d in chunk.tool_calls
+        ]
     return delta
 
 

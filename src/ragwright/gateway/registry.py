@@ -50,8 +50,9 @@ def _load(path: str) -> Any:
     return getattr(import_module(module), attr)
 
 
-def _local(provider: str, model: str, settings: GatewaySettings, prices: PriceTable,
-           client: httpx.AsyncClient | None) -> ChatModel:
+def _local(
+    provider: str, model: str, settings: GatewaySettings, prices: PriceTable, client: httpx.AsyncClient | None
+) -> ChatModel:
     if model != "smollm2":
         raise ConfigError(f"unknown local model {model!r}: the packaged local model is local:smollm2")
     cls = _load("ragwright.gateway.providers.local:LocalChatModel")
@@ -59,8 +60,9 @@ def _local(provider: str, model: str, settings: GatewaySettings, prices: PriceTa
     return model_obj
 
 
-def _fake(provider: str, model: str, settings: GatewaySettings, prices: PriceTable,
-          client: httpx.AsyncClient | None) -> ChatModel:
+def _fake(
+    provider: str, model: str, settings: GatewaySettings, prices: PriceTable, client: httpx.AsyncClient | None
+) -> ChatModel:
     from ragwright.testing.fake_chat import FakeChatModel
 
     def echo(request: ChatRequest) -> str:
@@ -80,21 +82,36 @@ def _window(prices: PriceTable, spec: str) -> int | None:
     return price.context_window if price is not None else None
 
 
-def _http(provider: str, model: str, conf: ProviderSettings, settings: GatewaySettings, prices: PriceTable,
-          client: httpx.AsyncClient | None) -> ChatModel:
+def _http(
+    provider: str,
+    model: str,
+    conf: ProviderSettings,
+    settings: GatewaySettings,
+    prices: PriceTable,
+    client: httpx.AsyncClient | None,
+) -> ChatModel:
     path = HTTP_KINDS.get(conf.kind)
     if path is None:
         raise ConfigError(f"provider {provider!r} has unknown kind {conf.kind!r}; known kinds: {sorted(HTTP_KINDS)}")
     cls = _load(path)
     api_key = resolve_secret(conf.api_key)
-    built: ChatModel = cls(model, base_url=conf.base_url, api_key=api_key, client=client, prices=prices,
-                           headers=dict(conf.headers), provider_name=provider,
-                           context_window=_window(prices, f"{provider}:{model}"), timeout=settings.timeout)
+    built: ChatModel = cls(
+        model,
+        base_url=conf.base_url,
+        api_key=api_key,
+        client=client,
+        prices=prices,
+        headers=dict(conf.headers),
+        provider_name=provider,
+        context_window=_window(prices, f"{provider}:{model}"),
+        timeout=settings.timeout,
+    )
     return built
 
 
-def make_chat_model(spec: str, settings: GatewaySettings, *, prices: PriceTable,
-                    client: httpx.AsyncClient | None = None) -> ChatModel:
+def make_chat_model(
+    spec: str, settings: GatewaySettings, *, prices: PriceTable, client: httpx.AsyncClient | None = None
+) -> ChatModel:
     """The provider adapter for ``spec`` (no policies: those are wrapped around it by the gateway builder).
 
     ``client=None`` makes HTTP adapters use the shared pooled client of whichever event loop calls them.
@@ -108,5 +125,7 @@ def make_chat_model(spec: str, settings: GatewaySettings, *, prices: PriceTable,
     if builtin is not None:
         return builtin(provider, model, settings, prices, client)
     known = sorted({*settings.providers, *BUILTIN_PROVIDERS})
-    raise ConfigError(f"unknown provider {provider!r} in {spec!r}; known providers: {', '.join(known)} "
-                      f"(add one under [gateway.providers.{provider}] with kind and base_url)")
+    raise ConfigError(
+        f"unknown provider {provider!r} in {spec!r}; known providers: {', '.join(known)} "
+        f"(add one under [gateway.providers.{provider}] with kind and base_url)"
+    )

@@ -75,12 +75,14 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.transport = None
-        if self.head_done and not self.complete and not self.has_length and self.error is None \
-                and not self._chunked():
+        if self.head_done and not self.complete and not self.has_length and self.error is None and not self._chunked():
             self.complete = True  # a body delimited by the connection closing
         elif not self.complete and self.error is None:
-            what = "peer closed connection without sending complete message body" if self.head_done \
+            what = (
+                "peer closed connection without sending complete message body"
+                if self.head_done
                 else "server disconnected without sending a response"
+            )
             self.error = httpx.RemoteProtocolError(what) if self.got_bytes or self.head_done else httpx.ReadError(what)
         self._wake()
 
@@ -178,8 +180,7 @@ class _Connection(asyncio.Protocol):
 
 
 class _Body(httpx.AsyncByteStream):
-    def __init__(self, conn: _Connection, pool: PooledTransport, timeout: float | None,
-                 request: httpx.Request) -> None:
+    def __init__(self, conn: _Connection, pool: PooledTransport, timeout: float | None, request: httpx.Request) -> None:
         self.conn = conn
         self.pool = pool
         self.timeout = timeout
@@ -210,8 +211,14 @@ class PooledTransport(httpx.AsyncBaseTransport):
     origin, for at most ``keepalive_expiry`` seconds. At most ``max_connections`` requests are in flight at once;
     more wait for a slot up to the request's ``pool`` timeout (then ``httpx.PoolTimeout``)."""
 
-    def __init__(self, *, max_keepalive: int = 64, keepalive_expiry: float = 30.0, max_connections: int = 512,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_keepalive: int = 64,
+        keepalive_expiry: float = 30.0,
+        max_connections: int = 512,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.max_keepalive = max_keepalive
         self._slots = asyncio.Semaphore(max_connections)
         self.keepalive_expiry = keepalive_expiry
@@ -244,8 +251,14 @@ class PooledTransport(httpx.AsyncBaseTransport):
             self._slots.release()
             raise
 
-    async def _exchange(self, request: httpx.Request, origin: tuple[str, str, int], data: bytes,
-                        timeouts: dict[str, float | None], read_timeout: float | None) -> httpx.Response:
+    async def _exchange(
+        self,
+        request: httpx.Request,
+        origin: tuple[str, str, int],
+        data: bytes,
+        timeouts: dict[str, float | None],
+        read_timeout: float | None,
+    ) -> httpx.Response:
         for attempt in (0, 1):
             conn = self._take(origin) if attempt == 0 else None
             reused = conn is not None
@@ -263,8 +276,12 @@ class PooledTransport(httpx.AsyncBaseTransport):
                 conn.close()
                 raise
             headers = [(n, v) for n, v in conn.headers]
-            return httpx.Response(conn.status, headers=headers, stream=_Body(conn, self, read_timeout, request),
-                                  extensions={"http_version": b"HTTP/1.1"})
+            return httpx.Response(
+                conn.status,
+                headers=headers,
+                stream=_Body(conn, self, read_timeout, request),
+                extensions={"http_version": b"HTTP/1.1"},
+            )
         raise AssertionError("unreachable")
 
     def _take(self, origin: tuple[str, str, int]) -> _Connection | None:
@@ -290,8 +307,9 @@ class PooledTransport(httpx.AsyncBaseTransport):
         conn.idle_since = time.monotonic()
         stack.append(conn)
 
-    async def _connect(self, origin: tuple[str, str, int], timeout: float | None,
-                       request: httpx.Request) -> _Connection:
+    async def _connect(
+        self, origin: tuple[str, str, int], timeout: float | None, request: httpx.Request
+    ) -> _Connection:
         scheme, host, port = origin
         ctx: ssl.SSLContext | None = None
         if scheme == "https":
@@ -301,8 +319,9 @@ class PooledTransport(httpx.AsyncBaseTransport):
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
-                _, conn = await loop.create_connection(lambda: _Connection(origin), host, port, ssl=ctx,
-                                                       server_hostname=host if ctx else None)
+                _, conn = await loop.create_connection(
+                    lambda: _Connection(origin), host, port, ssl=ctx, server_hostname=host if ctx else None
+                )
         except TimeoutError:
             raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out", request=request) from None
         except (OSError, ssl.SSLError) as exc:

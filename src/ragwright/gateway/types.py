@@ -114,10 +114,14 @@ class Usage:
     cache_write_1h_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(self.input_tokens + other.input_tokens, self.cached_input_tokens + other.cached_input_tokens,
-                     self.output_tokens + other.output_tokens, self.reasoning_tokens + other.reasoning_tokens,
-                     self.cache_write_tokens + other.cache_write_tokens,
-                     self.cache_write_1h_tokens + other.cache_write_1h_tokens)
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.cached_input_tokens + other.cached_input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+            self.cache_write_1h_tokens + other.cache_write_1h_tokens,
+        )
 
     @property
     def total_tokens(self) -> int:

@@ -76,7 +76,20 @@ def summarize(path: Path, *, by: GroupBy = "model", since: date | None = None) -
         if "no such table" in str(exc):
             return []
         raise StoreError(f"cannot read usage ledger {path}: {exc}") from None
-    return [UsageRow(str(r[0]), int(r[1]), int(r[2] or 0), int(r[3] or 0), int(r[4] or 0), int(r[5] or 0),
-                     int(r[6] or 0), int(r[7] or 0), int(r[8] or 0), float(r[9] or 0.0), float(r[10] or 0.0),
-                     int(r[11] or 0))
-            for r in rows]
+    return [
+        UsageRow(
+            str(r[0]),
+            int(r[1]),
+            int(r[2] or 0),
+            int(r[3] or 0),
+            int(r[4] or 0),
+            int(r[5] or 0),
+            int(r[6] or 0),
+            int(r[7] or 0),
+            int(r[8] or 0),
+            float(r[9] or 0.0),
+            float(r[10] or 0.0),
+            int(r[11] or 0),
+        )
+        for r in rows
+    ]

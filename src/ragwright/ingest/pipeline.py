@@ -63,10 +63,15 @@ class IngestReport:
 
     def summary(self) -> dict[str, object]:
         return {
-            "added": self.count("added"), "updated": self.count("updated"), "unchanged": self.count("unchanged"),
-            "removed": self.count("removed"), "failed": self.count("failed"),
-            "chunks_written": self.chunks_written, "chunks_embedded": self.chunks_embedded,
-            "chunks_reused": self.chunks_reused, "seconds": round(self.seconds, 3),
+            "added": self.count("added"),
+            "updated": self.count("updated"),
+            "unchanged": self.count("unchanged"),
+            "removed": self.count("removed"),
+            "failed": self.count("failed"),
+            "chunks_written": self.chunks_written,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_reused": self.chunks_reused,
+            "seconds": round(self.seconds, 3),
             "failures": [{"path": o.doc_id, "reason": o.reason} for o in self.failures],
         }
 
@@ -101,8 +106,9 @@ class Ingestor:
         print(report.summary())
     """
 
-    def __init__(self, store: Store, embedder: Embedder, settings: Settings,
-                 progress: ProgressCallback | None = None) -> None:
+    def __init__(
+        self, store: Store, embedder: Embedder, settings: Settings, progress: ProgressCallback | None = None
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
@@ -111,11 +117,25 @@ class Ingestor:
 
     # -- public ------------------------------------------------------------------------------------------------
 
-    def ingest(self, roots: Sequence[Path], *, tenant: str, include: Sequence[str] = (),
-               exclude: Sequence[str] = (), prune: bool = False, tags: tuple[str, ...] = ()) -> IngestReport:
+    def ingest(
+        self,
+        roots: Sequence[Path],
+        *,
+        tenant: str,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        prune: bool = False,
+        tags: tuple[str, ...] = (),
+    ) -> IngestReport:
         started = time.perf_counter()
-        sources = list(discover(roots, include=include, exclude=[*self.settings.ingest.exclude, *exclude],
-                               base=self.settings.data_dir.resolve().parent))
+        sources = list(
+            discover(
+                roots,
+                include=include,
+                exclude=[*self.settings.ingest.exclude, *exclude],
+                base=self.settings.data_dir.resolve().parent,
+            )
+        )
         known = {d.doc_id: d for d in self.store.documents(tenant)}
         report = IngestReport()
         seen: set[str] = set()
@@ -126,8 +146,9 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _prune(self, tenant: str, roots: list[Path], known: dict[str, DocumentInfo], seen: set[str],
-               report: IngestReport) -> None:
+    def _prune(
+        self, tenant: str, roots: list[Path], known: dict[str, DocumentInfo], seen: set[str], report: IngestReport
+    ) -> None:
         """Delete documents that lived under one of ``roots`` and were not seen by this run."""
         for info in known.values():
             if info.doc_id in seen:
@@ -157,8 +178,14 @@ class Ingestor:
 
     # -- steps -------------------------------------------------------------------------------------------------
 
-    def _load_changed(self, sources: list[Source], known: dict[str, DocumentInfo], report: IngestReport, seen: set[str],
-                      tags: tuple[str, ...]) -> Iterator[tuple[Document, Status]]:
+    def _load_changed(
+        self,
+        sources: list[Source],
+        known: dict[str, DocumentInfo],
+        report: IngestReport,
+        seen: set[str],
+        tags: tuple[str, ...],
+    ) -> Iterator[tuple[Document, Status]]:
         max_bytes = int(self.settings.ingest.max_file_mb * 2**20)
         for src in sources:
             if src.path.suffix.lower() == ".jsonl":
@@ -167,8 +194,11 @@ class Ingestor:
             seen.add(src.doc_id)
             old = known.get(src.doc_id)
             try:
-                if old is not None and src.path.stat().st_size <= max_bytes and \
-                        sha256_bytes(src.path.read_bytes()) == old.content_hash:
+                if (
+                    old is not None
+                    and src.path.stat().st_size <= max_bytes
+                    and sha256_bytes(src.path.read_bytes()) == old.content_hash
+                ):
                     report.outcomes.append(FileOutcome(src.doc_id, "unchanged"))
                     self._emit(report, len(sources), src.doc_id)
                     continue
@@ -180,13 +210,15 @@ class Ingestor:
                 report.outcomes.append(FileOutcome(src.doc_id, "failed", reason=f"cannot read: {err.strerror}"))
                 continue
             except Exception as err:  # a parser bug on a strange file must not stop the run
-                report.outcomes.append(FileOutcome(src.doc_id, "failed",
-                                                   reason=f"could not parse ({type(err).__name__}: {err})"))
+                report.outcomes.append(
+                    FileOutcome(src.doc_id, "failed", reason=f"could not parse ({type(err).__name__}: {err})")
+                )
                 continue
             yield doc, ("updated" if old is not None else "added")
 
-    def _load_jsonl(self, src: Source, known: dict[str, DocumentInfo], report: IngestReport,
-                    seen: set[str]) -> Iterator[tuple[Document, Status]]:
+    def _load_jsonl(
+        self, src: Source, known: dict[str, DocumentInfo], report: IngestReport, seen: set[str]
+    ) -> Iterator[tuple[Document, Status]]:
         def bad(err: IngestError) -> None:
             report.outcomes.append(FileOutcome(err.path, "failed", reason=err.reason))
 
@@ -199,16 +231,21 @@ class Ingestor:
                 continue
             yield doc, ("updated" if old is not None else "added")
 
-    def _index(self, docs: Iterable[tuple[Document, Status]], tenant: str, report: IngestReport,
-               files_total: int) -> None:
+    def _index(
+        self, docs: Iterable[tuple[Document, Status]], tenant: str, report: IngestReport, files_total: int
+    ) -> None:
         """Chunk, then embed in batches that span documents (full batches are what make the embedder fast)."""
         batch = self.settings.ingest.embed_batch
         pending: list[_Pending] = []
         todo = 0
         for doc, status in docs:
             try:
-                chunks = chunk_document(doc, self.embedder, max_tokens=self.settings.ingest.chunk_tokens,
-                                        overlap_tokens=self.settings.ingest.chunk_overlap)
+                chunks = chunk_document(
+                    doc,
+                    self.embedder,
+                    max_tokens=self.settings.ingest.chunk_tokens,
+                    overlap_tokens=self.settings.ingest.chunk_overlap,
+                )
             except IngestError as err:
                 report.outcomes.append(FileOutcome(doc.doc_id, "failed", reason=err.reason))
                 continue
@@ -242,5 +279,11 @@ class Ingestor:
 
     def _emit(self, report: IngestReport, total: int, current: str) -> None:
         if self.progress is not None:
-            self.progress(Progress(files_done=len(report.outcomes), files_total=total,
-                                   chunks_embedded=report.chunks_embedded, current=current))
+            self.progress(
+                Progress(
+                    files_done=len(report.outcomes),
+                    files_total=total,
+                    chunks_embedded=report.chunks_embedded,
+                    current=current,
+                )
+            )

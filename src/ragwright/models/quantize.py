@@ -91,8 +91,13 @@ def _derive(source: Path, target: Path) -> None:
         logging.getLogger().setLevel(logging.ERROR)  # the quantiser warns on the root logger about pre-processing
         try:
             quant_pre_process(str(source), str(folded), skip_symbolic_shape=True)
-            quantize_dynamic(str(folded), str(quantized), weight_type=QuantType.QInt8, per_channel=True,
-                             op_types_to_quantize=["MatMul"])
+            quantize_dynamic(
+                str(folded),
+                str(quantized),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                op_types_to_quantize=["MatMul"],
+            )
         except Exception as exc:  # the quantiser raises untyped errors for graphs it cannot handle
             raise ModelError(f"cannot derive an int8 query encoder from {source}: {exc}") from exc
         finally:

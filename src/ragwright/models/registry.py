@@ -23,8 +23,16 @@ from ragwright.models.base import Embedder, Reranker, TextGenerator
 if TYPE_CHECKING:
     from ragwright.config import EmbeddingSettings
 
-__all__ = ["EMBEDDERS", "GENERATORS", "RERANKERS", "LazyFactory", "embedder_from_settings", "make_embedder",
-           "make_generator", "make_reranker"]
+__all__ = [
+    "EMBEDDERS",
+    "GENERATORS",
+    "RERANKERS",
+    "LazyFactory",
+    "embedder_from_settings",
+    "make_embedder",
+    "make_generator",
+    "make_reranker",
+]
 
 
 @dataclass(frozen=True)
@@ -81,10 +89,16 @@ def make_embedder(spec: str, **kw: Any) -> Embedder:
 
 def embedder_from_settings(settings: EmbeddingSettings) -> Embedder:
     """The embedder ``[embedding]`` describes: the model spec plus, for MiniLM, its length, threads and precisions."""
-    kwargs: dict[str, Any] = ({"max_length": settings.max_length, "threads": settings.threads,
-                               "query_precision": settings.query_precision,
-                               "document_precision": settings.document_precision}
-                              if settings.model == "minilm" else {})
+    kwargs: dict[str, Any] = (
+        {
+            "max_length": settings.max_length,
+            "threads": settings.threads,
+            "query_precision": settings.query_precision,
+            "document_precision": settings.document_precision,
+        }
+        if settings.model == "minilm"
+        else {}
+    )
     return make_embedder(settings.model, **kwargs)
 
 

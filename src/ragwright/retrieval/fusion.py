@@ -31,8 +31,9 @@ def zscore(scores: Mapping[str, float]) -> dict[str, float]:
 NORMALISERS = {"zscore": zscore, "minmax": minmax}
 
 
-def convex(keyword: Mapping[str, float], dense: Mapping[str, float], dense_weight: float,
-           normalise: str = "minmax") -> dict[str, float]:
+def convex(
+    keyword: Mapping[str, float], dense: Mapping[str, float], dense_weight: float, normalise: str = "minmax"
+) -> dict[str, float]:
     """Convex combination of normalised scores over the union of both lists.
 
     An id missing from a list takes that list's lowest score before normalising (it ranked below everything the

@@ -48,15 +48,17 @@ class Retriever:
             print(hit.rank, hit.chunk.doc_path, hit.score)
     """
 
-    def __init__(self, store: Store, embedder: Embedder | None, settings: RetrievalSettings,
-                 reranker: Reranker | None = None) -> None:
+    def __init__(
+        self, store: Store, embedder: Embedder | None, settings: RetrievalSettings, reranker: Reranker | None = None
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self.reranker = reranker
 
-    def search(self, tenant: str, query: str, *, k: int | None = None, mode: Mode | None = None,
-               filters: Filters | None = None) -> SearchResult:
+    def search(
+        self, tenant: str, query: str, *, k: int | None = None, mode: Mode | None = None, filters: Filters | None = None
+    ) -> SearchResult:
         query = query.strip()
         if not query:
             raise UserError("the query is empty")
@@ -99,22 +101,29 @@ class Retriever:
             texts = [chunks[c].chunk.indexed_text for c in head if c in chunks]
             scores = self.reranker.score(query, texts)
             rerank_scores = {cid: float(s) for cid, s in zip([c for c in head if c in chunks], scores, strict=True)}
-            order = ranked(rerank_scores) + [(c, s) for c, s in order[len(head):]]
+            order = ranked(rerank_scores) + [(c, s) for c, s in order[len(head) :]]
             clock = _lap(timings, "rerank", clock)
 
         top = order[:k]
         stored = {c.chunk.id: c for c in self.store.get(tenant, [cid for cid, _ in top])}
         hits = [
-            Hit(rank=i + 1, score=score, chunk=stored[cid], bm25=keyword.get(cid), dense=dense.get(cid),
-                rerank=rerank_scores.get(cid))
+            Hit(
+                rank=i + 1,
+                score=score,
+                chunk=stored[cid],
+                bm25=keyword.get(cid),
+                dense=dense.get(cid),
+                rerank=rerank_scores.get(cid),
+            )
             for i, (cid, score) in enumerate((c, s) for c, s in top if c in stored)
         ]
         _lap(timings, "fetch", clock)
         timings["total"] = sum(timings.values())
         return SearchResult(query=query, mode=mode, hits=hits, timings_ms=timings)
 
-    def _fill_dense(self, tenant: str, qvec: np.ndarray, keyword: dict[str, float],
-                    dense: dict[str, float]) -> dict[str, float]:
+    def _fill_dense(
+        self, tenant: str, qvec: np.ndarray, keyword: dict[str, float], dense: dict[str, float]
+    ) -> dict[str, float]:
         """Exact dense scores for keyword-only candidates, so fusion compares both signals on every candidate."""
         missing = [cid for cid in keyword if cid not in dense]
         if not missing:

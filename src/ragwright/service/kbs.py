@@ -55,8 +55,11 @@ class KnowledgeBases:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._db = open_service_db(self.path, "CREATE TABLE IF NOT EXISTS knowledge_bases (tenant TEXT NOT NULL, "
-                                   "kb TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (tenant, kb))")
+        self._db = open_service_db(
+            self.path,
+            "CREATE TABLE IF NOT EXISTS knowledge_bases (tenant TEXT NOT NULL, "
+            "kb TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (tenant, kb))",
+        )
 
     def add(self, tenant: str, kb: str) -> None:
         check_kb_name(kb)

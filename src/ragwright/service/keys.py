@@ -74,8 +74,15 @@ class ApiKey:
         return any(_RANK.get(s, -1) >= need for s in self.scopes)
 
     def to_dict(self) -> dict[str, object]:
-        return {"key_id": self.key_id, "tenant": self.tenant, "scopes": sorted(self.scopes, key=_RANK.__getitem__),
-                "tags": list(self.tags), "name": self.name, "created_at": self.created_at, "revoked": self.revoked}
+        return {
+            "key_id": self.key_id,
+            "tenant": self.tenant,
+            "scopes": sorted(self.scopes, key=_RANK.__getitem__),
+            "tags": list(self.tags),
+            "name": self.name,
+            "created_at": self.created_at,
+            "revoked": self.revoked,
+        }
 
 
 def hash_key(raw_key: str) -> str:
@@ -139,18 +146,34 @@ class KeyStore:
         # raw key is the lookup, so a hit means the same raw key; nothing about a secret leaks through its timing.
         self._verified: dict[str, tuple[ApiKey, float]] = {}
 
-    def create(self, tenant: str, scopes: Iterable[str] = ("read",), tags: Iterable[str] = (),
-               name: str | None = None) -> tuple[str, ApiKey]:
+    def create(
+        self, tenant: str, scopes: Iterable[str] = ("read",), tags: Iterable[str] = (), name: str | None = None
+    ) -> tuple[str, ApiKey]:
         """Make a key; return ``(raw_key, key)``. The raw key is shown once and cannot be recovered."""
         check_tenant_name(tenant)
-        key = ApiKey(key_id=secrets.token_hex(6), tenant=tenant, scopes=_clean_scopes(scopes), tags=_clean_tags(tags),
-                     name=name or None, created_at=time.time(), revoked=False)
+        key = ApiKey(
+            key_id=secrets.token_hex(6),
+            tenant=tenant,
+            scopes=_clean_scopes(scopes),
+            tags=_clean_tags(tags),
+            name=name or None,
+            created_at=time.time(),
+            revoked=False,
+        )
         raw = f"{KEY_PREFIX}{key.key_id}_{secrets.token_urlsafe(32)}"
         with self._lock:
             self._db.execute(
                 "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-                (key.key_id, hash_key(raw), key.tenant, json.dumps(sorted(key.scopes)), json.dumps(list(key.tags)),
-                 key.name, key.created_at))
+                (
+                    key.key_id,
+                    hash_key(raw),
+                    key.tenant,
+                    json.dumps(sorted(key.scopes)),
+                    json.dumps(list(key.tags)),
+                    key.name,
+                    key.created_at,
+                ),
+            )
         return raw, key
 
     def verify(self, raw_key: str) -> ApiKey | None:
@@ -190,15 +213,17 @@ class KeyStore:
             if tenant is None:
                 rows = self._db.execute("SELECT * FROM api_keys ORDER BY created_at, key_id").fetchall()
             else:
-                rows = self._db.execute("SELECT * FROM api_keys WHERE tenant = ? ORDER BY created_at, key_id",
-                                        (tenant,)).fetchall()
+                rows = self._db.execute(
+                    "SELECT * FROM api_keys WHERE tenant = ? ORDER BY created_at, key_id", (tenant,)
+                ).fetchall()
         return [self._row(r) for r in rows]
 
     def revoke(self, key_id: str) -> bool:
         """Revoke a key; True if it existed and was active."""
         with self._lock:
-            cur = self._db.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
-                                   (time.time(), key_id))
+            cur = self._db.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL", (time.time(), key_id)
+            )
             self._verified = {d: v for d, v in self._verified.items() if v[0].key_id != key_id}
         return cur.rowcount > 0
 
@@ -215,9 +240,15 @@ class KeyStore:
     @staticmethod
     def _row(row: tuple[object, ...]) -> ApiKey:
         key_id, _hash, tenant, scopes, tags, name, created_at, revoked_at = row
-        return ApiKey(key_id=str(key_id), tenant=str(tenant), scopes=frozenset(json.loads(str(scopes))),
-                      tags=tuple(json.loads(str(tags))), name=None if name is None else str(name),
-                      created_at=float(created_at), revoked=revoked_at is not None)  # type: ignore[arg-type]
+        return ApiKey(
+            key_id=str(key_id),
+            tenant=str(tenant),
+            scopes=frozenset(json.loads(str(scopes))),
+            tags=tuple(json.loads(str(tags))),
+            name=None if name is None else str(name),
+            created_at=float(created_at),
+            revoked=revoked_at is not None,
+        )  # type: ignore[arg-type]
 
 
 def default_key_path(data_dir: Path) -> Path:

@@ -54,22 +54,30 @@ def encode_cursor(doc_id: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     """The document id a cursor from :func:`encode_cursor` points after; :class:`BadCursor` for anything else."""
-    problem = ("is too long" if len(cursor) > MAX_CURSOR_CHARS
-               else "is not a cursor from this service" if not _CURSOR_RE.match(cursor) else "")
+    problem = (
+        "is too long"
+        if len(cursor) > MAX_CURSOR_CHARS
+        else "is not a cursor from this service"
+        if not _CURSOR_RE.match(cursor)
+        else ""
+    )
     if not problem:
         try:
             raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
             if raw.startswith(_PREFIX) and len(raw) > len(_PREFIX):
-                return raw[len(_PREFIX):].decode("utf-8")
+                return raw[len(_PREFIX) :].decode("utf-8")
         except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
             pass
         problem = "is not a cursor from this service"
-    raise BadCursor(f"invalid cursor: it {problem}; pass the next_cursor of the previous page unchanged, "
-                    "or leave it out to start from the first page")
+    raise BadCursor(
+        f"invalid cursor: it {problem}; pass the next_cursor of the previous page unchanged, "
+        "or leave it out to start from the first page"
+    )
 
 
-def document_page(store: Store, tenant: str, *, limit: int, after: str | None,
-                  tags: tuple[str, ...] = ()) -> DocumentPage:
+def document_page(
+    store: Store, tenant: str, *, limit: int, after: str | None, tags: tuple[str, ...] = ()
+) -> DocumentPage:
     """Up to ``limit`` documents of ``tenant`` with ids after ``after`` (carrying one of ``tags``, when given)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise UserError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")

@@ -99,8 +99,15 @@ class RateLimiter:
     ``clock`` (seconds since the epoch) is for tests.
     """
 
-    def __init__(self, rpm: int | None, storage: str = "memory://", *, data_dir: Path | None = None,
-                 clock: Callable[[], float] = time.time, namespace: str = "key") -> None:
+    def __init__(
+        self,
+        rpm: int | None,
+        storage: str = "memory://",
+        *,
+        data_dir: Path | None = None,
+        clock: Callable[[], float] = time.time,
+        namespace: str = "key",
+    ) -> None:
         self.item = RateLimitItemPerMinute(rpm) if rpm else None
         self.namespace = namespace
         self._clock = clock

@@ -45,24 +45,31 @@ def sqlite_path(uri: str, data_dir: Path | None) -> Path:
     if rest:
         return Path(rest)
     if data_dir is None:
-        raise RateLimitStorageError("rate_limit_storage 'sqlite://' needs a data directory (or give a path: "
-                                    "sqlite:///path/to/ratelimit.sqlite)")
+        raise RateLimitStorageError(
+            "rate_limit_storage 'sqlite://' needs a data directory (or give a path: sqlite:///path/to/ratelimit.sqlite)"
+        )
     return data_dir / DEFAULT_FILE
 
 
 class SqliteWindow:
     """Hits per key over a moving window, in a SQLite file shared by the processes that open it."""
 
-    def __init__(self, path: Path, amount: int, seconds: float = 60.0, *,
-                 clock: Callable[[], float] = time.time, busy_timeout_ms: int = 5000) -> None:
+    def __init__(
+        self,
+        path: Path,
+        amount: int,
+        seconds: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.time,
+        busy_timeout_ms: int = 5000,
+    ) -> None:
         self.amount = amount
         self.seconds = seconds
         self.path = path
         self._clock = clock
         path.parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode (isolation_level=None): the transactions below are explicit.
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                   timeout=busy_timeout_ms / 1000)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000)
         self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
@@ -101,8 +108,10 @@ class SqliteWindow:
                     db.execute("INSERT INTO rate_hits (key, at) VALUES (?, ?)", (key, now))
                     count += 1
                 if allowed or removed:
-                    db.execute("INSERT INTO rate_counts (key, n) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET n = "
-                               "excluded.n", (key, count))
+                    db.execute(
+                        "INSERT INTO rate_counts (key, n) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET n = excluded.n",
+                        (key, count),
+                    )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -113,8 +122,9 @@ class SqliteWindow:
         """When the oldest hit in the window expires (now, when there is none)."""
         now = self._clock()
         with self._lock:
-            (oldest,) = self._db.execute("SELECT min(at) FROM rate_hits WHERE key = ? AND at >= ?",
-                                         (key, now - self.seconds)).fetchone()
+            (oldest,) = self._db.execute(
+                "SELECT min(at) FROM rate_hits WHERE key = ? AND at >= ?", (key, now - self.seconds)
+            ).fetchone()
         return float(oldest) + self.seconds if oldest is not None else now
 
     def close(self) -> None:

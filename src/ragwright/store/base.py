@@ -91,15 +91,11 @@ class Store(Protocol):
         """Record the embedder on first use; raise StoreError if the index was built with another one."""
         ...
 
-    def upsert(
-        self, tenant: str, doc: Document, chunks: Sequence[Chunk], vectors: npt.NDArray[np.float32]
-    ) -> None: ...
+    def upsert(self, tenant: str, doc: Document, chunks: Sequence[Chunk], vectors: npt.NDArray[np.float32]) -> None: ...
 
     def delete(self, tenant: str, doc_id: str) -> bool: ...
 
-    def keyword_search(
-        self, tenant: str, query: str, k: int, filters: Filters | None = None
-    ) -> list[ScoredChunk]: ...
+    def keyword_search(self, tenant: str, query: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]: ...
 
     def vector_search(
         self, tenant: str, vector: npt.NDArray[np.float32], k: int, filters: Filters | None = None
@@ -109,12 +105,11 @@ class Store(Protocol):
 
     def get_vectors(self, tenant: str, chunk_ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]: ...
 
-    def vectors_by_text_hash(
-        self, tenant: str, text_hashes: Sequence[str]
-    ) -> dict[str, npt.NDArray[np.float32]]: ...
+    def vectors_by_text_hash(self, tenant: str, text_hashes: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]: ...
 
-    def documents(self, tenant: str, *, after: str | None = None, limit: int | None = None,
-                  tags: tuple[str, ...] = ()) -> list[DocumentInfo]:
+    def documents(
+        self, tenant: str, *, after: str | None = None, limit: int | None = None, tags: tuple[str, ...] = ()
+    ) -> list[DocumentInfo]:
         """The tenant's documents ordered by ``doc_id``. ``after`` and ``limit`` select a keyset page (ids greater
         than ``after``, at most ``limit``); ``tags`` keeps documents carrying at least one of them. Both are applied
         in the query itself, like the tenant."""

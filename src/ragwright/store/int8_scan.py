@@ -100,8 +100,9 @@ def _scan_session(weights: npt.NDArray[np.int8], scale: npt.NDArray[np.float32])
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, rows])],
         initializer=[numpy_helper.from_array(weights, "w"), numpy_helper.from_array(scale, "scale")],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
-                                                    helper.make_opsetid("com.microsoft", 1)])
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    )
     model.ir_version = 8  # onnxruntime reads IR versions up to the one it was built with; 8 is plenty here
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1  # one small product per query: a second thread would only spin

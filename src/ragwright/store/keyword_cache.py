@@ -56,7 +56,7 @@ class KeywordEntry:
         if not spans or k <= 0:
             return []
         if len(spans) == 1:
-            (start, end), = spans
+            ((start, end),) = spans
             rows, weights = self.rows[start:end], self.weights[start:end]
         else:
             rows = np.concatenate([self.rows[s:e] for s, e in spans])
@@ -133,8 +133,9 @@ class KeywordCache:
         if cached is not None:
             return cached
         where, params = filter_sql(filters)
-        passing = {r[0] for r in db.execute(f"SELECT d.doc_id FROM documents d WHERE d.tenant = ?{where}",
-                                            (tenant, *params))}
+        passing = {
+            r[0] for r in db.execute(f"SELECT d.doc_id FROM documents d WHERE d.tenant = ?{where}", (tenant, *params))
+        }
         doc_ok = np.fromiter((d in passing for d in entry.doc_ids), dtype=np.bool_, count=len(entry.doc_ids))
         mask = doc_ok[entry.doc_of_row]
         if len(entry.masks) >= _MAX_MASKS:
@@ -153,13 +154,15 @@ def _load(db: Any, tenant: str, table: str, params: BM25Params) -> KeywordEntry 
         if head is None or head[1] <= 0:
             return None
         version, n_chunks, n_terms = int(head[0]), int(head[1]), int(head[2])
-        chunk_rows = db.execute("SELECT id, chunk_id, doc_id FROM chunks WHERE tenant = ? ORDER BY id",
-                                (tenant,)).fetchall()
+        chunk_rows = db.execute(
+            "SELECT id, chunk_id, doc_id FROM chunks WHERE tenant = ? ORDER BY id", (tenant,)
+        ).fetchall()
         # One row per term with its postings concatenated: several times faster to read than one row per posting.
         # (each aggregate sees the group's rows in the same order, so the four lists line up).
         term_rows = db.execute(
             "SELECT term, COUNT(*), group_concat(rid), group_concat(tf), group_concat(tf_context), group_concat(dl)"
-            f" FROM {table} GROUP BY term").fetchall()
+            f" FROM {table} GROUP BY term"
+        ).fetchall()
     finally:
         if own:
             db.execute("COMMIT")
@@ -168,8 +171,9 @@ def _load(db: Any, tenant: str, table: str, params: BM25Params) -> KeywordEntry 
     doc_index = {d: i for i, d in enumerate(doc_ids)}
     doc_of_row = np.fromiter((doc_index[r[2]] for r in chunk_rows), dtype=np.int32, count=len(chunk_rows))
     counts = np.fromiter((r[1] for r in term_rows), dtype=np.int64, count=len(term_rows))
-    rid, tf, tf_context, dl = (np.fromstring(",".join([r[i] for r in term_rows]), dtype=np.int64, sep=",")
-                               for i in range(2, 6))
+    rid, tf, tf_context, dl = (
+        np.fromstring(",".join([r[i] for r in term_rows]), dtype=np.int64, sep=",") for i in range(2, 6)
+    )
     idf = np.array([bm25_idf(n_chunks, int(df)) for df in counts.tolist()], dtype=np.float64)
     weights = _weights(np.repeat(idf, counts), tf, tf_context, dl, params, avgdl=n_terms / n_chunks)
     rows = np.searchsorted(rowids, rid)
@@ -180,12 +184,27 @@ def _load(db: Any, tenant: str, table: str, params: BM25Params) -> KeywordEntry 
         rows, weights, counts = rows[known], weights[known], np.add.reduceat(known.astype(np.int64), starts)
     ends = np.cumsum(counts).tolist()
     spans = {r[0]: (end - int(c), end) for r, c, end in zip(term_rows, counts.tolist(), ends, strict=True) if c}
-    return KeywordEntry(version=version, params=params, chunk_ids=[r[1] for r in chunk_rows], doc_of_row=doc_of_row,
-                        doc_ids=doc_ids, spans=spans, rows=rows.astype(np.int32), weights=weights)
+    return KeywordEntry(
+        version=version,
+        params=params,
+        chunk_ids=[r[1] for r in chunk_rows],
+        doc_of_row=doc_of_row,
+        doc_ids=doc_ids,
+        spans=spans,
+        rows=rows.astype(np.int32),
+        weights=weights,
+    )
 
 
-def _weights(idf: npt.NDArray[np.float64], tf_raw: npt.NDArray[np.int64], tf_context: npt.NDArray[np.int64],
-             dl: npt.NDArray[np.int64], params: BM25Params, *, avgdl: float) -> npt.NDArray[np.float64]:
+def _weights(
+    idf: npt.NDArray[np.float64],
+    tf_raw: npt.NDArray[np.int64],
+    tf_context: npt.NDArray[np.int64],
+    dl: npt.NDArray[np.int64],
+    params: BM25Params,
+    *,
+    avgdl: float,
+) -> npt.NDArray[np.float64]:
     """Each posting's BM25 term score, with bm25_sql's expression and evaluation order (float64, like SQLite)."""
     k1, b = params.k1, params.b
     tf = tf_raw.astype(np.float64) + (params.context_weight - 1.0) * tf_context.astype(np.float64)

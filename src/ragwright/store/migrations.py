@@ -63,7 +63,7 @@ def m001_initial(db: Any) -> None:
         CREATE UNIQUE INDEX chunks_by_id ON chunks (tenant, chunk_id);
         CREATE INDEX chunks_by_doc ON chunks (tenant, doc_id);
         CREATE INDEX chunks_by_text_hash ON chunks (tenant, text_hash);
-        """
+        """,
     )
 
 

@@ -26,11 +26,12 @@ def db_errors(method: F) -> F:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot read index {self.path}: {exc} (if it was built by a development version of "
-                             "ragwright, delete it and ingest again)") from exc
+            raise StoreError(
+                f"cannot read index {self.path}: {exc} (if it was built by a development version of "
+                "ragwright, delete it and ingest again)"
+            ) from exc
 
     return wrapper  # type: ignore[return-value]
-
 
 
 def check_tenant(tenant: str) -> None:
@@ -56,8 +57,9 @@ def filter_sql(filters: Filters | None) -> tuple[str, list[Any]]:
     return " AND " + " AND ".join(parts), params
 
 
-def document_rows(db: Any, tenant: str, *, after: str | None, limit: int | None,
-                  tags: Sequence[str]) -> list[DocumentInfo]:
+def document_rows(
+    db: Any, tenant: str, *, after: str | None, limit: int | None, tags: Sequence[str]
+) -> list[DocumentInfo]:
     """A tenant's documents ordered by id: a keyset page when ``after``/``limit`` are given (ids greater than
     ``after``, at most ``limit`` of them), only documents carrying one of ``tags`` when given; all in the query."""
     if limit is not None and limit <= 0:
@@ -68,14 +70,16 @@ def document_rows(db: Any, tenant: str, *, after: str | None, limit: int | None,
         params.append(after)
     rows = db.execute(
         f"SELECT {_DOCUMENT_COLUMNS} FROM documents d WHERE d.tenant = ?{where} ORDER BY d.doc_id LIMIT ?",
-        (tenant, *params, -1 if limit is None else limit)).fetchall()
+        (tenant, *params, -1 if limit is None else limit),
+    ).fetchall()
     return [_document_info(r) for r in rows]
 
 
 def document_row(db: Any, tenant: str, doc_id: str) -> DocumentInfo | None:
     """One document of the tenant by id (a primary-key lookup), or None."""
-    row = db.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents d WHERE d.tenant = ? AND d.doc_id = ?",
-                     (tenant, doc_id)).fetchone()
+    row = db.execute(
+        f"SELECT {_DOCUMENT_COLUMNS} FROM documents d WHERE d.tenant = ? AND d.doc_id = ?", (tenant, doc_id)
+    ).fetchone()
     return _document_info(row) if row is not None else None
 
 
@@ -83,8 +87,16 @@ _DOCUMENT_COLUMNS = "d.doc_id, d.source, d.file_type, d.title, d.content_hash, d
 
 
 def _document_info(r: Sequence[Any]) -> DocumentInfo:
-    return DocumentInfo(doc_id=r[0], source=r[1], file_type=r[2], title=r[3], content_hash=r[4], n_chunks=r[5],
-                        tags=tuple(json.loads(r[6])), ingested_at=r[7])
+    return DocumentInfo(
+        doc_id=r[0],
+        source=r[1],
+        file_type=r[2],
+        title=r[3],
+        content_hash=r[4],
+        n_chunks=r[5],
+        tags=tuple(json.loads(r[6])),
+        ingested_at=r[7],
+    )
 
 
 def batches(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -97,8 +109,9 @@ def bm25_idf(n_chunks: int, df: int) -> float:
     return math.log(1.0 + (n_chunks - df + 0.5) / (df + 0.5))
 
 
-def bm25_sql(table: str, n_terms: int, *, k1: float, b: float, avgdl: float, context_weight: float,
-             filters: Filters | None) -> tuple[str, str, list[Any]]:
+def bm25_sql(
+    table: str, n_terms: int, *, k1: float, b: float, avgdl: float, context_weight: float, filters: Filters | None
+) -> tuple[str, str, list[Any]]:
     """The BM25 ranking query over a postings table ``(term, rid, tf, tf_context, dl)``.
 
     Returns ``(sql, mode, filter_params)``; the caller binds ``(idf, term)`` pairs for each of the ``n_terms`` query
@@ -107,20 +120,39 @@ def bm25_sql(table: str, n_terms: int, *, k1: float, b: float, avgdl: float, con
     boost = context_weight - 1.0  # title/heading occurrences count context_weight times
     postings = " UNION ALL ".join(
         f"SELECT rid, tf + {boost!r} * tf_context AS tf, dl, ? AS idf FROM {table} WHERE term = ?"
-        for _ in range(n_terms))
+        for _ in range(n_terms)
+    )
     score = f"SUM(p.idf * p.tf * {k1 + 1.0!r} / (p.tf + {k1!r} * ({1.0 - b!r} + {b / avgdl!r} * p.dl)))"
     where, params = filter_sql(filters)
     if where:  # filter before ranking, inside the query
-        return (f"SELECT c.chunk_id, {score} AS s FROM ({postings}) p JOIN chunks c ON c.id = p.rid"
-                " JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
-                f" WHERE c.tenant = ?{where} GROUP BY p.rid ORDER BY s DESC, p.rid LIMIT ?", "filtered", params)
-    return (f"SELECT c.chunk_id, r.s FROM (SELECT p.rid AS rid, {score} AS s FROM ({postings}) p"
-            " GROUP BY p.rid ORDER BY s DESC, p.rid LIMIT ?) r JOIN chunks c ON c.id = r.rid"
-            " WHERE c.tenant = ? ORDER BY r.s DESC, r.rid", "plain", [])
+        return (
+            f"SELECT c.chunk_id, {score} AS s FROM ({postings}) p JOIN chunks c ON c.id = p.rid"
+            " JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
+            f" WHERE c.tenant = ?{where} GROUP BY p.rid ORDER BY s DESC, p.rid LIMIT ?",
+            "filtered",
+            params,
+        )
+    return (
+        f"SELECT c.chunk_id, r.s FROM (SELECT p.rid AS rid, {score} AS s FROM ({postings}) p"
+        " GROUP BY p.rid ORDER BY s DESC, p.rid LIMIT ?) r JOIN chunks c ON c.id = r.rid"
+        " WHERE c.tenant = ? ORDER BY r.s DESC, r.rid",
+        "plain",
+        [],
+    )
 
 
-def bm25_search(db: Any, table: str, tenant: str, terms: Sequence[str], k: int, *, k1: float, b: float,
-                context_weight: float, filters: Filters | None) -> list[tuple[str, float]]:
+def bm25_search(
+    db: Any,
+    table: str,
+    tenant: str,
+    terms: Sequence[str],
+    k: int,
+    *,
+    k1: float,
+    b: float,
+    context_weight: float,
+    filters: Filters | None,
+) -> list[tuple[str, float]]:
     """The SQL path of keyword search: ``(chunk_id, score)`` of the top ``k`` chunks for distinct ``terms``."""
     n_chunks, n_terms = db.execute("SELECT n_chunks, n_terms FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
     if n_chunks <= 0:
@@ -132,8 +164,9 @@ def bm25_search(db: Any, table: str, tenant: str, terms: Sequence[str], k: int, 
     args: list[Any] = []
     for t in present:
         args += [bm25_idf(n_chunks, df[t]), t]
-    sql, shape, params = bm25_sql(table, len(present), k1=k1, b=b, avgdl=n_terms / n_chunks,
-                                  context_weight=context_weight, filters=filters)
+    sql, shape, params = bm25_sql(
+        table, len(present), k1=k1, b=b, avgdl=n_terms / n_chunks, context_weight=context_weight, filters=filters
+    )
     bind = (*args, tenant, *params, k) if shape == "filtered" else (*args, k, tenant)
     return [(cid, float(sc)) for cid, sc in db.execute(sql, bind).fetchall()]
 
@@ -145,7 +178,8 @@ def read_vectors(db: Any, tenant: str, rowids: Sequence[int], dim: int) -> tuple
     for batch in batches(list(rowids), 500):
         marks = ",".join("?" * len(batch))
         for rowid, blob in db.execute(
-                f"SELECT rowid, embedding FROM chunks_vec WHERE tenant = ? AND rowid IN ({marks})", (tenant, *batch)):
+            f"SELECT rowid, embedding FROM chunks_vec WHERE tenant = ? AND rowid IN ({marks})", (tenant, *batch)
+        ):
             ids.append(int(rowid))
             blobs.append(blob)
     return ids, np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dim)

@@ -39,6 +39,7 @@ _EXACT_FILTER_LIMIT = 50_000
 _VEC_MAX_K = 4096
 _IMMUTABLE_META = frozenset({"embedding_model", "embedding_dim"})
 
+
 class SQLiteStore:
     """`Store` over one SQLite file.
 
@@ -51,8 +52,15 @@ class SQLiteStore:
     """
 
     def __init__(
-        self, path: Path | str, *, timeout_s: float = 30.0, bm25_k1: float = 0.9, bm25_b: float = 0.4,
-        context_weight: float = 1.0, dense_cache_max: int = 500_000, keyword_cache_max: int = 500_000,
+        self,
+        path: Path | str,
+        *,
+        timeout_s: float = 30.0,
+        bm25_k1: float = 0.9,
+        bm25_b: float = 0.4,
+        context_weight: float = 1.0,
+        dense_cache_max: int = 500_000,
+        keyword_cache_max: int = 500_000,
     ) -> None:
         self.path = Path(path)
         self.bm25_k1 = bm25_k1
@@ -72,14 +80,17 @@ class SQLiteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            applied = {r[0] for r in self._db.execute(
-                "SELECT name FROM sqlite_master WHERE type='table' AND name='migrations'")}
+            applied = {
+                r[0]
+                for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='migrations'")
+            }
             if applied:
                 names = {r[0] for r in self._db.execute("SELECT name FROM migrations")}
                 unknown = names - known_migrations()
                 if unknown:
                     raise SchemaVersionError(
-                        f"{self.path} was written by a newer ragwright (unknown migrations: {sorted(unknown)})")
+                        f"{self.path} was written by a newer ragwright (unknown migrations: {sorted(unknown)})"
+                    )
             apply_migrations(self._db)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open index {self.path}: {exc}") from exc
@@ -130,8 +141,18 @@ class SQLiteStore:
             self._delete_rows(tenant, doc.doc_id, kw)
             self._db.execute(
                 "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (tenant, doc.doc_id, doc.source, doc.file_type, doc.title, doc.content_hash,
-                 json.dumps(list(doc.tags)), json.dumps(doc.metadata), len(chunks), time.time()),
+                (
+                    tenant,
+                    doc.doc_id,
+                    doc.source,
+                    doc.file_type,
+                    doc.title,
+                    doc.content_hash,
+                    json.dumps(list(doc.tags)),
+                    json.dumps(doc.metadata),
+                    len(chunks),
+                    time.time(),
+                ),
             )
             total_terms = 0
             for chunk, vector in zip(chunks, vectors, strict=True):
@@ -141,9 +162,21 @@ class SQLiteStore:
                 cur = self._db.execute(
                     "INSERT INTO chunks (tenant, doc_id, chunk_id, ordinal, text, context, char_start, char_end,"
                     " heading_path, page, n_tokens, n_terms, text_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (tenant, doc.doc_id, chunk.id, chunk.ordinal, chunk.text, chunk.context, chunk.char_start,
-                     chunk.char_end, json.dumps(list(chunk.heading_path)), chunk.page, chunk.n_tokens,
-                     len(terms), chunk.text_hash),
+                    (
+                        tenant,
+                        doc.doc_id,
+                        chunk.id,
+                        chunk.ordinal,
+                        chunk.text,
+                        chunk.context,
+                        chunk.char_start,
+                        chunk.char_end,
+                        json.dumps(list(chunk.heading_path)),
+                        chunk.page,
+                        chunk.n_tokens,
+                        len(terms),
+                        chunk.text_hash,
+                    ),
                 )
                 rowid = cur.lastrowid
                 in_context = Counter(context_terms)
@@ -151,10 +184,15 @@ class SQLiteStore:
                     f"INSERT INTO {kw} (term, rid, tf, tf_context, dl) VALUES (?, ?, ?, ?, ?)",
                     [(term, rowid, tf, in_context.get(term, 0), len(terms)) for term, tf in Counter(terms).items()],
                 )
-                self._db.execute("INSERT INTO chunks_vec (rowid, tenant, embedding) VALUES (?, ?, ?)",
-                                 (rowid, tenant, np.asarray(vector, dtype=np.float32).tobytes()))
-            self._db.execute("UPDATE tenants SET n_chunks = n_chunks + ?, n_terms = n_terms + ?,"
-                             " version = version + 1 WHERE tenant = ?", (len(chunks), total_terms, tenant))
+                self._db.execute(
+                    "INSERT INTO chunks_vec (rowid, tenant, embedding) VALUES (?, ?, ?)",
+                    (rowid, tenant, np.asarray(vector, dtype=np.float32).tobytes()),
+                )
+            self._db.execute(
+                "UPDATE tenants SET n_chunks = n_chunks + ?, n_terms = n_terms + ?,"
+                " version = version + 1 WHERE tenant = ?",
+                (len(chunks), total_terms, tenant),
+            )
 
     def delete(self, tenant: str, doc_id: str) -> bool:
         check_tenant(tenant)
@@ -163,11 +201,15 @@ class SQLiteStore:
 
     def _delete_rows(self, tenant: str, doc_id: str, kw: str | None) -> bool:
         rows = self._db.execute(
-            "SELECT id, n_terms FROM chunks WHERE tenant = ? AND doc_id = ?", (tenant, doc_id)).fetchall()
+            "SELECT id, n_terms FROM chunks WHERE tenant = ? AND doc_id = ?", (tenant, doc_id)
+        ).fetchall()
         rowids = [r[0] for r in rows]
         if rows:
-            self._db.execute("UPDATE tenants SET n_chunks = n_chunks - ?, n_terms = n_terms - ?,"
-                             " version = version + 1 WHERE tenant = ?", (len(rows), sum(r[1] for r in rows), tenant))
+            self._db.execute(
+                "UPDATE tenants SET n_chunks = n_chunks - ?, n_terms = n_terms - ?,"
+                " version = version + 1 WHERE tenant = ?",
+                (len(rows), sum(r[1] for r in rows), tenant),
+            )
         for batch in batches(rowids, 500):
             marks = ",".join("?" * len(batch))
             if kw is not None:
@@ -192,12 +234,22 @@ class SQLiteStore:
         if not terms or table is None or k <= 0:
             return []
         with self._lock:
-            entry = self._keywords.get(self._db, tenant, table,
-                                       BM25Params(self.bm25_k1, self.bm25_b, self.context_weight))
+            entry = self._keywords.get(
+                self._db, tenant, table, BM25Params(self.bm25_k1, self.bm25_b, self.context_weight)
+            )
             if entry is None:
                 started = time.thread_time()
-                rows = bm25_search(self._db, table, tenant, terms, k, k1=self.bm25_k1, b=self.bm25_b,
-                                   context_weight=self.context_weight, filters=filters)
+                rows = bm25_search(
+                    self._db,
+                    table,
+                    tenant,
+                    terms,
+                    k,
+                    k1=self.bm25_k1,
+                    b=self.bm25_b,
+                    context_weight=self.context_weight,
+                    filters=filters,
+                )
                 self._keywords.charge(tenant, time.thread_time() - started)
                 return [ScoredChunk(cid, sc) for cid, sc in rows]
             allowed = self._keywords.mask(self._db, tenant, entry, filters) if filters else None
@@ -215,9 +267,14 @@ class SQLiteStore:
         with self._lock:
             if filters:
                 where, params = filter_sql(filters)
-                allowed = [r[0] for r in self._db.execute(
-                    "SELECT c.id FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
-                    f" WHERE c.tenant = ?{where} LIMIT ?", (tenant, *params, _EXACT_FILTER_LIMIT + 1))]
+                allowed = [
+                    r[0]
+                    for r in self._db.execute(
+                        "SELECT c.id FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
+                        f" WHERE c.tenant = ?{where} LIMIT ?",
+                        (tenant, *params, _EXACT_FILTER_LIMIT + 1),
+                    )
+                ]
                 if len(allowed) <= _EXACT_FILTER_LIMIT:
                     return self._exact_search(tenant, query, allowed, k)
                 scored = self._ann_search(tenant, query, min(_VEC_MAX_K, k * 20))
@@ -227,8 +284,9 @@ class SQLiteStore:
             if cached is not None:
                 top, scores = cached.top(query, k)
                 names = cached.chunk_ids
-                return [ScoredChunk(names[i], s) for i, s in zip(top.tolist(), scores.tolist(), strict=True)
-                        if names[i]]
+                return [
+                    ScoredChunk(names[i], s) for i, s in zip(top.tolist(), scores.tolist(), strict=True) if names[i]
+                ]
             return self._to_chunk_ids(tenant, self._ann_search(tenant, query, min(k, _VEC_MAX_K)))
 
     def _ann_search(self, tenant: str, query: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
@@ -262,9 +320,12 @@ class SQLiteStore:
         if not scored:
             return []
         marks = ",".join("?" * len(scored))
-        mapping = dict(self._db.execute(
-            f"SELECT id, chunk_id FROM chunks WHERE tenant = ? AND id IN ({marks})",
-            (tenant, *[r for r, _ in scored])).fetchall())
+        mapping = dict(
+            self._db.execute(
+                f"SELECT id, chunk_id FROM chunks WHERE tenant = ? AND id IN ({marks})",
+                (tenant, *[r for r, _ in scored]),
+            ).fetchall()
+        )
         return [ScoredChunk(mapping[r], s) for r, s in scored if r in mapping]
 
     @db_errors
@@ -278,12 +339,28 @@ class SQLiteStore:
                     "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.context, c.char_start, c.char_end,"
                     " c.heading_path, c.page, c.n_tokens, d.source, d.title, d.file_type, d.tags"
                     " FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
-                    f" WHERE c.tenant = ? AND c.chunk_id IN ({marks})", (tenant, *batch)):
-                    chunk = Chunk(id=row[0], doc_id=row[1], ordinal=row[2], text=row[3], context=row[4],
-                                  char_start=row[5], char_end=row[6], heading_path=tuple(json.loads(row[7])),
-                                  page=row[8], n_tokens=row[9])
-                    found[row[0]] = StoredChunk(chunk=chunk, doc_path=row[1], doc_title=row[11],
-                                                file_type=row[12], tags=tuple(json.loads(row[13])))
+                    f" WHERE c.tenant = ? AND c.chunk_id IN ({marks})",
+                    (tenant, *batch),
+                ):
+                    chunk = Chunk(
+                        id=row[0],
+                        doc_id=row[1],
+                        ordinal=row[2],
+                        text=row[3],
+                        context=row[4],
+                        char_start=row[5],
+                        char_end=row[6],
+                        heading_path=tuple(json.loads(row[7])),
+                        page=row[8],
+                        n_tokens=row[9],
+                    )
+                    found[row[0]] = StoredChunk(
+                        chunk=chunk,
+                        doc_path=row[1],
+                        doc_title=row[11],
+                        file_type=row[12],
+                        tags=tuple(json.loads(row[13])),
+                    )
         return [found[c] for c in chunk_ids if c in found]
 
     @db_errors
@@ -297,8 +374,11 @@ class SQLiteStore:
             rowid_of: dict[int, str] = {}
             for batch in batches(list(dict.fromkeys(chunk_ids)), 500):
                 marks = ",".join("?" * len(batch))
-                rowid_of.update(self._db.execute(
-                    f"SELECT id, chunk_id FROM chunks WHERE tenant = ? AND chunk_id IN ({marks})", (tenant, *batch)))
+                rowid_of.update(
+                    self._db.execute(
+                        f"SELECT id, chunk_id FROM chunks WHERE tenant = ? AND chunk_id IN ({marks})", (tenant, *batch)
+                    )
+                )
             if not rowid_of or self.embedding_dim is None:
                 return {}
             ids, matrix = self._vectors_for_rowids(tenant, list(rowid_of))
@@ -313,7 +393,9 @@ class SQLiteStore:
                 marks = ",".join("?" * len(batch))
                 for rowid, h in self._db.execute(
                     f"SELECT MIN(id), text_hash FROM chunks WHERE tenant = ? AND text_hash IN ({marks})"
-                    " GROUP BY text_hash", (tenant, *batch)):
+                    " GROUP BY text_hash",
+                    (tenant, *batch),
+                ):
                     rowid_of[rowid] = h
             if not rowid_of or self.embedding_dim is None:
                 return {}
@@ -321,8 +403,9 @@ class SQLiteStore:
         return {rowid_of[r]: matrix[i].copy() for i, r in enumerate(ids)}
 
     @db_errors
-    def documents(self, tenant: str, *, after: str | None = None, limit: int | None = None,
-                  tags: tuple[str, ...] = ()) -> list[DocumentInfo]:
+    def documents(
+        self, tenant: str, *, after: str | None = None, limit: int | None = None, tags: tuple[str, ...] = ()
+    ) -> list[DocumentInfo]:
         check_tenant(tenant)
         with self._lock:
             return document_rows(self._db, tenant, after=after, limit=limit, tags=tags)
@@ -337,11 +420,18 @@ class SQLiteStore:
     def stats(self, tenant: str) -> StoreStats:
         check_tenant(tenant)
         with self._lock:
-            by_type = dict(self._db.execute(
-                "SELECT file_type, COUNT(*) FROM documents WHERE tenant = ? GROUP BY file_type", (tenant,)).fetchall())
+            by_type = dict(
+                self._db.execute(
+                    "SELECT file_type, COUNT(*) FROM documents WHERE tenant = ? GROUP BY file_type", (tenant,)
+                ).fetchall()
+            )
             chunks = self._db.execute("SELECT COUNT(*) FROM chunks WHERE tenant = ?", (tenant,)).fetchone()[0]
-        return StoreStats(documents=sum(by_type.values()), chunks=int(chunks), embedding_model=self.embedding_model,
-                          by_file_type=by_type)
+        return StoreStats(
+            documents=sum(by_type.values()),
+            chunks=int(chunks),
+            embedding_model=self.embedding_model,
+            by_file_type=by_type,
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -375,7 +465,8 @@ class SQLiteStore:
             name = "kw_" + hashlib.sha1(tenant.encode("utf-8")).hexdigest()[:20]
             self._db.execute(
                 f"CREATE TABLE IF NOT EXISTS {name} (term TEXT NOT NULL, rid INTEGER NOT NULL, tf INTEGER NOT NULL,"
-                " tf_context INTEGER NOT NULL, dl INTEGER NOT NULL, PRIMARY KEY (term, rid)) WITHOUT ROWID")
+                " tf_context INTEGER NOT NULL, dl INTEGER NOT NULL, PRIMARY KEY (term, rid)) WITHOUT ROWID"
+            )
             self._db.execute(f"CREATE INDEX IF NOT EXISTS {name}_rid ON {name} (rid)")
             self._db.execute("INSERT OR IGNORE INTO tenants (tenant, kw_table) VALUES (?, ?)", (tenant, name))
             self._kw_tables[tenant] = name

@@ -10,13 +10,27 @@ if TYPE_CHECKING:
     from ragwright.testing.loopback_http import Plan, closed_port_url
     from ragwright.testing.provider_servers import AnthropicServer, OpenAIServer
 
-__all__ = ["AnthropicServer", "ChatModelContract", "FakeChatModel", "FakeEmbedder", "FakeGenerator", "FakeReranker",
-           "OpenAIServer", "Plan", "Reply", "closed_port_url"]
+__all__ = [
+    "AnthropicServer",
+    "ChatModelContract",
+    "FakeChatModel",
+    "FakeEmbedder",
+    "FakeGenerator",
+    "FakeReranker",
+    "OpenAIServer",
+    "Plan",
+    "Reply",
+    "closed_port_url",
+]
 
 # imported on first use: the contract suite needs pytest, the servers start threads only when asked
-_LAZY = {"ChatModelContract": "ragwright.testing.chat_contract",
-         "AnthropicServer": "ragwright.testing.provider_servers", "OpenAIServer": "ragwright.testing.provider_servers",
-         "Plan": "ragwright.testing.loopback_http", "closed_port_url": "ragwright.testing.loopback_http"}
+_LAZY = {
+    "ChatModelContract": "ragwright.testing.chat_contract",
+    "AnthropicServer": "ragwright.testing.provider_servers",
+    "OpenAIServer": "ragwright.testing.provider_servers",
+    "Plan": "ragwright.testing.loopback_http",
+    "closed_port_url": "ragwright.testing.loopback_http",
+}
 
 
 def __getattr__(name: str) -> object:

@@ -31,11 +31,17 @@ from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk, Message, R
 
 __all__ = ["ANSWER_SCHEMA", "WEATHER_TOOL", "ChatModelContract"]
 
-WEATHER_TOOL = Tool("get_weather", "Current weather for a city.",
-                    {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
-                     "additionalProperties": False})
-ANSWER_SCHEMA: dict[str, Any] = {"type": "object", "properties": {"answer": {"type": "string"}},
-                                 "required": ["answer"], "additionalProperties": False}
+WEATHER_TOOL = Tool(
+    "get_weather",
+    "Current weather for a city.",
+    {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False},
+)
+ANSWER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"answer": {"type": "string"}},
+    "required": ["answer"],
+    "additionalProperties": False,
+}
 
 
 def _request(model: ChatModel, *messages: Message, **kw: Any) -> ChatRequest:
@@ -43,8 +49,9 @@ def _request(model: ChatModel, *messages: Message, **kw: Any) -> ChatRequest:
 
 
 def _hello(model: ChatModel) -> ChatRequest:
-    return _request(model, Message("system", "Answer in one short sentence."),
-                    Message("user", "Say hello to the contract suite."))
+    return _request(
+        model, Message("system", "Answer in one short sentence."), Message("user", "Say hello to the contract suite.")
+    )
 
 
 class ChatModelContract:
@@ -107,18 +114,28 @@ class ChatModelContract:
         reply = await chat_model.chat(request)
         assert reply.finish_reason == "tool_calls"
         call = _only_call(reply)
-        result = Message("tool", json.dumps({"city": json.loads(call.arguments)["city"], "temp_c": 21}),
-                         tool_call_id=call.id, name=call.name)
-        follow = _request(chat_model, ask, Message("assistant", reply.message.content, tool_calls=(call,)), result,
-                          tools=(WEATHER_TOOL,))
+        result = Message(
+            "tool",
+            json.dumps({"city": json.loads(call.arguments)["city"], "temp_c": 21}),
+            tool_call_id=call.id,
+            name=call.name,
+        )
+        follow = _request(
+            chat_model,
+            ask,
+            Message("assistant", reply.message.content, tool_calls=(call,)),
+            result,
+            tools=(WEATHER_TOOL,),
+        )
         answer = await chat_model.chat(follow)
         assert answer.text.strip() and not answer.message.tool_calls
 
     async def test_streamed_tool_call_assembles(self, chat_model: ChatModel) -> None:
         if not self.supports_tools:
             pytest.skip("model has no tool calling")
-        request = _request(chat_model, Message("user", "Weather in Oslo? Use the tool."), tools=(WEATHER_TOOL,),
-                           tool_choice="required")
+        request = _request(
+            chat_model, Message("user", "Weather in Oslo? Use the tool."), tools=(WEATHER_TOOL,), tool_choice="required"
+        )
         folded = await collect(chat_model.stream(request))
         assert folded.finish_reason == "tool_calls"
         call = _only_call(folded)
@@ -131,8 +148,11 @@ class ChatModelContract:
             pytest.skip("model has no JSON mode")
         import jsonschema
 
-        request = _request(chat_model, Message("user", "Give the capital of France as JSON."),
-                           response_format=ResponseFormat(ANSWER_SCHEMA, name="capital"))
+        request = _request(
+            chat_model,
+            Message("user", "Give the capital of France as JSON."),
+            response_format=ResponseFormat(ANSWER_SCHEMA, name="capital"),
+        )
         for reply in (await chat_model.chat(request), await collect(chat_model.stream(request))):
             data = json.loads(reply.text)
             jsonschema.validate(data, ANSWER_SCHEMA)

@@ -51,8 +51,15 @@ Step = str | Reply | GatewayError | Callable[[ChatRequest], "Step"]
 
 
 class FakeChatModel:
-    def __init__(self, script: Sequence[Step] | Callable[[ChatRequest], Step] = (), *, name: str = "fake:model",
-                 cycle: bool = False, prices: PriceTable | None = None, context_window: int | None = None) -> None:
+    def __init__(
+        self,
+        script: Sequence[Step] | Callable[[ChatRequest], Step] = (),
+        *,
+        name: str = "fake:model",
+        cycle: bool = False,
+        prices: PriceTable | None = None,
+        context_window: int | None = None,
+    ) -> None:
         self.name = name
         self.context_window = context_window
         self._fn: Callable[[ChatRequest], Step] | None = script if callable(script) else None
@@ -73,8 +80,9 @@ class FakeChatModel:
             try:
                 step = next(self._iter)
             except StopIteration:
-                raise AssertionError(f"FakeChatModel {self.name} script exhausted after {len(self._steps)} steps")\
-                    from None
+                raise AssertionError(
+                    f"FakeChatModel {self.name} script exhausted after {len(self._steps)} steps"
+                ) from None
         while callable(step) and not isinstance(step, (GatewayError, Reply)):
             step = step(request)
         if isinstance(step, str):
@@ -97,10 +105,14 @@ class FakeChatModel:
             await asyncio.sleep(reply.delay)
         usage = self._usage(request, reply)
         finish = "tool_calls" if reply.tool_calls else reply.finish_reason
-        return ChatResponse(model=self.name, message=Message("assistant", reply.text or None,
-                                                             tool_calls=reply.tool_calls),
-                            finish_reason=finish, usage=usage, cost_usd=self._cost(usage),  # type: ignore[arg-type]
-                            id=f"fake-{uuid.uuid4().hex[:12]}")
+        return ChatResponse(
+            model=self.name,
+            message=Message("assistant", reply.text or None, tool_calls=reply.tool_calls),
+            finish_reason=finish,
+            usage=usage,
+            cost_usd=self._cost(usage),  # type: ignore[arg-type]
+            id=f"fake-{uuid.uuid4().hex[:12]}",
+        )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         reply = self._next(request)
@@ -120,5 +132,10 @@ class FakeChatModel:
             raise StreamInterrupted(f"{self.name}: stream cut before its final chunk", provider=self.name)
         deltas = tuple(ToolCallDelta(i, c.id, c.name, c.arguments) for i, c in enumerate(reply.tool_calls))
         usage = self._usage(request, reply)
-        yield Chunk(tool_calls=deltas, finish_reason="tool_calls" if deltas else reply.finish_reason,  # type: ignore
-                    usage=usage, cost_usd=self._cost(usage), model=self.name)
+        yield Chunk(
+            tool_calls=deltas,
+            finish_reason="tool_calls" if deltas else reply.finish_reason,  # type: ignore
+            usage=usage,
+            cost_usd=self._cost(usage),
+            model=self.name,
+        )

@@ -22,9 +22,20 @@ from ragwright.gateway.types import ToolCall, Usage
 
 __all__ = ["LoopbackServer", "Plan", "Received", "Reply", "closed_port_url", "sse"]
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 408: "Request Timeout",
-            413: "Payload Too Large", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
-            503: "Service Unavailable", 504: "Gateway Timeout", 529: "Overloaded"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    408: "Request Timeout",
+    413: "Payload Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+    529: "Overloaded",
+}
 
 
 @dataclass(frozen=True)
@@ -95,8 +106,15 @@ def closed_port_url() -> str:
 class Reply:
     """What :meth:`LoopbackServer.respond` hands to the transport: a whole body or a list of stream pieces."""
 
-    def __init__(self, status: int = 200, body: bytes = b"", *, content_type: str = "application/json",
-                 headers: tuple[tuple[str, str], ...] = (), events: list[bytes] | None = None) -> None:
+    def __init__(
+        self,
+        status: int = 200,
+        body: bytes = b"",
+        *,
+        content_type: str = "application/json",
+        headers: tuple[tuple[str, str], ...] = (),
+        events: list[bytes] | None = None,
+    ) -> None:
         self.status = status
         self.body = body
         self.content_type = content_type
@@ -267,8 +285,9 @@ def _head(status: int, headers: list[tuple[str, str]]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-async def _send_chunked(writer: asyncio.StreamWriter, status: int, headers: list[tuple[str, str]],
-                        pieces: list[bytes], plan: Plan) -> bool:
+async def _send_chunked(
+    writer: asyncio.StreamWriter, status: int, headers: list[tuple[str, str]], pieces: list[bytes], plan: Plan
+) -> bool:
     headers = [*headers, ("transfer-encoding", "chunked"), ("cache-control", "no-cache")]
     writer.write(_head(status, headers))
     await writer.drain()
@@ -313,4 +332,3 @@ def sse(data: Any, event: str | None = None) -> bytes:
     """One SSE event (``data`` JSON-encoded unless it is already a string)."""
     text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
     return (f"event: {event}\n" if event else "").encode() + f"data: {text}\n\n".encode()
-

@@ -41,14 +41,30 @@ from typing import Any
 from ragwright.gateway.types import ToolCall, Usage
 from ragwright.testing.loopback_http import LoopbackServer, Plan, Received, Reply, closed_port_url, sse
 
-__all__ = ["AnthropicServer", "OpenAIServer", "Plan", "closed_port_url", "content_filtered", "context_length_error",
-           "cut_stream", "drop_connection", "hang", "malformed_json", "overloaded", "oversized", "rate_limited",
-           "server_error", "slow_first_token", "wrong_content_type"]
+__all__ = [
+    "AnthropicServer",
+    "OpenAIServer",
+    "Plan",
+    "closed_port_url",
+    "content_filtered",
+    "context_length_error",
+    "cut_stream",
+    "drop_connection",
+    "hang",
+    "malformed_json",
+    "overloaded",
+    "oversized",
+    "rate_limited",
+    "server_error",
+    "slow_first_token",
+    "wrong_content_type",
+]
 
 _ids = itertools.count(1)
 
 
 # -- fault vocabulary ---------------------------------------------------------------------------------------------
+
 
 def rate_limited(retry_after: float | str | None = 1, **kw: Any) -> Plan:
     value = None if retry_after is None else (retry_after if isinstance(retry_after, str) else f"{retry_after:g}")
@@ -101,6 +117,7 @@ def drop_connection() -> Plan:
 
 # -- the echo "model" ---------------------------------------------------------------------------------------------
 
+
 def _words(text: str) -> int:
     return len(text.split())
 
@@ -145,13 +162,23 @@ class _Answer:
     def __init__(self, plan: Plan, text: str, calls: tuple[ToolCall, ...], prompt_words: int) -> None:
         self.text = text
         self.calls = calls
-        self.usage = plan.usage or Usage(input_tokens=prompt_words + 3,
-                                         output_tokens=max(1, _words(text) + sum(_words(c.arguments) for c in calls)))
+        self.usage = plan.usage or Usage(
+            input_tokens=prompt_words + 3, output_tokens=max(1, _words(text) + sum(_words(c.arguments) for c in calls))
+        )
         self.finish = plan.finish_reason or ("tool_calls" if calls else "stop")
 
 
-def _answer(plan: Plan, last_role: str, last_text: str, tools: list[tuple[str, Any]], forced: str | None,
-            choice_none: bool, json_schema: Any, json_mode: bool, prompt_words: int) -> _Answer:
+def _answer(
+    plan: Plan,
+    last_role: str,
+    last_text: str,
+    tools: list[tuple[str, Any]],
+    forced: str | None,
+    choice_none: bool,
+    json_schema: Any,
+    json_mode: bool,
+    prompt_words: int,
+) -> _Answer:
     calls: tuple[ToolCall, ...] = plan.tool_calls
     if not calls and tools and not choice_none and last_role != "tool" and not json_mode:
         name, schema = next(((n, s) for n, s in tools if n == forced), tools[0])
@@ -171,12 +198,15 @@ def _answer(plan: Plan, last_role: str, last_text: str, tools: list[tuple[str, A
 
 # -- OpenAI -------------------------------------------------------------------------------------------------------
 
-_OPENAI_ERRORS = {"rate_limit": ("rate_limit_exceeded", "Rate limit reached, try again later."),
-                  "context_length_exceeded": ("context_length_exceeded",
-                                              "This model's maximum context length is 128000 tokens. However, your "
-                                              "messages resulted in 200000 tokens."),
-                  "overloaded": ("server_overloaded", "The server is overloaded."),
-                  "content_filter": ("content_filter", "The prompt was filtered by the content policy.")}
+_OPENAI_ERRORS = {
+    "rate_limit": ("rate_limit_exceeded", "Rate limit reached, try again later."),
+    "context_length_exceeded": (
+        "context_length_exceeded",
+        "This model's maximum context length is 128000 tokens. However, your messages resulted in 200000 tokens.",
+    ),
+    "overloaded": ("server_overloaded", "The server is overloaded."),
+    "content_filter": ("content_filter", "The prompt was filtered by the content policy."),
+}
 
 
 class OpenAIServer(LoopbackServer):
@@ -190,8 +220,16 @@ class OpenAIServer(LoopbackServer):
         if request.method == "GET" and request.path == "/v1/models":
             return _json(200, {"object": "list", "data": [{"id": "loopback", "object": "model", "owned_by": "me"}]})
         if request.method != "POST" or request.path not in ("/v1/chat/completions", "/chat/completions"):
-            return _json(404, {"error": {"message": f"no route {request.path}", "type": "invalid_request_error",
-                                         "code": "not_found"}})
+            return _json(
+                404,
+                {
+                    "error": {
+                        "message": f"no route {request.path}",
+                        "type": "invalid_request_error",
+                        "code": "not_found",
+                    }
+                },
+            )
         early = _early(plan, self._error(plan))
         if early is not None:
             return early
@@ -199,16 +237,26 @@ class OpenAIServer(LoopbackServer):
         answer = self._decide(body, plan)
         model = str(body.get("model", "loopback"))
         if body.get("stream"):
-            return Reply(content_type="text/event-stream",
-                         events=_stream_faults(plan, self._events(answer, model, body), self._error_event(plan)))
+            return Reply(
+                content_type="text/event-stream",
+                events=_stream_faults(plan, self._events(answer, model, body), self._error_event(plan)),
+            )
         if plan.malformed:
             return Reply(body=b'{"id": "chatcmpl-1", "choices": [{"message": ')
         message: dict[str, Any] = {"role": "assistant", "content": answer.text or None}
         if answer.calls:
             message["tool_calls"] = [_openai_call(c) for c in answer.calls]
-        return _json(200, {"id": f"chatcmpl-{next(_ids)}", "object": "chat.completion", "created": 0, "model": model,
-                           "choices": [{"index": 0, "message": message, "finish_reason": answer.finish}],
-                           "usage": _openai_usage(answer.usage)})
+        return _json(
+            200,
+            {
+                "id": f"chatcmpl-{next(_ids)}",
+                "object": "chat.completion",
+                "created": 0,
+                "model": model,
+                "choices": [{"index": 0, "message": message, "finish_reason": answer.finish}],
+                "usage": _openai_usage(answer.usage),
+            },
+        )
 
     def _decide(self, body: dict[str, Any], plan: Plan) -> _Answer:
         messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
@@ -219,8 +267,17 @@ class OpenAIServer(LoopbackServer):
         fmt = body.get("response_format") or None
         schema = (fmt.get("json_schema") or {}).get("schema") if isinstance(fmt, dict) else None
         words = sum(_words(str(m.get("content") or "")) for m in messages)
-        return _answer(plan, str(last.get("role", "user")), str(last.get("content") or ""), tools, forced,
-                       choice == "none", schema, fmt is not None, words)
+        return _answer(
+            plan,
+            str(last.get("role", "user")),
+            str(last.get("content") or ""),
+            tools,
+            forced,
+            choice == "none",
+            schema,
+            fmt is not None,
+            words,
+        )
 
     def _events(self, answer: _Answer, model: str, body: dict[str, Any]) -> list[bytes]:
         head = {"id": f"chatcmpl-{next(_ids)}", "object": "chat.completion.chunk", "created": 0, "model": model}
@@ -231,10 +288,24 @@ class OpenAIServer(LoopbackServer):
         events = [chunk({"role": "assistant", "content": ""})]
         events += [chunk({"content": piece}) for piece in _split(answer.text)]
         for i, call in enumerate(answer.calls):
-            events.append(chunk({"tool_calls": [{"index": i, "id": call.id, "type": "function",
-                                                 "function": {"name": call.name, "arguments": ""}}]}))
-            events += [chunk({"tool_calls": [{"index": i, "function": {"arguments": part}}]})
-                       for part in _halves(call.arguments)]
+            events.append(
+                chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": i,
+                                "id": call.id,
+                                "type": "function",
+                                "function": {"name": call.name, "arguments": ""},
+                            }
+                        ]
+                    }
+                )
+            )
+            events += [
+                chunk({"tool_calls": [{"index": i, "function": {"arguments": part}}]})
+                for part in _halves(call.arguments)
+            ]
         events.append(chunk({}, answer.finish))
         if (body.get("stream_options") or {}).get("include_usage"):
             events.append(sse({**head, "choices": [], "usage": _openai_usage(answer.usage)}))
@@ -244,8 +315,16 @@ class OpenAIServer(LoopbackServer):
     def _error(self, plan: Plan) -> bytes:
         code, message = _OPENAI_ERRORS.get(plan.error_code, (plan.error_code or None, ""))
         kind = "invalid_request_error" if plan.status < 500 else "server_error"
-        return json.dumps({"error": {"message": plan.error_message or message or f"HTTP {plan.status}",
-                                     "type": kind, "param": None, "code": code}}).encode()
+        return json.dumps(
+            {
+                "error": {
+                    "message": plan.error_message or message or f"HTTP {plan.status}",
+                    "type": kind,
+                    "param": None,
+                    "code": code,
+                }
+            }
+        ).encode()
 
     def _error_event(self, plan: Plan) -> bytes:
         code, message = _OPENAI_ERRORS.get(plan.error_code or "overloaded", (plan.error_code, ""))
@@ -257,18 +336,23 @@ def _openai_call(call: ToolCall) -> dict[str, Any]:
 
 
 def _openai_usage(u: Usage) -> dict[str, Any]:
-    return {"prompt_tokens": u.input_tokens, "completion_tokens": u.output_tokens, "total_tokens": u.total_tokens,
-            "prompt_tokens_details": {"cached_tokens": u.cached_input_tokens},
-            "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens}}
+    return {
+        "prompt_tokens": u.input_tokens,
+        "completion_tokens": u.output_tokens,
+        "total_tokens": u.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": u.cached_input_tokens},
+        "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
+    }
 
 
 # -- Anthropic ----------------------------------------------------------------------------------------------------
 
-_ANTHROPIC_ERRORS = {"rate_limit": ("rate_limit_error", "Number of requests has exceeded your rate limit."),
-                     "context_length_exceeded": ("invalid_request_error",
-                                                 "prompt is too long: 210000 tokens > 200000 maximum"),
-                     "overloaded": ("overloaded_error", "Overloaded"),
-                     "content_filter": ("invalid_request_error", "Output blocked by content filtering policy")}
+_ANTHROPIC_ERRORS = {
+    "rate_limit": ("rate_limit_error", "Number of requests has exceeded your rate limit."),
+    "context_length_exceeded": ("invalid_request_error", "prompt is too long: 210000 tokens > 200000 maximum"),
+    "overloaded": ("overloaded_error", "Overloaded"),
+    "content_filter": ("invalid_request_error", "Output blocked by content filtering policy"),
+}
 _ANTHROPIC_STOP = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens", "content_filter": "refusal"}
 
 
@@ -286,17 +370,29 @@ class AnthropicServer(LoopbackServer):
         model = str(body.get("model", "loopback"))
         msg_id = f"msg_{next(_ids)}"
         if body.get("stream"):
-            return Reply(content_type="text/event-stream",
-                         events=_stream_faults(plan, self._events(answer, model, msg_id, plan),
-                                               self._error_event(plan)))
+            return Reply(
+                content_type="text/event-stream",
+                events=_stream_faults(plan, self._events(answer, model, msg_id, plan), self._error_event(plan)),
+            )
         if plan.malformed:
             return Reply(body=b'{"type": "message", "content": [')
         content: list[dict[str, Any]] = [{"type": "text", "text": answer.text}] if answer.text else []
-        content += [{"type": "tool_use", "id": c.id, "name": c.name, "input": json.loads(c.arguments)}
-                    for c in answer.calls]
-        return _json(200, {"id": msg_id, "type": "message", "role": "assistant", "model": model, "content": content,
-                           "stop_reason": _ANTHROPIC_STOP.get(answer.finish, answer.finish), "stop_sequence": None,
-                           "usage": _anthropic_usage(answer.usage, plan)})
+        content += [
+            {"type": "tool_use", "id": c.id, "name": c.name, "input": json.loads(c.arguments)} for c in answer.calls
+        ]
+        return _json(
+            200,
+            {
+                "id": msg_id,
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": content,
+                "stop_reason": _ANTHROPIC_STOP.get(answer.finish, answer.finish),
+                "stop_sequence": None,
+                "usage": _anthropic_usage(answer.usage, plan),
+            },
+        )
 
     def _decide(self, body: dict[str, Any], plan: Plan) -> _Answer:
         turns = [t for t in body.get("messages") or [] if isinstance(t, dict)]
@@ -305,8 +401,11 @@ class AnthropicServer(LoopbackServer):
         blocks = [{"type": "text", "text": blocks}] if isinstance(blocks, str) else list(blocks or [])
         results = [b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
         last_role = "tool" if results else str(last.get("role", "user"))
-        last_text = str(results[-1].get("content")) if results else \
-            " ".join(str(b.get("text", "")) for b in blocks if isinstance(b, dict) and b.get("type") == "text")
+        last_text = (
+            str(results[-1].get("content"))
+            if results
+            else " ".join(str(b.get("text", "")) for b in blocks if isinstance(b, dict) and b.get("type") == "text")
+        )
         tools = [(str(t.get("name")), t.get("input_schema")) for t in body.get("tools") or [] if isinstance(t, dict)]
         choice = body.get("tool_choice") or {}
         forced = choice.get("name") if choice.get("type") == "tool" else None
@@ -323,31 +422,75 @@ class AnthropicServer(LoopbackServer):
     def _events(self, answer: _Answer, model: str, msg_id: str, plan: Plan) -> list[bytes]:
         usage = _anthropic_usage(answer.usage, plan)
         start_usage = {**usage, "output_tokens": 1}
-        events = [sse({"type": "message_start", "message": {"id": msg_id, "type": "message", "role": "assistant",
-                                                            "model": model, "content": [], "stop_reason": None,
-                                                            "usage": start_usage}}, "message_start")]
+        events = [
+            sse(
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": msg_id,
+                        "type": "message",
+                        "role": "assistant",
+                        "model": model,
+                        "content": [],
+                        "stop_reason": None,
+                        "usage": start_usage,
+                    },
+                },
+                "message_start",
+            )
+        ]
         index = 0
         if answer.text:
-            events.append(sse({"type": "content_block_start", "index": 0,
-                               "content_block": {"type": "text", "text": ""}}, "content_block_start"))
+            events.append(
+                sse(
+                    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+                    "content_block_start",
+                )
+            )
             events.append(sse({"type": "ping"}, "ping"))
-            events += [sse({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}},
-                           "content_block_delta") for p in _split(answer.text)]
+            events += [
+                sse(
+                    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}},
+                    "content_block_delta",
+                )
+                for p in _split(answer.text)
+            ]
             events.append(sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
             index = 1
         for call in answer.calls:
-            events.append(sse({"type": "content_block_start", "index": index,
-                               "content_block": {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}},
-                              "content_block_start"))
-            events += [sse({"type": "content_block_delta", "index": index,
-                            "delta": {"type": "input_json_delta", "partial_json": part}}, "content_block_delta")
-                       for part in _halves(call.arguments)]
+            events.append(
+                sse(
+                    {
+                        "type": "content_block_start",
+                        "index": index,
+                        "content_block": {"type": "tool_use", "id": call.id, "name": call.name, "input": {}},
+                    },
+                    "content_block_start",
+                )
+            )
+            events += [
+                sse(
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "input_json_delta", "partial_json": part},
+                    },
+                    "content_block_delta",
+                )
+                for part in _halves(call.arguments)
+            ]
             events.append(sse({"type": "content_block_stop", "index": index}, "content_block_stop"))
             index += 1
-        events.append(sse({"type": "message_delta", "delta": {"stop_reason": _ANTHROPIC_STOP.get(answer.finish,
-                                                                                                 answer.finish),
-                                                              "stop_sequence": None},
-                           "usage": {"output_tokens": usage["output_tokens"]}}, "message_delta"))
+        events.append(
+            sse(
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": _ANTHROPIC_STOP.get(answer.finish, answer.finish), "stop_sequence": None},
+                    "usage": {"output_tokens": usage["output_tokens"]},
+                },
+                "message_delta",
+            )
+        )
         events.append(sse({"type": "message_stop"}, "message_stop"))
         return events
 
@@ -363,11 +506,16 @@ class AnthropicServer(LoopbackServer):
 
 def _anthropic_usage(u: Usage, plan: Plan) -> dict[str, int]:
     fresh = max(0, u.input_tokens - u.cached_input_tokens - plan.cache_creation_tokens)
-    return {"input_tokens": fresh, "cache_read_input_tokens": u.cached_input_tokens,
-            "cache_creation_input_tokens": plan.cache_creation_tokens, "output_tokens": u.output_tokens}
+    return {
+        "input_tokens": fresh,
+        "cache_read_input_tokens": u.cached_input_tokens,
+        "cache_creation_input_tokens": plan.cache_creation_tokens,
+        "output_tokens": u.output_tokens,
+    }
 
 
 # -- shared reply shaping -----------------------------------------------------------------------------------------
+
 
 def _json(status: int, data: Any) -> Reply:
     return Reply(status, json.dumps(data).encode())
@@ -387,9 +535,9 @@ def _early(plan: Plan, error_body: bytes) -> Reply | None:
 
 def _stream_faults(plan: Plan, events: list[bytes], error_event: bytes) -> list[bytes]:
     if plan.malformed:
-        events = [b"data: {\"choices\": [{\"delta\": \n\n", *events[1:]]
+        events = [b'data: {"choices": [{"delta": \n\n', *events[1:]]
     if plan.error_event_after is not None:
-        events = [*events[:plan.error_event_after], error_event]
+        events = [*events[: plan.error_event_after], error_event]
     if not plan.end_marker:
         markers = (b'"finish_reason":"', b"[DONE]", b'"choices":[],"usage"', b"message_delta", b"message_stop")
         events = [e for e in events if not any(m in e for m in markers)]

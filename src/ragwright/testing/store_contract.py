@@ -27,8 +27,9 @@ from ragwright.store.base import Filters, Store
 DIM = 8
 
 
-def make_doc(doc_id: str, texts: list[str], *, file_type: str = "md", tags: tuple[str, ...] = (),
-             version: str = "1") -> tuple[Document, list[Chunk], np.ndarray]:
+def make_doc(
+    doc_id: str, texts: list[str], *, file_type: str = "md", tags: tuple[str, ...] = (), version: str = "1"
+) -> tuple[Document, list[Chunk], np.ndarray]:
     """A document whose chunks are ``texts``, with deterministic vectors derived from the text."""
     full = "\n\n".join(texts)
     chunks, pos = [], 0
@@ -36,11 +37,30 @@ def make_doc(doc_id: str, texts: list[str], *, file_type: str = "md", tags: tupl
         start = full.index(text, pos)
         pos = start + len(text)
         indexed = f"{doc_id}\n{text}"
-        chunks.append(Chunk(id=Chunk.make_id(doc_id, i, indexed), doc_id=doc_id, ordinal=i, text=text,
-                            context=doc_id, char_start=start, char_end=pos, heading_path=("H",), page=None,
-                            n_tokens=len(text.split())))
-    doc = Document(doc_id=doc_id, source=f"/src/{doc_id}", file_type=file_type, title=doc_id.upper(), text=full,
-                   sections=[Section(0, len(full), ("H",))], content_hash=f"{doc_id}:{version}", tags=tags)
+        chunks.append(
+            Chunk(
+                id=Chunk.make_id(doc_id, i, indexed),
+                doc_id=doc_id,
+                ordinal=i,
+                text=text,
+                context=doc_id,
+                char_start=start,
+                char_end=pos,
+                heading_path=("H",),
+                page=None,
+                n_tokens=len(text.split()),
+            )
+        )
+    doc = Document(
+        doc_id=doc_id,
+        source=f"/src/{doc_id}",
+        file_type=file_type,
+        title=doc_id.upper(),
+        text=full,
+        sections=[Section(0, len(full), ("H",))],
+        content_hash=f"{doc_id}:{version}",
+        tags=tags,
+    )
     return doc, chunks, np.stack([text_vector(c.indexed_text) for c in chunks]) if chunks else np.zeros((0, DIM))
 
 
@@ -230,16 +250,26 @@ class StoreContract:
         store.upsert("t2", *make_doc("b.md", ["theirs"], tags=("secret",)))
         found = store.document("t1", "a.md")
         assert found is not None and found == store.documents("t1")[0]  # the same fields as the listing
-        assert (found.doc_id, found.source, found.file_type, found.title, found.content_hash, found.n_chunks,
-                found.tags) == ("a.md", "/src/a.md", "md", "A.MD", "a.md:1", 2, ("ops", "eu"))
+        assert (
+            found.doc_id,
+            found.source,
+            found.file_type,
+            found.title,
+            found.content_hash,
+            found.n_chunks,
+            found.tags,
+        ) == ("a.md", "/src/a.md", "md", "A.MD", "a.md:1", 2, ("ops", "eu"))
         assert found.ingested_at > 0
         assert store.document("t1", "missing.md") is None and store.document("t1", "a.m%") is None
         assert store.document("t1", "b.md") is None  # another tenant's id
         assert store.document("nobody", "a.md") is None
         store.upsert("t1", *make_doc("a.md", ["replaced"], tags=("ops",), version="2"))
         replaced = store.document("t1", "a.md")
-        assert replaced is not None and (replaced.content_hash, replaced.n_chunks, replaced.tags) == ("a.md:2", 1,
-                                                                                                     ("ops",))
+        assert replaced is not None and (replaced.content_hash, replaced.n_chunks, replaced.tags) == (
+            "a.md:2",
+            1,
+            ("ops",),
+        )
         assert store.delete("t1", "a.md") is True
         assert store.document("t1", "a.md") is None
         assert store.document("t1", "a.md.bak") is not None and store.document("t2", "b.md") is not None
@@ -257,12 +287,14 @@ class StoreContract:
 
     @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(data=st.data())
-    def test_no_query_ever_returns_another_tenants_chunk(self, tmp_path_factory: pytest.TempPathFactory,
-                                                         data: st.DataObject) -> None:
+    def test_no_query_ever_returns_another_tenants_chunk(
+        self, tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+    ) -> None:
         words = st.sampled_from(["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "zeta"])
         texts = st.lists(words, min_size=1, max_size=6).map(" ".join)
-        tenants = data.draw(st.lists(st.sampled_from(["t1", "t2", "t3", "acme", "evil"]), min_size=2, max_size=4,
-                                     unique=True))
+        tenants = data.draw(
+            st.lists(st.sampled_from(["t1", "t2", "t3", "acme", "evil"]), min_size=2, max_size=4, unique=True)
+        )
         store = self.make_store(tmp_path_factory.mktemp("iso"))
         store.bind_embedder("contract-embedder", DIM)
         owned: dict[str, set[str]] = {t: set() for t in tenants}
@@ -270,18 +302,23 @@ class StoreContract:
             for _ in range(data.draw(st.integers(1, 8))):
                 tenant = data.draw(st.sampled_from(tenants))
                 doc_id = data.draw(st.sampled_from(["a.md", "b.md", "c.pdf"]))  # same ids across tenants on purpose
-                doc, chunks, vecs = make_doc(doc_id, data.draw(st.lists(texts, min_size=1, max_size=3)),
-                                             tags=tuple(data.draw(st.lists(words, max_size=2))))
-                before = {s.chunk.id for s in store.get(tenant, [c for c in owned[tenant]])
-                          if s.chunk.doc_id == doc_id}
+                doc, chunks, vecs = make_doc(
+                    doc_id,
+                    data.draw(st.lists(texts, min_size=1, max_size=3)),
+                    tags=tuple(data.draw(st.lists(words, max_size=2))),
+                )
+                before = {s.chunk.id for s in store.get(tenant, [c for c in owned[tenant]]) if s.chunk.doc_id == doc_id}
                 store.upsert(tenant, doc, chunks, vecs)
                 owned[tenant] = (owned[tenant] - before) | {c.id for c in chunks}
             for tenant in tenants:
                 query = data.draw(texts)
                 filters = Filters(tags=tuple(data.draw(st.lists(words, max_size=2))))
-                for hits in (store.keyword_search(tenant, query, 50), store.keyword_search(tenant, query, 50, filters),
-                             store.vector_search(tenant, text_vector(query), 50),
-                             store.vector_search(tenant, text_vector(query), 50, filters)):
+                for hits in (
+                    store.keyword_search(tenant, query, 50),
+                    store.keyword_search(tenant, query, 50, filters),
+                    store.vector_search(tenant, text_vector(query), 50),
+                    store.vector_search(tenant, text_vector(query), 50, filters),
+                ):
                     assert {h.chunk_id for h in hits} <= owned[tenant]
                 others = set().union(*(owned[t] for t in tenants if t != tenant)) - owned[tenant]
                 assert store.get(tenant, sorted(others)) == []

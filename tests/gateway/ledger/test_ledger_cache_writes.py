@@ -57,8 +57,10 @@ async def test_cache_writes_recorded_chat_and_stream(tmp_path: Path) -> None:
     assert folded[-1].usage is not None and folded[-1].usage.cache_write_tokens == 100
     assert ledger.flush()
     conn = sqlite3.connect(tmp_path / "usage.sqlite")
-    got = conn.execute("SELECT input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, cost_usd, stream"
-                       " FROM usage ORDER BY rowid").fetchall()
+    got = conn.execute(
+        "SELECT input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, cost_usd, stream"
+        " FROM usage ORDER BY rowid"
+    ).fetchall()
     conn.close()
     # 500 fresh x 3 + 400 read x 0.3 + 100 written x 3.75 + 300 out x 15 = 6495 per million
     assert [r[:4] for r in got] == [(1000, 400, 100, 300)] * 2 and [r[5] for r in got] == [0, 1]

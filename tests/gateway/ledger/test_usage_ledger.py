@@ -21,8 +21,11 @@ from ragwright.testing import FakeChatModel, Reply
 
 
 def req(tenant: str = "acme", key: str | None = "k1", model: str = "rag") -> ChatRequest:
-    return ChatRequest(model=model, messages=(Message("user", "how much is two plus two"),),
-                       context=RequestContext(tenant=tenant, key_id=key))
+    return ChatRequest(
+        model=model,
+        messages=(Message("user", "how much is two plus two"),),
+        context=RequestContext(tenant=tenant, key_id=key),
+    )
 
 
 def rows(path: Path) -> list[sqlite3.Row]:
@@ -37,8 +40,9 @@ def rows(path: Path) -> list[sqlite3.Row]:
 async def test_records_land_after_flush_with_usage_cost_and_outcome(tmp_path: Path) -> None:
     prices = PriceTable({"fake:a": Price(input=1.0, output=2.0, cached_input=0.5, reasoning=4.0)})
     usage = Usage(input_tokens=1000, cached_input_tokens=400, output_tokens=300, reasoning_tokens=100)
-    inner = FakeChatModel([Reply("four", usage=usage), ProviderHTTPError(503, provider="fake:a")], name="fake:a",
-                          prices=prices)
+    inner = FakeChatModel(
+        [Reply("four", usage=usage), ProviderHTTPError(503, provider="fake:a")], name="fake:a", prices=prices
+    )
     ledger = UsageLedger(tmp_path / "usage.sqlite", flush_ms=10_000)
     model = Ledgered(inner, ledger)
     await model.chat(req())
@@ -47,15 +51,29 @@ async def test_records_land_after_flush_with_usage_cost_and_outcome(tmp_path: Pa
     assert not (tmp_path / "usage.sqlite").exists() or not rows(tmp_path / "usage.sqlite")
     assert ledger.flush()
     ok, err = rows(tmp_path / "usage.sqlite")
-    assert (ok["tenant"], ok["key_id"], ok["model_requested"], ok["model"], ok["provider"]) == \
-        ("acme", "k1", "rag", "fake:a", "fake")
-    assert (ok["input_tokens"], ok["cached_input_tokens"], ok["output_tokens"], ok["reasoning_tokens"]) == \
-        (1000, 400, 300, 100)
+    assert (ok["tenant"], ok["key_id"], ok["model_requested"], ok["model"], ok["provider"]) == (
+        "acme",
+        "k1",
+        "rag",
+        "fake:a",
+        "fake",
+    )
+    assert (ok["input_tokens"], ok["cached_input_tokens"], ok["output_tokens"], ok["reasoning_tokens"]) == (
+        1000,
+        400,
+        300,
+        100,
+    )
     # 600*1 + 400*0.5 + 200*2 + 100*4 per 1M tokens
     assert ok["cost_usd"] == pytest.approx(1600 / 1e6) and ok["status"] == "ok" and ok["error_type"] is None
     assert ok["latency_ms"] >= 0 and ok["ts"] == pytest.approx(time.time(), abs=60)
-    assert (err["tenant"], err["key_id"], err["status"], err["error_type"], err["cost_usd"]) == \
-        ("other", None, "error", "ProviderHTTPError", None)
+    assert (err["tenant"], err["key_id"], err["status"], err["error_type"], err["cost_usd"]) == (
+        "other",
+        None,
+        "error",
+        "ProviderHTTPError",
+        None,
+    )
     ledger.close()
 
 
@@ -106,7 +124,8 @@ async def test_request_path_never_touches_sqlite(tmp_path: Path, monkeypatch: py
 
 
 async def test_unwritable_ledger_never_fails_a_call_and_counts_the_loss(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the ledger's directory should be")
     ledger = UsageLedger(blocker / "usage.sqlite", batch_size=10, flush_ms=5)
@@ -137,8 +156,9 @@ def test_ten_thousand_records_are_batch_written_quickly(tmp_path: Path) -> None:
     ledger = UsageLedger(tmp_path / "u.sqlite")
     t0 = time.perf_counter()
     for i in range(10_000):
-        ledger.record(UsageRecord(tenant=f"t{i % 3}", model_requested="m", model="fake:a", input_tokens=i,
-                                  cost_usd=0.001))
+        ledger.record(
+            UsageRecord(tenant=f"t{i % 3}", model_requested="m", model="fake:a", input_tokens=i, cost_usd=0.001)
+        )
     enqueue_s = time.perf_counter() - t0
     assert ledger.flush()
     total_s = time.perf_counter() - t0
@@ -157,12 +177,43 @@ def test_summaries_group_by_tenant_key_model_and_day(tmp_path: Path) -> None:
     ledger = UsageLedger(path)
     day1 = 1_790_000_000.0  # 2026-09-21 UTC
     day2 = day1 + 86_400
-    ledger.record(UsageRecord(ts=day1, tenant="a", key_id="k1", model_requested="rag", model="openai:x",
-                              input_tokens=10, output_tokens=5, cost_usd=0.25))
-    ledger.record(UsageRecord(ts=day2, tenant="a", key_id="k2", model_requested="rag", model="openai:x",
-                              input_tokens=20, output_tokens=5, cost_usd=0.5, cached=True, saved_usd=0.5))
-    ledger.record(UsageRecord(ts=day2, tenant="b", key_id=None, model_requested="rag", model=None, status="error",
-                              error_type="AllProvidersFailed"))
+    ledger.record(
+        UsageRecord(
+            ts=day1,
+            tenant="a",
+            key_id="k1",
+            model_requested="rag",
+            model="openai:x",
+            input_tokens=10,
+            output_tokens=5,
+            cost_usd=0.25,
+        )
+    )
+    ledger.record(
+        UsageRecord(
+            ts=day2,
+            tenant="a",
+            key_id="k2",
+            model_requested="rag",
+            model="openai:x",
+            input_tokens=20,
+            output_tokens=5,
+            cost_usd=0.5,
+            cached=True,
+            saved_usd=0.5,
+        )
+    )
+    ledger.record(
+        UsageRecord(
+            ts=day2,
+            tenant="b",
+            key_id=None,
+            model_requested="rag",
+            model=None,
+            status="error",
+            error_type="AllProvidersFailed",
+        )
+    )
     ledger.record(UsageRecord(ts=day2, tenant="b", model_requested="rag", model="mystery:m", input_tokens=1))
     ledger.close()
     by_tenant = {r.group: r for r in summarize(path, by="tenant")}
@@ -177,8 +228,7 @@ def test_summaries_group_by_tenant_key_model_and_day(tmp_path: Path) -> None:
     assert summarize(tmp_path / "absent.sqlite") == []
 
 
-def test_relative_ledger_path_is_fixed_when_the_ledger_is_made(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_ledger_path_is_fixed_when_the_ledger_is_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The writer opens the file lazily; a later chdir must not move the ledger (it once landed in the repo root)."""
     monkeypatch.chdir(tmp_path)
     ledger = UsageLedger(Path("idx") / "usage.sqlite")

@@ -23,7 +23,18 @@ class ManualClock:
         self.now += seconds
 
 
-def request(text: str = "what is two plus two", *, tenant: str = "default", key: str | None = None,
-            max_tokens: int | None = 16, **kw: object) -> ChatRequest:
-    return ChatRequest(model="rag", messages=(Message("user", text),), max_tokens=max_tokens,
-                       context=RequestContext(tenant=tenant, key_id=key), **kw)  # type: ignore[arg-type]
+def request(
+    text: str = "what is two plus two",
+    *,
+    tenant: str = "default",
+    key: str | None = None,
+    max_tokens: int | None = 16,
+    **kw: object,
+) -> ChatRequest:
+    return ChatRequest(
+        model="rag",
+        messages=(Message("user", text),),
+        max_tokens=max_tokens,
+        context=RequestContext(tenant=tenant, key_id=key),
+        **kw,
+    )  # type: ignore[arg-type]

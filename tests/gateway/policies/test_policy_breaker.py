@@ -132,6 +132,7 @@ async def test_cancelled_probe_frees_the_slot(clock: ManualClock) -> None:
 async def test_untranslated_exceptions_count_as_failures(clock: ManualClock) -> None:
     def broken(req: object) -> str:
         raise RuntimeError("adapter bug")
+
     model = breaker(FakeChatModel(broken, name="fake:a"), clock)  # type: ignore[arg-type]
     for _ in range(3):
         with pytest.raises(RuntimeError):

@@ -43,8 +43,7 @@ async def test_reconciles_to_the_real_cost() -> None:
 
 
 async def test_overspend_is_zero_under_200_concurrent_calls() -> None:
-    fake = FakeChatModel([Reply("an answer of several words", delay=0.001)], cycle=True, name="fake:m",
-                         prices=PRICES)
+    fake = FakeChatModel([Reply("an answer of several words", delay=0.001)], cycle=True, name="fake:m", prices=PRICES)
     req = request(max_tokens=50)
     model = budget(fake, tenant_usd=0.0)
     worst = model.worst_case(req)
@@ -83,6 +82,7 @@ async def test_worst_case_covers_the_dearest_model_of_a_chain() -> None:
 
 def _io(req: object) -> tuple[int, int]:
     from ragwright.gateway.policies._shared import estimate_input_tokens
+
     return estimate_input_tokens(req), 100  # type: ignore[arg-type]
 
 
@@ -97,8 +97,7 @@ async def test_unknown_price_is_refused_or_allowed_by_choice() -> None:
 
 
 async def test_streams_reconcile_release_and_charge_cuts() -> None:
-    fake = FakeChatModel(["a b c", ProviderHTTPError(500), Reply("a b c", cut_after=1)], name="fake:m",
-                         prices=PRICES)
+    fake = FakeChatModel(["a b c", ProviderHTTPError(500), Reply("a b c", cut_after=1)], name="fake:m", prices=PRICES)
     model = budget(fake, tenant_usd=10.0)
     account = "tenant:default@2026-11-22"
     reply = await collect(model.stream(request()))

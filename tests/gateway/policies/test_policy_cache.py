@@ -16,8 +16,9 @@ PRICES = PriceTable({"fake:m": Price(input=1.0, output=2.0)})
 
 
 def cache(fake: FakeChatModel, clock: ManualClock, **kw: object) -> Cache:
-    opts: dict[str, object] = dict(exact=True, semantic=False, semantic_threshold=0.95, ttl_seconds=60,
-                                   max_entries=100, clock=clock)
+    opts: dict[str, object] = dict(
+        exact=True, semantic=False, semantic_threshold=0.95, ttl_seconds=60, max_entries=100, clock=clock
+    )
     return Cache(fake, **{**opts, **kw})  # type: ignore[arg-type]
 
 
@@ -98,8 +99,12 @@ async def test_semantic_scope_includes_system_prompt_and_tenant(clock: ManualClo
     model = cache(fake, clock, exact=False, semantic=True, semantic_threshold=0.8, embedder=FakeEmbedder(256))
 
     def req(system: str, tenant: str = "t") -> ChatRequest:
-        return ChatRequest(model="rag", messages=(Message("system", system), Message("user", "how big is it")),
-                           context=RequestContext(tenant=tenant))
+        return ChatRequest(
+            model="rag",
+            messages=(Message("system", system), Message("user", "how big is it")),
+            context=RequestContext(tenant=tenant),
+        )
+
     await model.chat(req("context: doc A"))
     await model.chat(req("context: doc B"))
     await model.chat(req("context: doc A", tenant="u"))
@@ -121,8 +126,9 @@ async def test_semantic_needs_an_embedder(clock: ManualClock) -> None:
 
 
 async def test_streams_replay_hits_and_store_only_complete_streams(clock: ManualClock) -> None:
-    fake = FakeChatModel([Reply("cut short here", cut_after=1), "the full answer", "unused"], name="fake:m",
-                         prices=PRICES)
+    fake = FakeChatModel(
+        [Reply("cut short here", cut_after=1), "the full answer", "unused"], name="fake:m", prices=PRICES
+    )
     model = cache(fake, clock)
     with pytest.raises(StreamInterrupted):
         await collect(model.stream(request()))
@@ -158,6 +164,7 @@ async def test_concurrent_identical_misses_reach_the_model_once(clock: ManualClo
     assert fake.calls == 1 and model.coalesced == 49
     assert sum(not r.cached for r in replies) == 1 and all(r.text == "slow answer" for r in replies)
     assert not model._inflight
+
     # a failing leader does not fail its followers: each tries on its own
     class Flaky(FakeChatModel):
         async def chat(self, request: ChatRequest) -> ChatResponse:
@@ -176,5 +183,6 @@ async def test_concurrent_identical_misses_reach_the_model_once(clock: ManualClo
             return (await model.chat(request())).text
         except ProviderHTTPError:
             return "failed"
+
     results = await asyncio.gather(call(), call(), call())
     assert results == ["failed", "ok", "ok"] and flaky.calls == 3

@@ -1,6 +1,6 @@
 """Policies composed as the gateway uses them:
 
-    Router -> Cache -> Budget -> RateLimit -> Fallback[ Retry(CircuitBreaker(Timeout(provider))) ... ]
+Router -> Cache -> Budget -> RateLimit -> Fallback[ Retry(CircuitBreaker(Timeout(provider))) ... ]
 """
 
 from __future__ import annotations
@@ -32,13 +32,20 @@ PRICES = PriceTable({"fake:a": Price(0.15, 0.6), "fake:b": Price(1.0, 4.0), "fak
 
 
 def protected(provider: ChatModel, gw: GatewaySettings, clock: ManualClock, budget: RetryBudget) -> Retry:
-    return Retry(CircuitBreaker(Timeout(provider, **gw.timeout.model_dump()), **gw.breaker.model_dump(), clock=clock),
-                 **gw.retry.model_dump(), budget=budget, clock=clock, sleep=clock.sleep, rng=random.Random(1))
+    return Retry(
+        CircuitBreaker(Timeout(provider, **gw.timeout.model_dump()), **gw.breaker.model_dump(), clock=clock),
+        **gw.retry.model_dump(),
+        budget=budget,
+        clock=clock,
+        sleep=clock.sleep,
+        rng=random.Random(1),
+    )
 
 
 def chain(models: list[ChatModel], gw: GatewaySettings, clock: ManualClock) -> tuple[Fallback, RetryBudget]:
-    budget = RetryBudget(ratio=gw.retry.budget_ratio, window=gw.retry.budget_window, min_retries=gw.retry.budget_min,
-                         clock=clock)
+    budget = RetryBudget(
+        ratio=gw.retry.budget_ratio, window=gw.retry.budget_window, min_retries=gw.retry.budget_min, clock=clock
+    )
     return Fallback([protected(m, gw, clock, budget) for m in models]), budget
 
 
@@ -47,6 +54,7 @@ def full_stack(models: list[ChatModel], gw: GatewaySettings, clock: ManualClock)
         limited = RateLimit(fallback, **gw.rate_limit.model_dump())
         budgeted = Budget(limited, **gw.budget.model_dump(), prices=PRICES)
         return Cache(budgeted, **gw.cache.model_dump(), embedder=FakeEmbedder(64), prices=PRICES, clock=clock)
+
     cheap, _ = chain(models[1:], gw, clock)
     strong, _ = chain(models, gw, clock)
     return Router(stack(cheap), stack(strong), threshold=gw.router.threshold)
@@ -58,6 +66,7 @@ async def test_composed_chain_keeps_answering_while_a_fails_and_a_recovers(clock
 
     def a_script(req: ChatRequest) -> object:
         return ProviderHTTPError(503, provider="fake:a") if outage["on"] else "from a"
+
     a = FakeChatModel(a_script, name="fake:a")  # type: ignore[arg-type]
     b = FakeChatModel(["from b"], cycle=True, name="fake:b")
     model, budget = chain([a, b], gw, clock)
@@ -143,8 +152,9 @@ class Echo:
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         await asyncio.sleep(0)  # a real provider awaits I/O, which lets the loop purge cancelled timers
-        return ChatResponse(model=self.name, message=Message("assistant", "ok"), usage=Usage(10, 0, 2, 0),
-                            cost_usd=0.000001)
+        return ChatResponse(
+            model=self.name, message=Message("assistant", "ok"), usage=Usage(10, 0, 2, 0), cost_usd=0.000001
+        )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         await asyncio.sleep(0)
@@ -191,7 +201,8 @@ async def test_budget_and_rate_limit_hold_under_200_concurrent_calls_through_the
     gw.rate_limit.per_tenant_rpm = 120
     gw.budget.tenant_usd = 1.0
     a = FakeChatModel([Reply("fine", delay=0.001)], cycle=True, name="fake:a", prices=PRICES)
-    model = RateLimit(Budget(chain([a], gw, clock)[0], **gw.budget.model_dump(), prices=PRICES),
-                      **gw.rate_limit.model_dump())
+    model = RateLimit(
+        Budget(chain([a], gw, clock)[0], **gw.budget.model_dump(), prices=PRICES), **gw.rate_limit.model_dump()
+    )
     results = await asyncio.gather(*(model.chat(request(f"q {i}")) for i in range(200)), return_exceptions=True)
     assert sum(not isinstance(r, BaseException) for r in results) == 120 == a.calls

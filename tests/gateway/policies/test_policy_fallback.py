@@ -22,9 +22,19 @@ from ragwright.gateway.policies.fallback import Fallback
 from ragwright.testing import FakeChatModel, Reply
 
 
-@pytest.mark.parametrize("error", [ProviderHTTPError(503), ProviderHTTPError(429), ProviderHTTPError(401),
-                                   ProviderHTTPError(404), ProviderTimeout("total", 1), ProviderConnectionError("x"),
-                                   CircuitOpen("fake:a", retry_after=5), RateLimited("model:fake:a rpm")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        ProviderHTTPError(503),
+        ProviderHTTPError(429),
+        ProviderHTTPError(401),
+        ProviderHTTPError(404),
+        ProviderTimeout("total", 1),
+        ProviderConnectionError("x"),
+        CircuitOpen("fake:a", retry_after=5),
+        RateLimited("model:fake:a rpm"),
+    ],
+)
 async def test_falls_back_and_records_the_path(error: Exception) -> None:
     a, b = FakeChatModel([error], name="fake:a"), FakeChatModel(["from b"], name="fake:b")
     reply = await Fallback([a, b]).chat(request())
@@ -34,8 +44,15 @@ async def test_falls_back_and_records_the_path(error: Exception) -> None:
     assert reply.attempts[1].error is None
 
 
-@pytest.mark.parametrize("error", [ProviderHTTPError(400), ProviderHTTPError(422), ContentFiltered("no"),
-                                   BudgetExceeded("tenant:t", remaining=0.0, resets_at=0.0)])
+@pytest.mark.parametrize(
+    "error",
+    [
+        ProviderHTTPError(400),
+        ProviderHTTPError(422),
+        ContentFiltered("no"),
+        BudgetExceeded("tenant:t", remaining=0.0, resets_at=0.0),
+    ],
+)
 async def test_request_errors_and_budget_propagate(error: Exception) -> None:
     a, b = FakeChatModel([error], name="fake:a"), FakeChatModel(["never"], name="fake:b")
     with pytest.raises(type(error)):

@@ -14,7 +14,9 @@ def test_every_exported_name_resolves() -> None:
 
 
 def test_import_is_light() -> None:
-    code = ("import sys, ragwright.gateway.policies; "
-            "print(','.join(m for m in ('limits', 'numpy', 'httpx') if m in sys.modules))")
+    code = (
+        "import sys, ragwright.gateway.policies; "
+        "print(','.join(m for m in ('limits', 'numpy', 'httpx') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""

@@ -12,8 +12,15 @@ from ragwright.gateway import collect
 from ragwright.gateway.policies.ratelimit import RateLimit
 from ragwright.testing import FakeChatModel
 
-NONE = dict(per_key_rpm=None, per_key_tpm=None, per_tenant_rpm=None, per_tenant_tpm=None, per_model_rpm=None,
-            per_model_tpm=None, storage="memory://")
+NONE = dict(
+    per_key_rpm=None,
+    per_key_tpm=None,
+    per_tenant_rpm=None,
+    per_tenant_tpm=None,
+    per_model_rpm=None,
+    per_model_tpm=None,
+    storage="memory://",
+)
 
 
 def limited(**kw: object) -> tuple[RateLimit, FakeChatModel]:

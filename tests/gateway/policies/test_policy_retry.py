@@ -28,8 +28,9 @@ def retry(fake: FakeChatModel, clock: ManualClock, **kw: object) -> Retry:
 
 
 async def test_transient_errors_are_retried_and_attempts_recorded(clock: ManualClock) -> None:
-    fake = FakeChatModel([ProviderHTTPError(503, provider="fake:a"), ProviderTimeout("total", 1.0), "ok"],
-                         name="fake:a")
+    fake = FakeChatModel(
+        [ProviderHTTPError(503, provider="fake:a"), ProviderTimeout("total", 1.0), "ok"], name="fake:a"
+    )
     reply = await retry(fake, clock).chat(request())
     assert reply.text == "ok" and fake.calls == 3
     assert [a.error is None for a in reply.attempts] == [False, False, True]
@@ -38,8 +39,15 @@ async def test_transient_errors_are_retried_and_attempts_recorded(clock: ManualC
     assert len(clock.slept) == 2 and 0 <= clock.slept[0] <= 0.25 and 0 <= clock.slept[1] <= 0.5
 
 
-@pytest.mark.parametrize("error", [ProviderHTTPError(400), ContextLengthExceeded("too long"),
-                                   CircuitOpen("fake:a", retry_after=3), RateLimited("key:k rpm")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        ProviderHTTPError(400),
+        ContextLengthExceeded("too long"),
+        CircuitOpen("fake:a", retry_after=3),
+        RateLimited("key:k rpm"),
+    ],
+)
 async def test_non_transient_and_policy_errors_are_not_retried(clock: ManualClock, error: Exception) -> None:
     fake = FakeChatModel([error, "never"])
     with pytest.raises(type(error)):
@@ -66,7 +74,7 @@ async def test_retry_after_is_a_minimum_and_too_long_a_wait_gives_up(clock: Manu
 
 async def test_backoff_grows_and_is_capped(clock: ManualClock) -> None:
     model = retry(FakeChatModel([]), clock, max_attempts=10, base_delay=1.0, max_delay=4.0, budget_min=1000)
-    rng_ceilings = [min(4.0, 2.0 ** n) for n in range(8)]
+    rng_ceilings = [min(4.0, 2.0**n) for n in range(8)]
     waits = [model.delay(n, ProviderHTTPError(500)) for n in range(8)]
     assert all(w is not None and 0 <= w <= c for w, c in zip(waits, rng_ceilings, strict=True))
     assert max(w for w in waits if w is not None) > 1.0  # not stuck at the base

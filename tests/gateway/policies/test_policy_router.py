@@ -11,8 +11,11 @@ from ragwright.testing import FakeChatModel
 
 
 def ask(text: str, confidence: float | None = None) -> ChatRequest:
-    return ChatRequest(model="rag", messages=(Message("system", "be brief " * 200), Message("user", text)),
-                       context=RequestContext(retrieval_confidence=confidence))
+    return ChatRequest(
+        model="rag",
+        messages=(Message("system", "be brief " * 200), Message("user", text)),
+        context=RequestContext(retrieval_confidence=confidence),
+    )
 
 
 def test_signals_move_the_score_the_right_way() -> None:
@@ -29,8 +32,10 @@ def test_signals_move_the_score_the_right_way() -> None:
 
 
 async def test_routes_by_threshold_and_reports_the_model() -> None:
-    cheap, strong = FakeChatModel(["c"], cycle=True, name="fake:cheap"), FakeChatModel(["s"], cycle=True,
-                                                                                       name="fake:strong")
+    cheap, strong = (
+        FakeChatModel(["c"], cycle=True, name="fake:cheap"),
+        FakeChatModel(["s"], cycle=True, name="fake:strong"),
+    )
     router = Router.from_settings(cheap, strong, RouterSettings(enabled=True, threshold=0.5))
     assert (await router.chat(ask("What is the capital of France?", 0.9))).model == "fake:cheap"
     hard = ask("Why does retrieval fail here, and how should we compare the two fixes?", 0.2)

@@ -12,8 +12,9 @@ from ragwright.testing import FakeChatModel, Reply
 
 
 async def test_chat_within_total_passes_and_past_it_raises_total() -> None:
-    model = Timeout(FakeChatModel(["fast", Reply("slow", delay=0.2)], name="fake:a"),
-                    connect=1, first_token=1, total=0.05)
+    model = Timeout(
+        FakeChatModel(["fast", Reply("slow", delay=0.2)], name="fake:a"), connect=1, first_token=1, total=0.05
+    )
     assert (await model.chat(request())).text == "fast"
     with pytest.raises(ProviderTimeout) as err:
         await model.chat(request())

@@ -22,8 +22,9 @@ class TestOpenAIAdapter(ChatModelContract):
     @pytest.fixture
     def chat_model(self, openai_server: OpenAIServer, client: httpx.AsyncClient, prices: PriceTable) -> ChatModel:
         self.server = openai_server
-        return OpenAIChatModel("gpt-4o-mini", base_url=openai_server.base_url, api_key="sk-test", client=client,
-                               prices=prices)
+        return OpenAIChatModel(
+            "gpt-4o-mini", base_url=openai_server.base_url, api_key="sk-test", client=client, prices=prices
+        )
 
     def inject_fault(self, kind: str) -> None:
         self.server.enqueue(server_error(503) if kind == "transient" else Plan(status=400, error_message="bad"))
@@ -31,11 +32,11 @@ class TestOpenAIAdapter(ChatModelContract):
 
 class TestAnthropicAdapter(ChatModelContract):
     @pytest.fixture
-    def chat_model(self, anthropic_server: AnthropicServer, client: httpx.AsyncClient,
-                   prices: PriceTable) -> ChatModel:
+    def chat_model(self, anthropic_server: AnthropicServer, client: httpx.AsyncClient, prices: PriceTable) -> ChatModel:
         self.server = anthropic_server
-        return AnthropicChatModel("claude-haiku-4-5", base_url=anthropic_server.base_url, api_key="sk-ant-test",
-                                  client=client, prices=prices)
+        return AnthropicChatModel(
+            "claude-haiku-4-5", base_url=anthropic_server.base_url, api_key="sk-ant-test", client=client, prices=prices
+        )
 
     def inject_fault(self, kind: str) -> None:
         permanent = Plan(status=401, error_code="authentication_error")

@@ -60,17 +60,26 @@ class Rig:
 
 
 @pytest.fixture(params=["openai", "anthropic"])
-def rig(request: pytest.FixtureRequest, openai_server: OpenAIServer, anthropic_server: AnthropicServer,
-        client: httpx.AsyncClient) -> Rig:
+def rig(
+    request: pytest.FixtureRequest,
+    openai_server: OpenAIServer,
+    anthropic_server: AnthropicServer,
+    client: httpx.AsyncClient,
+) -> Rig:
     if request.param == "openai":
+
         def make_openai(base_url: str | None = None, **kw: object) -> HTTPChatModel:
-            return OpenAIChatModel("gpt-4o-mini", base_url=base_url or openai_server.base_url, api_key="k",
-                                   client=client, **kw)  # type: ignore[arg-type]
+            return OpenAIChatModel(
+                "gpt-4o-mini", base_url=base_url or openai_server.base_url, api_key="k", client=client, **kw
+            )  # type: ignore[arg-type]
+
         return Rig("openai", openai_server, make_openai)
 
     def make_anthropic(base_url: str | None = None, **kw: object) -> HTTPChatModel:
-        return AnthropicChatModel("claude-haiku-4-5", base_url=base_url or anthropic_server.url, api_key="k",
-                                  client=client, **kw)  # type: ignore[arg-type]
+        return AnthropicChatModel(
+            "claude-haiku-4-5", base_url=base_url or anthropic_server.url, api_key="k", client=client, **kw
+        )  # type: ignore[arg-type]
+
     return Rig("anthropic", anthropic_server, make_anthropic)
 
 
@@ -85,6 +94,7 @@ async def stream_all(model: HTTPChatModel, request: ChatRequest = REQ) -> tuple[
 
 
 # -- error statuses -----------------------------------------------------------------------------------------------
+
 
 async def test_429_carries_retry_after_seconds(rig: Rig) -> None:
     rig.server.enqueue(rate_limited(2), rate_limited(2))
@@ -151,6 +161,7 @@ async def test_error_html_page_is_still_an_http_error(rig: Rig) -> None:
 
 # -- transport faults ---------------------------------------------------------------------------------------------
 
+
 async def test_connection_refused(rig: Rig) -> None:
     model = rig.make(base_url=closed_port_url() + ("/v1" if rig.kind == "openai" else ""))
     with pytest.raises(ProviderConnectionError) as err:
@@ -196,6 +207,7 @@ async def test_first_token_within_the_deadline_is_fine(rig: Rig) -> None:
 
 # -- streams cut after content ------------------------------------------------------------------------------------
 
+
 async def test_stream_cut_mid_answer_raises_stream_interrupted(rig: Rig) -> None:
     rig.server.enqueue(cut_stream(5, text=TEXT))
     seen, exc = await stream_all(rig.make())
@@ -232,6 +244,7 @@ async def test_error_event_mid_stream(rig: Rig) -> None:
 
 
 # -- replies that are not the API ---------------------------------------------------------------------------------
+
 
 async def test_malformed_json(rig: Rig) -> None:
     rig.server.enqueue(malformed_json(), malformed_json())

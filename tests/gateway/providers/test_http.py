@@ -22,8 +22,10 @@ from ragwright.gateway.providers.http import (
 )
 
 
-@pytest.mark.parametrize(("value", "expected"), [("2", 2.0), (" 0.5 ", 0.5), ("-3", 0.0), ("", None), (None, None),
-                                                 ("soon", None), ("nan", None), ("inf", None)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("2", 2.0), (" 0.5 ", 0.5), ("-3", 0.0), ("", None), (None, None), ("soon", None), ("nan", None), ("inf", None)],
+)
 def test_parse_retry_after_seconds(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value) == expected
 
@@ -47,8 +49,12 @@ def _response(body: bytes | list[bytes], headers: dict[str, str] | None = None) 
 
 
 async def test_sse_reader_handles_crlf_comments_multiline_and_split_chunks() -> None:
-    raw = [b": keep-alive\r\n\r\nevent: message_start\r\nda", b"ta: {\"a\":\r\ndata:  1}\r\n\r\n",
-           b"data: [DONE]\n\n", b"data: half an event with no blank line"]
+    raw = [
+        b": keep-alive\r\n\r\nevent: message_start\r\nda",
+        b'ta: {"a":\r\ndata:  1}\r\n\r\n',
+        b"data: [DONE]\n\n",
+        b"data: half an event with no blank line",
+    ]
     events = [e async for e in iter_sse(_response(raw), provider="p")]
     assert [(e.event, e.data) for e in events] == [("message_start", '{"a":\n 1}'), ("message", "[DONE]")]
 
@@ -78,8 +84,9 @@ def test_translate_error() -> None:
     assert isinstance(first, ProviderTimeout) and first.phase == "first_token"
     refused = translate_error(httpx.ConnectError("refused", request=request), provider="p")
     assert isinstance(refused, ProviderConnectionError) and refused.transient and refused.provider == "p"
-    cut = translate_error(httpx.RemoteProtocolError("peer closed", request=request), provider="p",
-                          streaming=True, started=True)
+    cut = translate_error(
+        httpx.RemoteProtocolError("peer closed", request=request), provider="p", streaming=True, started=True
+    )
     assert isinstance(cut, StreamInterrupted) and isinstance(cut.cause, ProviderConnectionError)
     assert not cut.transient
     odd = translate_error(httpx.DecodingError("gzip"), provider="p")

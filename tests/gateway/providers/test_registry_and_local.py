@@ -33,9 +33,11 @@ REQ = ChatRequest(model="x", messages=(Message("user", "hello registry"),), max_
 
 
 def test_importing_the_registry_imports_no_http_library() -> None:
-    code = ("import sys, ragwright.gateway.registry; "
-            "bad = [m for m in ('httpx', 'ragwright.gateway.providers.openai', 'ragwright.testing') "
-            "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, ragwright.gateway.registry; "
+        "bad = [m for m in ('httpx', 'ragwright.gateway.providers.openai', 'ragwright.testing') "
+        "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -99,10 +101,14 @@ async def test_configured_providers_reach_the_loopback_servers_on_the_shared_cli
     key = tmp_path / "key"
     key.write_text("sk-file-key\n")
     with OpenAIServer(default=Plan(text="from groq")) as o, AnthropicServer(default=Plan(text="from claude")) as a:
-        settings = GatewaySettings(providers={
-            "groq": ProviderSettings(kind="openai", base_url=o.base_url, api_key=f"file:{key}",
-                                     headers={"x-team": "rag"}),
-            "claude": ProviderSettings(kind="anthropic", base_url=a.url, api_key=f"file:{key}")})
+        settings = GatewaySettings(
+            providers={
+                "groq": ProviderSettings(
+                    kind="openai", base_url=o.base_url, api_key=f"file:{key}", headers={"x-team": "rag"}
+                ),
+                "claude": ProviderSettings(kind="anthropic", base_url=a.url, api_key=f"file:{key}"),
+            }
+        )
         groq = make_chat_model("groq:llama-3.1-8b", settings, prices=PRICES)
         claude = make_chat_model("claude:claude-haiku-4-5", settings, prices=PRICES)
         try:
@@ -118,6 +124,7 @@ async def test_configured_providers_reach_the_loopback_servers_on_the_shared_cli
 
 # -- local ----------------------------------------------------------------------------------------------------------
 
+
 async def test_local_chat_and_stream_over_a_generator() -> None:
     gen = FakeGenerator(lambda prompt: "Paris is the capital.")
     calls = {"n": 0}
@@ -128,9 +135,12 @@ async def test_local_chat_and_stream_over_a_generator() -> None:
 
     local = LocalChatModel(factory=factory)
     assert calls["n"] == 0
-    request = ChatRequest(model="local:smollm2", messages=(Message("system", "Be brief."),
-                                                           Message("user", "Capital of France?")),
-                          max_tokens=20, stop=(" capital",))
+    request = ChatRequest(
+        model="local:smollm2",
+        messages=(Message("system", "Be brief."), Message("user", "Capital of France?")),
+        max_tokens=20,
+        stop=(" capital",),
+    )
     reply = await local.chat(request)
     assert reply.text == "Paris is the" and reply.model == "local:smollm2" and reply.cost_usd == 0.0
     assert reply.usage.input_tokens > 0 and reply.usage.output_tokens > 0
@@ -164,16 +174,23 @@ async def test_local_errors() -> None:
 
 def test_flatten_single_user_message_is_the_prompt() -> None:
     assert flatten((Message("user", "just this"),)) == "just this"
-    assert flatten((Message("user", "q"), Message("assistant", "a"), Message("user", "q2"))) == \
-        "User: q\n\nAssistant: a\n\nUser: q2"
+    assert (
+        flatten((Message("user", "q"), Message("assistant", "a"), Message("user", "q2")))
+        == "User: q\n\nAssistant: a\n\nUser: q2"
+    )
 
 
 @pytest.mark.slow
 async def test_real_smollm2_through_the_registry() -> None:
     pytest.importorskip("xllamacpp")
     local = make_chat_model("local:smollm2", GatewaySettings(), prices=PRICES)
-    request = ChatRequest(model="local:smollm2", max_tokens=24, seed=7, temperature=0.0,
-                          messages=(Message("user", "What is the capital of France? Answer in one short sentence."),))
+    request = ChatRequest(
+        model="local:smollm2",
+        max_tokens=24,
+        seed=7,
+        temperature=0.0,
+        messages=(Message("user", "What is the capital of France? Answer in one short sentence."),),
+    )
     try:
         chunks = [c async for c in local.stream(request)]
     except ProviderUnavailable as exc:

@@ -14,8 +14,9 @@ from ragwright.testing.provider_servers import AnthropicServer, OpenAIServer, Pl
 REQ = ChatRequest(model="x", messages=(Message("user", "ping"),), max_tokens=8)
 
 
-async def test_routes_and_unknown_paths(openai_server: OpenAIServer, anthropic_server: AnthropicServer,
-                                        client: httpx.AsyncClient) -> None:
+async def test_routes_and_unknown_paths(
+    openai_server: OpenAIServer, anthropic_server: AnthropicServer, client: httpx.AsyncClient
+) -> None:
     models = await client.get(openai_server.base_url + "/models")
     assert models.status_code == 200 and models.json()["data"][0]["id"] == "loopback"
     missing = await client.post(openai_server.url + "/v2/nothing", json={})

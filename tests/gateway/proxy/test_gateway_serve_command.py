@@ -35,20 +35,37 @@ def upstream() -> Iterator[OpenAIServer]:
 
 def test_serve_with_keys_then_usage(tmp_path: Path, upstream: OpenAIServer) -> None:
     config = tmp_path / "ragwright.toml"
-    config.write_text(f"""data_dir = "{tmp_path / 'data'}"
+    config.write_text(
+        f"""data_dir = "{tmp_path / "data"}"
 [gateway]
 chain = ["loop:gpt-x"]
 [gateway.providers.loop]
 kind = "openai"
 base_url = "{upstream.base_url}"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     with KeyStore(key_path(load_settings(config))) as store:
         raw, _ = store.create("acme", name="test")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
-    proc = subprocess.Popen([sys.executable, "-m", "ragwright", "gateway", "serve", "--config", str(config),
-                             "--port", str(port), "--require-key"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ragwright",
+            "gateway",
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--require-key",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=raw, max_retries=0, timeout=10)
         deadline = time.monotonic() + 30
@@ -63,11 +80,16 @@ base_url = "{upstream.base_url}"
         assert models == ["default", "loop:gpt-x"]
         reply = client.chat.completions.create(model="default", messages=[{"role": "user", "content": "hi"}])
         assert reply.choices[0].message.content == "served by the loopback upstream"
-        stream = client.chat.completions.create(model="default", messages=[{"role": "user", "content": "hi"}],
-                                                stream=True, stream_options={"include_usage": True})
+        stream = client.chat.completions.create(
+            model="default",
+            messages=[{"role": "user", "content": "hi"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
         chunks = list(stream)
-        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == \
-            "served by the loopback upstream"
+        assert (
+            "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "served by the loopback upstream"
+        )
         assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 5
         with pytest.raises(openai.AuthenticationError):
             openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="rw_bad", max_retries=0).models.list()
@@ -77,7 +99,12 @@ base_url = "{upstream.base_url}"
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal: -15 is its clean exit
     assert proc.returncode in (0, -15), out
     # the ledger was flushed on the way out: both calls are on disk
-    usage = subprocess.run([sys.executable, "-m", "ragwright", "usage", "--by", "tenant", "--json", "--config",
-                            str(config)], env=env, capture_output=True, text=True, timeout=60)
+    usage = subprocess.run(
+        [sys.executable, "-m", "ragwright", "usage", "--by", "tenant", "--json", "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     rows = json.loads(usage.stdout)["rows"]
     assert [(r["group"], r["calls"], r["errors"], r["input_tokens"]) for r in rows] == [("acme", 2, 0, 14)]

@@ -24,8 +24,9 @@ class Constant:
     name = "fake:constant"
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
-        return ChatResponse(model=self.name, message=Message("assistant", "Paris."), usage=Usage(12, 0, 2, 0),
-                            cost_usd=0.0)
+        return ChatResponse(
+            model=self.name, message=Message("assistant", "Paris."), usage=Usage(12, 0, 2, 0), cost_usd=0.0
+        )
 
     def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         return as_stream(ChatResponse(model=self.name, message=Message("assistant", "Paris."), usage=Usage(1, 0, 1, 0)))
@@ -42,11 +43,23 @@ class Gateway:
 async def test_ten_thousand_calls_keep_no_memory(tmp_path: Path) -> None:
     ledger = UsageLedger(tmp_path / "usage.sqlite", flush_ms=20)
     app = ProxyApp(Gateway(), ledger=ledger)
-    bodies = [orjson.dumps({"model": "default", "messages": [{"role": "user", "content": f"question {i}"}],
-                            "stream": i % 10 == 0, "stream_options": {"include_usage": True}})
-              for i in range(100)]
-    scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": [(b"x-ragwright-tenant",
-                                                                                           b"t1")]}
+    bodies = [
+        orjson.dumps(
+            {
+                "model": "default",
+                "messages": [{"role": "user", "content": f"question {i}"}],
+                "stream": i % 10 == 0,
+                "stream_options": {"include_usage": True},
+            }
+        )
+        for i in range(100)
+    ]
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/chat/completions",
+        "headers": [(b"x-ragwright-tenant", b"t1")],
+    }
     statuses: list[int] = []
 
     async def calls(n: int) -> None:

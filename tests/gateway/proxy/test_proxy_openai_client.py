@@ -42,8 +42,9 @@ async def test_plain_completion_with_usage_details(serve_proxy: Serve, stub: Any
     usage = Usage(input_tokens=12, cached_input_tokens=4, output_tokens=7, reasoning_tokens=2)
     fake = FakeChatModel([Reply("four", usage=usage)], name="fake:small")
     url = serve_proxy(ProxyApp(stub({"rag": fake})))
-    resp = await client(url).chat.completions.create(model="rag", messages=USER, temperature=0.2, max_tokens=20,
-                                                     seed=7, stop=["\n\n"])
+    resp = await client(url).chat.completions.create(
+        model="rag", messages=USER, temperature=0.2, max_tokens=20, seed=7, stop=["\n\n"]
+    )
     assert resp.choices[0].message.content == "four" and resp.choices[0].finish_reason == "stop"
     assert resp.model == "fake:small"
     assert resp.usage is not None and (resp.usage.prompt_tokens, resp.usage.completion_tokens) == (12, 7)
@@ -65,8 +66,9 @@ def test_sync_client_and_models_list(serve_proxy: Serve, stub: Any) -> None:
 async def test_streaming_with_usage_in_the_final_chunk(serve_proxy: Serve, stub: Any) -> None:
     fake = FakeChatModel([Reply("the answer is four", usage=Usage(input_tokens=5, output_tokens=4))], name="fake:s")
     url = serve_proxy(ProxyApp(stub({"rag": fake})))
-    stream = await client(url).chat.completions.create(model="rag", messages=USER, stream=True,
-                                                       stream_options={"include_usage": True})
+    stream = await client(url).chat.completions.create(
+        model="rag", messages=USER, stream=True, stream_options={"include_usage": True}
+    )
     chunks = [c async for c in stream]
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "the answer is four"
@@ -83,7 +85,8 @@ async def test_stream_without_include_usage_has_no_usage_chunk(serve_proxy: Serv
 
 
 async def test_a_stream_cut_after_the_first_chunk_is_an_error_not_a_short_success(
-        serve_proxy: Serve, stub: Any) -> None:
+    serve_proxy: Serve, stub: Any
+) -> None:
     url = serve_proxy(ProxyApp(stub({"rag": FakeChatModel([Reply("one two three four", cut_after=2)])})))
     seen: list[str] = []
     stream = await client(url).chat.completions.create(model="rag", messages=USER, stream=True)
@@ -110,8 +113,11 @@ async def test_tool_calls_round_trip_plain_and_streamed(serve_proxy: Serve, stub
     resp = await c.chat.completions.create(model="rag", messages=USER, tools=tools, tool_choice="auto")
     got = resp.choices[0].message.tool_calls
     assert resp.choices[0].finish_reason == "tool_calls"
-    assert got is not None and (got[0].id, got[0].function.name, got[0].function.arguments) == \
-        ("call_1", "lookup", '{"q": "vat"}')
+    assert got is not None and (got[0].id, got[0].function.name, got[0].function.arguments) == (
+        "call_1",
+        "lookup",
+        '{"q": "vat"}',
+    )
     assert fake.requests[0].tools[0].name == "lookup" and fake.requests[0].tool_choice == "auto"
     args = ""
     async for chunk in await c.chat.completions.create(model="rag", messages=USER, tools=tools, stream=True):
@@ -120,19 +126,43 @@ async def test_tool_calls_round_trip_plain_and_streamed(serve_proxy: Serve, stub
     assert args == '{"q": "vat"}'
 
 
-@pytest.mark.parametrize(("error", "status", "exc_type", "code", "retry_after"), [
-    (RateLimited("key:k1 rpm", retry_after=2.2), 429, openai.RateLimitError, "rate_limit_exceeded", "3"),
-    (BudgetExceeded("tenant:acme", remaining=0.0, resets_at=4e9), 429, openai.RateLimitError, "budget_exceeded",
-     None),
-    (ProviderHTTPError(503, provider="openai:x"), 503, openai.InternalServerError, "upstream_503", None),
-    (AllProvidersFailed([("a:x", ProviderHTTPError(500)), ("b:y", ProviderTimeout("total", 1))]), 504,
-     openai.InternalServerError, "upstream_timeout", None),
-    (AllProvidersFailed([("a:x", ProviderHTTPError(500)), ("b:y", ProviderHTTPError(401))]), 502,
-     openai.InternalServerError, "upstream_401", None),
-])
-async def test_gateway_errors_map_to_openai_errors(serve_proxy: Serve, stub: Any, error: Exception, status: int,
-                                                   exc_type: type[Exception], code: str,
-                                                   retry_after: str | None) -> None:
+@pytest.mark.parametrize(
+    ("error", "status", "exc_type", "code", "retry_after"),
+    [
+        (RateLimited("key:k1 rpm", retry_after=2.2), 429, openai.RateLimitError, "rate_limit_exceeded", "3"),
+        (
+            BudgetExceeded("tenant:acme", remaining=0.0, resets_at=4e9),
+            429,
+            openai.RateLimitError,
+            "budget_exceeded",
+            None,
+        ),
+        (ProviderHTTPError(503, provider="openai:x"), 503, openai.InternalServerError, "upstream_503", None),
+        (
+            AllProvidersFailed([("a:x", ProviderHTTPError(500)), ("b:y", ProviderTimeout("total", 1))]),
+            504,
+            openai.InternalServerError,
+            "upstream_timeout",
+            None,
+        ),
+        (
+            AllProvidersFailed([("a:x", ProviderHTTPError(500)), ("b:y", ProviderHTTPError(401))]),
+            502,
+            openai.InternalServerError,
+            "upstream_401",
+            None,
+        ),
+    ],
+)
+async def test_gateway_errors_map_to_openai_errors(
+    serve_proxy: Serve,
+    stub: Any,
+    error: Exception,
+    status: int,
+    exc_type: type[Exception],
+    code: str,
+    retry_after: str | None,
+) -> None:
     url = serve_proxy(ProxyApp(stub({"rag": FakeChatModel([error])})))
     with pytest.raises(exc_type) as err:
         await client(url).chat.completions.create(model="rag", messages=USER)
@@ -215,12 +245,12 @@ async def test_gateway_faults_that_are_nobodys_request_are_json_500s(serve_proxy
     assert b.value.body["code"] == "internal_error" and "boom" not in str(b.value.body)  # type: ignore[index]
 
 
-async def test_the_assembled_gateway_applies_its_policies_behind_the_proxy(
-        serve_proxy: Serve, tmp_path: Path) -> None:
+async def test_the_assembled_gateway_applies_its_policies_behind_the_proxy(serve_proxy: Serve, tmp_path: Path) -> None:
     """The real `Gateway` (rate limit, retry, breaker, timeout, ledger) with a scripted provider: a per-key RPM of 2
     lets two calls through and answers the third with 429 and Retry-After; the ledger records all three."""
-    settings = load_settings(data_dir=tmp_path, gateway={
-        "chain": ["fake:a"], "rate_limit": {"per_key_rpm": 2}, "cache": {"exact": False}})
+    settings = load_settings(
+        data_dir=tmp_path, gateway={"chain": ["fake:a"], "rate_limit": {"per_key_rpm": 2}, "cache": {"exact": False}}
+    )
     gateway = Gateway(settings, provider_factory=lambda spec: FakeChatModel(["fine"], cycle=True, name=spec))
     url = serve_proxy(ProxyApp(gateway, authenticate=cached_authenticator(lambda raw: ("acme", "k1"))))
     c = client(url, "any-key")
@@ -241,13 +271,19 @@ async def test_the_assembled_gateway_applies_its_policies_behind_the_proxy(
 async def test_build_proxy_serves_a_real_openai_compatible_upstream(serve_proxy: Serve, tmp_path: Path) -> None:
     """`ragwright gateway serve`'s assembly: registry -> OpenAI adapter -> pooled transport -> a loopback server."""
     with OpenAIServer(default=Plan(text="from upstream", usage=Usage(9, 3, 4, 1))) as upstream:
-        settings = load_settings(data_dir=tmp_path, gateway={
-            "chain": ["loop:gpt-x"], "providers": {"loop": {"kind": "openai", "base_url": upstream.base_url}}})
+        settings = load_settings(
+            data_dir=tmp_path,
+            gateway={"chain": ["loop:gpt-x"], "providers": {"loop": {"kind": "openai", "base_url": upstream.base_url}}},
+        )
         url = serve_proxy(build_proxy(settings))
         c = client(url)
         resp = await c.chat.completions.create(model="default", messages=USER)
-        streamed = [ch async for ch in await c.chat.completions.create(
-            model="loop:gpt-x", messages=USER, stream=True, stream_options={"include_usage": True})]
+        streamed = [
+            ch
+            async for ch in await c.chat.completions.create(
+                model="loop:gpt-x", messages=USER, stream=True, stream_options={"include_usage": True}
+            )
+        ]
         assert upstream.request_count == 2 and upstream.connections == 1
     assert resp.choices[0].message.content == "from upstream" and resp.model == "loop:gpt-x"
     assert resp.usage is not None and resp.usage.prompt_tokens_details.cached_tokens == 3  # type: ignore[union-attr]
@@ -255,14 +291,16 @@ async def test_build_proxy_serves_a_real_openai_compatible_upstream(serve_proxy:
     assert streamed[-1].usage is not None and streamed[-1].usage.completion_tokens == 4
 
 
-async def test_a_client_leaving_mid_stream_stops_the_upstream_and_is_recorded(serve_proxy: Serve, stub: Any,
-                                                                              tmp_path: Path) -> None:
+async def test_a_client_leaving_mid_stream_stops_the_upstream_and_is_recorded(
+    serve_proxy: Serve, stub: Any, tmp_path: Path
+) -> None:
     ledger = UsageLedger(tmp_path / "usage.sqlite", flush_ms=10)
     words = " ".join(f"w{i}" for i in range(200))
     url = serve_proxy(ProxyApp(stub({"rag": FakeChatModel([Reply(words, chunk_delay=0.02)])}), ledger=ledger))
     async with httpx.AsyncClient() as raw:
-        async with raw.stream("POST", f"{url}/chat/completions",
-                              json={"model": "rag", "messages": USER, "stream": True}) as resp:
+        async with raw.stream(
+            "POST", f"{url}/chat/completions", json={"model": "rag", "messages": USER, "stream": True}
+        ) as resp:
             async for line in resp.aiter_lines():
                 if line.startswith("data: "):
                     break  # leave after the first event: the connection closes

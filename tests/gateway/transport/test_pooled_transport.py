@@ -40,8 +40,9 @@ REQ = ChatRequest(model="x", messages=(Message("user", "count to eight"),), max_
 
 
 def pooled_client(timeout: TimeoutSettings = TIGHT) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=PooledTransport(), timeout=httpx_timeout(timeout), follow_redirects=False,
-                             trust_env=False)
+    return httpx.AsyncClient(
+        transport=PooledTransport(), timeout=httpx_timeout(timeout), follow_redirects=False, trust_env=False
+    )
 
 
 def lean_client(timeout: TimeoutSettings = TIGHT) -> httpx.AsyncClient:
@@ -61,18 +62,24 @@ def server(_server: OpenAIServer) -> OpenAIServer:
     return _server
 
 
-async def outcome(server: OpenAIServer, client: httpx.AsyncClient, plan: Plan | None, *, stream: bool,
-                  base_url: str | None = None) -> tuple[str, object]:
+async def outcome(
+    server: OpenAIServer, client: httpx.AsyncClient, plan: Plan | None, *, stream: bool, base_url: str | None = None
+) -> tuple[str, object]:
     """What one call ends in: ('ok', text) or (error type name, the fields that matter)."""
     if plan is not None:
         server.enqueue(plan)
-    model = OpenAIChatModel("gpt-4o-mini", base_url=base_url or server.base_url, api_key="k", client=client,
-                            timeout=TIGHT)
+    model = OpenAIChatModel(
+        "gpt-4o-mini", base_url=base_url or server.base_url, api_key="k", client=client, timeout=TIGHT
+    )
     try:
         reply = await (collect(model.stream(REQ)) if stream else model.chat(REQ))
     except GatewayError as exc:
-        return type(exc).__name__, (getattr(exc, "status", None), getattr(exc, "retry_after", None),
-                                    getattr(exc, "phase", None), exc.transient)
+        return type(exc).__name__, (
+            getattr(exc, "status", None),
+            getattr(exc, "retry_after", None),
+            getattr(exc, "phase", None),
+            exc.transient,
+        )
     return "ok", reply.text
 
 
@@ -93,8 +100,9 @@ FAULTS = [
 @pytest.mark.parametrize("make", [pooled_client, lean_client], ids=["pooled", "lean"])
 @pytest.mark.parametrize("stream", [False, True], ids=["chat", "stream"])
 @pytest.mark.parametrize(("name", "plan"), FAULTS, ids=[f[0] for f in FAULTS])
-async def test_every_fault_ends_as_it_does_with_httpx_own_transport(server: OpenAIServer, name: str, plan: Plan,
-                                                                    stream: bool, make: Any) -> None:
+async def test_every_fault_ends_as_it_does_with_httpx_own_transport(
+    server: OpenAIServer, name: str, plan: Plan, stream: bool, make: Any
+) -> None:
     reference, ours = make_client(TIGHT), make()
     try:
         expected = await outcome(server, reference, plan, stream=stream)
@@ -201,8 +209,6 @@ async def test_chunked_and_close_delimited_bodies() -> None:
     assert chunked.text == "abcde" and closed.text == "until the end"
 
 
-
-
 async def test_lean_client_merges_default_headers_and_defers_to_httpx_when_asked_for_more() -> None:
     seen: list[bytes] = []
 
@@ -242,8 +248,9 @@ async def test_max_connections_queues_requests_and_frees_slots_after_failures(se
         replies = await asyncio.gather(*[model.chat(REQ) for _ in range(20)])
     assert all(r.text == TEXT for r in replies) and server.connections <= 4
     # one slot: every failure must give it back, or the next call would wait for a slot forever
-    async with LeanAsyncClient(transport=PooledTransport(max_connections=1),
-                               timeout=httpx.Timeout(5.0, pool=0.5)) as client:
+    async with LeanAsyncClient(
+        transport=PooledTransport(max_connections=1), timeout=httpx.Timeout(5.0, pool=0.5)
+    ) as client:
         model = OpenAIChatModel("m", base_url=server.base_url, client=client, timeout=TIGHT)
         assert (await model.chat(REQ)).text == TEXT
         server.enqueue(drop_connection(), drop_connection(), hang())
@@ -255,8 +262,9 @@ async def test_max_connections_queues_requests_and_frees_slots_after_failures(se
 
 async def test_a_full_pool_times_out_as_pool_timeout(server: OpenAIServer) -> None:
     server.enqueue(hang())
-    async with LeanAsyncClient(transport=PooledTransport(max_connections=1),
-                               timeout=httpx.Timeout(2.0, pool=0.1)) as client:
+    async with LeanAsyncClient(
+        transport=PooledTransport(max_connections=1), timeout=httpx.Timeout(2.0, pool=0.1)
+    ) as client:
         url = f"{server.base_url}/chat/completions"
         body = b'{"model": "m", "messages": [{"role": "user", "content": "hi"}]}'
         stuck = asyncio.ensure_future(client.post(url, content=body))

@@ -14,9 +14,18 @@ import importlib
 from typing import Any
 
 _WHERE = {
-    "Timeout": "timeout", "Retry": "retry", "RetryBudget": "retry", "CircuitBreaker": "breaker",
-    "Fallback": "fallback", "RateLimit": "ratelimit", "Budget": "budget", "BudgetStore": "budget",
-    "InMemoryBudgetStore": "budget", "Cache": "cache", "Router": "router", "complexity": "router",
+    "Timeout": "timeout",
+    "Retry": "retry",
+    "RetryBudget": "retry",
+    "CircuitBreaker": "breaker",
+    "Fallback": "fallback",
+    "RateLimit": "ratelimit",
+    "Budget": "budget",
+    "BudgetStore": "budget",
+    "InMemoryBudgetStore": "budget",
+    "Cache": "cache",
+    "Router": "router",
+    "complexity": "router",
 }
 
 __all__ = sorted(_WHERE)

@@ -47,8 +47,9 @@ async def relay(first: Chunk | None, stream: AsyncIterator[Chunk], *, provider: 
     except StreamInterrupted:
         raise
     except GatewayError as exc:
-        raise StreamInterrupted(f"{provider}: stream failed after its first chunk: {exc}", provider=provider,
-                                cause=exc) from exc
+        raise StreamInterrupted(
+            f"{provider}: stream failed after its first chunk: {exc}", provider=provider, cause=exc
+        ) from exc
     finally:
         await aclose(stream)
 

@@ -46,9 +46,17 @@ def counts_as_failure(exc: BaseException) -> bool:
 
 
 class CircuitBreaker(WrapperModel):
-    def __init__(self, inner: ChatModel, *, consecutive_failures: int = 5, error_rate: float = 0.5,
-                 min_calls: int = 20, window: float = 30.0, cooldown: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        inner: ChatModel,
+        *,
+        consecutive_failures: int = 5,
+        error_rate: float = 0.5,
+        min_calls: int = 20,
+        window: float = 30.0,
+        cooldown: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(inner)
         self.consecutive_failures = consecutive_failures
         self.error_rate = error_rate
@@ -111,8 +119,9 @@ class CircuitBreaker(WrapperModel):
         self._streak += 1
         calls = sum(b[1] for b in self._buckets)
         failures = sum(b[2] for b in self._buckets)
-        if self._streak >= self.consecutive_failures or (calls >= self.min_calls
-                                                         and failures >= self.error_rate * calls):
+        if self._streak >= self.consecutive_failures or (
+            calls >= self.min_calls and failures >= self.error_rate * calls
+        ):
             self._open(now)
 
     def _open(self, now: float) -> None:

@@ -113,11 +113,19 @@ def period_bounds(now: float, period: Literal["day", "month"]) -> tuple[str, flo
 
 
 class Budget(WrapperModel):
-    def __init__(self, inner: ChatModel, *, tenant_usd: float | None = None, key_usd: float | None = None,
-                 period: Literal["day", "month"] = "day", prices: PriceTable,
-                 clock: Callable[[], float] = time.time, store: BudgetStore | None = None,
-                 unknown_price: Literal["refuse", "allow"] = "refuse",
-                 default_max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
+    def __init__(
+        self,
+        inner: ChatModel,
+        *,
+        tenant_usd: float | None = None,
+        key_usd: float | None = None,
+        period: Literal["day", "month"] = "day",
+        prices: PriceTable,
+        clock: Callable[[], float] = time.time,
+        store: BudgetStore | None = None,
+        unknown_price: Literal["refuse", "allow"] = "refuse",
+        default_max_tokens: int = DEFAULT_MAX_TOKENS,
+    ) -> None:
         super().__init__(inner)
         self.tenant_usd = tenant_usd
         self.key_usd = key_usd
@@ -159,8 +167,10 @@ class Budget(WrapperModel):
         if needed is None:
             names = [n for n in candidate_names(self.inner) if self.prices.get(n) is None]
             if self.unknown_price == "refuse":
-                raise ConfigError(f"no price for {', '.join(names)}: a budget cannot hold without one; add it to "
-                                  "gateway.prices_file (USD per 1M tokens)")
+                raise ConfigError(
+                    f"no price for {', '.join(names)}: a budget cannot hold without one; add it to "
+                    "gateway.prices_file (USD per 1M tokens)"
+                )
             for name in set(names) - self._warned:
                 log.warning("budget: no price for %s; its calls are not charged", name)
                 self._warned.add(name)

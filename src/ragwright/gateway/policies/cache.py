@@ -59,10 +59,15 @@ def _digest(payload: Any) -> str:
 
 
 def _params(request: ChatRequest) -> dict[str, Any]:
-    return {"tools": [asdict(t) for t in request.tools], "tool_choice": request.tool_choice,
-            "response_format": None if request.response_format is None else asdict(request.response_format),
-            "temperature": request.temperature, "max_tokens": request.max_tokens, "seed": request.seed,
-            "stop": list(request.stop)}
+    return {
+        "tools": [asdict(t) for t in request.tools],
+        "tool_choice": request.tool_choice,
+        "response_format": None if request.response_format is None else asdict(request.response_format),
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+        "seed": request.seed,
+        "stop": list(request.stop),
+    }
 
 
 def _message(m: Message) -> list[Any]:
@@ -107,10 +112,19 @@ class _Probe:
 
 
 class Cache(WrapperModel):
-    def __init__(self, inner: ChatModel, *, exact: bool = True, semantic: bool = False,
-                 semantic_threshold: float = 0.95, ttl_seconds: float = 3600.0, max_entries: int = 10_000,
-                 embedder: Embedder | None = None, prices: PriceTable | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        inner: ChatModel,
+        *,
+        exact: bool = True,
+        semantic: bool = False,
+        semantic_threshold: float = 0.95,
+        ttl_seconds: float = 3600.0,
+        max_entries: int = 10_000,
+        embedder: Embedder | None = None,
+        prices: PriceTable | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(inner)
         if semantic and embedder is None:
             raise ConfigError("gateway.cache.semantic needs an embedder")
@@ -137,14 +151,27 @@ class Cache(WrapperModel):
         return len(self._entries)
 
     def key(self, request: ChatRequest) -> str:
-        return _digest({"tenant": request.context.tenant, "model": self.name, "params": _params(request),
-                        "messages": [_message(m) for m in request.messages]})
+        return _digest(
+            {
+                "tenant": request.context.tenant,
+                "model": self.name,
+                "params": _params(request),
+                "messages": [_message(m) for m in request.messages],
+            }
+        )
 
     def scope(self, request: ChatRequest, last: int) -> str:
         """Everything but the last user message: semantic hits are only looked for within one scope."""
         others = [_message(m) for i, m in enumerate(request.messages) if i != last]
-        return _digest({"tenant": request.context.tenant, "model": self.name, "params": _params(request),
-                        "messages": others, "position": last})
+        return _digest(
+            {
+                "tenant": request.context.tenant,
+                "model": self.name,
+                "params": _params(request),
+                "messages": others,
+                "position": last,
+            }
+        )
 
     def _get(self, key: str, now: float) -> ChatResponse | None:
         entry = self._entries.get(key)
@@ -246,8 +273,9 @@ class Cache(WrapperModel):
         self._entries[probe.key] = _Entry(response, self.clock() + self.ttl)
         if probe.scope is not None and probe.question is not None and probe.vector is not None:
             self._matrices.pop(probe.scope, None)
-            self._semantic.setdefault(probe.scope, {})[probe.key] = _SemanticEntry(probe.vector, probe.question,
-                                                                                 probe.scope)
+            self._semantic.setdefault(probe.scope, {})[probe.key] = _SemanticEntry(
+                probe.vector, probe.question, probe.scope
+            )
             self._scope_of[probe.key] = probe.scope
         while len(self._entries) > self.max_entries:
             self._drop(next(iter(self._entries)))

@@ -14,13 +14,46 @@ from __future__ import annotations
 import re
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*")
-_NEGATIONS = frozenset({"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "nowhere", "without",
-                        "cannot", "unsupported", "disallowed", "forbidden", "prohibited"})
-_NUMBER_WORDS: dict[str, float] = {w: float(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
-_NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "hundred": 100, "thousand": 1000,
-                      "million": 1_000_000, "billion": 1_000_000_000, "half": 0.5, "once": 1, "twice": 2})
+_NEGATIONS = frozenset(
+    {
+        "not",
+        "no",
+        "never",
+        "none",
+        "nobody",
+        "nothing",
+        "neither",
+        "nor",
+        "nowhere",
+        "without",
+        "cannot",
+        "unsupported",
+        "disallowed",
+        "forbidden",
+        "prohibited",
+    }
+)
+_NUMBER_WORDS: dict[str, float] = {
+    w: float(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+}
+_NUMBER_WORDS.update(
+    {
+        "thirty": 30,
+        "forty": 40,
+        "fifty": 50,
+        "hundred": 100,
+        "thousand": 1000,
+        "million": 1_000_000,
+        "billion": 1_000_000_000,
+        "half": 0.5,
+        "once": 1,
+        "twice": 2,
+    }
+)
 
 
 def _tokens(text: str) -> list[str]:

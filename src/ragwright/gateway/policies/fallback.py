@@ -108,8 +108,9 @@ class Fallback(WrapperModel):
             except GatewayError as exc:
                 min_window = self._after_failure(model, exc, min_window)
                 errors.append((model.name, exc))
-                attempts.append(Attempt(model.name, f"{type(exc).__name__}: {exc}",
-                                        (time.monotonic() - started) * 1000))
+                attempts.append(
+                    Attempt(model.name, f"{type(exc).__name__}: {exc}", (time.monotonic() - started) * 1000)
+                )
                 continue
             if not attempts:
                 return response

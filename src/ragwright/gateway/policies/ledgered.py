@@ -44,11 +44,25 @@ class Ledgered(WrapperModel):
             raise
         ctx = request.context
         model = resp.model or None
-        self.ledger.record(UsageRecord(
-            time.time(), ctx.tenant, ctx.key_id, self.requested or request.model, model, _provider(model),
-            *_tokens(resp.usage),
-            resp.cost_usd, resp.saved_usd, resp.cached, (time.perf_counter() - t0) * 1000.0, "ok", None,
-            _path(resp.attempts), False))
+        self.ledger.record(
+            UsageRecord(
+                time.time(),
+                ctx.tenant,
+                ctx.key_id,
+                self.requested or request.model,
+                model,
+                _provider(model),
+                *_tokens(resp.usage),
+                resp.cost_usd,
+                resp.saved_usd,
+                resp.cached,
+                (time.perf_counter() - t0) * 1000.0,
+                "ok",
+                None,
+                _path(resp.attempts),
+                False,
+            )
+        )
         return resp
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
@@ -70,24 +84,60 @@ class Ledgered(WrapperModel):
             self._failed(request, exc, t0, stream=True, model=model or None, usage=usage)
             raise
         ctx = request.context
-        self.ledger.record(UsageRecord(
-            time.time(), ctx.tenant, ctx.key_id, self.requested or request.model, model or None,
-            _provider(model or None),
-            *_tokens(usage or Usage()), cost, 0.0, cached, (time.perf_counter() - t0) * 1000.0, "ok", None, "",
-            True))
+        self.ledger.record(
+            UsageRecord(
+                time.time(),
+                ctx.tenant,
+                ctx.key_id,
+                self.requested or request.model,
+                model or None,
+                _provider(model or None),
+                *_tokens(usage or Usage()),
+                cost,
+                0.0,
+                cached,
+                (time.perf_counter() - t0) * 1000.0,
+                "ok",
+                None,
+                "",
+                True,
+            )
+        )
 
-    def _failed(self, request: ChatRequest, exc: BaseException, t0: float, *, stream: bool,
-                model: str | None = None, usage: Usage | None = None) -> None:
+    def _failed(
+        self,
+        request: ChatRequest,
+        exc: BaseException,
+        t0: float,
+        *,
+        stream: bool,
+        model: str | None = None,
+        usage: Usage | None = None,
+    ) -> None:
         cancelled = isinstance(exc, GeneratorExit) or type(exc).__name__ == "CancelledError"
         path = ""
         if isinstance(exc, AllProvidersFailed):
             path = " > ".join(f"{p}({type(e).__name__})" for p, e in exc.attempts)
         ctx = request.context
-        self.ledger.record(UsageRecord(
-            time.time(), ctx.tenant, ctx.key_id, self.requested or request.model, model, _provider(model),
-            *_tokens(usage or Usage()),
-            None, 0.0, False, (time.perf_counter() - t0) * 1000.0, "cancelled" if cancelled else "error",
-            None if cancelled else type(exc).__name__, path, stream))
+        self.ledger.record(
+            UsageRecord(
+                time.time(),
+                ctx.tenant,
+                ctx.key_id,
+                self.requested or request.model,
+                model,
+                _provider(model),
+                *_tokens(usage or Usage()),
+                None,
+                0.0,
+                False,
+                (time.perf_counter() - t0) * 1000.0,
+                "cancelled" if cancelled else "error",
+                None if cancelled else type(exc).__name__,
+                path,
+                stream,
+            )
+        )
 
 
 def _tokens(u: Usage) -> tuple[int, int, int, int, int]:

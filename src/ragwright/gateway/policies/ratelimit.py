@@ -41,10 +41,20 @@ def _item(per_minute: int | None) -> RateLimitItem | None:
 
 
 class RateLimit(WrapperModel):
-    def __init__(self, inner: ChatModel, *, per_key_rpm: int | None = None, per_key_tpm: int | None = None,
-                 per_tenant_rpm: int | None = None, per_tenant_tpm: int | None = None,
-                 per_model_rpm: int | None = None, per_model_tpm: int | None = None, storage: str = "memory://",
-                 default_max_tokens: int = DEFAULT_MAX_TOKENS, share_with: RateLimit | None = None) -> None:
+    def __init__(
+        self,
+        inner: ChatModel,
+        *,
+        per_key_rpm: int | None = None,
+        per_key_tpm: int | None = None,
+        per_tenant_rpm: int | None = None,
+        per_tenant_tpm: int | None = None,
+        per_model_rpm: int | None = None,
+        per_model_tpm: int | None = None,
+        storage: str = "memory://",
+        default_max_tokens: int = DEFAULT_MAX_TOKENS,
+        share_with: RateLimit | None = None,
+    ) -> None:
         super().__init__(inner)
         self.storage: StorageTypes
         self.limiter: SlidingWindowCounterRateLimiter
@@ -90,12 +100,10 @@ class RateLimit(WrapperModel):
         async with self._lock:
             for item, ident, label, cost in charges if len(charges) > 1 else ():  # one hit alone needs no test
                 if not await self.limiter.test(item, ident, cost=cost):
-                    raise RateLimited(label, retry_after=await self._retry_after(item, ident, cost),
-                                      provider=self.name)
+                    raise RateLimited(label, retry_after=await self._retry_after(item, ident, cost), provider=self.name)
             for item, ident, label, cost in charges:
                 if not await self.limiter.hit(item, ident, cost=cost):  # another replica took it meanwhile
-                    raise RateLimited(label, retry_after=await self._retry_after(item, ident, cost),
-                                      provider=self.name)
+                    raise RateLimited(label, retry_after=await self._retry_after(item, ident, cost), provider=self.name)
 
     async def _retry_after(self, item: RateLimitItem, ident: str, cost: int) -> float | None:
         if cost > item.amount:

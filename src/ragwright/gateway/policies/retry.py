@@ -48,8 +48,9 @@ class RetryBudget:
         if budget.try_spend(): ...  # a retry is allowed
     """
 
-    def __init__(self, *, ratio: float = 0.2, window: float = 60.0, min_retries: int = 10,
-                 clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self, *, ratio: float = 0.2, window: float = 60.0, min_retries: int = 10, clock: Clock = time.monotonic
+    ) -> None:
         self.ratio = ratio
         self.window = window
         self.min_retries = min_retries
@@ -84,21 +85,32 @@ class RetryBudget:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    return (isinstance(exc, GatewayError) and exc.transient
-            and not isinstance(exc, (CircuitOpen, StreamInterrupted)))
+    return isinstance(exc, GatewayError) and exc.transient and not isinstance(exc, (CircuitOpen, StreamInterrupted))
 
 
 class Retry(WrapperModel):
-    def __init__(self, inner: ChatModel, *, max_attempts: int = 3, base_delay: float = 0.25, max_delay: float = 8.0,
-                 budget_ratio: float = 0.2, budget_window: float = 60.0, budget_min: int = 10,
-                 budget: RetryBudget | None = None, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        inner: ChatModel,
+        *,
+        max_attempts: int = 3,
+        base_delay: float = 0.25,
+        max_delay: float = 8.0,
+        budget_ratio: float = 0.2,
+        budget_window: float = 60.0,
+        budget_min: int = 10,
+        budget: RetryBudget | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
         super().__init__(inner)
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
-        self.budget = budget or RetryBudget(ratio=budget_ratio, window=budget_window, min_retries=budget_min,
-                                            clock=clock)
+        self.budget = budget or RetryBudget(
+            ratio=budget_ratio, window=budget_window, min_retries=budget_min, clock=clock
+        )
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
@@ -108,7 +120,7 @@ class Retry(WrapperModel):
         """Seconds to wait before retry number ``retry`` (0-based), or None when ``exc`` must not be retried."""
         if retry + 1 >= self.max_attempts or not is_retryable(exc):
             return None
-        wait = self.rng.uniform(0.0, min(self.max_delay, self.base_delay * 2 ** retry))
+        wait = self.rng.uniform(0.0, min(self.max_delay, self.base_delay * 2**retry))
         retry_after = getattr(exc, "retry_after", None)
         if isinstance(retry_after, (int, float)) and retry_after > 0:
             if retry_after > self.max_delay:

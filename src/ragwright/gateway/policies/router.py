@@ -28,10 +28,16 @@ from ragwright.gateway.base import ChatModel, WrapperModel
 from ragwright.gateway.policies._shared import candidate_names
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
 
-_REASONING = re.compile(r"\b(why|how|explain|compare|comparison|contrast|analy[sz]e|difference|differ|trade-?offs?|"
-                        r"pros and cons|evaluate|justify|implications?|reason|versus|vs\.?|should)\b", re.I)
-_QUESTION_START = re.compile(r"(?:^|[.?!;]\s+|\band\s+)(what|when|who|where|which|why|how|is|are|does|do|can|"
-                             r"should|could|would|will)\b", re.I)
+_REASONING = re.compile(
+    r"\b(why|how|explain|compare|comparison|contrast|analy[sz]e|difference|differ|trade-?offs?|"
+    r"pros and cons|evaluate|justify|implications?|reason|versus|vs\.?|should)\b",
+    re.I,
+)
+_QUESTION_START = re.compile(
+    r"(?:^|[.?!;]\s+|\band\s+)(what|when|who|where|which|why|how|is|are|does|do|can|"
+    r"should|could|would|will)\b",
+    re.I,
+)
 
 
 def _question(request: ChatRequest) -> str:

@@ -24,8 +24,9 @@ from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
 
 
 class Timeout(WrapperModel):
-    def __init__(self, inner: ChatModel, *, connect: float = 5.0, first_token: float = 30.0,
-                 total: float = 120.0) -> None:
+    def __init__(
+        self, inner: ChatModel, *, connect: float = 5.0, first_token: float = 30.0, total: float = 120.0
+    ) -> None:
         super().__init__(inner)
         self.connect = connect
         self.first_token = first_token
@@ -50,8 +51,7 @@ class Timeout(WrapperModel):
             except StopAsyncIteration:
                 return
             except TimeoutError:
-                phase, limit = ("first_token", self.first_token) if first_deadline < deadline \
-                    else ("total", self.total)
+                phase, limit = ("first_token", self.first_token) if first_deadline < deadline else ("total", self.total)
                 raise ProviderTimeout(phase, limit, provider=self.name) from None
             yield first
             while True:
@@ -66,8 +66,9 @@ class Timeout(WrapperModel):
                 except StreamInterrupted:
                     raise
                 except GatewayError as exc:  # after content reached the caller, any failure is an interruption
-                    raise StreamInterrupted(f"{self.name}: stream failed after its first chunk: {exc}",
-                                            provider=self.name, cause=exc) from exc
+                    raise StreamInterrupted(
+                        f"{self.name}: stream failed after its first chunk: {exc}", provider=self.name, cause=exc
+                    ) from exc
                 yield chunk
         finally:
             await aclose(stream)

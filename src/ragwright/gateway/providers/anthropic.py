@@ -50,11 +50,23 @@ ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 1024
 """The Messages API requires ``max_tokens``; used when the request leaves it unset."""
 
-_STOP: dict[str, FinishReason] = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
-                                  "tool_use": "tool_calls", "pause_turn": "stop"}
-_ERROR_STATUS = {"invalid_request_error": 400, "authentication_error": 401, "permission_error": 403,
-                 "not_found_error": 404, "request_too_large": 413, "rate_limit_error": 429, "api_error": 500,
-                 "overloaded_error": 529}
+_STOP: dict[str, FinishReason] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "pause_turn": "stop",
+}
+_ERROR_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
 
 
 class AnthropicChatModel(HTTPChatModel):
@@ -69,33 +81,57 @@ class AnthropicChatModel(HTTPChatModel):
             print(chunk.delta, end="")
     """
 
-    def __init__(self, model: str, *, base_url: str = "https://api.anthropic.com", api_key: str | None = None,
-                 client: httpx.AsyncClient | None = None, prices: PriceTable | None = None,
-                 headers: dict[str, str] | None = None, provider_name: str = "anthropic",
-                 context_window: int | None = None, timeout: TimeoutSettings | None = None,
-                 version: str = ANTHROPIC_VERSION) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str = "https://api.anthropic.com",
+        api_key: str | None = None,
+        client: httpx.AsyncClient | None = None,
+        prices: PriceTable | None = None,
+        headers: dict[str, str] | None = None,
+        provider_name: str = "anthropic",
+        context_window: int | None = None,
+        timeout: TimeoutSettings | None = None,
+        version: str = ANTHROPIC_VERSION,
+    ) -> None:
         all_headers = {"anthropic-version": version, **(headers or {})}
         if api_key:
             all_headers.setdefault("x-api-key", api_key)
         root = base_url.rstrip("/")
         root = root[:-3] if root.endswith("/v1") else root
-        super().__init__(model, base_url=root, provider_name=provider_name, client=client, prices=prices,
-                         headers=all_headers, context_window=context_window, timeout=timeout)
+        super().__init__(
+            model,
+            base_url=root,
+            provider_name=provider_name,
+            client=client,
+            prices=prices,
+            headers=all_headers,
+            context_window=context_window,
+            timeout=timeout,
+        )
 
     # -- requests -----------------------------------------------------------------------------------------------
 
     def payload(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         system = "\n\n".join(m.content or "" for m in request.messages if m.role == "system")
-        body: dict[str, Any] = {"model": self.model, "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
-                                "messages": _turns(request.messages)}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+            "messages": _turns(request.messages),
+        }
         if system:
             body["system"] = system
-        tools = [{"name": t.name, "description": t.description, "input_schema": t.parameters}
-                 for t in request.tools]
+        tools = [{"name": t.name, "description": t.description, "input_schema": t.parameters} for t in request.tools]
         fmt = request.response_format
         if fmt is not None and fmt.json_schema is not None:
-            tools.append({"name": fmt.name, "description": "Give the answer as this tool's input.",
-                          "input_schema": fmt.json_schema})
+            tools.append(
+                {
+                    "name": fmt.name,
+                    "description": "Give the answer as this tool's input.",
+                    "input_schema": fmt.json_schema,
+                }
+            )
             body["tool_choice"] = {"type": "tool", "name": fmt.name}
         elif fmt is not None:
             body["system"] = (system + "\n\n" if system else "") + "Reply with one JSON object and nothing else."
@@ -103,8 +139,11 @@ class AnthropicChatModel(HTTPChatModel):
             body["tools"] = tools
         if request.tool_choice is not None and "tool_choice" not in body:
             choice = request.tool_choice
-            body["tool_choice"] = {"type": {"required": "any"}.get(choice, choice)} \
-                if choice in ("auto", "none", "required") else {"type": "tool", "name": choice}
+            body["tool_choice"] = (
+                {"type": {"required": "any"}.get(choice, choice)}
+                if choice in ("auto", "none", "required")
+                else {"type": "tool", "name": choice}
+            )
         if request.temperature is not None:
             body["temperature"] = request.temperature
         if request.stop:
@@ -117,8 +156,14 @@ class AnthropicChatModel(HTTPChatModel):
         fmt = request.response_format
         return fmt.name if fmt is not None and fmt.json_schema is not None else None
 
-    def status_error(self, status: int, message: str, code: str, body: str, retry_after: float | None,
-                     ) -> GatewayError:
+    def status_error(
+        self,
+        status: int,
+        message: str,
+        code: str,
+        body: str,
+        retry_after: float | None,
+    ) -> GatewayError:
         if status in (400, 413) and looks_like_context_overflow(message):
             return ContextLengthExceeded(f"{self.name}: {message}", provider=self.name)
         return super().status_error(status, message, code, body, retry_after)
@@ -151,31 +196,42 @@ class AnthropicChatModel(HTTPChatModel):
             elif kind == "tool_use" and block.get("name") == format_tool:
                 text.append(json.dumps(block.get("input") or {}))
             elif kind == "tool_use":
-                calls.append(ToolCall(id=str(block.get("id") or ""), name=str(block.get("name") or ""),
-                                      arguments=json.dumps(block.get("input") or {})))
+                calls.append(
+                    ToolCall(
+                        id=str(block.get("id") or ""),
+                        name=str(block.get("name") or ""),
+                        arguments=json.dumps(block.get("input") or {}),
+                    )
+                )
         stop = str(data.get("stop_reason") or "end_turn")
         if stop == "refusal":
             raise ContentFiltered(f"{self.name}: the model refused the request", provider=self.name)
         finish: FinishReason = "stop" if format_tool and not calls else _STOP.get(stop, "stop")
         usage = _usage(data.get("usage"))
-        return ChatResponse(model=self.name, message=Message("assistant", "".join(text) or None,
-                                                             tool_calls=tuple(calls)),
-                            finish_reason=finish, usage=usage or Usage(), cost_usd=self.cost(usage),
-                            id=str(data.get("id") or ""))
+        return ChatResponse(
+            model=self.name,
+            message=Message("assistant", "".join(text) or None, tool_calls=tuple(calls)),
+            finish_reason=finish,
+            usage=usage or Usage(),
+            cost_usd=self.cost(usage),
+            id=str(data.get("id") or ""),
+        )
 
     # -- stream -------------------------------------------------------------------------------------------------
 
     def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         format_tool = self._format_tool(request)
 
-        def convert(events: AsyncIterator[ServerSentEvent | dict[str, Any]],
-                    state: StreamState) -> AsyncGenerator[Chunk, None]:
+        def convert(
+            events: AsyncIterator[ServerSentEvent | dict[str, Any]], state: StreamState
+        ) -> AsyncGenerator[Chunk, None]:
             return self._chunks(events, state, format_tool)
 
         return self.stream_chunks("/v1/messages", self.payload(request, stream=True), convert)
 
-    async def _chunks(self, events: AsyncIterator[ServerSentEvent | dict[str, Any]], state: StreamState,
-                      format_tool: str | None) -> AsyncGenerator[Chunk, None]:
+    async def _chunks(
+        self, events: AsyncIterator[ServerSentEvent | dict[str, Any]], state: StreamState, format_tool: str | None
+    ) -> AsyncGenerator[Chunk, None]:
         raw_usage: dict[str, Any] = {}  # message_start usage, overridden by message_delta's cumulative counts
         have_usage = False
         stop: str | None = None
@@ -186,9 +242,13 @@ class AnthropicChatModel(HTTPChatModel):
                 continue
             if isinstance(item, dict):  # a whole message instead of a stream
                 reply = self.parse(item, format_tool)
-                yield Chunk(delta=reply.text, tool_calls=tuple(ToolCallDelta(i, c.id, c.name, c.arguments) for i, c
-                                                               in enumerate(reply.message.tool_calls)),
-                            model=self.name)
+                yield Chunk(
+                    delta=reply.text,
+                    tool_calls=tuple(
+                        ToolCallDelta(i, c.id, c.name, c.arguments) for i, c in enumerate(reply.message.tool_calls)
+                    ),
+                    model=self.name,
+                )
                 stop, have_usage = reply.finish_reason, True
                 whole = item.get("usage")
                 raw_usage = dict(whole) if isinstance(whole, dict) else {}
@@ -221,11 +281,13 @@ class AnthropicChatModel(HTTPChatModel):
             raise ContentFiltered(f"{self.name}: the model refused the request", provider=self.name)
         finish: FinishReason = "stop" if format_tool and not tool_index else _STOP.get(str(stop), "stop")
         usage = _usage(raw_usage) or Usage()
-        yield Chunk(finish_reason=finish, usage=usage, cost_usd=self.cost(usage if have_usage else None),
-                    model=self.name)
+        yield Chunk(
+            finish_reason=finish, usage=usage, cost_usd=self.cost(usage if have_usage else None), model=self.name
+        )
 
-    def _block(self, data: dict[str, Any], tool_index: dict[int, int], json_blocks: set[int],
-               format_tool: str | None) -> Chunk | None:
+    def _block(
+        self, data: dict[str, Any], tool_index: dict[int, int], json_blocks: set[int], format_tool: str | None
+    ) -> Chunk | None:
         """The chunk for a ``content_block_start`` or ``content_block_delta`` event, if it carries anything."""
         index = int(data.get("index", 0))
         if data.get("type") == "content_block_start":
@@ -234,8 +296,14 @@ class AnthropicChatModel(HTTPChatModel):
                 json_blocks.add(index)
             elif block.get("type") == "tool_use":
                 tool_index[index] = len(tool_index)
-                return Chunk(tool_calls=(ToolCallDelta(tool_index[index], id=str(block.get("id") or ""),
-                                                       name=str(block.get("name") or "")),), model=self.name)
+                return Chunk(
+                    tool_calls=(
+                        ToolCallDelta(
+                            tool_index[index], id=str(block.get("id") or ""), name=str(block.get("name") or "")
+                        ),
+                    ),
+                    model=self.name,
+                )
             elif block.get("type") == "text" and block.get("text"):
                 return Chunk(delta=str(block["text"]), model=self.name)
             return None
@@ -295,7 +363,10 @@ def _usage(raw: Any) -> Usage | None:
     written_1h = _int(split.get("ephemeral_1h_input_tokens"))
     # the total, or (if only the split is given) the sum of the split
     written = _int(raw.get("cache_creation_input_tokens")) or _int(split.get("ephemeral_5m_input_tokens")) + written_1h
-    return Usage(input_tokens=_int(raw.get("input_tokens")) + read + written, cached_input_tokens=read,
-                 output_tokens=_int(raw.get("output_tokens")), cache_write_tokens=written,
-                 cache_write_1h_tokens=min(written_1h, written))
-
+    return Usage(
+        input_tokens=_int(raw.get("input_tokens")) + read + written,
+        cached_input_tokens=read,
+        output_tokens=_int(raw.get("output_tokens")),
+        cache_write_tokens=written,
+        cache_write_1h_tokens=min(written_1h, written),
+    )

@@ -42,7 +42,9 @@ __all__ = ["HTTPChatModel", "StreamState", "looks_like_context_overflow"]
 
 _CONTEXT_OVERFLOW = re.compile(
     r"context[ _]length|maximum context|context (window|size)|prompt is too long|too many (input )?tokens|"
-    r"exceeds the (available )?context", re.IGNORECASE)
+    r"exceeds the (available )?context",
+    re.IGNORECASE,
+)
 
 
 def looks_like_context_overflow(message: str) -> bool:
@@ -67,9 +69,18 @@ Converter = Callable[[Events, StreamState], AsyncGenerator[Chunk, None]]
 class HTTPChatModel:
     """Base of the HTTP adapters. ``client=None`` uses the shared client of the running event loop."""
 
-    def __init__(self, model: str, *, base_url: str, provider_name: str, client: httpx.AsyncClient | None,
-                 prices: PriceTable | None, headers: dict[str, str] | None, context_window: int | None,
-                 timeout: TimeoutSettings | None) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str,
+        provider_name: str,
+        client: httpx.AsyncClient | None,
+        prices: PriceTable | None,
+        headers: dict[str, str] | None,
+        context_window: int | None,
+        timeout: TimeoutSettings | None,
+    ) -> None:
         self.model = model
         self.provider_name = provider_name
         self.name = f"{provider_name}:{model}"
@@ -89,8 +100,14 @@ class HTTPChatModel:
             return None
         return self.prices.cost(self.name, usage)
 
-    def status_error(self, status: int, message: str, code: str, body: str, retry_after: float | None,
-                     ) -> GatewayError:
+    def status_error(
+        self,
+        status: int,
+        message: str,
+        code: str,
+        body: str,
+        retry_after: float | None,
+    ) -> GatewayError:
         """The error for an error status whose body said ``message``/``code`` (subclasses refine)."""
         if status in (400, 413, 422) and (code == "context_length_exceeded" or looks_like_context_overflow(message)):
             return ContextLengthExceeded(f"{self.name}: {message or 'context length exceeded'}", provider=self.name)
@@ -110,8 +127,9 @@ class HTTPChatModel:
             headers["accept"] = "text/event-stream"
         timeout = None if self.timeout is None else (stream_timeout if stream else httpx_timeout)(self.timeout)
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-        return self.client().build_request("POST", self.base_url + path, headers=headers,
-                                           content=orjson.dumps(payload), **extra)
+        return self.client().build_request(
+            "POST", self.base_url + path, headers=headers, content=orjson.dumps(payload), **extra
+        )
 
     async def post_json(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST and return the decoded JSON object; error statuses, bad JSON and wrong content types raise."""
@@ -131,23 +149,30 @@ class HTTPChatModel:
     def _decode(self, response: httpx.Response, raw: bytes) -> dict[str, Any]:
         ctype = response.headers.get("content-type", "")
         if "json" not in ctype:
-            raise ProviderProtocolError(f"{self.name}: expected JSON, got content type {ctype or 'none'!r} "
-                                        f"({raw[:80]!r})", provider=self.name)
+            raise ProviderProtocolError(
+                f"{self.name}: expected JSON, got content type {ctype or 'none'!r} ({raw[:80]!r})", provider=self.name
+            )
         return self.json_object(raw)
 
     def json_object(self, text: str | bytes) -> dict[str, Any]:
         try:
             data = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            raise ProviderProtocolError(f"{self.name}: malformed JSON ({exc.msg} at {exc.pos}): {text[:80]!r}",
-                                        provider=self.name) from None
+            raise ProviderProtocolError(
+                f"{self.name}: malformed JSON ({exc.msg} at {exc.pos}): {text[:80]!r}", provider=self.name
+            ) from None
         if not isinstance(data, dict):
-            raise ProviderProtocolError(f"{self.name}: expected a JSON object, got {type(data).__name__}",
-                                        provider=self.name)
+            raise ProviderProtocolError(
+                f"{self.name}: expected a JSON object, got {type(data).__name__}", provider=self.name
+            )
         return data
 
-    async def open_events(self, path: str, payload: dict[str, Any], state: StreamState,
-                          ) -> AsyncGenerator[ServerSentEvent | dict[str, Any], None]:
+    async def open_events(
+        self,
+        path: str,
+        payload: dict[str, Any],
+        state: StreamState,
+    ) -> AsyncGenerator[ServerSentEvent | dict[str, Any], None]:
         """POST for a stream and yield its SSE events; a JSON (non-SSE) reply is yielded whole as a dict.
 
         Errors are raised translated: :class:`StreamInterrupted` once ``state.started`` is set by the caller.
@@ -165,8 +190,9 @@ class HTTPChatModel:
                 if "json" in ctype:  # a server that ignores "stream": true answers in one piece
                     yield self._decode(response, await read_body(response, provider=self.name))
                     return
-                raise ProviderProtocolError(f"{self.name}: expected an event stream, got content type "
-                                            f"{ctype or 'none'!r}", provider=self.name)
+                raise ProviderProtocolError(
+                    f"{self.name}: expected an event stream, got content type {ctype or 'none'!r}", provider=self.name
+                )
             async for event in iter_sse(response, provider=self.name):
                 yield event
         except httpx.HTTPError as exc:
@@ -203,8 +229,10 @@ class HTTPChatModel:
     def ended_early(self, state: StreamState) -> GatewayError:
         """The stream closed cleanly but without its end marker: never report that as a success."""
         if state.started:
-            return interrupted(ProviderProtocolError(f"{self.name}: stream ended without its end marker",
-                                                     provider=self.name), self.name)
+            return interrupted(
+                ProviderProtocolError(f"{self.name}: stream ended without its end marker", provider=self.name),
+                self.name,
+            )
         return ProviderProtocolError(f"{self.name}: stream ended before any content", provider=self.name)
 
     def __repr__(self) -> str:

@@ -33,9 +33,22 @@ from ragwright.errors import (
     StreamInterrupted,
 )
 
-__all__ = ["MAX_BODY_BYTES", "MAX_EVENT_BYTES", "ServerSentEvent", "aclose_shared_clients", "httpx_timeout",
-           "interrupted", "iter_sse", "make_client", "parse_retry_after", "read_body", "retry_after_from",
-           "shared_client", "stream_timeout", "translate_error"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_EVENT_BYTES",
+    "ServerSentEvent",
+    "aclose_shared_clients",
+    "httpx_timeout",
+    "interrupted",
+    "iter_sse",
+    "make_client",
+    "parse_retry_after",
+    "read_body",
+    "retry_after_from",
+    "shared_client",
+    "stream_timeout",
+    "translate_error",
+]
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 """Largest non-streaming reply body we read (a chat completion is a few KiB; 16 MiB is far past any real one)."""
@@ -54,17 +67,23 @@ def httpx_timeout(timeout: TimeoutSettings) -> httpx.Timeout:
 
 def stream_timeout(timeout: TimeoutSettings) -> httpx.Timeout:
     """Per-request deadlines for a stream: a gap between two reads longer than ``first_token`` is a stall."""
-    return httpx.Timeout(connect=timeout.connect, read=timeout.first_token, write=timeout.total,
-                         pool=timeout.connect)
+    return httpx.Timeout(connect=timeout.connect, read=timeout.first_token, write=timeout.total, pool=timeout.connect)
 
 
-def make_client(timeout: TimeoutSettings | None = None, *, max_connections: int = 256,
-                max_keepalive: int = 64, keepalive_expiry: float = 30.0) -> httpx.AsyncClient:
+def make_client(
+    timeout: TimeoutSettings | None = None,
+    *,
+    max_connections: int = 256,
+    max_keepalive: int = 64,
+    keepalive_expiry: float = 30.0,
+) -> httpx.AsyncClient:
     """A pooled client sized for many concurrent calls (the gateway must hold up under a few hundred at once)."""
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_keepalive,
-                          keepalive_expiry=keepalive_expiry)
-    return httpx.AsyncClient(timeout=httpx_timeout(timeout or TimeoutSettings()), limits=limits,
-                             follow_redirects=False, trust_env=False)
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_keepalive, keepalive_expiry=keepalive_expiry
+    )
+    return httpx.AsyncClient(
+        timeout=httpx_timeout(timeout or TimeoutSettings()), limits=limits, follow_redirects=False, trust_env=False
+    )
 
 
 def shared_client(timeout: TimeoutSettings | None = None) -> httpx.AsyncClient:
@@ -89,6 +108,7 @@ async def aclose_shared_clients() -> None:
 
 # -- errors -------------------------------------------------------------------------------------------------------
 
+
 def _deadline(exc: httpx.HTTPError, key: str) -> float:
     try:
         value = exc.request.extensions.get("timeout", {}).get(key)
@@ -97,8 +117,9 @@ def _deadline(exc: httpx.HTTPError, key: str) -> float:
     return float(value) if isinstance(value, (int, float)) else 0.0
 
 
-def translate_error(exc: httpx.HTTPError, *, provider: str, streaming: bool = False,
-                    started: bool = False) -> GatewayError:
+def translate_error(
+    exc: httpx.HTTPError, *, provider: str, streaming: bool = False, started: bool = False
+) -> GatewayError:
     """The gateway error for an httpx failure.
 
     ``streaming`` says the call is a stream (a read timeout before any content is then a first-token timeout);
@@ -106,15 +127,18 @@ def translate_error(exc: httpx.HTTPError, *, provider: str, streaming: bool = Fa
     """
     error: GatewayError
     if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
-        error = ProviderTimeout("connect", _deadline(exc, "connect" if isinstance(exc, httpx.ConnectTimeout)
-                                                     else "pool"), provider=provider)
+        error = ProviderTimeout(
+            "connect", _deadline(exc, "connect" if isinstance(exc, httpx.ConnectTimeout) else "pool"), provider=provider
+        )
     elif isinstance(exc, httpx.TimeoutException):
         phase = "first_token" if streaming and not started else "total"
-        error = ProviderTimeout(phase, _deadline(exc, "read" if isinstance(exc, httpx.ReadTimeout) else "write"),
-                                provider=provider)
+        error = ProviderTimeout(
+            phase, _deadline(exc, "read" if isinstance(exc, httpx.ReadTimeout) else "write"), provider=provider
+        )
     elif isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError)):
-        error = ProviderConnectionError(f"{provider}: {type(exc).__name__}: {exc or 'connection lost'}",
-                                        provider=provider)
+        error = ProviderConnectionError(
+            f"{provider}: {type(exc).__name__}: {exc or 'connection lost'}", provider=provider
+        )
     else:  # DecodingError, TooManyRedirects, LocalProtocolError, UnsupportedProtocol, ...
         error = ProviderProtocolError(f"{provider}: {type(exc).__name__}: {exc}", provider=provider)
     if started:
@@ -126,8 +150,9 @@ def interrupted(error: GatewayError, provider: str) -> StreamInterrupted:
     """Wrap a failure that happened after content reached the caller."""
     if isinstance(error, StreamInterrupted):
         return error
-    return StreamInterrupted(f"{provider}: stream failed after its first token: {error}", provider=provider,
-                             cause=error)
+    return StreamInterrupted(
+        f"{provider}: stream failed after its first token: {error}", provider=provider, cause=error
+    )
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -166,6 +191,7 @@ def retry_after_from(headers: httpx.Headers) -> float | None:
 
 # -- bodies -------------------------------------------------------------------------------------------------------
 
+
 async def read_body(response: httpx.Response, *, provider: str, limit: int = MAX_BODY_BYTES) -> bytes:
     """The whole body of a response opened with ``stream=True``, refusing more than ``limit`` bytes.
 
@@ -173,8 +199,9 @@ async def read_body(response: httpx.Response, *, provider: str, limit: int = MAX
     """
     declared = response.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ProviderProtocolError(f"{provider}: reply body of {int(declared)} bytes exceeds the {limit} byte cap",
-                                    provider=provider)
+        raise ProviderProtocolError(
+            f"{provider}: reply body of {int(declared)} bytes exceeds the {limit} byte cap", provider=provider
+        )
     parts: list[bytes] = []
     size = 0
     try:
@@ -194,8 +221,9 @@ class ServerSentEvent:
     data: str
 
 
-async def iter_sse(response: httpx.Response, *, provider: str,
-                   limit: int = MAX_EVENT_BYTES) -> AsyncIterator[ServerSentEvent]:
+async def iter_sse(
+    response: httpx.Response, *, provider: str, limit: int = MAX_EVENT_BYTES
+) -> AsyncIterator[ServerSentEvent]:
     """Parse ``text/event-stream`` bytes into events (``event:`` and ``data:`` fields; comments ignored).
 
     An event not terminated by a blank line when the stream ends is dropped, as the SSE spec says: a cut stream
@@ -211,7 +239,7 @@ async def iter_sse(response: httpx.Response, *, provider: str,
             newline = buffer.find(b"\n")
             if newline < 0:
                 break
-            raw, buffer = buffer[:newline], buffer[newline + 1:]
+            raw, buffer = buffer[:newline], buffer[newline + 1 :]
             line = raw.rstrip(b"\r").decode("utf-8", errors="replace")
             if not line:
                 if data or event:

@@ -61,9 +61,14 @@ class LocalChatModel:
     :class:`~ragwright.errors.GatewayError` naming the pip command, so a fallback chain moves on.
     """
 
-    def __init__(self, model: str = "smollm2", *, generator: TextGenerator | None = None,
-                 factory: Callable[[], TextGenerator] | None = None,
-                 context_window: int = LOCAL_CONTEXT_WINDOW) -> None:
+    def __init__(
+        self,
+        model: str = "smollm2",
+        *,
+        generator: TextGenerator | None = None,
+        factory: Callable[[], TextGenerator] | None = None,
+        context_window: int = LOCAL_CONTEXT_WINDOW,
+    ) -> None:
         self.model = model
         self.name = f"local:{model}"
         self.context_window = context_window
@@ -79,11 +84,16 @@ class LocalChatModel:
 
     def _generate(self, prompt: str, request: ChatRequest) -> str:
         try:
-            return self._get().generate(prompt, max_tokens=request.max_tokens or DEFAULT_MAX_TOKENS,
-                                        temperature=request.temperature or 0.0, seed=request.seed or 0)
+            return self._get().generate(
+                prompt,
+                max_tokens=request.max_tokens or DEFAULT_MAX_TOKENS,
+                temperature=request.temperature or 0.0,
+                seed=request.seed or 0,
+            )
         except ModelError as exc:
             error: GatewayError = (ProviderUnavailable if isinstance(exc, ModelNotInstalledError) else GatewayError)(
-                f"{self.name}: {exc}", provider=self.name)
+                f"{self.name}: {exc}", provider=self.name
+            )
             raise error from exc
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
@@ -91,9 +101,13 @@ class LocalChatModel:
         prompt_tokens = estimate_tokens(prompt)
         budget = request.max_tokens or DEFAULT_MAX_TOKENS
         if prompt_tokens + budget > self.context_window:
-            raise ContextLengthExceeded(f"{self.name}: about {prompt_tokens} prompt tokens + {budget} to generate "
-                                        f"exceed the {self.context_window}-token window", provider=self.name,
-                                        tokens=prompt_tokens + budget, limit=self.context_window)
+            raise ContextLengthExceeded(
+                f"{self.name}: about {prompt_tokens} prompt tokens + {budget} to generate "
+                f"exceed the {self.context_window}-token window",
+                provider=self.name,
+                tokens=prompt_tokens + budget,
+                limit=self.context_window,
+            )
         text = await asyncio.to_thread(self._generate, prompt, request)
         for stop in request.stop:
             cut = text.find(stop)

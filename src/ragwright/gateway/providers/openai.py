@@ -39,11 +39,17 @@ from ragwright.gateway.types import (
 
 __all__ = ["OpenAIChatModel"]
 
-_FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
-                                    "function_call": "tool_calls", "content_filter": "content_filter"}
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+}
 
 
 _REASONING = re.compile(r"^(o\d|gpt-5)")
+
 
 class OpenAIChatModel(HTTPChatModel):
     """A model behind an OpenAI-compatible ``/chat/completions`` endpoint. ``name`` is ``"provider_name:model"``.
@@ -60,39 +66,68 @@ class OpenAIChatModel(HTTPChatModel):
             print(chunk.delta, end="")
     """
 
-    def __init__(self, model: str, *, base_url: str = "https://api.openai.com/v1", api_key: str | None = None,
-                 client: httpx.AsyncClient | None = None, prices: PriceTable | None = None,
-                 headers: dict[str, str] | None = None, provider_name: str = "openai",
-                 context_window: int | None = None, timeout: TimeoutSettings | None = None) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str = "https://api.openai.com/v1",
+        api_key: str | None = None,
+        client: httpx.AsyncClient | None = None,
+        prices: PriceTable | None = None,
+        headers: dict[str, str] | None = None,
+        provider_name: str = "openai",
+        context_window: int | None = None,
+        timeout: TimeoutSettings | None = None,
+    ) -> None:
         all_headers = dict(headers or {})
         if api_key:
             all_headers.setdefault("authorization", f"Bearer {api_key}")
-        super().__init__(model, base_url=base_url, provider_name=provider_name, client=client, prices=prices,
-                         headers=all_headers, context_window=context_window, timeout=timeout)
+        super().__init__(
+            model,
+            base_url=base_url,
+            provider_name=provider_name,
+            client=client,
+            prices=prices,
+            headers=all_headers,
+            context_window=context_window,
+            timeout=timeout,
+        )
         # OpenAI's own API wants max_completion_tokens (its reasoning models reject max_tokens); compatible servers
         # (vLLM, Ollama, llama.cpp, Groq, ...) all read max_tokens
         self.max_tokens_field = "max_completion_tokens" if "api.openai.com" in self.base_url else "max_tokens"
         # OpenAI's reasoning models (o1, o3, o4-mini, gpt-5...) reject any temperature but the default: leave it out
         # there rather than fail every judge call that asks for temperature 0
-        self.sampling_fields = ("seed",) if "api.openai.com" in self.base_url and _REASONING.match(model) \
-            else ("temperature", "seed")
+        self.sampling_fields = (
+            ("seed",) if "api.openai.com" in self.base_url and _REASONING.match(model) else ("temperature", "seed")
+        )
 
     # -- requests -----------------------------------------------------------------------------------------------
 
     def payload(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "messages": [_message(m) for m in request.messages]}
         if request.tools:
-            body["tools"] = [{"type": "function", "function": {"name": t.name, "description": t.description,
-                                                               "parameters": t.parameters}} for t in request.tools]
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+                }
+                for t in request.tools
+            ]
         if request.tool_choice is not None:
             choice = request.tool_choice
-            body["tool_choice"] = choice if choice in ("auto", "none", "required") else \
-                {"type": "function", "function": {"name": choice}}
+            body["tool_choice"] = (
+                choice if choice in ("auto", "none", "required") else {"type": "function", "function": {"name": choice}}
+            )
         fmt = request.response_format
         if fmt is not None:
-            body["response_format"] = {"type": "json_object"} if fmt.json_schema is None else {
-                "type": "json_schema",
-                "json_schema": {"name": fmt.name, "schema": fmt.json_schema, "strict": fmt.strict}}
+            body["response_format"] = (
+                {"type": "json_object"}
+                if fmt.json_schema is None
+                else {
+                    "type": "json_schema",
+                    "json_schema": {"name": fmt.name, "schema": fmt.json_schema, "strict": fmt.strict},
+                }
+            )
         if request.max_tokens is not None:
             body[self.max_tokens_field] = request.max_tokens
         for key in self.sampling_fields:
@@ -128,18 +163,23 @@ class OpenAIChatModel(HTTPChatModel):
         calls = tuple(_tool_call(c, self.name) for c in msg.get("tool_calls") or ())
         usage = _usage(data.get("usage"))
         content = msg.get("content")
-        return ChatResponse(model=self.name, message=Message("assistant", content if isinstance(content, str) else None,
-                                                             tool_calls=calls),
-                            finish_reason=_FINISH.get(str(finish), "tool_calls" if calls else "stop"),
-                            usage=usage or Usage(), cost_usd=self.cost(usage), id=str(data.get("id") or ""))
+        return ChatResponse(
+            model=self.name,
+            message=Message("assistant", content if isinstance(content, str) else None, tool_calls=calls),
+            finish_reason=_FINISH.get(str(finish), "tool_calls" if calls else "stop"),
+            usage=usage or Usage(),
+            cost_usd=self.cost(usage),
+            id=str(data.get("id") or ""),
+        )
 
     def _body_error(self, data: dict[str, Any]) -> GatewayError:
         err = data.get("error")
         message = str(err.get("message", "")) if isinstance(err, dict) else str(err)
         code = str((err.get("code") or err.get("type") or "") if isinstance(err, dict) else "")
         status = err.get("status") if isinstance(err, dict) else None
-        status = status if isinstance(status, int) and status >= 400 else (400 if code == "invalid_request_error"
-                                                                             else 500)
+        status = (
+            status if isinstance(status, int) and status >= 400 else (400 if code == "invalid_request_error" else 500)
+        )
         return self.status_error(status, message, code, json.dumps(data)[:2000], None)
 
     # -- stream -------------------------------------------------------------------------------------------------
@@ -147,8 +187,9 @@ class OpenAIChatModel(HTTPChatModel):
     def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         return self.stream_chunks("/chat/completions", self.payload(request, stream=True), self._chunks)
 
-    async def _chunks(self, events: AsyncIterator[ServerSentEvent | dict[str, Any]],
-                      state: StreamState) -> AsyncGenerator[Chunk, None]:
+    async def _chunks(
+        self, events: AsyncIterator[ServerSentEvent | dict[str, Any]], state: StreamState
+    ) -> AsyncGenerator[Chunk, None]:
         finish: str | None = None
         usage: Usage | None = None
         async for item in events:
@@ -156,8 +197,9 @@ class OpenAIChatModel(HTTPChatModel):
                 continue
             if isinstance(item, dict):  # the server answered with a whole completion
                 reply = self.parse(item)
-                deltas = tuple(ToolCallDelta(i, c.id, c.name, c.arguments)
-                               for i, c in enumerate(reply.message.tool_calls))
+                deltas = tuple(
+                    ToolCallDelta(i, c.id, c.name, c.arguments) for i, c in enumerate(reply.message.tool_calls)
+                )
                 yield Chunk(delta=reply.text, tool_calls=deltas, model=self.name)
                 finish, usage = reply.finish_reason, reply.usage
                 state.done = True
@@ -184,15 +226,21 @@ class OpenAIChatModel(HTTPChatModel):
         if finish == "content_filter":
             raise ContentFiltered(f"{self.name}: the reply was withheld by the content filter", provider=self.name)
         state.done = True
-        yield Chunk(finish_reason=_FINISH.get(finish, "stop"), usage=usage or Usage(), cost_usd=self.cost(usage),
-                    model=self.name)
+        yield Chunk(
+            finish_reason=_FINISH.get(finish, "stop"),
+            usage=usage or Usage(),
+            cost_usd=self.cost(usage),
+            model=self.name,
+        )
 
 
 def _message(m: Message) -> dict[str, Any]:
     out: dict[str, Any] = {"role": m.role, "content": m.content}
     if m.tool_calls:
-        out["tool_calls"] = [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-                             for c in m.tool_calls]
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in m.tool_calls
+        ]
     if m.tool_call_id is not None:
         out["tool_call_id"] = m.tool_call_id
     if m.name is not None:
@@ -207,8 +255,11 @@ def _tool_call(raw: Any, provider: str) -> ToolCall:
     if not isinstance(fn, dict) or not fn.get("name"):
         raise ProviderProtocolError(f"{provider}: malformed tool call {str(raw)[:120]}", provider=provider)
     args = fn.get("arguments")
-    return ToolCall(id=str(raw.get("id") or ""), name=str(fn["name"]),
-                    arguments=args if isinstance(args, str) else json.dumps(args or {}))
+    return ToolCall(
+        id=str(raw.get("id") or ""),
+        name=str(fn["name"]),
+        arguments=args if isinstance(args, str) else json.dumps(args or {}),
+    )
 
 
 def _tool_delta(raw: Any, provider: str) -> ToolCallDelta:
@@ -216,8 +267,12 @@ def _tool_delta(raw: Any, provider: str) -> ToolCallDelta:
         raise ProviderProtocolError(f"{provider}: malformed tool call delta {str(raw)[:120]}", provider=provider)
     fn = raw.get("function") or {}
     args = fn.get("arguments")
-    return ToolCallDelta(index=int(raw.get("index", 0)), id=raw.get("id") or None, name=fn.get("name") or None,
-                         arguments=args if isinstance(args, str) else "")
+    return ToolCallDelta(
+        index=int(raw.get("index", 0)),
+        id=raw.get("id") or None,
+        name=fn.get("name") or None,
+        arguments=args if isinstance(args, str) else "",
+    )
 
 
 def _int(value: Any) -> int:
@@ -230,8 +285,9 @@ def _usage(raw: Any) -> Usage | None:
         return None
     prompt = raw.get("prompt_tokens_details") or {}
     completion = raw.get("completion_tokens_details") or {}
-    return Usage(input_tokens=_int(raw.get("prompt_tokens")),
-                 cached_input_tokens=_int(prompt.get("cached_tokens") if isinstance(prompt, dict) else 0),
-                 output_tokens=_int(raw.get("completion_tokens")),
-                 reasoning_tokens=_int(completion.get("reasoning_tokens") if isinstance(completion, dict) else 0))
-
+    return Usage(
+        input_tokens=_int(raw.get("prompt_tokens")),
+        cached_input_tokens=_int(prompt.get("cached_tokens") if isinstance(prompt, dict) else 0),
+        output_tokens=_int(raw.get("completion_tokens")),
+        reasoning_tokens=_int(completion.get("reasoning_tokens") if isinstance(completion, dict) else 0),
+    )

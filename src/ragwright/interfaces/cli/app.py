@@ -16,8 +16,12 @@ from ragwright.ingest.pipeline import Progress as IngestProgress
 from ragwright.interfaces.cli import render
 from ragwright.store.base import Filters
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Grounded, cited answers over your own documents, offline.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Grounded, cited answers over your own documents, offline.",
+)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Path to ragwright.toml.")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")]
@@ -54,19 +58,39 @@ def ingest(
     """Index documents: Markdown, text, HTML, PDF, DOCX and BEIR corpus.jsonl. Unchanged files are skipped."""
     rw = _open(config, data_dir, tenant=tenant)
     try:
-        with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
-                      TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("{task.fields[current]}"),
-                      console=render.err_console, transient=True, disable=json_out or not sys.stderr.isatty()) as bar:
+        with Progress(
+            TextColumn("[bold]ingest"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("files"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[current]}"),
+            console=render.err_console,
+            transient=True,
+            disable=json_out or not sys.stderr.isatty(),
+        ) as bar:
             task = bar.add_task("ingest", total=None, rate="", current="")
 
             def on_progress(p: IngestProgress) -> None:
                 elapsed = bar.tasks[0].elapsed or 0.0
                 rate = f"{p.chunks_embedded / elapsed:.1f} chunks/s" if elapsed > 0 and p.chunks_embedded else ""
-                bar.update(task, completed=p.files_done, total=p.files_total or None, rate=rate,
-                           current=render.snippet(p.current, 40))
+                bar.update(
+                    task,
+                    completed=p.files_done,
+                    total=p.files_total or None,
+                    rate=rate,
+                    current=render.snippet(p.current, 40),
+                )
 
-            report = rw.ingest(paths, include=include or (), exclude=exclude or (), prune=prune,
-                               progress=on_progress, tags=tuple(tag or ()))
+            report = rw.ingest(
+                paths,
+                include=include or (),
+                exclude=exclude or (),
+                prune=prune,
+                progress=on_progress,
+                tags=tuple(tag or ()),
+            )
     finally:
         rw.close()
     if json_out:
@@ -107,8 +131,10 @@ def search(
 @app.command()
 def ask(
     question: Annotated[list[str], typer.Argument(help="One or more questions.")],
-    generator: Annotated[str | None, typer.Option(
-        help="extractive (default), local (SmolLM2) or gateway (the configured gateway.chain).")] = None,
+    generator: Annotated[
+        str | None,
+        typer.Option(help="extractive (default), local (SmolLM2) or gateway (the configured gateway.chain)."),
+    ] = None,
     path: PathFilter = None,
     file_type: TypeFilter = None,
     tag: TagFilter = None,
@@ -122,8 +148,10 @@ def ask(
         raise UserError(f"--generator must be extractive, local or gateway, not {generator!r}")
     rw = _open(config, data_dir, tenant=tenant)
     try:
-        answers = [rw.ask(q, filters=_filters(path, file_type, tag), generator=generator)  # type: ignore[arg-type]
-                   for q in question]
+        answers = [
+            rw.ask(q, filters=_filters(path, file_type, tag), generator=generator)  # type: ignore[arg-type]
+            for q in question
+        ]
     finally:
         rw.close()
     if json_out:
@@ -135,8 +163,9 @@ def ask(
 
 
 @app.command()
-def docs(tenant: TenantOpt = None, config: ConfigOpt = None, data_dir: DataDirOpt = None,
-         json_out: JsonOpt = False) -> None:
+def docs(
+    tenant: TenantOpt = None, config: ConfigOpt = None, data_dir: DataDirOpt = None, json_out: JsonOpt = False
+) -> None:
     """List indexed documents."""
     rw = _open(config, data_dir, tenant=tenant)
     try:
@@ -144,8 +173,19 @@ def docs(tenant: TenantOpt = None, config: ConfigOpt = None, data_dir: DataDirOp
     finally:
         rw.close()
     if json_out:
-        render.print_json([{"doc_id": d.doc_id, "file_type": d.file_type, "title": d.title, "chunks": d.n_chunks,
-                            "tags": list(d.tags), "source": d.source} for d in infos])
+        render.print_json(
+            [
+                {
+                    "doc_id": d.doc_id,
+                    "file_type": d.file_type,
+                    "title": d.title,
+                    "chunks": d.n_chunks,
+                    "tags": list(d.tags),
+                    "source": d.source,
+                }
+                for d in infos
+            ]
+        )
         return
     from rich.table import Table
 
@@ -195,5 +235,3 @@ def main() -> None:
     except KeyboardInterrupt:
         render.err_console.print("interrupted")
         sys.exit(130)
-
-

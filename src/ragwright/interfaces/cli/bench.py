@@ -21,8 +21,15 @@ bench_app = typer.Typer(no_args_is_help=True)
 
 @contextmanager
 def _bars(quiet: bool) -> Iterator[tuple[object, object]]:
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=render.err_console, transient=True, disable=quiet or not sys.stderr.isatty()) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=render.err_console,
+        transient=True,
+        disable=quiet or not sys.stderr.isatty(),
+    ) as bar:
         ingest_task = bar.add_task("ingest", total=None)
         query_task = bar.add_task("queries", total=None, visible=False)
 
@@ -51,8 +58,16 @@ def retrieval(
         raise UserError(f"--mode must be bm25, dense or hybrid, not {mode!r}")
     settings = load_settings(config)
     with _bars(False) as (on_ingest, on_query):
-        data = run_retrieval_bench(beir, settings=settings, split=split, mode=mode, index=index,  # type: ignore[arg-type]
-                                   out=out, progress=on_ingest, on_query=on_query)  # type: ignore[arg-type]
+        data = run_retrieval_bench(
+            beir,
+            settings=settings,
+            split=split,
+            mode=mode,
+            index=index,  # type: ignore[arg-type]
+            out=out,
+            progress=on_ingest,
+            on_query=on_query,
+        )  # type: ignore[arg-type]
     render.print_json(data)
 
 
@@ -72,6 +87,14 @@ def answers(
 
     settings = load_settings(config)
     with _bars(False) as (on_ingest, on_query):
-        data = run_answer_bench(squad, settings=settings, holdout=holdout, index=index, out=out,
-                                progress=on_ingest, on_query=on_query, limit=limit)  # type: ignore[arg-type]
+        data = run_answer_bench(
+            squad,
+            settings=settings,
+            holdout=holdout,
+            index=index,
+            out=out,
+            progress=on_ingest,
+            on_query=on_query,
+            limit=limit,
+        )  # type: ignore[arg-type]
     render.print_json(data)

@@ -24,8 +24,12 @@ LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="Only the f
 
 
 @import_app.command("beir")
-def import_beir_cmd(src: Annotated[Path, typer.Argument(help="BEIR dataset directory.")], out: OutOpt,
-                    split: Annotated[str, typer.Option(help="qrels split.")] = "test", limit: LimitOpt = None) -> None:
+def import_beir_cmd(
+    src: Annotated[Path, typer.Argument(help="BEIR dataset directory.")],
+    out: OutOpt,
+    split: Annotated[str, typer.Option(help="qrels split.")] = "test",
+    limit: LimitOpt = None,
+) -> None:
     """One case per judged query of SPLIT; index SRC/corpus.jsonl to evaluate against it."""
     from ragwright.evals.importers import import_beir
 
@@ -35,7 +39,8 @@ def import_beir_cmd(src: Annotated[Path, typer.Argument(help="BEIR dataset direc
 
 @import_app.command("squad")
 def import_squad_cmd(
-    src: Annotated[Path, typer.Argument(help="SQuAD-format JSON (e.g. xquad.en.json).")], out: OutOpt,
+    src: Annotated[Path, typer.Argument(help="SQuAD-format JSON (e.g. xquad.en.json).")],
+    out: OutOpt,
     corpus_out: Annotated[Path | None, typer.Option(help="Corpus to index (default: OUT with .corpus.jsonl).")] = None,
     holdout: Annotated[int, typer.Option(min=0, help="Leave out every Nth paragraph (0: none).")] = 5,
     limit: LimitOpt = None,
@@ -50,7 +55,8 @@ def import_squad_cmd(
 
 @import_app.command("llamaindex")
 def import_llamaindex_cmd(
-    src: Annotated[Path, typer.Argument(help="rag_dataset.json, or its directory.")], out: OutOpt,
+    src: Annotated[Path, typer.Argument(help="rag_dataset.json, or its directory.")],
+    out: OutOpt,
     pages: Annotated[Path | None, typer.Option(help="source_pages.jsonl to map reference contexts to pages.")] = None,
     limit: LimitOpt = None,
 ) -> None:
@@ -72,23 +78,25 @@ def _judge(settings: Settings, *, cache: Path | None, budget: float | None, conc
     except ImportError as exc:  # the gateway assembly is optional in a stripped install
         raise UserError(f"gateway.judge is {spec!r} but the gateway cannot be built here ({exc})") from None
     model = build_chat_model(settings, spec)
-    return Judge(model, cache_path=cache or settings.data_dir / "judge-cache.sqlite", budget_usd=budget,
-                 concurrency=concurrency)
+    return Judge(
+        model, cache_path=cache or settings.data_dir / "judge-cache.sqlite", budget_usd=budget, concurrency=concurrency
+    )
 
 
 @eval_app.command("run")
 def run_cmd(
     dataset: Annotated[Path, typer.Argument(help="cases.jsonl")],
     out: Annotated[Path, typer.Option("--out", help="Run JSON to write, e.g. runs/base.json.")],
-    config: Annotated[Path | None, typer.Option("--config", help="ragwright.toml of the configuration under test.")]
-    = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="ragwright.toml of the configuration under test.")
+    ] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Index directory.")] = None,
     mode: Annotated[str | None, typer.Option(help="Override retrieval.mode: bm25, dense or hybrid.")] = None,
-    ingest: Annotated[list[Path] | None, typer.Option("--ingest", help="Index these paths first (unchanged files "
-                                                                       "are skipped).")] = None,
+    ingest: Annotated[
+        list[Path] | None, typer.Option("--ingest", help="Index these paths first (unchanged files are skipped).")
+    ] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Cases in flight at once.")] = 4,
-    judge_cache: Annotated[Path | None, typer.Option(help="Judge cache (default DATA_DIR/judge-cache.sqlite).")]
-    = None,
+    judge_cache: Annotated[Path | None, typer.Option(help="Judge cache (default DATA_DIR/judge-cache.sqlite).")] = None,
     budget: Annotated[float | None, typer.Option(help="USD the judge may spend in this run.")] = None,
     fresh: Annotated[bool, typer.Option(help="Discard a partial run of OUT instead of resuming it.")] = False,
     limit: LimitOpt = None,
@@ -111,11 +119,21 @@ def run_cmd(
     try:
         if ingest:
             s = rw.ingest(ingest).summary()
-            render.err_console.print(f"ingest: {s['added']} added, {s['updated']} updated, {s['unchanged']} "
-                                     f"unchanged, {s['failed']} failed ({s['seconds']} s)")
-        with Progress(TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TextColumn("cases"),
-                      TimeElapsedColumn(), TimeRemainingColumn(), console=render.err_console, transient=True,
-                      disable=not sys.stderr.isatty()) as bar:
+            render.err_console.print(
+                f"ingest: {s['added']} added, {s['updated']} updated, {s['unchanged']} "
+                f"unchanged, {s['failed']} failed ({s['seconds']} s)"
+            )
+        with Progress(
+            TextColumn("[bold]eval"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("cases"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=render.err_console,
+            transient=True,
+            disable=not sys.stderr.isatty(),
+        ) as bar:
             task = bar.add_task("eval", total=len(cases))
 
             def on_case(done: int, total: int) -> None:
@@ -123,8 +141,16 @@ def run_cmd(
 
             async def evaluate() -> dict[str, object]:
                 try:
-                    return await run_eval(cases, rw=rw, out=out, judge=judge, concurrency=concurrency,
-                                          dataset=str(dataset), fresh=fresh, on_case=on_case)
+                    return await run_eval(
+                        cases,
+                        rw=rw,
+                        out=out,
+                        judge=judge,
+                        concurrency=concurrency,
+                        dataset=str(dataset),
+                        fresh=fresh,
+                        on_case=on_case,
+                    )
                 finally:
                     if judge is not None:
                         await judge.aclose()
@@ -139,8 +165,10 @@ def run_cmd(
 def _print_summary(run: dict[str, object]) -> None:
     summary = run["summary"]
     assert isinstance(summary, dict)
-    table = Table(title=f"{run['name']}: {summary['cases']} cases, {summary['abstained']} abstained, "
-                        f"{summary['pipeline_errors']} pipeline errors")
+    table = Table(
+        title=f"{run['name']}: {summary['cases']} cases, {summary['abstained']} abstained, "
+        f"{summary['pipeline_errors']} pipeline errors"
+    )
     for col in ("metric", "mean", "n", "errors"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     for name, m in summary["metrics"].items():
@@ -148,10 +176,12 @@ def _print_summary(run: dict[str, object]) -> None:
         table.add_row(name, mean, str(m["n"]), f"[red]{m['errors']}[/]" if m["errors"] else "0")
     render.console.print(table)
     lat, judge = summary["latency_ms"], summary["judge"]
-    render.console.print(f"latency p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms; judge calls {judge['calls']} "
-                         f"({judge['cached']} cached), ${judge['cost_usd']:.4f}, "
-                         f"{judge['tokens_per_1k_questions']:.0f} tokens and "
-                         f"${judge['cost_per_1k_questions_usd']:.4f} per 1,000 questions")
+    render.console.print(
+        f"latency p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms; judge calls {judge['calls']} "
+        f"({judge['cached']} cached), ${judge['cost_usd']:.4f}, "
+        f"{judge['tokens_per_1k_questions']:.0f} tokens and "
+        f"${judge['cost_per_1k_questions_usd']:.4f} per 1,000 questions"
+    )
     if run.get("judge_note"):
         render.console.print(f"[yellow]note:[/] {run['judge_note']}")
 
@@ -177,8 +207,15 @@ def compare_cmd(
     colour = {"better": "green", "worse": "red"}
     for d in deltas:
         c = colour.get(d.verdict, "white")
-        table.add_row(d.metric, f"{d.base:.4f}", f"{d.new:.4f}", f"{d.delta:+.4f}",
-                      f"[{d.ci[0]:+.4f}, {d.ci[1]:+.4f}]", str(d.n), f"[{c}]{d.verdict}[/]")
+        table.add_row(
+            d.metric,
+            f"{d.base:.4f}",
+            f"{d.new:.4f}",
+            f"{d.delta:+.4f}",
+            f"[{d.ci[0]:+.4f}, {d.ci[1]:+.4f}]",
+            str(d.n),
+            f"[{c}]{d.verdict}[/]",
+        )
     render.console.print(table)
 
 
@@ -220,8 +257,7 @@ def report_cmd(
 def calibrate_cmd(
     labels: Annotated[Path, typer.Option("--labels", help="JSONL of human judgements (support or relevance).")],
     config: Annotated[Path | None, typer.Option("--config", help="ragwright.toml naming gateway.judge.")] = None,
-    judge_cache: Annotated[Path | None, typer.Option(help="Judge cache (default DATA_DIR/judge-cache.sqlite).")]
-    = None,
+    judge_cache: Annotated[Path | None, typer.Option(help="Judge cache (default DATA_DIR/judge-cache.sqlite).")] = None,
     budget: Annotated[float | None, typer.Option(help="USD the judge may spend.")] = None,
 ) -> None:
     """Agreement between the configured judge and human labels: accuracy and Cohen's kappa, per kind and overall."""
@@ -232,8 +268,9 @@ def calibrate_cmd(
     settings = load_settings(config)
     judge = _judge(settings, cache=judge_cache, budget=budget, concurrency=4)
     if judge is None:
-        raise UserError("calibrate needs a judge model: set gateway.judge (e.g. \"openai:gpt-4o-mini\") in the config")
+        raise UserError('calibrate needs a judge model: set gateway.judge (e.g. "openai:gpt-4o-mini") in the config')
     assert isinstance(judge, Judge)
+
     async def go() -> dict[str, object]:
         try:
             return await calibrate(items, judge)
@@ -249,8 +286,7 @@ def pairwise_cmd(
     base: Annotated[Path, typer.Argument(help="Baseline run JSON.")],
     new: Annotated[Path, typer.Argument(help="New run JSON.")],
     config: Annotated[Path | None, typer.Option("--config", help="ragwright.toml naming gateway.judge.")] = None,
-    judge_cache: Annotated[Path | None, typer.Option(help="Judge cache (default DATA_DIR/judge-cache.sqlite).")]
-    = None,
+    judge_cache: Annotated[Path | None, typer.Option(help="Judge cache (default DATA_DIR/judge-cache.sqlite).")] = None,
     budget: Annotated[float | None, typer.Option(help="USD the judge may spend.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Judge calls in flight.")] = 4,
 ) -> None:
@@ -262,8 +298,9 @@ def pairwise_cmd(
     runs = load_run(base), load_run(new)
     judge = _judge(load_settings(config), cache=judge_cache, budget=budget, concurrency=concurrency)
     if judge is None:
-        raise UserError("pairwise needs a judge model: set gateway.judge (e.g. \"openai:gpt-4o-mini\") in the config")
+        raise UserError('pairwise needs a judge model: set gateway.judge (e.g. "openai:gpt-4o-mini") in the config')
     assert isinstance(judge, Judge)
+
     async def go() -> dict[str, object]:
         try:
             return await pairwise_runs(*runs, judge)

@@ -23,10 +23,13 @@ DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Data direct
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8100,
-    require_key: Annotated[bool, typer.Option(
-        "--require-key/--no-require-key",
-        help="Require an API key from `ragwright keys create` (Authorization: Bearer ...); its tenant is used.",
-    )] = False,
+    require_key: Annotated[
+        bool,
+        typer.Option(
+            "--require-key/--no-require-key",
+            help="Require an API key from `ragwright keys create` (Authorization: Bearer ...); its tenant is used.",
+        ),
+    ] = False,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
@@ -47,15 +50,17 @@ def serve(
 
         authenticate = cached_authenticator(verify)
     proxy = build_proxy(settings, authenticate=authenticate)
-    render.err_console.print(f"ragwright gateway on http://{host}:{port}/v1  models: "
-                             f"{', '.join(proxy.gateway.models())}")
+    render.err_console.print(
+        f"ragwright gateway on http://{host}:{port}/v1  models: {', '.join(proxy.gateway.models())}"
+    )
     run(proxy, host=host, port=port)
 
 
 def usage(
     by: Annotated[str, typer.Option("--by", help="Group by tenant, key, model or day.")] = "model",
-    since: Annotated[str | None, typer.Option("--since", help="Only calls on or after this UTC date (YYYY-MM-DD).")]
-    = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only calls on or after this UTC date (YYYY-MM-DD).")
+    ] = None,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
@@ -70,8 +75,9 @@ def usage(
         raise UserError(f"--since must be a date like 2026-11-01, not {since!r}") from None
     rows = summarize(settings.ledger_path, by=by, since=start)  # type: ignore[arg-type]
     if json_out:
-        render.print_json({"by": by, "since": since, "ledger": str(settings.ledger_path),
-                           "rows": [r.to_dict() for r in rows]})
+        render.print_json(
+            {"by": by, "since": since, "ledger": str(settings.ledger_path), "rows": [r.to_dict() for r in rows]}
+        )
         return
     if not rows:
         render.console.print(f"no calls recorded in {settings.ledger_path}" + (f" since {since}" if since else ""))
@@ -83,11 +89,17 @@ def usage(
         table.add_column(col, justify="right")
     for r in rows:
         cost = f"{r.cost_usd:.6f}" + ("*" if r.unpriced_calls else "")
-        table.add_row(r.group, f"{r.calls}/{r.errors}/{r.cache_hits}",
-                      f"{r.input_tokens:,} ({r.cached_input_tokens:,})",
-                      f"{r.output_tokens:,} ({r.reasoning_tokens:,})", cost, f"{r.saved_usd:.6f}")
+        table.add_row(
+            r.group,
+            f"{r.calls}/{r.errors}/{r.cache_hits}",
+            f"{r.input_tokens:,} ({r.cached_input_tokens:,})",
+            f"{r.output_tokens:,} ({r.reasoning_tokens:,})",
+            cost,
+            f"{r.saved_usd:.6f}",
+        )
     render.console.print(table)
-    render.console.print("[dim]calls/err/hit: calls, failed, answered from the cache · in/out: tokens · "
-                         "saved: what the cache avoided[/]")
+    render.console.print(
+        "[dim]calls/err/hit: calls, failed, answered from the cache · in/out: tokens · saved: what the cache avoided[/]"
+    )
     if any(r.unpriced_calls for r in rows):
         render.console.print("* some calls used a model with no price in the table: their cost is not included")

@@ -31,8 +31,9 @@ def _split(value: str | None) -> list[str]:
 def create(
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant the key acts for.")],
     scopes: Annotated[str, typer.Option("--scopes", help="Comma-separated: read, write, admin.")] = "read",
-    tags: Annotated[str | None, typer.Option("--tags", help="Comma-separated tags the key may read (default all).")]
-    = None,
+    tags: Annotated[
+        str | None, typer.Option("--tags", help="Comma-separated tags the key may read (default all).")
+    ] = None,
     name: Annotated[str | None, typer.Option("--name", help="A label to recognise the key by.")] = None,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
@@ -45,8 +46,10 @@ def create(
         render.print_json({"key": raw, **key.to_dict()})
         return
     render.console.print(raw, markup=False, highlight=False, soft_wrap=True)
-    render.err_console.print(f"key {key.key_id} for tenant {key.tenant} ({', '.join(sorted(key.scopes))}); "
-                             "store it now, it will not be shown again")
+    render.err_console.print(
+        f"key {key.key_id} for tenant {key.tenant} ({', '.join(sorted(key.scopes))}); "
+        "store it now, it will not be shown again"
+    )
 
 
 @keys_app.command("list")
@@ -68,8 +71,14 @@ def list_keys(
     for col in ("key_id", "tenant", "scopes", "tags", "name", "status"):
         table.add_column(col)
     for k in keys:
-        table.add_row(k.key_id, k.tenant, ",".join(sorted(k.scopes)), ",".join(k.tags) or "(all)", k.name or "",
-                      "revoked" if k.revoked else "active")
+        table.add_row(
+            k.key_id,
+            k.tenant,
+            ",".join(sorted(k.scopes)),
+            ",".join(k.tags) or "(all)",
+            k.name or "",
+            "revoked" if k.revoked else "active",
+        )
     render.console.print(table)
 
 

@@ -33,22 +33,33 @@ def _stdio_key(keys_file: Path, raw_key: str | None, tenant: str, scopes: str, t
 
 
 def mcp_command(
-    http: Annotated[bool, typer.Option("--http", help="Serve streamable HTTP at /mcp (Bearer API keys) instead of "
-                                                      "stdio.")] = False,
+    http: Annotated[
+        bool, typer.Option("--http", help="Serve streamable HTTP at /mcp (Bearer API keys) instead of stdio.")
+    ] = False,
     host: Annotated[str, typer.Option("--host", help="Interface to bind with --http.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port with --http.")] = 8765,
-    key: Annotated[str | None, typer.Option("--key", envvar="RAGWRIGHT_API_KEY", show_envvar=True,
-                                            help="stdio: act as this API key (its tenant, scopes and tags).")] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            envvar="RAGWRIGHT_API_KEY",
+            show_envvar=True,
+            help="stdio: act as this API key (its tenant, scopes and tags).",
+        ),
+    ] = None,
     tenant: Annotated[str | None, typer.Option("--tenant", help="stdio without --key: the tenant to serve.")] = None,
-    scopes: Annotated[str, typer.Option("--scopes", help="stdio without --key: read, or read,write to allow ingest.")]
-    = "read",
-    tags: Annotated[str | None, typer.Option("--tags", help="stdio without --key: only documents with these tags.")]
-    = None,
-    rpm: Annotated[int | None, typer.Option("--rpm", min=1, help="Tool calls per minute per key (default: "
-                                                                 "service.rate_limit_rpm).")] = None,
+    scopes: Annotated[
+        str, typer.Option("--scopes", help="stdio without --key: read, or read,write to allow ingest.")
+    ] = "read",
+    tags: Annotated[
+        str | None, typer.Option("--tags", help="stdio without --key: only documents with these tags.")
+    ] = None,
+    rpm: Annotated[
+        int | None,
+        typer.Option("--rpm", min=1, help="Tool calls per minute per key (default: service.rate_limit_rpm)."),
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Path to ragwright.toml.")] = None,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")]
-    = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")] = None,
 ) -> None:
     """Serve search, answer, list_documents, get_document and (write keys only) ingest to MCP clients."""
     from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
@@ -57,8 +68,9 @@ def mcp_command(
 
     settings = load_settings(config, data_dir=data_dir)
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    limiter = KeyRateLimiter(rpm or settings.service.rate_limit_rpm, settings.service.rate_limit_storage,
-                             data_dir=settings.data_dir)
+    limiter = KeyRateLimiter(
+        rpm or settings.service.rate_limit_rpm, settings.service.rate_limit_storage, data_dir=settings.data_dir
+    )
     rw = Ragwright(settings)
     tools = RagTools(rw)
     try:
@@ -75,7 +87,8 @@ def mcp_command(
             from ragwright.interfaces.mcp.stdio import serve_stdio
 
             api_key = _stdio_key(key_path(settings), key, tenant or settings.tenant, scopes, tags)
-            anyio.run(serve_stdio, build_server(tools, fixed_key(api_key), limiter,
-                                                timeout=settings.service.request_timeout))
+            anyio.run(
+                serve_stdio, build_server(tools, fixed_key(api_key), limiter, timeout=settings.service.request_timeout)
+            )
     finally:
         rw.close()

@@ -32,11 +32,21 @@ def search_to_dict(result: SearchResult) -> dict[str, Any]:
         "query": result.query,
         "mode": result.mode,
         "hits": [
-            {"rank": h.rank, "score": round(h.score, 6), "bm25": h.bm25, "dense": h.dense, "rerank": h.rerank,
-             "doc_path": h.chunk.doc_path, "chunk_id": h.chunk.chunk.id, "title": h.chunk.doc_title,
-             "heading_path": list(h.chunk.chunk.heading_path), "page": h.chunk.chunk.page,
-             "char_start": h.chunk.chunk.char_start, "char_end": h.chunk.chunk.char_end,
-             "text": h.chunk.chunk.text}
+            {
+                "rank": h.rank,
+                "score": round(h.score, 6),
+                "bm25": h.bm25,
+                "dense": h.dense,
+                "rerank": h.rerank,
+                "doc_path": h.chunk.doc_path,
+                "chunk_id": h.chunk.chunk.id,
+                "title": h.chunk.doc_title,
+                "heading_path": list(h.chunk.chunk.heading_path),
+                "page": h.chunk.chunk.page,
+                "char_start": h.chunk.chunk.char_start,
+                "char_end": h.chunk.chunk.char_end,
+                "text": h.chunk.chunk.text,
+            }
             for h in result.hits
         ],
         "timings_ms": {k: round(v, 3) for k, v in result.timings_ms.items()},
@@ -90,6 +100,7 @@ def print_ingest(report: IngestReport) -> None:
         f"[green]{s['added']} added[/], {s['updated']} updated, {s['unchanged']} unchanged, "
         f"{s['removed']} removed, [{'red' if s['failed'] else 'dim'}]{s['failed']} failed[/] · "
         f"{s['chunks_written']} chunks written ({s['chunks_embedded']} embedded, {s['chunks_reused']} reused) "
-        f"in {s['seconds']:.1f} s")
+        f"in {s['seconds']:.1f} s"
+    )
     for o in report.failures:
         err_console.print(f"  [red]skipped[/] {escape(o.doc_id)}: {escape(o.reason)}")

@@ -15,18 +15,22 @@ from ragwright.errors import UserError
 
 
 def serve(
-    host: Annotated[str, typer.Option("--host", help="Interface to bind; 0.0.0.0 exposes it to the network.")]
-    = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Interface to bind; 0.0.0.0 exposes it to the network.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8000,
     config: Annotated[Path | None, typer.Option("--config", help="Path to ragwright.toml.")] = None,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")]
-    = None,
-    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
-                                             help="Log every request (off saves CPU under load).")] = True,
-    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level: debug, info, warning, error.")]
-    = "info",
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64,
-                                         help="Server processes (see docs/serve.md for what is per process).")] = 1,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")] = None,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request (off saves CPU under load).")
+    ] = True,
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="uvicorn log level: debug, info, warning, error.")
+    ] = "info",
+    workers: Annotated[
+        int,
+        typer.Option("--workers", min=1, max=64, help="Server processes (see docs/serve.md for what is per process)."),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API: search, answers, OpenAI-compatible chat completions, documents and jobs."""
     import uvicorn
@@ -36,8 +40,13 @@ def serve(
     settings = load_settings(config, data_dir=data_dir)
     if log_level not in ("critical", "error", "warning", "info", "debug", "trace"):
         raise UserError(f"--log-level must be debug, info, warning or error, not {log_level!r}")
-    common = {"host": host, "port": port, "log_level": log_level, "access_log": access_log,
-              "timeout_graceful_shutdown": int(settings.service.request_timeout) + 1}
+    common = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "access_log": access_log,
+        "timeout_graceful_shutdown": int(settings.service.request_timeout) + 1,
+    }
     if workers == 1:
         uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
         return
@@ -53,8 +62,7 @@ def serve(
     # workers import it (they are spawned, so they read it at import) and must start empty.
     metrics_dir = _multiproc_dir()
     try:
-        uvicorn.run("ragwright.interfaces.http.app:app_from_env", factory=True, workers=workers,
-                    **common)  # type: ignore[arg-type]
+        uvicorn.run("ragwright.interfaces.http.app:app_from_env", factory=True, workers=workers, **common)  # type: ignore[arg-type]
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -33,8 +33,13 @@ Authenticate with `Authorization: Bearer <key>` (`ragwright keys create --tenant
 """
 
 
-def create_app(settings: Settings, *, chat_models: ChatModelFactory | None = None, embedder: Embedder | None = None,
-               keys: KeyStore | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    chat_models: ChatModelFactory | None = None,
+    embedder: Embedder | None = None,
+    keys: KeyStore | None = None,
+) -> FastAPI:
     """Build the service. ``chat_models`` maps a model name to a :class:`ChatModel` (default: the gateway)."""
     state = ServiceState(settings, chat_models=chat_models, embedder=embedder, keys=keys)
 
@@ -57,14 +62,16 @@ def create_app(settings: Settings, *, chat_models: ChatModelFactory | None = Non
 
     import ragwright
 
-    app = FastAPI(title="ragwright", version=getattr(ragwright, "__version__", "0"), description=DESCRIPTION,
-                  lifespan=lifespan)
+    app = FastAPI(
+        title="ragwright", version=getattr(ragwright, "__version__", "0"), description=DESCRIPTION, lifespan=lifespan
+    )
     app.state.service = state
     install_error_handlers(app)
     for module in (search, chat, documents, ops):
         app.include_router(module.router)
-    app.add_middleware(BodyLimit, max_body=int(state.service.max_body_mb * _MB),
-                       max_upload=int(state.service.max_upload_mb * _MB))
+    app.add_middleware(
+        BodyLimit, max_body=int(state.service.max_body_mb * _MB), max_upload=int(state.service.max_upload_mb * _MB)
+    )
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     return app
 

@@ -72,12 +72,15 @@ def get_state(request: Request) -> ServiceState:
 def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that authenticates the request and checks ``scope`` (read, write or admin)."""
 
-    async def dependency(request: Request,
-                         creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+    async def dependency(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
         state = get_state(request)
         if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
-            raise ApiError(401, "unauthorized", "missing API key: send Authorization: Bearer <key>",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401,
+                "unauthorized",
+                "missing API key: send Authorization: Bearer <key>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         key = state.keys.verify(creds.credentials)
         if key is None:
             raise ApiError(401, "unauthorized", "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})

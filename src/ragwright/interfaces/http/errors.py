@@ -48,9 +48,19 @@ from ragwright.errors import (
 
 log = logging.getLogger("ragwright.http")
 
-_STATUS_TYPES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
-                 422: "invalid_request", 429: "rate_limited", 503: "unavailable"}
+_STATUS_TYPES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+    503: "unavailable",
+}
 
 
 class ApiError(Exception):
@@ -104,8 +114,7 @@ def translate(exc: BaseException) -> ApiError:
     if isinstance(exc, ContentFiltered):
         return ApiError(400, "content_filtered", str(exc))
     if isinstance(exc, GatewayError):
-        return ApiError(503, "upstream_unavailable", str(exc),
-                        headers=_retry_after(getattr(exc, "retry_after", None)))
+        return ApiError(503, "upstream_unavailable", str(exc), headers=_retry_after(getattr(exc, "retry_after", None)))
     if isinstance(exc, (StoreError, ModelError)):
         log.error("service unavailable: %s", exc)
         return ApiError(503, "unavailable", str(exc))

@@ -60,12 +60,24 @@ class Job:
     """The server process running the job."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "object": "job", "status": self.status, "knowledge_base": self.kb,
-                "files": list(self.files), "tags": list(self.tags), "created_at": self.created_at,
-                "started_at": self.started_at, "finished_at": self.finished_at,
-                "progress": {"files_done": self.files_done, "files_total": self.files_total or len(self.files),
-                             "chunks_embedded": self.chunks_embedded},
-                "result": self.result, "error": self.error}
+        return {
+            "id": self.id,
+            "object": "job",
+            "status": self.status,
+            "knowledge_base": self.kb,
+            "files": list(self.files),
+            "tags": list(self.tags),
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "progress": {
+                "files_done": self.files_done,
+                "files_total": self.files_total or len(self.files),
+                "chunks_embedded": self.chunks_embedded,
+            },
+            "result": self.result,
+            "error": self.error,
+        }
 
 
 def _alive(pid: int) -> bool:
@@ -92,15 +104,20 @@ class JobStore:
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
-        self._db = open_service_db(Path(path), "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, "
-                                   "tenant TEXT NOT NULL, data TEXT NOT NULL, finished INTEGER NOT NULL, "
-                                   "updated_at REAL NOT NULL)")
+        self._db = open_service_db(
+            Path(path),
+            "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, "
+            "tenant TEXT NOT NULL, data TEXT NOT NULL, finished INTEGER NOT NULL, "
+            "updated_at REAL NOT NULL)",
+        )
 
     def put(self, job: Job) -> None:
         data = json.dumps(dataclasses.asdict(job))
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?)",
-                             (job.id, job.tenant, data, int(job.status in ("succeeded", "failed")), time.time()))
+            self._db.execute(
+                "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?)",
+                (job.id, job.tenant, data, int(job.status in ("succeeded", "failed")), time.time()),
+            )
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -114,8 +131,11 @@ class JobStore:
     def trim(self, keep: int) -> None:
         """Forget all but the newest ``keep`` finished jobs."""
         with self._lock:
-            self._db.execute("DELETE FROM jobs WHERE finished = 1 AND id NOT IN (SELECT id FROM jobs WHERE "
-                             "finished = 1 ORDER BY updated_at DESC LIMIT ?)", (keep,))
+            self._db.execute(
+                "DELETE FROM jobs WHERE finished = 1 AND id NOT IN (SELECT id FROM jobs WHERE "
+                "finished = 1 ORDER BY updated_at DESC LIMIT ?)",
+                (keep,),
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -128,8 +148,14 @@ class JobRunner:
     With a :class:`JobStore` every change is also written there, and jobs of other processes are read from it.
     """
 
-    def __init__(self, settings: Settings, *, on_done: Callable[[Job], None] | None = None, keep: int = 1000,
-                 store: JobStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        on_done: Callable[[Job], None] | None = None,
+        keep: int = 1000,
+        store: JobStore | None = None,
+    ) -> None:
         self._settings_json = json.dumps(settings.model_dump(mode="json"))
         self._on_done = on_done
         self._keep = keep
@@ -149,12 +175,23 @@ class JobRunner:
     def new_id() -> str:
         return "job_" + uuid.uuid4().hex[:20]
 
-    def submit(self, job_id: str, *, tenant: str, kb: str, store_tenant: str, job_dir: Path, files: list[str],
-               tags: tuple[str, ...]) -> Job:
-        job = Job(id=job_id, tenant=tenant, kb=kb, store_tenant=store_tenant, files=files, tags=tags,
-                  files_total=len(files))
-        task = json.dumps({"job_id": job_id, "tenant": store_tenant, "job_dir": str(job_dir), "files": files,
-                           "tags": list(tags)})
+    def submit(
+        self,
+        job_id: str,
+        *,
+        tenant: str,
+        kb: str,
+        store_tenant: str,
+        job_dir: Path,
+        files: list[str],
+        tags: tuple[str, ...],
+    ) -> Job:
+        job = Job(
+            id=job_id, tenant=tenant, kb=kb, store_tenant=store_tenant, files=files, tags=tags, files_total=len(files)
+        )
+        task = json.dumps(
+            {"job_id": job_id, "tenant": store_tenant, "job_dir": str(job_dir), "files": files, "tags": list(tags)}
+        )
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job runner is closed")
@@ -214,13 +251,19 @@ class JobRunner:
         """Hand queued tasks to the worker, starting one if needed. Called with the lock held."""
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "ragwright.interfaces.http.worker"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, text=True, encoding="utf-8", bufsize=1)
+                [sys.executable, "-m", "ragwright.interfaces.http.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                bufsize=1,
+            )
             assert self._proc.stdin is not None
             self._proc.stdin.write(self._settings_json + "\n")
             self._sent = []
-            self._reader = threading.Thread(target=self._read_events, args=(self._proc,), name="ragwright-jobs",
-                                            daemon=True)
+            self._reader = threading.Thread(
+                target=self._read_events, args=(self._proc,), name="ragwright-jobs", daemon=True
+            )
             self._reader.start()
         if self._sent or not self._queued:
             return  # one task at a time: the pipe never fills, and a crash loses only the running job
@@ -271,8 +314,9 @@ class JobRunner:
         elif kind == "failed":
             self._finish(job_id, "failed", error=str(event["message"]))
 
-    def _finish(self, job_id: str, status: JobStatus, *, result: dict[str, Any] | None = None,
-                error: str | None = None) -> None:
+    def _finish(
+        self, job_id: str, status: JobStatus, *, result: dict[str, Any] | None = None, error: str | None = None
+    ) -> None:
         with self._lock:
             if job_id in self._sent:
                 self._sent.remove(job_id)

@@ -85,9 +85,17 @@ def _content_length(scope: Scope) -> int | None:
 
 async def _send_413(send: Send, limit: int) -> None:
     body = json.dumps(error_body("payload_too_large", f"request body is larger than {limit / 1048576:g} MB")).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -100,8 +108,12 @@ class KeyRateLimiter(RateLimiter):
             return
         assert self.item is not None
         seconds = max(1, math.ceil(wait))
-        raise ApiError(429, "rate_limited", f"rate limit of {self.item.amount} requests per minute reached for "
-                       f"this key; retry in {seconds}s", headers={"Retry-After": str(seconds)})
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"rate limit of {self.item.amount} requests per minute reached for this key; retry in {seconds}s",
+            headers={"Retry-After": str(seconds)},
+        )
 
 
 # Request threads: as many as anyio's default limiter allowed (40), in a pool of their own so that a search costs one

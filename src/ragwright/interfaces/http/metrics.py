@@ -54,20 +54,38 @@ class Metrics:
             atexit.register(mark_process_dead)  # this worker's in-flight and pending gauges stop counting
             _exit_hook = True
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("ragwright_http_requests_total", "HTTP requests served.",
-                                ["method", "route", "status"], registry=self.registry)
-        self.latency = Histogram("ragwright_http_request_duration_seconds", "Time to the response headers.",
-                                 ["route"], registry=self.registry,
-                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-        self.in_flight = Gauge("ragwright_http_requests_in_flight", "Requests being served.", registry=self.registry,
-                               multiprocess_mode="livesum")
-        self.rate_limited = Counter("ragwright_http_rate_limited_total", "Requests refused by the per-key limit.",
-                                    registry=self.registry)
+        self.requests = Counter(
+            "ragwright_http_requests_total",
+            "HTTP requests served.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "ragwright_http_request_duration_seconds",
+            "Time to the response headers.",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.in_flight = Gauge(
+            "ragwright_http_requests_in_flight",
+            "Requests being served.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.rate_limited = Counter(
+            "ragwright_http_rate_limited_total", "Requests refused by the per-key limit.", registry=self.registry
+        )
         self.jobs = Counter("ragwright_ingest_jobs_total", "Ingest jobs finished.", ["status"], registry=self.registry)
-        self.jobs_pending = Gauge("ragwright_ingest_jobs_pending", "Ingest jobs queued or running.",
-                                  registry=self.registry, multiprocess_mode="livesum")
-        self.stream_errors = Counter("ragwright_stream_errors_total", "Streams ended by an error event.",
-                                     registry=self.registry)
+        self.jobs_pending = Gauge(
+            "ragwright_ingest_jobs_pending",
+            "Ingest jobs queued or running.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.stream_errors = Counter(
+            "ragwright_stream_errors_total", "Streams ended by an error event.", registry=self.registry
+        )
 
     def render(self) -> bytes:
         """Prometheus text: this registry, or in multiprocess mode the sum over every process's files."""

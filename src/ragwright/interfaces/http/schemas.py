@@ -233,8 +233,15 @@ class ErrorOut(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut, "description": desc} for code, desc in {
-        400: "Bad request", 401: "Missing or invalid API key", 403: "The key lacks the scope",
-        404: "Not found", 413: "Body too large", 422: "Invalid request", 429: "Rate limited",
-        503: "Unavailable or timed out"}.items()
+    code: {"model": ErrorOut, "description": desc}
+    for code, desc in {
+        400: "Bad request",
+        401: "Missing or invalid API key",
+        403: "The key lacks the scope",
+        404: "Not found",
+        413: "Body too large",
+        422: "Invalid request",
+        429: "Rate limited",
+        503: "Unavailable or timed out",
+    }.items()
 }

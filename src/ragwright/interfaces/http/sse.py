@@ -33,17 +33,33 @@ def pieces(text: str, size: int = 24) -> Iterator[str]:
 
 
 def citation_out(c: Citation) -> CitationOut:
-    return CitationOut(n=c.n, doc_id=c.doc_path, chunk_id=c.chunk_id, location=c.location, title=c.title,
-                       heading_path=list(c.heading_path), page=c.page, char_start=c.char_start, char_end=c.char_end,
-                       snippet=c.snippet)
+    return CitationOut(
+        n=c.n,
+        doc_id=c.doc_path,
+        chunk_id=c.chunk_id,
+        location=c.location,
+        title=c.title,
+        heading_path=list(c.heading_path),
+        page=c.page,
+        char_start=c.char_start,
+        char_end=c.char_end,
+        snippet=c.snippet,
+    )
 
 
 def answer_out(answer: Answer, kb: str) -> AnswerOut:
-    return AnswerOut(question=answer.question, knowledge_base=kb, text=answer.text, abstained=answer.abstained,
-                     support=answer.support, answered_by=answer.answered_by,
-                     citations=[citation_out(c) for c in answer.citations],
-                     closest=[citation_out(c) for c in answer.closest], flagged=list(answer.flagged),
-                     timings_ms={k: round(v, 3) for k, v in answer.timings_ms.items()})
+    return AnswerOut(
+        question=answer.question,
+        knowledge_base=kb,
+        text=answer.text,
+        abstained=answer.abstained,
+        support=answer.support,
+        answered_by=answer.answered_by,
+        citations=[citation_out(c) for c in answer.citations],
+        closest=[citation_out(c) for c in answer.closest],
+        flagged=list(answer.flagged),
+        timings_ms={k: round(v, 3) for k, v in answer.timings_ms.items()},
+    )
 
 
 def with_sources(answer: Answer) -> str:

@@ -111,8 +111,14 @@ class ServiceState:
         await state.aclose()
     """
 
-    def __init__(self, settings: Settings, *, chat_models: ChatModelFactory | None = None,
-                 embedder: Embedder | None = None, keys: KeyStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        chat_models: ChatModelFactory | None = None,
+        embedder: Embedder | None = None,
+        keys: KeyStore | None = None,
+    ) -> None:
         settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
         self.settings = settings
         self.service = settings.service
@@ -123,8 +129,9 @@ class ServiceState:
         self.pool = RagwrightPool(settings, embedder)
         self.job_store = JobStore(settings.data_dir / "service.sqlite")
         self.jobs = JobRunner(settings, on_done=self._job_done, store=self.job_store)
-        self.limiter = KeyRateLimiter(self.service.rate_limit_rpm, self.service.rate_limit_storage,
-                                      data_dir=settings.data_dir)
+        self.limiter = KeyRateLimiter(
+            self.service.rate_limit_rpm, self.service.rate_limit_storage, data_dir=settings.data_dir
+        )
         self.metrics = Metrics()
         self._chat_factory = chat_models
         self._chat_models: dict[str, ChatModel] = {}
@@ -144,8 +151,12 @@ class ServiceState:
                     if name not in gateway.models():  # only configured names: no unbounded state, no surprise spend
                         from ragwright.interfaces.http.errors import ApiError
 
-                        raise ApiError(404, "model_not_found", f"unknown model {name!r}: GET /v1/models lists "
-                                       "rag:<knowledge-base> and the gateway's configured models")
+                        raise ApiError(
+                            404,
+                            "model_not_found",
+                            f"unknown model {name!r}: GET /v1/models lists "
+                            "rag:<knowledge-base> and the gateway's configured models",
+                        )
                     self._chat_models[name] = gateway.model(name)
             return self._chat_models[name]
 

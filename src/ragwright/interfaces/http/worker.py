@@ -29,8 +29,7 @@ def _send(out: TextIO, **event: Any) -> None:
     out.flush()
 
 
-def _load(job_dir: Path, files: list[str], tags: tuple[str, ...], max_bytes: int,
-          failures: list[Any]) -> Iterator[Any]:
+def _load(job_dir: Path, files: list[str], tags: tuple[str, ...], max_bytes: int, failures: list[Any]) -> Iterator[Any]:
     """Each uploaded file as a Document whose id is its file name; failures get their reason."""
     from ragwright.documents.loaders import load_file
     from ragwright.errors import IngestError
@@ -70,8 +69,14 @@ def run(inp: TextIO, out: TextIO) -> None:
                 now = time.monotonic()
                 if now - last >= 0.2 or p.files_done == p.files_total:
                     last = now
-                    _send(out, event="progress", job_id=job_id, files_done=p.files_done, files_total=p.files_total,
-                          chunks=p.chunks_embedded)
+                    _send(
+                        out,
+                        event="progress",
+                        job_id=job_id,
+                        files_done=p.files_done,
+                        files_total=p.files_total,
+                        chunks=p.chunks_embedded,
+                    )
 
             job_dir = Path(task["job_dir"])
             try:

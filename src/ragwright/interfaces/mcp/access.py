@@ -35,8 +35,15 @@ def local_key(tenant: str, scopes: Iterable[str] = ("read",), tags: Iterable[str
     if unknown or not clean:
         raise UserError(f"scopes must be some of {', '.join(SCOPES)}, not {sorted(clean)}")
     tag_tuple = tuple(sorted({t.strip() for t in tags if t.strip()}))
-    return ApiKey(key_id="local", tenant=check_tenant_name(tenant), scopes=clean, tags=tag_tuple, name="stdio",
-                  created_at=time.time(), revoked=False)
+    return ApiKey(
+        key_id="local",
+        tenant=check_tenant_name(tenant),
+        scopes=clean,
+        tags=tag_tuple,
+        name="stdio",
+        created_at=time.time(),
+        revoked=False,
+    )
 
 
 def store_tenant(key: ApiKey, kb: str = DEFAULT_KB) -> str:

@@ -64,14 +64,23 @@ def _header(scope: Scope, name: bytes) -> str:
 
 async def _unauthorized(send: Send, message: str) -> None:
     body = json.dumps({"error": {"type": "unauthorized", "message": message}}).encode()
-    await send({"type": "http.response.start", "status": 401,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"www-authenticate", b'Bearer realm="ragwright"')]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"www-authenticate", b'Bearer realm="ragwright"'),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
-def build_http_app(server: Server[Any], keys: KeyStore, *, host: str = "127.0.0.1",
-                   allowed_hosts: list[str] | None = None) -> ASGIApp:
+def build_http_app(
+    server: Server[Any], keys: KeyStore, *, host: str = "127.0.0.1", allowed_hosts: list[str] | None = None
+) -> ASGIApp:
     """The ASGI app serving ``server`` at ``/mcp`` behind :class:`BearerKeyAuth`.
 
     DNS-rebinding protection stays on for loopback hosts (the SDK's default); ``allowed_hosts`` widens it when the
@@ -79,11 +88,19 @@ def build_http_app(server: Server[Any], keys: KeyStore, *, host: str = "127.0.0.
     """
     security = None
     if allowed_hosts:
-        security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=allowed_hosts,
-                                             allowed_origins=[f"https://{h}" for h in allowed_hosts])
-    inner: Starlette = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True,
-                                                  json_response=True, transport_security=security, host=host,
-                                                  max_request_body_size=MAX_BODY_BYTES)
+        security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=allowed_hosts,
+            allowed_origins=[f"https://{h}" for h in allowed_hosts],
+        )
+    inner: Starlette = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        json_response=True,
+        transport_security=security,
+        host=host,
+        max_request_body_size=MAX_BODY_BYTES,
+    )
     return BearerKeyAuth(inner, keys)
 
 
@@ -91,6 +108,7 @@ async def serve_http(server: Server[Any], keys: KeyStore, *, host: str, port: in
     """Run the authenticated streamable HTTP app with uvicorn until interrupted."""
     import uvicorn
 
-    config = uvicorn.Config(build_http_app(server, keys, host=host), host=host, port=port, log_level=log_level,
-                            lifespan="on")
+    config = uvicorn.Config(
+        build_http_app(server, keys, host=host), host=host, port=port, log_level=log_level, lifespan="on"
+    )
     await uvicorn.Server(config).serve()

@@ -27,10 +27,14 @@ class _Args(BaseModel):
 
 class _Filtered(_Args):
     knowledge_base: str = _KB
-    tags: list[str] = Field(default_factory=list, max_length=32,
-                            description="Only documents carrying at least one of these tags.")
-    paths: list[str] = Field(default_factory=list, max_length=32,
-                             description="Only documents whose id matches one of these globs, e.g. 'docs/*.md'.")
+    tags: list[str] = Field(
+        default_factory=list, max_length=32, description="Only documents carrying at least one of these tags."
+    )
+    paths: list[str] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Only documents whose id matches one of these globs, e.g. 'docs/*.md'.",
+    )
     file_types: list[str] = Field(default_factory=list, max_length=8, description="Only these types: md, pdf, ...")
 
     def filters(self) -> Filters | None:
@@ -57,8 +61,9 @@ class ListDocumentsArgs(_Args):
 
     knowledge_base: str = _KB
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="How many documents to return (in id order).")
-    cursor: str | None = Field(None, max_length=MAX_CURSOR_CHARS,
-                               description="The next_cursor of the previous call, to get the next page.")
+    cursor: str | None = Field(
+        None, max_length=MAX_CURSOR_CHARS, description="The next_cursor of the previous call, to get the next page."
+    )
 
 
 class GetDocumentArgs(_Args):
@@ -72,8 +77,12 @@ class GetDocumentArgs(_Args):
 class IngestArgs(_Args):
     """Arguments of the ``ingest`` tool: one document, as text (md, txt, html) or base64 bytes (pdf, docx)."""
 
-    filename: str = Field(min_length=3, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.\-]*\.[A-Za-z0-9]{1,9}$",
-                          description="File name (the document id); its extension picks the loader: 'kettle.md'.")
+    filename: str = Field(
+        min_length=3,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.\-]*\.[A-Za-z0-9]{1,9}$",
+        description="File name (the document id); its extension picks the loader: 'kettle.md'.",
+    )
     text: str | None = Field(None, max_length=5_000_000, description="The document's text (md, txt, html).")
     content_base64: str | None = Field(None, max_length=14_000_000, description="The file's bytes (pdf, docx).")
     tags: list[Tag] = Field(default_factory=list, max_length=32, description="Tags to give the document.")

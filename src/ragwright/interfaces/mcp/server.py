@@ -55,24 +55,55 @@ class ToolSpec:
     read_only: bool = True
 
     def tool(self) -> types.Tool:
-        return types.Tool(name=self.name, description=self.description, input_schema=self.args.model_json_schema(),
-                          annotations=types.ToolAnnotations(read_only_hint=self.read_only,
-                                                            destructive_hint=False if self.read_only else None,
-                                                            open_world_hint=False))
+        return types.Tool(
+            name=self.name,
+            description=self.description,
+            input_schema=self.args.model_json_schema(),
+            annotations=types.ToolAnnotations(
+                read_only_hint=self.read_only, destructive_hint=False if self.read_only else None, open_world_hint=False
+            ),
+        )
 
 
 TOOLS: tuple[ToolSpec, ...] = (
-    ToolSpec("search", "Ranked passages from the documents for a query, each with its citation (file, heading or "
-             "page, snippet).", SearchArgs, "read", lambda t, k, a: t.search(k, a)),
-    ToolSpec("answer", "A short answer to a question from the documents, with numbered citations; says the documents "
-             "do not say when the evidence is too weak.", AnswerArgs, "read", lambda t, k, a: t.answer(k, a)),
-    ToolSpec("list_documents", "The indexed documents this key may read (id, title, type, tags, chunk count), in id "
-             "order, a page at a time: while has_more is true, call again with cursor=next_cursor.",
-             ListDocumentsArgs, "read", lambda t, k, a: t.list_documents(k, a)),
-    ToolSpec("get_document", "One document's text and section headings, by document id.", GetDocumentArgs, "read",
-             lambda t, k, a: t.get_document(k, a)),
-    ToolSpec("ingest", "Add or replace one document (text for md/txt/html, base64 for pdf/docx) so it can be "
-             "searched.", IngestArgs, "write", lambda t, k, a: t.ingest(k, a), read_only=False),
+    ToolSpec(
+        "search",
+        "Ranked passages from the documents for a query, each with its citation (file, heading or page, snippet).",
+        SearchArgs,
+        "read",
+        lambda t, k, a: t.search(k, a),
+    ),
+    ToolSpec(
+        "answer",
+        "A short answer to a question from the documents, with numbered citations; says the documents "
+        "do not say when the evidence is too weak.",
+        AnswerArgs,
+        "read",
+        lambda t, k, a: t.answer(k, a),
+    ),
+    ToolSpec(
+        "list_documents",
+        "The indexed documents this key may read (id, title, type, tags, chunk count), in id "
+        "order, a page at a time: while has_more is true, call again with cursor=next_cursor.",
+        ListDocumentsArgs,
+        "read",
+        lambda t, k, a: t.list_documents(k, a),
+    ),
+    ToolSpec(
+        "get_document",
+        "One document's text and section headings, by document id.",
+        GetDocumentArgs,
+        "read",
+        lambda t, k, a: t.get_document(k, a),
+    ),
+    ToolSpec(
+        "ingest",
+        "Add or replace one document (text for md/txt/html, base64 for pdf/docx) so it can be searched.",
+        IngestArgs,
+        "write",
+        lambda t, k, a: t.ingest(k, a),
+        read_only=False,
+    ),
 )
 
 
@@ -106,24 +137,30 @@ def _validation_message(name: str, err: ValidationError) -> str:
     return f"invalid arguments for {name}: " + "; ".join(parts)
 
 
-def build_server(tools: RagTools, resolve_key: KeyResolver, limiter: KeyRateLimiter, *,
-                 timeout: float | None = None) -> Server[Any]:
+def build_server(
+    tools: RagTools, resolve_key: KeyResolver, limiter: KeyRateLimiter, *, timeout: float | None = None
+) -> Server[Any]:
     """The ragwright MCP server over ``tools``, with keys found by ``resolve_key``, calls limited by ``limiter`` and
     each taking at most ``timeout`` seconds (None: no limit)."""
     specs = {s.name: s for s in TOOLS}
 
-    async def list_tools(ctx: ServerRequestContext[Any, Any],
-                         params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+    async def list_tools(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
         key = resolve_key(ctx)
         return types.ListToolsResult(tools=[s.tool() for s in TOOLS if key.allows(s.scope)])
 
-    async def call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
-                        ) -> types.CallToolResult:
+    async def call_tool(
+        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
         key = resolve_key(ctx)
         spec = specs.get(params.name)
         if spec is None or not key.allows(spec.scope):
-            return _error(f"unknown tool {params.name!r}" if spec is None
-                          else f"tool {params.name!r} needs a key with the {spec.scope!r} scope")
+            return _error(
+                f"unknown tool {params.name!r}"
+                if spec is None
+                else f"tool {params.name!r} needs a key with the {spec.scope!r} scope"
+            )
         retry_after = await limiter.check(key.key_id)
         if retry_after is not None:
             return _error(f"rate limit reached for this key; retry in {retry_after:.1f}s")
@@ -149,5 +186,6 @@ def build_server(tools: RagTools, resolve_key: KeyResolver, limiter: KeyRateLimi
         text = json.dumps(result, ensure_ascii=False)
         return types.CallToolResult(content=[types.TextContent(type="text", text=text)], structured_content=result)
 
-    return Server("ragwright", version=_version(), instructions=INSTRUCTIONS,
-                  on_list_tools=list_tools, on_call_tool=call_tool)
+    return Server(
+        "ragwright", version=_version(), instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool
+    )

@@ -56,19 +56,39 @@ def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
 
 def _hit_citation(hit: Hit) -> dict[str, Any]:
     c = hit.chunk.chunk
-    return {"file": hit.chunk.doc_path, "title": hit.chunk.doc_title, "heading": " › ".join(c.heading_path),
-            "page": c.page, "chunk_id": c.id, "snippet": _snippet(c.text)}
+    return {
+        "file": hit.chunk.doc_path,
+        "title": hit.chunk.doc_title,
+        "heading": " › ".join(c.heading_path),
+        "page": c.page,
+        "chunk_id": c.id,
+        "snippet": _snippet(c.text),
+    }
 
 
 def _answer_citation(c: Citation) -> dict[str, Any]:
-    return {"n": c.n, "file": c.doc_path, "title": c.title, "heading": " › ".join(c.heading_path), "page": c.page,
-            "location": c.location, "chunk_id": c.chunk_id, "snippet": _snippet(c.snippet)}
+    return {
+        "n": c.n,
+        "file": c.doc_path,
+        "title": c.title,
+        "heading": " › ".join(c.heading_path),
+        "page": c.page,
+        "location": c.location,
+        "chunk_id": c.chunk_id,
+        "snippet": _snippet(c.snippet),
+    }
 
 
 def _doc_info(d: DocumentInfo) -> dict[str, Any]:
     # `source` (a server-side path) is deliberately left out.
-    return {"doc_id": d.doc_id, "title": d.title, "file_type": d.file_type, "tags": list(d.tags),
-            "chunks": d.n_chunks, "ingested_at": d.ingested_at}
+    return {
+        "doc_id": d.doc_id,
+        "title": d.title,
+        "file_type": d.file_type,
+        "tags": list(d.tags),
+        "chunks": d.n_chunks,
+        "ingested_at": d.ingested_at,
+    }
 
 
 def _glob_literal(text: str) -> str:
@@ -97,7 +117,7 @@ def stitch(chunks: list[StoredChunk]) -> str:
         if c.char_start >= end:
             out.append(("\n\n" if out and c.char_start > end else "") + c.text)
         else:
-            out.append(c.text[end - c.char_start:])
+            out.append(c.text[end - c.char_start :])
         end = c.char_end
     return "".join(out)
 
@@ -115,37 +135,55 @@ class RagTools:
         if filters is False:
             return out
         tenant = store_tenant(key, args.knowledge_base)
-        result = await _in_thread(lambda: self.rw.search(args.query, tenant=tenant, k=args.k, mode=args.mode,
-                                                         filters=filters or None))
+        result = await _in_thread(
+            lambda: self.rw.search(args.query, tenant=tenant, k=args.k, mode=args.mode, filters=filters or None)
+        )
         out["mode"] = result.mode
-        out["results"] = [{"rank": h.rank, "score": round(h.score, 6), "text": h.chunk.chunk.text,
-                           "citation": _hit_citation(h)} for h in result.hits]
+        out["results"] = [
+            {"rank": h.rank, "score": round(h.score, 6), "text": h.chunk.chunk.text, "citation": _hit_citation(h)}
+            for h in result.hits
+        ]
         return out
 
     async def answer(self, key: ApiKey, args: AnswerArgs) -> dict[str, Any]:
         filters = visible_filters(key, args.filters())
         if filters is False:
-            return {"question": args.question, "answer": "The documents do not say.", "abstained": True,
-                    "support": 0.0, "citations": [], "closest": []}
+            return {
+                "question": args.question,
+                "answer": "The documents do not say.",
+                "abstained": True,
+                "support": 0.0,
+                "citations": [],
+                "closest": [],
+            }
         tenant = store_tenant(key, args.knowledge_base)
         ans: Answer = await _in_thread(lambda: self.rw.ask(args.question, tenant=tenant, filters=filters or None))
-        return {"question": ans.question, "answer": ans.text, "abstained": ans.abstained,
-                "support": round(ans.support, 4), "answered_by": ans.answered_by,
-                "citations": [_answer_citation(c) for c in ans.citations],
-                "closest": [_answer_citation(c) for c in ans.closest]}
+        return {
+            "question": ans.question,
+            "answer": ans.text,
+            "abstained": ans.abstained,
+            "support": round(ans.support, 4),
+            "answered_by": ans.answered_by,
+            "citations": [_answer_citation(c) for c in ans.citations],
+            "closest": [_answer_citation(c) for c in ans.closest],
+        }
 
     def _document_page(self, key: ApiKey, args: ListDocumentsArgs, after: str | None) -> DocumentPage:
         store = self.rw.open_existing_store()
-        return document_page(store, store_tenant(key, args.knowledge_base), limit=args.limit, after=after,
-                             tags=key.tags)
+        return document_page(
+            store, store_tenant(key, args.knowledge_base), limit=args.limit, after=after, tags=key.tags
+        )
 
     async def list_documents(self, key: ApiKey, args: ListDocumentsArgs) -> dict[str, Any]:
         """One keyset page (see :mod:`ragwright.service.pages`); ``next_cursor`` is the ``cursor`` of the next."""
         after = decode_cursor(args.cursor) if args.cursor is not None else None
         page = await _in_thread(lambda: self._document_page(key, args, after))
-        return {"knowledge_base": args.knowledge_base,
-                "documents": [_doc_info(d) for d in page.documents if can_see(key, d.tags)],
-                "has_more": page.has_more, "next_cursor": page.next_cursor}
+        return {
+            "knowledge_base": args.knowledge_base,
+            "documents": [_doc_info(d) for d in page.documents if can_see(key, d.tags)],
+            "has_more": page.has_more,
+            "next_cursor": page.next_cursor,
+        }
 
     def _get_document(self, key: ApiKey, args: GetDocumentArgs) -> dict[str, Any]:
         tenant = store_tenant(key, args.knowledge_base)
@@ -160,8 +198,12 @@ class RagTools:
             heading, page = " › ".join(sc.chunk.heading_path), sc.chunk.page
             if not sections or (sections[-1]["heading"], sections[-1]["page"]) != (heading, page):
                 sections.append({"heading": heading, "page": page})
-        return {**_doc_info(info), "sections": sections, "text": text[: args.max_chars],
-                "truncated": len(text) > args.max_chars}
+        return {
+            **_doc_info(info),
+            "sections": sections,
+            "text": text[: args.max_chars],
+            "truncated": len(text) > args.max_chars,
+        }
 
     async def get_document(self, key: ApiKey, args: GetDocumentArgs) -> dict[str, Any]:
         return await _in_thread(lambda: self._get_document(key, args))
@@ -180,8 +222,9 @@ class RagTools:
             path.write_bytes(data)
             doc = load_file(path, doc_id=args.filename, max_bytes=self.max_ingest_bytes, tags=tags)
         if key.tags and not set(doc.tags) <= set(key.tags):
-            raise ToolFailure(f"the document declares tags {', '.join(doc.tags)}; this key may only write "
-                              f"{', '.join(key.tags)}")
+            raise ToolFailure(
+                f"the document declares tags {', '.join(doc.tags)}; this key may only write {', '.join(key.tags)}"
+            )
         doc.source = f"mcp:{args.filename}"
         report = Ingestor(self.rw.store, self.rw.embedder, self.rw.settings).ingest_documents([doc], tenant=tenant)
         if args.knowledge_base != DEFAULT_KB:  # so the HTTP API lists it too (GET /v1/models)
@@ -191,8 +234,13 @@ class RagTools:
             finally:
                 registry.close()
         outcome = report.outcomes[0].status if report.outcomes else "unchanged"
-        return {"doc_id": doc.doc_id, "knowledge_base": args.knowledge_base, "status": outcome,
-                "tags": list(doc.tags), "chunks": report.chunks_written}
+        return {
+            "doc_id": doc.doc_id,
+            "knowledge_base": args.knowledge_base,
+            "status": outcome,
+            "tags": list(doc.tags),
+            "chunks": report.chunks_written,
+        }
 
     def _decode(self, args: IngestArgs) -> bytes:
         if args.text is not None:

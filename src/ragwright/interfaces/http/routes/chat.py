@@ -39,16 +39,26 @@ _STARTED = int(time.time())
 async def models(request: Request, principal: Reader) -> ModelList:
     """``rag:<kb>`` for each of the tenant's knowledge bases, then the models the gateway serves."""
     state = get_state(request)
-    data = [ModelOut(id=RAG_PREFIX + kb, created=_STARTED, owned_by="ragwright") for kb in state.kbs.list(
-        principal.tenant)]
-    data += [ModelOut(id=m, created=_STARTED, owned_by=m.partition(":")[0] if ":" in m else "gateway")
-             for m in state.gateway_models()]
+    data = [
+        ModelOut(id=RAG_PREFIX + kb, created=_STARTED, owned_by="ragwright") for kb in state.kbs.list(principal.tenant)
+    ]
+    data += [
+        ModelOut(id=m, created=_STARTED, owned_by=m.partition(":")[0] if ":" in m else "gateway")
+        for m in state.gateway_models()
+    ]
     return ModelList(data=data)
 
 
-@router.post("/v1/chat/completions", responses={
-    **ERRORS, 200: {"model": ChatCompletionOut,
-                    "description": "A chat.completion, or with `stream: true` chat.completion.chunk events."}})
+@router.post(
+    "/v1/chat/completions",
+    responses={
+        **ERRORS,
+        200: {
+            "model": ChatCompletionOut,
+            "description": "A chat.completion, or with `stream: true` chat.completion.chunk events.",
+        },
+    },
+)
 async def chat_completions(body: ChatCompletionIn, request: Request, principal: Reader) -> Any:
     """Chat completions in OpenAI's format."""
     state = get_state(request)
@@ -62,8 +72,14 @@ def _completion_id() -> str:
 
 
 def _chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **extra}
+    return {
+        "id": cid,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+        **extra,
+    }
 
 
 def _usage(prompt: int, completion: int) -> dict[str, int]:
@@ -71,22 +87,36 @@ def _usage(prompt: int, completion: int) -> dict[str, int]:
 
 
 async def _rag(state: ServiceState, principal: Principal, body: ChatCompletionIn) -> Any:
-    kb = body.model[len(RAG_PREFIX):] or "default"
+    kb = body.model[len(RAG_PREFIX) :] or "default"
     principal.store_tenant(kb)
     question = next((m.text() for m in reversed(body.messages) if m.role == "user" and m.text().strip()), "")
     if not question.strip():
         raise ApiError(400, "bad_request", "a rag: model needs a user message with text")
-    answer = await run_blocking(ask, state, principal, question.strip()[:4000], kb, None,
-                                timeout=state.service.request_timeout)
+    answer = await run_blocking(
+        ask, state, principal, question.strip()[:4000], kb, None, timeout=state.service.request_timeout
+    )
     content = with_sources(answer)
     citations = [citation_out(c).model_dump() for c in answer.citations]
     usage = _usage(len(question.split()), len(content.split()))
     cid = _completion_id()
     if not body.stream:
-        return {"id": cid, "object": "chat.completion", "created": int(time.time()), "model": body.model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None},
-                             "finish_reason": "stop", "logprobs": None}],
-                "usage": usage, "citations": citations, "abstained": answer.abstained}
+        return {
+            "id": cid,
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content, "refusal": None},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+            "usage": usage,
+            "citations": citations,
+            "abstained": answer.abstained,
+        }
 
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
@@ -108,13 +138,19 @@ def _gateway_request(principal: Principal, body: ChatCompletionIn) -> ChatReques
     messages = []
     for m in body.messages:
         role: Role = "system" if m.role == "developer" else m.role
-        messages.append(Message(role, m.text() if m.content is not None else None, tool_call_id=m.tool_call_id,
-                                name=m.name))
+        messages.append(
+            Message(role, m.text() if m.content is not None else None, tool_call_id=m.tool_call_id, name=m.name)
+        )
     stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
-    return ChatRequest(model=body.model, messages=tuple(messages), temperature=body.temperature,
-                       max_tokens=body.max_completion_tokens or body.max_tokens, seed=body.seed, stop=stop,
-                       context=RequestContext(tenant=principal.tenant, key_id=principal.key.key_id,
-                                              tags=principal.key.tags))
+    return ChatRequest(
+        model=body.model,
+        messages=tuple(messages),
+        temperature=body.temperature,
+        max_tokens=body.max_completion_tokens or body.max_tokens,
+        seed=body.seed,
+        stop=stop,
+        context=RequestContext(tenant=principal.tenant, key_id=principal.key.key_id, tags=principal.key.tags),
+    )
 
 
 async def _proxy(state: ServiceState, principal: Principal, body: ChatCompletionIn) -> Any:
@@ -129,11 +165,23 @@ async def _proxy(state: ServiceState, principal: Principal, body: ChatCompletion
         except TimeoutError:
             raise ApiError(503, "timeout", f"the model did not answer within {timeout:g}s") from None
         u = reply.usage
-        return JSONResponse({
-            "id": reply.id or cid, "object": "chat.completion", "created": int(time.time()), "model": reply.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text, "refusal": None},
-                         "finish_reason": _finish(reply.finish_reason), "logprobs": None}],
-            "usage": _usage(u.input_tokens, u.output_tokens)})
+        return JSONResponse(
+            {
+                "id": reply.id or cid,
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": reply.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": reply.text, "refusal": None},
+                        "finish_reason": _finish(reply.finish_reason),
+                        "logprobs": None,
+                    }
+                ],
+                "usage": _usage(u.input_tokens, u.output_tokens),
+            }
+        )
 
     stream = model.stream(request).__aiter__()
     try:  # the first chunk is awaited before answering, so an early failure is a plain JSON error with its status
@@ -173,8 +221,9 @@ async def _proxy(state: ServiceState, principal: Principal, body: ChatCompletion
             yield sse({"error": {"type": err.type, "message": err.message}})
             return
         if include_usage and usage is not None:
-            yield sse({**_chunk(cid, body.model, {}), "choices": [],
-                       "usage": _usage(usage.input_tokens, usage.output_tokens)})
+            yield sse(
+                {**_chunk(cid, body.model, {}), "choices": [], "usage": _usage(usage.input_tokens, usage.output_tokens)}
+            )
         yield sse("[DONE]")
 
     return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)

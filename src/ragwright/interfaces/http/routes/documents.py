@@ -89,8 +89,15 @@ async def upload(
     except BaseException:
         shutil.rmtree(job_dir, ignore_errors=True)
         raise
-    job = state.jobs.submit(job_id, tenant=principal.tenant, kb=knowledge_base, store_tenant=tenant,
-                            job_dir=job_dir, files=names, tags=doc_tags)
+    job = state.jobs.submit(
+        job_id,
+        tenant=principal.tenant,
+        kb=knowledge_base,
+        store_tenant=tenant,
+        job_dir=job_dir,
+        files=names,
+        tags=doc_tags,
+    )
     state.metrics.jobs_pending.set(state.jobs.pending())
     return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
 
@@ -113,19 +120,36 @@ def _documents(state: ServiceState, principal: Principal, tenant: str, limit: in
 
 
 @router.get("/v1/documents", response_model=DocumentList, responses=ERRORS)
-async def list_documents(request: Request, principal: Reader, knowledge_base: KbQuery = "default",
-                         limit: LimitQuery = DEFAULT_LIMIT, after: AfterQuery = None) -> DocumentList:
+async def list_documents(
+    request: Request,
+    principal: Reader,
+    knowledge_base: KbQuery = "default",
+    limit: LimitQuery = DEFAULT_LIMIT,
+    after: AfterQuery = None,
+) -> DocumentList:
     """Documents of a knowledge base that the key may read, in id order, one page at a time (keyset pagination:
     pass the response's ``next_cursor`` as ``after`` while ``has_more`` is true)."""
     state = get_state(request)
     tenant = principal.store_tenant(knowledge_base)
     start = decode_cursor(after) if after is not None else None
-    page = await run_blocking(_documents, state, principal, tenant, limit, start,
-                              timeout=state.service.request_timeout)
-    return DocumentList(data=[
-        DocumentOut(id=d.doc_id, knowledge_base=knowledge_base, file_type=d.file_type, title=d.title,
-                    chunks=d.n_chunks, tags=list(d.tags), ingested_at=d.ingested_at)
-        for d in page.documents if principal.may_see(d)], has_more=page.has_more, next_cursor=page.next_cursor)
+    page = await run_blocking(_documents, state, principal, tenant, limit, start, timeout=state.service.request_timeout)
+    return DocumentList(
+        data=[
+            DocumentOut(
+                id=d.doc_id,
+                knowledge_base=knowledge_base,
+                file_type=d.file_type,
+                title=d.title,
+                chunks=d.n_chunks,
+                tags=list(d.tags),
+                ingested_at=d.ingested_at,
+            )
+            for d in page.documents
+            if principal.may_see(d)
+        ],
+        has_more=page.has_more,
+        next_cursor=page.next_cursor,
+    )
 
 
 def _delete(state: ServiceState, principal: Principal, tenant: str, doc_id: str) -> bool:
@@ -139,8 +163,9 @@ def _delete(state: ServiceState, principal: Principal, tenant: str, doc_id: str)
 
 
 @router.delete("/v1/documents/{doc_id:path}", response_model=Deleted, responses=ERRORS)
-async def delete_document(doc_id: str, request: Request, principal: Writer,
-                          knowledge_base: KbQuery = "default") -> Deleted:
+async def delete_document(
+    doc_id: str, request: Request, principal: Writer, knowledge_base: KbQuery = "default"
+) -> Deleted:
     """Remove a document and all its passages."""
     state = get_state(request)
     tenant = principal.store_tenant(knowledge_base)

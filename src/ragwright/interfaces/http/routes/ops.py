@@ -51,8 +51,9 @@ async def readyz(request: Request) -> JSONResponse:
     checks: dict[str, Any] = await run_blocking(_checks, state, timeout=5.0)
     ready = all(v in ("ok", "empty") for v in checks.values())
     checks["jobs_pending"] = state.jobs.pending()
-    return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})

@@ -31,14 +31,36 @@ def _search(state: ServiceState, body: SearchIn, tenant: str, filters: Filters |
 def search_json(query: str, mode: str, kb: str, result: SearchResult | None) -> bytes:
     """The :class:`SearchOut` body, serialised directly (same fields, order and values as the model's JSON): the
     route returns these bytes, which spares FastAPI validating and serialising the response model on every search."""
-    hits = [] if result is None else [
-        {"rank": h.rank, "score": float(round(h.score, 6)), "doc_id": h.chunk.doc_path, "chunk_id": h.chunk.chunk.id,
-         "title": h.chunk.doc_title, "heading_path": list(h.chunk.chunk.heading_path), "page": h.chunk.chunk.page,
-         "char_start": h.chunk.chunk.char_start, "char_end": h.chunk.chunk.char_end, "text": h.chunk.chunk.text}
-        for h in result.hits]
+    hits = (
+        []
+        if result is None
+        else [
+            {
+                "rank": h.rank,
+                "score": float(round(h.score, 6)),
+                "doc_id": h.chunk.doc_path,
+                "chunk_id": h.chunk.chunk.id,
+                "title": h.chunk.doc_title,
+                "heading_path": list(h.chunk.chunk.heading_path),
+                "page": h.chunk.chunk.page,
+                "char_start": h.chunk.chunk.char_start,
+                "char_end": h.chunk.chunk.char_end,
+                "text": h.chunk.chunk.text,
+            }
+            for h in result.hits
+        ]
+    )
     timings = {} if result is None else {k: float(round(v, 3)) for k, v in result.timings_ms.items()}
-    return orjson.dumps({"object": "search_result", "query": query, "mode": mode, "knowledge_base": kb, "hits": hits,
-                         "timings_ms": timings})
+    return orjson.dumps(
+        {
+            "object": "search_result",
+            "query": query,
+            "mode": mode,
+            "knowledge_base": kb,
+            "hits": hits,
+            "timings_ms": timings,
+        }
+    )
 
 
 @router.post("/v1/search", response_model=SearchOut, responses=ERRORS)
@@ -60,22 +82,32 @@ def ask(state: ServiceState, principal: Principal, question: str, kb: str, reque
     tenant = principal.store_tenant(kb)
     filters = principal.filters(requested)
     if filters is False or not state.index_exists():
-        return Answer(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True, support=0.0,
-                      answered_by="none")
+        return Answer(
+            question=question, text=ABSTAIN_TEXT, citations=[], abstained=True, support=0.0, answered_by="none"
+        )
     with state.reader() as rw:
         return rw.ask(question, tenant=tenant, filters=filters)
 
 
-@router.post("/v1/answer", response_model=AnswerOut, responses={
-    **ERRORS, 200: {"description": "The answer; with `stream: true`, `text/event-stream` events `citations`, "
-                    "`delta` ({text}), then `done` (the whole answer) or `error`."}})
+@router.post(
+    "/v1/answer",
+    response_model=AnswerOut,
+    responses={
+        **ERRORS,
+        200: {
+            "description": "The answer; with `stream: true`, `text/event-stream` events `citations`, "
+            "`delta` ({text}), then `done` (the whole answer) or `error`."
+        },
+    },
+)
 async def answer(body: AnswerIn, request: Request, principal: Reader) -> AnswerOut | StreamingResponse:
     """A cited answer from the documents, or an abstention with the closest passages."""
     state = get_state(request)
     principal.store_tenant(body.knowledge_base)
     requested = body.filters.to_filters() if body.filters else None
-    result = await run_blocking(ask, state, principal, body.question, body.knowledge_base, requested,
-                                timeout=state.service.request_timeout)
+    result = await run_blocking(
+        ask, state, principal, body.question, body.knowledge_base, requested, timeout=state.service.request_timeout
+    )
     out = answer_out(result, body.knowledge_base)
     if not body.stream:
         return out
