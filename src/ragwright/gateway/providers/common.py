@@ -94,6 +94,9 @@ class HTTPChatModel:
     def client(self) -> httpx.AsyncClient:
         return self._client if self._client is not None else shared_client(self.timeout)
 
+    async def aclose(self) -> None:
+        """Nothing to release: the HTTP client is the event loop's shared one or the caller's (who closes it)."""
+
     def cost(self, usage: Usage | None) -> float | None:
         """USD for ``usage`` from the price table; None without a table, a price, or usage reported."""
         if usage is None or self.prices is None:
