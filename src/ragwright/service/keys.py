@@ -246,9 +246,9 @@ class KeyStore:
             scopes=frozenset(json.loads(str(scopes))),
             tags=tuple(json.loads(str(tags))),
             name=None if name is None else str(name),
-            created_at=float(created_at),
+            created_at=float(created_at),  # type: ignore[arg-type]
             revoked=revoked_at is not None,
-        )  # type: ignore[arg-type]
+        )
 
 
 def default_key_path(data_dir: Path) -> Path:
