@@ -16,7 +16,7 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── EncryptedFileError    password-protected document
     │   └── DecodeError           text that is not valid in any accepted encoding
     ├── StoreError                the index could not be read or written
-    │   └── SchemaVersionError    the index was written by a newer ragwright
+    │   └── SchemaVersionError    a SQLite file (index, keys, jobs, ledger, ...) was written by a newer ragwright
     ├── ModelError                a local model could not be loaded or run
     │   └── ModelNotInstalledError   a model package is missing (says which pip command installs it)
     └── GatewayError              a model call through the gateway failed (``transient`` says whether a retry may help)

@@ -22,13 +22,14 @@ import sqlean as sqlite3
 import sqlite_vec
 
 from ragwright.documents.model import Chunk, Document
-from ragwright.errors import SchemaVersionError, StoreError
+from ragwright.errors import StoreError
 from ragwright.retrieval.analysis import query_terms
+from ragwright.sqlite_migrations import migrate
 from ragwright.store import sql
 from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoreStats
 from ragwright.store.dense_cache import DenseCache
 from ragwright.store.keyword_cache import BM25Params, KeywordCache
-from ragwright.store.migrations import apply_migrations, known_migrations
+from ragwright.store.migrations import INDEX
 from ragwright.store.sql import batches, bm25_search, check_tenant, db_errors, document_rows, filter_sql
 from ragwright.store.sqlite_vectors import ann_search, exact_search, to_chunk_ids, vectors_for_rowids
 from ragwright.store.sqlite_write import create_keyword_table, create_vector_table, delete_document, insert_document
@@ -80,18 +81,7 @@ class SQLiteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            applied = {
-                r[0]
-                for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='migrations'")
-            }
-            if applied:
-                names = {r[0] for r in self._db.execute("SELECT name FROM migrations")}
-                unknown = names - known_migrations()
-                if unknown:
-                    raise SchemaVersionError(
-                        f"{self.path} was written by a newer ragwright (unknown migrations: {sorted(unknown)})"
-                    )
-            apply_migrations(self._db)
+            migrate(self._db, INDEX, where=self.path)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open index {self.path}: {exc}") from exc
         self._kw_tables: dict[str, str] = dict(self._db.execute("SELECT tenant, kw_table FROM tenants").fetchall())
