@@ -23,12 +23,14 @@ from tests.http.conftest import make_settings
 
 
 def test_memory_window_counts_hits_per_key_within_the_window() -> None:
-    window = MemoryWindow(amount=2, seconds=0.2)
+    now = [1000.0]
+    window = MemoryWindow(amount=2, seconds=60, clock=lambda: now[0])
     assert [window.hit("a"), window.hit("a"), window.hit("a")] == [True, True, False]
     assert window.hit("b")  # another key has its own window
-    first_reset = window.reset_time("a")
-    assert time.time() < first_reset <= time.time() + 0.2
-    time.sleep(0.25)
+    assert window.reset_time("a") == 1060.0
+    now[0] = 1059.9
+    assert not window.hit("a")  # still inside the window
+    now[0] = 1060.5
     assert window.hit("a")  # the old hits left the window
 
 
