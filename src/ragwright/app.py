@@ -30,6 +30,8 @@ from ragwright.store.sqlite import SQLiteStore
 
 
 class Ragwright:
+    """The library's front door: ingest, search and ask over one index, built from ``Settings``."""
+
     def __init__(
         self,
         settings: Settings,

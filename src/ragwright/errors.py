@@ -64,27 +64,27 @@ class IngestError(RagwrightError):
 
 
 class UnsupportedFileError(IngestError):
-    pass
+    """No loader for this file's extension."""
 
 
 class EmptyDocumentError(IngestError):
-    pass
+    """Nothing to index after extraction."""
 
 
 class FileTooLargeError(IngestError):
-    pass
+    """The file is over ``ingest.max_file_mb``."""
 
 
 class CorruptFileError(IngestError):
-    pass
+    """The bytes do not parse as the format they claim (incl. binary behind a text extension)."""
 
 
 class EncryptedFileError(IngestError):
-    pass
+    """A password-protected document."""
 
 
 class DecodeError(IngestError):
-    pass
+    """Text that is not valid in any accepted encoding."""
 
 
 class StoreError(RagwrightError):
@@ -92,7 +92,7 @@ class StoreError(RagwrightError):
 
 
 class SchemaVersionError(StoreError):
-    pass
+    """A SQLite file records a migration this version does not know: a newer ragwright wrote it."""
 
 
 class ModelError(RagwrightError):

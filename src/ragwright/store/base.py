@@ -53,6 +53,8 @@ class ScoredChunk:
 
 @dataclass(frozen=True, slots=True)
 class DocumentInfo:
+    """One stored document as listed: id, source, type, title, content hash, chunk count, tags."""
+
     doc_id: str
     source: str
     file_type: str
@@ -65,6 +67,8 @@ class DocumentInfo:
 
 @dataclass(frozen=True, slots=True)
 class StoreStats:
+    """Counts for one tenant: documents, chunks, documents per file type, and the embedding model."""
+
     documents: int
     chunks: int
     embedding_model: str | None
