@@ -13,9 +13,11 @@ from ragwright.sqlite_migrations import Schema, execute_script
 
 INDEX = Schema(None)
 """The index is a file of its own and predates namespaces: its migrations are recorded by bare name."""
+migration = INDEX.migration
+"""Decorator: the next migration of the index (``@migration def m002_...(db)``)."""
 
 
-@INDEX.migration
+@migration
 def m001_initial(db: Any) -> None:
     execute_script(
         db,
