@@ -45,8 +45,12 @@ async def test_ingest_refuses_to_replace_a_document_the_key_may_not_see(tools: R
     )
     assert secret["status"] == "added"
     public = local_key("acme", scopes=("read", "write"), tags=("public",))
-    with pytest.raises(ToolFailure, match="may not replace it"):
+    with pytest.raises(ToolFailure) as refused:
         await tools.ingest(public, IngestArgs(filename="secret.md", text="# Secret\n\noverwritten"))
+    # neutral: the same refusal an HTTP upload gets, naming neither the other document's tags nor that it exists
+    assert str(refused.value) == "this key may not write a document named 'secret.md'"
+    with pytest.raises(ToolFailure):  # not even "unchanged" for the same bytes
+        await tools.ingest(public, IngestArgs(filename="secret.md", text="# Secret\n\nThe vault code is 1234."))
     kept = tools.rw.store.document("acme", "secret.md")
     assert kept is not None and kept.tags == ("internal",) and kept.n_chunks == secret["chunks"]
     added = await tools.ingest(public, IngestArgs(filename="lookup-note.md", text="# Note\n\nThe samovar is brass."))

@@ -5,7 +5,9 @@
 An upload is saved under ``<data_dir>/uploads/<job_id>/`` and queued for the ingest worker process; the response is
 ``202`` with the job. Each file becomes a document whose id is its file name (uploading the same name again replaces
 it). Files that cannot be ingested (unsupported type, corrupt, empty, too large) fail one by one with a reason in the
-job's ``result.failures``; the rest are ingested.
+job's ``result.failures``; the rest are ingested. The key's tag limits travel with the job: the worker checks each
+document as it will be stored (its front-matter tags included, and the document it would replace) with the same rule
+as every other write path (:mod:`ragwright.service.access`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
+from ragwright.errors import AccessDenied
 from ragwright.interfaces.http.auth import Principal, get_state, require_read, require_write
 from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.limits import run_blocking
@@ -47,13 +50,10 @@ def _tags(raw: str, principal: Principal) -> tuple[str, ...]:
     for t in tags:
         if not _TAG_RE.match(t):
             raise ApiError(400, "bad_request", f"invalid tag {t!r}: 1-128 of A-Z a-z 0-9 _ . : -")
-    if principal.key.tags:
-        if not tags:
-            return principal.key.tags  # otherwise the key could not read what it uploaded
-        outside = sorted(set(tags) - set(principal.key.tags))
-        if outside:
-            raise ApiError(403, "forbidden", f"this key may not tag documents with {', '.join(outside)}")
-    return tags
+    try:
+        return principal.key.scope.upload_tags(tags)
+    except AccessDenied as err:
+        raise ApiError(403, "forbidden", str(err)) from None
 
 
 def _save(files: list[UploadFile], names: list[str], job_dir: Path) -> None:
@@ -97,6 +97,7 @@ async def upload(
         job_dir=job_dir,
         files=names,
         tags=doc_tags,
+        key_tags=principal.key.tags,  # the worker checks every document against them as it will be stored
     )
     state.metrics.jobs_pending.set(state.jobs.pending())
     return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
