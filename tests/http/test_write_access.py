@@ -13,6 +13,7 @@ from tests.http.conftest import Server
 
 BOARD = b"# Board minutes\n\nThe board approved the takeover of Walrus Ltd for 12 million.\n"
 PUBLIC_BOARD = b"# Board\n\nOur board meets every quarter in public.\n"
+FRONT_MATTER = b"---\ntags: [internal, finance]\n---\n# Budget\n\nThe finance budget is 4 million for the zeppelin.\n"
 
 
 def _search(server: Server, key: str, query: str) -> list[dict[str, Any]]:
@@ -43,3 +44,20 @@ def test_tag_limited_upload_cannot_overwrite_a_document_it_cannot_see(server: Se
     assert docs == {"board.md": ["internal"], "own.md": ["public"]}
     # the owner scope may still replace it
     assert server.upload(internal, {"board.md": PUBLIC_BOARD})["result"]["updated"] == 1
+
+
+def test_front_matter_tags_outside_the_key_are_refused_per_file(server: Server) -> None:
+    public = server.key(tags=("public",))
+    job = server.upload(public, {"budget.md": FRONT_MATTER, "ok.md": b"# Ok\n\nOtters are public.\n"})
+    result = job["result"]
+    assert (result["added"], result["failed"]) == (1, 1)
+    failure = result["failures"][0]
+    assert failure["path"] == "budget.md" and "finance" in failure["reason"] and "internal" in failure["reason"]
+    internal = server.key(tags=("internal",))
+    assert _search(server, internal, "zeppelin finance budget") == []
+    with server.client(server.key()) as c:
+        assert [d["id"] for d in c.get("/v1/documents").json()["data"]] == ["ok.md"]
+    # an unrestricted key keeps the file's own tags
+    writer = server.key()
+    assert server.upload(writer, {"budget.md": FRONT_MATTER})["result"]["added"] == 1
+    assert _search(server, internal, "zeppelin finance budget")[0]["doc_id"] == "budget.md"

@@ -94,6 +94,10 @@ class TagScope:
             return
         if existing_tags is not None and not self.sees(existing_tags):
             raise AccessDenied(write_refused_reason(doc_id))
+        tags = tuple(dict.fromkeys(doc_tags))
+        if not tags:
+            raise AccessDenied(f"this key may only write documents tagged {', '.join(self.tags)}; this one has none")
+        self._check_tags(tags)
 
     def guard(self, doc: Document, existing: DocumentInfo | None) -> None:
         """:meth:`check_write` for a loaded document: the ingest pipeline's ``WriteGuard``."""
