@@ -26,6 +26,7 @@ from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.limits import run_blocking
 from ragwright.interfaces.http.schemas import ERRORS, Deleted, DocumentList, DocumentOut, JobOut
 from ragwright.interfaces.http.state import ServiceState
+from ragwright.service.access import TagScope
 from ragwright.service.pages import DEFAULT_LIMIT, MAX_LIMIT, DocumentPage, decode_cursor, document_page
 
 router = APIRouter(tags=["documents"])
@@ -108,7 +109,9 @@ async def get_job(job_id: str, request: Request, principal: Reader) -> JobOut:
     """A job's status, progress and (when finished) its result with per-file reasons for failures."""
     state = get_state(request)
     job = state.jobs.get(job_id, tenant=principal.tenant)
-    if job is None:
+    # another tag scope's job reads like an unknown one: its file names and failures are about documents this key
+    # may not be able to read (service.access.TagScope.covers)
+    if job is None or not principal.key.scope.covers(TagScope(job.key_tags)):
         raise ApiError(404, "not_found", f"no job {job_id}")
     return JobOut.model_validate(job.to_dict())
 
