@@ -39,6 +39,7 @@ from pathlib import Path
 
 from ragwright.config import Settings
 from ragwright.errors import UserError
+from ragwright.service.access import TagScope
 from ragwright.service.sqlite_file import open_service_db
 from ragwright.sqlite_migrations import Schema, execute_script
 
@@ -74,6 +75,11 @@ class ApiKey:
         if need is None:
             return False
         return any(_RANK.get(s, -1) >= need for s in self.scopes)
+
+    @property
+    def scope(self) -> TagScope:
+        """What this key may read and write by tags (one rule for every front door: ``service.access``)."""
+        return TagScope(self.tags)
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -61,6 +61,9 @@ class Job:
     error: str | None = None
     owner: int = field(default_factory=os.getpid)
     """The server process running the job."""
+    key_tags: tuple[str, ...] = ()
+    """The tag limits of the key that submitted it (empty: none): the worker enforces them on every document, and
+    only keys whose scope covers them may read the job (``service.access.TagScope``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,6 +139,7 @@ class JobStore:
             return None
         data = json.loads(row[0])
         data["tags"] = tuple(data["tags"])
+        data["key_tags"] = tuple(data.get("key_tags", ()))
         return Job(**data)
 
     def trim(self, keep: int) -> None:
@@ -195,12 +199,27 @@ class JobRunner:
         job_dir: Path,
         files: list[str],
         tags: tuple[str, ...],
+        key_tags: tuple[str, ...] = (),
     ) -> Job:
         job = Job(
-            id=job_id, tenant=tenant, kb=kb, store_tenant=store_tenant, files=files, tags=tags, files_total=len(files)
+            id=job_id,
+            tenant=tenant,
+            kb=kb,
+            store_tenant=store_tenant,
+            files=files,
+            tags=tags,
+            files_total=len(files),
+            key_tags=key_tags,
         )
         task = json.dumps(
-            {"job_id": job_id, "tenant": store_tenant, "job_dir": str(job_dir), "files": files, "tags": list(tags)}
+            {
+                "job_id": job_id,
+                "tenant": store_tenant,
+                "job_dir": str(job_dir),
+                "files": files,
+                "tags": list(tags),
+                "key_tags": list(key_tags),
+            }
         )
         with self._lock:
             if self._closed:
