@@ -48,9 +48,12 @@ SYSTEM = (
 
 def build_user_message(question: str, hits: list[Hit]) -> str:
     """The passages, fenced as data, then the question. The instructions go in the system message."""
-    blocks = []
-    for i, hit in enumerate(hits, start=1):
-        blocks.append(f'<passage n="{i}" source="{hit.chunk.doc_path}">\n{hit.chunk.chunk.text}\n</passage>')
+    return user_message(question, [(hit.chunk.doc_path, hit.chunk.chunk.text) for hit in hits])
+
+
+def user_message(question: str, passages: list[tuple[str, str]]) -> str:
+    """:func:`build_user_message` over ``(source, text)`` pairs (benchmarks build prompts without a store)."""
+    blocks = [f'<passage n="{i}" source="{src}">\n{text}\n</passage>' for i, (src, text) in enumerate(passages, 1)]
     return "\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer:"
 
 
