@@ -8,7 +8,7 @@ The parser is deliberately small and line based; it understands exactly what sec
   ``tags: a, b`` or a ``- a`` list). The front matter is not part of the document text.
 
 Heading lines themselves are not inside any Section (their text lives on in ``heading_path``); a Section spans the body
-under its heading up to the next heading. HTML reuses :func:`parse_markdown` on trafilatura's Markdown output.
+under its heading up to the next heading.
 """
 
 from __future__ import annotations
