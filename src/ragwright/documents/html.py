@@ -30,7 +30,7 @@ from html.parser import HTMLParser
 from ragwright.documents.normalize import MappedText, clean_text
 from ragwright.documents.text import Extracted, TextBuilder, decode_text
 
-__all__ = ["declared_encoding", "load_html"]
+__all__ = ["declared_encoding", "html_fragment_text", "load_html"]
 
 _SKIP_TAGS = frozenset(
     {"script", "style", "noscript", "template", "nav", "aside", "form", "svg", "iframe", "button", "select", "object"}
@@ -315,6 +315,14 @@ class _Extractor(HTMLParser):
     def close(self) -> None:
         super().close()
         self._flush()
+
+
+def html_fragment_text(fragment: str) -> list[MappedText]:
+    """The visible text blocks of an HTML fragment (raw HTML inside Markdown), offsets relative to the fragment."""
+    parser = _Extractor(fragment)
+    parser.feed(fragment)
+    parser.close()
+    return [b.text for b in parser.blocks]
 
 
 def load_html(data: bytes, source: str) -> Extracted:
