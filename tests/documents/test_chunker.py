@@ -282,3 +282,16 @@ def test_property_exact_slices_in_budget_in_order_and_complete(
     assert_covers_sections(doc, chunks)
     ends = [c.char_end for c in chunks]
     assert ends == sorted(ends)
+
+
+def test_chunks_carry_their_source_spans(words: WordCounter) -> None:
+    source = "# Guide\nIntro \\*one\\*.\n\n## Install\n" + " ".join(f"word{i}." for i in range(300))
+    doc = md_doc(source)
+    chunks = chunk_document(doc, words, max_tokens=64, overlap_tokens=0)
+    assert len(chunks) > 3
+    for chunk in chunks[1:]:
+        (span,) = chunk.source_spans
+        assert span.page is None and source[span.start : span.end] == chunk.text
+    assert source[chunks[0].source_spans[0].start : chunks[0].source_spans[-1].end] == "Intro \\*one\\*."
+    no_map = Document("d", "d", "txt", "T", "plain text", [Section(0, 10)], "hash")
+    assert chunk_document(no_map, words)[0].source_spans == ()
