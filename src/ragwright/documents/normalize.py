@@ -159,6 +159,13 @@ class MappedText:
             end -= 1
         return self if (start, end) == (0, len(text)) else self.slice(start, end)
 
+    def shifted(self, delta: int) -> MappedText:
+        """The same text with every source offset moved by ``delta`` (a fragment parsed on its own)."""
+        out = self.slice(0, self.length)
+        out._s0 = [s + delta for s in out._s0]
+        out._s1 = [s + delta for s in out._s1]
+        return out
+
     def source_map(self) -> SourceMap:
         return SourceMap(
             tuple(self._t0),
