@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # features imports evidence, which imports this module
+    from ragwright.answering.features import AnswerabilityFeatures
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,11 @@ class Answer:
     """What the model call cost (None: extractive, or a model with no known price)."""
     usage: dict[str, int] = field(default_factory=dict)
     """Tokens of the model call: input, cached_input, output, reasoning."""
+    answerability: float | None = None
+    """Calibrated probability that the documents hold the answer (``answering/answerability.py``); ragwright
+    abstains under the operating point."""
+    features: AnswerabilityFeatures | None = None
+    """The evidence features the answerability was computed from."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
