@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -29,7 +30,7 @@ import numpy as np
 from ragwright.answering.features import FEATURE_NAMES, AnswerabilityFeatures
 from ragwright.errors import UserError
 
-__all__ = ["AnswerabilityModel", "load_model", "shipped_model"]
+__all__ = ["AnswerabilityModel", "load_model", "operating_point", "shipped_model"]
 
 MODEL_FILE = "answerability.json"
 
@@ -95,6 +96,15 @@ class AnswerabilityModel:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise UserError(f"answerability model is malformed: {exc!r}") from None
+
+
+def operating_point(answerable_probs: Sequence[float], max_false_abstention: float) -> float:
+    """The highest threshold at which at most ``max_false_abstention`` of these answerable cases fall under it
+    (abstention is ``probability < threshold``)."""
+    ordered = sorted(answerable_probs)
+    if not ordered:
+        raise UserError("choosing an operating point needs answerable cases")
+    return float(ordered[int(math.floor(max_false_abstention * len(ordered)))])
 
 
 def _select(features: AnswerabilityFeatures, names: tuple[str, ...]) -> np.ndarray:

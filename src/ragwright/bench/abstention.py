@@ -86,7 +86,11 @@ class QuestionResult:
     gold_top5: bool
     """A gold document's passage was among the 5 retrieved."""
     cited_gold: bool
+    """Answered, citing a gold document."""
     features: dict[str, Any]
+    best_evidence_gold: bool = False
+    """The best-supported evidence sentence (first citation, or first closest passage when abstaining) is from a
+    gold document: whether the answer would cite gold, whatever the operating point."""
 
 
 def _odd(key: str) -> bool:
@@ -171,6 +175,7 @@ def ask_all(
         seconds.append(sum(v for k, v in answer.timings_ms.items() if k in ("retrieve.total", "evidence")) / 1000)
         retrieved = {doc_key(r.doc_path) for r in answer.retrieved[:5]}
         cited = {doc_key(c.doc_path) for c in answer.citations}
+        first = (answer.citations or answer.closest)[:1]
         results.append(
             QuestionResult(
                 dataset=dataset,
@@ -182,6 +187,7 @@ def ask_all(
                 gold_top5=bool(retrieved & q.gold),
                 cited_gold=bool(cited & q.gold),
                 features=asdict(answer.features) if answer.features else {},
+                best_evidence_gold=bool(first) and doc_key(first[0].doc_path) in q.gold,
             )
         )
         if on_query is not None:

@@ -24,6 +24,7 @@ KEY_METRICS = (
     "hit@1",
     "em",
     "f1",
+    "containment",
     "abstention_accuracy",
     "citation_coverage",
     "faithfulness",
@@ -33,6 +34,9 @@ KEY_METRICS = (
 FAIL_BELOW = 0.5
 """A case is shown as failing when one of these metrics scores under this, or any metric errored."""
 FAIL_METRICS = ("abstention_accuracy", "hit@10", "f1", "faithfulness", "citation_precision", "answer_relevance")
+EXTRACTIVE_FAIL_METRICS = tuple("containment" if m == "f1" else m for m in FAIL_METRICS)
+"""For extractive answers (whole quoted sentences) F1 against a short reference span is low even when the answer is
+right; such a case fails on answer containment instead."""
 MAX_FAILING = 100
 
 _CSS = """
@@ -111,9 +115,10 @@ def failing_cases(run: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for rec in run["cases"]:
         scores = rec.get("scores", {})
+        extractive = str(rec.get("answered_by", "")).startswith("extractive") and "containment" in scores
         low = [
             scores[m]["value"]
-            for m in FAIL_METRICS
+            for m in (EXTRACTIVE_FAIL_METRICS if extractive else FAIL_METRICS)
             if scores.get(m, {}).get("value") is not None and scores[m]["value"] < FAIL_BELOW
         ]
         errors = "error" in rec or any(s.get("error") for s in scores.values())
@@ -208,7 +213,8 @@ def render_html(run: dict[str, Any]) -> str:
             f"<h2>Failing cases ({len(failing)}{f', first {MAX_FAILING} shown' if len(failing) > MAX_FAILING else ''})"
             "</h2>",
             f'<p class="muted">A case fails when a metric errored or one of {", ".join(FAIL_METRICS)} is under '
-            f"{FAIL_BELOW}. Passages of cited documents are marked green.</p>",
+            f"{FAIL_BELOW} (containment instead of f1 for extractive answers). Passages of cited documents are marked "
+            "green.</p>",
             "".join(_case_html(rec) for rec in failing[:MAX_FAILING]) or "<p>None.</p>",
             f'<h2>Versions</h2><p class="muted">{_e(versions)}</p>',
             "</body></html>\n",
