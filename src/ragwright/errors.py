@@ -7,7 +7,8 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     RagwrightError
     ├── UserError                 bad input the user can fix: arguments, config, paths
     │   ├── ConfigError           ragwright.toml / RAGWRIGHT_* values that do not validate
-    │   └── NotIndexedError       a command needs an index that does not exist yet
+    │   ├── NotIndexedError       a command needs an index that does not exist yet
+    │   └── AccessDenied          the key's tags do not allow this write (service.access.TagScope)
     ├── IngestError               one source could not be turned into chunks (reported per file, the run goes on)
     │   ├── UnsupportedFileError  no loader for this extension
     │   ├── EmptyDocumentError    nothing to index after extraction
@@ -16,7 +17,7 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── EncryptedFileError    password-protected document
     │   └── DecodeError           text that is not valid in any accepted encoding
     ├── StoreError                the index could not be read or written
-    │   └── SchemaVersionError    the index was written by a newer ragwright
+    │   └── SchemaVersionError    a SQLite file (index, keys, jobs, ledger, ...) was written by a newer ragwright
     ├── ModelError                a local model could not be loaded or run
     │   └── ModelNotInstalledError   a model package is missing (says which pip command installs it)
     └── GatewayError              a model call through the gateway failed (``transient`` says whether a retry may help)
@@ -52,6 +53,10 @@ class ConfigError(UserError):
 
 class NotIndexedError(UserError):
     """The command needs an index (run `ragwright ingest` first)."""
+
+
+class AccessDenied(UserError):
+    """A tag-limited key may not write this document (a tag outside the key, or a name it may not replace)."""
 
 
 class IngestError(RagwrightError):

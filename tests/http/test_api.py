@@ -65,6 +65,7 @@ def test_upload_job_search_answer_list_delete(server: Server) -> None:
         assert hits[0]["doc_id"] == "rotation.md" and "90 days" in hits[0]["text"]
         ans = c.post("/v1/answer", json={"question": "How often should the API key be rotated?"}).json()
         assert not ans["abstained"] and "90 days" in ans["text"]
+        assert ans["answered_by"] == "extractive" and ans["fallback"] is None and ans["abstention"] is None
         assert ans["citations"][0]["doc_id"] == "rotation.md"
         docs = c.get("/v1/documents").json()["data"]
         assert sorted(d["id"] for d in docs) == ["rotation.md", "vacation.md"]

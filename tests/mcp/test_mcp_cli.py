@@ -19,7 +19,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from ragwright.app import Ragwright
 from ragwright.config import load_settings
 from ragwright.errors import UserError
-from ragwright.interfaces.mcp.access import local_key, store_tenant, visible_filters
+from ragwright.interfaces.mcp.access import local_key, store_tenant
 from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
 from ragwright.interfaces.mcp.schemas import SearchArgs
 from ragwright.interfaces.mcp.server import build_server, fixed_key
@@ -83,12 +83,12 @@ def test_stdio_flags_are_checked(env: Env) -> None:
 def test_visible_filters_narrow_to_the_keys_tags() -> None:
     open_key = local_key("acme")
     limited = local_key("acme", tags=("public", "faq"))
-    assert visible_filters(open_key, None) is None
-    assert visible_filters(open_key, Filters(tags=("x",))) == Filters(tags=("x",))
-    assert visible_filters(limited, None) == Filters(tags=("faq", "public"))
-    assert visible_filters(limited, Filters(tags=("public", "internal"))) == Filters(tags=("public",))
-    assert visible_filters(limited, Filters(tags=("internal",))) is False
-    assert visible_filters(limited, Filters(paths=("a/*",))) == Filters(paths=("a/*",), tags=("faq", "public"))
+    assert open_key.scope.narrow(None) is None
+    assert open_key.scope.narrow(Filters(tags=("x",))) == Filters(tags=("x",))
+    assert limited.scope.narrow(None) == Filters(tags=("faq", "public"))
+    assert limited.scope.narrow(Filters(tags=("public", "internal"))) == Filters(tags=("public",))
+    assert limited.scope.narrow(Filters(tags=("internal",))) is False
+    assert limited.scope.narrow(Filters(paths=("a/*",))) == Filters(paths=("a/*",), tags=("faq", "public"))
     assert store_tenant(limited) == "acme" and store_tenant(limited, "handbook") == "acme.handbook"
     with pytest.raises(UserError):
         local_key("acme", scopes=("root",))

@@ -108,9 +108,9 @@ class FakeChatModel:
         return ChatResponse(
             model=self.name,
             message=Message("assistant", reply.text or None, tool_calls=reply.tool_calls),
-            finish_reason=finish,
+            finish_reason=finish,  # type: ignore[arg-type]
             usage=usage,
-            cost_usd=self._cost(usage),  # type: ignore[arg-type]
+            cost_usd=self._cost(usage),
             id=f"fake-{uuid.uuid4().hex[:12]}",
         )
 

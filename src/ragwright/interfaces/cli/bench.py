@@ -62,12 +62,12 @@ def retrieval(
             beir,
             settings=settings,
             split=split,
-            mode=mode,
-            index=index,  # type: ignore[arg-type]
+            mode=mode,  # type: ignore[arg-type]
+            index=index,
             out=out,
-            progress=on_ingest,
-            on_query=on_query,
-        )  # type: ignore[arg-type]
+            progress=on_ingest,  # type: ignore[arg-type]
+            on_query=on_query,  # type: ignore[arg-type]
+        )
     render.print_json(data)
 
 
@@ -93,10 +93,10 @@ def answers(
             holdout=holdout,
             index=index,
             out=out,
-            progress=on_ingest,
-            on_query=on_query,
+            progress=on_ingest,  # type: ignore[arg-type]
+            on_query=on_query,  # type: ignore[arg-type]
             limit=limit,
-        )  # type: ignore[arg-type]
+        )
     render.print_json(data)
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ragwright.answering.types import AbstentionReason, AnsweredBy, FallbackCause
 from ragwright.store.base import Filters
 
 KbName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Knowledge base (see docs/serve.md).")]
@@ -76,6 +77,15 @@ class CitationOut(BaseModel):
     snippet: str
 
 
+class FallbackOut(BaseModel):
+    """Why a model was asked but the extractive answerer answered."""
+
+    cause: FallbackCause
+    model: str
+    error: str | None = None
+    detail: str = ""
+
+
 class AnswerOut(BaseModel):
     object: Literal["answer"] = "answer"
     question: str
@@ -83,7 +93,14 @@ class AnswerOut(BaseModel):
     text: str
     abstained: bool
     support: float
-    answered_by: str
+    answered_by: AnsweredBy
+    """extractive | local | gateway | abstained (before 0.2: a free-text label such as 'local:smollm2')."""
+    model: str | None = None
+    """The provider:model that wrote the answer, or that abstained."""
+    abstention: AbstentionReason | None = None
+    fallback: FallbackOut | None = None
+    """Set when a model was asked but the extractive answerer answered."""
+    model_abstained: bool = False
     citations: list[CitationOut]
     closest: list[CitationOut]
     flagged: list[str]
