@@ -31,7 +31,7 @@ from typing import Any, Literal
 import sqlean as sqlite3
 
 from ragwright.app import Ragwright
-from ragwright.bench.common import index_dir, percentiles_ms, write_json
+from ragwright.bench.common import MemoEmbedder, index_dir, percentiles_ms, write_json
 from ragwright.bench.retrieval import load_beir_queries
 from ragwright.bench.squad import held_out_ids, load_squad
 from ragwright.config import Settings
@@ -41,6 +41,7 @@ from ragwright.errors import UserError
 from ragwright.evals.dataset import doc_key, load_cases
 from ragwright.evals.importers import import_llamaindex
 from ragwright.ingest.pipeline import Ingestor, ProgressCallback
+from ragwright.models.base import Embedder
 
 __all__ = [
     "DATASETS",
@@ -111,8 +112,11 @@ def unanswerable_half(candidates: list[tuple[str, frozenset[str]]]) -> tuple[set
     return answerable, unanswerable
 
 
-def load_abstention_set(dataset: str, path: Path) -> tuple[list[Document], list[AbstentionQuestion]]:
-    """The documents to index and the questions, labelled by the split rules of this module."""
+def load_abstention_set(
+    dataset: str, path: Path, corpus_limit: int | None = None
+) -> tuple[list[Document], list[AbstentionQuestion]]:
+    """The documents to index and the questions, labelled by the split rules of this module. ``corpus_limit`` keeps
+    the first N SciFact abstracts (file order) and only the claims whose gold abstracts are all among them."""
     if dataset == "xquad":
         docs, squad = load_squad(path)
         held = held_out_ids(docs, 5)
@@ -124,11 +128,13 @@ def load_abstention_set(dataset: str, path: Path) -> tuple[list[Document], list[
             for q in squad
         ]
     if dataset == "scifact":
-        docs = list(iter_beir_corpus(path / "corpus.jsonl"))
+        docs = list(iter_beir_corpus(path / "corpus.jsonl"))[:corpus_limit]
+        ids = {d.doc_id for d in docs}
         out: list[AbstentionQuestion] = []
         for part in ("train", "test"):
             queries, qrels = load_beir_queries(path, part)
             cands = [(qid, frozenset(d for d, g in qrels[qid].items() if g > 0)) for qid in queries]
+            cands = [(qid, gold) for qid, gold in cands if gold and gold <= ids]
             yes, no = unanswerable_half(cands)
             out += [AbstentionQuestion(q, queries[q], g, part, q in yes) for q, g in cands if q in yes | no]
         return docs, out
@@ -146,7 +152,9 @@ def load_abstention_set(dataset: str, path: Path) -> tuple[list[Document], list[
 
 
 @contextmanager
-def gold_removed_copy(data_dir: Path, removed: set[str], settings: Settings) -> Iterator[Ragwright]:
+def gold_removed_copy(
+    data_dir: Path, removed: set[str], settings: Settings, embedder: Embedder | None = None
+) -> Iterator[Ragwright]:
     """A copy of the kept index (SQLite backup API) with the ``removed`` documents deleted, opened."""
     with tempfile.TemporaryDirectory(prefix="ragwright-abstention-") as tmp:
         src = sqlite3.connect(str(data_dir / "index.sqlite"))
@@ -156,7 +164,7 @@ def gold_removed_copy(data_dir: Path, removed: set[str], settings: Settings) -> 
         finally:
             src.close()
             dst.close()
-        rw = Ragwright(settings.model_copy(update={"data_dir": Path(tmp)}))
+        rw = Ragwright(settings.model_copy(update={"data_dir": Path(tmp)}), embedder=embedder)
         try:
             for doc_id in sorted(removed):
                 rw.store.delete(TENANT, doc_id)
@@ -225,10 +233,11 @@ def run_abstention_bench(
     out: Path | None = None,
     records: Path | None = None,
     limit: int | None = None,
+    corpus_limit: int | None = None,
     progress: ProgressCallback | None = None,
     on_query: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    docs, questions = load_abstention_set(dataset, data)
+    docs, questions = load_abstention_set(dataset, data, corpus_limit)
     if dataset == "solana" and part != "test":
         raise UserError("the Solana set is never used for fitting: it has only a test part")
     questions = [q for q in questions if q.part == part][:limit] if limit else [q for q in questions if q.part == part]
@@ -239,10 +248,10 @@ def run_abstention_bench(
             Ingestor(rw.store, rw.embedder, rw.settings, progress).ingest_documents(
                 docs, tenant=TENANT, total=len(docs)
             )
-            embedder = rw.embedder.name
+            memo = MemoEmbedder(rw.embedder)
         finally:
             rw.close()
-        with gold_removed_copy(data_dir, removed, settings) as copy:
+        with gold_removed_copy(data_dir, removed, settings, memo) as copy:
             results, seconds = ask_all(copy, dataset, questions, on_query)
             threshold = copy.settings.answer.min_answerability
     if records is not None:
@@ -256,10 +265,11 @@ def run_abstention_bench(
         "part": part,
         **summarise(results),
         "removed_documents": len(removed),
+        "indexed_documents": len(docs),
         "operating_point": threshold if threshold is not None else model.threshold,
         "model": model.provenance.get("version", "unknown"),
         "latency_ms": percentiles_ms(seconds),
-        "config": {"embedder": embedder, "evidence_k": settings.answer.evidence_k, "mode": settings.retrieval.mode},
+        "config": {"embedder": memo.name, "evidence_k": settings.answer.evidence_k, "mode": settings.retrieval.mode},
     }
     write_json(out, data_out)
     return data_out

@@ -18,11 +18,14 @@ import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ragwright.answering.answerability import operating_point
-from ragwright.app import Ragwright
 from ragwright.errors import UserError
 from ragwright.evals.dataset import Case
+
+if TYPE_CHECKING:
+    from ragwright.app import Ragwright
 
 __all__ = ["AbstentionCalibration", "ReliabilityBin", "calibrate_abstention", "reliability", "set_toml_value"]
 

@@ -111,6 +111,9 @@ def abstention(
     records: Annotated[Path | None, typer.Option(help="Write one JSON line per question (features, outcome).")] = None,
     index: Annotated[Path | None, typer.Option(help="Keep the full index here (re-runs embed nothing).")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions of the part.")] = None,
+    corpus_limit: Annotated[
+        int | None, typer.Option(help="SciFact: index only the first N abstracts; keep the claims they cover.")
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config")] = None,
 ) -> None:
     """Abstention with the gold document removed from the index, and false abstention with it present."""
@@ -129,6 +132,7 @@ def abstention(
             out=out,
             records=records,
             limit=limit,
+            corpus_limit=corpus_limit,
             progress=on_ingest,  # type: ignore[arg-type]
             on_query=on_query,  # type: ignore[arg-type]
         )
