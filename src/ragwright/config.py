@@ -89,7 +89,16 @@ class AnswerSettings(BaseModel):
     )
     evidence_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
     max_sentences: int = Field(3, ge=1, le=20)
-    abstain_below: float = Field(0.35, ge=0.0, le=1.0, description="Support score under which ragwright abstains.")
+    min_answerability: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Calibrated answerability under which ragwright abstains; None = the shipped model's operating "
+        "point (ragwright eval calibrate-abstention writes your own).",
+    )
+    abstain_below: float = Field(
+        0.0, ge=0.0, le=1.0, description="Optional hard floor on the best evidence support (0 = off)."
+    )
     max_tokens: int = Field(256, ge=16, le=4096)
 
 

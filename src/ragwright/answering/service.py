@@ -8,7 +8,9 @@ from collections.abc import Callable
 from typing import Literal
 
 from ragwright.answering import extractive, generative
+from ragwright.answering.answerability import AnswerabilityModel, shipped_model
 from ragwright.answering.evidence import EvidenceSentence, score_sentences
+from ragwright.answering.features import extract_features
 from ragwright.answering.types import (
     AbstentionReason,
     Answer,
@@ -22,6 +24,7 @@ from ragwright.config import AnswerSettings
 from ragwright.errors import GatewayError
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext
 from ragwright.models.base import Embedder
+from ragwright.retrieval.analysis import query_terms
 from ragwright.retrieval.retriever import Retriever
 from ragwright.store.base import Filters
 
@@ -44,12 +47,24 @@ class Asker:
     """
 
     def __init__(
-        self, retriever: Retriever, embedder: Embedder | None, settings: AnswerSettings, chat: ChatFn | None = None
+        self,
+        retriever: Retriever,
+        embedder: Embedder | None,
+        settings: AnswerSettings,
+        chat: ChatFn | None = None,
+        model: AnswerabilityModel | None = None,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self.settings = settings
         self.chat = chat
+        self.model = model or shipped_model()
+
+    @property
+    def threshold(self) -> float:
+        """The operating point: the configured ``answer.min_answerability``, else the shipped model's."""
+        configured = self.settings.min_answerability
+        return self.model.threshold if configured is None else configured
 
     def ask(
         self, tenant: str, question: str, *, filters: Filters | None = None, generator: GeneratorName | None = None
@@ -62,9 +77,12 @@ class Asker:
         scored = score_sentences(question, result.hits, self.embedder)
         timings["evidence"] = (time.perf_counter() - clock) * 1000.0
         best = max((s.support for s in scored), default=0.0)
-        if best < self.settings.abstain_below:
+        idf = self.retriever.store.term_idf(tenant, query_terms(question))
+        features = extract_features(question, result.hits, scored, idf, k1=self.retriever.store.bm25_k1)
+        answerability = self.model.probability(features)
+        if answerability < self.threshold or best < self.settings.abstain_below:
             answer = self._abstain(question, scored, best, timings)
-            answer.retrieved = retrieved
+            answer.retrieved, answer.answerability, answer.features = retrieved, answerability, features
             return answer
 
         clock = time.perf_counter()
@@ -105,6 +123,12 @@ class Asker:
                     cost_usd=reply.cost_usd,
                     usage=_usage(reply),
                     model_abstained=checked.model_abstained,
+                    answerability=(
+                        self.model.probability(features.with_generator(True))
+                        if checked.model_abstained
+                        else answerability
+                    ),
+                    features=features.with_generator(checked.model_abstained),
                 )
                 if checked.text:
                     return by_model
@@ -133,6 +157,8 @@ class Asker:
             cost_usd=reply.cost_usd if reply else None,
             usage=_usage(reply) if reply else {},
             fallback=fallback,
+            answerability=answerability,
+            features=features,
         )
 
     def _abstain(self, question: str, scored: list[EvidenceSentence], best: float, timings: dict[str, float]) -> Answer:

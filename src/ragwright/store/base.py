@@ -127,4 +127,10 @@ class Store(Protocol):
 
     def stats(self, tenant: str) -> StoreStats: ...
 
+    def term_idf(self, tenant: str, terms: Sequence[str]) -> dict[str, float]:
+        """BM25's IDF of analysed ``terms`` over the tenant's chunks (Lucene's, never negative; a term no chunk holds
+        gets the largest value); empty when the tenant has no chunks. For answerability: how rare a question's words
+        are in this corpus."""
+        ...
+
     def close(self) -> None: ...

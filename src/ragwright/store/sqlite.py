@@ -308,6 +308,21 @@ class SQLiteStore:
             by_file_type=by_type,
         )
 
+    @db_errors
+    def term_idf(self, tenant: str, terms: Sequence[str]) -> dict[str, float]:
+        check_tenant(tenant)
+        table = self._kw_tables.get(tenant) or self._known_kw_table(tenant)
+        if table is None or not terms:
+            return {}
+        with self._lock:
+            row = self._db.execute("SELECT n_chunks FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
+            if row is None or row[0] <= 0:
+                return {}
+            df = {
+                t: self._db.execute(f"SELECT COUNT(*) FROM {table} WHERE term = ?", (t,)).fetchone()[0] for t in terms
+            }
+        return {t: sql.bm25_idf(int(row[0]), int(n)) for t, n in df.items()}
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
