@@ -31,7 +31,9 @@ from ragwright.store.sqlite import SQLiteStore
 
 
 class Ragwright:
-    """Store, embedder, retriever, answerer and gateway built from one :class:`Settings`, each on first use.
+    """The library's front door: ingest, search and ask over one index, built from ``Settings``.
+
+    Store, embedder, retriever, answerer and gateway are built on first use.
 
     ``gateway`` shares a gateway the caller owns (the HTTP service passes its one gateway to every instance its pool
     opens, so budgets, breakers and the loaded local model outlive a pool refresh); without it, this instance builds

@@ -11,6 +11,7 @@ raised                                          status  ``type``                
 ``SecretMissing`` (server setup; message hid)   503     unavailable             provider_not_configured
 other ``ConfigError`` (server setup)            500     internal_error          gateway_misconfigured
 ``NotIndexedError`` (index/embedder mismatch)   503     unavailable             index_unusable
+``AccessDenied`` (the key's tags forbid it)      403     forbidden               forbidden
 other ``UserError``                             400     bad_request             bad_request
 ``RateLimited``                                 429     rate_limited            rate_limit_exceeded  + Retry-After
 ``BudgetExceeded``                              429     budget_exceeded         budget_exceeded      + Retry-After
@@ -53,6 +54,7 @@ import uuid
 from dataclasses import dataclass, replace
 
 from ragwright.errors import (
+    AccessDenied,
     AllProvidersFailed,
     BudgetExceeded,
     CircuitOpen,
@@ -125,6 +127,8 @@ def http_error(exc: BaseException) -> HttpError:
     if isinstance(exc, ModelError):  # before UserError: ModelNotInstalledError is both, and the server must act
         log.error("service unavailable: %s", exc)
         return HttpError(503, "unavailable", "model_unavailable", str(exc))
+    if isinstance(exc, AccessDenied):
+        return HttpError(403, "forbidden", "forbidden", str(exc))
     if isinstance(exc, UserError):
         return HttpError(400, "bad_request", "bad_request", str(exc))
     if isinstance(exc, DiskFull) or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):

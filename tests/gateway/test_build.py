@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ragwright.answering.types import AnsweredBy, FallbackCause
 from ragwright.config import Settings, load_settings
 from ragwright.errors import AllProvidersFailed, ConfigError, ProviderHTTPError
 from ragwright.gateway import ChatRequest, Message
@@ -93,7 +94,8 @@ def test_chain_with_no_key_and_no_network_degrades_to_local_then_extractive(
     try:
         app.ingest([docs])
         answer = app.ask("How loud is the outdoor unit at night?", generator="gateway")
-        assert answer.answered_by == "local:smollm2" and "38 dB" in answer.text and answer.citations
+        assert answer.answered_by is AnsweredBy.LOCAL and answer.model == "local:smollm2"
+        assert "38 dB" in answer.text and answer.citations
         assert answer.cost_usd == 0.0
 
         def missing() -> FakeGenerator:
@@ -106,8 +108,9 @@ def test_chain_with_no_key_and_no_network_degrades_to_local_then_extractive(
         app._generator = None
         monkeypatch.setattr(Ragwright, "generator", property(lambda self: missing()))
         answer = app.ask("How loud is the outdoor unit at night?", generator="gateway")
-        assert answer.answered_by.startswith("extractive (gateway: AllProvidersFailed")
-        assert "OPENAI_API_KEY" in answer.answered_by and "38 dB" in answer.text
+        assert answer.answered_by is AnsweredBy.EXTRACTIVE and answer.fallback is not None
+        assert answer.fallback.cause is FallbackCause.MODEL_ERROR and answer.fallback.error == "AllProvidersFailed"
+        assert "OPENAI_API_KEY" in answer.fallback.detail and "38 dB" in answer.text
     finally:
         app.close()
 

@@ -37,7 +37,7 @@ __all__ = ["FakeChatModel", "Reply", "ScriptedGateway"]
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted reply: text plus what a real provider would add."""
+    """One scripted reply of a :class:`FakeChatModel`: text, usage, tool calls, delays, stream faults."""
 
     text: str = ""
     usage: Usage | None = None
@@ -54,7 +54,7 @@ Step = str | Reply | GatewayError | Callable[[ChatRequest], "Step"]
 
 
 class FakeChatModel:
-    """A scripted :class:`~ragwright.gateway.base.ChatModel` (see the module's docstring)."""
+    """A deterministic ``ChatModel`` that plays a script of replies and errors, recording requests."""
 
     def __init__(
         self,
