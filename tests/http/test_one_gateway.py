@@ -71,7 +71,7 @@ def test_ask_rag_chat_and_gateway_chat_share_one_budget_that_survives_a_refresh(
     for url in run_server(app):
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
             answer = c.post("/v1/answer", json={"question": QUESTION})
-            assert answer.status_code == 200 and answer.json()["answered_by"] == "paid:a", answer.text
+            assert answer.status_code == 200 and answer.json()["model"] == "paid:a", answer.text
             assert _chat(c, "rag:default").status_code == 200
             assert _chat(c, "default").status_code == 200
             assert provider.calls == 3
@@ -85,7 +85,8 @@ def test_ask_rag_chat_and_gateway_chat_share_one_budget_that_survives_a_refresh(
             assert c.post("/v1/answer", json={"question": QUESTION}).status_code == 200  # $40 spent, $8 left
             refused = [c.post("/v1/answer", json={"question": QUESTION}), _chat(c, "rag:default"), _chat(c, "default")]
             assert provider.calls == 4
-            assert "BudgetExceeded" in refused[0].json()["answered_by"]  # ask falls back to the extractive answer
+            fallback = refused[0].json()["fallback"]  # ask falls back to the extractive answer and says why
+            assert refused[0].json()["answered_by"] == "extractive" and fallback["error"] == "BudgetExceeded"
             assert refused[1].status_code == 200  # rag: chat is the same ask: the answer is the extractive one
             assert refused[2].status_code == 429 and refused[2].json()["error"]["type"] == "budget_exceeded"
             assert "retry-after" in refused[2].headers
