@@ -50,6 +50,7 @@ import errno
 import logging
 import math
 import time
+import traceback
 import uuid
 from dataclasses import dataclass, replace
 
@@ -78,6 +79,7 @@ from ragwright.errors import (
     UnknownModel,
     UserError,
 )
+from ragwright.redact import redact
 
 __all__ = ["HttpError", "http_error", "retry_after_header"]
 
@@ -110,38 +112,44 @@ def retry_after_header(seconds: float | None) -> dict[str, str]:
 
 
 def http_error(exc: BaseException) -> HttpError:
-    """The response for ``exc`` (see the module's table). Server-side failures are logged here, once."""
+    """The response for ``exc`` (see the module's table). Server-side failures are logged here, once. Messages and
+    log lines go through :func:`~ragwright.redact.redact`: an upstream's error text may quote a credential."""
+    err = _classify(exc, redact(str(exc)))
+    return replace(err, message=redact(err.message))
+
+
+def _classify(exc: BaseException, text: str) -> HttpError:
     if isinstance(exc, GatewayError):
         return _gateway(exc)
     if isinstance(exc, UnknownModel):
-        return HttpError(404, "model_not_found", "model_not_found", str(exc))
+        return HttpError(404, "model_not_found", "model_not_found", text)
     if isinstance(exc, SecretMissing):
-        log.error("configuration: %s", exc)
+        log.error("configuration: %s", text)
         return HttpError(503, "unavailable", "provider_not_configured", NOT_CONFIGURED)
     if isinstance(exc, ConfigError):
-        log.error("configuration: %s", exc)
-        return HttpError(500, "internal_error", "gateway_misconfigured", f"{type(exc).__name__}: {exc}")
+        log.error("configuration: %s", text)
+        return HttpError(500, "internal_error", "gateway_misconfigured", f"{type(exc).__name__}: {text}")
     if isinstance(exc, NotIndexedError):  # the routes answer "nothing indexed yet" themselves; this is a mismatch
-        log.error("index unusable: %s", exc)
-        return HttpError(503, "unavailable", "index_unusable", str(exc))
+        log.error("index unusable: %s", text)
+        return HttpError(503, "unavailable", "index_unusable", text)
     if isinstance(exc, ModelError):  # before UserError: ModelNotInstalledError is both, and the server must act
-        log.error("service unavailable: %s", exc)
-        return HttpError(503, "unavailable", "model_unavailable", str(exc))
+        log.error("service unavailable: %s", text)
+        return HttpError(503, "unavailable", "model_unavailable", text)
     if isinstance(exc, AccessDenied):
-        return HttpError(403, "forbidden", "forbidden", str(exc))
+        return HttpError(403, "forbidden", "forbidden", text)
     if isinstance(exc, UserError):
-        return HttpError(400, "bad_request", "bad_request", str(exc))
+        return HttpError(400, "bad_request", "bad_request", text)
     if isinstance(exc, DiskFull) or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):
-        log.error("disk full: %s", exc)
+        log.error("disk full: %s", text)
         return HttpError(507, "no_space", "disk_full", NO_SPACE)
     if isinstance(exc, StoreError):
-        log.error("service unavailable: %s", exc)
-        return HttpError(503, "unavailable", "store_unavailable", str(exc))
+        log.error("service unavailable: %s", text)
+        return HttpError(503, "unavailable", "store_unavailable", text)
     if isinstance(exc, RagwrightError):
-        log.error("internal error: %s: %s", type(exc).__name__, exc)
-        return HttpError(500, "internal_error", "internal_error", str(exc))
+        log.error("internal error: %s: %s", type(exc).__name__, text)
+        return HttpError(500, "internal_error", "internal_error", text)
     incident = uuid.uuid4().hex[:12]
-    log.error("unhandled error %s", incident, exc_info=exc)
+    log.error("unhandled error %s\n%s", incident, redact("".join(traceback.format_exception(exc))))
     return HttpError(
         500, "internal_error", "internal_error", f"internal error (incident {incident}); the server log has the details"
     )

@@ -26,6 +26,7 @@ from ragwright.gateway.types import (
     ToolCall,
     Usage,
 )
+from ragwright.redact import redact
 
 __all__ = [
     "InvalidRequest",
@@ -255,7 +256,7 @@ def completion_json(resp: ChatResponse, opts: Options) -> dict[str, Any]:
             "cost_usd": resp.cost_usd,
             "cached": resp.cached,
             "saved_usd": resp.saved_usd,
-            "attempts": [[a.model, a.error] for a in resp.attempts],
+            "attempts": [[a.model, redact(a.error) if a.error else a.error] for a in resp.attempts],
         },
     }
 
