@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ragwright.errors import ConfigError
+from ragwright.private_files import private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rate_hits (key TEXT NOT NULL, at REAL NOT NULL);
@@ -67,7 +68,7 @@ class SqliteWindow:
         self.seconds = seconds
         self.path = path
         self._clock = clock
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
         # Autocommit mode (isolation_level=None): the transactions below are explicit.
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000)
         self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
