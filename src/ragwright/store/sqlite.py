@@ -23,6 +23,7 @@ import sqlite_vec
 
 from ragwright.documents.model import Chunk, Document
 from ragwright.errors import StoreError
+from ragwright.private_files import private_file
 from ragwright.retrieval.analysis import query_terms
 from ragwright.sqlite_migrations import migrate
 from ragwright.store import sql
@@ -71,7 +72,7 @@ class SQLiteStore:
         self._dense = DenseCache(dense_cache_max)
         self._keywords = KeywordCache(keyword_cache_max)
         if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # document text: 0600 in a 0700 directory when ragwright creates them
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None, check_same_thread=False)
