@@ -360,13 +360,14 @@ class SQLiteStore:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write to {self.path}: {exc}") from exc
+            raise sql.write_error(exc, f"cannot write to {self.path}") from exc
         try:
             yield
+            self._db.execute("COMMIT")
         except BaseException as exc:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             self._kw_tables = dict(self._db.execute("SELECT tenant, kw_table FROM tenants").fetchall())
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"write to {self.path} failed and was rolled back: {exc}") from exc
+            if isinstance(exc, (sqlite3.Error, OSError)):
+                raise sql.write_error(exc, f"write to {self.path} failed and was rolled back") from exc
             raise
-        self._db.execute("COMMIT")
