@@ -18,7 +18,7 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── EncryptedFileError    password-protected document
     │   └── DecodeError           text that is not valid in any accepted encoding
     ├── StoreError                the index could not be read or written
-    │   └── SchemaVersionError    the index was written by a newer ragwright
+    │   └── SchemaVersionError    a SQLite file (index, keys, jobs, ledger, ...) was written by a newer ragwright
     ├── ModelError                a local model could not be loaded or run
     │   └── ModelNotInstalledError   a model package is missing (says which pip command installs it)
     └── GatewayError              a model call through the gateway failed (``transient`` says whether a retry may help)
@@ -74,27 +74,27 @@ class IngestError(RagwrightError):
 
 
 class UnsupportedFileError(IngestError):
-    pass
+    """No loader for this file's extension."""
 
 
 class EmptyDocumentError(IngestError):
-    pass
+    """Nothing to index after extraction."""
 
 
 class FileTooLargeError(IngestError):
-    pass
+    """The file is over ``ingest.max_file_mb``."""
 
 
 class CorruptFileError(IngestError):
-    pass
+    """The bytes do not parse as the format they claim (incl. binary behind a text extension)."""
 
 
 class EncryptedFileError(IngestError):
-    pass
+    """A password-protected document."""
 
 
 class DecodeError(IngestError):
-    pass
+    """Text that is not valid in any accepted encoding."""
 
 
 class StoreError(RagwrightError):
@@ -102,7 +102,7 @@ class StoreError(RagwrightError):
 
 
 class SchemaVersionError(StoreError):
-    pass
+    """A SQLite file records a migration this version does not know: a newer ragwright wrote it."""
 
 
 class ModelError(RagwrightError):

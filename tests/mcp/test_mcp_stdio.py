@@ -32,6 +32,7 @@ async def test_read_only_stdio_lists_read_tools_and_cites(env: Env) -> None:
         answer = await client.call_tool("answer", {"question": "How long is the kettle warranty?"})
         data = answer.structured_content
         assert not answer.is_error and not data["abstained"] and "3 years" in data["answer"]
+        assert data["answered_by"] == "extractive" and data["fallback"] is None
         cite = data["citations"][0]
         assert cite["file"] == "docs/public/kettle.md" and cite["heading"] == "Kettle › Warranty"
         assert "3 years" in cite["snippet"]

@@ -37,6 +37,8 @@ Status = Literal["added", "updated", "unchanged", "failed", "removed"]
 
 @dataclass(slots=True)
 class FileOutcome:
+    """What ingest did with one file (added, updated, unchanged, failed, removed) and why."""
+
     doc_id: str
     status: Status
     chunks: int = 0
@@ -45,6 +47,8 @@ class FileOutcome:
 
 @dataclass(slots=True)
 class IngestReport:
+    """The outcome of an ingest run: one entry per file, chunks embedded and reused, duration."""
+
     outcomes: list[FileOutcome] = field(default_factory=list)
     chunks_embedded: int = 0
     chunks_reused: int = 0

@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 from ragwright.config import Settings
 from ragwright.service.sqlite_file import open_service_db
+from ragwright.sqlite_migrations import Schema
 
 log = logging.getLogger("ragwright.http.jobs")
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
@@ -41,6 +42,8 @@ JobStatus = Literal["queued", "running", "succeeded", "failed"]
 
 @dataclass
 class Job:
+    """One upload's ingest job: files, status, progress and result, as stored in the jobs table."""
+
     id: str
     tenant: str
     kb: str
@@ -95,6 +98,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
+SCHEMA = Schema("jobs")
+
+
+@SCHEMA.migration
+def m001_jobs(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, "
+        "tenant TEXT NOT NULL, data TEXT NOT NULL, finished INTEGER NOT NULL, "
+        "updated_at REAL NOT NULL)"
+    )
+
+
 class JobStore:
     """Jobs as rows of a SQLite table, so every server process (``serve --workers N``) can answer ``GET /v1/jobs``.
 
@@ -107,12 +122,7 @@ class JobStore:
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
-        self._db = open_service_db(
-            Path(path),
-            "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, "
-            "tenant TEXT NOT NULL, data TEXT NOT NULL, finished INTEGER NOT NULL, "
-            "updated_at REAL NOT NULL)",
-        )
+        self._db = open_service_db(Path(path), SCHEMA)
 
     def put(self, job: Job) -> None:
         data = json.dumps(dataclasses.asdict(job))

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 import numpy as np
 
-from ragwright.answering.types import Answer, Citation
+from ragwright.answering.types import Answer, Citation, fallback_dict
 from ragwright.app import Ragwright
 from ragwright.documents.loaders import load_file
 from ragwright.errors import UserError
@@ -163,7 +163,10 @@ class RagTools:
             "answer": ans.text,
             "abstained": ans.abstained,
             "support": round(ans.support, 4),
-            "answered_by": ans.answered_by,
+            "answered_by": ans.answered_by.value,
+            "model": ans.model,
+            "abstention": ans.abstention.value if ans.abstention else None,
+            "fallback": fallback_dict(ans.fallback),
             "citations": [_answer_citation(c) for c in ans.citations],
             "closest": [_answer_citation(c) for c in ans.closest],
         }
