@@ -131,6 +131,7 @@ class _Extractor(HTMLParser):
         self._heading = 0
         self._cells = 0  # cells seen in the current table row
         self._buffer = MappedText()
+        self._space: tuple[int, int] | None = None  # a collapsed whitespace run, emitted before the next word
 
     # -- positions -------------------------------------------------------------------------------------------
     def _offset(self) -> int:
@@ -158,17 +159,31 @@ class _Extractor(HTMLParser):
     def _flush(self, kind: str = "text", level: int = 0) -> None:
         block = self._buffer.strip()
         self._buffer = MappedText()
+        self._space = None
         if block.text:
             self.blocks.append(_Block(kind, block, self._main > 0, level))
 
     def _break(self, separator: str) -> None:
-        """A line break inside the current block (table rows, <br>)."""
-        text = self._buffer.text
-        if text and not text.endswith(("\n", " ")):
+        """A line break inside the current block (table rows, <br>); a pending space is dropped."""
+        self._space = None
+        if self._buffer.last not in ("", "\n"):
             self._buffer.append(separator)
-        elif text.endswith(" "):
-            self._buffer = self._buffer.slice(0, len(text) - 1)
-            self._buffer.append(separator)
+
+    def _emit(self, text: str, src_start: int, src_end: int | None = None) -> None:
+        """Visible text (cleaned), preceded by the pending collapsed space if there is one."""
+        if not text:
+            return
+        if self._space is not None and self._buffer.last not in ("", " ", "\n"):
+            self._buffer.append(" ", *self._space)
+        self._space = None
+        if src_end is None:
+            self._buffer.append_clean(text, src_start)
+        else:
+            self._buffer.append(clean_text(text), src_start, src_end)
+
+    def _whitespace(self, src_start: int, src_end: int) -> None:
+        if self._space is None and self._buffer.last not in ("", " ", "\n"):
+            self._space = (src_start, src_end)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "title" and not self._skip:
@@ -206,6 +221,7 @@ class _Extractor(HTMLParser):
             self._cells = 0
         elif tag in {"td", "th"}:
             if self._cells:
+                self._space = None
                 self._buffer.append(" | ")
             self._cells += 1
         elif tag == "li" and not self._pre:
@@ -271,22 +287,20 @@ class _Extractor(HTMLParser):
     def _add(self, data: str, offset: int, src_end: int | None = None) -> None:
         """Visible text from ``offset`` (a decoded entity: ``src_end`` says where its reference ends)."""
         if src_end is not None:  # one decoded character reference
-            char = clean_text(data)
-            if char and not self._pre and _WHITESPACE.fullmatch(char):
-                char = " " if not self._buffer.text.endswith((" ", "\n")) and self._buffer.text else ""
-            self._buffer.append(char, offset, src_end)
+            if not self._pre and _WHITESPACE.fullmatch(data):
+                self._whitespace(offset, src_end)
+            else:
+                self._emit(data, offset, src_end)
             return
         if self._pre:
             self._buffer.append_clean(data.replace("\r", ""), offset)
             return
         pos = 0
         for match in _WHITESPACE.finditer(data):
-            self._buffer.append_clean(data[pos : match.start()], offset + pos)
-            current = self._buffer.text
-            if current and not current.endswith((" ", "\n")):
-                self._buffer.append(" ", offset + match.start(), offset + match.end())
+            self._emit(data[pos : match.start()], offset + pos)
+            self._whitespace(offset + match.start(), offset + match.end())
             pos = match.end()
-        self._buffer.append_clean(data[pos:], offset + pos)
+        self._emit(data[pos:], offset + pos)
 
     def _reference_end(self, offset: int, name: str) -> int:
         end = offset + len(name) + 1

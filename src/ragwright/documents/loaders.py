@@ -25,6 +25,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ragwright.documents.model import Document, sha256_bytes
+from ragwright.documents.normalize import clean_text
 from ragwright.documents.text import Extracted
 from ragwright.errors import (
     EmptyDocumentError,
@@ -99,7 +100,7 @@ def load_file(path: Path, doc_id: str, *, max_bytes: int, tags: tuple[str, ...] 
     extracted = spec.resolve()(data, source)
     if not extracted.text.strip() or not extracted.sections:
         raise EmptyDocumentError(source, "no text left after extraction")
-    title = " ".join((extracted.title or "").split()) or path.stem
+    title = " ".join(clean_text(extracted.title or "").split()) or path.stem
     return Document(
         doc_id=doc_id,
         source=str(path.resolve()),
