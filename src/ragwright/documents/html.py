@@ -111,6 +111,7 @@ class _Open:
     tag: str
     skipped: bool
     main: bool
+    item: bool = False  # a visible <li>, counted in _Extractor._items
 
 
 class _Extractor(HTMLParser):
@@ -130,6 +131,8 @@ class _Extractor(HTMLParser):
         self._in_title = False
         self._heading = 0
         self._cells = 0  # cells seen in the current table row
+        self._items = 0  # open list items
+        self._item_start = False
         self._buffer = MappedText()
         self._space: tuple[int, int] | None = None  # a collapsed whitespace run, emitted before the next word
 
@@ -160,13 +163,14 @@ class _Extractor(HTMLParser):
         block = self._buffer.strip()
         self._buffer = MappedText()
         self._space = None
+        self._item_start = False
         if block.text:
             self.blocks.append(_Block(kind, block, self._main > 0, level))
 
     def _break(self, separator: str) -> None:
         """A line break inside the current block (table rows, <br>); a pending space is dropped."""
         self._space = None
-        if self._buffer.last not in ("", "\n"):
+        if self._buffer.last not in ("", "\n") and not self._item_start:
             self._buffer.append(separator)
 
     def _emit(self, text: str, src_start: int, src_end: int | None = None) -> None:
@@ -176,6 +180,7 @@ class _Extractor(HTMLParser):
         if self._space is not None and self._buffer.last not in ("", " ", "\n"):
             self._buffer.append(" ", *self._space)
         self._space = None
+        self._item_start = False
         if src_end is None:
             self._buffer.append_clean(text, src_start)
         else:
@@ -193,13 +198,16 @@ class _Extractor(HTMLParser):
         hidden = self._hidden(tag, values)
         if tag in _VOID_TAGS:
             if not self._skip and not hidden:
-                if tag == "br":
-                    self._buffer.append("\n") if self._pre else self._break("\n")
+                if tag == "br" and self._pre:
+                    self._buffer.append("\n")
+                elif tag == "br":
+                    offset = self._offset()
+                    self._whitespace(offset, offset) if self._cells else self._break("\n")
                 elif tag == "hr" and not self._pre:
                     self._flush()
             return
         is_main = tag in _MAIN_TAGS or values.get("role", "").lower() == "main"
-        self._stack.append(_Open(tag, hidden, is_main))
+        self._stack.append(_Open(tag, hidden, is_main, tag == "li" and not (self._skip or hidden or self._pre)))
         self._skip += hidden
         self._main += is_main
         if self._skip:
@@ -227,8 +235,13 @@ class _Extractor(HTMLParser):
         elif tag == "li" and not self._pre:
             self._break("\n")
             self._buffer.append("- ")
+            self._item_start = True  # until the item's first word: a <p> right after "- " adds no line
+            self._items += 1  # counted down when the <li> closes (_Open.item)
         elif tag in _BLOCK_TAGS and not self._pre and not self._cells:
-            self._flush()
+            if self._items:
+                self._break("\n")  # a <p> or a nested list inside a list item: a new line, not a new block
+            else:
+                self._flush()
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
@@ -245,6 +258,7 @@ class _Extractor(HTMLParser):
         for element in closed:
             self._skip -= element.skipped
             self._main -= element.main
+            self._items -= element.item
         if was_skipping and any(e.skipped for e in closed) or self._skip:
             return
         if tag in _HEADINGS and self._heading:
@@ -259,7 +273,7 @@ class _Extractor(HTMLParser):
             self._flush()
         elif tag == "tr":
             self._cells = 0
-        elif tag in _BLOCK_TAGS and not self._pre and not self._cells:
+        elif tag in _BLOCK_TAGS and not self._pre and not self._cells and not self._items:
             self._flush()
 
     def _flush_code(self) -> None:
