@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ragwright.documents.loaders import SUPPORTED_EXTENSIONS, load_file
-from ragwright.documents.model import Document
+from ragwright.documents.model import EXTRACTION_VERSION, Document
 from ragwright.errors import (
     CorruptFileError,
     DecodeError,
@@ -135,7 +135,7 @@ def test_text_encodings(tmp_path: Path, raw: bytes) -> None:
     path.write_bytes(raw)
     doc = load(path)
     assert doc.text == "Crème brûlée\nsecond line"
-    assert doc.content_hash == hashlib.sha256(raw).hexdigest()
+    assert doc.content_hash == f"{hashlib.sha256(raw).hexdigest()}.x{EXTRACTION_VERSION}"
     assert doc.title == "dessert" and doc.file_type == "txt"
 
 

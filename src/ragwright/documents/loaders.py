@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from ragwright.documents.model import Document, sha256_bytes
+from ragwright.documents.model import Document, source_hash
 from ragwright.documents.normalize import clean_text
 from ragwright.documents.text import Extracted
 from ragwright.errors import (
@@ -108,7 +108,7 @@ def load_file(path: Path, doc_id: str, *, max_bytes: int, tags: tuple[str, ...] 
         title=title,
         text=extracted.text,
         sections=extracted.sections,
-        content_hash=sha256_bytes(data),
+        content_hash=source_hash(data),
         tags=tuple(dict.fromkeys((*extracted.tags, *tags))),
         metadata=extracted.metadata,
         source_map=extracted.source_map,
