@@ -130,3 +130,8 @@ def test_lists_with_paragraph_items_and_cells_with_breaks(tmp_path: Path) -> Non
     assert sections(doc)[("Steps",)] == (
         "- Unplug the vault.\n- Hold reset\n- for 12 seconds\n- Wait.\n\nDone.\n\nQ4 Pro | 65 W"
     )
+
+
+def test_xhtml_xml_declaration_is_honoured(tmp_path: Path) -> None:
+    page = '<?xml version="1.0" encoding="iso-8859-15"?>\n<html><body><p>Prix : 5 €, Œuf.</p></body></html>'
+    assert load(write(tmp_path, "prix.xhtml.html", page.encode("iso-8859-15"))).text == "Prix : 5 €, Œuf."

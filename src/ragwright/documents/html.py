@@ -56,14 +56,16 @@ _MAIN_TAGS = frozenset({"main", "article"})
 _STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.DOTALL)
 _CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 _SIMPLE_SELECTOR = re.compile(r"^[a-z0-9]*([.#])([\w-]+)$", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
+_META_CHARSET = re.compile(
+    rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)|^\s*<\?xml[^>]+encoding\s*=\s*[\"']([\w.:-]+)", re.IGNORECASE
+)
 _SNIFF = 4096
 _PERMALINK_MARKS = " \t\n¶§#🔗"
 _WHITESPACE = re.compile(r"[ \t\n\r\f\xa0]+")
 
 
 def declared_encoding(data: bytes) -> str | None:
-    """The codec a page declares (BOM first, then ``<meta charset>`` in its first 4 KB), or ``None``.
+    """The codec a page declares (BOM first, then ``<meta charset>`` or an XML declaration in its first 4 KB).
 
     ``iso-8859-1``/``latin1``/``ascii`` mean windows-1252, as browsers read them (the WHATWG encoding standard).
     """
@@ -74,7 +76,7 @@ def declared_encoding(data: bytes) -> str | None:
     match = _META_CHARSET.search(data[:_SNIFF])
     if match is None:
         return None
-    label = match.group(1).decode("ascii", "replace").lower()
+    label = (match.group(1) or match.group(2)).decode("ascii", "replace").lower()
     if label in {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii", "windows-1252"}:
         return "cp1252"
     try:
