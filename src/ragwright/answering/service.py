@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from ragwright.answering import extractive, generative
+from ragwright.answering import extractive, generative, injection_guard
 from ragwright.answering.evidence import EvidenceSentence, score_sentences
 from ragwright.answering.types import Answer, Citation, Retrieved
 from ragwright.config import AnswerSettings
@@ -50,7 +50,8 @@ class Asker:
         timings = {f"retrieve.{k}": v for k, v in result.timings_ms.items()}
         retrieved = [Retrieved(h.chunk.doc_path, h.chunk.chunk.id, h.score, h.chunk.chunk.text) for h in result.hits]
         clock = time.perf_counter()
-        scored = score_sentences(question, result.hits, self.embedder)
+        screened = injection_guard.screen(question, result.hits)  # flagged or stuffed passages never answer
+        scored = injection_guard.answerable(question, score_sentences(question, screened.hits, self.embedder))
         timings["evidence"] = (time.perf_counter() - clock) * 1000.0
         best = max((s.support for s in scored), default=0.0)
         if best < self.settings.abstain_below:
@@ -63,15 +64,13 @@ class Asker:
         answered_by = "extractive"
         reply: ChatResponse | None = None
         if mode in MODEL_FOR_MODE and self.chat is not None:
+            system, user = generative.build_messages(question, screened.hits)
             request = ChatRequest(
                 model=MODEL_FOR_MODE[mode],
                 temperature=0.0,
                 seed=0,
                 max_tokens=self.settings.max_tokens,
-                messages=(
-                    Message("system", generative.SYSTEM),
-                    Message("user", generative.build_user_message(question, result.hits)),
-                ),
+                messages=(Message("system", system), Message("user", user)),
                 context=RequestContext(tenant=tenant, retrieval_confidence=best),
             )
             try:
@@ -79,7 +78,9 @@ class Asker:
             except GatewayError as exc:
                 answered_by = f"extractive (gateway: {type(exc).__name__}: {exc})"
             else:
-                text, citations, dropped = generative.check_citations(reply.text, scored, self.embedder)
+                text, citations, dropped = generative.check_citations(
+                    reply.text, injection_guard.relevant(scored), self.embedder
+                )
                 timings["generate"] = (time.perf_counter() - clock) * 1000.0
                 if text:
                     return Answer(

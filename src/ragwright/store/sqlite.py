@@ -23,6 +23,7 @@ import numpy.typing as npt
 import sqlean as sqlite3
 import sqlite_vec
 
+from ragwright.answering.injection import InjectionKind, flag
 from ragwright.documents.model import Chunk, Document
 from ragwright.errors import SchemaVersionError, StoreError
 from ragwright.retrieval.analysis import analyze, query_terms
@@ -161,7 +162,8 @@ class SQLiteStore:
                 total_terms += len(terms)
                 cur = self._db.execute(
                     "INSERT INTO chunks (tenant, doc_id, chunk_id, ordinal, text, context, char_start, char_end,"
-                    " heading_path, page, n_tokens, n_terms, text_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " heading_path, page, n_tokens, n_terms, text_hash, injection)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         tenant,
                         doc.doc_id,
@@ -176,6 +178,7 @@ class SQLiteStore:
                         chunk.n_tokens,
                         len(terms),
                         chunk.text_hash,
+                        kind.value if (kind := flag(chunk.text)) is not None else None,
                     ),
                 )
                 rowid = cur.lastrowid
@@ -337,7 +340,7 @@ class SQLiteStore:
                 marks = ",".join("?" * len(batch))
                 for row in self._db.execute(
                     "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.context, c.char_start, c.char_end,"
-                    " c.heading_path, c.page, c.n_tokens, d.source, d.title, d.file_type, d.tags"
+                    " c.heading_path, c.page, c.n_tokens, d.source, d.title, d.file_type, d.tags, c.injection"
                     " FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
                     f" WHERE c.tenant = ? AND c.chunk_id IN ({marks})",
                     (tenant, *batch),
@@ -360,6 +363,7 @@ class SQLiteStore:
                         doc_title=row[11],
                         file_type=row[12],
                         tags=tuple(json.loads(row[13])),
+                        injection=InjectionKind(row[14]) if row[14] else None,
                     )
         return [found[c] for c in chunk_ids if c in found]
 
