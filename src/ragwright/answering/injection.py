@@ -62,10 +62,11 @@ _INVISIBLE = dict.fromkeys(
     )
 )
 _EMPHASIS = re.compile(r"[*_`~]+")
-_SPACE = re.compile(r"\s+")
+_SPACE = re.compile(r"[^\S\n]+")
+_LINES = re.compile(r"\s*\n\s*")
 
 # Sentence or clause start: where an imperative addressed to the reader begins.
-_START = r"(?:^|[.!?:;\"'“”«»()\[\]>\-–—]\s*|\b(?:instead|just|simply|now|please|so)\s+)"
+_START = r"(?:^|\n|[.!?:;\"'“”«»()\[\]>\-–—]\s*|\b(?:instead|just|simply|now|please|so)\s+)"
 
 _NOUNS_EN = r"(?:instructions?|prompts?|rules|guidelines|directives|directions|system message|guardrails|context)"
 _QUAL_EN = (
@@ -148,6 +149,7 @@ _PATTERNS: dict[str, list[tuple[InjectionKind, str]]] = {
             InjectionKind.DIRECTIVE,
             r"\b(?:sag|sage|sagen\s+sie|teile|teilen\s+sie)\s+dem\s+(?:nutzer|benutzer|anwender|leser|fragenden)\b",
         ),
+        (InjectionKind.DIRECTIVE, r"\b(?:antworte|antworten\s+sie)\s+(?:nur|ausschließlich)\s+(?:mit|:)"),
         (InjectionKind.DIRECTIVE, r"\b(?:deine|ihre)\s+antwort\s+(?:muss|soll|lautet|darf)\b"),
         (
             InjectionKind.ADDRESS,
@@ -171,6 +173,7 @@ _PATTERNS: dict[str, list[tuple[InjectionKind, str]]] = {
             InjectionKind.DIRECTIVE,
             rf"{_START}(?:réponds|répondez)\s+(?:uniquement|seulement|toujours|simplement)?\s*(?:par|avec|:|que)\b",
         ),
+        (InjectionKind.DIRECTIVE, r"\b(?:réponds|répondez)\s+(?:uniquement|seulement)\s+(?:par|avec|:)"),
         (InjectionKind.DIRECTIVE, r"\b(?:ta|votre)\s+réponse\s+(?:doit|devra|sera)\b"),
         (InjectionKind.DIRECTIVE, r"\b(?:dis|dites)\s+à\s+l['’]\s*(?:utilisateur|utilisatrice|lecteur)\b"),
         (
@@ -191,6 +194,10 @@ _PATTERNS: dict[str, list[tuple[InjectionKind, str]]] = {
             InjectionKind.DIRECTIVE,
             rf"{_START}(?:responde|responda|contesta|conteste)\s+(?:solo|solamente|únicamente|siempre)?\s*"
             r"(?:con|:|que)\b",
+        ),
+        (
+            InjectionKind.DIRECTIVE,
+            r"\b(?:responde|responda|contesta|conteste)\s+(?:solo|solamente|únicamente)\s+(?:con|:)",
         ),
         (InjectionKind.DIRECTIVE, r"\b(?:tu|su)\s+respuesta\s+(?:debe|deberá|tiene\s+que)\b"),
         (InjectionKind.DIRECTIVE, r"\b(?:dile|dígale|di|diga)\s+al\s+(?:usuario|lector|cliente)\b"),
@@ -215,7 +222,7 @@ def normalize(text: str) -> str:
     case (so "Ｉｇｎｏｒｅ", "**ignore**" and "ig\\u200bnore" all read "ignore")."""
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
     text = _EMPHASIS.sub("", text).replace("’", "'")
-    return _SPACE.sub(" ", text).lower()
+    return _LINES.sub("\n", _SPACE.sub(" ", text)).lower()
 
 
 def detect(text: str) -> InjectionMatch | None:

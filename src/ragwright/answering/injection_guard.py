@@ -32,10 +32,12 @@ from ragwright.answering.sentences import split_sentences
 from ragwright.retrieval.analysis import analyze, query_terms
 from ragwright.retrieval.retriever import Hit
 
-__all__ = ["RELEVANT_RATIO", "Exclusion", "Screened", "answerable", "relevant", "screen", "stuffed"]
+__all__ = ["RELEVANT_RATIO", "Exclusion", "Screened", "answerable", "relevant", "screen", "strip_echoes", "stuffed"]
 
-RELEVANT_RATIO = 0.6
+RELEVANT_RATIO = 0.75
 """A sentence supports a generated one only if its own support is at least this share of the best sentence's."""
+ECHO_OVERLAP = 0.5
+"""A generated sentence echoes a non-answering sentence when at least this share of its terms comes from it..."""
 STUFFED_REPEATS = 2
 """Repeated question-term occurrences in one sentence at which it counts as keyword stuffing..."""
 STUFFED_SHARE = 0.4
@@ -61,8 +63,10 @@ def stuffed(question_terms: set[str], text: str) -> bool:
     """Whether a sentence of ``text`` repeats the question's terms like a keyword list rather than a sentence."""
     if not question_terms:
         return False
-    for s, e in split_sentences(text):
-        counts = Counter(analyze(text[s:e]))
+    # Lines too: PDF text and keyword blocks often carry no sentence punctuation.
+    segments = [line for s, e in split_sentences(text) for line in text[s:e].splitlines()]
+    for segment in segments:
+        counts = Counter(analyze(segment))
         total = sum(counts.values())
         in_question = sum(c for t, c in counts.items() if t in question_terms)
         repeats = sum(c - 1 for t, c in counts.items() if t in question_terms and c > 1)
@@ -89,6 +93,36 @@ def answerable(question: str, scored: list[EvidenceSentence]) -> list[EvidenceSe
     """Rule 3 for quoted sentences: drop questions and sentences that only repeat the question's terms."""
     terms = set(query_terms(question))
     return [s for s in scored if not s.text.rstrip().endswith("?") and set(analyze(s.text)) - terms]
+
+
+def strip_echoes(generated: str, relevant_evidence: list[EvidenceSentence], hits: list[Hit]) -> tuple[str, list[str]]:
+    """Rule 3, second half: drop generated sentences that repeat a sentence which may not answer the question.
+
+    A model that obeys an injection repeats the injected text. Such a sentence's words come from a passage that was
+    left out or from a sentence irrelevant to the question, more than from any relevant sentence: it is dropped
+    before the citation check, whatever similarity it has to the relevant evidence. Returns (kept text, dropped).
+    """
+    allowed = {e.text for e in relevant_evidence}
+    allowed_terms = [set(query_terms(t)) for t in allowed]
+    other_terms = [
+        set(query_terms(text[s:e]))
+        for hit in hits
+        for text in (hit.chunk.chunk.text,)
+        for s, e in split_sentences(text)
+        if text[s:e] not in allowed
+    ]
+    kept: list[str] = []
+    dropped: list[str] = []
+    for s, e in split_sentences(generated):
+        sentence = generated[s:e]
+        terms = set(query_terms(sentence))
+        if not terms:
+            kept.append(sentence)
+            continue
+        inside = max((len(terms & t) / len(terms) for t in allowed_terms), default=0.0)
+        outside = max((len(terms & t) / len(terms) for t in other_terms), default=0.0)
+        (dropped if outside >= ECHO_OVERLAP and outside > inside else kept).append(sentence)
+    return " ".join(kept), dropped
 
 
 def relevant(scored: list[EvidenceSentence]) -> list[EvidenceSentence]:

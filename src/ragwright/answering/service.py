@@ -78,9 +78,10 @@ class Asker:
             except GatewayError as exc:
                 answered_by = f"extractive (gateway: {type(exc).__name__}: {exc})"
             else:
-                text, citations, dropped = generative.check_citations(
-                    reply.text, injection_guard.relevant(scored), self.embedder
-                )
+                relevant = injection_guard.relevant(scored)
+                generated, echoed = injection_guard.strip_echoes(reply.text, relevant, result.hits)
+                text, citations, dropped = generative.check_citations(generated, relevant, self.embedder)
+                dropped = echoed + dropped
                 timings["generate"] = (time.perf_counter() - clock) * 1000.0
                 if text:
                     return Answer(
