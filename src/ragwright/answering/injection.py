@@ -161,8 +161,13 @@ _PATTERNS: dict[str, list[tuple[InjectionKind, str]]] = {
     "fr": [
         (
             InjectionKind.OVERRIDE,
-            r"\b(?:ignore|ignorez|ignorer|oublie|oubliez|n[e']\s*tiens\s+pas\s+compte\s+d)\s*(?:\S+\s+){0,3}?"
+            r"(?<!not )(?<!never )(?<!n't )(?<!n')\b(?:ignore|ignorez|ignorer|oublie|oubliez)\s+(?:\S+\s+){0,3}?"
             r"(?:instructions|consignes|règles|directives|question)\b",
+        ),
+        (
+            InjectionKind.OVERRIDE,
+            r"\bne\s+(?:tiens|tenez)\s+(?:pas|plus)\s+compte\s+(?:des|de\s+la|du|de\s+l')\s*(?:\S+\s+){0,2}?"
+            r"(?:instructions|consignes|règles|question)\b",
         ),
         (
             InjectionKind.ROLE,
@@ -188,6 +193,11 @@ _PATTERNS: dict[str, list[tuple[InjectionKind, str]]] = {
             InjectionKind.OVERRIDE,
             r"\b(?:ignora|ignore|ignorar|olvida|olvide|omite|omita)\s+(?:\S+\s+){0,3}?"
             r"(?:instrucciones|indicaciones|reglas|directrices|pregunta)\b",
+        ),
+        (
+            InjectionKind.OVERRIDE,
+            r"\bno\s+(?:tengas|tenga)\s+en\s+cuenta\s+(?:las|la|los)\s+(?:\S+\s+){0,2}?"
+            r"(?:instrucciones|indicaciones|reglas|pregunta)\b",
         ),
         (InjectionKind.ROLE, r"\b(?:ahora|a\s+partir\s+de\s+ahora|desde\s+ahora),?\s+(?:eres|serás|actúas)\b"),
         (
