@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import httpx
+import httpx2
 import pytest
 import uvicorn
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 from ragwright.app import Ragwright
 from ragwright.config import load_settings
@@ -53,7 +53,8 @@ def base_url(env: Env) -> Iterator[str]:
 
 @asynccontextmanager
 async def http_client(url: str, key: str) -> AsyncIterator[Client]:
-    http = create_mcp_http_client(headers={"Authorization": f"Bearer {key}"})
+    # an httpx2 client with the headers, as streamable_http_client's docs say (not the SDK's private factory)
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=httpx2.Timeout(30, read=300))
     async with http, Client(streamable_http_client(url, http_client=http), read_timeout_seconds=30) as client:
         yield client
 

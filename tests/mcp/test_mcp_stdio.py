@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
+import anyio
+
+from ragwright.service.keys import KeyStore
 from tests.mcp.conftest import INTERNAL, OTHER_TENANT, Env, stdio_client, tag_limited_calls, texts
 
 
@@ -23,6 +28,7 @@ async def test_read_only_stdio_lists_read_tools_and_cites(env: Env) -> None:
         answer = await client.call_tool("answer", {"question": "How long is the kettle warranty?"})
         data = answer.structured_content
         assert not answer.is_error and not data["abstained"] and "3 years" in data["answer"]
+        assert data["answered_by"] == "extractive" and data["fallback"] is None
         cite = data["citations"][0]
         assert cite["file"] == "docs/public/kettle.md" and cite["heading"] == "Kettle › Warranty"
         assert "3 years" in cite["snippet"]
@@ -56,3 +62,22 @@ async def test_write_key_over_stdio_ingests_and_tag_limit_holds(env: Env) -> Non
             assert INTERNAL not in texts(result) and "42 percent" not in texts(result)
         docs = (await client.call_tool("list_documents", {})).structured_content["documents"]
         assert "docs/internal/memo.md" not in {d["doc_id"] for d in docs}
+
+
+async def test_a_key_revoked_while_the_stdio_process_runs_stops_working(env: Env) -> None:
+    with KeyStore(env.data_dir / "keys.sqlite") as store:
+        raw, key = store.create("acme", scopes=("read",), name="revoke-me")
+    async with stdio_client(env, RAGWRIGHT_API_KEY=raw) as client:
+        ok = await client.call_tool("search", {"query": "kettle warranty", "k": 3})
+        assert not ok.is_error and ok.structured_content["results"]
+        with KeyStore(env.data_dir / "keys.sqlite") as store:  # as `ragwright keys revoke` does, from elsewhere
+            assert store.revoke(key.key_id)
+        deadline = time.monotonic() + 10  # the server trusts a verified key for up to 1 s (service.keys cache)
+        while True:
+            result = await client.call_tool("search", {"query": "kettle warranty", "k": 3})
+            if result.is_error or time.monotonic() > deadline:
+                break
+            await anyio.sleep(0.1)
+        assert result.is_error and texts(result) == "invalid or revoked API key"
+        assert not result.structured_content
+        assert (await client.list_tools()).tools == []

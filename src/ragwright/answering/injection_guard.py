@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ragwright.answering.evidence import EvidenceSentence
+from ragwright.answering.generative import is_abstention
 from ragwright.answering.sentences import split_sentences
 from ragwright.retrieval.analysis import analyze, query_terms
 from ragwright.retrieval.retriever import Hit
@@ -116,7 +117,7 @@ def strip_echoes(generated: str, relevant_evidence: list[EvidenceSentence], hits
     for s, e in split_sentences(generated):
         sentence = generated[s:e]
         terms = set(query_terms(sentence))
-        if not terms:
+        if not terms or is_abstention(sentence):
             kept.append(sentence)
             continue
         inside = max((len(terms & t) / len(terms) for t in allowed_terms), default=0.0)

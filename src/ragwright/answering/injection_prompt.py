@@ -8,7 +8,7 @@ a hash of the file, so an edit always changes the version recorded with an answe
 
 Example::
 
-    system, user = answer_messages("How loud is it?", hits)
+    system, user = answer_messages("How loud is it?", [("aurora.md", "The outdoor unit runs at 38 dB.")])
     # system: "... They sit between the line <<<DATA 3f2a9c1d0b7e>>> and ..."
     # user:   the passages as <passage n="1" source="aurora.md">...</passage> between <<<DATA 3f2a9c1d0b7e>>>
     #         and <<<END DATA 3f2a9c1d0b7e>>> lines, then "Question: How loud is it?" and "Answer:"
@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from string import Template
-
-from ragwright.retrieval.retriever import Hit
 
 __all__ = ["ANSWER_PROMPT", "CONDENSE_PROMPT", "PromptFile", "answer_messages", "boundary", "fence", "passages"]
 
@@ -73,15 +71,16 @@ def fence(body: str, label: str = "DATA") -> tuple[str, str]:
     return f"<<<{label} {b}>>>\n{body}\n<<<END {label} {b}>>>", b
 
 
-def passages(hits: Sequence[Hit]) -> str:
-    """The numbered passages, each in a ``<passage>`` element, their text defused."""
+def passages(items: Sequence[tuple[str, str]]) -> str:
+    """The numbered ``(source, text)`` passages, each in a ``<passage>`` element, their text defused."""
     return "\n".join(
-        f'<passage n="{i}" source="{defuse(h.chunk.doc_path)}">\n{defuse(h.chunk.chunk.text)}\n</passage>'
-        for i, h in enumerate(hits, start=1)
+        f'<passage n="{i}" source="{defuse(source)}">\n{defuse(text)}\n</passage>'
+        for i, (source, text) in enumerate(items, start=1)
     )
 
 
-def answer_messages(question: str, hits: Sequence[Hit]) -> tuple[str, str]:
-    """The system message (rules, naming this request's fence) and the user message (fenced passages, question)."""
-    fenced, b = fence(passages(hits))
+def answer_messages(question: str, items: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """The system message (rules, naming this request's fence) and the user message (fenced ``(source, text)``
+    passages, then the question)."""
+    fenced, b = fence(passages(items))
     return ANSWER_PROMPT.render(boundary=b), f"{fenced}\n\nQuestion: {question}\nAnswer:"

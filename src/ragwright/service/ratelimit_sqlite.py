@@ -24,12 +24,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ragwright.errors import ConfigError
+from ragwright.sqlite_migrations import Schema, execute_script, migrate
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS rate_hits (key TEXT NOT NULL, at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS rate_hits_key_at ON rate_hits (key, at);
-CREATE TABLE IF NOT EXISTS rate_counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
-"""
+SCHEMA = Schema("ratelimit")
+
+
+@SCHEMA.migration
+def m001_rate_hits(db: sqlite3.Connection) -> None:
+    execute_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS rate_hits (key TEXT NOT NULL, at REAL NOT NULL);
+        CREATE INDEX IF NOT EXISTS rate_hits_key_at ON rate_hits (key, at);
+        CREATE TABLE IF NOT EXISTS rate_counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+        """,
+    )
+
+
 SQLITE_SCHEME = "sqlite://"
 DEFAULT_FILE = "ratelimit.sqlite"
 
@@ -73,7 +84,7 @@ class SqliteWindow:
         self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.executescript(_SCHEMA)
+        migrate(self._db, SCHEMA, where=path)
         # Counts are derived data: rebuild them from the log on open (a file from a version without them, or a crash
         # between processes, can never leave a key with more hits than the log holds).
         self._db.execute("BEGIN IMMEDIATE")

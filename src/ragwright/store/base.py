@@ -56,6 +56,8 @@ class ScoredChunk:
 
 @dataclass(frozen=True, slots=True)
 class DocumentInfo:
+    """One stored document as listed: id, source, type, title, content hash, chunk count, tags."""
+
     doc_id: str
     source: str
     file_type: str
@@ -70,6 +72,8 @@ class DocumentInfo:
 
 @dataclass(frozen=True, slots=True)
 class StoreStats:
+    """Counts for one tenant: documents, chunks, documents per file type, and the embedding model."""
+
     documents: int
     chunks: int
     embedding_model: str | None
@@ -127,5 +131,11 @@ class Store(Protocol):
         ...
 
     def stats(self, tenant: str) -> StoreStats: ...
+
+    def term_idf(self, tenant: str, terms: Sequence[str]) -> dict[str, float]:
+        """BM25's IDF of analysed ``terms`` over the tenant's chunks (Lucene's, never negative; a term no chunk holds
+        gets the largest value); empty when the tenant has no chunks. For answerability: how rare a question's words
+        are in this corpus."""
+        ...
 
     def close(self) -> None: ...

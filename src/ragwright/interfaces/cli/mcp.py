@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import anyio
 import typer
@@ -13,23 +14,32 @@ import typer
 from ragwright.app import Ragwright
 from ragwright.config import load_settings
 from ragwright.errors import UserError
-from ragwright.service.keys import ApiKey, KeyStore, key_path
+from ragwright.service.keys import KeyStore, key_path
+
+if TYPE_CHECKING:
+    from ragwright.interfaces.mcp.server import KeyResolver
 
 
 def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def _stdio_key(keys_file: Path, raw_key: str | None, tenant: str, scopes: str, tags: str | None) -> ApiKey:
+KEY_CACHE_SECONDS = 1.0
+"""How long a stdio process trusts a key it verified (the HTTP service's figure): a revocation reaches it within."""
+
+
+def _stdio_resolver(
+    keys: KeyStore | None, raw_key: str | None, tenant: str, scopes: str, tags: str | None
+) -> KeyResolver:
     from ragwright.interfaces.mcp.access import local_key
+    from ragwright.interfaces.mcp.server import fixed_key, stored_key
 
     if raw_key:
-        with KeyStore(keys_file) as store:
-            key = store.verify(raw_key.strip())
-        if key is None:
+        assert keys is not None
+        if keys.verify(raw_key) is None:
             raise UserError("invalid or revoked API key (--key / RAGWRIGHT_API_KEY)")
-        return key
-    return local_key(tenant, _split(scopes), _split(tags))
+        return stored_key(keys, raw_key)
+    return fixed_key(local_key(tenant, _split(scopes), _split(tags)))
 
 
 def mcp_command(
@@ -63,7 +73,7 @@ def mcp_command(
 ) -> None:
     """Serve search, answer, list_documents, get_document and (write keys only) ingest to MCP clients."""
     from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
-    from ragwright.interfaces.mcp.server import build_server, fixed_key, key_from_http
+    from ragwright.interfaces.mcp.server import build_server, key_from_http
     from ragwright.interfaces.mcp.tools import RagTools
 
     settings = load_settings(config, data_dir=data_dir)
@@ -86,9 +96,10 @@ def mcp_command(
         else:
             from ragwright.interfaces.mcp.stdio import serve_stdio
 
-            api_key = _stdio_key(key_path(settings), key, tenant or settings.tenant, scopes, tags)
-            anyio.run(
-                serve_stdio, build_server(tools, fixed_key(api_key), limiter, timeout=settings.service.request_timeout)
-            )
+            raw = key.strip() if key else None
+            with KeyStore(key_path(settings), cache_seconds=KEY_CACHE_SECONDS) if raw else nullcontext() as keys:
+                resolver = _stdio_resolver(keys, raw, tenant or settings.tenant, scopes, tags)
+                server = build_server(tools, resolver, limiter, timeout=settings.service.request_timeout)
+                anyio.run(serve_stdio, server)
     finally:
         rw.close()

@@ -51,17 +51,10 @@ class Principal:
 
     def filters(self, requested: Filters | None) -> Filters | None | Literal[False]:
         """Filters to pass to the store (None: unrestricted); ``False`` when the key may see nothing asked for."""
-        req = requested or Filters()
-        if not self.key.tags:
-            return req if req else None
-        allowed = set(self.key.tags)
-        tags = tuple(t for t in req.tags if t in allowed) if req.tags else self.key.tags
-        if not tags:
-            return False
-        return Filters(paths=req.paths, file_types=req.file_types, tags=tags)
+        return self.key.scope.narrow(requested)
 
     def may_see(self, doc: DocumentInfo) -> bool:
-        return not self.key.tags or bool(set(doc.tags) & set(self.key.tags))
+        return self.key.scope.sees(doc.tags)
 
 
 def get_state(request: Request) -> ServiceState:
