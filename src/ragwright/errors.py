@@ -10,7 +10,8 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   │   ├── UnknownModel      a model name the gateway does not serve (404 over HTTP)
     │   │   └── SecretMissing     a secret reference (env:VAR, file:PATH) that cannot be read: the server's setup
     │   ├── NotIndexedError       a command needs an index that does not exist yet
-    │   └── AccessDenied          the key's tags do not allow this write (service.access.TagScope)
+    │   ├── AccessDenied          the key's tags do not allow this write (service.access.TagScope)
+    │   └── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
     ├── IngestError               one source could not be turned into chunks (reported per file, the run goes on)
     │   ├── UnsupportedFileError  no loader for this extension
     │   ├── EmptyDocumentError    nothing to index after extraction
@@ -77,6 +78,10 @@ class NotIndexedError(UserError):
 
 class AccessDenied(UserError):
     """A tag-limited key may not write this document (a tag outside the key, or a name it may not replace)."""
+
+
+class InvalidFilterError(UserError):
+    """A search filter that cannot be used (``store.base.check_glob`` says why)."""
 
 
 class IngestError(RagwrightError):

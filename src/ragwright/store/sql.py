@@ -93,7 +93,10 @@ def document_row(db: Any, tenant: str, doc_id: str) -> DocumentInfo | None:
     return _document_info(row) if row is not None else None
 
 
-_DOCUMENT_COLUMNS = "d.doc_id, d.source, d.file_type, d.title, d.content_hash, d.n_chunks, d.tags, d.ingested_at"
+_DOCUMENT_COLUMNS = (
+    "d.doc_id, d.source, d.file_type, d.title, d.content_hash, d.n_chunks, d.tags, d.ingested_at,"
+    " (SELECT COUNT(*) FROM chunks c WHERE c.tenant = d.tenant AND c.doc_id = d.doc_id AND c.injection IS NOT NULL)"
+)
 
 
 def _document_info(r: Sequence[Any]) -> DocumentInfo:
@@ -106,6 +109,7 @@ def _document_info(r: Sequence[Any]) -> DocumentInfo:
         n_chunks=r[5],
         tags=tuple(json.loads(r[6])),
         ingested_at=r[7],
+        flagged_chunks=r[8],
     )
 
 
