@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -14,6 +14,9 @@ from rich.table import Table
 from ragwright.config import Settings, load_settings
 from ragwright.errors import UserError
 from ragwright.interfaces.cli import render
+
+if TYPE_CHECKING:
+    from ragwright.gateway.build import SyncGateway
 
 eval_app = typer.Typer(no_args_is_help=True)
 import_app = typer.Typer(no_args_is_help=True)
@@ -67,7 +70,16 @@ def import_llamaindex_cmd(
     render.err_console.print(f"{n} cases -> {out}")
 
 
-def _judge(settings: Settings, *, cache: Path | None, budget: float | None, concurrency: int) -> object | None:
+def _judge(
+    settings: Settings,
+    *,
+    cache: Path | None,
+    budget: float | None,
+    concurrency: int,
+    gateway: SyncGateway | None = None,
+) -> object | None:
+    """The configured judge, over ``gateway`` when the command has one (one gateway per process: the answers and
+    the judge share its budgets, limits and ledger), else over a gateway of its own."""
     from ragwright.evals.judge import Judge
 
     spec = settings.gateway.judge
@@ -77,7 +89,7 @@ def _judge(settings: Settings, *, cache: Path | None, budget: float | None, conc
         from ragwright.gateway.build import build_chat_model
     except ImportError as exc:  # the gateway assembly is optional in a stripped install
         raise UserError(f"gateway.judge is {spec!r} but the gateway cannot be built here ({exc})") from None
-    model = build_chat_model(settings, spec)
+    model = gateway.relayed(spec) if gateway is not None else build_chat_model(settings, spec)
     return Judge(
         model, cache_path=cache or settings.data_dir / "judge-cache.sqlite", budget_usd=budget, concurrency=concurrency
     )
@@ -113,9 +125,10 @@ def run_cmd(
     settings = load_settings(config, data_dir=data_dir)
     if mode is not None:
         settings = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"mode": mode})})
-    judge = _judge(settings, cache=judge_cache, budget=budget, concurrency=concurrency)
-    assert judge is None or isinstance(judge, Judge)
     rw = Ragwright(settings)
+    gateway = rw.gateway if settings.gateway.judge else None  # the judge shares the answers' gateway
+    judge = _judge(settings, cache=judge_cache, budget=budget, concurrency=concurrency, gateway=gateway)
+    assert judge is None or isinstance(judge, Judge)
     try:
         if ingest:
             s = rw.ingest(ingest).summary()
