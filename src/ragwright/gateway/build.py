@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from ragwright.config import Settings
 from ragwright.errors import ConfigError, ProviderUnavailable, UnknownModel
 from ragwright.gateway.base import ChatModel, ModelSource
+from ragwright.gateway.policies._shared import aclose
 from ragwright.gateway.policies.budget import BudgetStore
 from ragwright.gateway.pricing import PriceTable
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
@@ -269,16 +270,11 @@ class SyncGateway:
         async def step() -> Chunk | None:
             return await anext(chunks, None)
 
-        async def close() -> None:
-            closer = getattr(chunks, "aclose", None)  # an async generator's aclose (a stream, not a model)
-            if closer is not None:
-                await closer()
-
         try:
             while (chunk := await self.call(step())) is not None:
                 yield chunk
         finally:
-            await self.call(close())
+            await self.call(aclose(chunks))
 
     def chat(self, request: ChatRequest) -> ChatResponse:
         return self.run(self.gateway.model(request.model).chat(request))

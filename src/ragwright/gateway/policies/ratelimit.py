@@ -30,7 +30,7 @@ from limits.storage import StorageTypes, storage_from_string
 
 from ragwright.errors import RateLimited
 from ragwright.gateway.base import ChatModel, WrapperModel
-from ragwright.gateway.policies._shared import DEFAULT_MAX_TOKENS, estimate_input_tokens, max_output_tokens
+from ragwright.gateway.policies._shared import DEFAULT_MAX_TOKENS, aclose, estimate_input_tokens, max_output_tokens
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
 
 _NAMESPACE = "ragwright-gw"
@@ -122,6 +122,4 @@ class RateLimit(WrapperModel):
             async for chunk in stream:
                 yield chunk
         finally:
-            closer = getattr(stream, "aclose", None)
-            if closer is not None:
-                await closer()
+            await aclose(stream)
