@@ -96,6 +96,8 @@ _INSERT = f"INSERT INTO usage ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * le
 
 @dataclass(frozen=True, slots=True)
 class LedgerStats:
+    """What the ledger did since it started: records accepted, written, dropped and lost."""
+
     recorded: int
     """Records accepted into the buffer."""
     written: int

@@ -41,6 +41,8 @@ def _item(per_minute: int | None) -> RateLimitItem | None:
 
 
 class RateLimit(WrapperModel):
+    """Requests and tokens per minute per key, tenant and model; over the limit raises RateLimited."""
+
     def __init__(
         self,
         inner: ChatModel,
