@@ -3,7 +3,8 @@
 python-docx is imported lazily. Heading paragraphs go into ``heading_path`` (not into a Section's span, as in Markdown);
 tables become one line per row with cells separated by `` | ``. A file that is not a zip package, or a zip that is not a
 Word document, is :class:`CorruptFileError`; an Office file encrypted with a password is not a zip at all but an OLE
-container holding an ``EncryptedPackage`` stream, and is reported as :class:`EncryptedFileError`.
+container holding an ``EncryptedPackage`` stream, and is reported as :class:`EncryptedFileError`. Every archive passes
+:func:`ragwright.documents.archive.check_archive` (entry count, inflated sizes, counted while inflating) first.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 import zipfile
 from typing import TYPE_CHECKING
 
+from ragwright.documents.archive import check_archive
 from ragwright.documents.text import Extracted, TextBuilder
 from ragwright.errors import CorruptFileError, EncryptedFileError
 
@@ -48,6 +50,7 @@ def load_docx(data: bytes, source: str) -> Extracted:
         raise CorruptFileError(source, "legacy binary Word (.doc) file with a .docx extension")
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise CorruptFileError(source, "not a .docx file (not a zip package)")
+    check_archive(data, source)  # zip bombs and lying headers stop here, before python-docx inflates anything
 
     import docx  # lazy: python-docx pulls in lxml
     from docx.opc.exceptions import PackageNotFoundError
