@@ -58,6 +58,14 @@ class Job:
     error: str | None = None
     owner: int = field(default_factory=os.getpid)
     """The server process running the job."""
+    scope: tuple[str, ...] = ()
+    """The tag limit of the key that created the job (empty: none); only keys whose tags cover it may read it."""
+
+    def visible_to(self, tenant: str, tags: tuple[str, ...]) -> bool:
+        """Whether a key of ``tenant`` limited to ``tags`` (empty: no limit) may read this job."""
+        if self.tenant != tenant:
+            return False
+        return not tags or (bool(self.scope) and set(self.scope) <= set(tags))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -126,6 +134,7 @@ class JobStore:
             return None
         data = json.loads(row[0])
         data["tags"] = tuple(data["tags"])
+        data["scope"] = tuple(data.get("scope", ()))
         return Job(**data)
 
     def trim(self, keep: int) -> None:
@@ -185,9 +194,17 @@ class JobRunner:
         job_dir: Path,
         files: list[str],
         tags: tuple[str, ...],
+        scope: tuple[str, ...] = (),
     ) -> Job:
         job = Job(
-            id=job_id, tenant=tenant, kb=kb, store_tenant=store_tenant, files=files, tags=tags, files_total=len(files)
+            id=job_id,
+            tenant=tenant,
+            kb=kb,
+            store_tenant=store_tenant,
+            files=files,
+            tags=tags,
+            files_total=len(files),
+            scope=scope,
         )
         task = json.dumps(
             {"job_id": job_id, "tenant": store_tenant, "job_dir": str(job_dir), "files": files, "tags": list(tags)}
@@ -202,8 +219,9 @@ class JobRunner:
             self._pump()
         return job
 
-    def get(self, job_id: str, *, tenant: str) -> Job | None:
-        """The job, only if it belongs to ``tenant`` (another tenant's job id reads as unknown)."""
+    def get(self, job_id: str, *, tenant: str, tags: tuple[str, ...] = ()) -> Job | None:
+        """The job, only if a key of ``tenant`` limited to ``tags`` may read it (see :meth:`Job.visible_to`); another
+        tenant's or another tag scope's job id reads as unknown."""
         with self._lock:
             job = self._jobs.get(job_id)
             if job is not None:
@@ -214,7 +232,7 @@ class JobRunner:
                 job.status, job.finished_at = "failed", time.time()
                 job.error = "the server process running this job stopped before it finished"
                 self._save(job)
-        return job if job is not None and job.tenant == tenant else None
+        return job if job is not None and job.visible_to(tenant, tags) else None
 
     def _save(self, job: Job) -> None:
         if self._store is not None:

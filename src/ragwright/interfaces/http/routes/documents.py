@@ -97,6 +97,7 @@ async def upload(
         job_dir=job_dir,
         files=names,
         tags=doc_tags,
+        scope=principal.key.tags,
     )
     state.metrics.jobs_pending.set(state.jobs.pending())
     return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
@@ -106,7 +107,7 @@ async def upload(
 async def get_job(job_id: str, request: Request, principal: Reader) -> JobOut:
     """A job's status, progress and (when finished) its result with per-file reasons for failures."""
     state = get_state(request)
-    job = state.jobs.get(job_id, tenant=principal.tenant)
+    job = state.jobs.get(job_id, tenant=principal.tenant, tags=principal.key.tags)
     if job is None:
         raise ApiError(404, "not_found", f"no job {job_id}")
     return JobOut.model_validate(job.to_dict())
