@@ -33,9 +33,12 @@ def plain_docx(text: str = "A small valid document.") -> bytes:
     return buf.getvalue()
 
 
-def docx_bomb(inflated: int, *, declared: int | None = None, extra_entries: int = 0) -> bytes:
+def docx_bomb(
+    inflated: int, *, declared: int | None = None, extra_entries: int = 0, paragraph: bytes = _PARAGRAPH
+) -> bytes:
     """A .docx whose document.xml is ``inflated`` bytes of one short paragraph repeated (deflate, level 9); ``declared``
-    rewrites the uncompressed size in its local and central headers; ``extra_entries`` adds that many empty parts."""
+    rewrites the uncompressed size in its local and central headers; ``extra_entries`` adds that many empty parts;
+    ``paragraph`` is the repeated XML (``b"<w:p/>"`` gives millions of empty paragraphs: no text, a huge tree)."""
     src = zipfile.ZipFile(io.BytesIO(plain_docx()))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
@@ -47,9 +50,9 @@ def docx_bomb(inflated: int, *, declared: int | None = None, extra_entries: int 
         entry.compress_type = zipfile.ZIP_DEFLATED
         with dst.open(entry, "w", force_zip64=inflated >= 2**31) as part:
             part.write(_HEAD.encode())
-            block = _PARAGRAPH * ((1 << 20) // len(_PARAGRAPH))
-            while body >= len(_PARAGRAPH):
-                n = min(body, len(block)) // len(_PARAGRAPH) * len(_PARAGRAPH)
+            block = paragraph * ((1 << 20) // len(paragraph))
+            while body >= len(paragraph):
+                n = min(body, len(block)) // len(paragraph) * len(paragraph)
                 part.write(block[:n])
                 body -= n
             part.write(b" " * body)

@@ -91,4 +91,5 @@ def mcp_command(
                 serve_stdio, build_server(tools, fixed_key(api_key), limiter, timeout=settings.service.request_timeout)
             )
     finally:
+        tools.close()
         rw.close()

@@ -172,6 +172,7 @@ class JobRunner:
         self._submitted = 0
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
+        self._finished = threading.Condition(self._lock)
         self._proc: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
         self._queued: list[str] = []  # tasks (JSON lines) not yet handed to a live worker
@@ -207,7 +208,16 @@ class JobRunner:
             scope=scope,
         )
         task = json.dumps(
-            {"job_id": job_id, "tenant": store_tenant, "job_dir": str(job_dir), "files": files, "tags": list(tags)}
+            {
+                "job_id": job_id,
+                "tenant": store_tenant,
+                "job_dir": str(job_dir),
+                "files": files,
+                "tags": list(tags),
+                "scope": list(scope),
+                "api_tenant": tenant,
+                "kb": kb,
+            }
         )
         with self._lock:
             if self._closed:
@@ -233,6 +243,18 @@ class JobRunner:
                 job.error = "the server process running this job stopped before it finished"
                 self._save(job)
         return job if job is not None and job.visible_to(tenant, tags) else None
+
+    def wait(self, job_id: str, timeout: float | None = None) -> Job | None:
+        """Block until a job this runner holds has finished (or ``timeout`` passed); a snapshot of it, or None if
+        this runner does not hold it."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._finished:
+            while (job := self._jobs.get(job_id)) is not None and job.status in ("queued", "running"):
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                self._finished.wait(left)
+            return None if job is None else dataclasses.replace(job)
 
     def _save(self, job: Job) -> None:
         if self._store is not None:
@@ -345,6 +367,7 @@ class JobRunner:
             if result is not None:
                 job.files_done = job.files_total
             self._save(job)
+            self._finished.notify_all()
             if not self._closed and self._proc is not None:
                 self._pump()
         if self._on_done is not None:

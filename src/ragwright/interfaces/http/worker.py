@@ -1,8 +1,13 @@
-"""The ingest worker process: runs upload ingest jobs one at a time, away from the server's threads.
+"""The ingest worker process: runs ingest jobs (HTTP uploads and MCP ``ingest`` calls) one at a time, away from
+every server process.
 
-PDF parsing (PDFium) is not thread-safe and ingest writes must be serialised, so the server never ingests itself. It
-starts ``python -m ragwright.interfaces.http.worker`` and talks to it in JSON lines: the first line on stdin is the
-settings, then one task per line ``{"job_id", "tenant", "job_dir", "files", "tags"}``. The worker answers on stdout:
+Untrusted files are parsed only here, under limits (:mod:`ragwright.ingest.limits`): an address-space cap for the
+process (``ingest.worker_memory_mb``), a CPU budget per file (``ingest.parse_cpu_seconds``) and a wall-clock backstop;
+zip-based formats also pass the archive guard. PDF parsing (PDFium) is not thread-safe and ingest writes must be
+serialised, so the servers never ingest themselves. They start ``python -m ragwright.interfaces.http.worker`` and talk
+to it in JSON lines: the first line on stdin is the settings, then one task per line ``{"job_id", "tenant",
+"job_dir", "files", "tags", "scope", "api_tenant", "kb"}`` (``scope``: the tag limit of the key that asked; a document
+whose own tags, e.g. from front matter, fall outside it is refused). The worker answers on stdout:
 
 - ``{"event": "start", "job_id"}``; ``{"event": "progress", "job_id", "files_done", "files_total", "chunks"}``;
 - ``{"event": "done", "job_id", "summary"}`` with :meth:`IngestReport.summary` (per-file reasons for failed files);
@@ -23,27 +28,51 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from ragwright.ingest.limits import ParseLimits, limit_memory, parse_budget
+
 
 def _send(out: TextIO, **event: Any) -> None:
     out.write(json.dumps(event) + "\n")
     out.flush()
 
 
-def _load(job_dir: Path, files: list[str], tags: tuple[str, ...], max_bytes: int, failures: list[Any]) -> Iterator[Any]:
-    """Each uploaded file as a Document whose id is its file name; failures get their reason."""
+def _load(task: dict[str, Any], max_bytes: int, limits: ParseLimits, failures: list[Any]) -> Iterator[Any]:
+    """Each uploaded file as a Document whose id is its file name, parsed under ``limits``; failures get their reason."""
     from ragwright.documents.loaders import load_file
     from ragwright.errors import IngestError
     from ragwright.ingest.pipeline import FileOutcome
 
-    for name in files:
+    job_dir, tags, scope = Path(task["job_dir"]), tuple(task["tags"]), tuple(task.get("scope", ()))
+    for name in task["files"]:
         try:
-            yield load_file(job_dir / name, name, max_bytes=max_bytes, tags=tags)
+            with parse_budget(name, limits):
+                doc = load_file(job_dir / name, name, max_bytes=max_bytes, tags=tags)
+            outside = sorted(set(doc.tags) - set(scope)) if scope else []
+            if outside:
+                reason = f"the document declares tags {', '.join(outside)}; this key may only write {', '.join(scope)}"
+                failures.append(FileOutcome(name, "failed", reason=reason))
+                continue
+            yield doc
         except IngestError as err:
             failures.append(FileOutcome(name, "failed", reason=err.reason))
         except OSError as err:
             failures.append(FileOutcome(name, "failed", reason=f"cannot read: {err.strerror}"))
         except Exception as err:  # a parser bug on a strange file must not stop the job
             failures.append(FileOutcome(name, "failed", reason=f"could not parse ({type(err).__name__})"))
+
+
+def _register_kb(settings: Any, task: dict[str, Any]) -> None:
+    """List the job's knowledge base (``GET /v1/models``) before the first document lands in it, so a job that dies
+    half-way leaves no searchable knowledge base unlisted."""
+    from ragwright.service.kbs import DEFAULT_KB, KnowledgeBases
+
+    if task.get("kb", DEFAULT_KB) == DEFAULT_KB or "api_tenant" not in task:
+        return
+    registry = KnowledgeBases(settings.data_dir / "service.sqlite")
+    try:
+        registry.add(task["api_tenant"], task["kb"])
+    finally:
+        registry.close()
 
 
 def run(inp: TextIO, out: TextIO) -> None:
@@ -54,6 +83,8 @@ def run(inp: TextIO, out: TextIO) -> None:
 
     settings = Settings(**json.loads(inp.readline()))
     max_bytes = int(settings.ingest.max_file_mb * 2**20)
+    limits = ParseLimits.from_settings(settings)
+    limit_memory(limits)
     rw = Ragwright(settings)
     try:
         for line in inp:
@@ -81,7 +112,8 @@ def run(inp: TextIO, out: TextIO) -> None:
             job_dir = Path(task["job_dir"])
             try:
                 failures: list[Any] = []
-                docs = _load(job_dir, task["files"], tuple(task["tags"]), max_bytes, failures)
+                _register_kb(settings, task)
+                docs = _load(task, max_bytes, limits, failures)
                 ingestor = Ingestor(rw.store, rw.embedder, settings, on_progress)
                 report = ingestor.ingest_documents(docs, tenant=task["tenant"], total=len(task["files"]))
                 report.outcomes.extend(failures)
