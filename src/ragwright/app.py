@@ -1,6 +1,6 @@
 """The library's front door: one object that builds the store, models, retriever and answerer from `Settings`.
 
-The CLI, and later the HTTP and MCP servers, are thin layers over this; they hold no logic of their own.
+The CLI, the HTTP service and the MCP server are thin layers over this; they hold no logic of their own.
 
 Example::
 
@@ -30,6 +30,8 @@ from ragwright.store.sqlite import SQLiteStore
 
 
 class Ragwright:
+    """The library's front door: ingest, search and ask over one index, built from ``Settings``."""
+
     def __init__(
         self,
         settings: Settings,

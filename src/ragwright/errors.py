@@ -7,7 +7,9 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     RagwrightError
     ├── UserError                 bad input the user can fix: arguments, config, paths
     │   ├── ConfigError           ragwright.toml / RAGWRIGHT_* values that do not validate
-    │   └── NotIndexedError       a command needs an index that does not exist yet
+    │   ├── NotIndexedError       a command needs an index that does not exist yet
+    │   ├── AccessDenied          the key's tags do not allow this write (service.access.TagScope)
+    │   └── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
     ├── IngestError               one source could not be turned into chunks (reported per file, the run goes on)
     │   ├── UnsupportedFileError  no loader for this extension
     │   ├── EmptyDocumentError    nothing to index after extraction
@@ -18,7 +20,7 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── ArchiveLimitError     a zip-based file over an archive limit (``limit`` names it: entries, entry_bytes, ...)
     │   └── ResourceLimitError    parsing one file ran past the ingest worker's CPU or memory limit
     ├── StoreError                the index could not be read or written
-    │   └── SchemaVersionError    the index was written by a newer ragwright
+    │   └── SchemaVersionError    a SQLite file (index, keys, jobs, ledger, ...) was written by a newer ragwright
     ├── ModelError                a local model could not be loaded or run
     │   └── ModelNotInstalledError   a model package is missing (says which pip command installs it)
     └── GatewayError              a model call through the gateway failed (``transient`` says whether a retry may help)
@@ -56,6 +58,14 @@ class NotIndexedError(UserError):
     """The command needs an index (run `ragwright ingest` first)."""
 
 
+class AccessDenied(UserError):
+    """A tag-limited key may not write this document (a tag outside the key, or a name it may not replace)."""
+
+
+class InvalidFilterError(UserError):
+    """A search filter that cannot be used (``store.base.check_glob`` says why)."""
+
+
 class IngestError(RagwrightError):
     """A single source could not be ingested; `reason` is the one-line explanation shown to the user."""
 
@@ -66,27 +76,27 @@ class IngestError(RagwrightError):
 
 
 class UnsupportedFileError(IngestError):
-    pass
+    """No loader for this file's extension."""
 
 
 class EmptyDocumentError(IngestError):
-    pass
+    """Nothing to index after extraction."""
 
 
 class FileTooLargeError(IngestError):
-    pass
+    """The file is over ``ingest.max_file_mb``."""
 
 
 class CorruptFileError(IngestError):
-    pass
+    """The bytes do not parse as the format they claim (incl. binary behind a text extension)."""
 
 
 class EncryptedFileError(IngestError):
-    pass
+    """A password-protected document."""
 
 
 class DecodeError(IngestError):
-    pass
+    """Text that is not valid in any accepted encoding."""
 
 
 class ArchiveLimitError(IngestError):
@@ -111,7 +121,7 @@ class StoreError(RagwrightError):
 
 
 class SchemaVersionError(StoreError):
-    pass
+    """A SQLite file records a migration this version does not know: a newer ragwright wrote it."""
 
 
 class ModelError(RagwrightError):

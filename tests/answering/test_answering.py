@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ragwright.answering.answerability import shipped_model
 from ragwright.answering.generative import check_citations
 from ragwright.answering.sentences import split_sentences
+from ragwright.answering.types import AbstentionReason, AnsweredBy, FallbackCause
 from ragwright.app import Ragwright
 from ragwright.config import Settings
 from ragwright.testing import FakeEmbedder, FakeGenerator
@@ -37,7 +39,7 @@ def _app(settings: Settings, tmp_path: Path, generator: FakeGenerator | None = N
 def test_extractive_answer_quotes_the_supporting_sentence_with_exact_span(settings: Settings, tmp_path: Path) -> None:
     app = _app(settings, tmp_path)
     answer = app.ask("How many years is the compressor covered?")
-    assert not answer.abstained and answer.answered_by == "extractive"
+    assert not answer.abstained and answer.answered_by is AnsweredBy.EXTRACTIVE and answer.fallback is None
     assert answer.text.startswith("The compressor is covered for ten years. [1]")
     cite = answer.citations[0]
     doc_text = next(iter(app.store.get("default", [cite.chunk_id]))).chunk
@@ -51,8 +53,9 @@ def test_extractive_answer_quotes_the_supporting_sentence_with_exact_span(settin
 def test_abstains_when_documents_do_not_say_and_shows_closest(settings: Settings, tmp_path: Path) -> None:
     app = _app(settings, tmp_path)
     answer = app.ask("Which refrigerant gas does the Borealis model use?")
-    assert answer.abstained and answer.citations == [] and answer.answered_by == "none"
-    assert answer.closest and answer.support < settings.answer.abstain_below
+    assert answer.abstained and answer.citations == [] and answer.answered_by is AnsweredBy.ABSTAINED
+    assert answer.abstention is AbstentionReason.WEAK_EVIDENCE
+    assert answer.closest and answer.answerability is not None and answer.answerability < shipped_model().threshold
     app.close()
 
 
@@ -61,7 +64,7 @@ def test_local_generator_output_is_kept_only_where_evidence_supports_it(settings
     gen = FakeGenerator(script)
     app = _app(settings, tmp_path, generator=gen)
     answer = app.ask("How loud is the outdoor unit at night?", generator="local")
-    assert answer.answered_by.startswith("local:")
+    assert answer.answered_by is AnsweredBy.LOCAL and answer.model == "local:smollm2"
     assert answer.text == "The outdoor unit runs at 38 dB in night mode. [1]"  # citation renumbered and checked
     assert answer.flagged == ["It was designed on the Moon by penguins."]
     assert answer.citations[0].heading_path[-1] == "Noise"
@@ -87,14 +90,16 @@ def test_generated_sentence_with_a_wrong_number_or_negation_is_dropped(settings:
 def test_unsupported_generation_falls_back_to_extractive(settings: Settings, tmp_path: Path) -> None:
     app = _app(settings, tmp_path, generator=FakeGenerator(["Bananas are yellow and curved."]))
     answer = app.ask("What is the seasonal COP?", generator="local")
-    assert answer.answered_by.startswith("extractive (local:")
+    assert answer.answered_by is AnsweredBy.EXTRACTIVE and answer.fallback is not None
+    assert answer.fallback.cause is FallbackCause.NOTHING_SUPPORTED and answer.fallback.model == "local:smollm2"
+    assert not answer.model_abstained
     assert "4.6" in answer.text and answer.flagged == ["Bananas are yellow and curved."]
     app.close()
 
 
 def test_check_citations_with_no_evidence_drops_everything() -> None:
-    text, cites, dropped = check_citations("Something. Another thing.", [], FakeEmbedder())
-    assert text == "" and cites == [] and dropped == ["Something.", "Another thing."]
+    checked = check_citations("Something. Another thing.", [], FakeEmbedder())
+    assert checked.text == "" and checked.citations == [] and checked.dropped == ["Something.", "Another thing."]
 
 
 def test_sentence_split_keeps_offsets_and_abbreviations() -> None:
@@ -107,3 +112,24 @@ def test_sentence_split_keeps_offsets_and_abbreviations() -> None:
         "- item two",
         "New paragraph",
     ]
+
+
+def test_model_abstention_is_an_abstention_not_an_extractive_answer(settings: Settings, tmp_path: Path) -> None:
+    app = _app(settings, tmp_path, generator=FakeGenerator(["NOT IN DOCUMENTS."]))
+    answer = app.ask("How many years is the compressor covered?", generator="local")
+    assert answer.abstained and answer.citations == [] and answer.closest
+    assert answer.answered_by is AnsweredBy.ABSTAINED and answer.abstention is AbstentionReason.MODEL
+    assert answer.model == "local:smollm2" and answer.model_abstained and answer.flagged == []
+    assert answer.to_dict()["abstention"] == "model" and answer.to_dict()["answered_by"] == "abstained"
+    app.close()
+
+
+def test_model_abstention_beside_a_supported_sentence_keeps_the_sentence_and_the_signal(
+    settings: Settings, tmp_path: Path
+) -> None:
+    script = ["The compressor is covered for ten years [1]. The rest is NOT IN DOCUMENTS."]
+    app = _app(settings, tmp_path, generator=FakeGenerator(script))
+    answer = app.ask("How many years is the compressor covered?", generator="local")
+    assert not answer.abstained and answer.answered_by is AnsweredBy.LOCAL
+    assert answer.text == "The compressor is covered for ten years. [1]" and answer.model_abstained
+    app.close()

@@ -67,6 +67,7 @@ def test_ingest_search_ask_json(corpus: Path) -> None:
 
     nothing = json.loads(run(["ask", "Who painted the Mona Lisa in Florence?", "--json"], corpus).stdout)
     assert nothing["abstained"] is True and nothing["citations"] == [] and nothing["closest"]
+    assert nothing["answered_by"] == "abstained" and nothing["abstention"] == "weak_evidence"
     assert "do not contain" in nothing["text"]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ragwright.documents.beir import iter_beir_corpus
+from ragwright.documents.beir import iter_beir_corpus, parse_beir_record
 from ragwright.errors import CorruptFileError, DecodeError, EmptyDocumentError, IngestError
 
 GOOD = [
@@ -77,3 +77,11 @@ def test_hash_ignores_formatting(tmp_path: Path) -> None:
     a.write_text('{"_id": "x", "text": "same", "title": "T"}\n')
     b.write_text('{"title":"T","text":"same","_id":"x"}\n')
     assert next(iter_beir_corpus(a)).content_hash == next(iter_beir_corpus(b)).content_hash
+
+
+def test_records_are_sanitised_like_every_loader() -> None:
+    text = "identi\\ufb01ed in shrink\\u00ading work\\u200bers \\u0094\\u0082R"
+    line = '{"_id": "7", "title": "E\\ufb03cacy", "text": "' + text + '"}'
+    doc = parse_beir_record(line.encode(), "corpus.jsonl:1", "corpus.jsonl")
+    assert doc.title == "Efficacy"
+    assert doc.text == "identified in shrinking workers R"

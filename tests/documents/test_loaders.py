@@ -49,7 +49,7 @@ def test_supported_extensions_without_importing_heavy_libraries() -> None:
     assert {".md", ".txt", ".html", ".pdf", ".docx"} <= SUPPORTED_EXTENSIONS
     code = (
         "import sys, ragwright.documents.loaders as l; assert l.SUPPORTED_EXTENSIONS; "
-        "print(sorted(m for m in ('pypdfium2', 'docx', 'trafilatura', 'lxml') if m in sys.modules))"
+        "print(sorted(m for m in ('pypdfium2', 'docx', 'markdown_it', 'lxml') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -216,10 +216,7 @@ def test_short_html_page_keeps_content_without_boilerplate(tmp_path: Path) -> No
     assert doc.title == "Tiny" and [s.heading_path for s in doc.sections] == [("Only",)]
 
 
-def test_html_fallback_when_trafilatura_finds_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import trafilatura
-
-    monkeypatch.setattr(trafilatura, "extract", lambda *args, **kwargs: None)
+def test_html_page_without_main_element(tmp_path: Path) -> None:
     path = tmp_path / "tiny.html"
     path.write_text(TINY_PAGE.replace("<p>One line.</p>", "<p>One line.</p><h3>Deeper</h3><p>Two.<br>Three.</p>"))
     doc = load(path)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ragwright.answering.types import Answer, Citation, Retrieved
+from ragwright.answering.types import Answer, AnsweredBy, Citation, Retrieved
 from ragwright.errors import BudgetExceeded, JudgeOutputError
 from ragwright.evals.dataset import Case
 from ragwright.evals.judge import Judge, JudgeLedger, current_ledger
@@ -29,7 +29,7 @@ def _answer(text: str) -> Answer:
         text=text,
         abstained=False,
         support=0.9,
-        answered_by="extractive",
+        answered_by=AnsweredBy.EXTRACTIVE,
         citations=[Citation(1, "docs/w.md", "c1", 0, 10, "The compressor is covered for ten years.")],
         retrieved=[Retrieved("docs/w.md", "c1", 1.0, PASSAGE)],
     )

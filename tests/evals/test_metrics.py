@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from ragwright.answering.types import Answer, Citation, Retrieved
+from ragwright.answering.types import Answer, AnsweredBy, Citation, Retrieved
 from ragwright.evals.dataset import Case
 from ragwright.evals.metrics import (
     AbstentionAccuracy,
@@ -36,7 +36,7 @@ def _answer(
         citations=citations,
         abstained=abstained,
         support=0.5,
-        answered_by="extractive",
+        answered_by=AnsweredBy.EXTRACTIVE,
         retrieved=retrieved,
     )
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ragwright.answering.types import AnsweredBy, FallbackCause
 from ragwright.config import Settings, load_settings
 from ragwright.errors import AllProvidersFailed, ConfigError, ProviderHTTPError
 from ragwright.gateway import ChatRequest, Message
@@ -93,7 +94,8 @@ def test_chain_with_no_key_and_no_network_degrades_to_local_then_extractive(
     try:
         app.ingest([docs])
         answer = app.ask("How loud is the outdoor unit at night?", generator="gateway")
-        assert answer.answered_by == "local:smollm2" and "38 dB" in answer.text and answer.citations
+        assert answer.answered_by is AnsweredBy.LOCAL and answer.model == "local:smollm2"
+        assert "38 dB" in answer.text and answer.citations
         assert answer.cost_usd == 0.0
 
         def missing() -> FakeGenerator:
@@ -106,8 +108,9 @@ def test_chain_with_no_key_and_no_network_degrades_to_local_then_extractive(
         app._generator = None
         monkeypatch.setattr(Ragwright, "generator", property(lambda self: missing()))
         answer = app.ask("How loud is the outdoor unit at night?", generator="gateway")
-        assert answer.answered_by.startswith("extractive (gateway: AllProvidersFailed")
-        assert "OPENAI_API_KEY" in answer.answered_by and "38 dB" in answer.text
+        assert answer.answered_by is AnsweredBy.EXTRACTIVE and answer.fallback is not None
+        assert answer.fallback.cause is FallbackCause.MODEL_ERROR and answer.fallback.error == "AllProvidersFailed"
+        assert "OPENAI_API_KEY" in answer.fallback.detail and "38 dB" in answer.text
     finally:
         app.close()
 
@@ -124,4 +127,28 @@ async def test_per_key_rate_limit_holds_across_model_names(tmp_path: Path) -> No
     with pytest.raises(RateLimited, match="key:k1"):
         await gw.chat(_req("cheap").replace(context=ctx))
     await gw.chat(_req("cheap").replace(context=RequestContext(tenant="acme", key_id="k2")))  # other key: fine
+    await gw.aclose()
+
+
+async def test_one_budget_holds_across_model_names(tmp_path: Path) -> None:
+    """Every name shares one set of budget accounts. It did not: an empty InMemoryBudgetStore is falsy, so each
+    Budget layer made its own (`store or InMemoryBudgetStore()`), and a tenant could spend its budget once per name."""
+    from ragwright.errors import BudgetExceeded
+    from ragwright.gateway import RequestContext
+
+    prices = tmp_path / "prices.toml"
+    prices.write_text('["fake:a"]\ninput = 0.0\noutput = 1000000.0\n["fake:b"]\ninput = 0.0\noutput = 1000000.0\n')
+    settings = _settings(
+        tmp_path,
+        aliases={"cheap": ["fake:b"]},
+        prices_file=str(prices),
+        budget={"tenant_usd": 18.0},
+        cache={"exact": False},
+    )
+    gw = Gateway(settings, provider_factory=lambda spec: FakeChatModel(lambda r: "one two three", name=spec))
+    ctx = RequestContext(tenant="acme")
+    for name in ("default", "cheap", "fake:a"):  # $3 each, each reserving its worst case ($10) first
+        await gw.chat(_req(name).replace(context=ctx, max_tokens=10))
+    with pytest.raises(BudgetExceeded):  # $9 spent of $18: a $10 reservation no longer fits, whatever the name
+        await gw.chat(_req("cheap").replace(context=ctx, max_tokens=10))
     await gw.aclose()

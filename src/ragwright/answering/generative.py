@@ -8,6 +8,7 @@ sentence is matched against the evidence sentences, keeps a citation to the one 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,6 +24,7 @@ SUPPORT_SIMILARITY = 0.6
 SUPPORT_COVERAGE = 0.6
 _MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_ABSTENTION = re.compile(r"\bnot\s+in\s+(?:the\s+)?(?:provided\s+)?(?:documents|passages)\b", re.I)
 _NEGATION = re.compile(r"\b(?:not|no|never|none|cannot|can't|don't|doesn't|isn't|aren't|won't|without)\b", re.I)
 
 
@@ -46,9 +48,12 @@ SYSTEM = (
 
 def build_user_message(question: str, hits: list[Hit]) -> str:
     """The passages, fenced as data, then the question. The instructions go in the system message."""
-    blocks = []
-    for i, hit in enumerate(hits, start=1):
-        blocks.append(f'<passage n="{i}" source="{hit.chunk.doc_path}">\n{hit.chunk.chunk.text}\n</passage>')
+    return user_message(question, [(hit.chunk.doc_path, hit.chunk.chunk.text) for hit in hits])
+
+
+def user_message(question: str, passages: list[tuple[str, str]]) -> str:
+    """:func:`build_user_message` over ``(source, text)`` pairs (benchmarks build prompts without a store)."""
+    blocks = [f'<passage n="{i}" source="{src}">\n{text}\n</passage>' for i, (src, text) in enumerate(passages, 1)]
     return "\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer:"
 
 
@@ -57,15 +62,30 @@ def build_prompt(question: str, hits: list[Hit]) -> str:
     return f"{SYSTEM}\n\n{build_user_message(question, hits)}"
 
 
-def check_citations(
-    generated: str, evidence: list[EvidenceSentence], embedder: Embedder | None
-) -> tuple[str, list[Citation], list[str]]:
-    """Keep the generated sentences some evidence supports; cite that evidence. Returns (text, citations, dropped)."""
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A model reply after verification: the supported sentences with citations, what was dropped, and whether the
+    model said the documents do not hold the answer (its NOT IN DOCUMENTS sentence is neither kept nor dropped)."""
+
+    text: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    model_abstained: bool = False
+
+
+def is_abstention(sentence: str) -> bool:
+    """The model's own "NOT IN DOCUMENTS" (or "not in the documents / passages")."""
+    return bool(_ABSTENTION.search(sentence))
+
+
+def check_citations(generated: str, evidence: list[EvidenceSentence], embedder: Embedder | None) -> Checked:
+    """Keep the generated sentences some evidence supports and cite that evidence; note the model's abstention."""
     sentences = [generated[s:e] for s, e in split_sentences(generated)]
     sentences = [_MARKER.sub("", s).strip() for s in sentences]
-    sentences = [s for s in sentences if s and "NOT IN DOCUMENTS" not in s.upper()]
+    model_abstained = any(is_abstention(s) for s in sentences)
+    sentences = [s for s in sentences if s and not is_abstention(s)]
     if not sentences or not evidence:
-        return "", [], sentences
+        return Checked(dropped=sentences, model_abstained=model_abstained)
     ev_terms = [set(query_terms(e.text)) | set(query_terms(e.hit.chunk.chunk.context)) for e in evidence]
     if embedder is not None:
         gen_vecs = embedder.embed(sentences)
@@ -92,4 +112,4 @@ def check_citations(
         numbers.setdefault(key, len(numbers) + 1)
         citations.append(evidence[best].citation(numbers[key]))
         kept.append(f"{sentence} [{numbers[key]}]")
-    return " ".join(kept), citations, dropped
+    return Checked(" ".join(kept), citations, dropped, model_abstained)

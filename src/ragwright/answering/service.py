@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Literal
 
 from ragwright.answering import extractive, generative
+from ragwright.answering.answerability import AnswerabilityModel, shipped_model
 from ragwright.answering.evidence import EvidenceSentence, score_sentences
-from ragwright.answering.types import Answer, Citation, Retrieved
+from ragwright.answering.features import extract_features
+from ragwright.answering.types import (
+    AbstentionReason,
+    Answer,
+    AnsweredBy,
+    Citation,
+    Fallback,
+    FallbackCause,
+    Retrieved,
+)
 from ragwright.config import AnswerSettings
 from ragwright.errors import GatewayError
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext
 from ragwright.models.base import Embedder
+from ragwright.retrieval.analysis import query_terms
 from ragwright.retrieval.retriever import Retriever
 from ragwright.store.base import Filters
 
@@ -35,12 +47,24 @@ class Asker:
     """
 
     def __init__(
-        self, retriever: Retriever, embedder: Embedder | None, settings: AnswerSettings, chat: ChatFn | None = None
+        self,
+        retriever: Retriever,
+        embedder: Embedder | None,
+        settings: AnswerSettings,
+        chat: ChatFn | None = None,
+        model: AnswerabilityModel | None = None,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self.settings = settings
         self.chat = chat
+        self.model = model or shipped_model()
+
+    @property
+    def threshold(self) -> float:
+        """The operating point: the configured ``answer.min_answerability``, else the shipped model's."""
+        configured = self.settings.min_answerability
+        return self.model.threshold if configured is None else configured
 
     def ask(
         self, tenant: str, question: str, *, filters: Filters | None = None, generator: GeneratorName | None = None
@@ -53,14 +77,17 @@ class Asker:
         scored = score_sentences(question, result.hits, self.embedder)
         timings["evidence"] = (time.perf_counter() - clock) * 1000.0
         best = max((s.support for s in scored), default=0.0)
-        if best < self.settings.abstain_below:
+        idf = self.retriever.store.term_idf(tenant, query_terms(question))
+        features = extract_features(question, result.hits, scored, idf, k1=self.retriever.store.bm25_k1)
+        answerability = self.model.probability(features)
+        if answerability < self.threshold or best < self.settings.abstain_below:
             answer = self._abstain(question, scored, best, timings)
-            answer.retrieved = retrieved
+            answer.retrieved, answer.answerability, answer.features = retrieved, answerability, features
             return answer
 
         clock = time.perf_counter()
         dropped: list[str] = []
-        answered_by = "extractive"
+        fallback: Fallback | None = None
         reply: ChatResponse | None = None
         if mode in MODEL_FOR_MODE and self.chat is not None:
             request = ChatRequest(
@@ -77,25 +104,44 @@ class Asker:
             try:
                 reply = self.chat(request)
             except GatewayError as exc:
-                answered_by = f"extractive (gateway: {type(exc).__name__}: {exc})"
+                fallback = Fallback(FallbackCause.MODEL_ERROR, request.model, type(exc).__name__, str(exc))
             else:
-                text, citations, dropped = generative.check_citations(reply.text, scored, self.embedder)
+                checked = generative.check_citations(reply.text, scored, self.embedder)
                 timings["generate"] = (time.perf_counter() - clock) * 1000.0
-                if text:
-                    return Answer(
-                        question=question,
-                        text=text,
-                        citations=citations,
-                        abstained=False,
-                        support=best,
-                        answered_by=reply.model,
-                        flagged=dropped,
-                        timings_ms=timings,
-                        retrieved=retrieved,
-                        cost_usd=reply.cost_usd,
-                        usage=_usage(reply),
+                dropped = checked.dropped
+                by_model = Answer(
+                    question=question,
+                    text=checked.text,
+                    citations=checked.citations,
+                    abstained=False,
+                    support=best,
+                    answered_by=AnsweredBy.for_model(reply.model),
+                    model=reply.model,
+                    flagged=dropped,
+                    timings_ms=timings,
+                    retrieved=retrieved,
+                    cost_usd=reply.cost_usd,
+                    usage=_usage(reply),
+                    model_abstained=checked.model_abstained,
+                    answerability=(
+                        self.model.probability(features.with_generator(True))
+                        if checked.model_abstained
+                        else answerability
+                    ),
+                    features=features.with_generator(checked.model_abstained),
+                )
+                if checked.text:
+                    return by_model
+                if checked.model_abstained:  # the model's own "not in the documents" is an abstention
+                    return dataclasses.replace(
+                        by_model,
+                        text=ABSTAIN_TEXT,
+                        abstained=True,
+                        answered_by=AnsweredBy.ABSTAINED,
+                        abstention=AbstentionReason.MODEL,
+                        closest=_closest(scored),
                     )
-                answered_by = f"extractive ({reply.model} output had no supported sentence)"
+                fallback = Fallback(FallbackCause.NOTHING_SUPPORTED, reply.model)
         text, citations = extractive.compose(extractive.select(scored, max_sentences=self.settings.max_sentences))
         timings["answer"] = (time.perf_counter() - clock) * 1000.0
         return Answer(
@@ -104,35 +150,44 @@ class Asker:
             citations=citations,
             abstained=False,
             support=best,
-            answered_by=answered_by,
+            answered_by=AnsweredBy.EXTRACTIVE,
             flagged=dropped,
             timings_ms=timings,
             retrieved=retrieved,
             cost_usd=reply.cost_usd if reply else None,
             usage=_usage(reply) if reply else {},
+            fallback=fallback,
+            answerability=answerability,
+            features=features,
         )
 
     def _abstain(self, question: str, scored: list[EvidenceSentence], best: float, timings: dict[str, float]) -> Answer:
-        closest: list[Citation] = []
-        seen: set[str] = set()
-        for sent in sorted(scored, key=lambda s: -s.support):
-            key = sent.hit.chunk.chunk.id
-            if key in seen:
-                continue
-            seen.add(key)
-            closest.append(sent.citation(len(closest) + 1))
-            if len(closest) == 3:
-                break
         return Answer(
             question=question,
             text=ABSTAIN_TEXT,
             citations=[],
             abstained=True,
             support=best,
-            answered_by="none",
-            closest=closest,
+            answered_by=AnsweredBy.ABSTAINED,
+            abstention=AbstentionReason.WEAK_EVIDENCE,
+            closest=_closest(scored),
             timings_ms=timings,
         )
+
+
+def _closest(scored: list[EvidenceSentence], n: int = 3) -> list[Citation]:
+    """The best-supported sentence of each of the ``n`` nearest passages: what the documents do say."""
+    closest: list[Citation] = []
+    seen: set[str] = set()
+    for sent in sorted(scored, key=lambda s: -s.support):
+        key = sent.hit.chunk.chunk.id
+        if key in seen:
+            continue
+        seen.add(key)
+        closest.append(sent.citation(len(closest) + 1))
+        if len(closest) == n:
+            break
+    return closest
 
 
 def _usage(reply: ChatResponse) -> dict[str, int]:

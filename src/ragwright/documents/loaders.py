@@ -110,4 +110,5 @@ def load_file(path: Path, doc_id: str, *, max_bytes: int, tags: tuple[str, ...] 
         content_hash=sha256_bytes(data),
         tags=tuple(dict.fromkeys((*extracted.tags, *tags))),
         metadata=extracted.metadata,
+        source_map=extracted.source_map,
     )

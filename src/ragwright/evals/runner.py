@@ -72,7 +72,9 @@ def _record(
         "answer": answer.text,
         "abstained": answer.abstained,
         "support": round(answer.support, 4),
-        "answered_by": answer.answered_by,
+        "answerability": round(answer.answerability, 4) if answer.answerability is not None else None,
+        "answered_by": answer.answered_by.value,
+        "model": answer.model,
         "citations": [
             {"n": c.n, "doc": doc_key(c.doc_path), "chunk_id": c.chunk_id, "snippet": c.snippet}
             for c in answer.citations

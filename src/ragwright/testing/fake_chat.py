@@ -36,6 +36,8 @@ __all__ = ["FakeChatModel", "Reply"]
 
 @dataclass(frozen=True)
 class Reply:
+    """One scripted reply of a :class:`FakeChatModel`: text, usage, tool calls, delays, stream faults."""
+
     text: str = ""
     usage: Usage | None = None
     tool_calls: tuple[ToolCall, ...] = ()
@@ -51,6 +53,8 @@ Step = str | Reply | GatewayError | Callable[[ChatRequest], "Step"]
 
 
 class FakeChatModel:
+    """A deterministic ``ChatModel`` that plays a script of replies and errors, recording requests."""
+
     def __init__(
         self,
         script: Sequence[Step] | Callable[[ChatRequest], Step] = (),
@@ -108,9 +112,9 @@ class FakeChatModel:
         return ChatResponse(
             model=self.name,
             message=Message("assistant", reply.text or None, tool_calls=reply.tool_calls),
-            finish_reason=finish,
+            finish_reason=finish,  # type: ignore[arg-type]
             usage=usage,
-            cost_usd=self._cost(usage),  # type: ignore[arg-type]
+            cost_usd=self._cost(usage),
             id=f"fake-{uuid.uuid4().hex[:12]}",
         )
 

@@ -91,7 +91,9 @@ def print_answer(answer: Answer) -> None:
         for dropped in answer.flagged:
             console.print(f"  [red]dropped (unsupported):[/] {escape(dropped)}")
     total = sum(v for k, v in answer.timings_ms.items() if not k.startswith("retrieve.") or k == "retrieve.total")
-    console.print(f"[dim]answered by {answer.answered_by} · support {answer.support:.2f} · {total:.0f} ms[/]\n")
+    console.print(
+        f"[dim]answered by {escape(answer.answered_by_label)} · support {answer.support:.2f} · {total:.0f} ms[/]\n"
+    )
 
 
 def print_ingest(report: IngestReport) -> None:

@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 from ragwright.config import Settings
 from ragwright.service.sqlite_file import open_service_db
+from ragwright.sqlite_migrations import Schema
 
 log = logging.getLogger("ragwright.http.jobs")
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
@@ -41,6 +42,8 @@ JobStatus = Literal["queued", "running", "succeeded", "failed"]
 
 @dataclass
 class Job:
+    """One upload's ingest job: files, status, progress and result, as stored in the jobs table."""
+
     id: str
     tenant: str
     kb: str
@@ -58,14 +61,9 @@ class Job:
     error: str | None = None
     owner: int = field(default_factory=os.getpid)
     """The server process running the job."""
-    scope: tuple[str, ...] = ()
-    """The tag limit of the key that created the job (empty: none); only keys whose tags cover it may read it."""
-
-    def visible_to(self, tenant: str, tags: tuple[str, ...]) -> bool:
-        """Whether a key of ``tenant`` limited to ``tags`` (empty: no limit) may read this job."""
-        if self.tenant != tenant:
-            return False
-        return not tags or (bool(self.scope) and set(self.scope) <= set(tags))
+    key_tags: tuple[str, ...] = ()
+    """The tag limits of the key that submitted it (empty: none): the worker enforces them on every document, and
+    only keys whose scope covers them may read the job (``service.access.TagScope``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +98,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
+SCHEMA = Schema("jobs")
+
+
+@SCHEMA.migration
+def m001_jobs(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, "
+        "tenant TEXT NOT NULL, data TEXT NOT NULL, finished INTEGER NOT NULL, "
+        "updated_at REAL NOT NULL)"
+    )
+
+
 class JobStore:
     """Jobs as rows of a SQLite table, so every server process (``serve --workers N``) can answer ``GET /v1/jobs``.
 
@@ -112,12 +122,7 @@ class JobStore:
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
-        self._db = open_service_db(
-            Path(path),
-            "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, "
-            "tenant TEXT NOT NULL, data TEXT NOT NULL, finished INTEGER NOT NULL, "
-            "updated_at REAL NOT NULL)",
-        )
+        self._db = open_service_db(Path(path), SCHEMA)
 
     def put(self, job: Job) -> None:
         data = json.dumps(dataclasses.asdict(job))
@@ -134,7 +139,7 @@ class JobStore:
             return None
         data = json.loads(row[0])
         data["tags"] = tuple(data["tags"])
-        data["scope"] = tuple(data.get("scope", ()))
+        data["key_tags"] = tuple(data.get("key_tags", ()))
         return Job(**data)
 
     def trim(self, keep: int) -> None:
@@ -195,7 +200,7 @@ class JobRunner:
         job_dir: Path,
         files: list[str],
         tags: tuple[str, ...],
-        scope: tuple[str, ...] = (),
+        key_tags: tuple[str, ...] = (),
     ) -> Job:
         job = Job(
             id=job_id,
@@ -205,7 +210,7 @@ class JobRunner:
             files=files,
             tags=tags,
             files_total=len(files),
-            scope=scope,
+            key_tags=key_tags,
         )
         task = json.dumps(
             {
@@ -214,7 +219,7 @@ class JobRunner:
                 "job_dir": str(job_dir),
                 "files": files,
                 "tags": list(tags),
-                "scope": list(scope),
+                "key_tags": list(key_tags),
                 "api_tenant": tenant,
                 "kb": kb,
             }
@@ -229,9 +234,8 @@ class JobRunner:
             self._pump()
         return job
 
-    def get(self, job_id: str, *, tenant: str, tags: tuple[str, ...] = ()) -> Job | None:
-        """The job, only if a key of ``tenant`` limited to ``tags`` may read it (see :meth:`Job.visible_to`); another
-        tenant's or another tag scope's job id reads as unknown."""
+    def get(self, job_id: str, *, tenant: str) -> Job | None:
+        """The job, only if it belongs to ``tenant`` (another tenant's job id reads as unknown)."""
         with self._lock:
             job = self._jobs.get(job_id)
             if job is not None:
@@ -242,7 +246,7 @@ class JobRunner:
                 job.status, job.finished_at = "failed", time.time()
                 job.error = "the server process running this job stopped before it finished"
                 self._save(job)
-        return job if job is not None and job.visible_to(tenant, tags) else None
+        return job if job is not None and job.tenant == tenant else None
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job | None:
         """Block until a job this runner holds has finished (or ``timeout`` passed); a snapshot of it, or None if

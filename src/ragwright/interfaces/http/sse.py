@@ -7,8 +7,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ragwright.answering.types import Answer, Citation
-from ragwright.interfaces.http.schemas import AnswerOut, CitationOut
+from ragwright.answering.types import Answer, Citation, fallback_dict
+from ragwright.interfaces.http.schemas import AnswerOut, CitationOut, FallbackOut
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -55,6 +55,10 @@ def answer_out(answer: Answer, kb: str) -> AnswerOut:
         abstained=answer.abstained,
         support=answer.support,
         answered_by=answer.answered_by,
+        model=answer.model,
+        abstention=answer.abstention,
+        fallback=FallbackOut.model_validate(fallback_dict(answer.fallback)) if answer.fallback else None,
+        model_abstained=answer.model_abstained,
         citations=[citation_out(c) for c in answer.citations],
         closest=[citation_out(c) for c in answer.closest],
         flagged=list(answer.flagged),

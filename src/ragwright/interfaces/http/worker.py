@@ -6,8 +6,11 @@ process (``ingest.worker_memory_mb``), a CPU budget per file (``ingest.parse_cpu
 zip-based formats also pass the archive guard. PDF parsing (PDFium) is not thread-safe and ingest writes must be
 serialised, so the servers never ingest themselves. They start ``python -m ragwright.interfaces.http.worker`` and talk
 to it in JSON lines: the first line on stdin is the settings, then one task per line ``{"job_id", "tenant",
-"job_dir", "files", "tags", "scope", "api_tenant", "kb"}`` (``scope``: the tag limit of the key that asked; a document
-whose own tags, e.g. from front matter, fall outside it is refused). The worker answers on stdout:
+"job_dir", "files", "tags", "key_tags", "api_tenant", "kb"}`` (``kb`` of ``api_tenant`` is registered before the
+first document is written, so ``GET /v1/models`` lists it even if the job dies half-way). ``key_tags``
+are the submitting key's tag limits: each document is checked against them as it will be stored (front matter
+included) just before it is written (:class:`ragwright.service.access.TagScope`); a refused one fails with its
+reason. The worker answers on stdout:
 
 - ``{"event": "start", "job_id"}``; ``{"event": "progress", "job_id", "files_done", "files_total", "chunks"}``;
 - ``{"event": "done", "job_id", "summary"}`` with :meth:`IngestReport.summary` (per-file reasons for failed files);
@@ -37,21 +40,16 @@ def _send(out: TextIO, **event: Any) -> None:
 
 
 def _load(task: dict[str, Any], max_bytes: int, limits: ParseLimits, failures: list[Any]) -> Iterator[Any]:
-    """Each uploaded file as a Document whose id is its file name, parsed under ``limits``; failures get their reason."""
+    """Each uploaded file as a Document whose id is its file name, parsed under ``limits``; failures get a reason."""
     from ragwright.documents.loaders import load_file
     from ragwright.errors import IngestError
     from ragwright.ingest.pipeline import FileOutcome
 
-    job_dir, tags, scope = Path(task["job_dir"]), tuple(task["tags"]), tuple(task.get("scope", ()))
+    job_dir, tags = Path(task["job_dir"]), tuple(task["tags"])
     for name in task["files"]:
         try:
             with parse_budget(name, limits):
                 doc = load_file(job_dir / name, name, max_bytes=max_bytes, tags=tags)
-            outside = sorted(set(doc.tags) - set(scope)) if scope else []
-            if outside:
-                reason = f"the document declares tags {', '.join(outside)}; this key may only write {', '.join(scope)}"
-                failures.append(FileOutcome(name, "failed", reason=reason))
-                continue
             yield doc
         except IngestError as err:
             failures.append(FileOutcome(name, "failed", reason=err.reason))
@@ -62,8 +60,7 @@ def _load(task: dict[str, Any], max_bytes: int, limits: ParseLimits, failures: l
 
 
 def _register_kb(settings: Any, task: dict[str, Any]) -> None:
-    """List the job's knowledge base (``GET /v1/models``) before the first document lands in it, so a job that dies
-    half-way leaves no searchable knowledge base unlisted."""
+    """List the job's knowledge base (``GET /v1/models``) before the first document lands in it."""
     from ragwright.service.kbs import DEFAULT_KB, KnowledgeBases
 
     if task.get("kb", DEFAULT_KB) == DEFAULT_KB or "api_tenant" not in task:
@@ -80,6 +77,7 @@ def run(inp: TextIO, out: TextIO) -> None:
     from ragwright.config import Settings
     from ragwright.errors import RagwrightError
     from ragwright.ingest.pipeline import Ingestor, Progress
+    from ragwright.service.access import TagScope
 
     settings = Settings(**json.loads(inp.readline()))
     max_bytes = int(settings.ingest.max_file_mb * 2**20)
@@ -115,7 +113,10 @@ def run(inp: TextIO, out: TextIO) -> None:
                 _register_kb(settings, task)
                 docs = _load(task, max_bytes, limits, failures)
                 ingestor = Ingestor(rw.store, rw.embedder, settings, on_progress)
-                report = ingestor.ingest_documents(docs, tenant=task["tenant"], total=len(task["files"]))
+                scope = TagScope(tuple(task["key_tags"]))
+                report = ingestor.ingest_documents(
+                    docs, tenant=task["tenant"], total=len(task["files"]), guard=scope.guard
+                )
                 report.outcomes.extend(failures)
                 _send(out, event="done", job_id=job_id, summary=report.summary())
             except RagwrightError as exc:

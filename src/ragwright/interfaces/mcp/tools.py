@@ -21,11 +21,11 @@ from typing import Any, TypeVar
 import anyio.to_thread
 import numpy as np
 
-from ragwright.answering.types import Answer, Citation
+from ragwright.answering.types import Answer, Citation, fallback_dict
 from ragwright.app import Ragwright
 from ragwright.errors import UserError
 from ragwright.interfaces.http.jobs import JobRunner
-from ragwright.interfaces.mcp.access import can_see, store_tenant, visible_filters
+from ragwright.interfaces.mcp.access import store_tenant
 from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, IngestArgs, ListDocumentsArgs, SearchArgs
 from ragwright.retrieval.retriever import Hit
 from ragwright.service.keys import ApiKey
@@ -129,7 +129,7 @@ class RagTools:
         self._jobs_lock = threading.Lock()
 
     async def search(self, key: ApiKey, args: SearchArgs) -> dict[str, Any]:
-        filters = visible_filters(key, args.filters())
+        filters = key.scope.narrow(args.filters())
         out: dict[str, Any] = {"query": args.query, "knowledge_base": args.knowledge_base, "results": []}
         if filters is False:
             return out
@@ -145,7 +145,7 @@ class RagTools:
         return out
 
     async def answer(self, key: ApiKey, args: AnswerArgs) -> dict[str, Any]:
-        filters = visible_filters(key, args.filters())
+        filters = key.scope.narrow(args.filters())
         if filters is False:
             return {
                 "question": args.question,
@@ -162,7 +162,10 @@ class RagTools:
             "answer": ans.text,
             "abstained": ans.abstained,
             "support": round(ans.support, 4),
-            "answered_by": ans.answered_by,
+            "answered_by": ans.answered_by.value,
+            "model": ans.model,
+            "abstention": ans.abstention.value if ans.abstention else None,
+            "fallback": fallback_dict(ans.fallback),
             "citations": [_answer_citation(c) for c in ans.citations],
             "closest": [_answer_citation(c) for c in ans.closest],
         }
@@ -179,7 +182,7 @@ class RagTools:
         page = await _in_thread(lambda: self._document_page(key, args, after))
         return {
             "knowledge_base": args.knowledge_base,
-            "documents": [_doc_info(d) for d in page.documents if can_see(key, d.tags)],
+            "documents": [_doc_info(d) for d in page.documents if key.scope.sees(d.tags)],
             "has_more": page.has_more,
             "next_cursor": page.next_cursor,
         }
@@ -188,7 +191,7 @@ class RagTools:
         tenant = store_tenant(key, args.knowledge_base)
         store = self.rw.open_existing_store()
         info = store.document(tenant, args.doc_id)
-        if info is None or not can_see(key, info.tags):  # a forbidden document reads as a missing one
+        if info is None or not key.scope.sees(info.tags):  # a forbidden document reads as a missing one
             raise ToolFailure(f"no document {args.doc_id!r} in knowledge base {args.knowledge_base!r}")
         chunks = document_chunks(store, tenant, info)
         text = stitch(chunks)
@@ -208,14 +211,9 @@ class RagTools:
         return await _in_thread(lambda: self._get_document(key, args))
 
     def _ingest(self, key: ApiKey, args: IngestArgs) -> dict[str, Any]:
-        tags = tuple(dict.fromkeys(args.tags)) or key.tags
-        if key.tags and not set(tags) <= set(key.tags):
-            raise ToolFailure(f"this key may only write documents tagged {', '.join(key.tags)}")
+        tags = key.scope.upload_tags(args.tags)  # AccessDenied (a UserError: a tool error) before anything is read
         data = self._decode(args)
         tenant = store_tenant(key, args.knowledge_base)
-        existing = self.rw.store.document(tenant, args.filename)
-        if existing is not None and not can_see(key, existing.tags):
-            raise ToolFailure(f"a document named {args.filename!r} exists and this key may not replace it")
         # The file is parsed by the ingest worker process (limits, archive guard), never in this server process.
         jobs = self._job_runner()
         job_id = jobs.new_id()
@@ -230,14 +228,14 @@ class RagTools:
             job_dir=job_dir,
             files=[args.filename],
             tags=tags,
-            scope=key.tags,
+            key_tags=key.tags,  # the worker's guard: TagScope, on the document as stored and the one it replaces
         )
         job = jobs.wait(job_id)
         if job is None or job.result is None:
             raise ToolFailure(f"cannot ingest {args.filename}: {job.error if job else 'the job was lost'}")
         failures = job.result.get("failures") or []
         if failures:
-            raise ToolFailure(f"cannot ingest {args.filename}: {failures[0]['reason']}")
+            raise ToolFailure(str(failures[0]["reason"]))  # the per-file reason, as an HTTP upload's job reports it
         stored = self.rw.store.document(tenant, args.filename)
         status = next((s for s in ("added", "updated", "unchanged") if job.result.get(s)), "unchanged")
         return {

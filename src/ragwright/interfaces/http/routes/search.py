@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
 from ragwright.answering.service import ABSTAIN_TEXT
-from ragwright.answering.types import Answer
+from ragwright.answering.types import AbstentionReason, Answer, AnsweredBy
 from ragwright.interfaces.http.auth import Principal, get_state, require_read
 from ragwright.interfaces.http.limits import run_blocking
 from ragwright.interfaces.http.schemas import ERRORS, AnswerIn, AnswerOut, SearchIn, SearchOut
@@ -83,7 +83,13 @@ def ask(state: ServiceState, principal: Principal, question: str, kb: str, reque
     filters = principal.filters(requested)
     if filters is False or not state.index_exists():
         return Answer(
-            question=question, text=ABSTAIN_TEXT, citations=[], abstained=True, support=0.0, answered_by="none"
+            question=question,
+            text=ABSTAIN_TEXT,
+            citations=[],
+            abstained=True,
+            support=0.0,
+            answered_by=AnsweredBy.ABSTAINED,
+            abstention=AbstentionReason.NO_ACCESS,
         )
     with state.reader() as rw:
         return rw.ask(question, tenant=tenant, filters=filters)
