@@ -12,7 +12,8 @@ are the submitting key's tag limits: each document is checked against them as it
 included) just before it is written (:class:`ragwright.service.access.TagScope`); a refused one fails with its
 reason. The worker answers on stdout:
 
-- ``{"event": "start", "job_id"}``; ``{"event": "progress", "job_id", "files_done", "files_total", "chunks"}``;
+- ``{"event": "start", "job_id"}``; ``{"event": "plan", "job_id", "existing": {file: stored hash or null}}``;
+  ``{"event": "progress", "job_id", "files_done", "files_total", "chunks"}``;
 - ``{"event": "done", "job_id", "summary"}`` with :meth:`IngestReport.summary` (per-file reasons for failed files);
 - ``{"event": "failed", "job_id", "message"}`` when the whole job failed.
 
@@ -23,9 +24,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,15 +62,35 @@ def _load(task: dict[str, Any], max_bytes: int, limits: ParseLimits, failures: l
 
 def _register_kb(settings: Any, task: dict[str, Any]) -> None:
     """List the job's knowledge base (``GET /v1/models``) before the first document lands in it."""
-    from ragwright.service.kbs import DEFAULT_KB, KnowledgeBases
+    from ragwright.service.kbs import KnowledgeBases
 
-    if task.get("kb", DEFAULT_KB) == DEFAULT_KB or "api_tenant" not in task:
+    if "api_tenant" not in task or "kb" not in task:
         return
     registry = KnowledgeBases(settings.data_dir / "service.sqlite")
     try:
         registry.add(task["api_tenant"], task["kb"])
     finally:
         registry.close()
+
+
+def _plan(rw: Any, task: dict[str, Any]) -> dict[str, str | None]:
+    """Each file's stored content hash before this job writes anything (None: new), for crash reconciliation."""
+    out: dict[str, str | None] = {}
+    for name in task["files"]:
+        info = rw.store.document(task["tenant"], name)
+        out[name] = None if info is None else info.content_hash
+    return out
+
+
+def _die_with_parent(parent: int, every: float = 0.2) -> None:
+    """Exit as soon as the server that started this worker is gone (we are re-parented), so an orphan never goes on
+    writing documents its dead server will not report. Polling ``getppid`` rather than ``PR_SET_PDEATHSIG``: the
+    death signal fires when the *thread* that forked exits, and servers start workers from short-lived threads (a
+    request's, the previous worker's reader), which would kill healthy workers; polling is also portable."""
+    while True:
+        time.sleep(every)
+        if os.getppid() != parent:
+            os._exit(70)
 
 
 def run(inp: TextIO, out: TextIO) -> None:
@@ -107,9 +128,9 @@ def run(inp: TextIO, out: TextIO) -> None:
                         chunks=p.chunks_embedded,
                     )
 
-            job_dir = Path(task["job_dir"])
             try:
                 failures: list[Any] = []
+                _send(out, event="plan", job_id=job_id, existing=_plan(rw, task))
                 _register_kb(settings, task)
                 docs = _load(task, max_bytes, limits, failures)
                 ingestor = Ingestor(rw.store, rw.embedder, settings, on_progress)
@@ -123,8 +144,7 @@ def run(inp: TextIO, out: TextIO) -> None:
                 _send(out, event="failed", job_id=job_id, message=str(exc))
             except Exception as exc:  # a bug must fail the job, not the worker
                 _send(out, event="failed", job_id=job_id, message=f"internal error: {type(exc).__name__}")
-            finally:
-                shutil.rmtree(job_dir, ignore_errors=True)
+            # the upload stays until the server has read the outcome: the server removes it when the job ends
     finally:
         rw.close()
 
@@ -135,6 +155,7 @@ def main() -> None:
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # stray prints from libraries go to stderr, not into the protocol
     sys.stdout = sys.stderr
+    threading.Thread(target=_die_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
     run(sys.stdin, protocol)
 
 
