@@ -54,7 +54,7 @@ def check_archive(data: bytes, source: str, limits: ArchiveLimits = DEFAULT_LIMI
     """Raise unless ``data`` is a zip archive within ``limits``, whatever its headers claim; return its entry count."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, NotImplementedError, EOFError) as exc:
         raise CorruptFileError(source, f"not a readable zip package ({type(exc).__name__})") from None
     with archive:
         entries = archive.infolist()

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["load_docx"]
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_DAMAGED_PACKAGE: tuple[type[Exception], ...] = (TypeError, AttributeError, IndexError, NotImplementedError, EOFError)
 _HEADING_STYLE = re.compile(r"^heading (\d)$", re.IGNORECASE)
 
 
@@ -83,8 +84,9 @@ def load_docx(data: bytes, source: str) -> Extracted:
         document = docx.Document(io.BytesIO(data))
         blocks = list(document.iter_inner_content())
         core_title = (document.core_properties.title or "").strip()
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
-        # SyntaxError covers lxml's XMLSyntaxError for damaged XML parts.
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError, *_DAMAGED_PACKAGE) as exc:
+        # SyntaxError covers lxml's XMLSyntaxError for damaged XML parts; the rest are what python-docx raises on a
+        # package whose relationships or parts are damaged (found by bench/fuzz_loaders.py).
         raise CorruptFileError(source, f"not a readable Word document ({type(exc).__name__})") from None
 
     builder = TextBuilder()
