@@ -84,9 +84,10 @@ def load_docx(data: bytes, source: str) -> Extracted:
         document = docx.Document(io.BytesIO(data))
         blocks = list(document.iter_inner_content())
         core_title = (document.core_properties.title or "").strip()
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError, *_DAMAGED_PACKAGE) as exc:
-        # SyntaxError covers lxml's XMLSyntaxError for damaged XML parts; the rest are what python-docx raises on a
-        # package whose relationships or parts are damaged (found by bench/fuzz_loaders.py).
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
+        # SyntaxError covers lxml's XMLSyntaxError for damaged XML parts.
+        raise CorruptFileError(source, f"not a readable Word document ({type(exc).__name__})") from None
+    except _DAMAGED_PACKAGE as exc:  # python-docx on damaged relationships or parts (found by bench/fuzz_loaders.py)
         raise CorruptFileError(source, f"not a readable Word document ({type(exc).__name__})") from None
 
     builder = TextBuilder()
