@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from ragwright.answering.injection import InjectionKind
 from ragwright.documents.model import Chunk, Document
 from ragwright.errors import InvalidFilterError
 
@@ -65,6 +66,8 @@ class StoredChunk:
     doc_title: str
     file_type: str
     tags: tuple[str, ...] = ()
+    injection: InjectionKind | None = None
+    """Set when the chunk's text addresses the assistant (flagged at ingest): it is shown, never used to answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,8 @@ class DocumentInfo:
     n_chunks: int
     tags: tuple[str, ...] = ()
     ingested_at: float = 0.0
+    flagged_chunks: int = 0
+    """How many of its chunks the injection flagger flagged."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,9 @@ class HitOut(BaseModel):
     char_start: int
     char_end: int
     text: str
+    injection: Literal["override", "role", "directive", "address"] | None = Field(
+        None, description="Set when the passage addresses the assistant (flagged at ingest); never used to answer."
+    )
 
 
 class SearchOut(BaseModel):
