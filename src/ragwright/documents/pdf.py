@@ -70,7 +70,10 @@ def load_pdf(data: bytes, source: str) -> Extracted:
         builder = TextBuilder()
         n_pages = len(pdf)
         for index in range(n_pages):
-            page = pdf[index]
+            try:
+                page = pdf[index]
+            except pdfium.PdfiumError as exc:  # found by bench/fuzz_loaders.py: a page object that does not load
+                raise CorruptFileError(source, f"cannot read page {index + 1} ({exc})") from None
             try:
                 textpage = page.get_textpage()
                 try:

@@ -131,4 +131,5 @@ def mcp_command(
                 server = build_server(tools, resolver, limiter, timeout=settings.service.request_timeout)
                 anyio.run(serve_stdio, server)
     finally:
+        tools.close()
         rw.close()

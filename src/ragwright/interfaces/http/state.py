@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -139,6 +138,7 @@ class ServiceState:
         self.metrics = Metrics()
         self._models_lock = threading.Lock()
         self._index_seen = False
+        self.jobs.recover()  # jobs of a server process that died: queued ones run, running ones are reconciled
 
     def chat_model(self, name: str) -> ChatModel:
         """The gateway model behind an OpenAI model name: only names ``GET /v1/models`` lists (an arbitrary
@@ -199,9 +199,8 @@ class ServiceState:
     def _job_done(self, job: Job) -> None:
         self.metrics.jobs.labels(job.status).inc()
         self.metrics.jobs_pending.set(self.jobs.pending())
-        shutil.rmtree(self.uploads_dir / job.id, ignore_errors=True)
+        # the runner removed the upload and the worker listed the knowledge base before writing to it
         if job.status == "succeeded":
-            self.kbs.add(job.tenant, job.kb)
             self.pool.refresh()
             self.warm_up([store_tenant(job.tenant, job.kb)])  # the fresh store loads its caches here, not per request
 
