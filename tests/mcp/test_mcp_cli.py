@@ -11,10 +11,10 @@ from typing import Any
 
 import anyio
 import httpx
+import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 from ragwright.app import Ragwright
 from ragwright.config import load_settings
@@ -56,7 +56,9 @@ async def test_cli_http_server_end_to_end(env: Env) -> None:
             except httpx.TransportError:
                 assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
                 time.sleep(0.1)
-        http = create_mcp_http_client(headers={"Authorization": f"Bearer {env.keys['write']}"})
+        http = httpx2.AsyncClient(  # what streamable_http_client's docs say to pass for headers
+            headers={"Authorization": f"Bearer {env.keys['write']}"}, timeout=httpx2.Timeout(30, read=300)
+        )
         async with http, Client(streamable_http_client(url, http_client=http)) as client:
             assert "ingest" in {t.name for t in (await client.list_tools()).tools}
             found = await client.call_tool("search", {"query": "descale citric acid", "k": 1})

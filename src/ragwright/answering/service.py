@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from ragwright.answering import extractive, generative
+from ragwright.answering import extractive, generative, injection_guard
 from ragwright.answering.answerability import AnswerabilityModel, shipped_model
 from ragwright.answering.evidence import EvidenceSentence, score_sentences
 from ragwright.answering.features import extract_features
@@ -74,7 +74,8 @@ class Asker:
         timings = {f"retrieve.{k}": v for k, v in result.timings_ms.items()}
         retrieved = [Retrieved(h.chunk.doc_path, h.chunk.chunk.id, h.score, h.chunk.chunk.text) for h in result.hits]
         clock = time.perf_counter()
-        scored = score_sentences(question, result.hits, self.embedder)
+        screened = injection_guard.screen(question, result.hits)  # flagged or stuffed passages never answer
+        scored = injection_guard.answerable(question, score_sentences(question, screened.hits, self.embedder))
         timings["evidence"] = (time.perf_counter() - clock) * 1000.0
         best = max((s.support for s in scored), default=0.0)
         idf = self.retriever.store.term_idf(tenant, query_terms(question))
@@ -90,15 +91,13 @@ class Asker:
         fallback: Fallback | None = None
         reply: ChatResponse | None = None
         if mode in MODEL_FOR_MODE and self.chat is not None:
+            system, user = generative.build_messages(question, screened.hits)
             request = ChatRequest(
                 model=MODEL_FOR_MODE[mode],
                 temperature=0.0,
                 seed=0,
                 max_tokens=self.settings.max_tokens,
-                messages=(
-                    Message("system", generative.SYSTEM),
-                    Message("user", generative.build_user_message(question, result.hits)),
-                ),
+                messages=(Message("system", system), Message("user", user)),
                 context=RequestContext(tenant=tenant, retrieval_confidence=best),
             )
             try:
@@ -106,7 +105,10 @@ class Asker:
             except GatewayError as exc:
                 fallback = Fallback(FallbackCause.MODEL_ERROR, request.model, type(exc).__name__, str(exc))
             else:
-                checked = generative.check_citations(reply.text, scored, self.embedder)
+                relevant = injection_guard.relevant(scored)  # rule 3: support must be relevant, and no echoes
+                generated, echoed = injection_guard.strip_echoes(reply.text, relevant, result.hits)
+                checked = generative.check_citations(generated, relevant, self.embedder)
+                checked = dataclasses.replace(checked, dropped=echoed + checked.dropped)
                 timings["generate"] = (time.perf_counter() - clock) * 1000.0
                 dropped = checked.dropped
                 by_model = Answer(

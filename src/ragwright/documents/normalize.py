@@ -74,6 +74,11 @@ class MappedText:
         self._has_pages = False
 
     @property
+    def last(self) -> str:
+        """The last character ('' when empty), without joining the text."""
+        return self._parts[-1][-1] if self._parts and self._parts[-1] else ""
+
+    @property
     def text(self) -> str:
         if len(self._parts) > 1:
             self._parts = ["".join(self._parts)]
@@ -158,6 +163,13 @@ class MappedText:
         while end > start and text[end - 1].isspace():
             end -= 1
         return self if (start, end) == (0, len(text)) else self.slice(start, end)
+
+    def shifted(self, delta: int) -> MappedText:
+        """The same text with every source offset moved by ``delta`` (a fragment parsed on its own)."""
+        out = self.slice(0, self.length)
+        out._s0 = [s + delta for s in out._s0]
+        out._s1 = [s + delta for s in out._s1]
+        return out
 
     def source_map(self) -> SourceMap:
         return SourceMap(

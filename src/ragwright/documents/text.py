@@ -63,12 +63,16 @@ def _looks_binary(data: bytes) -> bool:
     return controls > _BINARY_SHARE * len(sample)
 
 
-def decode_text(data: bytes, source: str) -> str:
+def decode_text(data: bytes, source: str, encoding: str | None = None) -> str:
     """Decode a text file's bytes, or raise :class:`CorruptFileError` (binary) / :class:`DecodeError` (encoding).
+
+    ``encoding`` is what the file declares (an HTML ``<meta charset>``); a BOM still wins, and a declaration the bytes
+    do not satisfy falls back to the rules for undeclared text.
 
     Example::
 
         decode_text("café".encode("cp1252"), "menu.txt")  # -> "café"
+        decode_text("café".encode("latin-1"), "menu.html", encoding="cp1252")  # -> "café"
     """
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
@@ -80,6 +84,11 @@ def decode_text(data: bytes, source: str) -> str:
         return normalize_newlines(text)
     if _looks_binary(data):
         raise CorruptFileError(source, "binary data behind a text extension (NUL or control bytes)")
+    if encoding is not None and not encoding.startswith("utf-16"):
+        try:
+            return normalize_newlines(data.decode(encoding))
+        except (UnicodeDecodeError, LookupError):
+            pass
     try:
         return normalize_newlines(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
@@ -129,8 +138,22 @@ class TextBuilder:
         else:
             self._sections.append(Section(start, end, heading_path, page))
 
+    def add_heading(self, heading: str | MappedText) -> None:
+        """A heading line between sections: in the text (a chunk that spans it reads it), in no Section's span."""
+        mapped = heading.strip() if isinstance(heading, MappedText) else None
+        plain = mapped.text if mapped is not None else str(heading).strip()
+        if not plain:
+            return
+        if self._text.length:
+            self._text.append("\n\n")
+        if mapped is not None:
+            self._text.extend(mapped)
+        else:
+            self._text.append(plain)
+        self._sections.append(Section(self._text.length, self._text.length))  # a boundary: never extended
+
     def build(self) -> tuple[str, list[Section]]:
-        return self._text.text, list(self._sections)
+        return self._text.text, [s for s in self._sections if s.end > s.start]
 
     def source_map(self) -> SourceMap:
         """The map of every block added as a MappedText."""

@@ -33,7 +33,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +50,9 @@ KEY_PREFIX = "rw_"
 TENANT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _KEY_RE = re.compile(r"^rw_([0-9a-f]{12})_([A-Za-z0-9_-]{20,64})$")
 _DUMMY_HASH = hashlib.sha256(b"ragwright-dummy-key").hexdigest()
+MULTIPLE_AUTHORIZATION = "more than one Authorization header"
+"""Why a request with two ``Authorization`` headers is refused (400) by ``serve`` and ``mcp --http``: proxies in front
+may read the first or the last, so ragwright reads neither."""
 
 
 @dataclass(frozen=True)
@@ -153,9 +156,10 @@ _CACHE_MAX = 4096
 class KeyStore:
     """Create, verify, list and revoke API keys in one SQLite file. Safe to share between threads."""
 
-    def __init__(self, path: Path, *, cache_seconds: float = 0.0) -> None:
+    def __init__(self, path: Path, *, cache_seconds: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.path = Path(path)
         self.cache_seconds = cache_seconds
+        self._clock = clock  # for the verified-key cache's expiry (tests pass a manual clock)
         self._lock = threading.Lock()
         self._db = open_service_db(self.path, SCHEMA)
         # sha256(raw key) -> (key, monotonic time it was verified); only keys that verified. The digest of the whole
@@ -197,7 +201,7 @@ class KeyStore:
         given = hash_key(raw_key) if isinstance(raw_key, str) else ""
         if self.cache_seconds > 0:
             cached = self._verified.get(given)
-            if cached is not None and time.monotonic() - cached[1] < self.cache_seconds:
+            if cached is not None and self._clock() - cached[1] < self.cache_seconds:
                 return cached[0]
         m = _KEY_RE.match(raw_key) if isinstance(raw_key, str) else None
         row = None
@@ -215,7 +219,7 @@ class KeyStore:
             with self._lock:
                 if len(self._verified) >= _CACHE_MAX:
                     self._verified.clear()
-                self._verified[given] = (key, time.monotonic())
+                self._verified[given] = (key, self._clock())
         return key
 
     def get(self, key_id: str) -> ApiKey | None:

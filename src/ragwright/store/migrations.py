@@ -13,9 +13,11 @@ from ragwright.sqlite_migrations import Schema, execute_script
 
 INDEX = Schema(None)
 """The index is a file of its own and predates namespaces: its migrations are recorded by bare name."""
+migration = INDEX.migration
+"""Decorator: the next migration of the index (``@migration def m002_...(db)``)."""
 
 
-@INDEX.migration
+@migration
 def m001_initial(db: Any) -> None:
     execute_script(
         db,
@@ -61,4 +63,18 @@ def m001_initial(db: Any) -> None:
         CREATE INDEX chunks_by_doc ON chunks (tenant, doc_id);
         CREATE INDEX chunks_by_text_hash ON chunks (tenant, text_hash);
         """,
+    )
+
+
+@migration
+def m002_chunk_injection_flag(db: Any) -> None:
+    """Per chunk, the :class:`~ragwright.answering.injection.InjectionKind` its text matched (NULL: none); chunks
+    indexed before this migration are flagged here, so an old index is protected without a re-ingest."""
+    from ragwright.answering.injection import flag
+
+    db.execute("ALTER TABLE chunks ADD COLUMN injection TEXT")
+    rows = db.execute("SELECT id, text FROM chunks").fetchall()
+    db.executemany(
+        "UPDATE chunks SET injection = ? WHERE id = ?",
+        [(kind.value, rid) for rid, text in rows if (kind := flag(text)) is not None],
     )

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ragwright.answering.injection import flag
 from ragwright.documents.model import Chunk, Document
 from ragwright.retrieval.analysis import analyze
 from ragwright.store.sql import batches
@@ -69,7 +70,7 @@ def insert_document(
         total_terms += len(terms)
         cur = db.execute(
             "INSERT INTO chunks (tenant, doc_id, chunk_id, ordinal, text, context, char_start, char_end,"
-            " heading_path, page, n_tokens, n_terms, text_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " heading_path, page, n_tokens, n_terms, text_hash, injection) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 tenant,
                 doc.doc_id,
@@ -84,6 +85,7 @@ def insert_document(
                 chunk.n_tokens,
                 len(terms),
                 chunk.text_hash,
+                kind.value if (kind := flag(chunk.text)) is not None else None,
             ),
         )
         rowid = cur.lastrowid

@@ -42,6 +42,8 @@ JobStatus = Literal["queued", "running", "succeeded", "failed"]
 
 @dataclass
 class Job:
+    """One upload's ingest job: files, status, progress and result, as stored in the jobs table."""
+
     id: str
     tenant: str
     kb: str

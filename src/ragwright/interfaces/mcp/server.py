@@ -51,6 +51,8 @@ INSTRUCTIONS = (
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
+    """One MCP tool: name, description, argument model, required scope and the function that runs it."""
+
     name: str
     description: str
     args: type[BaseModel]

@@ -63,6 +63,7 @@ def _hit_citation(hit: Hit) -> dict[str, Any]:
         "page": c.page,
         "chunk_id": c.id,
         "snippet": _snippet(c.text),
+        "injection": hit.chunk.injection.value if hit.chunk.injection else None,
     }
 
 
