@@ -83,6 +83,11 @@ class AnswerSettings(BaseModel):
     max_sentences: int = Field(3, ge=1, le=20)
     abstain_below: float = Field(0.35, ge=0.0, le=1.0, description="Support score under which ragwright abstains.")
     max_tokens: int = Field(256, ge=16, le=4096)
+    verifier_model: str | None = Field(
+        None,
+        description="Model (spec or alias) that judges each generated sentence against its evidence, yes or no, "
+        "through the gateway; None: the offline check only (which also stands in when the judge cannot answer).",
+    )
 
 
 class ProviderSettings(BaseModel):

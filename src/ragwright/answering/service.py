@@ -18,6 +18,7 @@ from ragwright.answering.types import (
     FallbackCause,
     Retrieved,
 )
+from ragwright.answering.verify_judge import ModelJudge
 from ragwright.config import AnswerSettings
 from ragwright.errors import GatewayError
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext
@@ -88,7 +89,7 @@ class Asker:
             except GatewayError as exc:
                 fallback = Fallback(FallbackCause.MODEL_ERROR, request.model, type(exc).__name__, str(exc))
             else:
-                checked = generative.check_citations(reply.text, scored, self.embedder)
+                checked = generative.check_citations(reply.text, scored, self.embedder, self._judge(tenant))
                 timings["generate"] = (time.perf_counter() - clock) * 1000.0
                 dropped = checked.dropped
                 by_model = Answer(
@@ -134,6 +135,10 @@ class Asker:
             usage=_usage(reply) if reply else {},
             fallback=fallback,
         )
+
+    def _judge(self, tenant: str) -> ModelJudge | None:
+        model = self.settings.verifier_model
+        return ModelJudge(self.chat, model, tenant=tenant) if model and self.chat is not None else None
 
     def _abstain(self, question: str, scored: list[EvidenceSentence], best: float, timings: dict[str, float]) -> Answer:
         return Answer(

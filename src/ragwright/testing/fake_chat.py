@@ -29,7 +29,16 @@ from dataclasses import dataclass
 
 from ragwright.errors import GatewayError, StreamInterrupted
 from ragwright.gateway.pricing import PriceTable
-from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk, Message, ToolCall, ToolCallDelta, Usage
+from ragwright.gateway.types import (
+    ChatRequest,
+    ChatResponse,
+    Chunk,
+    Message,
+    TokenLogprob,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 
 __all__ = ["FakeChatModel", "Reply"]
 
@@ -45,6 +54,8 @@ class Reply:
     cut_after: int | None = None
     """Streams only: raise StreamInterrupted after this many text chunks (at least 1), before the final chunk."""
     finish_reason: str = "stop"
+    logprobs: tuple[TokenLogprob, ...] = ()
+    """Returned on ``chat`` replies (a judge reads the probability of its first token from them)."""
 
 
 Step = str | Reply | GatewayError | Callable[[ChatRequest], "Step"]
@@ -112,6 +123,7 @@ class FakeChatModel:
             usage=usage,
             cost_usd=self._cost(usage),  # type: ignore[arg-type]
             id=f"fake-{uuid.uuid4().hex[:12]}",
+            logprobs=reply.logprobs,
         )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
