@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from ragwright.answering.verify import EvidenceText, Failure, Verdict
+from ragwright.answering.verify import EvidenceText, Failure, Verdict, verify_offline
 from ragwright.errors import GatewayError
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext
 
@@ -100,6 +100,10 @@ class ModelJudge:
         return replace(
             offline, supported=supported, failure=None if supported else Failure.JUDGE, score=p, judged_by="model"
         )
+
+    def judge_pair(self, sentence: str, evidence: Sequence[EvidenceText]) -> Verdict:
+        """The judge on one sentence (benchmarks); the offline check (without embeddings) only picks the passage."""
+        return self.judge(sentence, evidence, verify_offline([sentence], evidence, None)[0])
 
     def review(
         self, sentences: Sequence[str], evidence: Sequence[EvidenceText], offline: Sequence[Verdict]
