@@ -18,7 +18,7 @@ import random
 import time
 from pathlib import Path
 
-from ragwright.answering import generative
+from ragwright.answering.injection_prompt import answer_messages
 from ragwright.gateway.providers.local import LOCAL_CONTEXT_WINDOW, LocalChatModel
 from ragwright.gateway.types import ChatRequest, Message
 from ragwright.models.generator import default_generator
@@ -56,15 +56,13 @@ def main() -> None:
             if qa["id"] in done:
                 continue
             passages = [(f"{article['title']}#{p}", paras[p]["context"]) for p in shown]
+            system, user = answer_messages(qa["question"], passages)
             request = ChatRequest(
                 model=args.model,
                 temperature=0.0,
                 seed=0,
                 max_tokens=args.max_tokens,
-                messages=(
-                    Message("system", generative.SYSTEM),
-                    Message("user", generative.user_message(qa["question"], passages)),
-                ),
+                messages=(Message("system", system), Message("user", user)),
             )
             clock = time.perf_counter()
             reply = asyncio.run(model.chat(request))

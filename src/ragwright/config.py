@@ -27,12 +27,15 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from ragwright.errors import ConfigError
+from ragwright.errors import ConfigError, SecretMissing
+from ragwright.redact import remember_secret
 
 DEFAULT_CONFIG_FILE = "ragwright.toml"
 
 
 class IngestSettings(BaseModel):
+    """``[ingest]``: file size limit, chunk budget and overlap, excluded globs, embedding batch."""
+
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped with a reason.")
     chunk_tokens: int = Field(256, ge=32, le=512, description="Token budget per chunk, embedding tokenizer units.")
     chunk_overlap: int = Field(32, ge=0, le=256)
@@ -44,6 +47,8 @@ class IngestSettings(BaseModel):
 
 
 class EmbeddingSettings(BaseModel):
+    """``[embedding]``: which embedder, its input length, threads, and query/document precisions."""
+
     model: str = Field("minilm", description="Embedder spec from the model registry: 'minilm' or 'fake'.")
     max_length: int = Field(256, ge=16, le=512)
     threads: int | None = Field(None, ge=1)
@@ -61,6 +66,8 @@ class EmbeddingSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
+    """``[retrieval]``: search mode, depth, fusion and BM25 parameters, optional re-ranker."""
+
     mode: Literal["bm25", "dense", "hybrid"] = "hybrid"
     k: int = Field(10, ge=1, le=1000)
     candidates: int = Field(100, ge=10, le=2000, description="Depth of each first-stage list before fusion.")
@@ -76,12 +83,23 @@ class RetrievalSettings(BaseModel):
 
 
 class AnswerSettings(BaseModel):
+    """``[answer]``: which generator writes answers, how much evidence it gets, when to abstain."""
+
     generator: Literal["extractive", "local", "gateway"] = Field(
         "extractive", description="extractive quotes the evidence; local asks SmolLM2; gateway asks gateway.chain."
     )
     evidence_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
     max_sentences: int = Field(3, ge=1, le=20)
-    abstain_below: float = Field(0.35, ge=0.0, le=1.0, description="Support score under which ragwright abstains.")
+    min_answerability: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Calibrated answerability under which ragwright abstains; None = the shipped model's operating "
+        "point (ragwright eval calibrate-abstention writes your own).",
+    )
+    abstain_below: float = Field(
+        0.0, ge=0.0, le=1.0, description="Optional hard floor on the best evidence support (0 = off)."
+    )
     max_tokens: int = Field(256, ge=16, le=4096)
     verifier_model: str | None = Field(
         None,
@@ -112,12 +130,16 @@ def _default_providers() -> dict[str, ProviderSettings]:
 
 
 class TimeoutSettings(BaseModel):
+    """``[gateway.timeout]``: connect, first-token and total deadlines of a model call."""
+
     connect: float = Field(5.0, gt=0, description="Seconds to open a connection to a provider.")
     first_token: float = Field(30.0, gt=0, description="Seconds until the first streamed token (or the whole reply).")
     total: float = Field(120.0, gt=0, description="Seconds for the whole call.")
 
 
 class RetrySettings(BaseModel):
+    """``[gateway.retry]``: attempts per model, backoff, and the retry budget."""
+
     max_attempts: int = Field(3, ge=1, le=10, description="Tries per model, the first included.")
     base_delay: float = Field(0.25, ge=0, description="Backoff base in seconds (full jitter: uniform(0, base*2^n)).")
     max_delay: float = Field(8.0, ge=0)
@@ -127,6 +149,8 @@ class RetrySettings(BaseModel):
 
 
 class BreakerSettings(BaseModel):
+    """``[gateway.breaker]``: when a provider's circuit opens and how long until it probes again."""
+
     consecutive_failures: int = Field(5, ge=1)
     error_rate: float = Field(0.5, gt=0, le=1, description="Open when this share of calls in the window failed...")
     min_calls: int = Field(20, ge=1, description="...and the window holds at least this many calls.")
@@ -147,6 +171,8 @@ class RateLimitSettings(BaseModel):
 
 
 class BudgetSettings(BaseModel):
+    """``[gateway.budget]``: USD limits per tenant and per key for each period."""
+
     tenant_usd: float | None = Field(None, ge=0, description="USD per tenant per period; None means no budget.")
     key_usd: float | None = Field(None, ge=0, description="USD per API key per period.")
     period: Literal["day", "month"] = "day"
@@ -156,6 +182,8 @@ class BudgetSettings(BaseModel):
 
 
 class CacheSettings(BaseModel):
+    """``[gateway.cache]``: exact and semantic response caching."""
+
     exact: bool = True
     semantic: bool = False
     semantic_threshold: float = Field(0.95, ge=0.5, le=1.0, description="Cosine similarity needed for a hit.")
@@ -164,6 +192,8 @@ class CacheSettings(BaseModel):
 
 
 class RouterSettings(BaseModel):
+    """``[gateway.router]``: easy requests to a cheap model, hard ones to a strong model."""
+
     enabled: bool = False
     cheap: str | None = Field(None, description="Model for easy requests, e.g. 'openai:gpt-4o-mini'.")
     strong: str | None = Field(None, description="Model for hard requests, e.g. 'openai:gpt-4o'.")
@@ -171,6 +201,8 @@ class RouterSettings(BaseModel):
 
 
 class GatewaySettings(BaseModel):
+    """``[gateway]``: the fallback chain, aliases, providers, prices and every policy's section."""
+
     chain: list[str] = Field(
         default_factory=lambda: ["local:smollm2"],
         description="Ordered fallback chain of provider:model specs for generated answers.",
@@ -262,8 +294,9 @@ class Settings(BaseSettings):
 def resolve_secret(ref: str | None) -> str | None:
     """The value behind a secret reference: ``env:VAR`` reads the environment, ``file:PATH`` reads a file (stripped).
 
-    Called when a provider is first used, never at import or settings load. A missing variable or file is a
-    ConfigError naming the reference, never the value.
+    Called when a provider is first used, never at import or settings load. The value is remembered for
+    :func:`ragwright.redact.redact`, so it never appears in an error, a log line or a ledger row. A missing variable
+    or file is a :class:`~ragwright.errors.SecretMissing` naming the reference, never the value.
     """
     if ref is None:
         return None
@@ -271,14 +304,17 @@ def resolve_secret(ref: str | None) -> str | None:
     if kind == "env":
         value = os.environ.get(where)
         if not value:
-            raise ConfigError(f"secret {ref} is not set: export {where}=...")
+            raise SecretMissing(f"secret {ref} is not set: export {where}=...", ref=ref)
+        remember_secret(value)
         return value
     if kind == "file":
         try:
-            return Path(where).read_text(encoding="utf-8").strip()
+            value = Path(where).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"secret {ref} cannot be read: {exc.strerror}") from None
-    raise ConfigError(f"secret reference {ref!r} must be env:VAR or file:PATH")
+            raise SecretMissing(f"secret {ref} cannot be read: {exc.strerror}", ref=ref) from None
+        remember_secret(value)
+        return value
+    raise SecretMissing(f"secret reference {ref!r} must be env:VAR or file:PATH", ref=ref)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ragwright.answering.answerability import shipped_model
 from ragwright.answering.generative import check_citations
 from ragwright.answering.sentences import split_sentences
 from ragwright.answering.types import AbstentionReason, AnsweredBy, FallbackCause
@@ -54,7 +55,7 @@ def test_abstains_when_documents_do_not_say_and_shows_closest(settings: Settings
     answer = app.ask("Which refrigerant gas does the Borealis model use?")
     assert answer.abstained and answer.citations == [] and answer.answered_by is AnsweredBy.ABSTAINED
     assert answer.abstention is AbstentionReason.WEAK_EVIDENCE
-    assert answer.closest and answer.support < settings.answer.abstain_below
+    assert answer.closest and answer.answerability is not None and answer.answerability < shipped_model().threshold
     app.close()
 
 

@@ -29,7 +29,8 @@ class SpecialTokenCounter(WordCounter):
 
 
 def md_doc(text: str, title: str = "Guide", doc_id: str = "guide.md") -> Document:
-    return Document(doc_id, doc_id, "md", title, text, parse_markdown(text).sections, "hash")
+    parsed = parse_markdown(text)
+    return Document(doc_id, doc_id, "md", title, parsed.text, parsed.sections, "hash", source_map=parsed.source_map)
 
 
 def built_doc(blocks: list[tuple[str, tuple[str, ...], int | None]], title: str = "Manual") -> Document:
@@ -108,7 +109,7 @@ def test_tiny_sections_merge_under_the_same_top_level_heading(words: TokenCounte
     doc = md_doc(text)  # title "Guide" equals the H1, so "top level" means the H2s
     chunks = chunk_document(doc, words, max_tokens=128)
     assert [(c.heading_path, c.text) for c in chunks] == [
-        (("Guide", "Install"), "See below.\n### Linux\nRun apt.\n### Mac\nRun brew."),
+        (("Guide", "Install"), "See below.\n\nLinux\n\nRun apt.\n\nMac\n\nRun brew."),
         (("Guide", "Warranty"), "Five years."),
     ]
     assert chunks[0].context == "Guide › Install"
@@ -120,7 +121,7 @@ def test_headings_shared_by_every_section_are_not_the_top_level(words: TokenCoun
     doc = md_doc(text, title="Pricing and Plans | Example Co")  # an HTML <title> that differs from the H1
     chunks = chunk_document(doc, words, max_tokens=128)
     assert [c.heading_path for c in chunks] == [("Pricing", "Tiers", "Home"), ("Pricing", "Support")]
-    assert chunks[0].text == "Home costs 349.\n### Pro\nPro costs 899."
+    assert chunks[0].text == "Home costs 349.\n\nPro\n\nPro costs 899."
 
 
 def test_tiny_sections_on_different_pages_do_not_merge(words: TokenCounter) -> None:
@@ -281,3 +282,16 @@ def test_property_exact_slices_in_budget_in_order_and_complete(
     assert_covers_sections(doc, chunks)
     ends = [c.char_end for c in chunks]
     assert ends == sorted(ends)
+
+
+def test_chunks_carry_their_source_spans(words: WordCounter) -> None:
+    source = "# Guide\nIntro \\*one\\*.\n\n## Install\n" + " ".join(f"word{i}." for i in range(300))
+    doc = md_doc(source)
+    chunks = chunk_document(doc, words, max_tokens=64, overlap_tokens=0)
+    assert len(chunks) > 3
+    for chunk in chunks[1:]:
+        (span,) = chunk.source_spans
+        assert span.page is None and source[span.start : span.end] == chunk.text
+    assert source[chunks[0].source_spans[0].start : chunks[0].source_spans[-1].end] == "Intro \\*one\\*."
+    no_map = Document("d", "d", "txt", "T", "plain text", [Section(0, 10)], "hash")
+    assert chunk_document(no_map, words)[0].source_spans == ()

@@ -8,7 +8,8 @@ from ragwright.documents.markdown import load_markdown, parse_markdown, split_fr
 
 
 def sections(text: str) -> list[tuple[tuple[str, ...], str]]:
-    return [(s.heading_path, text[s.start : s.end]) for s in parse_markdown(text).sections]
+    parsed = parse_markdown(text)
+    return [(s.heading_path, parsed.text[s.start : s.end]) for s in parsed.sections]
 
 
 def test_nested_atx_headings() -> None:
@@ -55,7 +56,7 @@ def test_hashtag_without_space_is_text() -> None:
 
 
 def test_headings_only_document_is_kept_as_text() -> None:
-    assert sections("# Only\n## Headings\n") == [((), "# Only\n## Headings")]
+    assert sections("# Only\n## Headings\n") == [((), "Only\n\nHeadings")]
 
 
 @pytest.mark.parametrize(
@@ -71,7 +72,7 @@ def test_front_matter_tags(front: str, tags: tuple[str, ...]) -> None:
     extracted = load_markdown(f"---\n{front}\n---\n# Title\nBody.\n".encode(), "x.md")
     assert extracted.tags == tags
     assert extracted.title == "Title"
-    assert extracted.text == "# Title\nBody.\n"
+    assert extracted.text == "Title\n\nBody."
 
 
 def test_unterminated_front_matter_is_text() -> None:

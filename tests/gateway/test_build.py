@@ -128,3 +128,27 @@ async def test_per_key_rate_limit_holds_across_model_names(tmp_path: Path) -> No
         await gw.chat(_req("cheap").replace(context=ctx))
     await gw.chat(_req("cheap").replace(context=RequestContext(tenant="acme", key_id="k2")))  # other key: fine
     await gw.aclose()
+
+
+async def test_one_budget_holds_across_model_names(tmp_path: Path) -> None:
+    """Every name shares one set of budget accounts. It did not: an empty InMemoryBudgetStore is falsy, so each
+    Budget layer made its own (`store or InMemoryBudgetStore()`), and a tenant could spend its budget once per name."""
+    from ragwright.errors import BudgetExceeded
+    from ragwright.gateway import RequestContext
+
+    prices = tmp_path / "prices.toml"
+    prices.write_text('["fake:a"]\ninput = 0.0\noutput = 1000000.0\n["fake:b"]\ninput = 0.0\noutput = 1000000.0\n')
+    settings = _settings(
+        tmp_path,
+        aliases={"cheap": ["fake:b"]},
+        prices_file=str(prices),
+        budget={"tenant_usd": 18.0},
+        cache={"exact": False},
+    )
+    gw = Gateway(settings, provider_factory=lambda spec: FakeChatModel(lambda r: "one two three", name=spec))
+    ctx = RequestContext(tenant="acme")
+    for name in ("default", "cheap", "fake:a"):  # $3 each, each reserving its worst case ($10) first
+        await gw.chat(_req(name).replace(context=ctx, max_tokens=10))
+    with pytest.raises(BudgetExceeded):  # $9 spent of $18: a $10 reservation no longer fits, whatever the name
+        await gw.chat(_req("cheap").replace(context=ctx, max_tokens=10))
+    await gw.aclose()

@@ -7,7 +7,6 @@ success; costs equal hand-computed values including cached and reasoning tokens.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,9 @@ import pytest
 from ragwright.config import Settings, load_settings
 from ragwright.errors import StreamInterrupted
 from ragwright.gateway import ChatRequest, Message, Usage, collect
+from ragwright.gateway.base import ChatModel
 from ragwright.gateway.build import Gateway
+from ragwright.gateway.policies.breaker import CircuitBreaker
 from ragwright.testing.provider_servers import (
     AnthropicServer,
     OpenAIServer,
@@ -26,6 +27,7 @@ from ragwright.testing.provider_servers import (
     server_error,
     slow_first_token,
 )
+from tests.gateway.policies.policy_helpers import ManualClock
 
 
 @pytest.fixture
@@ -65,6 +67,20 @@ def _settings(
     return load_settings(data_dir=tmp_path / "data", gateway=config)
 
 
+def breakers(model: ChatModel) -> list[CircuitBreaker]:
+    """The circuit breakers inside a wrapped model (policies wrap ``inner``; a fallback holds ``models``)."""
+    found: list[CircuitBreaker] = []
+    todo: list[object] = [model]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, CircuitBreaker):
+            found.append(node)
+        todo.extend(getattr(node, "models", []))
+        if getattr(node, "inner", None) is not None:
+            todo.append(node.inner)  # type: ignore[attr-defined]
+    return found
+
+
 def _req(text: str = "where is the manual") -> ChatRequest:
     return ChatRequest(model="default", messages=(Message("user", text),), max_tokens=50)
 
@@ -93,15 +109,21 @@ async def test_breaker_opens_on_failures_and_recovers_after_cooldown(
         primary,
         backup,
         monkeypatch,
-        breaker={"consecutive_failures": 3, "min_calls": 1000, "cooldown": 0.3},
+        breaker={"consecutive_failures": 3, "min_calls": 1000, "cooldown": 30},
         retry={"max_attempts": 1},
     )
     gw = Gateway(settings)
+    clock = ManualClock()
+    for breaker in breakers(gw.model()):
+        breaker.clock = clock  # cooldowns pass when the test says so, however slow the machine
     for i in range(10):
         assert (await gw.chat(_req(f"q{i}"))).model == "backup:claude-haiku-4-5"
     assert primary.request_count == 3  # open after 3 failures: the primary is no longer called
     primary.default = Plan()
-    await asyncio.sleep(0.35)
+    clock.advance(29.9)
+    assert (await gw.chat(_req("still cooling down"))).model == "backup:claude-haiku-4-5"
+    assert primary.request_count == 3
+    clock.advance(0.1)
     reply = await gw.chat(_req("after the cooldown"))
     assert reply.model == "primary:gpt-4o-mini" and primary.request_count == 4  # half-open probe succeeded
     assert (await gw.chat(_req("closed again"))).model == "primary:gpt-4o-mini"

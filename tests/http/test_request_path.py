@@ -23,12 +23,14 @@ from tests.http.conftest import make_settings
 
 
 def test_memory_window_counts_hits_per_key_within_the_window() -> None:
-    window = MemoryWindow(amount=2, seconds=0.2)
+    now = [1000.0]
+    window = MemoryWindow(amount=2, seconds=60, clock=lambda: now[0])
     assert [window.hit("a"), window.hit("a"), window.hit("a")] == [True, True, False]
     assert window.hit("b")  # another key has its own window
-    first_reset = window.reset_time("a")
-    assert time.time() < first_reset <= time.time() + 0.2
-    time.sleep(0.25)
+    assert window.reset_time("a") == 1060.0
+    now[0] = 1059.9
+    assert not window.hit("a")  # still inside the window
+    now[0] = 1060.5
     assert window.hit("a")  # the old hits left the window
 
 
@@ -60,13 +62,15 @@ async def test_run_blocking_returns_on_a_worker_thread_and_times_out_with_503() 
 
 def test_key_cache_revocation_is_immediate_here_and_bounded_elsewhere(tmp_path: Path) -> None:
     path = tmp_path / "keys.sqlite"
-    with KeyStore(path, cache_seconds=0.3) as cached, KeyStore(path) as other:
+    now = [100.0]
+    with KeyStore(path, cache_seconds=1.0, clock=lambda: now[0]) as cached, KeyStore(path) as other:
         raw, key = cached.create("acme")
         assert cached.verify(raw) == key
         other.revoke(key.key_id)  # e.g. `ragwright keys revoke` in another process
         assert other.verify(raw) is None
+        now[0] = 100.9
         assert cached.verify(raw) == key  # still trusted, for at most cache_seconds
-        time.sleep(0.35)
+        now[0] = 101.0
         assert cached.verify(raw) is None
 
         raw2, key2 = cached.create("acme")

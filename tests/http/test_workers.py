@@ -115,7 +115,7 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
                 assert r.status_code == 200, r.text
                 job = r.json()
             assert job["status"] == "succeeded"
-            time.sleep(1.1)  # the other process notices the new knowledge base within a second
+            # no wait: the other process's open store looks up a knowledge base it does not know yet on first use
             for _ in range(8):
                 hits = c.post(
                     "/v1/search", json={"query": "alpha rockets", "knowledge_base": "space", "mode": "bm25"}
@@ -144,7 +144,12 @@ def test_two_workers_share_the_rate_limit_and_the_metrics(tmp_path: Path) -> Non
             codes = [c.get("/v1/jobs/job_none").status_code for _ in range(10)]
             assert codes == [404] * 5 + [429] * 5  # whichever worker answers, the key has 5 requests a minute
             assert (tmp_path / "idx" / "ratelimit.sqlite").is_file()
-            time.sleep(0.3)  # a worker counts a request just after sending its response
+            deadline = time.monotonic() + 10  # a worker counts a request just after sending its response: wait for it
+            while time.monotonic() < deadline:
+                text = c.get("/metrics").text
+                if _total(text, "ragwright_http_requests_total", skip_route="/metrics") >= 10:
+                    break
+                time.sleep(0.05)
             for _ in range(6):  # every scrape adds up both workers' counts
                 text = c.get("/metrics").text
                 assert _total(text, "ragwright_http_requests_total", skip_route="/metrics") == 10, text

@@ -11,15 +11,15 @@ from typing import Any
 
 import anyio
 import httpx
+import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 from ragwright.app import Ragwright
 from ragwright.config import load_settings
 from ragwright.errors import UserError
-from ragwright.interfaces.mcp.access import local_key, store_tenant, visible_filters
+from ragwright.interfaces.mcp.access import local_key, store_tenant
 from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
 from ragwright.interfaces.mcp.schemas import SearchArgs
 from ragwright.interfaces.mcp.server import build_server, fixed_key
@@ -56,7 +56,9 @@ async def test_cli_http_server_end_to_end(env: Env) -> None:
             except httpx.TransportError:
                 assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
                 time.sleep(0.1)
-        http = create_mcp_http_client(headers={"Authorization": f"Bearer {env.keys['write']}"})
+        http = httpx2.AsyncClient(  # what streamable_http_client's docs say to pass for headers
+            headers={"Authorization": f"Bearer {env.keys['write']}"}, timeout=httpx2.Timeout(30, read=300)
+        )
         async with http, Client(streamable_http_client(url, http_client=http)) as client:
             assert "ingest" in {t.name for t in (await client.list_tools()).tools}
             found = await client.call_tool("search", {"query": "descale citric acid", "k": 1})
@@ -83,12 +85,12 @@ def test_stdio_flags_are_checked(env: Env) -> None:
 def test_visible_filters_narrow_to_the_keys_tags() -> None:
     open_key = local_key("acme")
     limited = local_key("acme", tags=("public", "faq"))
-    assert visible_filters(open_key, None) is None
-    assert visible_filters(open_key, Filters(tags=("x",))) == Filters(tags=("x",))
-    assert visible_filters(limited, None) == Filters(tags=("faq", "public"))
-    assert visible_filters(limited, Filters(tags=("public", "internal"))) == Filters(tags=("public",))
-    assert visible_filters(limited, Filters(tags=("internal",))) is False
-    assert visible_filters(limited, Filters(paths=("a/*",))) == Filters(paths=("a/*",), tags=("faq", "public"))
+    assert open_key.scope.narrow(None) is None
+    assert open_key.scope.narrow(Filters(tags=("x",))) == Filters(tags=("x",))
+    assert limited.scope.narrow(None) == Filters(tags=("faq", "public"))
+    assert limited.scope.narrow(Filters(tags=("public", "internal"))) == Filters(tags=("public",))
+    assert limited.scope.narrow(Filters(tags=("internal",))) is False
+    assert limited.scope.narrow(Filters(paths=("a/*",))) == Filters(paths=("a/*",), tags=("faq", "public"))
     assert store_tenant(limited) == "acme" and store_tenant(limited, "handbook") == "acme.handbook"
     with pytest.raises(UserError):
         local_key("acme", scopes=("root",))

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import httpx
+import httpx2
 import pytest
 import uvicorn
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 from ragwright.app import Ragwright
 from ragwright.config import load_settings
@@ -53,7 +53,8 @@ def base_url(env: Env) -> Iterator[str]:
 
 @asynccontextmanager
 async def http_client(url: str, key: str) -> AsyncIterator[Client]:
-    http = create_mcp_http_client(headers={"Authorization": f"Bearer {key}"})
+    # an httpx2 client with the headers, as streamable_http_client's docs say (not the SDK's private factory)
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=httpx2.Timeout(30, read=300))
     async with http, Client(streamable_http_client(url, http_client=http), read_timeout_seconds=30) as client:
         yield client
 
@@ -182,3 +183,16 @@ async def test_large_ingest_bodies_reach_the_tool(env: Env, base_url: str) -> No
     async with http_client(base_url, env.keys["write"]) as client:
         result = await client.call_tool("ingest", {"filename": "no extension", "text": big})
         assert result.is_error and "filename" in texts(result)  # rejected by the schema, not by the transport
+
+
+def test_two_authorization_headers_are_400(base_url: str, env: Env) -> None:
+    good = env.keys["read"]
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    headers = [
+        ("Authorization", f"Bearer {good}"),
+        ("Authorization", "Bearer rw_000000000000_" + "x" * 43),
+        ("Accept", "application/json, text/event-stream"),
+    ]
+    r = httpx.post(base_url, json=body, headers=headers)
+    assert r.status_code == 400, r.text
+    assert r.json() == {"error": {"type": "bad_request", "message": "more than one Authorization header"}}

@@ -7,8 +7,10 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from ragwright.answering import extractive, generative
+from ragwright.answering import extractive, generative, injection_guard
+from ragwright.answering.answerability import AnswerabilityModel, shipped_model
 from ragwright.answering.evidence import EvidenceSentence, score_sentences
+from ragwright.answering.features import extract_features
 from ragwright.answering.types import (
     AbstentionReason,
     Answer,
@@ -23,6 +25,7 @@ from ragwright.config import AnswerSettings
 from ragwright.errors import GatewayError
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext
 from ragwright.models.base import Embedder
+from ragwright.retrieval.analysis import query_terms
 from ragwright.retrieval.retriever import Retriever
 from ragwright.store.base import Filters
 
@@ -45,12 +48,24 @@ class Asker:
     """
 
     def __init__(
-        self, retriever: Retriever, embedder: Embedder | None, settings: AnswerSettings, chat: ChatFn | None = None
+        self,
+        retriever: Retriever,
+        embedder: Embedder | None,
+        settings: AnswerSettings,
+        chat: ChatFn | None = None,
+        model: AnswerabilityModel | None = None,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self.settings = settings
         self.chat = chat
+        self.model = model or shipped_model()
+
+    @property
+    def threshold(self) -> float:
+        """The operating point: the configured ``answer.min_answerability``, else the shipped model's."""
+        configured = self.settings.min_answerability
+        return self.model.threshold if configured is None else configured
 
     def ask(
         self, tenant: str, question: str, *, filters: Filters | None = None, generator: GeneratorName | None = None
@@ -60,12 +75,16 @@ class Asker:
         timings = {f"retrieve.{k}": v for k, v in result.timings_ms.items()}
         retrieved = [Retrieved(h.chunk.doc_path, h.chunk.chunk.id, h.score, h.chunk.chunk.text) for h in result.hits]
         clock = time.perf_counter()
-        scored = score_sentences(question, result.hits, self.embedder)
+        screened = injection_guard.screen(question, result.hits)  # flagged or stuffed passages never answer
+        scored = injection_guard.answerable(question, score_sentences(question, screened.hits, self.embedder))
         timings["evidence"] = (time.perf_counter() - clock) * 1000.0
         best = max((s.support for s in scored), default=0.0)
-        if best < self.settings.abstain_below:
+        idf = self.retriever.store.term_idf(tenant, query_terms(question))
+        features = extract_features(question, result.hits, scored, idf, k1=self.retriever.store.bm25_k1)
+        answerability = self.model.probability(features)
+        if answerability < self.threshold or best < self.settings.abstain_below:
             answer = self._abstain(question, scored, best, timings)
-            answer.retrieved = retrieved
+            answer.retrieved, answer.answerability, answer.features = retrieved, answerability, features
             return answer
 
         clock = time.perf_counter()
@@ -73,15 +92,13 @@ class Asker:
         fallback: Fallback | None = None
         reply: ChatResponse | None = None
         if mode in MODEL_FOR_MODE and self.chat is not None:
+            system, user = generative.build_messages(question, screened.hits)
             request = ChatRequest(
                 model=MODEL_FOR_MODE[mode],
                 temperature=0.0,
                 seed=0,
                 max_tokens=self.settings.max_tokens,
-                messages=(
-                    Message("system", generative.SYSTEM),
-                    Message("user", generative.build_user_message(question, result.hits)),
-                ),
+                messages=(Message("system", system), Message("user", user)),
                 context=RequestContext(tenant=tenant, retrieval_confidence=best),
             )
             try:
@@ -89,7 +106,10 @@ class Asker:
             except GatewayError as exc:
                 fallback = Fallback(FallbackCause.MODEL_ERROR, request.model, type(exc).__name__, str(exc))
             else:
-                checked = generative.check_citations(reply.text, scored, self.embedder, self._judge(tenant))
+                relevant = injection_guard.relevant(scored)  # rule 3: support must be relevant, and no echoes
+                generated, echoed = injection_guard.strip_echoes(reply.text, relevant, result.hits)
+                checked = generative.check_citations(generated, relevant, self.embedder, self._judge(tenant))
+                checked = dataclasses.replace(checked, dropped=echoed + checked.dropped)
                 timings["generate"] = (time.perf_counter() - clock) * 1000.0
                 dropped = checked.dropped
                 by_model = Answer(
@@ -106,6 +126,12 @@ class Asker:
                     cost_usd=reply.cost_usd,
                     usage=_usage(reply),
                     model_abstained=checked.model_abstained,
+                    answerability=(
+                        self.model.probability(features.with_generator(True))
+                        if checked.model_abstained
+                        else answerability
+                    ),
+                    features=features.with_generator(checked.model_abstained),
                 )
                 if checked.text:
                     return by_model
@@ -134,6 +160,8 @@ class Asker:
             cost_usd=reply.cost_usd if reply else None,
             usage=_usage(reply) if reply else {},
             fallback=fallback,
+            answerability=answerability,
+            features=features,
         )
 
     def _judge(self, tenant: str) -> ModelJudge | None:

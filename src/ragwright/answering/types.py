@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # features imports evidence, which imports this module
+    from ragwright.answering.features import AnswerabilityFeatures
 
 
 class AnsweredBy(StrEnum):
@@ -127,6 +130,11 @@ class Answer:
     """Set when a model was asked but the answer is extractive."""
     model_abstained: bool = False
     """The reply said NOT IN DOCUMENTS (even beside supported sentences): a signal for answerability."""
+    answerability: float | None = None
+    """Calibrated probability that the documents hold the answer (``answering/answerability.py``); ragwright
+    abstains under the operating point. With a model that said NOT IN DOCUMENTS, the probability includes that."""
+    features: AnswerabilityFeatures | None = None
+    """The evidence features the answerability was computed from."""
 
     @property
     def answered_by_label(self) -> str:

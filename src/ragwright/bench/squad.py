@@ -15,6 +15,8 @@ from ragwright.errors import UserError
 
 @dataclass(frozen=True, slots=True)
 class SquadQuestion:
+    """One SQuAD question: its id, text, gold answers and the paragraph (document) it is about."""
+
     qid: str
     question: str
     answers: tuple[str, ...]

@@ -14,6 +14,9 @@ Rules, in order of precedence:
    (base64), a hard cut by characters. The next chunk then starts with up to ``overlap_tokens`` of the previous
    chunk's trailing whole sentences.
 
+Each chunk carries ``source_spans``, where its text sits in the original file (from the document's
+:class:`~ragwright.documents.model.SourceMap`; docs/adr/0005-offset-map.md).
+
 Each paragraph is counted once (sentences only when a paragraph is too long, and so on down), and chunk sizes are
 sums of those counts: WordPiece tokens never cross whitespace, so counts add up. Each emitted chunk is counted once
 more to fill ``n_tokens`` and to verify the budget, so the total work is linear in the document length.
@@ -299,6 +302,7 @@ class _Chunker:
                 heading_path=unit.heading_path,
                 page=unit.page,
                 n_tokens=n_tokens,
+                source_spans=self.doc.source_map.spans(start, end) if self.doc.source_map is not None else (),
             )
         )
 

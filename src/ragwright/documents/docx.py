@@ -1,9 +1,11 @@
 """DOCX: paragraphs and tables in document order, sectioned by the Heading 1/2/3… paragraph styles.
 
 python-docx is imported lazily. Heading paragraphs go into ``heading_path`` (not into a Section's span, as in Markdown);
-tables become one line per row with cells separated by `` | ``. A file that is not a zip package, or a zip that is not a
-Word document, is :class:`CorruptFileError`; an Office file encrypted with a password is not a zip at all but an OLE
-container holding an ``EncryptedPackage`` stream, and is reported as :class:`EncryptedFileError`.
+tables become one line per row with cells separated by `` | ``. Hidden runs (``w:vanish``, set on the run or on its
+character style) are dropped, and all text goes through :func:`~ragwright.documents.normalize.clean_text`. A file
+that is not a zip package, or a zip that is not a Word document, is :class:`CorruptFileError`; an Office file
+encrypted with a password is not a zip at all but an OLE container holding an ``EncryptedPackage`` stream, and is
+reported as :class:`EncryptedFileError`.
 """
 
 from __future__ import annotations
@@ -13,16 +15,37 @@ import re
 import zipfile
 from typing import TYPE_CHECKING
 
+from ragwright.documents.normalize import clean_text
 from ragwright.documents.text import Extracted, TextBuilder
 from ragwright.errors import CorruptFileError, EncryptedFileError
 
 if TYPE_CHECKING:
     from docx.table import Table
+    from docx.text.paragraph import Paragraph
+    from docx.text.run import Run
 
 __all__ = ["load_docx"]
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _HEADING_STYLE = re.compile(r"^heading (\d)$", re.IGNORECASE)
+
+
+def _is_hidden(run: Run) -> bool:
+    if run.font.hidden:
+        return True
+    style = run.style
+    return bool(style is not None and style.font.hidden)
+
+
+def _visible_text(paragraph: Paragraph) -> str:
+    """The paragraph's text without hidden runs (``w:vanish``), runs inside hyperlinks included."""
+    from docx.text.hyperlink import Hyperlink
+
+    parts: list[str] = []
+    for item in paragraph.iter_inner_content():
+        runs = item.runs if isinstance(item, Hyperlink) else [item]
+        parts.extend(run.text for run in runs if not _is_hidden(run))
+    return clean_text("".join(parts))
 
 
 def _table_text(table: Table) -> str:
@@ -34,7 +57,7 @@ def _table_text(table: Table) -> str:
             if id(cell._tc) in seen:  # merged cells repeat the same <w:tc>
                 continue
             seen.add(id(cell._tc))
-            cells.append(" ".join(cell.text.split()))
+            cells.append(" ".join(" ".join(_visible_text(p) for p in cell.paragraphs).split()))
         if any(cells):
             rows.append(" | ".join(cells))
     return "\n".join(rows)
@@ -69,7 +92,7 @@ def load_docx(data: bytes, source: str) -> Extracted:
         if isinstance(block, Table):
             builder.add(_table_text(block), tuple(t for _, t in stack))
             continue
-        text = block.text.strip()
+        text = _visible_text(block).strip()
         style_name = (block.style.name if block.style is not None else None) or ""
         match = _HEADING_STYLE.match(style_name)
         if style_name.lower() == "title" and text:

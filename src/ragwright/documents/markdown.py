@@ -1,135 +1,170 @@
-"""Markdown: one Section per heading, with the heading path that citations show ("Install › Linux").
+"""Markdown: parsed as CommonMark (markdown-it-py, tables and strikethrough on), one Section per heading.
 
-The parser is deliberately small and line based; it understands exactly what sectioning needs:
+The parser decides what a heading is, so a ``#`` line inside a fenced or indented code block is code, and a setext
+heading is one only where CommonMark says so. The document text is the source, block by block, with what a reader
+never sees taken out:
 
-* ATX headings (``## Linux``, optional closing ``##``) and setext headings (a line underlined with ``===`` or ``---``);
-* fenced code blocks (```` ``` ```` or ``~~~``), inside which ``#`` lines are code, not headings;
-* YAML-style front matter at the very top, from which ``title:`` and ``tags:`` are honoured (``tags: [a, b]``,
-  ``tags: a, b`` or a ``- a`` list). The front matter is not part of the document text.
+* heading lines become their plain text ("## Install ##" -> "Install"), between sections (a Section spans the body
+  under its heading up to the next one; the heading itself lives on in ``heading_path``, "Install › Linux");
+* backslash escapes lose their backslash (``in\\[CHUNK\\]`` -> ``in[CHUNK]``) outside code; code blocks and code spans
+  are copied verbatim, fences included;
+* HTML comments are dropped, and raw HTML blocks keep only their visible text (hidden elements dropped as in
+  :mod:`ragwright.documents.html`); everything goes through :func:`~ragwright.documents.normalize.clean_text`.
 
-Heading lines themselves are not inside any Section (their text lives on in ``heading_path``); a Section spans the body
-under its heading up to the next heading. HTML reuses :func:`parse_markdown` on trafilatura's Markdown output.
+Every character keeps its offset in the decoded file (:class:`~ragwright.documents.model.SourceMap`). YAML-style front
+matter at the very top is honoured for ``title:`` and ``tags:`` (``tags: [a, b]``, ``tags: a, b`` or a ``- a``
+list) and is not part of the text.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ragwright.documents.model import Section
-from ragwright.documents.text import Extracted, decode_text, trimmed_span
+from ragwright.documents.model import Section, SourceMap
+from ragwright.documents.normalize import MappedText
+from ragwright.documents.text import Extracted, TextBuilder, decode_text
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 __all__ = ["ParsedMarkdown", "load_markdown", "parse_markdown", "split_front_matter"]
 
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-_BLOCK_START = re.compile(r"^ {0,3}(?:[-*+>]|\d+[.)])(?:[ \t]|$)|^ {4}|^\t")
-"""Lines that cannot be the text of a setext heading (list items, quotes, indented code)."""
 _FRONT_MATTER_END = ("---", "...")
+_CODE_SPAN = re.compile(r"(`+)(?:.|\n)+?(?<!`)\1(?!`)")
+_HIDDEN_INLINE = re.compile(r"\\(?=[!-/:-@\[-`{-~])|<!--(?:.|\n)*?-->")
+"""A backslash that escapes ASCII punctuation (CommonMark), or an inline HTML comment."""
+_VERBATIM = frozenset({"fence", "code_block"})
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedMarkdown:
+    """A Markdown body as text: ``sections`` and ``source_map`` index into ``text`` (not into the Markdown)."""
+
+    text: str
     sections: list[Section]
     title: str | None
     """Text of the first heading, if any."""
+    source_map: SourceMap
 
 
-@dataclass(frozen=True, slots=True)
-class _Heading:
-    start: int  # first char of the heading line(s)
-    body: int  # first char after the heading line(s)
-    level: int
-    text: str
+def _parser() -> object:
+    from markdown_it import MarkdownIt  # lazy: loaders are listed without importing any parser
+
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
-def _lines(text: str) -> list[tuple[int, str]]:
-    out: list[tuple[int, str]] = []
-    pos = 0
-    for line in text.split("\n"):
-        out.append((pos, line))
-        pos += len(line) + 1
+def _line_offsets(text: str) -> list[int]:
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    return [*starts, len(text)]
+
+
+def _inline_plain(token: Token) -> str:
+    parts: list[str] = []
+    for child in token.children or []:
+        if child.type in {"text", "code_inline"}:
+            parts.append(child.content)
+        elif child.type in {"softbreak", "hardbreak"}:
+            parts.append(" ")
+        elif child.type == "image":
+            parts.append(_inline_plain(child))
+    return " ".join("".join(parts).split())
+
+
+def _copy_prose(out: MappedText, source: str, start: int, end: int) -> None:
+    """Source text without backslash escapes and HTML comments; code spans verbatim."""
+    pos = start
+    for span in _CODE_SPAN.finditer(source, start, end):
+        _copy_outside_code(out, source, pos, span.start())
+        out.append_clean(span.group(), span.start())
+        pos = span.end()
+    _copy_outside_code(out, source, pos, end)
+
+
+def _copy_outside_code(out: MappedText, source: str, start: int, end: int) -> None:
+    pos = start
+    for match in _HIDDEN_INLINE.finditer(source, start, end):
+        out.append_clean(source[pos : match.start()], pos)
+        pos = match.end()
+    out.append_clean(source[pos:end], pos)
+
+
+def _html_block(source: str, start: int, end: int) -> MappedText:
+    from ragwright.documents.html import html_fragment_text
+
+    out = MappedText()
+    for block in html_fragment_text(source[start:end]):
+        if out.length:
+            out.append("\n\n")
+        out.extend(block.shifted(start))
     return out
 
 
-def _clean_heading(raw: str) -> str:
-    return " ".join(raw.split())
+def _nested_code(tokens: list[Token], i: int, lines: list[int]) -> list[tuple[int, int]]:
+    """Source ranges of the code blocks inside the container block opened by ``tokens[i]`` (a list, a quote)."""
+    ranges: list[tuple[int, int]] = []
+    if tokens[i].nesting != 1:
+        return ranges
+    for token in tokens[i + 1 :]:
+        if token.level == 0:
+            break
+        if token.type in _VERBATIM and token.map is not None:
+            ranges.append((lines[token.map[0]], lines[min(token.map[1], len(lines) - 1)]))
+    return ranges
 
 
-def _find_headings(text: str) -> list[_Heading]:
-    headings: list[_Heading] = []
-    fence: str | None = None
-    block_ends: set[int] = set()  # lines that end a block (headings, fences): a paragraph can start right after
-    lines = _lines(text)
-    for i, (start, line) in enumerate(lines):
-        body = start + len(line) + 1
-        fence_match = _FENCE.match(line)
-        if fence is not None:
-            marker = fence_match.group(1) if fence_match else ""
-            if marker[:1] == fence[0] and len(marker) >= len(fence) and not line.strip().lstrip(fence[0]):
-                fence = None  # a closing fence: same character, at least as long, nothing after it
-                block_ends.add(i)
-            continue
-        if fence_match:
-            fence = fence_match.group(1)
-            continue
-        atx = _ATX.match(line)
-        if atx:
-            headings.append(_Heading(start, body, len(atx.group(1)), _clean_heading(atx.group(2) or "")))
-            block_ends.add(i)
-            continue
-        if i == 0 or not _SETEXT.match(line):
-            continue
-        prev_start, prev = lines[i - 1]
-        # Only a one-line paragraph becomes a setext heading here (CommonMark allows more; rare in practice).
-        starts_paragraph = i < 2 or not lines[i - 2][1].strip() or (i - 2) in block_ends
-        if (
-            prev.strip()
-            and starts_paragraph
-            and (i - 1) not in block_ends
-            and not _BLOCK_START.match(prev)
-            and not _FENCE.match(prev)
-            and not _SETEXT.match(prev)
-        ):
-            level = 1 if line.strip()[0] == "=" else 2
-            headings.append(_Heading(prev_start, body, level, _clean_heading(prev)))
-            block_ends.add(i)
-    return headings
-
-
-def parse_markdown(text: str) -> ParsedMarkdown:
-    """Sections (offsets into ``text``) per heading, with heading paths; and the first heading as a title.
+def parse_markdown(text: str, offset: int = 0) -> ParsedMarkdown:
+    """Text, sections with heading paths and the first heading as a title; ``offset`` shifts the source map (a body
+    that followed front matter).
 
     Example::
 
-        parsed = parse_markdown("# Guide\\nIntro\\n## Linux\\nRun it.")
-        [s.heading_path for s in parsed.sections]  # [("Guide",), ("Guide", "Linux")]
+        parsed = parse_markdown("# Guide\\nIntro\\n## Linux\\nRun \\\\*it\\\\*.")
+        parsed.text                                  # "Guide\\n\\nIntro\\n\\nLinux\\n\\nRun *it*."
+        [s.heading_path for s in parsed.sections]    # [("Guide",), ("Guide", "Linux")]
     """
-    headings = _find_headings(text)
-    sections: list[Section] = []
+    tokens: list[Token] = _parser().parse(text)  # type: ignore[attr-defined]
+    lines = _line_offsets(text)
+    builder = TextBuilder()
     stack: list[tuple[int, str]] = []
-    path: tuple[str, ...] = ()
-    cursor = 0
-    for heading in [*headings, None]:
-        end = heading.start if heading is not None else len(text)
-        start, stop = trimmed_span(text, cursor, min(end, len(text)))
-        if stop > start:
-            sections.append(Section(start, stop, path))
-        if heading is None:
-            break
-        while stack and stack[-1][0] >= heading.level:
-            stack.pop()
-        stack.append((heading.level, heading.text))
-        path = tuple(t for _, t in stack if t)
-        cursor = min(heading.body, len(text))
-    if not sections:
-        # Only headings: keep them as the text rather than dropping the document.
-        start, stop = trimmed_span(text, 0, len(text))
-        if stop > start:
-            sections.append(Section(start, stop))
-    title = next((h.text for h in headings if h.text), None)
-    return ParsedMarkdown(sections=sections, title=title)
+    headings: list[MappedText] = []
+    title: str | None = None
+    for i, token in enumerate(tokens):
+        if token.level != 0 or token.map is None or token.nesting == -1:
+            continue
+        start, end = lines[token.map[0]], lines[min(token.map[1], len(lines) - 1)]
+        block = MappedText()
+        if token.type == "heading_open":
+            plain = _inline_plain(tokens[i + 1])
+            block.append(plain, start + offset, end + offset)
+            level = int(token.tag[1])
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, plain))
+            title = title or plain or None
+            headings.append(block)
+            builder.add_heading(block)
+            continue
+        if token.type in _VERBATIM:
+            block.append_clean(text[start:end], start)
+        elif token.type == "html_block":
+            block = _html_block(text, start, end)
+        else:  # a paragraph, list, quote or table: prose, except code blocks nested in it
+            pos = start
+            for code_start, code_end in _nested_code(tokens, i, lines):
+                _copy_prose(block, text, pos, code_start)
+                block.append_clean(text[code_start:code_end], code_start)
+                pos = code_end
+            _copy_prose(block, text, pos, end)
+        builder.add(block.shifted(offset) if offset else block, tuple(t for _, t in stack if t))
+    body, sections = builder.build()
+    if not sections and headings:  # only headings: keep them as the text rather than dropping the document
+        builder = TextBuilder()
+        for heading in headings:
+            builder.add(heading)
+        body, sections = builder.build()
+    return ParsedMarkdown(text=body, sections=sections, title=title, source_map=builder.source_map())
 
 
 def _unquote(value: str) -> str:
@@ -182,8 +217,15 @@ def _as_tags(value: str | list[str] | None) -> tuple[str, ...]:
 
 def load_markdown(data: bytes, source: str) -> Extracted:
     """``.md``: front matter honoured, then sections per heading; the title is ``title:`` or the first heading."""
-    body, fields = split_front_matter(decode_text(data, source))
-    parsed = parse_markdown(body)
+    decoded = decode_text(data, source)
+    body, fields = split_front_matter(decoded)
+    parsed = parse_markdown(body, offset=len(decoded) - len(body))
     fm_title = fields.get("title")
     title = fm_title if isinstance(fm_title, str) and fm_title else parsed.title
-    return Extracted(text=body, sections=parsed.sections, title=title, tags=_as_tags(fields.get("tags")))
+    return Extracted(
+        text=parsed.text,
+        sections=parsed.sections,
+        title=title,
+        tags=_as_tags(fields.get("tags")),
+        source_map=parsed.source_map,
+    )

@@ -8,7 +8,12 @@ exactly what gets embedded, so an unchanged chunk never needs embedding twice.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 from dataclasses import dataclass, field
+
+_JOIN_GAP = 16
+"""Source ranges of one chunk closer than this many dropped source characters (markup, escapes, line breaks, a
+hidden span) are reported as one range, so a chunk maps to a handful of ranges, not one per word."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +27,67 @@ class Section:
     end: int
     heading_path: tuple[str, ...] = ()
     page: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpan:
+    """A range of the original source: ``[start, end)`` on ``page`` (PDFs, 1-based; ``None`` for other formats).
+
+    For a PDF, ``start``/``end`` are PDFium character indices on that page (``PdfTextPage.get_charbox(i)`` gives the
+    box of each one, ``count_rects(start, end - start)`` the rectangles to highlight). For the text formats (Markdown,
+    HTML, plain text) they are character offsets into the decoded source, line endings normalised to ``\\n``.
+    """
+
+    page: int | None
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMap:
+    """Where the characters of :attr:`Document.text` came from, piece by piece (see docs/adr/0005-offset-map.md).
+
+    Piece ``i`` is ``text[text_starts[i]:text_ends[i]]`` and came from source ``[src_starts[i], src_ends[i])`` on
+    ``pages[i]``. A piece is *linear* when both lengths are equal (copied text: offset ``k`` inside it maps to source
+    ``src_start + k``); otherwise (a ligature expanded, an entity decoded, whitespace collapsed) every offset inside it
+    maps to the piece's start. Text between pieces (separators the loader added) maps to nothing.
+
+    Example::
+
+        smap = SourceMap((0,), (5,), (10,), (15,))
+        smap.spans(1, 4)  # (SourceSpan(None, 11, 14),)
+    """
+
+    text_starts: tuple[int, ...]
+    text_ends: tuple[int, ...]
+    src_starts: tuple[int, ...]
+    src_ends: tuple[int, ...]
+    pages: tuple[int, ...] | None = None
+
+    def _source(self, i: int, offset: int, end: bool) -> int:
+        t0, t1, s0, s1 = self.text_starts[i], self.text_ends[i], self.src_starts[i], self.src_ends[i]
+        if t1 - t0 == s1 - s0:
+            return s0 + max(0, min(offset, t1) - t0)
+        return s1 if end and offset >= t1 else s0
+
+    def spans(self, start: int, end: int) -> tuple[SourceSpan, ...]:
+        """The source ranges that text ``[start, end)`` came from, in order; near ranges on one page are merged."""
+        out: list[SourceSpan] = []
+        i = max(0, bisect_right(self.text_starts, start) - 1)
+        while i < len(self.text_starts) and self.text_starts[i] < end:
+            if self.text_ends[i] > start:
+                page = self.pages[i] if self.pages is not None else None
+                s = self._source(i, max(start, self.text_starts[i]), end=False)
+                e = self._source(i, min(end, self.text_ends[i]), end=True)
+                if e <= s:
+                    e = s + 1 if self.src_ends[i] > s else s
+                last = out[-1] if out else None
+                if last is not None and last.page == page and 0 <= s - last.end <= _JOIN_GAP:
+                    out[-1] = SourceSpan(page, last.start, max(last.end, e))
+                elif e > s:
+                    out.append(SourceSpan(page, s, e))
+            i += 1
+        return tuple(out)
 
 
 @dataclass(slots=True)
@@ -43,9 +109,12 @@ class Document:
     text: str
     sections: list[Section]
     content_hash: str
-    """sha256 of the raw bytes (or record); equal hashes mean nothing to re-index."""
+    """:func:`source_hash` of the raw bytes (or record); equal hashes mean nothing to re-index."""
     tags: tuple[str, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
+    source_map: SourceMap | None = None
+    """Offsets of ``text`` back to the original (pages, PDF character indices); ``None`` when ``text`` is the source
+    itself (BEIR records, benchmark passages)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +136,8 @@ class Chunk:
     heading_path: tuple[str, ...] = ()
     page: int | None = None
     n_tokens: int = 0
+    source_spans: tuple[SourceSpan, ...] = ()
+    """Where ``text`` sits in the original file (empty when the document has no source map); not part of the id."""
 
     @property
     def indexed_text(self) -> str:
@@ -91,3 +162,14 @@ def text_hash(indexed_text: str) -> str:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+EXTRACTION_VERSION = 2
+"""Raised whenever the loaders turn the same bytes into different text (2: hyphens re-joined, hidden text dropped,
+CommonMark, HTML without trafilatura), so ``ingest`` re-extracts files it indexed before instead of skipping them.
+Chunks whose text did not change keep their vectors (they are reused by text hash)."""
+
+
+def source_hash(data: bytes) -> str:
+    """A source's ``content_hash``: the sha256 of its bytes, tagged with :data:`EXTRACTION_VERSION`."""
+    return f"{sha256_bytes(data)}.x{EXTRACTION_VERSION}"

@@ -14,7 +14,8 @@ import codecs
 import re
 from dataclasses import dataclass, field
 
-from ragwright.documents.model import Section
+from ragwright.documents.model import Section, SourceMap
+from ragwright.documents.normalize import MappedText
 from ragwright.errors import CorruptFileError, DecodeError
 
 __all__ = ["Extracted", "TextBuilder", "decode_text", "load_text", "normalize_newlines", "trimmed_span"]
@@ -37,6 +38,7 @@ class Extracted:
     title: str | None = None
     tags: tuple[str, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
+    source_map: SourceMap | None = None
 
 
 def normalize_newlines(text: str) -> str:
@@ -61,12 +63,16 @@ def _looks_binary(data: bytes) -> bool:
     return controls > _BINARY_SHARE * len(sample)
 
 
-def decode_text(data: bytes, source: str) -> str:
+def decode_text(data: bytes, source: str, encoding: str | None = None) -> str:
     """Decode a text file's bytes, or raise :class:`CorruptFileError` (binary) / :class:`DecodeError` (encoding).
+
+    ``encoding`` is what the file declares (an HTML ``<meta charset>``); a BOM still wins, and a declaration the bytes
+    do not satisfy falls back to the rules for undeclared text.
 
     Example::
 
         decode_text("café".encode("cp1252"), "menu.txt")  # -> "café"
+        decode_text("café".encode("latin-1"), "menu.html", encoding="cp1252")  # -> "café"
     """
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
@@ -78,6 +84,11 @@ def decode_text(data: bytes, source: str) -> str:
         return normalize_newlines(text)
     if _looks_binary(data):
         raise CorruptFileError(source, "binary data behind a text extension (NUL or control bytes)")
+    if encoding is not None and not encoding.startswith("utf-16"):
+        try:
+            return normalize_newlines(data.decode(encoding))
+        except (UnicodeDecodeError, LookupError):
+            pass
     try:
         return normalize_newlines(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
@@ -104,28 +115,49 @@ class TextBuilder:
     """
 
     def __init__(self) -> None:
-        self._parts: list[str] = []
-        self._length = 0
+        self._text = MappedText()
         self._sections: list[Section] = []
 
-    def add(self, block: str, heading_path: tuple[str, ...] = (), page: int | None = None) -> None:
-        block = block.strip()
-        if not block:
+    def add(self, block: str | MappedText, heading_path: tuple[str, ...] = (), page: int | None = None) -> None:
+        """Append a block (a MappedText keeps its source offsets); blank blocks are ignored."""
+        mapped = block.strip() if isinstance(block, MappedText) else None
+        plain = mapped.text if mapped is not None else str(block).strip()
+        if not plain:
             return
-        if self._parts:
-            self._parts.append("\n\n")
-            self._length += 2
-        start = self._length
-        self._parts.append(block)
-        self._length += len(block)
+        if self._text.length:
+            self._text.append("\n\n")
+        start = self._text.length
+        if mapped is not None:
+            self._text.extend(mapped)
+        else:
+            self._text.append(plain)
+        end = self._text.length
         last = self._sections[-1] if self._sections else None
         if last is not None and last.heading_path == heading_path and last.page == page:
-            self._sections[-1] = Section(last.start, self._length, heading_path, page)
+            self._sections[-1] = Section(last.start, end, heading_path, page)
         else:
-            self._sections.append(Section(start, self._length, heading_path, page))
+            self._sections.append(Section(start, end, heading_path, page))
+
+    def add_heading(self, heading: str | MappedText) -> None:
+        """A heading line between sections: in the text (a chunk that spans it reads it), in no Section's span."""
+        mapped = heading.strip() if isinstance(heading, MappedText) else None
+        plain = mapped.text if mapped is not None else str(heading).strip()
+        if not plain:
+            return
+        if self._text.length:
+            self._text.append("\n\n")
+        if mapped is not None:
+            self._text.extend(mapped)
+        else:
+            self._text.append(plain)
+        self._sections.append(Section(self._text.length, self._text.length))  # a boundary: never extended
 
     def build(self) -> tuple[str, list[Section]]:
-        return "".join(self._parts), list(self._sections)
+        return self._text.text, [s for s in self._sections if s.end > s.start]
+
+    def source_map(self) -> SourceMap:
+        """The map of every block added as a MappedText."""
+        return self._text.source_map()
 
 
 def load_text(data: bytes, source: str) -> Extracted:
@@ -133,7 +165,9 @@ def load_text(data: bytes, source: str) -> Extracted:
 
     Plain text has no reliable headings, so the title falls back to the file name.
     """
-    text = decode_text(data, source)
+    mapped = MappedText()
+    mapped.append_clean(decode_text(data, source), 0)
+    text = mapped.text
     start, end = trimmed_span(text, 0, len(text))
     sections = [Section(start, end)] if end > start else []
-    return Extracted(text=text, sections=sections)
+    return Extracted(text=text, sections=sections, source_map=mapped.source_map())

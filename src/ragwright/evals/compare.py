@@ -18,6 +18,11 @@ the interval excludes zero, else ``no detectable change``.
 
 A metric named in the policy but absent from the run fails the gate (a missing number never passes silently).
 
+When the interval includes zero but the set is too small to see a drop of ``max_regression`` (the smallest drop a
+paired test detects at that n, α = 0.05 two-sided, power 0.8, from the observed per-case spread, is larger than the
+tolerance), the check is **inconclusive**, not a pass: it is listed as such, and fails the gate when the policy says
+``fail_on_inconclusive = true``.
+
 Example::
 
     for d in compare_runs(load_run(base), load_run(new)):
@@ -26,8 +31,9 @@ Example::
 
 from __future__ import annotations
 
+import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +43,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ragwright.errors import UserError
 from ragwright.evals.summary import LOWER_IS_BETTER, metric_values
 
-__all__ = ["GatePolicy", "GateResult", "MetricDelta", "compare_runs", "gate", "load_policy"]
+__all__ = [
+    "GatePolicy",
+    "GateResult",
+    "MetricDelta",
+    "compare_runs",
+    "detectable_drop",
+    "gate",
+    "load_policy",
+]
 
 BETTER, WORSE, SAME = "better", "worse", "no detectable change"
 
@@ -52,6 +66,8 @@ class MetricDelta:
     ci: tuple[float, float]
     n: int
     verdict: str
+    sd: float = 0.0
+    """Standard deviation of the per-case differences (for the detectable drop)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,9 +106,22 @@ def paired_delta(
         verdict = WORSE
     else:
         verdict = SAME
+    sd = float(diffs.std(ddof=1)) if len(ids) > 1 else 0.0
     return MetricDelta(
-        metric, float(base_v.mean()), float(new_v.mean()), float(diffs.mean()), (lo, hi), len(ids), verdict
+        metric, float(base_v.mean()), float(new_v.mean()), float(diffs.mean()), (lo, hi), len(ids), verdict, sd
     )
+
+
+# z quantiles for a two-sided α = 0.05 test with power 0.8
+_Z_ALPHA, _Z_POWER = 1.959964, 0.841621
+
+
+def detectable_drop(sd: float, n: int) -> float:
+    """The smallest mean paired difference a two-sided test at α = 0.05 detects with power 0.8, given the per-case
+    differences' standard deviation ``sd`` over ``n`` cases (normal approximation: (z_α/2 + z_β) · sd / √n)."""
+    if n < 2:
+        return math.inf
+    return (_Z_ALPHA + _Z_POWER) * sd / math.sqrt(n)
 
 
 def compare_runs(
@@ -122,6 +151,8 @@ class GatePolicy(BaseModel):
     metrics: dict[str, MetricPolicy]
     resamples: int = Field(2000, ge=100)
     seed: int = 0
+    fail_on_inconclusive: bool = False
+    """Fail when a regression check is inconclusive (the set is too small to detect a drop of the tolerance)."""
 
 
 def load_policy(path: Path) -> GatePolicy:
@@ -136,8 +167,11 @@ def load_policy(path: Path) -> GatePolicy:
 
 @dataclass(frozen=True)
 class GateResult:
+    """The gate's checks: failed ones (with reasons), passed ones, and regression checks too small to conclude."""
+
     failures: list[str]
     passes: list[str]
+    inconclusive: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -157,6 +191,7 @@ def gate(new: dict[str, Any], policy: GatePolicy, baseline: dict[str, Any] | Non
     """Every failed check with its reason (floors, ceilings, error counts, regressions vs ``baseline``)."""
     failures: list[str] = []
     passes: list[str] = []
+    inconclusive: list[str] = []
     for metric, rule in policy.metrics.items():
         value, errors = _value(new, metric)
         label = "p95" if metric == "latency_ms" else "mean"
@@ -182,10 +217,19 @@ def gate(new: dict[str, Any], policy: GatePolicy, baseline: dict[str, Any] | Non
                         f"regressed by {worse_by:.4f} vs baseline ({d.base:.4f} -> {d.new:.4f}, {ci}, "
                         f"n={d.n}), beyond the tolerance {rule.max_regression}"
                     )
+                elif d.verdict == SAME and (mde := detectable_drop(d.sd, d.n)) > rule.max_regression:
+                    why = (
+                        f"inconclusive: delta {d.delta:+.4f} vs baseline, {ci}, n={d.n}; the smallest drop "
+                        f"detectable at this n is {mde:.4f} (alpha 0.05, power 0.8), more than the tolerance "
+                        f"{rule.max_regression}"
+                    )
+                    inconclusive.append(f"{metric}: {why}")
+                    if policy.fail_on_inconclusive:
+                        problems.append(why)
                 else:
                     passes.append(f"{metric}: delta {d.delta:+.4f} vs baseline, {ci}: {d.verdict}")
         if problems:
             failures.extend(f"{metric}: {p}" for p in problems)
         else:
             passes.append(f"{metric}: {label} {value:.4f} within policy")
-    return GateResult(failures, passes)
+    return GateResult(failures, passes, inconclusive)

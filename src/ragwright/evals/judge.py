@@ -34,6 +34,7 @@ from ragwright.errors import BudgetExceeded, JudgeOutputError
 from ragwright.evals.rubrics import RUBRICS, Rubric
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.types import ChatRequest, Message, ResponseFormat, Usage
+from ragwright.sqlite_migrations import Schema, migrate
 
 __all__ = ["Judge", "JudgeLedger", "JudgeResult", "current_ledger"]
 
@@ -93,6 +94,14 @@ def _parse(text: str, rubric: Rubric) -> dict[str, Any]:
     return dict(data)
 
 
+CACHE_SCHEMA = Schema("judge")
+
+
+@CACHE_SCHEMA.migration
+def m001_judge_cache(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS judge_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 class _Cache:
     """Judge replies on disk: one SQLite table, key -> JSON."""
 
@@ -101,7 +110,7 @@ class _Cache:
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # a cache: losing the last entries on power loss is fine
-        self._db.execute("CREATE TABLE IF NOT EXISTS judge_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        migrate(self._db, CACHE_SCHEMA, where=path)
 
     def get(self, key: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT value FROM judge_cache WHERE key = ?", (key,)).fetchone()

@@ -16,13 +16,15 @@ from dataclasses import dataclass
 
 from ragwright.answering.sentences import split_sentences
 from ragwright.answering.types import Answer
-from ragwright.bench.squad import exact_match, f1
+from ragwright.bench.squad import exact_match, f1, normalize_answer
 from ragwright.evals import ir_metrics
 from ragwright.evals.dataset import Case, doc_key
 from ragwright.evals.scores import Metric, Score
 
 __all__ = [
     "AbstentionAccuracy",
+    "AnswerContainment",
+    "AnswerTokens",
     "CitationCoverage",
     "ExactMatch",
     "TokenF1",
@@ -112,6 +114,37 @@ class TokenF1:
 
 
 @dataclass
+class AnswerContainment:
+    """1 when a SQuAD-normalised reference answer is contained in the (normalised) answer, else 0; the reason gives
+    the answer's length in tokens. Fair to extractive answers, which quote whole sentences that F1 against a short
+    span punishes; read it with the length, since a long enough answer contains anything."""
+
+    name: str = "containment"
+    needs_judge: bool = False
+
+    async def evaluate(self, case: Case, answer: Answer) -> Score | None:
+        if not case.answerable or not case.references:
+            return None
+        text = normalize_answer(strip_markers(answer.text)) if not answer.abstained else ""
+        tokens = len(text.split())
+        hit = any(ref and f" {ref} " in f" {text} " for ref in (normalize_answer(r) for r in case.references))
+        return Score.of(1.0 if hit else 0.0, reason=f"answer {tokens} tokens")
+
+
+@dataclass
+class AnswerTokens:
+    """The answer's length in SQuAD-normalised tokens (0 when abstaining): the companion of ``containment``."""
+
+    name: str = "answer_tokens"
+    needs_judge: bool = False
+
+    async def evaluate(self, case: Case, answer: Answer) -> Score | None:
+        if not case.answerable or not case.references:
+            return None
+        return Score.of(float(len(normalize_answer(strip_markers(answer.text)).split()) if not answer.abstained else 0))
+
+
+@dataclass
 class CitationCoverage:
     """Share of the answer's sentences that carry at least one ``[n]`` citation (citation recall, no judge)."""
 
@@ -148,5 +181,5 @@ def offline_metrics(ks: tuple[int, ...] = (1, 5, 10)) -> list[Metric]:
     """Every metric that runs with no model and no API key."""
     out: list[Metric] = [RetrievalMetric(kind, k) for k in ks for kind in ("hit", "recall", "mrr", "ndcg")]
     out += [RetrievalMetric("precision", k) for k in ks]
-    out += [ExactMatch(), TokenF1(), CitationCoverage(), AbstentionAccuracy()]
+    out += [ExactMatch(), TokenF1(), AnswerContainment(), AnswerTokens(), CitationCoverage(), AbstentionAccuracy()]
     return out

@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-__all__ = ["BAR_COLOUR", "KEY_METRICS", "failing_cases", "histogram_svg", "render_html"]
+__all__ = ["BAR_COLOUR", "KEY_METRICS", "failing_cases", "histogram_svg", "reliability_svg", "render_html"]
 
 BAR_COLOUR = "#2f6fde"
 KEY_METRICS = (
@@ -24,6 +24,7 @@ KEY_METRICS = (
     "hit@1",
     "em",
     "f1",
+    "containment",
     "abstention_accuracy",
     "citation_coverage",
     "faithfulness",
@@ -33,6 +34,9 @@ KEY_METRICS = (
 FAIL_BELOW = 0.5
 """A case is shown as failing when one of these metrics scores under this, or any metric errored."""
 FAIL_METRICS = ("abstention_accuracy", "hit@10", "f1", "faithfulness", "citation_precision", "answer_relevance")
+EXTRACTIVE_FAIL_METRICS = tuple("containment" if m == "f1" else m for m in FAIL_METRICS)
+"""For extractive answers (whole quoted sentences) F1 against a short reference span is low even when the answer is
+right; such a case fails on answer containment instead."""
 MAX_FAILING = 100
 
 _CSS = """
@@ -106,14 +110,68 @@ def histogram_svg(
     return "".join(parts)
 
 
+def reliability_svg(run: dict[str, Any], *, width: int = 320, height: int = 240) -> str:
+    """The reliability diagram of the answerability: per bin of predicted probability, the share of cases labelled
+    answerable (dots, area ~ cases), against the diagonal of perfect calibration; empty when no case has one."""
+    from ragwright.evals.abstention import reliability
+
+    pairs = [
+        (float(r["answerability"]), bool(r.get("answerable", True)))
+        for r in run["cases"]
+        if r.get("answerability") is not None
+    ]
+    if not pairs:
+        return ""
+    bins = reliability([p for p, _ in pairs], [a for _, a in pairs])
+    top, left, bottom, right = 22, 34, 30, 12
+    pw, ph = width - left - right, height - top - bottom
+
+    def xy(px: float, py: float) -> tuple[float, float]:
+        return left + px * pw, top + (1.0 - py) * ph
+
+    x0, y0 = xy(0, 0)
+    x1, y1 = xy(1, 1)
+    peak = max(b.n for b in bins)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="reliability" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="answerability reliability diagram">',
+        f'<text x="{left}" y="14" font-size="12" font-weight="600">answerability: predicted vs observed '
+        f'<tspan fill="#667" font-weight="400">(n={len(pairs)})</tspan></text>',
+        f'<rect x="{x0}" y="{y1}" width="{pw}" height="{ph}" fill="none" stroke="#99a"/>',
+        f'<line class="diagonal" x1="{x0}" y1="{y0}" x2="{x1:.1f}" y2="{y1:.1f}" stroke="#bbb" '
+        'stroke-dasharray="4 3"/>',
+        f'<text x="{left + pw / 2:.1f}" y="{height - 6}" font-size="10" text-anchor="middle">predicted</text>',
+        f'<text x="{left - 4}" y="{y1 + 4}" font-size="10" text-anchor="end">1</text>',
+        f'<text x="{left - 4}" y="{y0}" font-size="10" text-anchor="end">0</text>',
+        f'<text x="{x0}" y="{y0 + 12}" font-size="10" text-anchor="middle">0</text>',
+        f'<text x="{x1:.1f}" y="{y0 + 12}" font-size="10" text-anchor="middle">1</text>',
+    ]
+    points = [xy(b.predicted, b.observed) for b in bins]
+    parts.append(
+        '<polyline fill="none" stroke="{}" stroke-width="1.5" points="{}"/>'.format(
+            BAR_COLOUR, " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        )
+    )
+    for b, (x, y) in zip(bins, points, strict=True):
+        r = 2.5 + 5.0 * (b.n / peak) ** 0.5
+        parts.append(
+            f'<circle class="bin" cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{BAR_COLOUR}"><title>'
+            f"{b.lo:.1f}–{b.hi:.1f}: {b.n} cases, predicted {b.predicted:.2f}, answerable {b.observed:.2f}"
+            "</title></circle>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def failing_cases(run: dict[str, Any]) -> list[dict[str, Any]]:
     """Cases with a pipeline error, a metric error, or a key metric under ``FAIL_BELOW``, worst first."""
     out = []
     for rec in run["cases"]:
         scores = rec.get("scores", {})
+        extractive = str(rec.get("answered_by", "")).startswith("extractive") and "containment" in scores
         low = [
             scores[m]["value"]
-            for m in FAIL_METRICS
+            for m in (EXTRACTIVE_FAIL_METRICS if extractive else FAIL_METRICS)
             if scores.get(m, {}).get("value") is not None and scores[m]["value"] < FAIL_BELOW
         ]
         errors = "error" in rec or any(s.get("error") for s in scores.values())
@@ -180,6 +238,9 @@ def render_html(run: dict[str, Any]) -> str:
     latencies = [float(r["timings_ms"]["pipeline"]) for r in run["cases"] if "error" not in r]
     if latencies:
         charts.append(f'<div class="chart">{histogram_svg(latencies, title="latency ms", hi=max(latencies))}</div>')
+    diagram = reliability_svg(run)
+    if diagram:
+        charts.append(f'<div class="chart">{diagram}</div>')
     failing = failing_cases(run)
     lat, judge = summary["latency_ms"], summary["judge"]
     retrieval = config.get("retrieval", {})
@@ -208,7 +269,8 @@ def render_html(run: dict[str, Any]) -> str:
             f"<h2>Failing cases ({len(failing)}{f', first {MAX_FAILING} shown' if len(failing) > MAX_FAILING else ''})"
             "</h2>",
             f'<p class="muted">A case fails when a metric errored or one of {", ".join(FAIL_METRICS)} is under '
-            f"{FAIL_BELOW}. Passages of cited documents are marked green.</p>",
+            f"{FAIL_BELOW} (containment instead of f1 for extractive answers). Passages of cited documents are marked "
+            "green.</p>",
             "".join(_case_html(rec) for rec in failing[:MAX_FAILING]) or "<p>None.</p>",
             f'<h2>Versions</h2><p class="muted">{_e(versions)}</p>',
             "</body></html>\n",

@@ -72,6 +72,7 @@ def _record(
         "answer": answer.text,
         "abstained": answer.abstained,
         "support": round(answer.support, 4),
+        "answerability": round(answer.answerability, 4) if answer.answerability is not None else None,
         "answered_by": answer.answered_by.value,
         "model": answer.model,
         "citations": [

@@ -15,7 +15,7 @@ import numpy as np
 
 __all__ = ["LOWER_IS_BETTER", "metric_values", "percentiles", "summarize", "summarize_metrics"]
 
-LOWER_IS_BETTER = frozenset({"latency_ms"})
+LOWER_IS_BETTER = frozenset({"latency_ms", "answer_tokens"})
 
 
 def metric_values(records: list[dict[str, Any]], metric: str) -> dict[str, float]:

@@ -26,6 +26,8 @@ from dataclasses import dataclass, fields
 from operator import attrgetter
 from pathlib import Path
 
+from ragwright.sqlite_migrations import Schema, columns, execute_script, migrate
+
 __all__ = ["UsageLedger", "UsageRecord", "LedgerStats"]
 
 log = logging.getLogger("ragwright.gateway.ledger")
@@ -63,18 +65,32 @@ class UsageRecord:
 COLUMNS = tuple(f.name for f in fields(UsageRecord))
 _FIELDS = attrgetter(*COLUMNS)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS usage (
-    ts REAL NOT NULL, tenant TEXT NOT NULL, key_id TEXT, model_requested TEXT NOT NULL, model TEXT, provider TEXT,
-    input_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
-    reasoning_tokens INTEGER NOT NULL, cost_usd REAL, saved_usd REAL NOT NULL, cached INTEGER NOT NULL,
-    latency_ms REAL NOT NULL, status TEXT NOT NULL, error_type TEXT, fallback TEXT NOT NULL, stream INTEGER NOT NULL,
-    cache_write_tokens INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS usage_ts ON usage(ts);
-"""
-ADDED_COLUMNS = {"cache_write_tokens": "INTEGER NOT NULL DEFAULT 0"}
-"""Columns later versions added: a ledger written by an older version gets them (``ALTER TABLE``) when opened."""
+SCHEMA = Schema("ledger")
+
+
+@SCHEMA.migration
+def m001_usage(db: sqlite3.Connection) -> None:
+    execute_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS usage (
+            ts REAL NOT NULL, tenant TEXT NOT NULL, key_id TEXT, model_requested TEXT NOT NULL, model TEXT,
+            provider TEXT, input_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, cost_usd REAL, saved_usd REAL NOT NULL,
+            cached INTEGER NOT NULL, latency_ms REAL NOT NULL, status TEXT NOT NULL, error_type TEXT,
+            fallback TEXT NOT NULL, stream INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS usage_ts ON usage(ts);
+        """,
+    )
+
+
+@SCHEMA.migration
+def m002_cache_write_tokens(db: sqlite3.Connection) -> None:
+    if "cache_write_tokens" not in columns(db, "usage"):  # ledgers made before migrations may have it already
+        db.execute("ALTER TABLE usage ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0")
+
+
 _INSERT = f"INSERT INTO usage ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
@@ -166,9 +182,6 @@ class UsageLedger:
         marker.done.wait(timeout)
         self._thread.join(timeout)
 
-    async def aflush(self) -> bool:
-        return await asyncio.to_thread(self.flush)
-
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)
 
@@ -250,25 +263,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(_SCHEMA)
-        _add_missing_columns(conn)
-    except sqlite3.Error:
+        migrate(conn, SCHEMA, where=path)
+    except BaseException:
         conn.close()
         raise
     return conn
-
-
-def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    """Bring a ledger created by an older version up to the current columns (old rows read 0)."""
-    have = {row[1] for row in conn.execute("PRAGMA table_info(usage)")}
-    for name, decl in ADDED_COLUMNS.items():
-        if name in have:
-            continue
-        try:
-            conn.execute(f"ALTER TABLE usage ADD COLUMN {name} {decl}")
-        except sqlite3.OperationalError as exc:  # another process added it first
-            if "duplicate column" not in str(exc):
-                raise
 
 
 def open_readonly(path: Path) -> sqlite3.Connection:

@@ -20,6 +20,8 @@ from ragwright.errors import UserError
 
 @dataclass(frozen=True, slots=True)
 class Source:
+    """One file found under an ingest root, with the document id it is stored under."""
+
     path: Path
     """Absolute, resolved path."""
     doc_id: str

@@ -1,7 +1,8 @@
 """The ingest pipeline: discover → skip unchanged → load → chunk → embed (batched across documents) → upsert.
 
 Incremental by construction:
-- a file whose bytes hash to the stored ``content_hash`` is skipped before it is parsed;
+- a file whose bytes hash to the stored ``content_hash`` is skipped before it is parsed (the hash carries the
+  loaders' extraction version, so a ragwright whose loaders read the same bytes differently re-extracts it);
 - a changed file is re-chunked, and every chunk whose exact indexed text was embedded before (in any document of the
   tenant) reuses its stored vector, so only new text is embedded;
 - each document is written in one store transaction, so a crash (even SIGKILL) leaves every document either in its
@@ -26,8 +27,8 @@ from ragwright.config import Settings
 from ragwright.documents.beir import iter_beir_corpus
 from ragwright.documents.chunker import chunk_document
 from ragwright.documents.loaders import load_file
-from ragwright.documents.model import Chunk, Document, sha256_bytes
-from ragwright.errors import IngestError
+from ragwright.documents.model import Chunk, Document, source_hash
+from ragwright.errors import AccessDenied, IngestError
 from ragwright.ingest.discover import Source, discover
 from ragwright.models.base import Embedder
 from ragwright.store.base import DocumentInfo, Store
@@ -37,6 +38,8 @@ Status = Literal["added", "updated", "unchanged", "failed", "removed"]
 
 @dataclass(slots=True)
 class FileOutcome:
+    """What ingest did with one file (added, updated, unchanged, failed, removed) and why."""
+
     doc_id: str
     status: Status
     chunks: int = 0
@@ -45,6 +48,8 @@ class FileOutcome:
 
 @dataclass(slots=True)
 class IngestReport:
+    """The outcome of an ingest run: one entry per file, chunks embedded and reused, duration."""
+
     outcomes: list[FileOutcome] = field(default_factory=list)
     chunks_embedded: int = 0
     chunks_reused: int = 0
@@ -87,6 +92,8 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+WriteGuard = Callable[[Document, DocumentInfo | None], None]
+"""Checks one document before it is written; raises :class:`AccessDenied` to refuse it (see ``service.access``)."""
 
 
 @dataclass(slots=True)
@@ -158,14 +165,25 @@ class Ingestor:
                 self.store.delete(tenant, info.doc_id)
                 report.outcomes.append(FileOutcome(info.doc_id, "removed"))
 
-    def ingest_documents(self, documents: Iterable[Document], *, tenant: str, total: int = 0) -> IngestReport:
-        """Index already-loaded documents (BEIR corpora, uploads); unchanged ones are skipped by content hash."""
+    def ingest_documents(
+        self, documents: Iterable[Document], *, tenant: str, total: int = 0, guard: WriteGuard | None = None
+    ) -> IngestReport:
+        """Index already-loaded documents (BEIR corpora, uploads); unchanged ones are skipped by content hash.
+
+        ``guard(doc, existing)`` runs before anything else is decided about each document (``existing``: the stored
+        document with its id, or None); an :class:`AccessDenied` it raises fails that document with its reason."""
         started = time.perf_counter()
         report = IngestReport()
 
         def changed() -> Iterator[tuple[Document, Status]]:
             for doc in documents:  # one indexed lookup each: an upload into a large tenant does not list it
                 info = self.store.document(tenant, doc.doc_id)
+                if guard is not None:
+                    try:
+                        guard(doc, info)
+                    except AccessDenied as err:
+                        report.outcomes.append(FileOutcome(doc.doc_id, "failed", reason=str(err)))
+                        continue
                 old = info.content_hash if info is not None else None
                 if old == doc.content_hash:
                     report.outcomes.append(FileOutcome(doc.doc_id, "unchanged"))
@@ -197,7 +215,7 @@ class Ingestor:
                 if (
                     old is not None
                     and src.path.stat().st_size <= max_bytes
-                    and sha256_bytes(src.path.read_bytes()) == old.content_hash
+                    and source_hash(src.path.read_bytes()) == old.content_hash
                 ):
                     report.outcomes.append(FileOutcome(src.doc_id, "unchanged"))
                     self._emit(report, len(sources), src.doc_id)

@@ -31,6 +31,8 @@ class Hit:
 
 @dataclass(slots=True)
 class SearchResult:
+    """The ranked hits for one query, the mode that found them and the time each stage took."""
+
     query: str
     mode: Mode
     hits: list[Hit]

@@ -19,12 +19,14 @@ Example::
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 import time
 from pathlib import Path
 
 from ragwright.errors import UserError
 from ragwright.service.sqlite_file import open_service_db
+from ragwright.sqlite_migrations import Schema
 
 DEFAULT_KB = "default"
 KB_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -42,6 +44,17 @@ def store_tenant(tenant: str, kb: str = DEFAULT_KB) -> str:
     return tenant if kb == DEFAULT_KB else f"{tenant}.{kb}"
 
 
+SCHEMA = Schema("kbs")
+
+
+@SCHEMA.migration
+def m001_knowledge_bases(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS knowledge_bases (tenant TEXT NOT NULL, "
+        "kb TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (tenant, kb))"
+    )
+
+
 class KnowledgeBases:
     """Which knowledge bases each tenant has created (one SQLite table). Safe to share between threads.
 
@@ -55,11 +68,7 @@ class KnowledgeBases:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._db = open_service_db(
-            self.path,
-            "CREATE TABLE IF NOT EXISTS knowledge_bases (tenant TEXT NOT NULL, "
-            "kb TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (tenant, kb))",
-        )
+        self._db = open_service_db(self.path, SCHEMA)
 
     def add(self, tenant: str, kb: str) -> None:
         check_kb_name(kb)

@@ -30,15 +30,18 @@ import hmac
 import json
 import re
 import secrets
+import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ragwright.config import Settings
 from ragwright.errors import UserError
+from ragwright.service.access import TagScope
 from ragwright.service.sqlite_file import open_service_db
+from ragwright.sqlite_migrations import Schema, execute_script
 
 SCOPES = ("read", "write", "admin")
 _RANK = {s: i for i, s in enumerate(SCOPES)}
@@ -47,6 +50,9 @@ KEY_PREFIX = "rw_"
 TENANT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _KEY_RE = re.compile(r"^rw_([0-9a-f]{12})_([A-Za-z0-9_-]{20,64})$")
 _DUMMY_HASH = hashlib.sha256(b"ragwright-dummy-key").hexdigest()
+MULTIPLE_AUTHORIZATION = "more than one Authorization header"
+"""Why a request with two ``Authorization`` headers is refused (400) by ``serve`` and ``mcp --http``: proxies in front
+may read the first or the last, so ragwright reads neither."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,11 @@ class ApiKey:
         if need is None:
             return False
         return any(_RANK.get(s, -1) >= need for s in self.scopes)
+
+    @property
+    def scope(self) -> TagScope:
+        """What this key may read and write by tags (one rule for every front door: ``service.access``)."""
+        return TagScope(self.tags)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -116,19 +127,27 @@ def _clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_keys (
-    key_id TEXT PRIMARY KEY,
-    key_hash TEXT NOT NULL,
-    tenant TEXT NOT NULL,
-    scopes TEXT NOT NULL,
-    tags TEXT NOT NULL,
-    name TEXT,
-    created_at REAL NOT NULL,
-    revoked_at REAL
-);
-CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant);
-"""
+SCHEMA = Schema("keys")
+
+
+@SCHEMA.migration
+def m001_api_keys(db: sqlite3.Connection) -> None:
+    execute_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS api_keys (
+            key_id TEXT PRIMARY KEY,
+            key_hash TEXT NOT NULL,
+            tenant TEXT NOT NULL,
+            scopes TEXT NOT NULL,
+            tags TEXT NOT NULL,
+            name TEXT,
+            created_at REAL NOT NULL,
+            revoked_at REAL
+        );
+        CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant);
+        """,
+    )
 
 
 _CACHE_MAX = 4096
@@ -137,11 +156,12 @@ _CACHE_MAX = 4096
 class KeyStore:
     """Create, verify, list and revoke API keys in one SQLite file. Safe to share between threads."""
 
-    def __init__(self, path: Path, *, cache_seconds: float = 0.0) -> None:
+    def __init__(self, path: Path, *, cache_seconds: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.path = Path(path)
         self.cache_seconds = cache_seconds
+        self._clock = clock  # for the verified-key cache's expiry (tests pass a manual clock)
         self._lock = threading.Lock()
-        self._db = open_service_db(self.path, _SCHEMA)
+        self._db = open_service_db(self.path, SCHEMA)
         # sha256(raw key) -> (key, monotonic time it was verified); only keys that verified. The digest of the whole
         # raw key is the lookup, so a hit means the same raw key; nothing about a secret leaks through its timing.
         self._verified: dict[str, tuple[ApiKey, float]] = {}
@@ -181,7 +201,7 @@ class KeyStore:
         given = hash_key(raw_key) if isinstance(raw_key, str) else ""
         if self.cache_seconds > 0:
             cached = self._verified.get(given)
-            if cached is not None and time.monotonic() - cached[1] < self.cache_seconds:
+            if cached is not None and self._clock() - cached[1] < self.cache_seconds:
                 return cached[0]
         m = _KEY_RE.match(raw_key) if isinstance(raw_key, str) else None
         row = None
@@ -199,7 +219,7 @@ class KeyStore:
             with self._lock:
                 if len(self._verified) >= _CACHE_MAX:
                     self._verified.clear()
-                self._verified[given] = (key, time.monotonic())
+                self._verified[given] = (key, self._clock())
         return key
 
     def get(self, key_id: str) -> ApiKey | None:
@@ -246,9 +266,9 @@ class KeyStore:
             scopes=frozenset(json.loads(str(scopes))),
             tags=tuple(json.loads(str(tags))),
             name=None if name is None else str(name),
-            created_at=float(created_at),
+            created_at=float(created_at),  # type: ignore[arg-type]
             revoked=revoked_at is not None,
-        )  # type: ignore[arg-type]
+        )
 
 
 def default_key_path(data_dir: Path) -> Path:

@@ -24,12 +24,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ragwright.errors import ConfigError
+from ragwright.private_files import private_file
+from ragwright.sqlite_migrations import Schema, execute_script, migrate
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS rate_hits (key TEXT NOT NULL, at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS rate_hits_key_at ON rate_hits (key, at);
-CREATE TABLE IF NOT EXISTS rate_counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
-"""
+SCHEMA = Schema("ratelimit")
+
+
+@SCHEMA.migration
+def m001_rate_hits(db: sqlite3.Connection) -> None:
+    execute_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS rate_hits (key TEXT NOT NULL, at REAL NOT NULL);
+        CREATE INDEX IF NOT EXISTS rate_hits_key_at ON rate_hits (key, at);
+        CREATE TABLE IF NOT EXISTS rate_counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+        """,
+    )
+
+
 SQLITE_SCHEME = "sqlite://"
 DEFAULT_FILE = "ratelimit.sqlite"
 
@@ -67,13 +79,13 @@ class SqliteWindow:
         self.seconds = seconds
         self.path = path
         self._clock = clock
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
         # Autocommit mode (isolation_level=None): the transactions below are explicit.
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000)
         self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.executescript(_SCHEMA)
+        migrate(self._db, SCHEMA, where=path)
         # Counts are derived data: rebuild them from the log on open (a file from a version without them, or a crash
         # between processes, can never leave a key with more hits than the log holds).
         self._db.execute("BEGIN IMMEDIATE")

@@ -13,7 +13,28 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from ragwright.answering.injection import InjectionKind
 from ragwright.documents.model import Chunk, Document
+from ragwright.errors import InvalidFilterError
+
+MAX_GLOB_CHARS = 2048
+"""Longest path glob (SQLite refuses patterns over 50,000 bytes; a document id is far shorter)."""
+MAX_GLOB_STARS = 32
+
+
+def check_glob(glob: str) -> str:
+    """``glob`` if it is a usable path filter, else :class:`InvalidFilterError` saying why. Every :class:`Filters`
+    runs this, so a bad glob is the caller's error (HTTP 400, a tool error, a CLI line) wherever it comes from."""
+    if not glob:
+        raise InvalidFilterError("path filter is empty")
+    if len(glob) > MAX_GLOB_CHARS:
+        raise InvalidFilterError(f"path filter is {len(glob)} characters long; at most {MAX_GLOB_CHARS}")
+    stars = glob.count("*")
+    if stars > MAX_GLOB_STARS:
+        raise InvalidFilterError(f"path filter has {stars} '*' wildcards; at most {MAX_GLOB_STARS}")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in glob):
+        raise InvalidFilterError("path filter contains a control character")
+    return glob
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +49,10 @@ class Filters:
     file_types: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        for glob in self.paths:
+            check_glob(glob)
+
     def __bool__(self) -> bool:
         return bool(self.paths or self.file_types or self.tags)
 
@@ -41,6 +66,8 @@ class StoredChunk:
     doc_title: str
     file_type: str
     tags: tuple[str, ...] = ()
+    injection: InjectionKind | None = None
+    """Set when the chunk's text addresses the assistant (flagged at ingest): it is shown, never used to answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +80,8 @@ class ScoredChunk:
 
 @dataclass(frozen=True, slots=True)
 class DocumentInfo:
+    """One stored document as listed: id, source, type, title, content hash, chunk count, tags."""
+
     doc_id: str
     source: str
     file_type: str
@@ -61,10 +90,14 @@ class DocumentInfo:
     n_chunks: int
     tags: tuple[str, ...] = ()
     ingested_at: float = 0.0
+    flagged_chunks: int = 0
+    """How many of its chunks the injection flagger flagged."""
 
 
 @dataclass(frozen=True, slots=True)
 class StoreStats:
+    """Counts for one tenant: documents, chunks, documents per file type, and the embedding model."""
+
     documents: int
     chunks: int
     embedding_model: str | None
@@ -122,5 +155,11 @@ class Store(Protocol):
         ...
 
     def stats(self, tenant: str) -> StoreStats: ...
+
+    def term_idf(self, tenant: str, terms: Sequence[str]) -> dict[str, float]:
+        """BM25's IDF of analysed ``terms`` over the tenant's chunks (Lucene's, never negative; a term no chunk holds
+        gets the largest value); empty when the tenant has no chunks. For answerability: how rare a question's words
+        are in this corpus."""
+        ...
 
     def close(self) -> None: ...

@@ -20,6 +20,8 @@ from ragwright.store.int8_scan import MIN_ROWS, Int8Scan, Top, exact_top
 
 @dataclass(slots=True)
 class DenseEntry:
+    """One tenant's vectors in memory, as of a store version, with the row and chunk id of each."""
+
     version: int
     rowids: npt.NDArray[np.int64]
     matrix: npt.NDArray[np.float32]
@@ -55,6 +57,8 @@ class DenseEntry:
 
 
 class DenseCache:
+    """Tenants' vectors held in memory (up to ``max_chunks`` each), reloaded when a tenant changes."""
+
     def __init__(self, max_chunks: int) -> None:
         self.max_chunks = max_chunks
         self._entries: dict[str, DenseEntry] = {}

@@ -27,6 +27,8 @@ _MAX_MASKS = 64  # filter masks remembered per tenant version
 
 @dataclass(frozen=True, slots=True)
 class BM25Params:
+    """The BM25 parameters a cached entry was weighted with."""
+
     k1: float
     b: float
     context_weight: float
@@ -34,6 +36,8 @@ class BM25Params:
 
 @dataclass(slots=True)
 class KeywordEntry:
+    """One tenant's postings in memory, pre-weighted for BM25, as of a store version."""
+
     version: int
     params: BM25Params
     chunk_ids: list[str]

@@ -1,26 +1,25 @@
-"""Schema migrations of the embedded store: named functions, each applied once and recorded by name.
+"""Schema migrations of the embedded index (see :mod:`ragwright.sqlite_migrations` for how they are applied).
 
-Per-tenant objects (the FTS5 table) are created on demand by the store, not here, so a new tenant needs no migration.
+Per-tenant objects (the keyword postings table ``kw_<hash>``) and the sqlite-vec table (its width is the embedder's
+dimension) are created on demand by the store (:mod:`ragwright.store.sqlite_write`), not here, so a new tenant needs no
+migration.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
-Migration = Callable[[Any], None]
-MIGRATIONS: list[tuple[str, Migration]] = []
+from ragwright.sqlite_migrations import Schema, execute_script
 
-
-def migration(fn: Migration) -> Migration:
-    MIGRATIONS.append((fn.__name__, fn))
-    return fn
+INDEX = Schema(None)
+"""The index is a file of its own and predates namespaces: its migrations are recorded by bare name."""
+migration = INDEX.migration
+"""Decorator: the next migration of the index (``@migration def m002_...(db)``)."""
 
 
 @migration
 def m001_initial(db: Any) -> None:
-    _execute_all(
+    execute_script(
         db,
         """
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,36 +66,15 @@ def m001_initial(db: Any) -> None:
     )
 
 
-def _execute_all(db: Any, script: str) -> None:
-    """Run ``;``-separated statements inside the caller's transaction (``executescript`` would commit first)."""
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
+@migration
+def m002_chunk_injection_flag(db: Any) -> None:
+    """Per chunk, the :class:`~ragwright.answering.injection.InjectionKind` its text matched (NULL: none); chunks
+    indexed before this migration are flagged here, so an old index is protected without a re-ingest."""
+    from ragwright.answering.injection import flag
 
-
-def apply_migrations(db: Any) -> list[str]:
-    """Apply pending migrations, one transaction each; return the names applied.
-
-    ``db`` must be in autocommit mode (``isolation_level=None``) so that the explicit BEGIN/COMMIT here is the
-    transaction boundary.
-    """
-    db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
-    done = {row[0] for row in db.execute("SELECT name FROM migrations")}
-    applied: list[str] = []
-    for name, fn in MIGRATIONS:
-        if name in done:
-            continue
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            fn(db)
-            db.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        applied.append(name)
-    return applied
-
-
-def known_migrations() -> set[str]:
-    return {name for name, _ in MIGRATIONS}
+    db.execute("ALTER TABLE chunks ADD COLUMN injection TEXT")
+    rows = db.execute("SELECT id, text FROM chunks").fetchall()
+    db.executemany(
+        "UPDATE chunks SET injection = ? WHERE id = ?",
+        [(kind.value, rid) for rid, text in rows if (kind := flag(text)) is not None],
+    )

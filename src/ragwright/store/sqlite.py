@@ -9,11 +9,9 @@ leaves the previous state intact and the next ingest completes the work.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,15 +21,20 @@ import numpy.typing as npt
 import sqlean as sqlite3
 import sqlite_vec
 
+from ragwright.answering.injection import InjectionKind
 from ragwright.documents.model import Chunk, Document
-from ragwright.errors import SchemaVersionError, StoreError
-from ragwright.retrieval.analysis import analyze, query_terms
+from ragwright.errors import StoreError
+from ragwright.private_files import private_file
+from ragwright.retrieval.analysis import query_terms
+from ragwright.sqlite_migrations import migrate
 from ragwright.store import sql
 from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoreStats
 from ragwright.store.dense_cache import DenseCache
 from ragwright.store.keyword_cache import BM25Params, KeywordCache
-from ragwright.store.migrations import apply_migrations, known_migrations
-from ragwright.store.sql import batches, bm25_search, check_tenant, db_errors, document_rows, filter_sql, read_vectors
+from ragwright.store.migrations import INDEX
+from ragwright.store.sql import batches, bm25_search, check_tenant, db_errors, document_rows, filter_sql
+from ragwright.store.sqlite_vectors import ann_search, exact_search, to_chunk_ids, vectors_for_rowids
+from ragwright.store.sqlite_write import create_keyword_table, create_vector_table, delete_document, insert_document
 
 # Above this many filter-matching chunks, vector search over-fetches from the ANN table and filters afterwards instead
 # of scoring the matching chunks exactly.
@@ -70,7 +73,7 @@ class SQLiteStore:
         self._dense = DenseCache(dense_cache_max)
         self._keywords = KeywordCache(keyword_cache_max)
         if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # document text: 0600 in a 0700 directory when ragwright creates them
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None, check_same_thread=False)
@@ -80,18 +83,7 @@ class SQLiteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            applied = {
-                r[0]
-                for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='migrations'")
-            }
-            if applied:
-                names = {r[0] for r in self._db.execute("SELECT name FROM migrations")}
-                unknown = names - known_migrations()
-                if unknown:
-                    raise SchemaVersionError(
-                        f"{self.path} was written by a newer ragwright (unknown migrations: {sorted(unknown)})"
-                    )
-            apply_migrations(self._db)
+            migrate(self._db, INDEX, where=self.path)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open index {self.path}: {exc}") from exc
         self._kw_tables: dict[str, str] = dict(self._db.execute("SELECT tenant, kw_table FROM tenants").fetchall())
@@ -116,10 +108,7 @@ class SQLiteStore:
                 with self._transaction():
                     self._db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_model', ?)", (name,))
                     self._db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_dim', ?)", (str(dim),))
-                    self._db.execute(
-                        "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vec USING vec0("
-                        f"tenant TEXT PARTITION KEY, embedding float[{int(dim)}] distance_metric=cosine)"
-                    )
+                    create_vector_table(self._db, dim)
             elif current != name or current_dim != dim:
                 raise StoreError(
                     f"this index was built with embedder {current} ({current_dim} dims), not {name} ({dim} dims); "
@@ -137,87 +126,14 @@ class SQLiteStore:
         if chunks and (vectors.ndim != 2 or vectors.shape[1] != self.embedding_dim):
             raise StoreError(f"vectors of shape {vectors.shape} do not fit this index ({self.embedding_dim} dims)")
         with self._lock, self._transaction():
-            kw = self._kw_table(tenant, create=True)
-            self._delete_rows(tenant, doc.doc_id, kw)
-            self._db.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    tenant,
-                    doc.doc_id,
-                    doc.source,
-                    doc.file_type,
-                    doc.title,
-                    doc.content_hash,
-                    json.dumps(list(doc.tags)),
-                    json.dumps(doc.metadata),
-                    len(chunks),
-                    time.time(),
-                ),
-            )
-            total_terms = 0
-            for chunk, vector in zip(chunks, vectors, strict=True):
-                context_terms = analyze(chunk.context)
-                terms = context_terms + analyze(chunk.text)
-                total_terms += len(terms)
-                cur = self._db.execute(
-                    "INSERT INTO chunks (tenant, doc_id, chunk_id, ordinal, text, context, char_start, char_end,"
-                    " heading_path, page, n_tokens, n_terms, text_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        tenant,
-                        doc.doc_id,
-                        chunk.id,
-                        chunk.ordinal,
-                        chunk.text,
-                        chunk.context,
-                        chunk.char_start,
-                        chunk.char_end,
-                        json.dumps(list(chunk.heading_path)),
-                        chunk.page,
-                        chunk.n_tokens,
-                        len(terms),
-                        chunk.text_hash,
-                    ),
-                )
-                rowid = cur.lastrowid
-                in_context = Counter(context_terms)
-                self._db.executemany(
-                    f"INSERT INTO {kw} (term, rid, tf, tf_context, dl) VALUES (?, ?, ?, ?, ?)",
-                    [(term, rowid, tf, in_context.get(term, 0), len(terms)) for term, tf in Counter(terms).items()],
-                )
-                self._db.execute(
-                    "INSERT INTO chunks_vec (rowid, tenant, embedding) VALUES (?, ?, ?)",
-                    (rowid, tenant, np.asarray(vector, dtype=np.float32).tobytes()),
-                )
-            self._db.execute(
-                "UPDATE tenants SET n_chunks = n_chunks + ?, n_terms = n_terms + ?,"
-                " version = version + 1 WHERE tenant = ?",
-                (len(chunks), total_terms, tenant),
-            )
+            kw = self._kw_tables.get(tenant) or self._create_kw_table(tenant)
+            delete_document(self._db, tenant, doc.doc_id, kw)
+            insert_document(self._db, tenant, kw, doc, chunks, vectors)
 
     def delete(self, tenant: str, doc_id: str) -> bool:
         check_tenant(tenant)
         with self._lock, self._transaction():
-            return self._delete_rows(tenant, doc_id, self._kw_table(tenant, create=False))
-
-    def _delete_rows(self, tenant: str, doc_id: str, kw: str | None) -> bool:
-        rows = self._db.execute(
-            "SELECT id, n_terms FROM chunks WHERE tenant = ? AND doc_id = ?", (tenant, doc_id)
-        ).fetchall()
-        rowids = [r[0] for r in rows]
-        if rows:
-            self._db.execute(
-                "UPDATE tenants SET n_chunks = n_chunks - ?, n_terms = n_terms - ?,"
-                " version = version + 1 WHERE tenant = ?",
-                (len(rows), sum(r[1] for r in rows), tenant),
-            )
-        for batch in batches(rowids, 500):
-            marks = ",".join("?" * len(batch))
-            if kw is not None:
-                self._db.execute(f"DELETE FROM {kw} WHERE rid IN ({marks})", batch)
-            self._db.execute(f"DELETE FROM chunks_vec WHERE rowid IN ({marks})", batch)
-            self._db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", batch)
-        cur = self._db.execute("DELETE FROM documents WHERE tenant = ? AND doc_id = ?", (tenant, doc_id))
-        return bool(cur.rowcount > 0)
+            return delete_document(self._db, tenant, doc_id, self._kw_tables.get(tenant))
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
@@ -276,10 +192,10 @@ class SQLiteStore:
                     )
                 ]
                 if len(allowed) <= _EXACT_FILTER_LIMIT:
-                    return self._exact_search(tenant, query, allowed, k)
-                scored = self._ann_search(tenant, query, min(_VEC_MAX_K, k * 20))
+                    return exact_search(self._db, self._dense, tenant, query, allowed, k, self.embedding_dim)
+                scored = ann_search(self._db, tenant, query, min(_VEC_MAX_K, k * 20))
                 keep = set(allowed)
-                return self._to_chunk_ids(tenant, [(r, s) for r, s in scored if r in keep][:k])
+                return to_chunk_ids(self._db, tenant, [(r, s) for r, s in scored if r in keep][:k])
             cached = self._dense.get(self._db, tenant, self.embedding_dim)
             if cached is not None:
                 top, scores = cached.top(query, k)
@@ -287,46 +203,7 @@ class SQLiteStore:
                 return [
                     ScoredChunk(names[i], s) for i, s in zip(top.tolist(), scores.tolist(), strict=True) if names[i]
                 ]
-            return self._to_chunk_ids(tenant, self._ann_search(tenant, query, min(k, _VEC_MAX_K)))
-
-    def _ann_search(self, tenant: str, query: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
-        rows = self._db.execute(
-            "SELECT rowid, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ? AND tenant = ?",
-            (query.tobytes(), k, tenant),
-        ).fetchall()
-        return [(int(r), 1.0 - float(d)) for r, d in rows]
-
-    def _exact_search(
-        self, tenant: str, query: npt.NDArray[np.float32], rowids: list[int], k: int
-    ) -> list[ScoredChunk]:
-        if not rowids:
-            return []
-        ids, matrix = self._vectors_for_rowids(tenant, rowids)
-        scores = matrix @ query
-        order = np.argsort(-scores, kind="stable")[:k]
-        return self._to_chunk_ids(tenant, [(ids[i], float(scores[i])) for i in order])
-
-    def _vectors_for_rowids(self, tenant: str, rowids: Sequence[int]) -> tuple[list[int], npt.NDArray[np.float32]]:
-        # Use the in-memory matrix only when it is current: reloading it here would make ingest quadratic, since
-        # every upsert bumps the tenant's version and ingest looks up reusable vectors before each document.
-        cached = self._dense.current(self._db, tenant)
-        if cached is not None:
-            position = cached.positions
-            found = [r for r in rowids if r in position]
-            return found, cached.matrix[[position[r] for r in found]] if found else cached.matrix[:0]
-        return read_vectors(self._db, tenant, rowids, self.embedding_dim or 0)
-
-    def _to_chunk_ids(self, tenant: str, scored: list[tuple[int, float]]) -> list[ScoredChunk]:
-        if not scored:
-            return []
-        marks = ",".join("?" * len(scored))
-        mapping = dict(
-            self._db.execute(
-                f"SELECT id, chunk_id FROM chunks WHERE tenant = ? AND id IN ({marks})",
-                (tenant, *[r for r, _ in scored]),
-            ).fetchall()
-        )
-        return [ScoredChunk(mapping[r], s) for r, s in scored if r in mapping]
+            return to_chunk_ids(self._db, tenant, ann_search(self._db, tenant, query, min(k, _VEC_MAX_K)))
 
     @db_errors
     def get(self, tenant: str, chunk_ids: Sequence[str]) -> list[StoredChunk]:
@@ -337,7 +214,7 @@ class SQLiteStore:
                 marks = ",".join("?" * len(batch))
                 for row in self._db.execute(
                     "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.context, c.char_start, c.char_end,"
-                    " c.heading_path, c.page, c.n_tokens, d.source, d.title, d.file_type, d.tags"
+                    " c.heading_path, c.page, c.n_tokens, d.source, d.title, d.file_type, d.tags, c.injection"
                     " FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
                     f" WHERE c.tenant = ? AND c.chunk_id IN ({marks})",
                     (tenant, *batch),
@@ -360,6 +237,7 @@ class SQLiteStore:
                         doc_title=row[11],
                         file_type=row[12],
                         tags=tuple(json.loads(row[13])),
+                        injection=InjectionKind(row[14]) if row[14] else None,
                     )
         return [found[c] for c in chunk_ids if c in found]
 
@@ -381,7 +259,7 @@ class SQLiteStore:
                 )
             if not rowid_of or self.embedding_dim is None:
                 return {}
-            ids, matrix = self._vectors_for_rowids(tenant, list(rowid_of))
+            ids, matrix = vectors_for_rowids(self._db, self._dense, tenant, list(rowid_of), self.embedding_dim)
         return {rowid_of[r]: matrix[i] for i, r in enumerate(ids)}
 
     @db_errors
@@ -399,7 +277,7 @@ class SQLiteStore:
                     rowid_of[rowid] = h
             if not rowid_of or self.embedding_dim is None:
                 return {}
-            ids, matrix = self._vectors_for_rowids(tenant, list(rowid_of))
+            ids, matrix = vectors_for_rowids(self._db, self._dense, tenant, list(rowid_of), self.embedding_dim)
         return {rowid_of[r]: matrix[i].copy() for i, r in enumerate(ids)}
 
     @db_errors
@@ -433,6 +311,21 @@ class SQLiteStore:
             by_file_type=by_type,
         )
 
+    @db_errors
+    def term_idf(self, tenant: str, terms: Sequence[str]) -> dict[str, float]:
+        check_tenant(tenant)
+        table = self._kw_tables.get(tenant) or self._known_kw_table(tenant)
+        if table is None or not terms:
+            return {}
+        with self._lock:
+            row = self._db.execute("SELECT n_chunks FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
+            if row is None or row[0] <= 0:
+                return {}
+            df = {
+                t: self._db.execute(f"SELECT COUNT(*) FROM {table} WHERE term = ?", (t,)).fetchone()[0] for t in terms
+            }
+        return {t: sql.bm25_idf(int(row[0]), int(n)) for t, n in df.items()}
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -459,17 +352,9 @@ class SQLiteStore:
             self._kw_tables[tenant] = row[0]
         return row[0] if row else None
 
-    def _kw_table(self, tenant: str, *, create: bool) -> str | None:
-        name = self._kw_tables.get(tenant)
-        if name is None and create:
-            name = "kw_" + hashlib.sha1(tenant.encode("utf-8")).hexdigest()[:20]
-            self._db.execute(
-                f"CREATE TABLE IF NOT EXISTS {name} (term TEXT NOT NULL, rid INTEGER NOT NULL, tf INTEGER NOT NULL,"
-                " tf_context INTEGER NOT NULL, dl INTEGER NOT NULL, PRIMARY KEY (term, rid)) WITHOUT ROWID"
-            )
-            self._db.execute(f"CREATE INDEX IF NOT EXISTS {name}_rid ON {name} (rid)")
-            self._db.execute("INSERT OR IGNORE INTO tenants (tenant, kw_table) VALUES (?, ?)", (tenant, name))
-            self._kw_tables[tenant] = name
+    def _create_kw_table(self, tenant: str) -> str:
+        name = create_keyword_table(self._db, tenant)
+        self._kw_tables[tenant] = name
         return name
 
     @contextmanager
@@ -477,13 +362,14 @@ class SQLiteStore:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write to {self.path}: {exc}") from exc
+            raise sql.write_error(exc, f"cannot write to {self.path}") from exc
         try:
             yield
+            self._db.execute("COMMIT")
         except BaseException as exc:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             self._kw_tables = dict(self._db.execute("SELECT tenant, kw_table FROM tenants").fetchall())
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"write to {self.path} failed and was rolled back: {exc}") from exc
+            if isinstance(exc, (sqlite3.Error, OSError)):
+                raise sql.write_error(exc, f"write to {self.path} failed and was rolled back") from exc
             raise
-        self._db.execute("COMMIT")

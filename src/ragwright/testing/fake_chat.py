@@ -24,10 +24,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ragwright.errors import GatewayError, StreamInterrupted
+from ragwright.errors import GatewayError, StreamInterrupted, UnknownModel
+from ragwright.gateway.base import ChatModel
 from ragwright.gateway.pricing import PriceTable
 from ragwright.gateway.types import (
     ChatRequest,
@@ -40,11 +41,13 @@ from ragwright.gateway.types import (
     Usage,
 )
 
-__all__ = ["FakeChatModel", "Reply"]
+__all__ = ["FakeChatModel", "Reply", "ScriptedGateway"]
 
 
 @dataclass(frozen=True)
 class Reply:
+    """One scripted reply of a :class:`FakeChatModel`: text, usage, tool calls, delays, stream faults."""
+
     text: str = ""
     usage: Usage | None = None
     tool_calls: tuple[ToolCall, ...] = ()
@@ -62,6 +65,8 @@ Step = str | Reply | GatewayError | Callable[[ChatRequest], "Step"]
 
 
 class FakeChatModel:
+    """A deterministic ``ChatModel`` that plays a script of replies and errors, recording requests."""
+
     def __init__(
         self,
         script: Sequence[Step] | Callable[[ChatRequest], Step] = (),
@@ -78,6 +83,7 @@ class FakeChatModel:
         self._iter = itertools.cycle(self._steps) if cycle and self._steps else iter(self._steps)
         self._prices = prices
         self.requests: list[ChatRequest] = []
+        self.closed = False
 
     @property
     def calls(self) -> int:
@@ -108,6 +114,9 @@ class FakeChatModel:
     def _cost(self, usage: Usage) -> float | None:
         return self._prices.cost(self.name, usage) if self._prices is not None else None
 
+    async def aclose(self) -> None:
+        self.closed = True
+
     async def chat(self, request: ChatRequest) -> ChatResponse:
         reply = self._next(request)
         if isinstance(reply, GatewayError):
@@ -119,9 +128,9 @@ class FakeChatModel:
         return ChatResponse(
             model=self.name,
             message=Message("assistant", reply.text or None, tool_calls=reply.tool_calls),
-            finish_reason=finish,
+            finish_reason=finish,  # type: ignore[arg-type]
             usage=usage,
-            cost_usd=self._cost(usage),  # type: ignore[arg-type]
+            cost_usd=self._cost(usage),
             id=f"fake-{uuid.uuid4().hex[:12]}",
             logprobs=reply.logprobs,
         )
@@ -151,3 +160,34 @@ class FakeChatModel:
             cost_usd=self._cost(usage),
             model=self.name,
         )
+
+
+class ScriptedGateway:
+    """A :class:`~ragwright.gateway.base.ModelSource` over named models (usually :class:`FakeChatModel` s), for
+    front ends under test: the proxy, the HTTP service and ``Ragwright`` take it where they take the real gateway.
+
+    The mapping is used as given, so a test may add models after handing it over.
+
+    Example::
+
+        models = {"fake:m": FakeChatModel(["Hi"], name="fake:m")}
+        app = create_app(settings, gateway=ScriptedGateway(models))
+        models["fake:late"] = FakeChatModel(["later"], name="fake:late")
+    """
+
+    def __init__(self, models: Mapping[str, ChatModel] | None = None) -> None:
+        self.by_name: Mapping[str, ChatModel] = models if models is not None else {}
+        self.closed = False
+
+    def model(self, name: str) -> ChatModel:
+        if name not in self.by_name:
+            raise UnknownModel(f"unknown model {name!r}", name=name)
+        return self.by_name[name]
+
+    def models(self) -> list[str]:
+        return list(self.by_name)
+
+    async def aclose(self) -> None:
+        for model in self.by_name.values():
+            await model.aclose()
+        self.closed = True

@@ -122,7 +122,8 @@ async def test_cancelled_probe_frees_the_slot(clock: ManualClock) -> None:
             await model.chat(request())
     clock.advance(30)
     task = asyncio.create_task(model.chat(request()))
-    await asyncio.sleep(0.01)
+    while fake.calls < 4:  # until the probe is in flight
+        await asyncio.sleep(0)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

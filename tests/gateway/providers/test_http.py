@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import time
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from ragwright.gateway.providers.http import (
     shared_client,
     translate_error,
 )
+from ragwright.testing.provider_servers import OpenAIServer, Plan, hang
 
 
 @pytest.mark.parametrize(
@@ -93,11 +95,30 @@ def test_translate_error() -> None:
     assert isinstance(odd, ProviderProtocolError)
 
 
-def test_client_is_pooled_with_configured_timeouts() -> None:
+async def test_client_is_pooled_with_configured_timeouts(openai_server: OpenAIServer) -> None:
+    """200 requests at once get 200 connections, and 32 finished ones stay open for the next 32 (checked on the
+    wire, not in httpx's private pool attributes)."""
     client = make_client(TimeoutSettings(connect=2.0, first_token=3.0, total=40.0))
-    pool = client._transport._pool  # type: ignore[attr-defined]
-    assert pool._max_connections >= 200 and pool._max_keepalive_connections >= 32
     assert client.timeout.connect == 2.0 and client.timeout.read == 40.0
+    url = openai_server.base_url + "/chat/completions"
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    openai_server.default = hang()
+    stuck = [asyncio.ensure_future(client.post(url, json=body)) for _ in range(200)]
+    deadline = time.monotonic() + 30
+    while openai_server.request_count < 200 and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert openai_server.request_count == 200  # none of them waits for a free connection
+    for task in stuck:
+        task.cancel()
+    await asyncio.gather(*stuck, return_exceptions=True)
+
+    openai_server.reset()
+    openai_server.default = Plan(delay=0.5)
+    for _ in range(2):
+        replies = await asyncio.gather(*(client.post(url, json=body) for _ in range(32)))
+        assert [r.status_code for r in replies] == [200] * 32
+        assert openai_server.connections == 32  # the second wave reuses the first wave's connections
+    await client.aclose()
 
 
 async def test_shared_client_is_one_per_event_loop() -> None:

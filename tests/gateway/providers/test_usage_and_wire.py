@@ -11,9 +11,11 @@ import pytest
 from ragwright.gateway.base import collect
 from ragwright.gateway.pricing import Price, PriceTable
 from ragwright.gateway.providers.anthropic import AnthropicChatModel
+from ragwright.gateway.providers.http import make_client
 from ragwright.gateway.providers.openai import OpenAIChatModel
 from ragwright.gateway.types import ChatRequest, Message, ResponseFormat, Tool, ToolCall, Usage
 from ragwright.testing.provider_servers import AnthropicServer, OpenAIServer, Plan
+from tests.gateway.providers.conftest import FAST
 
 # USD per 1M tokens, every rate distinct so a token counted in the wrong bucket changes the total
 TABLE = PriceTable(
@@ -235,14 +237,14 @@ async def test_streams_and_calls_reuse_pooled_connections(
         assert server.request_count == 10 and server.connections == 1
 
 
-async def test_abandoned_stream_releases_its_connection(openai_server: OpenAIServer, client: httpx.AsyncClient) -> None:
+async def test_abandoned_stream_releases_its_connection(openai_server: OpenAIServer) -> None:
     openai_server.default = Plan(text="one two three four five six", chunk_delay=0.01)
-    model = OpenAIChatModel("m", base_url=openai_server.base_url, client=client)
-    for _ in range(3):
-        stream = model.stream(REQ)
-        async for _chunk in stream:
-            break
-        await stream.aclose()  # type: ignore[attr-defined]
-    pool = client._transport._pool  # type: ignore[attr-defined]
-    assert all(conn.is_idle() or conn.is_closed() for conn in pool.connections)  # none left mid-response
-    assert (await model.chat(REQ)).text == "one two three four five six"
+    # one connection in the pool, and a pool wait of FAST.connect: a stream that kept it would fail the next call
+    async with make_client(FAST, max_connections=1) as client:
+        model = OpenAIChatModel("m", base_url=openai_server.base_url, client=client)
+        for _ in range(3):
+            stream = model.stream(REQ)
+            async for _chunk in stream:
+                break
+            await stream.aclose()  # type: ignore[attr-defined]
+        assert (await model.chat(REQ)).text == "one two three four five six"

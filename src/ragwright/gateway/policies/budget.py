@@ -132,7 +132,7 @@ class Budget(WrapperModel):
         self.period = period
         self.prices = prices
         self.clock = clock
-        self.store: BudgetStore = store or InMemoryBudgetStore()
+        self.store: BudgetStore = store if store is not None else InMemoryBudgetStore()  # an empty store is falsy
         self.unknown_price = unknown_price
         self.default_max_tokens = default_max_tokens
         self._warned: set[str] = set()

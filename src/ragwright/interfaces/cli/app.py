@@ -180,6 +180,7 @@ def docs(
                     "file_type": d.file_type,
                     "title": d.title,
                     "chunks": d.n_chunks,
+                    "flagged_chunks": d.flagged_chunks,
                     "tags": list(d.tags),
                     "source": d.source,
                 }
@@ -190,11 +191,17 @@ def docs(
     from rich.table import Table
 
     table = Table(title=f"{len(infos)} documents")
-    for col in ("document", "type", "chunks", "title"):
+    for col in ("document", "type", "chunks", "flagged", "title"):
         table.add_column(col)
     for d in infos:
-        table.add_row(d.doc_id, d.file_type, str(d.n_chunks), render.snippet(d.title, 60))
+        flagged = f"[bold red]{d.flagged_chunks}[/]" if d.flagged_chunks else "0"
+        table.add_row(d.doc_id, d.file_type, str(d.n_chunks), flagged, render.snippet(d.title, 60))
     render.console.print(table)
+    if any(d.flagged_chunks for d in infos):
+        render.console.print(
+            "[dim]flagged: passages that address the assistant (e.g. 'ignore the question'); they are searchable "
+            "but never used to answer. See docs/injection.md.[/]"
+        )
 
 
 def _register_bench() -> None:

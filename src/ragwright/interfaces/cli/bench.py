@@ -62,12 +62,12 @@ def retrieval(
             beir,
             settings=settings,
             split=split,
-            mode=mode,
-            index=index,  # type: ignore[arg-type]
+            mode=mode,  # type: ignore[arg-type]
+            index=index,
             out=out,
-            progress=on_ingest,
-            on_query=on_query,
-        )  # type: ignore[arg-type]
+            progress=on_ingest,  # type: ignore[arg-type]
+            on_query=on_query,  # type: ignore[arg-type]
+        )
     render.print_json(data)
 
 
@@ -93,11 +93,50 @@ def answers(
             holdout=holdout,
             index=index,
             out=out,
-            progress=on_ingest,
-            on_query=on_query,
+            progress=on_ingest,  # type: ignore[arg-type]
+            on_query=on_query,  # type: ignore[arg-type]
             limit=limit,
-        )  # type: ignore[arg-type]
+        )
     render.print_json(data)
+
+
+@bench_app.command("abstention")
+def abstention(
+    dataset: Annotated[str, typer.Option("--dataset", help="xquad, scifact or solana.")],
+    data: Annotated[
+        Path | None, typer.Option(help="The dataset (xquad.en.json, the SciFact BEIR dir, the Solana dir).")
+    ] = None,
+    part: Annotated[str, typer.Option(help="test (report) or train (fitting data; not for solana).")] = "test",
+    out: Annotated[Path | None, typer.Option(help="Write the result JSON here.")] = None,
+    records: Annotated[Path | None, typer.Option(help="Write one JSON line per question (features, outcome).")] = None,
+    index: Annotated[Path | None, typer.Option(help="Keep the full index here (re-runs embed nothing).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions of the part.")] = None,
+    corpus_limit: Annotated[
+        int | None, typer.Option(help="SciFact: index only the first N abstracts; keep the claims they cover.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config")] = None,
+) -> None:
+    """Abstention with the gold document removed from the index, and false abstention with it present."""
+    from ragwright.bench.abstention import DEFAULT_DATA, run_abstention_bench
+
+    if part not in ("train", "test"):
+        raise UserError(f"--part must be train or test, not {part!r}")
+    settings = load_settings(config)
+    with _bars(False) as (on_ingest, on_query):
+        result = run_abstention_bench(
+            dataset,
+            data or DEFAULT_DATA.get(dataset, Path(dataset)),
+            settings=settings,
+            part=part,  # type: ignore[arg-type]
+            index=index,
+            out=out,
+            records=records,
+            limit=limit,
+            corpus_limit=corpus_limit,
+            progress=on_ingest,  # type: ignore[arg-type]
+            on_query=on_query,  # type: ignore[arg-type]
+        )
+    render.print_json(result)
 
 
 @bench_app.command("verifier")

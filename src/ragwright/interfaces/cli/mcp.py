@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import anyio
 import typer
@@ -13,26 +14,59 @@ import typer
 from ragwright.app import Ragwright
 from ragwright.config import load_settings
 from ragwright.errors import UserError
-from ragwright.service.keys import ApiKey, KeyStore, key_path
+from ragwright.service.keys import KeyStore, key_path
+
+if TYPE_CHECKING:
+    from ragwright.interfaces.mcp.server import KeyResolver
 
 
 def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def _stdio_key(keys_file: Path, raw_key: str | None, tenant: str, scopes: str, tags: str | None) -> ApiKey:
+KEY_FLAG_WARNING = (
+    "warning: --key puts the API key on the command line, where `ps` shows it; use RAGWRIGHT_API_KEY or --key-file"
+)
+
+
+def _raw_key(ctx: typer.Context, key: str | None, key_file: Path | None) -> str | None:
+    """The API key from ``--key-file``, RAGWRIGHT_API_KEY or (with a warning: ``ps`` shows it) ``--key``."""
+    if key_file is not None:
+        if key is not None:
+            raise UserError("give one of --key-file, RAGWRIGHT_API_KEY or --key, not several")
+        try:
+            lines = key_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read --key-file {key_file}: {getattr(exc, 'strerror', None) or exc}") from None
+        if not lines or not lines[0].strip():
+            raise UserError(f"--key-file {key_file} is empty")
+        return lines[0].strip()
+    source = ctx.get_parameter_source("key")
+    if key is not None and source is not None and source.name == "COMMANDLINE":
+        typer.echo(KEY_FLAG_WARNING, err=True)
+    return key.strip() if key else None
+
+
+KEY_CACHE_SECONDS = 1.0
+"""How long a stdio process trusts a key it verified (the HTTP service's figure): a revocation reaches it within."""
+
+
+def _stdio_resolver(
+    keys: KeyStore | None, raw_key: str | None, tenant: str, scopes: str, tags: str | None
+) -> KeyResolver:
     from ragwright.interfaces.mcp.access import local_key
+    from ragwright.interfaces.mcp.server import fixed_key, stored_key
 
     if raw_key:
-        with KeyStore(keys_file) as store:
-            key = store.verify(raw_key.strip())
-        if key is None:
+        assert keys is not None
+        if keys.verify(raw_key) is None:
             raise UserError("invalid or revoked API key (--key / RAGWRIGHT_API_KEY)")
-        return key
-    return local_key(tenant, _split(scopes), _split(tags))
+        return stored_key(keys, raw_key)
+    return fixed_key(local_key(tenant, _split(scopes), _split(tags)))
 
 
 def mcp_command(
+    ctx: typer.Context,
     http: Annotated[
         bool, typer.Option("--http", help="Serve streamable HTTP at /mcp (Bearer API keys) instead of stdio.")
     ] = False,
@@ -44,8 +78,12 @@ def mcp_command(
             "--key",
             envvar="RAGWRIGHT_API_KEY",
             show_envvar=True,
-            help="stdio: act as this API key (its tenant, scopes and tags).",
+            help="stdio: act as this API key. Prefer RAGWRIGHT_API_KEY or --key-file: `ps` shows the command line.",
         ),
+    ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option("--key-file", help="stdio: act as the API key in this file (its first line; keep it 0600)."),
     ] = None,
     tenant: Annotated[str | None, typer.Option("--tenant", help="stdio without --key: the tenant to serve.")] = None,
     scopes: Annotated[
@@ -63,9 +101,10 @@ def mcp_command(
 ) -> None:
     """Serve search, answer, list_documents, get_document and (write keys only) ingest to MCP clients."""
     from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
-    from ragwright.interfaces.mcp.server import build_server, fixed_key, key_from_http
+    from ragwright.interfaces.mcp.server import build_server, key_from_http
     from ragwright.interfaces.mcp.tools import RagTools
 
+    key = _raw_key(ctx, key, key_file)
     settings = load_settings(config, data_dir=data_dir)
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     limiter = KeyRateLimiter(
@@ -86,9 +125,10 @@ def mcp_command(
         else:
             from ragwright.interfaces.mcp.stdio import serve_stdio
 
-            api_key = _stdio_key(key_path(settings), key, tenant or settings.tenant, scopes, tags)
-            anyio.run(
-                serve_stdio, build_server(tools, fixed_key(api_key), limiter, timeout=settings.service.request_timeout)
-            )
+            raw = key
+            with KeyStore(key_path(settings), cache_seconds=KEY_CACHE_SECONDS) if raw else nullcontext() as keys:
+                resolver = _stdio_resolver(keys, raw, tenant or settings.tenant, scopes, tags)
+                server = build_server(tools, resolver, limiter, timeout=settings.service.request_timeout)
+                anyio.run(serve_stdio, server)
     finally:
         rw.close()

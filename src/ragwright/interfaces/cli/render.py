@@ -46,6 +46,7 @@ def search_to_dict(result: SearchResult) -> dict[str, Any]:
                 "char_start": h.chunk.chunk.char_start,
                 "char_end": h.chunk.chunk.char_end,
                 "text": h.chunk.chunk.text,
+                "injection": h.chunk.injection.value if h.chunk.injection else None,
             }
             for h in result.hits
         ],
@@ -66,7 +67,10 @@ def print_search(result: SearchResult) -> None:
         where = " › ".join([h.chunk.doc_path, *h.chunk.chunk.heading_path])
         if h.chunk.chunk.page is not None:
             where += f" / page {h.chunk.chunk.page}"
-        table.add_row(str(h.rank), f"{h.score:.3f}", escape(where), escape(snippet(h.chunk.chunk.text)))
+        text = escape(snippet(h.chunk.chunk.text))
+        if h.chunk.injection is not None:  # shown, and marked: it addresses the assistant (see docs/injection.md)
+            text = f"[bold red]flagged: {h.chunk.injection.value}[/] {text}"
+        table.add_row(str(h.rank), f"{h.score:.3f}", escape(where), text)
     console.print(table)
     console.print(f"[dim]{result.timings_ms.get('total', 0):.1f} ms[/]")
 

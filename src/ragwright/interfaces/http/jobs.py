@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 from ragwright.config import Settings
 from ragwright.service.sqlite_file import open_service_db
+from ragwright.sqlite_migrations import Schema
 
 log = logging.getLogger("ragwright.http.jobs")
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
@@ -41,6 +42,8 @@ JobStatus = Literal["queued", "running", "succeeded", "failed"]
 
 @dataclass
 class Job:
+    """One upload's ingest job: files, status, progress and result, as stored in the jobs table."""
+
     id: str
     tenant: str
     kb: str
@@ -58,6 +61,9 @@ class Job:
     error: str | None = None
     owner: int = field(default_factory=os.getpid)
     """The server process running the job."""
+    key_tags: tuple[str, ...] = ()
+    """The tag limits of the key that submitted it (empty: none): the worker enforces them on every document, and
+    only keys whose scope covers them may read the job (``service.access.TagScope``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +98,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
+SCHEMA = Schema("jobs")
+
+
+@SCHEMA.migration
+def m001_jobs(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, "
+        "tenant TEXT NOT NULL, data TEXT NOT NULL, finished INTEGER NOT NULL, "
+        "updated_at REAL NOT NULL)"
+    )
+
+
 class JobStore:
     """Jobs as rows of a SQLite table, so every server process (``serve --workers N``) can answer ``GET /v1/jobs``.
 
@@ -104,12 +122,7 @@ class JobStore:
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
-        self._db = open_service_db(
-            Path(path),
-            "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, "
-            "tenant TEXT NOT NULL, data TEXT NOT NULL, finished INTEGER NOT NULL, "
-            "updated_at REAL NOT NULL)",
-        )
+        self._db = open_service_db(Path(path), SCHEMA)
 
     def put(self, job: Job) -> None:
         data = json.dumps(dataclasses.asdict(job))
@@ -126,6 +139,7 @@ class JobStore:
             return None
         data = json.loads(row[0])
         data["tags"] = tuple(data["tags"])
+        data["key_tags"] = tuple(data.get("key_tags", ()))
         return Job(**data)
 
     def trim(self, keep: int) -> None:
@@ -185,12 +199,27 @@ class JobRunner:
         job_dir: Path,
         files: list[str],
         tags: tuple[str, ...],
+        key_tags: tuple[str, ...] = (),
     ) -> Job:
         job = Job(
-            id=job_id, tenant=tenant, kb=kb, store_tenant=store_tenant, files=files, tags=tags, files_total=len(files)
+            id=job_id,
+            tenant=tenant,
+            kb=kb,
+            store_tenant=store_tenant,
+            files=files,
+            tags=tags,
+            files_total=len(files),
+            key_tags=key_tags,
         )
         task = json.dumps(
-            {"job_id": job_id, "tenant": store_tenant, "job_dir": str(job_dir), "files": files, "tags": list(tags)}
+            {
+                "job_id": job_id,
+                "tenant": store_tenant,
+                "job_dir": str(job_dir),
+                "files": files,
+                "tags": list(tags),
+                "key_tags": list(key_tags),
+            }
         )
         with self._lock:
             if self._closed:

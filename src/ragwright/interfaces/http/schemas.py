@@ -13,6 +13,8 @@ KbName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Kno
 
 
 class FiltersIn(BaseModel):
+    """Search filters: document id globs, file types and tags."""
+
     model_config = ConfigDict(extra="forbid")
 
     paths: list[str] = Field(default_factory=list, max_length=50, description="Globs over document ids.")
@@ -24,6 +26,8 @@ class FiltersIn(BaseModel):
 
 
 class SearchIn(BaseModel):
+    """The body of ``POST /v1/search``."""
+
     model_config = ConfigDict(extra="forbid")
 
     query: str = Field(min_length=1, max_length=4000)
@@ -34,6 +38,8 @@ class SearchIn(BaseModel):
 
 
 class HitOut(BaseModel):
+    """One ranked passage with its score and location (heading path, page, character span)."""
+
     rank: int
     score: float
     doc_id: str
@@ -44,9 +50,14 @@ class HitOut(BaseModel):
     char_start: int
     char_end: int
     text: str
+    injection: Literal["override", "role", "directive", "address"] | None = Field(
+        None, description="Set when the passage addresses the assistant (flagged at ingest); never used to answer."
+    )
 
 
 class SearchOut(BaseModel):
+    """The ranked passages for a query."""
+
     object: Literal["search_result"] = "search_result"
     query: str
     mode: str
@@ -56,6 +67,8 @@ class SearchOut(BaseModel):
 
 
 class AnswerIn(BaseModel):
+    """The body of ``POST /v1/answer``."""
+
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(min_length=1, max_length=4000)
@@ -65,6 +78,8 @@ class AnswerIn(BaseModel):
 
 
 class CitationOut(BaseModel):
+    """One cited passage of an answer."""
+
     n: int
     doc_id: str
     chunk_id: str
@@ -87,6 +102,8 @@ class FallbackOut(BaseModel):
 
 
 class AnswerOut(BaseModel):
+    """A cited answer, or an abstention with the closest passages."""
+
     object: Literal["answer"] = "answer"
     question: str
     knowledge_base: str
@@ -108,6 +125,8 @@ class AnswerOut(BaseModel):
 
 
 class DocumentOut(BaseModel):
+    """One indexed document."""
+
     object: Literal["document"] = "document"
     id: str
     knowledge_base: str
@@ -128,18 +147,24 @@ class DocumentList(BaseModel):
 
 
 class Deleted(BaseModel):
+    """The result of deleting a document."""
+
     id: str
     object: Literal["document"] = "document"
     deleted: bool = True
 
 
 class JobProgress(BaseModel):
+    """Files and chunks an ingest job has done so far."""
+
     files_done: int
     files_total: int
     chunks_embedded: int
 
 
 class JobOut(BaseModel):
+    """An ingest job: status, progress, result or error."""
+
     id: str
     object: Literal["job"] = "job"
     status: Literal["queued", "running", "succeeded", "failed"]
@@ -155,6 +180,8 @@ class JobOut(BaseModel):
 
 
 class ContentPart(BaseModel):
+    """One part of a multi-part chat message (only text parts are read)."""
+
     model_config = ConfigDict(extra="allow")
 
     type: str = Field(max_length=64)
@@ -162,6 +189,8 @@ class ContentPart(BaseModel):
 
 
 class ChatMessageIn(BaseModel):
+    """One message of a chat completions request."""
+
     model_config = ConfigDict(extra="allow")
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
@@ -176,6 +205,8 @@ class ChatMessageIn(BaseModel):
 
 
 class StreamOptions(BaseModel):
+    """OpenAI's ``stream_options``: ``include_usage`` adds a final usage chunk."""
+
     include_usage: bool = False
 
 
@@ -197,12 +228,16 @@ class ChatCompletionIn(BaseModel):
 
 
 class AssistantMessage(BaseModel):
+    """The assistant message of a chat completion."""
+
     role: Literal["assistant"] = "assistant"
     content: str | None
     refusal: str | None = None
 
 
 class ChoiceOut(BaseModel):
+    """One choice of a chat completion."""
+
     index: int
     message: AssistantMessage
     finish_reason: Literal["stop", "length", "tool_calls", "content_filter"]
@@ -210,6 +245,8 @@ class ChoiceOut(BaseModel):
 
 
 class UsageOut(BaseModel):
+    """Token counts of a chat completion."""
+
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
@@ -229,6 +266,8 @@ class ChatCompletionOut(BaseModel):
 
 
 class ModelOut(BaseModel):
+    """One model ``/v1/models`` lists."""
+
     id: str
     object: Literal["model"] = "model"
     created: int
@@ -236,16 +275,22 @@ class ModelOut(BaseModel):
 
 
 class ModelList(BaseModel):
+    """The models ``/v1/models`` lists."""
+
     object: Literal["list"] = "list"
     data: list[ModelOut]
 
 
 class ErrorDetail(BaseModel):
+    """What went wrong: a stable ``type`` and a human-readable ``message``."""
+
     type: str
     message: str
 
 
 class ErrorOut(BaseModel):
+    """Every error response: ``{"error": {"type", "message"}}``."""
+
     error: ErrorDetail
 
 

@@ -2,7 +2,10 @@
 
 PDF parsing (PDFium) is not thread-safe and ingest writes must be serialised, so the server never ingests itself. It
 starts ``python -m ragwright.interfaces.http.worker`` and talks to it in JSON lines: the first line on stdin is the
-settings, then one task per line ``{"job_id", "tenant", "job_dir", "files", "tags"}``. The worker answers on stdout:
+settings, then one task per line ``{"job_id", "tenant", "job_dir", "files", "tags", "key_tags"}``. ``key_tags``
+are the submitting key's tag limits: each document is checked against them as it will be stored (front matter
+included) just before it is written (:class:`ragwright.service.access.TagScope`); a refused one fails with its
+reason. The worker answers on stdout:
 
 - ``{"event": "start", "job_id"}``; ``{"event": "progress", "job_id", "files_done", "files_total", "chunks"}``;
 - ``{"event": "done", "job_id", "summary"}`` with :meth:`IngestReport.summary` (per-file reasons for failed files);
@@ -51,6 +54,7 @@ def run(inp: TextIO, out: TextIO) -> None:
     from ragwright.config import Settings
     from ragwright.errors import RagwrightError
     from ragwright.ingest.pipeline import Ingestor, Progress
+    from ragwright.service.access import TagScope
 
     settings = Settings(**json.loads(inp.readline()))
     max_bytes = int(settings.ingest.max_file_mb * 2**20)
@@ -83,7 +87,10 @@ def run(inp: TextIO, out: TextIO) -> None:
                 failures: list[Any] = []
                 docs = _load(job_dir, task["files"], tuple(task["tags"]), max_bytes, failures)
                 ingestor = Ingestor(rw.store, rw.embedder, settings, on_progress)
-                report = ingestor.ingest_documents(docs, tenant=task["tenant"], total=len(task["files"]))
+                scope = TagScope(tuple(task["key_tags"]))
+                report = ingestor.ingest_documents(
+                    docs, tenant=task["tenant"], total=len(task["files"]), guard=scope.guard
+                )
                 report.outcomes.extend(failures)
                 _send(out, event="done", job_id=job_id, summary=report.summary())
             except RagwrightError as exc:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from pydantic import BaseModel, ValidationError
@@ -29,12 +30,15 @@ from ragwright.errors import IngestError, NotIndexedError, RagwrightError, UserE
 from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
 from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, IngestArgs, ListDocumentsArgs, SearchArgs
 from ragwright.interfaces.mcp.tools import RagTools
-from ragwright.service.keys import ApiKey
+from ragwright.service.keys import ApiKey, KeyStore
 
 log = logging.getLogger(__name__)
 
-KeyResolver = Callable[[ServerRequestContext[Any, Any]], ApiKey]
-"""Finds the API key a request acts for (from the HTTP request, or fixed for a stdio process)."""
+KeyResolver = Callable[[ServerRequestContext[Any, Any]], Awaitable[ApiKey | None]]
+"""Finds the API key a request acts for (from the HTTP request, or the stdio process's key verified again), or None
+when it is no longer valid (revoked)."""
+
+REVOKED = "invalid or revoked API key"
 
 SCOPE_KEY = "ragwright.api_key"
 """Where the HTTP auth middleware leaves the verified :class:`ApiKey` in the ASGI scope."""
@@ -47,6 +51,8 @@ INSTRUCTIONS = (
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
+    """One MCP tool: name, description, argument model, required scope and the function that runs it."""
+
     name: str
     description: str
     args: type[BaseModel]
@@ -108,12 +114,26 @@ TOOLS: tuple[ToolSpec, ...] = (
 
 
 def fixed_key(key: ApiKey) -> KeyResolver:
-    """Every request acts for ``key`` (stdio: one process, one caller)."""
-    return lambda _ctx: key
+    """Every request acts for ``key``, a key that exists only in this process (stdio without an API key)."""
+
+    async def resolve(_ctx: ServerRequestContext[Any, Any]) -> ApiKey | None:
+        return key
+
+    return resolve
 
 
-def key_from_http(ctx: ServerRequestContext[Any, Any]) -> ApiKey:
-    """The key the HTTP auth middleware verified for this request."""
+def stored_key(keys: KeyStore, raw_key: str) -> KeyResolver:
+    """Every request acts for ``raw_key``, verified again on each call as the HTTP service does (a verified key is
+    trusted for ``keys.cache_seconds``), so ``ragwright keys revoke`` reaches a running stdio process."""
+
+    async def resolve(_ctx: ServerRequestContext[Any, Any]) -> ApiKey | None:
+        return await anyio.to_thread.run_sync(keys.verify, raw_key)
+
+    return resolve
+
+
+async def key_from_http(ctx: ServerRequestContext[Any, Any]) -> ApiKey | None:
+    """The key the HTTP auth middleware verified for this request (it verifies every request)."""
     scope = getattr(ctx.request, "scope", None)
     key = scope.get(SCOPE_KEY) if isinstance(scope, dict) else None
     if not isinstance(key, ApiKey):  # the middleware refuses such requests before they get here
@@ -147,13 +167,15 @@ def build_server(
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        key = resolve_key(ctx)
-        return types.ListToolsResult(tools=[s.tool() for s in TOOLS if key.allows(s.scope)])
+        key = await resolve_key(ctx)
+        return types.ListToolsResult(tools=[s.tool() for s in TOOLS if key is not None and key.allows(s.scope)])
 
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
-        key = resolve_key(ctx)
+        key = await resolve_key(ctx)
+        if key is None:
+            return _error(REVOKED)
         spec = specs.get(params.name)
         if spec is None or not key.allows(spec.scope):
             return _error(

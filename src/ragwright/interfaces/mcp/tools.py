@@ -27,7 +27,7 @@ from ragwright.app import Ragwright
 from ragwright.documents.loaders import load_file
 from ragwright.errors import UserError
 from ragwright.ingest.pipeline import Ingestor
-from ragwright.interfaces.mcp.access import DEFAULT_KB, can_see, store_tenant, visible_filters
+from ragwright.interfaces.mcp.access import DEFAULT_KB, store_tenant
 from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, IngestArgs, ListDocumentsArgs, SearchArgs
 from ragwright.retrieval.retriever import Hit
 from ragwright.service.kbs import KnowledgeBases
@@ -63,6 +63,7 @@ def _hit_citation(hit: Hit) -> dict[str, Any]:
         "page": c.page,
         "chunk_id": c.id,
         "snippet": _snippet(c.text),
+        "injection": hit.chunk.injection.value if hit.chunk.injection else None,
     }
 
 
@@ -130,7 +131,7 @@ class RagTools:
         self.max_ingest_bytes = max_ingest_bytes or int(rw.settings.ingest.max_file_mb * 2**20)
 
     async def search(self, key: ApiKey, args: SearchArgs) -> dict[str, Any]:
-        filters = visible_filters(key, args.filters())
+        filters = key.scope.narrow(args.filters())
         out: dict[str, Any] = {"query": args.query, "knowledge_base": args.knowledge_base, "results": []}
         if filters is False:
             return out
@@ -146,7 +147,7 @@ class RagTools:
         return out
 
     async def answer(self, key: ApiKey, args: AnswerArgs) -> dict[str, Any]:
-        filters = visible_filters(key, args.filters())
+        filters = key.scope.narrow(args.filters())
         if filters is False:
             return {
                 "question": args.question,
@@ -183,7 +184,7 @@ class RagTools:
         page = await _in_thread(lambda: self._document_page(key, args, after))
         return {
             "knowledge_base": args.knowledge_base,
-            "documents": [_doc_info(d) for d in page.documents if can_see(key, d.tags)],
+            "documents": [_doc_info(d) for d in page.documents if key.scope.sees(d.tags)],
             "has_more": page.has_more,
             "next_cursor": page.next_cursor,
         }
@@ -192,7 +193,7 @@ class RagTools:
         tenant = store_tenant(key, args.knowledge_base)
         store = self.rw.open_existing_store()
         info = store.document(tenant, args.doc_id)
-        if info is None or not can_see(key, info.tags):  # a forbidden document reads as a missing one
+        if info is None or not key.scope.sees(info.tags):  # a forbidden document reads as a missing one
             raise ToolFailure(f"no document {args.doc_id!r} in knowledge base {args.knowledge_base!r}")
         chunks = document_chunks(store, tenant, info)
         text = stitch(chunks)
@@ -212,24 +213,21 @@ class RagTools:
         return await _in_thread(lambda: self._get_document(key, args))
 
     def _ingest(self, key: ApiKey, args: IngestArgs) -> dict[str, Any]:
-        tags = tuple(dict.fromkeys(args.tags)) or key.tags
-        if key.tags and not set(tags) <= set(key.tags):
-            raise ToolFailure(f"this key may only write documents tagged {', '.join(key.tags)}")
+        scope = key.scope
+        tags = scope.upload_tags(args.tags)  # AccessDenied (a UserError: a tool error) before anything is read
         data = self._decode(args)
         tenant = store_tenant(key, args.knowledge_base)
-        existing = self.rw.store.document(tenant, args.filename)
-        if existing is not None and not can_see(key, existing.tags):
-            raise ToolFailure(f"a document named {args.filename!r} exists and this key may not replace it")
         with tempfile.TemporaryDirectory(prefix="ragwright-mcp-") as tmp:
             path = Path(tmp) / args.filename
             path.write_bytes(data)
             doc = load_file(path, doc_id=args.filename, max_bytes=self.max_ingest_bytes, tags=tags)
-        if key.tags and not set(doc.tags) <= set(key.tags):
-            raise ToolFailure(
-                f"the document declares tags {', '.join(doc.tags)}; this key may only write {', '.join(key.tags)}"
-            )
         doc.source = f"mcp:{args.filename}"
-        report = Ingestor(self.rw.store, self.rw.embedder, self.rw.settings).ingest_documents([doc], tenant=tenant)
+        ingestor = Ingestor(self.rw.store, self.rw.embedder, self.rw.settings)
+        # The same check as an HTTP upload's worker, on the document as it will be stored (front matter included)
+        # and the one it would replace: service.access.TagScope.
+        report = ingestor.ingest_documents([doc], tenant=tenant, guard=scope.guard)
+        if report.failures:
+            raise ToolFailure(report.failures[0].reason)
         if args.knowledge_base != DEFAULT_KB:  # so the HTTP API lists it too (GET /v1/models)
             registry = KnowledgeBases(self.rw.settings.data_dir / "service.sqlite")
             try:

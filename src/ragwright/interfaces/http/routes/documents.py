@@ -5,7 +5,9 @@
 An upload is saved under ``<data_dir>/uploads/<job_id>/`` and queued for the ingest worker process; the response is
 ``202`` with the job. Each file becomes a document whose id is its file name (uploading the same name again replaces
 it). Files that cannot be ingested (unsupported type, corrupt, empty, too large) fail one by one with a reason in the
-job's ``result.failures``; the rest are ingested.
+job's ``result.failures``; the rest are ingested. The key's tag limits travel with the job: the worker checks each
+document as it will be stored (its front-matter tags included, and the document it would replace) with the same rule
+as every other write path (:mod:`ragwright.service.access`).
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
+from ragwright.errors import AccessDenied
 from ragwright.interfaces.http.auth import Principal, get_state, require_read, require_write
 from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.limits import run_blocking
 from ragwright.interfaces.http.schemas import ERRORS, Deleted, DocumentList, DocumentOut, JobOut
 from ragwright.interfaces.http.state import ServiceState
+from ragwright.private_files import open_private, private_dir
+from ragwright.service.access import TagScope
 from ragwright.service.pages import DEFAULT_LIMIT, MAX_LIMIT, DocumentPage, decode_cursor, document_page
 
 router = APIRouter(tags=["documents"])
@@ -47,19 +52,16 @@ def _tags(raw: str, principal: Principal) -> tuple[str, ...]:
     for t in tags:
         if not _TAG_RE.match(t):
             raise ApiError(400, "bad_request", f"invalid tag {t!r}: 1-128 of A-Z a-z 0-9 _ . : -")
-    if principal.key.tags:
-        if not tags:
-            return principal.key.tags  # otherwise the key could not read what it uploaded
-        outside = sorted(set(tags) - set(principal.key.tags))
-        if outside:
-            raise ApiError(403, "forbidden", f"this key may not tag documents with {', '.join(outside)}")
-    return tags
+    try:
+        return principal.key.scope.upload_tags(tags)
+    except AccessDenied as err:
+        raise ApiError(403, "forbidden", str(err)) from None
 
 
 def _save(files: list[UploadFile], names: list[str], job_dir: Path) -> None:
-    job_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(job_dir)
     for upload, name in zip(files, names, strict=True):
-        with (job_dir / name).open("wb") as out:
+        with open_private(job_dir / name) as out:
             shutil.copyfileobj(upload.file, out, 1 << 20)
 
 
@@ -97,6 +99,7 @@ async def upload(
         job_dir=job_dir,
         files=names,
         tags=doc_tags,
+        key_tags=principal.key.tags,  # the worker checks every document against them as it will be stored
     )
     state.metrics.jobs_pending.set(state.jobs.pending())
     return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
@@ -107,7 +110,9 @@ async def get_job(job_id: str, request: Request, principal: Reader) -> JobOut:
     """A job's status, progress and (when finished) its result with per-file reasons for failures."""
     state = get_state(request)
     job = state.jobs.get(job_id, tenant=principal.tenant)
-    if job is None:
+    # another tag scope's job reads like an unknown one: its file names and failures are about documents this key
+    # may not be able to read (service.access.TagScope.covers)
+    if job is None or not principal.key.scope.covers(TagScope(job.key_tags)):
         raise ApiError(404, "not_found", f"no job {job_id}")
     return JobOut.model_validate(job.to_dict())
 

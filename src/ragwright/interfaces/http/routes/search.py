@@ -46,6 +46,7 @@ def search_json(query: str, mode: str, kb: str, result: SearchResult | None) -> 
                 "char_start": h.chunk.chunk.char_start,
                 "char_end": h.chunk.chunk.char_end,
                 "text": h.chunk.chunk.text,
+                "injection": h.chunk.injection.value if h.chunk.injection else None,
             }
             for h in result.hits
         ]

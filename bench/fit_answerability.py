@@ -1,0 +1,194 @@
+"""Fit the answerability model on the FITTING parts only, and write the coefficients that ship in the package.
+
+Input: per-question records from ``ragwright bench abstention --part train --records F.jsonl`` (XQuAD-en train
+articles, SciFact train claims; the split rules are in ``src/ragwright/bench/abstention.py``). Nothing of a test part
+is read when fitting or choosing the operating point.
+
+- Model: L2-regularised logistic regression (IRLS in numpy, no training dependency) on standardised features, each
+  coefficient constrained to its expected sign (``EXPECTED_SIGN``: wrong-signed ones are dropped one at a time);
+  label 1 = the gold document is in the index. Answerable questions whose gold passage was not retrieved in the top 5
+  are left out of the fit (the pipeline cannot answer them from what it retrieved); every dataset weighs the same.
+- Operating point: the highest threshold at which, on *each* fitting dataset, at most 5 % of the answerable questions
+  whose gold passage was retrieved in the top 5 are abstained on.
+
+    python bench/fit_answerability.py --train xquad=rec/xquad-train.jsonl --train scifact=rec/scifact-train.jsonl \\
+        --write src/ragwright/data/answerability.json
+    python bench/fit_answerability.py ... --evaluate xquad=/tmp/rec/xquad-test.jsonl --lodo   # report, after the fit
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ragwright.answering.answerability import AnswerabilityModel, operating_point
+from ragwright.answering.features import FEATURE_NAMES, AnswerabilityFeatures
+from ragwright.bench.abstention import QuestionResult, summarise
+
+MAX_FALSE_ABSTENTION = 0.05
+L2 = 1.0
+# The direction each feature must push the probability (more support, coverage, score margin -> more answerable;
+# missing rare terms, numbers, names or answer type -> less). A fitted coefficient of the wrong sign (collinear
+# features trading off) is set to zero and the rest refitted, so the shipped model is monotone in every feature.
+EXPECTED_SIGN = {
+    "support_best": 1,
+    "support_margin": 1,
+    "similarity_best": 1,
+    "coverage_best": 1,
+    "bm25_top": 1,
+    "bm25_gap": 1,
+    "dense_top": 1,
+    "dense_gap": 1,
+    "rare_coverage": 1,
+    "rare_coverage_gap": 1,
+    "sentence_rare_coverage": 1,
+    "rarest_found": 1,
+    "missing_rare": -1,
+    "numbers_missing": -1,
+    "entities_missing": -1,
+    "type_mismatch": -1,
+}
+
+
+def load_records(path: Path) -> list[QuestionResult]:
+    return [QuestionResult(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def matrix(records: list[QuestionResult]) -> np.ndarray:
+    return np.array([[float(r.features[n]) for n in FEATURE_NAMES] for r in records], dtype=np.float64)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = L2) -> tuple[np.ndarray, float]:
+    """Weighted L2 logistic regression by Newton's method (IRLS); the intercept is not penalised."""
+    n, d = x.shape
+    xa = np.hstack([x, np.ones((n, 1))])
+    beta = np.zeros(d + 1)
+    penalty = np.full(d + 1, l2)
+    penalty[-1] = 0.0
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(xa @ beta)))
+        grad = xa.T @ (w * (p - y)) + penalty * beta
+        hess = (xa * (w * p * (1 - p))[:, None]).T @ xa + np.diag(penalty)
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    return beta[:-1], float(beta[-1])
+
+
+def probabilities(model: AnswerabilityModel, records: list[QuestionResult]) -> np.ndarray:
+    return np.array([model.probability(AnswerabilityFeatures(**r.features)) for r in records])
+
+
+def joint_operating_point(model: AnswerabilityModel, by_dataset: dict[str, list[QuestionResult]]) -> float:
+    """Highest threshold keeping false abstention (answerable, gold in top 5) ≤ 5 % on every dataset."""
+    cuts = []
+    for recs in by_dataset.values():
+        p = probabilities(model, [r for r in recs if r.answerable and r.gold_top5])
+        cuts.append(operating_point(list(p), MAX_FALSE_ABSTENTION))
+    return min(cuts)
+
+
+def fit(by_dataset: dict[str, list[QuestionResult]], provenance: dict[str, Any]) -> AnswerabilityModel:
+    rows = {k: [r for r in v if not (r.answerable and not r.gold_top5)] for k, v in by_dataset.items()}
+    x = np.vstack([matrix(v) for v in rows.values()])
+    y = np.concatenate([[1.0 if r.answerable else 0.0 for r in v] for v in rows.values()])
+    total = sum(len(v) for v in rows.values())
+    w = np.concatenate([np.full(len(v), total / (len(rows) * len(v))) for v in rows.values()])
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = (x - mean) / scale
+    active = list(range(len(FEATURE_NAMES)))
+    while True:
+        sub, intercept = fit_logistic(z[:, active], y, w)
+        wrong = [a for a, c in zip(active, sub, strict=True) if c * EXPECTED_SIGN[FEATURE_NAMES[a]] < 0]
+        if not wrong:
+            break
+        worst = min(wrong, key=lambda a: sub[active.index(a)] * EXPECTED_SIGN[FEATURE_NAMES[a]])
+        active.remove(worst)
+    coef = np.zeros(len(FEATURE_NAMES))
+    coef[active] = sub
+    model = AnswerabilityModel(tuple(FEATURE_NAMES), mean, scale, coef, intercept, 0.5, provenance=provenance)
+    threshold = joint_operating_point(model, by_dataset)
+    return AnswerabilityModel(
+        model.features, mean, scale, coef, intercept, threshold, model.declined_log_odds, provenance
+    )
+
+
+def evaluate(model: AnswerabilityModel, records: list[QuestionResult]) -> dict[str, Any]:
+    p = probabilities(model, records)
+    redone = [
+        QuestionResult(
+            r.dataset,
+            r.part,
+            r.qid,
+            r.answerable,
+            bool(pi < model.threshold),
+            float(pi),
+            r.gold_top5,
+            bool(pi >= model.threshold and r.best_evidence_gold),
+            r.features,
+            r.best_evidence_gold,
+        )
+        for r, pi in zip(records, p, strict=True)
+    ]
+    return summarise(redone)
+
+
+def _pairs(items: list[str]) -> dict[str, Path]:
+    return {k: Path(v) for k, v in (i.split("=", 1) for i in items)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--train", action="append", default=[], help="name=records.jsonl of a fitting part")
+    ap.add_argument("--evaluate", action="append", default=[], help="name=records.jsonl to report on")
+    ap.add_argument("--lodo", action="store_true", help="also fit on each fitting dataset alone (leave one out)")
+    ap.add_argument("--write", type=Path, help="write the fitted model here")
+    ap.add_argument("--out", type=Path, help="write the report JSON here")
+    args = ap.parse_args()
+    train = {k: load_records(p) for k, p in _pairs(args.train).items()}
+    assert all(r.part == "train" for recs in train.values() for r in recs), "fitting data must be train parts"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    provenance = {
+        "version": "answerability-v1",
+        "fitted": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "fitted_on": {k: len(v) for k, v in train.items()},
+        "method": "L2 logistic regression (IRLS, lambda=1) on standardised features, coefficients sign-constrained "
+        "(wrong-signed ones dropped); answerable questions whose gold "
+        "was not retrieved in the top 5 left out; datasets weighted equally",
+        "operating_point": "highest threshold with <= 5% false abstention (answerable, gold in top 5) on each "
+        "fitting dataset",
+        "split_rules": "src/ragwright/bench/abstention.py",
+        "code_commit": commit,
+        "generator_declined": "declined_log_odds is set by hand (-4), not fitted: no generator ran on the fitting data",
+    }
+    model = fit(train, provenance)
+    report: dict[str, Any] = {"model": model.to_dict(), "fit": {k: evaluate(model, v) for k, v in train.items()}}
+    if args.write:
+        args.write.write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")
+    tests = {k: load_records(p) for k, p in _pairs(args.evaluate).items()}
+    report["test"] = {k: evaluate(model, v) for k, v in tests.items()}
+    if args.lodo:
+        report["leave_one_dataset_out"] = {}
+        for name in train:
+            alone = fit({name: train[name]}, {"version": f"lodo-{name}-only"})
+            report["leave_one_dataset_out"][f"fit on {name} only"] = {
+                "threshold": round(alone.threshold, 4),
+                **{k: evaluate(alone, v) for k, v in tests.items()},
+            }
+    text = json.dumps(report, indent=2)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
