@@ -164,15 +164,16 @@ def test_configured_judge_checks_each_generated_sentence(settings: Settings, tmp
     def reply(request: ChatRequest) -> Reply | str:
         if request.messages[0].content == JUDGE_SYSTEM:
             claim = (request.messages[1].content or "").split("Claim: ")[1]
-            return _yes_no(0.1 if "night" in claim else 0.95)
-        return "The outdoor unit runs at 38 dB in night mode [1]. It weighs 62 kg [1]."
+            return _yes_no(0.1 if " runs " in claim else 0.95)
+        return "The outdoor unit runs at 38 dB in night mode [1]. The outdoor unit is at 38 dB in night mode [1]."
 
     model = FakeChatModel(reply, name="fake:writer")
     answer_settings = settings.answer.model_copy(update={"verifier_model": "fake:judge", "generator": "gateway"})
     asker = Asker(app.retriever, app.embedder, answer_settings, chat=_sync(model))
-    answer = asker.ask("default", "How loud is the outdoor unit at night and what does it weigh?")
-    assert answer.answered_by is AnsweredBy.GATEWAY
-    assert answer.text == "It weighs 62 kg. [1]" and answer.flagged == ["The outdoor unit runs at 38 dB in night mode."]
+    answer = asker.ask("default", "How loud is the outdoor unit at night?")
+    assert answer.answered_by is AnsweredBy.GATEWAY  # both sentences pass offline; the judge decides
+    assert answer.text == "The outdoor unit is at 38 dB in night mode. [1]"
+    assert answer.flagged == ["The outdoor unit runs at 38 dB in night mode."]
     assert [r.model for r in model.requests] == ["default", "fake:judge", "fake:judge"]
     app.close()
 

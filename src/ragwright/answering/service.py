@@ -94,7 +94,7 @@ class Asker:
         if mode in MODEL_FOR_MODE and self.chat is not None:
             system, user = generative.build_messages(question, screened.hits)
             request = ChatRequest(
-                model=MODEL_FOR_MODE[mode],
+                model=f"local:{self.settings.local_model}" if mode == "local" else MODEL_FOR_MODE[mode],
                 temperature=0.0,
                 seed=0,
                 max_tokens=self.settings.max_tokens,
