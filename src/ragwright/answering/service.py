@@ -20,6 +20,7 @@ from ragwright.answering.types import (
     FallbackCause,
     Retrieved,
 )
+from ragwright.answering.verify_judge import ModelJudge
 from ragwright.config import AnswerSettings
 from ragwright.errors import GatewayError
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext
@@ -93,7 +94,7 @@ class Asker:
         if mode in MODEL_FOR_MODE and self.chat is not None:
             system, user = generative.build_messages(question, screened.hits)
             request = ChatRequest(
-                model=MODEL_FOR_MODE[mode],
+                model=f"local:{self.settings.local_model}" if mode == "local" else MODEL_FOR_MODE[mode],
                 temperature=0.0,
                 seed=0,
                 max_tokens=self.settings.max_tokens,
@@ -107,7 +108,7 @@ class Asker:
             else:
                 relevant = injection_guard.relevant(scored)  # rule 3: support must be relevant, and no echoes
                 generated, echoed = injection_guard.strip_echoes(reply.text, relevant, result.hits)
-                checked = generative.check_citations(generated, relevant, self.embedder)
+                checked = generative.check_citations(generated, relevant, self.embedder, self._judge(tenant))
                 checked = dataclasses.replace(checked, dropped=echoed + checked.dropped)
                 timings["generate"] = (time.perf_counter() - clock) * 1000.0
                 dropped = checked.dropped
@@ -162,6 +163,10 @@ class Asker:
             answerability=answerability,
             features=features,
         )
+
+    def _judge(self, tenant: str) -> ModelJudge | None:
+        model = self.settings.verifier_model
+        return ModelJudge(self.chat, model, tenant=tenant) if model and self.chat is not None else None
 
     def _abstain(self, question: str, scored: list[EvidenceSentence], best: float, timings: dict[str, float]) -> Answer:
         return Answer(

@@ -30,7 +30,16 @@ from dataclasses import dataclass
 from ragwright.errors import GatewayError, StreamInterrupted, UnknownModel
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.pricing import PriceTable
-from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk, Message, ToolCall, ToolCallDelta, Usage
+from ragwright.gateway.types import (
+    ChatRequest,
+    ChatResponse,
+    Chunk,
+    Message,
+    TokenLogprob,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 
 __all__ = ["FakeChatModel", "Reply", "ScriptedGateway"]
 
@@ -48,6 +57,8 @@ class Reply:
     cut_after: int | None = None
     """Streams only: raise StreamInterrupted after this many text chunks (at least 1), before the final chunk."""
     finish_reason: str = "stop"
+    logprobs: tuple[TokenLogprob, ...] = ()
+    """Returned on ``chat`` replies (a judge reads the probability of its first token from them)."""
 
 
 Step = str | Reply | GatewayError | Callable[[ChatRequest], "Step"]
@@ -121,6 +132,7 @@ class FakeChatModel:
             usage=usage,
             cost_usd=self._cost(usage),
             id=f"fake-{uuid.uuid4().hex[:12]}",
+            logprobs=reply.logprobs,
         )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:

@@ -67,6 +67,7 @@ def _params(request: ChatRequest) -> dict[str, Any]:
         "max_tokens": request.max_tokens,
         "seed": request.seed,
         "stop": list(request.stop),
+        "top_logprobs": request.top_logprobs,
     }
 
 
