@@ -58,6 +58,8 @@ BETTER, WORSE, SAME = "better", "worse", "no detectable change"
 
 @dataclass(frozen=True)
 class MetricDelta:
+    """One metric compared between two runs on their paired cases: means, delta, 95% interval, verdict."""
+
     metric: str
     base: float
     new: float
@@ -137,6 +139,8 @@ def compare_runs(
 
 
 class MetricPolicy(BaseModel):
+    """The gate's rule for one metric: floor, ceiling, allowed regression vs the baseline, allowed errors."""
+
     model_config = ConfigDict(extra="forbid")
 
     min: float | None = None
@@ -146,6 +150,8 @@ class MetricPolicy(BaseModel):
 
 
 class GatePolicy(BaseModel):
+    """A gate policy (``gate.toml``): a rule per metric and the bootstrap's resamples and seed."""
+
     model_config = ConfigDict(extra="forbid")
 
     metrics: dict[str, MetricPolicy]
