@@ -23,6 +23,7 @@ from ragwright.interfaces.http.jobs import Job, JobRunner, JobStore
 from ragwright.interfaces.http.limits import KeyRateLimiter
 from ragwright.interfaces.http.metrics import Metrics
 from ragwright.models.base import Embedder
+from ragwright.private_files import private_dir
 from ragwright.service.kbs import DEFAULT_KB, KnowledgeBases, store_tenant
 from ragwright.service.keys import KeyStore, key_path
 
@@ -122,7 +123,7 @@ class ServiceState:
         settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
         self.settings = settings
         self.service = settings.service
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)  # 0700 when ragwright creates it: document text, key hashes, jobs
         self.uploads_dir = settings.data_dir / "uploads"
         self.keys = keys or KeyStore(key_path(settings), cache_seconds=KEY_CACHE_SECONDS)
         self.kbs = KnowledgeBases(settings.data_dir / "service.sqlite")
