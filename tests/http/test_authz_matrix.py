@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 from ragwright.app import Ragwright
 from ragwright.config import Settings, load_settings
@@ -220,7 +220,8 @@ def mcp_tool(tool: str, args: dict[str, Any]) -> Run:
                 timeout=30,
             )
             return Seen(str(r.status_code))
-        http = create_mcp_http_client(headers=_headers(world, p))
+        # an httpx2 client with the headers, as streamable_http_client's docs say (not the SDK's private factory)
+        http = httpx2.AsyncClient(headers=_headers(world, p), timeout=httpx2.Timeout(30, read=300))
         async with http, Client(streamable_http_client(world.mcp, http_client=http), read_timeout_seconds=30) as c:
             listed = {t.name for t in (await c.list_tools()).tools}
             result = await c.call_tool(tool, json.loads(json.dumps(args).replace("{p}", p.name)))
@@ -445,7 +446,7 @@ def _route_keys(routes: list[Any], prefix: str = "") -> set[str]:
 async def test_every_route_and_tool_has_a_row(world: World) -> None:
     http_rows = {r.surface for r in ROWS if not r.surface.startswith("mcp:")}
     assert _route_keys(list(world.app.routes)) == http_rows
-    http = create_mcp_http_client(headers={"Authorization": f"Bearer {world.keys['admin']}"})
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {world.keys['admin']}"}, timeout=30)
     async with http, Client(streamable_http_client(world.mcp, http_client=http)) as c:
         tools = {f"mcp:{t.name}" for t in (await c.list_tools()).tools}
     assert tools == {r.surface for r in ROWS if r.surface.startswith("mcp:")}
