@@ -214,7 +214,10 @@ def mcp_tool(tool: str, args: dict[str, Any]) -> Run:
         if p.name not in world.keys or p.revoked:
             init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
             r = httpx.post(
-                world.mcp, json=init, headers={**_headers(world, p), "Accept": "application/json, text/event-stream"}
+                world.mcp,
+                json=init,
+                headers={**_headers(world, p), "Accept": "application/json, text/event-stream"},
+                timeout=30,
             )
             return Seen(str(r.status_code))
         http = _mcp_http(_headers(world, p))
@@ -413,6 +416,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                     headers=_headers(w, next(p for p in PRINCIPALS if p.name == uploader)),
                     files=[("files", (f"job-{uploader}.md", b"# Job\n\nA job upload.\n"))],
                     data={"knowledge_base": "scratch"},
+                    timeout=30,
                 )
                 assert r.status_code == 202, r.text
                 w.jobs[uploader] = r.json()["id"]
