@@ -16,6 +16,7 @@ from ragwright.errors import UserError
 from ragwright.interfaces.cli import render
 
 if TYPE_CHECKING:
+    from ragwright.evals.records import EvalRun
     from ragwright.gateway.build import SyncGateway
 
 eval_app = typer.Typer(no_args_is_help=True)
@@ -152,7 +153,7 @@ def run_cmd(
             def on_case(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            async def evaluate() -> dict[str, object]:
+            async def evaluate() -> EvalRun:
                 try:
                     return await run_eval(
                         cases,
@@ -175,28 +176,27 @@ def run_cmd(
     render.err_console.print(f"run -> {out}")
 
 
-def _print_summary(run: dict[str, object]) -> None:
-    summary = run["summary"]
-    assert isinstance(summary, dict)
+def _print_summary(run: EvalRun) -> None:
+    summary = run.summary
     table = Table(
-        title=f"{run['name']}: {summary['cases']} cases, {summary['abstained']} abstained, "
-        f"{summary['pipeline_errors']} pipeline errors"
+        title=f"{run.name}: {summary.cases} cases, {summary.abstained} abstained, "
+        f"{summary.pipeline_errors} pipeline errors"
     )
     for col in ("metric", "mean", "n", "errors"):
         table.add_column(col, justify="left" if col == "metric" else "right")
-    for name, m in summary["metrics"].items():
-        mean = "-" if m["mean"] is None else f"{m['mean']:.4f}"
-        table.add_row(name, mean, str(m["n"]), f"[red]{m['errors']}[/]" if m["errors"] else "0")
+    for name, m in summary.metrics.items():
+        mean = "-" if m.mean is None else f"{m.mean:.4f}"
+        table.add_row(name, mean, str(m.n), f"[red]{m.errors}[/]" if m.errors else "0")
     render.console.print(table)
-    lat, judge = summary["latency_ms"], summary["judge"]
+    lat, judge = summary.latency_ms, summary.judge
     render.console.print(
-        f"latency p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms; judge calls {judge['calls']} "
-        f"({judge['cached']} cached), ${judge['cost_usd']:.4f}, "
-        f"{judge['tokens_per_1k_questions']:.0f} tokens and "
-        f"${judge['cost_per_1k_questions_usd']:.4f} per 1,000 questions"
+        f"latency p50 {lat.p50:.1f} ms, p95 {lat.p95:.1f} ms; judge calls {judge.calls} "
+        f"({judge.cached} cached), ${judge.cost_usd:.4f}, "
+        f"{judge.tokens_per_1k_questions:.0f} tokens and "
+        f"${judge.cost_per_1k_questions_usd:.4f} per 1,000 questions"
     )
-    if run.get("judge_note"):
-        render.console.print(f"[yellow]note:[/] {run['judge_note']}")
+    if run.judge_note:
+        render.console.print(f"[yellow]note:[/] {run.judge_note}")
 
 
 @eval_app.command("compare")
@@ -310,7 +310,7 @@ def pairwise_cmd(
 ) -> None:
     """Which run's answers the judge prefers, case by case, asked in both orders (disagreement is a tie)."""
     from ragwright.evals.judge import Judge
-    from ragwright.evals.pairwise import pairwise_runs
+    from ragwright.evals.pairwise import PairwiseResult, pairwise_runs
     from ragwright.evals.runner import load_run
 
     runs = load_run(base), load_run(new)
@@ -319,14 +319,14 @@ def pairwise_cmd(
         raise UserError('pairwise needs a judge model: set gateway.judge (e.g. "openai:gpt-4o-mini") in the config')
     assert isinstance(judge, Judge)
 
-    async def go() -> dict[str, object]:
+    async def go() -> PairwiseResult:
         try:
             return await pairwise_runs(*runs, judge)
         finally:
             await judge.aclose()
 
     result = asyncio.run(go())
-    render.print_json({k: v for k, v in result.items() if k != "per_case"})
+    render.print_json(result.to_json(per_case=False))
 
 
 @eval_app.command("calibrate-abstention")
