@@ -4,7 +4,8 @@ Input: per-question records from ``ragwright bench abstention --part train --rec
 articles, SciFact train claims; the split rules are in ``src/ragwright/bench/abstention.py``). Nothing of a test part
 is read when fitting or choosing the operating point.
 
-- Model: L2-regularised logistic regression (IRLS in numpy, no training dependency) on standardised features;
+- Model: L2-regularised logistic regression (IRLS in numpy, no training dependency) on standardised features, each
+  coefficient constrained to its expected sign (``EXPECTED_SIGN``: wrong-signed ones are dropped one at a time);
   label 1 = the gold document is in the index. Answerable questions whose gold passage was not retrieved in the top 5
   are left out of the fit (the pipeline cannot answer them from what it retrieved); every dataset weighs the same.
 - Operating point: the highest threshold at which, on *each* fitting dataset, at most 5 % of the answerable questions
@@ -32,6 +33,27 @@ from ragwright.bench.abstention import QuestionResult, summarise
 
 MAX_FALSE_ABSTENTION = 0.05
 L2 = 1.0
+# The direction each feature must push the probability (more support, coverage, score margin -> more answerable;
+# missing rare terms, numbers, names or answer type -> less). A fitted coefficient of the wrong sign (collinear
+# features trading off) is set to zero and the rest refitted, so the shipped model is monotone in every feature.
+EXPECTED_SIGN = {
+    "support_best": 1,
+    "support_margin": 1,
+    "similarity_best": 1,
+    "coverage_best": 1,
+    "bm25_top": 1,
+    "bm25_gap": 1,
+    "dense_top": 1,
+    "dense_gap": 1,
+    "rare_coverage": 1,
+    "rare_coverage_gap": 1,
+    "sentence_rare_coverage": 1,
+    "rarest_found": 1,
+    "missing_rare": -1,
+    "numbers_missing": -1,
+    "entities_missing": -1,
+    "type_mismatch": -1,
+}
 
 
 def load_records(path: Path) -> list[QuestionResult]:
@@ -82,7 +104,17 @@ def fit(by_dataset: dict[str, list[QuestionResult]], provenance: dict[str, Any])
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
-    coef, intercept = fit_logistic((x - mean) / scale, y, w)
+    z = (x - mean) / scale
+    active = list(range(len(FEATURE_NAMES)))
+    while True:
+        sub, intercept = fit_logistic(z[:, active], y, w)
+        wrong = [a for a, c in zip(active, sub, strict=True) if c * EXPECTED_SIGN[FEATURE_NAMES[a]] < 0]
+        if not wrong:
+            break
+        worst = min(wrong, key=lambda a: sub[active.index(a)] * EXPECTED_SIGN[FEATURE_NAMES[a]])
+        active.remove(worst)
+    coef = np.zeros(len(FEATURE_NAMES))
+    coef[active] = sub
     model = AnswerabilityModel(tuple(FEATURE_NAMES), mean, scale, coef, intercept, 0.5, provenance=provenance)
     threshold = joint_operating_point(model, by_dataset)
     return AnswerabilityModel(
@@ -129,7 +161,8 @@ def main() -> None:
         "version": "answerability-v1",
         "fitted": datetime.now(UTC).strftime("%Y-%m-%d"),
         "fitted_on": {k: len(v) for k, v in train.items()},
-        "method": "L2 logistic regression (IRLS, lambda=1) on standardised features; answerable questions whose gold "
+        "method": "L2 logistic regression (IRLS, lambda=1) on standardised features, coefficients sign-constrained "
+        "(wrong-signed ones dropped); answerable questions whose gold "
         "was not retrieved in the top 5 left out; datasets weighted equally",
         "operating_point": "highest threshold with <= 5% false abstention (answerable, gold in top 5) on each "
         "fitting dataset",

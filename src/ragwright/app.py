@@ -11,7 +11,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from ragwright.config import Settings
 from ragwright.errors import NotIndexedError
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.build import Gateway, SyncGateway
+from ragwright.gateway.pricing import PriceTable
 from ragwright.ingest.pipeline import Ingestor, IngestReport, ProgressCallback
 from ragwright.models.base import Embedder, Reranker, TextGenerator
 from ragwright.models.registry import embedder_from_settings, make_generator, make_reranker
@@ -30,7 +31,14 @@ from ragwright.store.sqlite import SQLiteStore
 
 
 class Ragwright:
-    """The library's front door: ingest, search and ask over one index, built from ``Settings``."""
+    """The library's front door: ingest, search and ask over one index, built from ``Settings``.
+
+    Store, embedder, retriever, answerer and gateway are built on first use.
+
+    ``gateway`` shares a gateway the caller owns (the HTTP service passes its one gateway to every instance its pool
+    opens, so budgets, breakers and the loaded local model outlive a pool refresh); without it, this instance builds
+    its own on first use and closes it in :meth:`close`.
+    """
 
     def __init__(
         self,
@@ -39,12 +47,14 @@ class Ragwright:
         embedder: Embedder | None = None,
         store: Store | None = None,
         generator: TextGenerator | None = None,
+        gateway: SyncGateway | None = None,
     ) -> None:
         self.settings = settings
         self._embedder = embedder
         self._store = store
         self._generator = generator
-        self._gateway: SyncGateway | None = None
+        self._gateway = gateway
+        self._owns_gateway = gateway is None
 
     # -- parts, built on first use ------------------------------------------------------------------------------
 
@@ -84,20 +94,26 @@ class Ragwright:
     def gateway(self) -> SyncGateway:
         """Every model call goes through this: the configured chain, with its policies, on its own loop thread."""
         if self._gateway is None:
-            self._gateway = SyncGateway(Gateway(self.settings, provider_factory=self._provider))
+            prices = PriceTable.load(self.settings.gateway.prices_file)
+            gateway = Gateway(self.settings, prices=prices, provider_factory=self._provider(prices))
+            self._gateway = SyncGateway(gateway)
         return self._gateway
 
-    def _provider(self, spec: str) -> ChatModel:
+    def _provider(self, prices: PriceTable) -> Callable[[str], ChatModel]:
         """Providers from the registry, except that ``local:*`` uses this app's (possibly injected) generator."""
-        if spec.partition(":")[0] == "local":
-            from ragwright.gateway.providers.local import LocalChatModel
 
-            return LocalChatModel(
-                spec.partition(":")[2] or "smollm2", generator=self._generator, factory=lambda: self.generator
-            )
-        from ragwright.gateway.registry import make_chat_model
+        def make(spec: str) -> ChatModel:
+            if spec.partition(":")[0] == "local":
+                from ragwright.gateway.providers.local import LocalChatModel
 
-        return make_chat_model(spec, self.settings.gateway, prices=self.gateway.gateway.prices)
+                return LocalChatModel(
+                    spec.partition(":")[2] or "smollm2", generator=self._generator, factory=lambda: self.generator
+                )
+            from ragwright.gateway.registry import make_chat_model
+
+            return make_chat_model(spec, self.settings.gateway, prices=prices)
+
+        return make
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -155,7 +171,7 @@ class Ragwright:
         return asker.ask(tenant or self.settings.tenant, question, filters=filters, generator=gen_name)
 
     def close(self) -> None:
-        if self._gateway is not None:
+        if self._gateway is not None and self._owns_gateway:
             self._gateway.close()
             self._gateway = None
         if self._store is not None:

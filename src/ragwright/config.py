@@ -27,7 +27,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from ragwright.errors import ConfigError
+from ragwright.errors import ConfigError, SecretMissing
+from ragwright.redact import remember_secret
 
 DEFAULT_CONFIG_FILE = "ragwright.toml"
 
@@ -288,8 +289,9 @@ class Settings(BaseSettings):
 def resolve_secret(ref: str | None) -> str | None:
     """The value behind a secret reference: ``env:VAR`` reads the environment, ``file:PATH`` reads a file (stripped).
 
-    Called when a provider is first used, never at import or settings load. A missing variable or file is a
-    ConfigError naming the reference, never the value.
+    Called when a provider is first used, never at import or settings load. The value is remembered for
+    :func:`ragwright.redact.redact`, so it never appears in an error, a log line or a ledger row. A missing variable
+    or file is a :class:`~ragwright.errors.SecretMissing` naming the reference, never the value.
     """
     if ref is None:
         return None
@@ -297,14 +299,17 @@ def resolve_secret(ref: str | None) -> str | None:
     if kind == "env":
         value = os.environ.get(where)
         if not value:
-            raise ConfigError(f"secret {ref} is not set: export {where}=...")
+            raise SecretMissing(f"secret {ref} is not set: export {where}=...", ref=ref)
+        remember_secret(value)
         return value
     if kind == "file":
         try:
-            return Path(where).read_text(encoding="utf-8").strip()
+            value = Path(where).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"secret {ref} cannot be read: {exc.strerror}") from None
-    raise ConfigError(f"secret reference {ref!r} must be env:VAR or file:PATH")
+            raise SecretMissing(f"secret {ref} cannot be read: {exc.strerror}", ref=ref) from None
+        remember_secret(value)
+        return value
+    raise SecretMissing(f"secret reference {ref!r} must be env:VAR or file:PATH", ref=ref)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

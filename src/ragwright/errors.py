@@ -7,8 +7,11 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     RagwrightError
     ├── UserError                 bad input the user can fix: arguments, config, paths
     │   ├── ConfigError           ragwright.toml / RAGWRIGHT_* values that do not validate
+    │   │   ├── UnknownModel      a model name the gateway does not serve (404 over HTTP)
+    │   │   └── SecretMissing     a secret reference (env:VAR, file:PATH) that cannot be read: the server's setup
     │   ├── NotIndexedError       a command needs an index that does not exist yet
-    │   └── AccessDenied          the key's tags do not allow this write (service.access.TagScope)
+    │   ├── AccessDenied          the key's tags do not allow this write (service.access.TagScope)
+    │   └── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
     ├── IngestError               one source could not be turned into chunks (reported per file, the run goes on)
     │   ├── UnsupportedFileError  no loader for this extension
     │   ├── EmptyDocumentError    nothing to index after extraction
@@ -17,7 +20,8 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── EncryptedFileError    password-protected document
     │   └── DecodeError           text that is not valid in any accepted encoding
     ├── StoreError                the index could not be read or written
-    │   └── SchemaVersionError    a SQLite file (index, keys, jobs, ledger, ...) was written by a newer ragwright
+    │   ├── SchemaVersionError    a SQLite file (index, keys, jobs, ledger, ...) was written by a newer ragwright
+    │   └── DiskFull              a write failed because the disk (or the database's size cap) is full; reads go on
     ├── ModelError                a local model could not be loaded or run
     │   └── ModelNotInstalledError   a model package is missing (says which pip command installs it)
     └── GatewayError              a model call through the gateway failed (``transient`` says whether a retry may help)
@@ -51,12 +55,33 @@ class ConfigError(UserError):
     """Configuration that does not validate."""
 
 
+class UnknownModel(ConfigError):
+    """A model name that the gateway does not serve (not ``default``, an alias, or a configured spec)."""
+
+    def __init__(self, message: str, *, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+class SecretMissing(ConfigError):
+    """A secret reference that cannot be resolved. The reference is the server's configuration: front ends tell a
+    client only that a provider is not configured, and log the rest."""
+
+    def __init__(self, message: str, *, ref: str) -> None:
+        super().__init__(message)
+        self.ref = ref
+
+
 class NotIndexedError(UserError):
     """The command needs an index (run `ragwright ingest` first)."""
 
 
 class AccessDenied(UserError):
     """A tag-limited key may not write this document (a tag outside the key, or a name it may not replace)."""
+
+
+class InvalidFilterError(UserError):
+    """A search filter that cannot be used (``store.base.check_glob`` says why)."""
 
 
 class IngestError(RagwrightError):
@@ -98,6 +123,11 @@ class StoreError(RagwrightError):
 
 class SchemaVersionError(StoreError):
     """A SQLite file records a migration this version does not know: a newer ragwright wrote it."""
+
+
+class DiskFull(StoreError):
+    """A write failed with "no space left on device" (ENOSPC, or SQLite's SQLITE_FULL). What was written before stays
+    readable: the failed write was rolled back."""
 
 
 class ModelError(RagwrightError):

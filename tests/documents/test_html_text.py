@@ -119,3 +119,19 @@ def test_source_map_points_into_the_page(tmp_path: Path) -> None:
     start = doc.text.index("five working")
     (span,) = doc.source_map.spans(start, start + len("five working"))
     assert page[span.start : span.end] == "five&#8203; work&#x200B;ing"
+
+
+def test_lists_with_paragraph_items_and_cells_with_breaks(tmp_path: Path) -> None:
+    page = (
+        "<main><h2>Steps</h2><ol><li><p>Unplug the vault.</p></li><li><p>Hold reset</p><ul><li>for 12 seconds</li>"
+        "</ul></li><li>Wait.</ol><p>Done.</p><table><tr><td>Q4<br>Pro</td><td>65 W</td></tr></table></main>"
+    )
+    doc = load(write(tmp_path, "steps.html", page))
+    assert sections(doc)[("Steps",)] == (
+        "- Unplug the vault.\n- Hold reset\n- for 12 seconds\n- Wait.\n\nDone.\n\nQ4 Pro | 65 W"
+    )
+
+
+def test_xhtml_xml_declaration_is_honoured(tmp_path: Path) -> None:
+    page = '<?xml version="1.0" encoding="iso-8859-15"?>\n<html><body><p>Prix : 5 €, Œuf.</p></body></html>'
+    assert load(write(tmp_path, "prix.xhtml.html", page.encode("iso-8859-15"))).text == "Prix : 5 €, Œuf."

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ragwright.documents.loaders import SUPPORTED_EXTENSIONS, load_file
-from ragwright.documents.model import Document
+from ragwright.documents.model import EXTRACTION_VERSION, Document
 from ragwright.errors import (
     CorruptFileError,
     DecodeError,
@@ -135,7 +135,7 @@ def test_text_encodings(tmp_path: Path, raw: bytes) -> None:
     path.write_bytes(raw)
     doc = load(path)
     assert doc.text == "Crème brûlée\nsecond line"
-    assert doc.content_hash == hashlib.sha256(raw).hexdigest()
+    assert doc.content_hash == f"{hashlib.sha256(raw).hexdigest()}.x{EXTRACTION_VERSION}"
     assert doc.title == "dessert" and doc.file_type == "txt"
 
 
@@ -321,3 +321,20 @@ def test_encrypted_office_container(tmp_path: Path) -> None:
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100 + "EncryptedPackage".encode("utf-16-le"))
     with pytest.raises(EncryptedFileError):
         load(path)
+
+
+def test_no_loader_lets_invisible_characters_through(tmp_path: Path, pdf_factory: Callable[..., Path]) -> None:
+    from ragwright.documents.normalize import is_invisible
+
+    noisy = "Zero\u200bwidth\u200c join\u200d word\u2060 bom\ufeff bidi\u202e tag\U000e0041 bell\x07 c1\x85 end."
+    paths = [tmp_path / "n.txt", tmp_path / "n.md", tmp_path / "n.html"]
+    paths[0].write_text(noisy)
+    paths[1].write_text(f"# Noise\n{noisy}\n")
+    paths[2].write_text(f"<title>T\u200bitle\x07</title><p>{noisy}</p>")
+    paths.append(pdf_factory("n.pdf", ["Soft\xadhyphen and ligature-free text."], title="PDF\x07 title\u200b"))
+    for path in paths:
+        doc = load(path)
+        assert not any(is_invisible(ch) for ch in doc.text + doc.title), path.name
+        if path.suffix != ".pdf":
+            assert doc.text.endswith("Zerowidth join word bom bidi tag bell c1 end."), path.name
+    assert load(paths[2]).title == "Title" and load(paths[3]).title == "PDF title"

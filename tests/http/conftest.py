@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from ragwright.config import Settings, load_settings
-from ragwright.gateway.base import ChatModel
 from ragwright.interfaces.http.app import create_app
-from ragwright.testing import FakeChatModel
+from ragwright.testing import FakeChatModel, ScriptedGateway
 
 
 @dataclass
@@ -77,17 +76,6 @@ def make_settings(data_dir: Path, **service: Any) -> Settings:
     return load_settings(data_dir=data_dir, embedding={"model": "fake"}, service=service, gateway={"ledger": False})
 
 
-def fake_models(models: dict[str, FakeChatModel]) -> Callable[[str], ChatModel]:
-    def factory(name: str) -> ChatModel:
-        if name not in models:
-            from ragwright.errors import ConfigError
-
-            raise ConfigError(f"unknown model {name!r}")
-        return models[name]
-
-    return factory
-
-
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("RAGWRIGHT_"):
@@ -100,6 +88,6 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
     clean_env(monkeypatch)
     models: dict[str, FakeChatModel] = {}
     settings = make_settings(tmp_path / "index", rate_limit_rpm=None)
-    app = create_app(settings, chat_models=fake_models(models))
+    app = create_app(settings, gateway=ScriptedGateway(models))
     for url in run_server(app):
         yield Server(app, url, settings, models)

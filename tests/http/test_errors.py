@@ -8,14 +8,15 @@ from ragwright.errors import (
     AllProvidersFailed,
     BudgetExceeded,
     CircuitOpen,
-    ConfigError,
     ContextLengthExceeded,
     CorruptFileError,
     ModelNotInstalledError,
     NotIndexedError,
     ProviderHTTPError,
     RateLimited,
+    SecretMissing,
     StoreError,
+    UnknownModel,
     UserError,
 )
 from ragwright.interfaces.http.errors import ApiError, translate
@@ -25,14 +26,14 @@ from ragwright.interfaces.http.errors import ApiError, translate
     ("exc", "status", "type_"),
     [
         (UserError("bad path"), 400, "bad_request"),
-        (ConfigError("unknown model 'x': use a provider:model spec"), 404, "model_not_found"),
-        (ConfigError("secret env:OPENAI_API_KEY is not set: export OPENAI_API_KEY=..."), 503, "unavailable"),
+        (UnknownModel("unknown model 'x': use a provider:model spec", name="x"), 404, "model_not_found"),
+        (SecretMissing("secret env:OPENAI_API_KEY is not set", ref="env:OPENAI_API_KEY"), 503, "unavailable"),
         (NotIndexedError("the index was built with a, but the configured embedder is b"), 503, "unavailable"),
         (RateLimited("key:abc rpm", retry_after=2.2), 429, "rate_limited"),
         (BudgetExceeded("tenant acme", remaining=0.0, resets_at=0.0), 429, "budget_exceeded"),
         (ContextLengthExceeded("too long"), 400, "context_length_exceeded"),
         (CircuitOpen("openai:gpt", retry_after=3.0), 503, "upstream_unavailable"),
-        (AllProvidersFailed([("openai:gpt", ProviderHTTPError(500))]), 503, "upstream_unavailable"),
+        (AllProvidersFailed([("openai:gpt", ProviderHTTPError(500))]), 502, "upstream_error"),
         (StoreError("disk I/O error"), 503, "unavailable"),
         (ModelNotInstalledError("pip install ..."), 503, "unavailable"),
         (CorruptFileError("a.pdf", "not a PDF"), 500, "internal_error"),
@@ -50,7 +51,8 @@ def test_retry_after_is_passed_on() -> None:
 
 
 def test_missing_secret_message_does_not_name_the_variable() -> None:
-    assert "OPENAI" not in translate(ConfigError("secret env:OPENAI_API_KEY is not set")).message
+    missing = SecretMissing("secret env:OPENAI_API_KEY is not set", ref="env:OPENAI_API_KEY")
+    assert "OPENAI" not in translate(missing).message
 
 
 def test_unexpected_errors_hide_details_behind_an_incident_id(caplog: pytest.LogCaptureFixture) -> None:

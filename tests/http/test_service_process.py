@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from ragwright.interfaces.http.app import create_app
-from ragwright.testing import FakeChatModel, Reply
-from tests.http.conftest import Server, clean_env, fake_models, make_settings, run_server
+from ragwright.testing import FakeChatModel, Reply, ScriptedGateway
+from tests.http.conftest import Server, clean_env, make_settings, run_server
 
 
 @pytest.mark.slow
@@ -86,11 +86,12 @@ def test_worker_crash_fails_the_running_job_and_the_next_job_gets_a_new_worker(s
     assert again["status"] == "succeeded" and again["result"]["added"] == 1
 
 
-def test_slow_model_gets_503_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_slow_model_gets_504_upstream_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model that does not answer within the request deadline is an upstream timeout: 504, as the proxy says."""
     monkeypatch.chdir(tmp_path)
     clean_env(monkeypatch)
     models = {"fake:slow": FakeChatModel([Reply("late", delay=5)], name="fake:slow", cycle=True)}
-    app = create_app(make_settings(tmp_path / "idx", request_timeout=0.3), chat_models=fake_models(models))
+    app = create_app(make_settings(tmp_path / "idx", request_timeout=0.3), gateway=ScriptedGateway(models))
     raw, _ = app.state.service.keys.create("acme")
     for url in run_server(app):
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {raw}"}, timeout=30) as c:
@@ -98,10 +99,10 @@ def test_slow_model_gets_503_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyP
             r = c.post(
                 "/v1/chat/completions", json={"model": "fake:slow", "messages": [{"role": "user", "content": "hi"}]}
             )
-            assert r.status_code == 503 and r.json()["error"]["type"] == "timeout"
+            assert r.status_code == 504 and r.json()["error"]["type"] == "upstream_timeout"
             assert time.monotonic() - started < 3
             r = c.post(
                 "/v1/chat/completions",
                 json={"model": "fake:slow", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
             )
-            assert r.status_code == 503 and r.json()["error"]["type"] == "timeout"
+            assert r.status_code == 504 and r.json()["error"]["type"] == "upstream_timeout"

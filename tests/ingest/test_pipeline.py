@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ragwright.app import Ragwright
 from tests.conftest import write
 
@@ -103,3 +105,20 @@ def test_loaded_documents_are_added_skipped_or_updated_by_content_hash(rw: Ragwr
     assert outcomes == [("a", "unchanged"), ("b", "updated"), ("c", "added")]
     other = ingestor.ingest_documents([doc("a", "Alpha text.")], tenant="t2")  # same id, other tenant: new there
     assert other.count("added") == 1
+
+
+def test_files_indexed_by_older_loaders_are_re_extracted(
+    rw: Ragwright, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ragwright.documents.model as model
+
+    guide = write(tmp_path / "docs/guide.md", GUIDE.replace("--force", "\\-\\-force"))
+    monkeypatch.setattr(model, "EXTRACTION_VERSION", 1)  # what a previous ragwright stored
+    rw.ingest([tmp_path / "docs"])
+    monkeypatch.undo()
+    assert rw.store.documents("default")[0].content_hash.endswith(".x1")
+    report = rw.ingest([tmp_path / "docs"])  # same bytes, newer loaders: re-extracted, unchanged chunks reused
+    assert report.count("updated") == 1 and report.chunks_reused >= 1
+    assert rw.store.documents("default")[0].content_hash.endswith(f".x{model.EXTRACTION_VERSION}")
+    assert rw.ingest([tmp_path / "docs"]).count("unchanged") == 1
+    assert guide.exists()

@@ -12,7 +12,7 @@ from ragwright.config import load_settings
 from ragwright.interfaces.mcp.access import local_key
 from ragwright.interfaces.mcp.schemas import GetDocumentArgs, IngestArgs
 from ragwright.interfaces.mcp.tools import RagTools, ToolFailure
-from tests.mcp.conftest import Env
+from tests.mcp.conftest import Env, stdio_client, texts
 
 
 @pytest.fixture
@@ -65,3 +65,9 @@ async def test_ingest_refuses_front_matter_tags_outside_the_key(tools: RagTools)
         await tools.ingest(public, IngestArgs(filename="budget-fm.md", text=text))
     assert str(refused.value) == "the document would carry tags internal, finance; this key may only write public"
     assert tools.rw.store.document("acme", "budget-fm.md") is None
+
+
+async def test_a_60000_character_glob_is_a_clear_tool_error(env: Env) -> None:
+    async with stdio_client(env, "--tenant", "acme") as client:
+        result = await client.call_tool("search", {"query": "kettle", "paths": ["a" * 60_000]})
+        assert result.is_error and texts(result) == "path filter is 60000 characters long; at most 2048"

@@ -183,3 +183,16 @@ async def test_large_ingest_bodies_reach_the_tool(env: Env, base_url: str) -> No
     async with http_client(base_url, env.keys["write"]) as client:
         result = await client.call_tool("ingest", {"filename": "no extension", "text": big})
         assert result.is_error and "filename" in texts(result)  # rejected by the schema, not by the transport
+
+
+def test_two_authorization_headers_are_400(base_url: str, env: Env) -> None:
+    good = env.keys["read"]
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    headers = [
+        ("Authorization", f"Bearer {good}"),
+        ("Authorization", "Bearer rw_000000000000_" + "x" * 43),
+        ("Accept", "application/json, text/event-stream"),
+    ]
+    r = httpx.post(base_url, json=body, headers=headers)
+    assert r.status_code == 400, r.text
+    assert r.json() == {"error": {"type": "bad_request", "message": "more than one Authorization header"}}

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import anyio
 
@@ -81,3 +85,34 @@ async def test_a_key_revoked_while_the_stdio_process_runs_stops_working(env: Env
         assert result.is_error and texts(result) == "invalid or revoked API key"
         assert not result.structured_content
         assert (await client.list_tools()).tools == []
+
+
+async def test_key_file_serves_and_key_flag_warns(env: Env, tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(env.keys["read"] + "\n")
+    key_file.chmod(0o600)
+    async with stdio_client(env, "--key-file", str(key_file)) as client:
+        found = await client.call_tool("search", {"query": "descale citric acid", "k": 1})
+        assert found.structured_content["results"][0]["citation"]["file"] == "docs/public/kettle.md"
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
+
+    def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ragwright", "mcp", "--data-dir", str(env.data_dir), *args],
+            cwd=env.root,
+            env={**child_env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+
+    flag = run("--key", "rw_000000000000_" + "x" * 43)
+    warning = (
+        "warning: --key puts the API key on the command line, where `ps` shows it; use RAGWRIGHT_API_KEY or --key-file"
+    )
+    assert flag.returncode == 2 and flag.stderr.splitlines()[0] == warning
+    from_env = run(RAGWRIGHT_API_KEY="rw_000000000000_" + "x" * 43)
+    assert from_env.returncode == 2 and "warning" not in from_env.stderr and "invalid or revoked" in from_env.stderr
+    missing = run("--key-file", str(tmp_path / "nope"))
+    assert missing.returncode == 2 and "cannot read --key-file" in missing.stderr

@@ -36,6 +36,9 @@ _MONTHS = (
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*")
 _WORD = re.compile(r"[\w'’-]+")
+# Words of a question's form, not its content ("how *many*", "what *kind* of"): left out of the rarity features,
+# where a corpus that never says "many" would otherwise look like it lacks the question's rarest term.
+_FORM_WORDS = "many much long old far often kind type sort name call called mean means".split()
 _WH = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were", "do", "does"}
 
 
@@ -106,6 +109,12 @@ class AnswerabilityFeatures:
     dense_gap: float
     rare_coverage: float
     """IDF-weighted share of the question's terms found in the best evidence passage (text, title and headings)."""
+    rare_coverage_gap: float
+    """``rare_coverage`` of the best passage minus the best of the passages from other documents: whether one
+    document stands out, rather than several related ones covering the question equally (or equally poorly)."""
+    sentence_rare_coverage: float
+    """IDF-weighted share of the question's terms in the best-supported sentence (with its passage's title and
+    headings)."""
     rarest_found: float
     """1 when the question's rarest term (highest IDF in this corpus) is in the best passage."""
     missing_rare: float
@@ -135,9 +144,17 @@ def extract_features(
     question: str, hits: list[Hit], scored: list[EvidenceSentence], idf: dict[str, float], *, k1: float
 ) -> AnswerabilityFeatures:
     """The features of one question's retrieval (``hits``), evidence (``scored``) and term rarity (``idf``)."""
-    terms = query_terms(question)
+    form = set(query_terms(" ".join(_FORM_WORDS)))
+    terms = [t for t in query_terms(question) if t not in form]
     if not scored:
-        return AnswerabilityFeatures(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0 if terms else 0.0, 0, 0, 0)
+        none = 0.0
+        return AnswerabilityFeatures(
+            *(none, none, none, none, none, none, none, none, none, none, none, none),
+            missing_rare=1.0 if terms else 0.0,
+            numbers_missing=none,
+            entities_missing=none,
+            type_mismatch=none,
+        )
     ranked = sorted(scored, key=lambda s: (-s.support, s.hit.rank, s.start))
     best = ranked[0]
     other = [s.support for s in ranked if s.hit.chunk.doc_path != best.hit.chunk.doc_path]
@@ -154,7 +171,13 @@ def extract_features(
     all_terms: set[str] = set().union(*(passage_terms(h) for h in hits)) if hits else set()
     weights = {t: idf.get(t, 0.0) for t in terms}
     total = sum(weights.values())
-    rare_coverage = sum(w for t, w in weights.items() if t in best_terms) / total if total else 1.0
+
+    def rare_share(found: set[str]) -> float:
+        return sum(w for t, w in weights.items() if t in found) / total if total else 1.0
+
+    rare_coverage = rare_share(best_terms)
+    others = [rare_share(passage_terms(h)) for h in hits if h.chunk.doc_path != best.hit.chunk.doc_path]
+    sentence_terms = set(analyze(best.text)) | set(analyze(best.hit.chunk.chunk.context))
     rarest = max(terms, key=lambda t: (weights[t], t)) if terms else None
     top_idf = max(weights.values(), default=0.0)
     missing = [weights[t] for t in terms if t not in all_terms]
@@ -181,6 +204,8 @@ def extract_features(
         dense_top=dense[0] if dense else 0.0,
         dense_gap=dense[0] - dense[1] if len(dense) > 1 else 0.0,
         rare_coverage=rare_coverage,
+        rare_coverage_gap=rare_coverage - max(others, default=0.0),
+        sentence_rare_coverage=rare_share(sentence_terms),
         rarest_found=1.0 if rarest is None or rarest in best_terms else 0.0,
         missing_rare=missing_rare,
         numbers_missing=numbers_missing,

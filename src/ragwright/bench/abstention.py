@@ -153,9 +153,14 @@ def load_abstention_set(
 
 @contextmanager
 def gold_removed_copy(
-    data_dir: Path, removed: set[str], settings: Settings, embedder: Embedder | None = None
+    data_dir: Path,
+    removed: set[str],
+    settings: Settings,
+    embedder: Embedder | None = None,
+    corpus: set[str] | None = None,
 ) -> Iterator[Ragwright]:
-    """A copy of the kept index (SQLite backup API) with the ``removed`` documents deleted, opened."""
+    """A copy of the kept index (SQLite backup API) with the ``removed`` documents deleted, and any document not in
+    ``corpus`` (when given: a kept index may hold more than this run's corpus), opened."""
     with tempfile.TemporaryDirectory(prefix="ragwright-abstention-") as tmp:
         src = sqlite3.connect(str(data_dir / "index.sqlite"))
         dst = sqlite3.connect(str(Path(tmp) / "index.sqlite"))
@@ -166,7 +171,8 @@ def gold_removed_copy(
             dst.close()
         rw = Ragwright(settings.model_copy(update={"data_dir": Path(tmp)}), embedder=embedder)
         try:
-            for doc_id in sorted(removed):
+            extra = {d.doc_id for d in rw.store.documents(TENANT)} - corpus if corpus is not None else set()
+            for doc_id in sorted(removed | extra):
                 rw.store.delete(TENANT, doc_id)
             yield rw
         finally:
@@ -251,7 +257,7 @@ def run_abstention_bench(
             memo = MemoEmbedder(rw.embedder)
         finally:
             rw.close()
-        with gold_removed_copy(data_dir, removed, settings, memo) as copy:
+        with gold_removed_copy(data_dir, removed, settings, memo, {d.doc_id for d in docs}) as copy:
             results, seconds = ask_all(copy, dataset, questions, on_query)
             threshold = copy.settings.answer.min_answerability
     if records is not None:

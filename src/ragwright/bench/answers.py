@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from ragwright.answering import extractive
+from ragwright.answering.answerability import shipped_model
 from ragwright.answering.evidence import score_sentences
+from ragwright.answering.features import extract_features
 from ragwright.answering.sentences import split_sentences
 from ragwright.app import Ragwright
 from ragwright.bench.common import index_dir, percentiles_ms, write_json
@@ -20,6 +22,7 @@ from ragwright.bench.squad import exact_match, f1, held_out_ids, load_squad
 from ragwright.config import Settings
 from ragwright.ingest.pipeline import Ingestor, ProgressCallback
 from ragwright.models.base import Embedder
+from ragwright.retrieval.analysis import query_terms
 
 TENANT = "bench"
 
@@ -41,7 +44,8 @@ def run_answer_bench(
     indexed = [d for d in docs if d.doc_id not in held_out]
     if limit:
         questions = questions[:limit]
-    threshold = settings.answer.abstain_below
+    model = shipped_model()
+    threshold = settings.answer.min_answerability if settings.answer.min_answerability is not None else model.threshold
     sums = {k: 0.0 for k in ("r1", "r5", "em", "f1", "base_em", "base_f1", "abstain_ok", "abstain_bad")}
     n_answerable = n_unanswerable = 0
     latencies: list[float] = []
@@ -58,8 +62,9 @@ def run_answer_bench(
                 scored = score_sentences(q.question, evidence, rw.embedder)
                 chosen = extractive.select(scored, max_sentences=1)
                 latencies.append(time.perf_counter() - started)
-                support = max((s.support for s in scored), default=0.0)
-                abstains = support < threshold
+                idf = rw.store.term_idf(TENANT, query_terms(q.question))
+                features = extract_features(q.question, evidence, scored, idf, k1=rw.store.bm25_k1)
+                abstains = model.probability(features) < threshold  # as Asker decides
                 if q.doc_id in held_out:
                     n_unanswerable += 1
                     sums["abstain_ok"] += abstains
@@ -92,7 +97,7 @@ def run_answer_bench(
             "f1": round(100 * sums["base_f1"] / a, 2),
         },
         "abstention": {
-            "threshold": threshold,
+            "threshold": round(threshold, 6),
             "abstained_on_unanswerable": round(sums["abstain_ok"] / u, 4),
             "abstained_on_answerable": round(sums["abstain_bad"] / a, 4),
         },

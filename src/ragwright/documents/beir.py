@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ragwright.documents.model import Document, Section, sha256_bytes
+from ragwright.documents.model import Document, Section, source_hash
 from ragwright.documents.normalize import clean_text
 from ragwright.documents.text import trimmed_span
 from ragwright.errors import (
@@ -49,8 +49,8 @@ def parse_beir_record(line: bytes, where: str, corpus: str) -> Document:
     ``text`` is the record's text only, through :func:`clean_text` (SciFact has ligatures, soft hyphens, zero-width
     spaces and C1 controls in 8 of 5,183 abstracts); the title travels in ``Document.title`` and so reaches the
     chunk context.
-    ``content_hash`` is the sha256 of the record's canonical JSON (sorted keys, compact), so reformatting the file
-    does not force re-indexing.
+    ``content_hash`` is the :func:`source_hash` of the record's canonical JSON (sorted keys, compact), so reformatting
+    the file does not force re-indexing.
     """
     try:
         raw = line.decode("utf-8")
@@ -82,7 +82,7 @@ def parse_beir_record(line: bytes, where: str, corpus: str) -> Document:
         title=" ".join(title.split()),
         text=text,
         sections=[Section(start, end)],
-        content_hash=sha256_bytes(_canonical(record)),
+        content_hash=source_hash(_canonical(record)),
         metadata=_metadata(record.get("metadata")),
     )
 

@@ -56,14 +56,16 @@ _MAIN_TAGS = frozenset({"main", "article"})
 _STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.DOTALL)
 _CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 _SIMPLE_SELECTOR = re.compile(r"^[a-z0-9]*([.#])([\w-]+)$", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
+_META_CHARSET = re.compile(
+    rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)|^\s*<\?xml[^>]+encoding\s*=\s*[\"']([\w.:-]+)", re.IGNORECASE
+)
 _SNIFF = 4096
 _PERMALINK_MARKS = " \t\n¶§#🔗"
 _WHITESPACE = re.compile(r"[ \t\n\r\f\xa0]+")
 
 
 def declared_encoding(data: bytes) -> str | None:
-    """The codec a page declares (BOM first, then ``<meta charset>`` in its first 4 KB), or ``None``.
+    """The codec a page declares (BOM first, then ``<meta charset>`` or an XML declaration in its first 4 KB).
 
     ``iso-8859-1``/``latin1``/``ascii`` mean windows-1252, as browsers read them (the WHATWG encoding standard).
     """
@@ -74,7 +76,7 @@ def declared_encoding(data: bytes) -> str | None:
     match = _META_CHARSET.search(data[:_SNIFF])
     if match is None:
         return None
-    label = match.group(1).decode("ascii", "replace").lower()
+    label = (match.group(1) or match.group(2)).decode("ascii", "replace").lower()
     if label in {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii", "windows-1252"}:
         return "cp1252"
     try:
@@ -111,6 +113,7 @@ class _Open:
     tag: str
     skipped: bool
     main: bool
+    item: bool = False  # a visible <li>, counted in _Extractor._items
 
 
 class _Extractor(HTMLParser):
@@ -130,7 +133,10 @@ class _Extractor(HTMLParser):
         self._in_title = False
         self._heading = 0
         self._cells = 0  # cells seen in the current table row
+        self._items = 0  # open list items
+        self._item_start = False
         self._buffer = MappedText()
+        self._space: tuple[int, int] | None = None  # a collapsed whitespace run, emitted before the next word
 
     # -- positions -------------------------------------------------------------------------------------------
     def _offset(self) -> int:
@@ -158,17 +164,33 @@ class _Extractor(HTMLParser):
     def _flush(self, kind: str = "text", level: int = 0) -> None:
         block = self._buffer.strip()
         self._buffer = MappedText()
+        self._space = None
+        self._item_start = False
         if block.text:
             self.blocks.append(_Block(kind, block, self._main > 0, level))
 
     def _break(self, separator: str) -> None:
-        """A line break inside the current block (table rows, <br>)."""
-        text = self._buffer.text
-        if text and not text.endswith(("\n", " ")):
+        """A line break inside the current block (table rows, <br>); a pending space is dropped."""
+        self._space = None
+        if self._buffer.last not in ("", "\n") and not self._item_start:
             self._buffer.append(separator)
-        elif text.endswith(" "):
-            self._buffer = self._buffer.slice(0, len(text) - 1)
-            self._buffer.append(separator)
+
+    def _emit(self, text: str, src_start: int, src_end: int | None = None) -> None:
+        """Visible text (cleaned), preceded by the pending collapsed space if there is one."""
+        if not text:
+            return
+        if self._space is not None and self._buffer.last not in ("", " ", "\n"):
+            self._buffer.append(" ", *self._space)
+        self._space = None
+        self._item_start = False
+        if src_end is None:
+            self._buffer.append_clean(text, src_start)
+        else:
+            self._buffer.append(clean_text(text), src_start, src_end)
+
+    def _whitespace(self, src_start: int, src_end: int) -> None:
+        if self._space is None and self._buffer.last not in ("", " ", "\n"):
+            self._space = (src_start, src_end)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "title" and not self._skip:
@@ -178,13 +200,16 @@ class _Extractor(HTMLParser):
         hidden = self._hidden(tag, values)
         if tag in _VOID_TAGS:
             if not self._skip and not hidden:
-                if tag == "br":
-                    self._buffer.append("\n") if self._pre else self._break("\n")
+                if tag == "br" and self._pre:
+                    self._buffer.append("\n")
+                elif tag == "br":
+                    offset = self._offset()
+                    self._whitespace(offset, offset) if self._cells else self._break("\n")
                 elif tag == "hr" and not self._pre:
                     self._flush()
             return
         is_main = tag in _MAIN_TAGS or values.get("role", "").lower() == "main"
-        self._stack.append(_Open(tag, hidden, is_main))
+        self._stack.append(_Open(tag, hidden, is_main, tag == "li" and not (self._skip or hidden or self._pre)))
         self._skip += hidden
         self._main += is_main
         if self._skip:
@@ -206,13 +231,19 @@ class _Extractor(HTMLParser):
             self._cells = 0
         elif tag in {"td", "th"}:
             if self._cells:
+                self._space = None
                 self._buffer.append(" | ")
             self._cells += 1
         elif tag == "li" and not self._pre:
             self._break("\n")
             self._buffer.append("- ")
+            self._item_start = True  # until the item's first word: a <p> right after "- " adds no line
+            self._items += 1  # counted down when the <li> closes (_Open.item)
         elif tag in _BLOCK_TAGS and not self._pre and not self._cells:
-            self._flush()
+            if self._items:
+                self._break("\n")  # a <p> or a nested list inside a list item: a new line, not a new block
+            else:
+                self._flush()
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
@@ -229,6 +260,7 @@ class _Extractor(HTMLParser):
         for element in closed:
             self._skip -= element.skipped
             self._main -= element.main
+            self._items -= element.item
         if was_skipping and any(e.skipped for e in closed) or self._skip:
             return
         if tag in _HEADINGS and self._heading:
@@ -243,7 +275,7 @@ class _Extractor(HTMLParser):
             self._flush()
         elif tag == "tr":
             self._cells = 0
-        elif tag in _BLOCK_TAGS and not self._pre and not self._cells:
+        elif tag in _BLOCK_TAGS and not self._pre and not self._cells and not self._items:
             self._flush()
 
     def _flush_code(self) -> None:
@@ -271,22 +303,20 @@ class _Extractor(HTMLParser):
     def _add(self, data: str, offset: int, src_end: int | None = None) -> None:
         """Visible text from ``offset`` (a decoded entity: ``src_end`` says where its reference ends)."""
         if src_end is not None:  # one decoded character reference
-            char = clean_text(data)
-            if char and not self._pre and _WHITESPACE.fullmatch(char):
-                char = " " if not self._buffer.text.endswith((" ", "\n")) and self._buffer.text else ""
-            self._buffer.append(char, offset, src_end)
+            if not self._pre and _WHITESPACE.fullmatch(data):
+                self._whitespace(offset, src_end)
+            else:
+                self._emit(data, offset, src_end)
             return
         if self._pre:
             self._buffer.append_clean(data.replace("\r", ""), offset)
             return
         pos = 0
         for match in _WHITESPACE.finditer(data):
-            self._buffer.append_clean(data[pos : match.start()], offset + pos)
-            current = self._buffer.text
-            if current and not current.endswith((" ", "\n")):
-                self._buffer.append(" ", offset + match.start(), offset + match.end())
+            self._emit(data[pos : match.start()], offset + pos)
+            self._whitespace(offset + match.start(), offset + match.end())
             pos = match.end()
-        self._buffer.append_clean(data[pos:], offset + pos)
+        self._emit(data[pos:], offset + pos)
 
     def _reference_end(self, offset: int, name: str) -> int:
         end = offset + len(name) + 1

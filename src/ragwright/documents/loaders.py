@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from ragwright.documents.model import Document, sha256_bytes
+from ragwright.documents.model import Document, source_hash
+from ragwright.documents.normalize import clean_text
 from ragwright.documents.text import Extracted
 from ragwright.errors import (
     EmptyDocumentError,
@@ -99,7 +100,7 @@ def load_file(path: Path, doc_id: str, *, max_bytes: int, tags: tuple[str, ...] 
     extracted = spec.resolve()(data, source)
     if not extracted.text.strip() or not extracted.sections:
         raise EmptyDocumentError(source, "no text left after extraction")
-    title = " ".join((extracted.title or "").split()) or path.stem
+    title = " ".join(clean_text(extracted.title or "").split()) or path.stem
     return Document(
         doc_id=doc_id,
         source=str(path.resolve()),
@@ -107,7 +108,7 @@ def load_file(path: Path, doc_id: str, *, max_bytes: int, tags: tuple[str, ...] 
         title=title,
         text=extracted.text,
         sections=extracted.sections,
-        content_hash=sha256_bytes(data),
+        content_hash=source_hash(data),
         tags=tuple(dict.fromkeys((*extracted.tags, *tags))),
         metadata=extracted.metadata,
         source_map=extracted.source_map,

@@ -109,7 +109,7 @@ class Document:
     text: str
     sections: list[Section]
     content_hash: str
-    """sha256 of the raw bytes (or record); equal hashes mean nothing to re-index."""
+    """:func:`source_hash` of the raw bytes (or record); equal hashes mean nothing to re-index."""
     tags: tuple[str, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
     source_map: SourceMap | None = None
@@ -162,3 +162,14 @@ def text_hash(indexed_text: str) -> str:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+EXTRACTION_VERSION = 2
+"""Raised whenever the loaders turn the same bytes into different text (2: hyphens re-joined, hidden text dropped,
+CommonMark, HTML without trafilatura), so ``ingest`` re-extracts files it indexed before instead of skipping them.
+Chunks whose text did not change keep their vectors (they are reused by text hash)."""
+
+
+def source_hash(data: bytes) -> str:
+    """A source's ``content_hash``: the sha256 of its bytes, tagged with :data:`EXTRACTION_VERSION`."""
+    return f"{sha256_bytes(data)}.x{EXTRACTION_VERSION}"

@@ -74,6 +74,11 @@ class MappedText:
         self._has_pages = False
 
     @property
+    def last(self) -> str:
+        """The last character ('' when empty), without joining the text."""
+        return self._parts[-1][-1] if self._parts and self._parts[-1] else ""
+
+    @property
     def text(self) -> str:
         if len(self._parts) > 1:
             self._parts = ["".join(self._parts)]

@@ -22,6 +22,7 @@ class ChatModel(Protocol):
 
     ``stream`` is an async generator: iterate it with ``async for``. A failure before the first chunk raises the
     error itself (so a fallback can move on); a failure after it raises :class:`~ragwright.errors.StreamInterrupted`.
+    ``aclose`` releases what the model owns (a policy closes what it wraps); whoever built the model calls it once.
     """
 
     @property
@@ -30,6 +31,23 @@ class ChatModel(Protocol):
     async def chat(self, request: ChatRequest) -> ChatResponse: ...
 
     def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class ModelSource(Protocol):
+    """Model names to :class:`ChatModel` s: what the front ends (``ask``, chat completions, the proxy) need from the
+    gateway. :class:`~ragwright.gateway.build.Gateway` is one; ``ragwright.testing.ScriptedGateway`` is another.
+
+    ``model`` raises :class:`~ragwright.errors.UnknownModel` for a name it cannot serve; ``models`` lists the names a
+    front end offers (and the only ones it should ask for); ``aclose`` closes every model built.
+    """
+
+    def model(self, name: str) -> ChatModel: ...
+
+    def models(self) -> list[str]: ...
+
+    async def aclose(self) -> None: ...
 
 
 class WrapperModel:
@@ -53,9 +71,7 @@ class WrapperModel:
         return self.inner.stream(request)
 
     async def aclose(self) -> None:
-        closer = getattr(self.inner, "aclose", None)
-        if closer is not None:
-            await closer()
+        await self.inner.aclose()
 
 
 def context_window(model: object) -> int | None:

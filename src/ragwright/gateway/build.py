@@ -24,18 +24,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from ragwright.config import Settings
-from ragwright.errors import ConfigError, ProviderUnavailable
-from ragwright.gateway.base import ChatModel
+from ragwright.errors import ConfigError, ProviderUnavailable, UnknownModel
+from ragwright.gateway.base import ChatModel, ModelSource
+from ragwright.gateway.policies.budget import BudgetStore
 from ragwright.gateway.pricing import PriceTable
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
 from ragwright.models.base import Embedder
 
-__all__ = ["DEFAULT_MODEL", "Gateway", "SyncGateway", "build_chat_model", "build_gateway"]
+__all__ = ["DEFAULT_MODEL", "Gateway", "SyncGateway", "build_chat_model"]
 
 DEFAULT_MODEL = "default"
 ProviderFactory = Callable[[str], ChatModel]
@@ -83,7 +84,7 @@ class Gateway:
             specs = [name]
         else:
             known = ", ".join([DEFAULT_MODEL, *self.config.aliases]) or DEFAULT_MODEL
-            raise ConfigError(f"unknown model {name!r}: use a provider:model spec or one of: {known}")
+            raise UnknownModel(f"unknown model {name!r}: use a provider:model spec or one of: {known}", name=name)
         if not specs:
             raise ConfigError(f"model {name!r} has an empty chain (gateway.chain / gateway.aliases)")
         return specs
@@ -179,6 +180,11 @@ class Gateway:
         return inner
 
     @property
+    def budget_store(self) -> BudgetStore | None:
+        """The budget accounts every model name shares (None until a budgeted model is built, or with no budget)."""
+        return self._budget_store  # type: ignore[no-any-return]
+
+    @property
     def ledger(self) -> Any:
         if self._ledger is None:
             from ragwright.gateway.ledger import UsageLedger
@@ -192,12 +198,15 @@ class Gateway:
         return await self.model(request.model).chat(request)
 
     async def aclose(self) -> None:
-        for model in [*self._models.values(), *self._leaves.values()]:
-            closer = getattr(model, "aclose", None)
-            if closer is not None:
-                await closer()
+        """Close every provider built (each once: the outer policies hold no resources of their own, and a leaf is
+        shared by every chain that names it), then flush and close the ledger."""
+        for leaf in self._leaves.values():
+            await leaf.aclose()
+        self._leaves.clear()
+        self._models.clear()
         if self._ledger is not None:
             await self._ledger.aclose()
+            self._ledger = None
 
 
 class Unavailable:
@@ -215,9 +224,8 @@ class Unavailable:
         raise ProviderUnavailable(f"{self.name} unavailable: {self.reason}", provider=self.name)
         yield Chunk()  # pragma: no cover - makes this an async generator
 
-
-def build_gateway(settings: Settings, **kwargs: Any) -> Gateway:
-    return Gateway(settings, **kwargs)
+    async def aclose(self) -> None:
+        """Nothing to release."""
 
 
 def build_chat_model(settings: Settings, name: str | None = None, **kwargs: Any) -> ChatModel:
@@ -226,28 +234,54 @@ def build_chat_model(settings: Settings, name: str | None = None, **kwargs: Any)
 
 
 class SyncGateway:
-    """Runs a :class:`Gateway` on its own event-loop thread so synchronous callers (the CLI, the threaded ask
-    pipeline) share one loop, one HTTP connection pool, one breaker state.
+    """The process's one gateway, run on its own event-loop thread, for every caller: synchronous ones (the CLI,
+    the threaded ask pipeline) through :meth:`chat`, async ones on another loop (the HTTP service's chat
+    completions) through :meth:`call` and :meth:`stream`. One loop means one HTTP connection pool, one set of
+    breakers, budgets and rate limits, one loaded local generator, whoever calls.
 
     Example::
 
         sync = SyncGateway(Gateway(settings))
-        reply = sync.chat(request)     # blocks this thread only
+        reply = sync.chat(request)                                   # blocks this thread only
+        reply = await sync.call(sync.gateway.model("default").chat(request))   # from another event loop
         sync.close()
     """
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: ModelSource) -> None:
         self.gateway = gateway
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="ragwright-gateway", daemon=True)
         self._thread.start()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the gateway's loop and wait for it (from any thread but the gateway's own)."""
         future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
         return future.result()
 
+    async def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await ``coro`` on the gateway's loop from another running loop; cancelling the caller cancels it there."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
+    async def stream(self, model: ChatModel, request: ChatRequest) -> AsyncGenerator[Chunk, None]:
+        """``model.stream(request)`` iterated on the gateway's loop, its chunks relayed to the caller's loop."""
+        chunks = model.stream(request)
+
+        async def step() -> Chunk | None:
+            return await anext(chunks, None)
+
+        async def close() -> None:
+            closer = getattr(chunks, "aclose", None)  # an async generator's aclose (a stream, not a model)
+            if closer is not None:
+                await closer()
+
+        try:
+            while (chunk := await self.call(step())) is not None:
+                yield chunk
+        finally:
+            await self.call(close())
+
     def chat(self, request: ChatRequest) -> ChatResponse:
-        return self.run(self.gateway.chat(request))
+        return self.run(self.gateway.model(request.model).chat(request))
 
     def close(self) -> None:
         if self._loop.is_closed():

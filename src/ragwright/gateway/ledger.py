@@ -182,9 +182,6 @@ class UsageLedger:
         marker.done.wait(timeout)
         self._thread.join(timeout)
 
-    async def aflush(self) -> bool:
-        return await asyncio.to_thread(self.flush)
-
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)
 

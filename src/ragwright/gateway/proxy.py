@@ -8,9 +8,10 @@
 
 The hot path is deliberately plain: a raw ASGI app (no framework routing or middleware: a profile showed them at
 ~10% of the proxy's CPU), hand-written request checks, orjson, no per-request logging, and the ledger's
-non-blocking ``record``. Errors are OpenAI-shaped
-(``{"error": {"message", "type", "code"}}``) with the status a client can act on: 400 invalid request, 401 bad key,
-404 unknown model, 429 rate limit or budget (with ``Retry-After``), 502/503/504 upstream failures.
+non-blocking ``record``. Errors are OpenAI-shaped (``{"error": {"message", "type", "code"}}``) with the status a
+client can act on, from the table the HTTP service shares (:mod:`ragwright.errors_http`): 400 invalid request,
+401 bad key, 404 unknown model, 429 rate limit or budget (with ``Retry-After``), 502/503/504 upstream failures.
+Streaming responses are in :mod:`ragwright.gateway.proxy_stream`.
 
 Example::
 
@@ -20,96 +21,37 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
-from contextlib import suppress
-from typing import Any, Protocol, cast
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from typing import Any, cast
 
 import orjson
 
 from ragwright.config import Settings
-from ragwright.errors import ConfigError, GatewayError, RagwrightError, UserError
-from ragwright.gateway.base import ChatModel
+from ragwright.errors import UnknownModel
+from ragwright.gateway.base import ChatModel, ModelSource
 from ragwright.gateway.ledger import UsageLedger
 from ragwright.gateway.policies.ledgered import Ledgered
 from ragwright.gateway.proxy_auth import Authenticator, cached_authenticator
-from ragwright.gateway.proxy_wire import (
-    InvalidRequest,
-    Options,
-    chunk_delta,
-    chunk_json,
-    completion_json,
-    error_body,
-    error_status,
-    parse_chat_request,
-    retry_after_header,
-    usage_json,
-)
-from ragwright.gateway.types import ChatRequest, Chunk, RequestContext
+from ragwright.gateway.proxy_stream import Receive, Reply, Send, error_reply, send_reply, stream_response
+from ragwright.gateway.proxy_wire import InvalidRequest, completion_json, error_body, parse_chat_request
+from ragwright.gateway.types import RequestContext
 
 __all__ = ["Authenticator", "ModelSource", "ProxyApp", "build_proxy", "cached_authenticator", "serve"]
 
 log = logging.getLogger("ragwright.gateway.proxy")
 Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-Reply = tuple[int, bytes, list[tuple[bytes, bytes]]]
-"""(status, JSON body, extra headers)"""
 
-_JSON_HEADERS = [(b"content-type", b"application/json")]
-_SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
 _CHAT_PATHS = frozenset(("/v1/chat/completions", "/chat/completions"))
 _MODEL_PATHS = frozenset(("/v1/models", "/models"))
 
 
-class ModelSource(Protocol):
-    """What the proxy needs from the assembled gateway (``ragwright.gateway.build.Gateway`` satisfies it)."""
-
-    def model(self, name: str) -> ChatModel: ...
-
-    def models(self) -> list[str]: ...
+def _error(status: int, message: str, kind: str, code: str, *, param: str | None = None) -> Reply:
+    """An error the proxy decides itself (auth, body, route); library errors go through :func:`error_reply`."""
+    return status, orjson.dumps(error_body(message, kind, code, param)), []
 
 
-def _error(
-    status: int, message: str, kind: str, code: str, *, param: str | None = None, headers: dict[str, str] | None = None
-) -> Reply:
-    extra = [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
-    return status, orjson.dumps(error_body(message, kind, code, param)), extra
-
-
-_UNAUTHORIZED = _error(401, "invalid or missing API key", "invalid_request_error", "invalid_api_key")
-
-
-def gateway_error_response(exc: GatewayError) -> Reply:
-    status, kind, code, retry_after = error_status(exc)
-    return _error(status, str(exc), kind, code, headers=retry_after_header(retry_after))
-
-
-def internal_error_response(exc: Exception) -> Reply:
-    """500 for what is not the client's fault nor the upstream's: a misconfigured gateway (e.g. a budget over a
-    model with no price) or a bug. Logged, since the operator must act."""
-    log.error("gateway proxy: %s: %s", type(exc).__name__, exc, exc_info=not isinstance(exc, RagwrightError))
-    code = "gateway_misconfigured" if isinstance(exc, ConfigError) else "internal_error"
-    return _error(
-        500,
-        f"{type(exc).__name__}: {exc}" if isinstance(exc, RagwrightError) else "internal error",
-        "server_error",
-        code,
-    )
-
-
-async def _send_reply(send: Send, reply: Reply) -> None:
-    status, body, extra = reply
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *extra],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+_UNAUTHORIZED = _error(401, "invalid or missing API key", "unauthorized", "invalid_api_key")
 
 
 class ProxyApp:
@@ -139,9 +81,7 @@ class ProxyApp:
         return self
 
     async def aclose(self) -> None:
-        closer = getattr(self.gateway, "aclose", None)
-        if closer is not None:
-            await closer()
+        await self.gateway.aclose()
         if self.ledger is not None:
             await self.ledger.aclose()
         for close in self.closers:
@@ -156,15 +96,15 @@ class ProxyApp:
             method = scope["method"]
             if path in _CHAT_PATHS:
                 if method != "POST":
-                    await _send_reply(send, _error(405, "use POST", "invalid_request_error", "method_not_allowed"))
+                    await send_reply(send, _error(405, "use POST", "method_not_allowed", "method_not_allowed"))
                     return
                 await self._chat(scope, receive, send)
             elif path in _MODEL_PATHS and method == "GET":
-                await _send_reply(send, await self._list_models(scope))
+                await send_reply(send, await self._list_models(scope))
             elif path == "/health" and method == "GET":
-                await _send_reply(send, (200, b'{"status":"ok"}', []))
+                await send_reply(send, (200, b'{"status":"ok"}', []))
             else:
-                await _send_reply(send, _error(404, f"no route {method} {path}", "invalid_request_error", "not_found"))
+                await send_reply(send, _error(404, f"no route {method} {path}", "not_found", "not_found"))
         elif kind == "lifespan":
             while True:
                 message = await receive()
@@ -186,50 +126,37 @@ class ProxyApp:
     async def _chat(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = await self._context(scope)
         if ctx is None:
-            await _send_reply(send, _UNAUTHORIZED)
+            await send_reply(send, _UNAUTHORIZED)
             return
         body = await self._body(receive)
         if body is None:
-            await _send_reply(
+            await send_reply(
                 send,
-                _error(
-                    413, f"request body over {self.max_body_bytes} bytes", "invalid_request_error", "body_too_large"
-                ),
+                _error(413, f"request body over {self.max_body_bytes} bytes", "payload_too_large", "body_too_large"),
             )
             return
         try:
             req, opts = parse_chat_request(orjson.loads(body), ctx)
         except orjson.JSONDecodeError:
-            await _send_reply(send, _error(400, "the body is not valid JSON", "invalid_request_error", "invalid_json"))
+            await send_reply(send, _error(400, "the body is not valid JSON", "bad_request", "invalid_json"))
             return
         except InvalidRequest as exc:
-            await _send_reply(send, _error(400, str(exc), "invalid_request_error", "invalid_request", param=exc.param))
+            await send_reply(send, _error(400, str(exc), "bad_request", "invalid_request", param=exc.param))
             return
-        model = self._model(req.model)
-        if model is None:
-            await _send_reply(
-                send,
-                _error(
-                    404,
-                    f"the model {req.model!r} does not exist",
-                    "invalid_request_error",
-                    "model_not_found",
-                    param="model",
-                ),
-            )
+        try:
+            model = self._model(req.model)
+        except UnknownModel as exc:
+            await send_reply(send, error_reply(exc))
             return
         if opts.stream:
-            await self._stream(model, req, opts, receive, send)
+            await stream_response(model, req, opts, receive, send)
             return
         try:
             resp = await model.chat(req)
-        except GatewayError as exc:
-            await _send_reply(send, gateway_error_response(exc))
-            return
         except Exception as exc:  # noqa: BLE001 - a JSON error the client can read, not a bare 500 page
-            await _send_reply(send, internal_error_response(exc))
+            await send_reply(send, error_reply(exc))
             return
-        await _send_reply(send, (200, orjson.dumps(completion_json(resp, opts)), []))
+        await send_reply(send, (200, orjson.dumps(completion_json(resp, opts)), []))
 
     # --- helpers ------------------------------------------------------------------------------------------------
 
@@ -265,7 +192,8 @@ class ProxyApp:
             return None
         return await self.authenticate(raw.strip())
 
-    def _model(self, name: str) -> ChatModel | None:
+    def _model(self, name: str) -> ChatModel:
+        """The served model ``name``; :class:`UnknownModel` for a name ``/v1/models`` does not list."""
         model = self._models.get(name)
         if model is not None:
             return model
@@ -274,108 +202,21 @@ class ProxyApp:
         if name not in self._served:
             # only the names /v1/models lists: an arbitrary provider:model from a client would build (and keep)
             # a new chain, breaker and client state per name, a memory leak any caller could drive
-            return None
-        try:
-            model = self.gateway.model(name)
-        except (UserError, KeyError, ValueError):
-            return None
+            raise UnknownModel(f"the model {name!r} does not exist: GET /v1/models lists the served ones", name=name)
+        model = self.gateway.model(name)
         if self.ledger is not None:
             model = cast(ChatModel, Ledgered(model, self.ledger))
         self._models[name] = model
         return model
 
-    async def _stream(self, model: ChatModel, req: ChatRequest, opts: Options, receive: Receive, send: Send) -> None:
-        chunks = model.stream(req)
-        try:
-            first: Chunk | None = await anext(chunks)
-        except StopAsyncIteration:
-            first = None
-        except GatewayError as exc:  # before the first chunk: a plain error response, the status says it all
-            await _send_reply(send, gateway_error_response(exc))
-            return
-        except Exception as exc:  # noqa: BLE001
-            await _send_reply(send, internal_error_response(exc))
-            return
-        await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
-        pump = asyncio.ensure_future(self._pump(send, chunks, first, req.model, opts))
-        watch = asyncio.ensure_future(_disconnected(receive))
-        try:
-            await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (pump, watch):
-                if not task.done():
-                    task.cancel()
-                    with suppress(asyncio.CancelledError):
-                        await task  # cancelling the pump closes the upstream stream (and records it)
-
-    async def _pump(
-        self, send: Send, chunks: AsyncIterator[Chunk], first: Chunk | None, requested: str, opts: Options
-    ) -> None:
-        async for event in self._sse(chunks, first, requested, opts):
-            await send({"type": "http.response.body", "body": event, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    async def _sse(
-        self, chunks: AsyncIterator[Chunk], first: Chunk | None, requested: str, opts: Options
-    ) -> AsyncIterator[bytes]:
-        dumps = orjson.dumps
-        name = requested
-        chunk = first
-        is_first = True
-        finished = False
-        try:
-            while chunk is not None:
-                name = chunk.model or name
-                if is_first or chunk.delta or chunk.tool_calls:
-                    yield b"data: " + dumps(chunk_json(opts, name, chunk_delta(chunk, is_first))) + b"\n\n"
-                    is_first = False
-                if chunk.finish_reason is not None:
-                    finished = True
-                    yield b"data: " + dumps(chunk_json(opts, name, {}, chunk.finish_reason)) + b"\n\n"
-                    if opts.include_usage and chunk.usage is not None:
-                        last: dict[str, Any] = {
-                            "id": opts.id,
-                            "object": "chat.completion.chunk",
-                            "created": opts.created,
-                            "model": name,
-                            "choices": [],
-                            "usage": usage_json(chunk.usage),
-                        }
-                        yield b"data: " + dumps(last) + b"\n\n"
-                chunk = await anext(chunks, None)
-            if not finished:
-                yield _sse_error(
-                    "the upstream stream ended without a final chunk", "upstream_error", "stream_incomplete"
-                )
-                return
-            yield b"data: [DONE]\n\n"
-        except GatewayError as exc:
-            _, kind, code, _ = error_status(exc)
-            yield _sse_error(str(exc), kind, code)
-        except Exception as exc:  # noqa: BLE001 - the client must see an error event, whatever broke
-            yield _sse_error(f"internal error: {type(exc).__name__}", "server_error", "internal_error")
-        finally:
-            closer = getattr(chunks, "aclose", None)
-            if closer is not None:
-                await closer()
-
-
-def _sse_error(message: str, kind: str, code: str) -> bytes:
-    return b"data: " + orjson.dumps(error_body(message, kind, code)) + b"\n\n"
-
-
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
 
 def build_proxy(settings: Settings, *, authenticate: Authenticator | None = None) -> ProxyApp:
-    """The proxy over ``build_gateway(settings)``, whose HTTP providers share one
+    """The proxy over one :class:`~ragwright.gateway.build.Gateway` for this process, whose HTTP providers share one
     :class:`~ragwright.gateway.lean_client.LeanAsyncClient` (an ``httpx.AsyncClient``) on
     :class:`~ragwright.gateway.transport.PooledTransport` (httpx's default pool collapses under concurrency)."""
     import httpx
 
-    from ragwright.gateway.build import build_gateway
+    from ragwright.gateway.build import Gateway
     from ragwright.gateway.lean_client import LeanAsyncClient
     from ragwright.gateway.pricing import PriceTable
     from ragwright.gateway.providers.http import httpx_timeout
@@ -390,7 +231,7 @@ def build_proxy(settings: Settings, *, authenticate: Authenticator | None = None
     def provider(spec: str) -> ChatModel:
         return make_chat_model(spec, settings.gateway, prices=prices, client=client)
 
-    gateway = build_gateway(settings, prices=prices, provider_factory=provider)
+    gateway = Gateway(settings, prices=prices, provider_factory=provider)
     return ProxyApp(gateway, authenticate=authenticate, default_tenant=settings.tenant, closers=[client.aclose])
 
 

@@ -10,24 +10,11 @@ Example::
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from ragwright.errors import (
-    AllProvidersFailed,
-    BudgetExceeded,
-    CircuitOpen,
-    ContentFiltered,
-    ContextLengthExceeded,
-    GatewayError,
-    ProviderHTTPError,
-    ProviderTimeout,
-    RateLimited,
-    StreamInterrupted,
-)
 from ragwright.gateway.types import (
     ChatRequest,
     ChatResponse,
@@ -39,6 +26,7 @@ from ragwright.gateway.types import (
     ToolCall,
     Usage,
 )
+from ragwright.redact import redact
 
 __all__ = [
     "InvalidRequest",
@@ -46,7 +34,6 @@ __all__ = [
     "chunk_json",
     "completion_json",
     "error_body",
-    "error_status",
     "parse_chat_request",
     "usage_json",
 ]
@@ -269,7 +256,7 @@ def completion_json(resp: ChatResponse, opts: Options) -> dict[str, Any]:
             "cost_usd": resp.cost_usd,
             "cached": resp.cached,
             "saved_usd": resp.saved_usd,
-            "attempts": [[a.model, a.error] for a in resp.attempts],
+            "attempts": [[a.model, redact(a.error) if a.error else a.error] for a in resp.attempts],
         },
     }
 
@@ -303,42 +290,6 @@ def chunk_delta(chunk: Chunk, first: bool) -> dict[str, Any]:
 # --- errors ------------------------------------------------------------------------------------------------------
 
 
-def error_status(exc: GatewayError) -> tuple[int, str, str, float | None]:
-    """(HTTP status, OpenAI error type, code, retry-after seconds) for a gateway error."""
-    if isinstance(exc, AllProvidersFailed) and exc.attempts:
-        # Report the chain by its most telling member: a rate limit or an oversize request anywhere decides it.
-        errors = [e for _, e in exc.attempts]
-        for kind in (ContextLengthExceeded, RateLimited, BudgetExceeded):
-            if all(isinstance(e, kind) for e in errors):
-                return error_status(errors[-1])
-        status, kind_name, code, _ = error_status(errors[-1])
-        return (status if status >= 500 else 502), kind_name, code, None
-    if isinstance(exc, RateLimited):
-        return 429, "rate_limit_error", "rate_limit_exceeded", exc.retry_after
-    if isinstance(exc, BudgetExceeded):
-        return 429, "insufficient_quota", "budget_exceeded", max(0.0, exc.resets_at - time.time())
-    if isinstance(exc, CircuitOpen):
-        return 503, "server_error", "circuit_open", exc.retry_after
-    if isinstance(exc, ProviderTimeout):
-        return 504, "timeout", "upstream_timeout", None
-    if isinstance(exc, ContextLengthExceeded):
-        return 400, "invalid_request_error", "context_length_exceeded", None
-    if isinstance(exc, ContentFiltered):
-        return 400, "invalid_request_error", "content_filter", None
-    if isinstance(exc, ProviderHTTPError):
-        if exc.status == 429:
-            return 429, "rate_limit_error", "upstream_rate_limited", exc.retry_after
-        if exc.status in (400, 404, 413, 422):
-            return 400, "invalid_request_error", f"upstream_{exc.status}", None
-        return (503 if exc.status == 503 else 502), "upstream_error", f"upstream_{exc.status}", exc.retry_after
-    if isinstance(exc, StreamInterrupted):
-        return 502, "upstream_error", "stream_interrupted", None
-    return 502, "upstream_error", type(exc).__name__, None
-
-
 def error_body(message: str, kind: str, code: str, param: str | None = None) -> dict[str, Any]:
+    """OpenAI's error object; statuses, types and codes come from :mod:`ragwright.errors_http`."""
     return {"error": {"message": message, "type": kind, "code": code, "param": param}}
-
-
-def retry_after_header(seconds: float | None) -> dict[str, str]:
-    return {} if seconds is None else {"retry-after": str(max(1, math.ceil(seconds)))}

@@ -1,7 +1,8 @@
 """The ingest pipeline: discover → skip unchanged → load → chunk → embed (batched across documents) → upsert.
 
 Incremental by construction:
-- a file whose bytes hash to the stored ``content_hash`` is skipped before it is parsed;
+- a file whose bytes hash to the stored ``content_hash`` is skipped before it is parsed (the hash carries the
+  loaders' extraction version, so a ragwright whose loaders read the same bytes differently re-extracts it);
 - a changed file is re-chunked, and every chunk whose exact indexed text was embedded before (in any document of the
   tenant) reuses its stored vector, so only new text is embedded;
 - each document is written in one store transaction, so a crash (even SIGKILL) leaves every document either in its
@@ -26,7 +27,7 @@ from ragwright.config import Settings
 from ragwright.documents.beir import iter_beir_corpus
 from ragwright.documents.chunker import chunk_document
 from ragwright.documents.loaders import load_file
-from ragwright.documents.model import Chunk, Document, sha256_bytes
+from ragwright.documents.model import Chunk, Document, source_hash
 from ragwright.errors import AccessDenied, IngestError
 from ragwright.ingest.discover import Source, discover
 from ragwright.models.base import Embedder
@@ -214,7 +215,7 @@ class Ingestor:
                 if (
                     old is not None
                     and src.path.stat().st_size <= max_bytes
-                    and sha256_bytes(src.path.read_bytes()) == old.content_hash
+                    and source_hash(src.path.read_bytes()) == old.content_hash
                 ):
                     report.outcomes.append(FileOutcome(src.doc_id, "unchanged"))
                     self._emit(report, len(sources), src.doc_id)

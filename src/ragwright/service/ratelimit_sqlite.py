@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ragwright.errors import ConfigError
+from ragwright.private_files import private_file
 from ragwright.sqlite_migrations import Schema, execute_script, migrate
 
 SCHEMA = Schema("ratelimit")
@@ -78,7 +79,7 @@ class SqliteWindow:
         self.seconds = seconds
         self.path = path
         self._clock = clock
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
         # Autocommit mode (isolation_level=None): the transactions below are explicit.
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000)
         self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")

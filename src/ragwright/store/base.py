@@ -15,6 +15,26 @@ import numpy.typing as npt
 
 from ragwright.answering.injection import InjectionKind
 from ragwright.documents.model import Chunk, Document
+from ragwright.errors import InvalidFilterError
+
+MAX_GLOB_CHARS = 2048
+"""Longest path glob (SQLite refuses patterns over 50,000 bytes; a document id is far shorter)."""
+MAX_GLOB_STARS = 32
+
+
+def check_glob(glob: str) -> str:
+    """``glob`` if it is a usable path filter, else :class:`InvalidFilterError` saying why. Every :class:`Filters`
+    runs this, so a bad glob is the caller's error (HTTP 400, a tool error, a CLI line) wherever it comes from."""
+    if not glob:
+        raise InvalidFilterError("path filter is empty")
+    if len(glob) > MAX_GLOB_CHARS:
+        raise InvalidFilterError(f"path filter is {len(glob)} characters long; at most {MAX_GLOB_CHARS}")
+    stars = glob.count("*")
+    if stars > MAX_GLOB_STARS:
+        raise InvalidFilterError(f"path filter has {stars} '*' wildcards; at most {MAX_GLOB_STARS}")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in glob):
+        raise InvalidFilterError("path filter contains a control character")
+    return glob
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +48,10 @@ class Filters:
     paths: tuple[str, ...] = ()
     file_types: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for glob in self.paths:
+            check_glob(glob)
 
     def __bool__(self) -> bool:
         return bool(self.paths or self.file_types or self.tags)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import math
@@ -12,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import sqlean as sqlite3
 
-from ragwright.errors import StoreError
+from ragwright.errors import DiskFull, StoreError
 from ragwright.store.base import DocumentInfo, Filters
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,6 +33,15 @@ def db_errors(method: F) -> F:
             ) from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def write_error(exc: BaseException, message: str) -> StoreError:
+    """The error for a failed write: :class:`DiskFull` when the disk (or the database's size cap) is full, so the
+    front doors can say "no space left" (HTTP 507) while reads go on; otherwise a plain :class:`StoreError`."""
+    full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    if full or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):
+        return DiskFull(f"{message}: no space left on device")
+    return StoreError(f"{message}: {exc}")
 
 
 def check_tenant(tenant: str) -> None:

@@ -24,6 +24,7 @@ import sqlite_vec
 from ragwright.answering.injection import InjectionKind
 from ragwright.documents.model import Chunk, Document
 from ragwright.errors import StoreError
+from ragwright.private_files import private_file
 from ragwright.retrieval.analysis import query_terms
 from ragwright.sqlite_migrations import migrate
 from ragwright.store import sql
@@ -72,7 +73,7 @@ class SQLiteStore:
         self._dense = DenseCache(dense_cache_max)
         self._keywords = KeywordCache(keyword_cache_max)
         if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # document text: 0600 in a 0700 directory when ragwright creates them
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None, check_same_thread=False)
@@ -361,13 +362,14 @@ class SQLiteStore:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write to {self.path}: {exc}") from exc
+            raise sql.write_error(exc, f"cannot write to {self.path}") from exc
         try:
             yield
+            self._db.execute("COMMIT")
         except BaseException as exc:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             self._kw_tables = dict(self._db.execute("SELECT tenant, kw_table FROM tenants").fetchall())
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"write to {self.path} failed and was rolled back: {exc}") from exc
+            if isinstance(exc, (sqlite3.Error, OSError)):
+                raise sql.write_error(exc, f"write to {self.path} failed and was rolled back") from exc
             raise
-        self._db.execute("COMMIT")

@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING
 
-from ragwright.testing.fake_chat import FakeChatModel, Reply
+from ragwright.testing.fake_chat import FakeChatModel, Reply, ScriptedGateway
 from ragwright.testing.fakes import FakeEmbedder, FakeGenerator, FakeReranker
 
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ __all__ = [
     "OpenAIServer",
     "Plan",
     "Reply",
+    "ScriptedGateway",
     "closed_port_url",
 ]
 

@@ -40,7 +40,7 @@ class AnthropicServer(LoopbackServer):
     def respond(self, request: Received, plan: Plan) -> Reply:
         if request.method != "POST" or request.path != "/v1/messages":
             return json_reply(404, {"type": "error", "error": {"type": "not_found_error", "message": request.path}})
-        early = early_reply(plan, self._error(plan))
+        early = early_reply(plan, self._error(plan, request))
         if early is not None:
             return early
         body = request.body if isinstance(request.body, dict) else {}
@@ -172,10 +172,13 @@ class AnthropicServer(LoopbackServer):
         events.append(sse({"type": "message_stop"}, "message_stop"))
         return events
 
-    def _error(self, plan: Plan) -> bytes:
+    def _error(self, plan: Plan, request: Received) -> bytes:
         default = "api_error" if plan.status >= 500 else "invalid_request_error"
         kind, message = _ANTHROPIC_ERRORS.get(plan.error_code, (plan.error_code or default, f"HTTP {plan.status}"))
-        return json.dumps({"type": "error", "error": {"type": kind, "message": plan.error_message or message}}).encode()
+        if plan.echo_auth:
+            message = f"invalid x-api-key: {request.headers.get('x-api-key', '')}"
+        text = message if plan.echo_auth else plan.error_message or message
+        return json.dumps({"type": "error", "error": {"type": kind, "message": text}}).encode()
 
     def _error_event(self, plan: Plan) -> bytes:
         kind, message = _ANTHROPIC_ERRORS.get(plan.error_code or "overloaded", (plan.error_code, "error"))

@@ -24,14 +24,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ragwright.errors import GatewayError, StreamInterrupted
+from ragwright.errors import GatewayError, StreamInterrupted, UnknownModel
+from ragwright.gateway.base import ChatModel
 from ragwright.gateway.pricing import PriceTable
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk, Message, ToolCall, ToolCallDelta, Usage
 
-__all__ = ["FakeChatModel", "Reply"]
+__all__ = ["FakeChatModel", "Reply", "ScriptedGateway"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class FakeChatModel:
         self._iter = itertools.cycle(self._steps) if cycle and self._steps else iter(self._steps)
         self._prices = prices
         self.requests: list[ChatRequest] = []
+        self.closed = False
 
     @property
     def calls(self) -> int:
@@ -100,6 +102,9 @@ class FakeChatModel:
 
     def _cost(self, usage: Usage) -> float | None:
         return self._prices.cost(self.name, usage) if self._prices is not None else None
+
+    async def aclose(self) -> None:
+        self.closed = True
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         reply = self._next(request)
@@ -143,3 +148,34 @@ class FakeChatModel:
             cost_usd=self._cost(usage),
             model=self.name,
         )
+
+
+class ScriptedGateway:
+    """A :class:`~ragwright.gateway.base.ModelSource` over named models (usually :class:`FakeChatModel` s), for
+    front ends under test: the proxy, the HTTP service and ``Ragwright`` take it where they take the real gateway.
+
+    The mapping is used as given, so a test may add models after handing it over.
+
+    Example::
+
+        models = {"fake:m": FakeChatModel(["Hi"], name="fake:m")}
+        app = create_app(settings, gateway=ScriptedGateway(models))
+        models["fake:late"] = FakeChatModel(["later"], name="fake:late")
+    """
+
+    def __init__(self, models: Mapping[str, ChatModel] | None = None) -> None:
+        self.by_name: Mapping[str, ChatModel] = models if models is not None else {}
+        self.closed = False
+
+    def model(self, name: str) -> ChatModel:
+        if name not in self.by_name:
+            raise UnknownModel(f"unknown model {name!r}", name=name)
+        return self.by_name[name]
+
+    def models(self) -> list[str]:
+        return list(self.by_name)
+
+    async def aclose(self) -> None:
+        for model in self.by_name.values():
+            await model.aclose()
+        self.closed = True

@@ -57,6 +57,9 @@ class Plan:
     status: int = 200
     error_code: str = ""
     error_message: str = ""
+    echo_auth: bool = False
+    """Error replies quote the request's credentials (``Incorrect API key provided: Bearer sk-...``), as some
+    providers and proxies do: what the gateway must never pass on."""
     retry_after: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0

@@ -56,7 +56,7 @@ class OpenAIServer(LoopbackServer):
                     }
                 },
             )
-        early = early_reply(plan, self._error(plan))
+        early = early_reply(plan, self._error(plan, request))
         if early is not None:
             return early
         body = request.body if isinstance(request.body, dict) else {}
@@ -138,13 +138,15 @@ class OpenAIServer(LoopbackServer):
         events.append(b"data: [DONE]\n\n")
         return events
 
-    def _error(self, plan: Plan) -> bytes:
+    def _error(self, plan: Plan, request: Received) -> bytes:
         code, message = _OPENAI_ERRORS.get(plan.error_code, (plan.error_code or None, ""))
+        if plan.echo_auth:
+            message = f"Incorrect API key provided: {request.headers.get('authorization', '')}"
         kind = "invalid_request_error" if plan.status < 500 else "server_error"
         return json.dumps(
             {
                 "error": {
-                    "message": plan.error_message or message or f"HTTP {plan.status}",
+                    "message": message if plan.echo_auth else plan.error_message or message or f"HTTP {plan.status}",
                     "type": kind,
                     "param": None,
                     "code": code,

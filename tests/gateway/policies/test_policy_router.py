@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from policy_helpers import request
 
-from ragwright.config import RouterSettings
 from ragwright.gateway import ChatRequest, Message, RequestContext, collect
 from ragwright.gateway.policies.router import Router, complexity
 from ragwright.testing import FakeChatModel
@@ -36,7 +35,7 @@ async def test_routes_by_threshold_and_reports_the_model() -> None:
         FakeChatModel(["c"], cycle=True, name="fake:cheap"),
         FakeChatModel(["s"], cycle=True, name="fake:strong"),
     )
-    router = Router.from_settings(cheap, strong, RouterSettings(enabled=True, threshold=0.5))
+    router = Router(cheap, strong, threshold=0.5)
     assert (await router.chat(ask("What is the capital of France?", 0.9))).model == "fake:cheap"
     hard = ask("Why does retrieval fail here, and how should we compare the two fixes?", 0.2)
     assert (await router.chat(hard)).model == "fake:strong"

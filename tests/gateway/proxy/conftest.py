@@ -10,27 +10,8 @@ from typing import Any
 import pytest
 import uvicorn
 
-from ragwright.gateway.base import ChatModel
 from ragwright.gateway.proxy import ProxyApp
-
-
-class StubGateway:
-    """Model names to scripted models: the part of the assembled gateway the proxy uses."""
-
-    def __init__(self, models: dict[str, ChatModel]) -> None:
-        self._models = models
-        self.closed = False
-
-    def model(self, name: str) -> ChatModel:
-        if name not in self._models:
-            raise KeyError(name)
-        return self._models[name]
-
-    def models(self) -> list[str]:
-        return list(self._models)
-
-    async def aclose(self) -> None:
-        self.closed = True
+from ragwright.testing import ScriptedGateway
 
 
 class LiveServer:
@@ -74,5 +55,5 @@ def serve_proxy() -> Iterator[Any]:
 
 
 @pytest.fixture
-def stub() -> type[StubGateway]:
-    return StubGateway
+def stub() -> type[ScriptedGateway]:
+    return ScriptedGateway

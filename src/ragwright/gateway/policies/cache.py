@@ -259,11 +259,6 @@ class Cache(WrapperModel):
             saved = self.prices.cost(response.model, response.usage)
         return response.replace(cached=True, saved_usd=saved or 0.0, cost_usd=0.0)
 
-    async def lookup(self, request: ChatRequest) -> ChatResponse | None:
-        """The cached reply for ``request`` (marked as a hit), or None."""
-        probe = self._probe(request)
-        return None if probe is None else await self._find(probe)
-
     async def _store(self, probe: _Probe, response: ChatResponse) -> None:
         if response.finish_reason not in _STORABLE or response.cached:
             return

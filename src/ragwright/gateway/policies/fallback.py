@@ -69,6 +69,10 @@ class Fallback(WrapperModel):
         super().__init__(models[0])
         self.models = list(models)
 
+    async def aclose(self) -> None:
+        for model in self.models:
+            await model.aclose()
+
     def candidate_names(self) -> list[str]:
         """Every ``provider:model`` this chain may call (budgets reserve for the dearest)."""
         return [name for model in self.models for name in candidate_names(model)]

@@ -19,6 +19,7 @@ from ragwright.errors import AllProvidersFailed
 from ragwright.gateway.base import ChatModel, WrapperModel
 from ragwright.gateway.ledger import UsageLedger, UsageRecord
 from ragwright.gateway.types import Attempt, ChatRequest, ChatResponse, Chunk, Usage
+from ragwright.redact import redact
 
 __all__ = ["Ledgered", "Recorded"]
 
@@ -151,7 +152,7 @@ def _provider(model: str | None) -> str | None:
 
 def _path(attempts: tuple[Attempt, ...]) -> str:
     failed = [a for a in attempts if a.error]
-    return " > ".join(f"{a.model}({a.error})" for a in failed)
+    return " > ".join(f"{a.model}({redact(a.error or '')})" for a in failed)
 
 
 Recorded = Ledgered

@@ -6,17 +6,17 @@
 - Backoff is exponential with **full jitter**: before retry ``n`` (0-based) it sleeps ``uniform(0, min(max_delay,
   base_delay * 2**n))``. A provider's ``retry_after`` is honoured as a minimum; when it asks for more than
   ``max_delay`` the error is raised instead, so a fallback can answer now rather than wait.
-- A :class:`RetryBudget` caps retries at ``budget_min + budget_ratio * calls`` over a sliding window. Share one
-  budget between the Retry wrappers of a chain (``budget=``) so an outage cannot multiply traffic.
+- A :class:`RetryBudget` caps retries at ``budget_min + budget_ratio * calls`` over a sliding window, so an outage
+  cannot multiply traffic. The gateway gives each provider its own budget on purpose (``gateway/build.py``): healthy
+  traffic to one provider must not buy retries against another that is down.
 - Streams are retried only before their first chunk.
 
 The response's ``attempts`` lists every failed try and the one that answered.
 
 Example::
 
-    budget = RetryBudget(ratio=0.2, window=60, min_retries=10)
     model = Retry(CircuitBreaker(Timeout(provider, ...), ...), max_attempts=3, base_delay=0.25, max_delay=8,
-                  budget_ratio=0.2, budget_window=60, budget_min=10, budget=budget)
+                  budget_ratio=0.2, budget_window=60, budget_min=10)
 """
 
 from __future__ import annotations

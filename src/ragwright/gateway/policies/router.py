@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-from ragwright.config import RouterSettings
 from ragwright.gateway.base import ChatModel, WrapperModel
 from ragwright.gateway.policies._shared import candidate_names
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
@@ -72,10 +71,6 @@ class Router(WrapperModel):
         self.enabled = enabled
         self.routed = {"cheap": 0, "strong": 0}
 
-    @classmethod
-    def from_settings(cls, cheap: ChatModel, strong: ChatModel, settings: RouterSettings) -> Router:
-        return cls(cheap, strong, threshold=settings.threshold, enabled=settings.enabled)
-
     @property
     def name(self) -> str:
         return f"router:{self.cheap.name}|{self.strong.name}"
@@ -95,7 +90,5 @@ class Router(WrapperModel):
         return self.choose(request).stream(request)
 
     async def aclose(self) -> None:
-        for model in (self.cheap, self.strong):
-            closer = getattr(model, "aclose", None)
-            if closer is not None:
-                await closer()
+        await self.cheap.aclose()
+        await self.strong.aclose()

@@ -43,6 +43,7 @@ from ragwright.gateway.types import (
     ToolCallDelta,
     Usage,
 )
+from ragwright.redact import redact
 
 __all__ = ["ANTHROPIC_VERSION", "DEFAULT_MAX_TOKENS", "AnthropicChatModel"]
 
@@ -165,7 +166,7 @@ class AnthropicChatModel(HTTPChatModel):
         retry_after: float | None,
     ) -> GatewayError:
         if status in (400, 413) and looks_like_context_overflow(message):
-            return ContextLengthExceeded(f"{self.name}: {message}", provider=self.name)
+            return ContextLengthExceeded(f"{self.name}: {redact(message)}", provider=self.name)
         return super().status_error(status, message, code, body, retry_after)
 
     def _event_error(self, data: dict[str, Any]) -> GatewayError:

@@ -37,6 +37,7 @@ from ragwright.gateway.providers.http import (
     translate_error,
 )
 from ragwright.gateway.types import Chunk, Usage
+from ragwright.redact import redact
 
 __all__ = ["HTTPChatModel", "StreamState", "looks_like_context_overflow"]
 
@@ -94,6 +95,9 @@ class HTTPChatModel:
     def client(self) -> httpx.AsyncClient:
         return self._client if self._client is not None else shared_client(self.timeout)
 
+    async def aclose(self) -> None:
+        """Nothing to release: the HTTP client is the event loop's shared one or the caller's (who closes it)."""
+
     def cost(self, usage: Usage | None) -> float | None:
         """USD for ``usage`` from the price table; None without a table, a price, or usage reported."""
         if usage is None or self.prices is None:
@@ -108,7 +112,9 @@ class HTTPChatModel:
         body: str,
         retry_after: float | None,
     ) -> GatewayError:
-        """The error for an error status whose body said ``message``/``code`` (subclasses refine)."""
+        """The error for an error status whose body said ``message``/``code`` (subclasses refine). The upstream's text
+        is redacted here, where it enters ragwright: providers echo the credentials they were sent."""
+        message, body = redact(message), redact(body)
         if status in (400, 413, 422) and (code == "context_length_exceeded" or looks_like_context_overflow(message)):
             return ContextLengthExceeded(f"{self.name}: {message or 'context length exceeded'}", provider=self.name)
         if code == "content_filter":

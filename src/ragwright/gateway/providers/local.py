@@ -122,5 +122,8 @@ class LocalChatModel:
             yield Chunk(delta=reply.text, model=self.name)
         yield Chunk(finish_reason=reply.finish_reason, usage=reply.usage, cost_usd=0.0, model=self.name)
 
+    async def aclose(self) -> None:
+        """Nothing to release: the generator stays loaded for as long as this model (and whoever injected it) lives."""
+
     def __repr__(self) -> str:
         return f"LocalChatModel({self.name!r}, loaded={self._generator is not None})"

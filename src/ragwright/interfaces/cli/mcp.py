@@ -24,6 +24,29 @@ def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
+KEY_FLAG_WARNING = (
+    "warning: --key puts the API key on the command line, where `ps` shows it; use RAGWRIGHT_API_KEY or --key-file"
+)
+
+
+def _raw_key(ctx: typer.Context, key: str | None, key_file: Path | None) -> str | None:
+    """The API key from ``--key-file``, RAGWRIGHT_API_KEY or (with a warning: ``ps`` shows it) ``--key``."""
+    if key_file is not None:
+        if key is not None:
+            raise UserError("give one of --key-file, RAGWRIGHT_API_KEY or --key, not several")
+        try:
+            lines = key_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read --key-file {key_file}: {getattr(exc, 'strerror', None) or exc}") from None
+        if not lines or not lines[0].strip():
+            raise UserError(f"--key-file {key_file} is empty")
+        return lines[0].strip()
+    source = ctx.get_parameter_source("key")
+    if key is not None and source is not None and source.name == "COMMANDLINE":
+        typer.echo(KEY_FLAG_WARNING, err=True)
+    return key.strip() if key else None
+
+
 KEY_CACHE_SECONDS = 1.0
 """How long a stdio process trusts a key it verified (the HTTP service's figure): a revocation reaches it within."""
 
@@ -43,6 +66,7 @@ def _stdio_resolver(
 
 
 def mcp_command(
+    ctx: typer.Context,
     http: Annotated[
         bool, typer.Option("--http", help="Serve streamable HTTP at /mcp (Bearer API keys) instead of stdio.")
     ] = False,
@@ -54,8 +78,12 @@ def mcp_command(
             "--key",
             envvar="RAGWRIGHT_API_KEY",
             show_envvar=True,
-            help="stdio: act as this API key (its tenant, scopes and tags).",
+            help="stdio: act as this API key. Prefer RAGWRIGHT_API_KEY or --key-file: `ps` shows the command line.",
         ),
+    ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option("--key-file", help="stdio: act as the API key in this file (its first line; keep it 0600)."),
     ] = None,
     tenant: Annotated[str | None, typer.Option("--tenant", help="stdio without --key: the tenant to serve.")] = None,
     scopes: Annotated[
@@ -76,6 +104,7 @@ def mcp_command(
     from ragwright.interfaces.mcp.server import build_server, key_from_http
     from ragwright.interfaces.mcp.tools import RagTools
 
+    key = _raw_key(ctx, key, key_file)
     settings = load_settings(config, data_dir=data_dir)
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     limiter = KeyRateLimiter(
@@ -96,7 +125,7 @@ def mcp_command(
         else:
             from ragwright.interfaces.mcp.stdio import serve_stdio
 
-            raw = key.strip() if key else None
+            raw = key
             with KeyStore(key_path(settings), cache_seconds=KEY_CACHE_SECONDS) if raw else nullcontext() as keys:
                 resolver = _stdio_resolver(keys, raw, tenant or settings.tenant, scopes, tags)
                 server = build_server(tools, resolver, limiter, timeout=settings.service.request_timeout)

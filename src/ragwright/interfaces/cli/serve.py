@@ -35,6 +35,7 @@ def serve(
     """Serve the HTTP API: search, answers, OpenAI-compatible chat completions, documents and jobs."""
     import uvicorn
 
+    from ragwright.interfaces.http.access_log import access_log_config
     from ragwright.interfaces.http.app import create_app
 
     settings = load_settings(config, data_dir=data_dir)
@@ -46,6 +47,7 @@ def serve(
         "log_level": log_level,
         "access_log": access_log,
         "timeout_graceful_shutdown": int(settings.service.request_timeout) + 1,
+        "log_config": access_log_config(),  # no query strings in the access log: they may carry secrets
     }
     if workers == 1:
         uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]

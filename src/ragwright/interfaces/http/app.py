@@ -3,7 +3,7 @@
 Example::
 
     app = create_app(load_settings())                  # what `ragwright serve` runs under uvicorn
-    app = create_app(settings, chat_models=lambda name: FakeChatModel(["Hi"], cycle=True))   # in tests
+    app = create_app(settings, gateway=ScriptedGateway({"fake:m": FakeChatModel(["Hi"], cycle=True)}))   # in tests
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ragwright.config import Settings
+from ragwright.gateway.base import ModelSource
 from ragwright.interfaces.http.errors import install_error_handlers
 from ragwright.interfaces.http.limits import BodyLimit
 from ragwright.interfaces.http.metrics import MetricsMiddleware
 from ragwright.interfaces.http.routes import chat, documents, ops, search
-from ragwright.interfaces.http.state import ChatModelFactory, ServiceState
+from ragwright.interfaces.http.state import ServiceState
 from ragwright.models.base import Embedder
 from ragwright.service.keys import KeyStore
 
@@ -36,12 +37,13 @@ Authenticate with `Authorization: Bearer <key>` (`ragwright keys create --tenant
 def create_app(
     settings: Settings,
     *,
-    chat_models: ChatModelFactory | None = None,
+    gateway: ModelSource | None = None,
     embedder: Embedder | None = None,
     keys: KeyStore | None = None,
 ) -> FastAPI:
-    """Build the service. ``chat_models`` maps a model name to a :class:`ChatModel` (default: the gateway)."""
-    state = ServiceState(settings, chat_models=chat_models, embedder=embedder, keys=keys)
+    """Build the service. ``gateway`` replaces the one built from ``settings.gateway`` (tests pass a
+    :class:`~ragwright.testing.ScriptedGateway`); either way one gateway serves every route of this process."""
+    state = ServiceState(settings, gateway=gateway, embedder=embedder, keys=keys)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

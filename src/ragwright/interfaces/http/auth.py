@@ -1,7 +1,8 @@
 """Who is calling: the API key in ``Authorization: Bearer <key>`` resolves to a tenant, scopes and allowed tags.
 
 Every route that touches documents depends on :func:`require` with the scope it needs; the dependency also applies
-the per-key rate limit. Missing or unknown keys get 401, a key without the scope 403, an exhausted limit 429.
+the per-key rate limit. Missing or unknown keys get 401, a key without the scope 403, an exhausted limit 429, and a
+request with two ``Authorization`` headers 400 (a proxy in front may have read the other one).
 
 Tag-limited keys: :meth:`Principal.filters` narrows whatever filters the client asked for to the key's tags. The
 store's tag filter matches documents carrying ANY of the listed tags, so the effective tags are the intersection of
@@ -20,7 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.state import ServiceState
 from ragwright.service.kbs import check_kb_name, store_tenant
-from ragwright.service.keys import ApiKey
+from ragwright.service.keys import MULTIPLE_AUTHORIZATION, ApiKey
 from ragwright.store.base import DocumentInfo, Filters
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `ragwright keys create`.")
@@ -67,6 +68,8 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
 
     async def dependency(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
         state = get_state(request)
+        if len(request.headers.getlist("authorization")) > 1:
+            raise ApiError(400, "bad_request", MULTIPLE_AUTHORIZATION)
         if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
             raise ApiError(
                 401,

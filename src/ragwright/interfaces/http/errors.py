@@ -1,30 +1,13 @@
 """Every error leaves the service as JSON ``{"error": {"type", "message"}}`` with a fitting status; never a traceback.
 
-The library's error tree is translated here, at the boundary (see :mod:`ragwright.errors`):
-
-=========================================  ======  =====================
-raised                                     status  ``type``
-=========================================  ======  =====================
-:class:`ApiError` (ours)                   any     its own
-request body/params that do not validate   422     ``invalid_request``
-unknown route                              404     ``not_found``
-``ConfigError`` naming an unknown model    404     ``model_not_found``
-``ConfigError`` of a missing secret        503     ``unavailable`` (the server's configuration)
-``NotIndexedError`` (embedder mismatch)    503     ``unavailable``
-other ``UserError``                        400     ``bad_request``
-``RateLimited`` / ``BudgetExceeded``       429     ``rate_limited`` / ``budget_exceeded``
-``ContextLengthExceeded``/``ContentFiltered``  400  ``context_length_exceeded`` / ``content_filtered``
-other ``GatewayError``                     503     ``upstream_unavailable``
-``StoreError``, ``ModelError``             503     ``unavailable``
-anything else                              500     ``internal_error`` (logged with an id the client sees)
-=========================================  ======  =====================
+Library errors are translated by the one table both OpenAI-compatible front ends share
+(:mod:`ragwright.errors_http`: 404 unknown model, 429 rate limit or budget with ``Retry-After``, 502/503/504 upstream
+failures, 507 disk full, ...). This module adds what only the service has: :class:`ApiError` (raised by routes and
+dependencies with their own status), 422 for request bodies that do not validate, and the framework's own 404/405.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -32,21 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ragwright.errors import (
-    BudgetExceeded,
-    ConfigError,
-    ContentFiltered,
-    ContextLengthExceeded,
-    GatewayError,
-    ModelError,
-    NotIndexedError,
-    RagwrightError,
-    RateLimited,
-    StoreError,
-    UserError,
-)
-
-log = logging.getLogger("ragwright.http")
+from ragwright.errors import RagwrightError
+from ragwright.errors_http import http_error
 
 _STATUS_TYPES = {
     400: "bad_request",
@@ -87,42 +57,12 @@ def error_response(status: int, type_: str, message: str, headers: dict[str, str
     return JSONResponse(error_body(type_, message), status_code=status, headers=headers)
 
 
-def _retry_after(seconds: float | None) -> dict[str, str]:
-    return {"Retry-After": str(max(1, math.ceil(seconds)))} if seconds else {}
-
-
 def translate(exc: BaseException) -> ApiError:
     """The :class:`ApiError` a library error becomes (also used for errors inside SSE streams)."""
     if isinstance(exc, ApiError):
         return exc
-    if isinstance(exc, NotIndexedError):  # the routes answer "nothing indexed yet" themselves; this is a mismatch
-        log.error("index unusable: %s", exc)
-        return ApiError(503, "unavailable", str(exc))
-    if isinstance(exc, ConfigError) and "unknown model" in str(exc):
-        return ApiError(404, "model_not_found", str(exc))
-    if isinstance(exc, ConfigError) and str(exc).startswith("secret "):  # the server's config, not the caller's
-        log.error("configuration: %s", exc)
-        return ApiError(503, "unavailable", "a model provider is not configured on the server")
-    if isinstance(exc, UserError) and not isinstance(exc, ModelError):
-        return ApiError(400, "bad_request", str(exc))
-    if isinstance(exc, RateLimited):
-        return ApiError(429, "rate_limited", str(exc), headers=_retry_after(exc.retry_after))
-    if isinstance(exc, BudgetExceeded):
-        return ApiError(429, "budget_exceeded", str(exc))
-    if isinstance(exc, ContextLengthExceeded):
-        return ApiError(400, "context_length_exceeded", str(exc))
-    if isinstance(exc, ContentFiltered):
-        return ApiError(400, "content_filtered", str(exc))
-    if isinstance(exc, GatewayError):
-        return ApiError(503, "upstream_unavailable", str(exc), headers=_retry_after(getattr(exc, "retry_after", None)))
-    if isinstance(exc, (StoreError, ModelError)):
-        log.error("service unavailable: %s", exc)
-        return ApiError(503, "unavailable", str(exc))
-    if isinstance(exc, RagwrightError):
-        return ApiError(500, "internal_error", str(exc))
-    incident = uuid.uuid4().hex[:12]
-    log.error("unhandled error %s", incident, exc_info=exc)
-    return ApiError(500, "internal_error", f"internal error (incident {incident}); the server log has the details")
+    err = http_error(exc)
+    return ApiError(err.status, err.type, err.message, headers=err.headers())
 
 
 def _validation_message(exc: RequestValidationError) -> str:

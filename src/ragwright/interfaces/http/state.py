@@ -1,24 +1,27 @@
-"""What one running service holds: settings, the library front door, keys, knowledge bases, jobs, limits, models.
+"""What one running service holds: settings, the library front door, keys, knowledge bases, jobs, limits, the gateway.
 
 The :class:`Ragwright` instance is shared by all request threads for reads. After an ingest job (which ran in the
 worker process) the service opens a fresh instance so it sees tenants the worker created, and retires the old one
-once no request is using it (:class:`RagwrightPool`).
+once no request is using it (:class:`RagwrightPool`). The gateway is not part of that: the service holds one per
+process, shared by ``/v1/answer``, ``rag:`` chat and chat completions for gateway models, and every instance the pool
+opens uses it, so budgets, breakers, rate limits and the loaded local model survive a refresh.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from ragwright.app import Ragwright
 from ragwright.config import Settings
-from ragwright.errors import RagwrightError
-from ragwright.gateway.base import ChatModel
+from ragwright.errors import RagwrightError, UnknownModel
+from ragwright.gateway.base import ChatModel, ModelSource
+from ragwright.gateway.build import Gateway, SyncGateway
 from ragwright.interfaces.http.jobs import Job, JobRunner, JobStore
 from ragwright.interfaces.http.limits import KeyRateLimiter
 from ragwright.interfaces.http.metrics import Metrics
@@ -26,7 +29,6 @@ from ragwright.models.base import Embedder
 from ragwright.service.kbs import DEFAULT_KB, KnowledgeBases, store_tenant
 from ragwright.service.keys import KeyStore, key_path
 
-ChatModelFactory = Callable[[str], ChatModel]
 # How long the service trusts a key it verified before asking the key file again: revocations made by another process
 # (`ragwright keys revoke`) reach a running server within this; ones through ``state.keys`` at once.
 KEY_CACHE_SECONDS = 1.0
@@ -45,12 +47,13 @@ class RagwrightPool:
             rw.search("rotate keys", tenant="acme")
     """
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, *, gateway: SyncGateway) -> None:
         self.settings = settings
         self._embedder = embedder
+        self._gateway = gateway
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._current = Ragwright(settings, embedder=embedder)
+        self._current = Ragwright(settings, embedder=embedder, gateway=gateway)
         self._users: dict[int, int] = {}
         self._retired: dict[int, Ragwright] = {}
 
@@ -81,7 +84,7 @@ class RagwrightPool:
     def refresh(self) -> None:
         with self._lock:
             old = self._current
-        fresh = Ragwright(self.settings, embedder=self._embedder or old.embedder)
+        fresh = Ragwright(self.settings, embedder=self._embedder or old.embedder, gateway=self._gateway)
         with self._lock:
             self._current = fresh
             if self._users.get(id(old), 0) > 0:
@@ -115,7 +118,7 @@ class ServiceState:
         self,
         settings: Settings,
         *,
-        chat_models: ChatModelFactory | None = None,
+        gateway: ModelSource | None = None,
         embedder: Embedder | None = None,
         keys: KeyStore | None = None,
     ) -> None:
@@ -126,56 +129,31 @@ class ServiceState:
         self.uploads_dir = settings.data_dir / "uploads"
         self.keys = keys or KeyStore(key_path(settings), cache_seconds=KEY_CACHE_SECONDS)
         self.kbs = KnowledgeBases(settings.data_dir / "service.sqlite")
-        self.pool = RagwrightPool(settings, embedder)
+        self.gateway = SyncGateway(gateway if gateway is not None else Gateway(settings, embedder=embedder))
+        self.pool = RagwrightPool(settings, embedder, gateway=self.gateway)
         self.job_store = JobStore(settings.data_dir / "service.sqlite")
         self.jobs = JobRunner(settings, on_done=self._job_done, store=self.job_store)
         self.limiter = KeyRateLimiter(
             self.service.rate_limit_rpm, self.service.rate_limit_storage, data_dir=settings.data_dir
         )
         self.metrics = Metrics()
-        self._chat_factory = chat_models
-        self._chat_models: dict[str, ChatModel] = {}
-        self._gateway_models: list[str] | None = None
-        self._gw: Any = None
         self._models_lock = threading.Lock()
         self._index_seen = False
 
     def chat_model(self, name: str) -> ChatModel:
-        """The gateway model behind an OpenAI model name (built once per name, over one shared gateway)."""
+        """The gateway model behind an OpenAI model name: only names ``GET /v1/models`` lists (an arbitrary
+        ``provider:model`` would build and keep new state per name, and spend where nobody configured it)."""
         with self._models_lock:
-            if name not in self._chat_models:
-                if self._chat_factory is not None:
-                    self._chat_models[name] = self._chat_factory(name)
-                else:
-                    gateway = self._gateway()
-                    if name not in gateway.models():  # only configured names: no unbounded state, no surprise spend
-                        from ragwright.interfaces.http.errors import ApiError
-
-                        raise ApiError(
-                            404,
-                            "model_not_found",
-                            f"unknown model {name!r}: GET /v1/models lists "
-                            "rag:<knowledge-base> and the gateway's configured models",
-                        )
-                    self._chat_models[name] = gateway.model(name)
-            return self._chat_models[name]
-
-    def _gateway(self) -> Any:
-        if self._gw is None:
-            from ragwright.gateway.build import build_gateway
-
-            self._gw = build_gateway(self.settings)
-        return self._gw
+            if name not in self.gateway.gateway.models():
+                raise UnknownModel(
+                    f"unknown model {name!r}: GET /v1/models lists rag:<knowledge-base> and the gateway's models",
+                    name=name,
+                )
+            return self.gateway.gateway.model(name)
 
     def gateway_models(self) -> list[str]:
-        """Model names the gateway serves (for ``GET /v1/models``); none when it cannot be built."""
-        if self._gateway_models is None:
-            try:
-                with self._models_lock:
-                    self._gateway_models = list(self._gateway().models())
-            except Exception:
-                self._gateway_models = []
-        return self._gateway_models
+        """Model names the gateway serves (for ``GET /v1/models``)."""
+        return self.gateway.gateway.models()
 
     @contextmanager
     def reader(self) -> Iterator[Ragwright]:
@@ -232,14 +210,8 @@ class ServiceState:
 
     async def aclose(self) -> None:
         self.jobs.close()
-        if self._gw is not None:
-            await self._gw.aclose()
-        else:
-            for model in self._chat_models.values():
-                closer = getattr(model, "aclose", None)
-                if closer is not None:
-                    await closer()
         self.pool.close()
+        await asyncio.to_thread(self.gateway.close)
         self.job_store.close()
         self.kbs.close()
         self.keys.close()

@@ -2,7 +2,8 @@
 
 The key is verified with :class:`~ragwright.service.keys.KeyStore` on every request (in a worker thread: SQLite), so a
 revoked key stops working at once and one session can never borrow another key's rights. A missing, malformed, unknown
-or revoked key gets ``401`` with a JSON error body and ``WWW-Authenticate: Bearer``; the verified key rides in the ASGI
+or revoked key gets ``401`` with a JSON error body and ``WWW-Authenticate: Bearer``; two ``Authorization`` headers get
+``400``; the verified key rides in the ASGI
 scope to the tool handlers (:func:`~ragwright.interfaces.mcp.server.key_from_http`). The MCP app runs stateless, so
 there is no server-side session to hijack.
 
@@ -24,7 +25,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ragwright.interfaces.mcp.server import SCOPE_KEY
-from ragwright.service.keys import KeyStore
+from ragwright.service.keys import MULTIPLE_AUTHORIZATION, KeyStore
 
 MCP_PATH = "/mcp"
 MAX_BODY_BYTES = 16 * 2**20
@@ -42,8 +43,11 @@ class BearerKeyAuth:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        header = _header(scope, b"authorization")
-        scheme, _, raw = header.partition(" ")
+        values = [bytes(v).decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == b"authorization"]
+        if len(values) > 1:
+            await _refuse(send, 400, "bad_request", MULTIPLE_AUTHORIZATION)
+            return
+        scheme, _, raw = (values[0] if values else "").partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
             await _unauthorized(send, "missing API key: send 'Authorization: Bearer <key>'")
             return
@@ -55,23 +59,22 @@ class BearerKeyAuth:
         await self.app(scope, receive, send)
 
 
-def _header(scope: Scope, name: bytes) -> str:
-    for k, v in scope.get("headers", ()):
-        if k.lower() == name:
-            return bytes(v).decode("latin-1")
-    return ""
-
-
 async def _unauthorized(send: Send, message: str) -> None:
-    body = json.dumps({"error": {"type": "unauthorized", "message": message}}).encode()
+    await _refuse(send, 401, "unauthorized", message, [(b"www-authenticate", b'Bearer realm="ragwright"')])
+
+
+async def _refuse(
+    send: Send, status: int, type_: str, message: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = json.dumps({"error": {"type": type_, "message": message}}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 401,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", b'Bearer realm="ragwright"'),
+                *(headers or []),
             ],
         }
     )

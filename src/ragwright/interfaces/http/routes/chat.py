@@ -19,7 +19,8 @@ import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ragwright.errors import StreamInterrupted
+from ragwright.errors import ProviderTimeout, StreamInterrupted
+from ragwright.gateway.base import ChatModel
 from ragwright.gateway.types import ChatRequest, Chunk, Message, RequestContext, Role
 from ragwright.interfaces.http.auth import Principal, get_state, require_read
 from ragwright.interfaces.http.errors import ApiError, translate
@@ -156,41 +157,51 @@ def _gateway_request(principal: Principal, body: ChatCompletionIn) -> ChatReques
 async def _proxy(state: ServiceState, principal: Principal, body: ChatCompletionIn) -> Any:
     request = _gateway_request(principal, body)
     model = state.chat_model(body.model)
+    if body.stream:
+        return await _proxy_stream(state, model, request, body)
+    gateway = state.gateway  # the process's one gateway, on its own loop: calls are relayed from there
+    timeout = state.service.request_timeout
+    try:
+        with anyio.fail_after(timeout):
+            reply = await gateway.call(model.chat(request))
+    except TimeoutError:
+        raise ProviderTimeout("total", timeout, provider=body.model) from None
+    except Exception as exc:  # whatever the model raised: the one error table's answer, not a dropped connection
+        raise translate(exc) from exc
+    u = reply.usage
+    return JSONResponse(
+        {
+            "id": reply.id or _completion_id(),
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": reply.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": reply.text, "refusal": None},
+                    "finish_reason": _finish(reply.finish_reason),
+                    "logprobs": None,
+                }
+            ],
+            "usage": _usage(u.input_tokens, u.output_tokens),
+        }
+    )
+
+
+async def _proxy_stream(state: ServiceState, model: ChatModel, request: ChatRequest, body: ChatCompletionIn) -> Any:
     timeout = state.service.request_timeout
     cid = _completion_id()
-    if not body.stream:
-        try:
-            with anyio.fail_after(timeout):
-                reply = await model.chat(request)
-        except TimeoutError:
-            raise ApiError(503, "timeout", f"the model did not answer within {timeout:g}s") from None
-        u = reply.usage
-        return JSONResponse(
-            {
-                "id": reply.id or cid,
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": reply.model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": reply.text, "refusal": None},
-                        "finish_reason": _finish(reply.finish_reason),
-                        "logprobs": None,
-                    }
-                ],
-                "usage": _usage(u.input_tokens, u.output_tokens),
-            }
-        )
-
-    stream = model.stream(request).__aiter__()
+    stream = state.gateway.stream(model, request)  # iterated on the gateway's loop, chunks relayed here
     try:  # the first chunk is awaited before answering, so an early failure is a plain JSON error with its status
         with anyio.fail_after(timeout):
             first: Chunk | None = await stream.__anext__()
     except StopAsyncIteration:
         first = None
     except TimeoutError:
-        raise ApiError(503, "timeout", f"the model sent nothing within {timeout:g}s") from None
+        await stream.aclose()
+        raise ProviderTimeout("first_token", timeout, provider=body.model) from None
+    except Exception as exc:
+        raise translate(exc) from exc
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
     async def events() -> AsyncIterator[bytes]:
@@ -220,6 +231,8 @@ async def _proxy(state: ServiceState, principal: Principal, body: ChatCompletion
             err = translate(exc)
             yield sse({"error": {"type": err.type, "message": err.message}})
             return
+        finally:
+            await stream.aclose()
         if include_usage and usage is not None:
             yield sse(
                 {**_chunk(cid, body.model, {}), "choices": [], "usage": _usage(usage.input_tokens, usage.output_tokens)}

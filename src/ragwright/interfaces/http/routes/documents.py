@@ -26,6 +26,7 @@ from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.limits import run_blocking
 from ragwright.interfaces.http.schemas import ERRORS, Deleted, DocumentList, DocumentOut, JobOut
 from ragwright.interfaces.http.state import ServiceState
+from ragwright.private_files import open_private, private_dir
 from ragwright.service.access import TagScope
 from ragwright.service.pages import DEFAULT_LIMIT, MAX_LIMIT, DocumentPage, decode_cursor, document_page
 
@@ -58,9 +59,9 @@ def _tags(raw: str, principal: Principal) -> tuple[str, ...]:
 
 
 def _save(files: list[UploadFile], names: list[str], job_dir: Path) -> None:
-    job_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(job_dir)
     for upload, name in zip(files, names, strict=True):
-        with (job_dir / name).open("wb") as out:
+        with open_private(job_dir / name) as out:
             shutil.copyfileobj(upload.file, out, 1 << 20)
 
 
