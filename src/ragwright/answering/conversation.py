@@ -32,7 +32,7 @@ from ragwright.errors import GatewayError
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext
 from ragwright.retrieval.analysis import STOPWORDS, analyze, query_terms
 
-__all__ = ["Rewrite", "RewriteMethod", "Turn", "condense", "is_follow_up", "rewrite"]
+__all__ = ["Rewrite", "RewriteMethod", "Turn", "condense", "follow_up_supported", "is_follow_up", "rewrite"]
 
 # Words that point back to an earlier turn (en, de, fr, es).
 _ANAPHORA = frozenset(
@@ -104,6 +104,15 @@ def condense(question: str, history: Sequence[Turn]) -> Rewrite:
     if not carried:
         return Rewrite(question)
     return Rewrite(f"{question.strip()} ({' '.join(carried)})", RewriteMethod.CARRIED)
+
+
+def follow_up_supported(asked: str, matched: Sequence[Sequence[str]]) -> bool:
+    """Whether evidence for a rewritten follow-up bears on what the follow-up itself asks: some sentence must match
+    one of its own terms (``matched`` holds each sufficiently supported sentence's matched terms), else the carried
+    terms alone found the passage ("And which refrigerant?" after a warranty question must not answer about the
+    warranty). A follow-up with no term of its own ("And that?") is not checked."""
+    own = set(query_terms(asked))
+    return not own or any(own & set(m) for m in matched)
 
 
 def _grounded(candidate: str, question: str, history: Sequence[Turn]) -> bool:

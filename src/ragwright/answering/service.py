@@ -100,7 +100,10 @@ class Asker:
             asked, rewritten, mode, tenant, result, screened.hits, scored, best, features, answerability
         )
         prepared.timings, prepared.retrieved = timings, retrieved
-        if answerability < self.threshold or best < self.settings.abstain_below:
+        unsupported_follow_up = rewritten.method is not RewriteMethod.NONE and not conversation.follow_up_supported(
+            asked, [s.matched for s in scored if s.support >= self.settings.abstain_below]
+        )
+        if answerability < self.threshold or best < self.settings.abstain_below or unsupported_follow_up:
             answer = self._abstain(question, scored, best, timings)
             answer.retrieved, answer.answerability, answer.features = retrieved, answerability, features
             prepared.abstained = prepared.tag(answer)
@@ -149,7 +152,7 @@ class Asker:
             return self.extractive(p, Fallback(FallbackCause.MODEL_ERROR, request.model, type(exc).__name__, str(exc)))
         checked = self.verify(p, reply.text)
         p.timings["generate"] = (time.perf_counter() - clock) * 1000.0
-        return self.from_model(p, checked, reply.model, _usage(reply.usage), reply.cost_usd)
+        return self.from_model(p, checked, reply.model, usage_of(reply.usage), reply.cost_usd)
 
     def from_model(
         self, p: Prepared, checked: generative.Checked, model: str, usage: dict[str, int], cost: float | None
@@ -284,7 +287,8 @@ class Prepared:
         return answer
 
 
-def _usage(u: Usage) -> dict[str, int]:
+def usage_of(u: Usage) -> dict[str, int]:
+    """A model call's token counts as the answer records them."""
     return {
         "input_tokens": u.input_tokens,
         "cached_input_tokens": u.cached_input_tokens,
