@@ -38,6 +38,16 @@ def _no_access(question: str) -> Answer:
     )
 
 
+def _scope(
+    state: ServiceState, principal: Principal, kb: str, requested: Filters | None
+) -> tuple[str, Filters | None] | None:
+    """The store tenant and filters the key may read in ``kb``, or None when it may read nothing there."""
+    filters = principal.filters(requested)
+    if filters is False or not state.index_exists():
+        return None
+    return principal.store_tenant(kb), filters
+
+
 def ask(
     state: ServiceState,
     principal: Principal,
@@ -47,10 +57,10 @@ def ask(
     history: Sequence[Turn] = (),
 ) -> Answer:
     """Answer ``question`` from knowledge base ``kb`` within what the key may read (blocking; run it on a thread)."""
-    tenant = principal.store_tenant(kb)
-    filters = principal.filters(requested)
-    if filters is False or not state.index_exists():
+    scope = _scope(state, principal, kb, requested)
+    if scope is None:
         return _no_access(question)
+    tenant, filters = scope
     with state.reader() as rw:
         return rw.ask(question, tenant=tenant, filters=filters, history=history)
 
@@ -64,11 +74,11 @@ async def answer_events(
     history: Sequence[Turn] = (),
 ) -> AsyncIterator[StreamEvent]:
     """The answer as :class:`SentenceEvent` s, each sent once verified, then :class:`Done`."""
-    tenant = principal.store_tenant(kb)
-    filters = principal.filters(requested)
-    if filters is False or not state.index_exists():
+    scope = _scope(state, principal, kb, requested)
+    if scope is None:
         yield Done(_no_access(question))
         return
+    tenant, filters = scope
     timeout = state.service.request_timeout
 
     async def to_thread(fn: Callable[..., T], *args: Any) -> T:
