@@ -214,11 +214,11 @@ def test_index_file_from_the_previous_version(tmp_path: Path) -> None:
     """The index had named migrations already (bare names, no namespace): its file opens and records nothing new."""
     path = tmp_path / "index.sqlite"
     SQLiteStore(path).close()
-    assert recorded(path) == ["m001_initial"]
+    assert recorded(path) == ["m001_initial", "m002_chunk_injection_flag"]
     store = SQLiteStore(path)
     assert store.stats("t").documents == 0
     store.close()
-    assert recorded(path) == ["m001_initial"]
+    assert recorded(path) == ["m001_initial", "m002_chunk_injection_flag"]
 
 
 def test_judge_cache_from_the_previous_version(tmp_path: Path) -> None:
