@@ -104,12 +104,10 @@ class Ragwright:
         """Providers from the registry, except that ``local:*`` uses this app's (possibly injected) generator."""
 
         def make(spec: str) -> ChatModel:
-            if spec.partition(":")[0] == "local":
+            if spec.partition(":")[0] == "local" and spec.partition(":")[2] in ("", "smollm2"):
                 from ragwright.gateway.providers.local import LocalChatModel
 
-                return LocalChatModel(
-                    spec.partition(":")[2] or "smollm2", generator=self._generator, factory=lambda: self.generator
-                )
+                return LocalChatModel("smollm2", generator=self._generator, factory=lambda: self.generator)
             from ragwright.gateway.registry import make_chat_model
 
             return make_chat_model(spec, self.settings.gateway, prices=prices)

@@ -18,12 +18,15 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── FileTooLargeError     over `ingest.max_file_mb`
     │   ├── CorruptFileError      the bytes do not parse as the format they claim (incl. binary behind a text extension)
     │   ├── EncryptedFileError    password-protected document
-    │   └── DecodeError           text that is not valid in any accepted encoding
+    │   ├── DecodeError           text that is not valid in any accepted encoding
+    │   ├── ArchiveLimitError     a zip-based file over an archive limit (``limit`` names it: entries, entry_bytes, ...)
+    │   └── ResourceLimitError    parsing one file ran past the ingest worker's CPU or memory limit
     ├── StoreError                the index could not be read or written
     │   ├── SchemaVersionError    a SQLite file (index, keys, jobs, ledger, ...) was written by a newer ragwright
     │   └── DiskFull              a write failed because the disk (or the database's size cap) is full; reads go on
     ├── ModelError                a local model could not be loaded or run
-    │   └── ModelNotInstalledError   a model package is missing (says which pip command installs it)
+    │   ├── ModelNotInstalledError   a model package is missing (says which pip command installs it)
+    │   └── ModelChecksumError    model bytes (e.g. a GGUF joined from split wheels) do not match the pinned sha256
     └── GatewayError              a model call through the gateway failed (``transient`` says whether a retry may help)
         ├── ProviderHTTPError     the provider answered with an error status (status, retry_after, provider, body)
         ├── ProviderTimeout       connect, first-token or total deadline passed (phase says which)
@@ -117,6 +120,23 @@ class DecodeError(IngestError):
     """Text that is not valid in any accepted encoding."""
 
 
+class ArchiveLimitError(IngestError):
+    """A zip-based file (DOCX...) over an archive limit; ``limit`` names it (``entries``, ``entry_bytes``,
+    ``total_bytes``, ``declared_size``), so callers never match on the message."""
+
+    def __init__(self, path: str, limit: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.limit = limit
+
+
+class ResourceLimitError(IngestError):
+    """Parsing one file ran past the ingest worker's CPU-time or memory limit; ``limit`` is ``cpu`` or ``memory``."""
+
+    def __init__(self, path: str, limit: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.limit = limit
+
+
 class StoreError(RagwrightError):
     """The index could not be read or written."""
 
@@ -136,6 +156,10 @@ class ModelError(RagwrightError):
 
 class ModelNotInstalledError(ModelError, UserError):
     """A model package is missing; the message names the install command."""
+
+
+class ModelChecksumError(ModelError):
+    """Model bytes do not match their pinned sha256 and size: they are refused, never loaded."""
 
 
 class GatewayError(RagwrightError):

@@ -35,6 +35,6 @@ async def test_a_case_with_history_is_asked_as_a_follow_up(settings: Settings, t
     assert [len(c.history) for c in cases] == [2, 0] and cases[0].turns[0].role == "user"
     run = await run_eval(cases, rw=rw, out=tmp_path / "run.json", concurrency=1)
     rw.close()
-    records = {r["id"]: r for r in run["cases"]}
-    assert "does not cover" in records["follow-up"]["answer"]
-    assert "does not cover" not in records["alone"]["answer"]  # the same words without the conversation
+    records = {r.id: r for r in run.cases}
+    assert "does not cover" in records["follow-up"].answer
+    assert "does not cover" not in records["alone"].answer  # the same words without the conversation

@@ -22,6 +22,7 @@ from ragwright.answering.types import (
     FallbackCause,
     Retrieved,
 )
+from ragwright.answering.verify_judge import ModelJudge
 from ragwright.config import AnswerSettings
 from ragwright.errors import GatewayError
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext, Usage
@@ -82,7 +83,7 @@ class Asker:
         mode = generator or self.settings.generator
         uses_model = mode in MODEL_FOR_MODE and self.chat is not None
         rewritten = conversation.rewrite(
-            question, history, chat=self.chat if uses_model else None, model=MODEL_FOR_MODE.get(mode, ""), tenant=tenant
+            question, history, chat=self.chat if uses_model else None, model=self._model_name(mode), tenant=tenant
         )
         asked, question = question, rewritten.question
         result = self.retriever.search(tenant, question, k=self.settings.evidence_k, filters=filters)
@@ -115,7 +116,7 @@ class Asker:
             return None
         system, user = generative.build_messages(p.rewrite.question, p.hits)
         return ChatRequest(
-            model=MODEL_FOR_MODE[p.mode],
+            model=self._model_name(p.mode),
             temperature=0.0,
             seed=0,
             max_tokens=self.settings.max_tokens,
@@ -127,7 +128,7 @@ class Asker:
         """Rule 3 of :mod:`.injection_guard` and the citation check: the generated sentences the evidence supports."""
         relevant = injection_guard.relevant(p.scored)
         kept, echoed = injection_guard.strip_echoes(generated, relevant, p.result.hits)
-        checked = generative.check_citations(kept, relevant, self.embedder)
+        checked = generative.check_citations(kept, relevant, self.embedder, self._judge(p.tenant))
         return dataclasses.replace(checked, dropped=echoed + checked.dropped)
 
     def ask(
@@ -228,6 +229,14 @@ class Asker:
                 features=p.features,
             )
         )
+
+    def _model_name(self, mode: GeneratorName) -> str:
+        """The gateway model that writes answers (and rewrites follow-ups) in ``mode``."""
+        return f"local:{self.settings.local_model}" if mode == "local" else MODEL_FOR_MODE.get(mode, "")
+
+    def _judge(self, tenant: str) -> ModelJudge | None:
+        model = self.settings.verifier_model
+        return ModelJudge(self.chat, model, tenant=tenant) if model and self.chat is not None else None
 
     def _abstain(self, question: str, scored: list[EvidenceSentence], best: float, timings: dict[str, float]) -> Answer:
         return Answer(

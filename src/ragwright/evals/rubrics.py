@@ -47,6 +47,8 @@ _VERDICTS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Rubric:
+    """One judge prompt: its file, declared version, and the JSON schema its reply must satisfy."""
+
     name: str
     file: str
     declared: str

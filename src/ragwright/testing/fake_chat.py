@@ -31,7 +31,16 @@ from dataclasses import dataclass
 from ragwright.errors import GatewayError, StreamInterrupted, UnknownModel
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.pricing import PriceTable
-from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk, Message, ToolCall, ToolCallDelta, Usage
+from ragwright.gateway.types import (
+    ChatRequest,
+    ChatResponse,
+    Chunk,
+    Message,
+    TokenLogprob,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 
 __all__ = ["FakeChatModel", "Reply", "ScriptedGateway"]
 
@@ -53,6 +62,8 @@ class Reply:
     """Streams only: after ``hold_after`` text chunks, wait until this is set (the test decides when the stream goes
     on, so it can observe what happened before the model finished; a ``threading.Event`` works across loops)."""
     hold_after: int = 1
+    logprobs: tuple[TokenLogprob, ...] = ()
+    """Returned on ``chat`` replies (a judge reads the probability of its first token from them)."""
 
 
 Step = str | Reply | GatewayError | Callable[[ChatRequest], "Step"]
@@ -126,6 +137,7 @@ class FakeChatModel:
             usage=usage,
             cost_usd=self._cost(usage),
             id=f"fake-{uuid.uuid4().hex[:12]}",
+            logprobs=reply.logprobs,
         )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
