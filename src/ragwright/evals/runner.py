@@ -114,14 +114,14 @@ def _read_sidecar(path: Path, fingerprint: str) -> dict[str, CaseRecord]:
 
 
 async def _evaluate_case(
-    case: Case, ask: Callable[[str], tuple[Answer, float]], metrics: Sequence[Metric], *, inline: bool
+    case: Case, ask: Callable[[Case], tuple[Answer, float]], metrics: Sequence[Metric], *, inline: bool
 ) -> CaseRecord:
     """One case through the pipeline and every metric, as its record. A pipeline failure is recorded, not raised.
 
     One case at a time (``inline``) asks on the event loop's thread: a thread hand-off costs GIL switches on every
     case. With several in flight the pipeline runs in worker threads, so judge calls overlap it."""
     try:
-        answer, pipeline_ms = ask(case.question) if inline else await asyncio.to_thread(ask, case.question)
+        answer, pipeline_ms = ask(case) if inline else await asyncio.to_thread(ask, case)
     except RagwrightError as exc:
         return CaseRecord(
             id=case.id,
@@ -180,9 +180,9 @@ async def run_eval(
     sem = asyncio.Semaphore(max(concurrency, 1))
     started = time.perf_counter()
 
-    def ask(question: str) -> tuple[Answer, float]:
+    def ask(case: Case) -> tuple[Answer, float]:
         clock = time.perf_counter()
-        answer = rw.ask(question)
+        answer = rw.ask(case.question, history=case.turns) if case.history else rw.ask(case.question)
         return answer, (time.perf_counter() - clock) * 1000.0
 
     with side.open("a", encoding="utf-8") as sink:
