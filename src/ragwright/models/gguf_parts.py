@@ -122,6 +122,7 @@ def joined_gguf(model: SplitModel, cache_dir: Path | None = None, roots: dict[st
                 f"{model.name}: the joined parts have sha256 {h.hexdigest()} ({size:,} bytes), not the pinned "
                 f"{model.sha256} ({model.size:,} bytes); refusing to load them"
             )
+        tmp.chmod(0o644)  # mkstemp makes it private; the model is not a secret
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
