@@ -40,6 +40,8 @@ ROWS: list[tuple[BaseException, int]] = [
     (E.CorruptFileError("a.pdf", "not a PDF"), 500),
     (E.EncryptedFileError("a.pdf", "encrypted"), 500),
     (E.DecodeError("a.txt", "undecodable"), 500),
+    (E.ArchiveLimitError("a.docx", "entries", "archive has 12,000 entries (limit: 10,000)"), 500),
+    (E.ResourceLimitError("a.pdf", "cpu", "parsing took over 60 s of CPU"), 500),
     (E.StoreError("disk I/O error"), 503),
     (E.SchemaVersionError("written by a newer ragwright"), 503),
     (E.DiskFull("database or disk is full"), 507),

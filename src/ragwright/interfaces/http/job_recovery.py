@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ragwright.documents.model import sha256_bytes
+from ragwright.documents.model import source_hash
 from ragwright.ingest.pipeline import FileOutcome, IngestReport
 from ragwright.interfaces.http.job_store import Job, alive
 from ragwright.store.sql import document_row
@@ -31,7 +31,7 @@ __all__ = ["reconcile", "stop_worker"]
 
 def _hash(path: Path) -> str | None:
     try:
-        return sha256_bytes(path.read_bytes())
+        return source_hash(path.read_bytes())
     except OSError:
         return None
 
