@@ -40,6 +40,8 @@ def main() -> None:
         args.model.partition(":")[2],
         factory=lambda: default_generator(n_ctx=LOCAL_CONTEXT_WINDOW, threads=args.threads),
     )
+    done = {json.loads(line)["id"] for line in args.out.read_text().splitlines()} if args.out.is_file() else set()
+    sink = args.out.open("a", encoding="utf-8")
     rows = []
     for a, article in enumerate(articles):
         paras = article["paragraphs"]
@@ -51,6 +53,8 @@ def main() -> None:
             (rng.choice(paras[third]["qas"]), [gold, other], False),
         ]
         for qa, shown, answerable in prompts:
+            if qa["id"] in done:
+                continue
             passages = [(f"{article['title']}#{p}", paras[p]["context"]) for p in shown]
             system, user = answer_messages(qa["question"], passages)
             request = ChatRequest(
@@ -76,8 +80,10 @@ def main() -> None:
                     "seconds": round(time.perf_counter() - clock, 2),
                 }
             )
+            sink.write(json.dumps(rows[-1], ensure_ascii=False) + "\n")
+            sink.flush()  # one row at a time: an interrupted run resumes where it stopped
             print(len(rows), rows[-1]["seconds"], repr(reply.text[:100]), flush=True)
-    args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    sink.close()
 
 
 if __name__ == "__main__":

@@ -107,6 +107,15 @@ class AnswerSettings(BaseModel):
         0.0, ge=0.0, le=1.0, description="Optional hard floor on the best evidence support (0 = off)."
     )
     max_tokens: int = Field(256, ge=16, le=4096)
+    local_model: str = Field(
+        "smollm2",
+        description="What generator = 'local' runs: smollm2, qwen2.5-coder-0.5b or -1.5b (extras), or a .gguf path.",
+    )
+    verifier_model: str | None = Field(
+        None,
+        description="Model (spec or alias) that judges each generated sentence against its evidence, yes or no, "
+        "through the gateway; None: the offline check only (which also stands in when the judge cannot answer).",
+    )
 
 
 class ProviderSettings(BaseModel):

@@ -25,7 +25,8 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── SchemaVersionError    a SQLite file (index, keys, jobs, ledger, ...) was written by a newer ragwright
     │   └── DiskFull              a write failed because the disk (or the database's size cap) is full; reads go on
     ├── ModelError                a local model could not be loaded or run
-    │   └── ModelNotInstalledError   a model package is missing (says which pip command installs it)
+    │   ├── ModelNotInstalledError   a model package is missing (says which pip command installs it)
+    │   └── ModelChecksumError    model bytes (e.g. a GGUF joined from split wheels) do not match the pinned sha256
     └── GatewayError              a model call through the gateway failed (``transient`` says whether a retry may help)
         ├── ProviderHTTPError     the provider answered with an error status (status, retry_after, provider, body)
         ├── ProviderTimeout       connect, first-token or total deadline passed (phase says which)
@@ -155,6 +156,10 @@ class ModelError(RagwrightError):
 
 class ModelNotInstalledError(ModelError, UserError):
     """A model package is missing; the message names the install command."""
+
+
+class ModelChecksumError(ModelError):
+    """Model bytes do not match their pinned sha256 and size: they are refused, never loaded."""
 
 
 class GatewayError(RagwrightError):

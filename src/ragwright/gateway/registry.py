@@ -53,8 +53,7 @@ def _load(path: str) -> Any:
 def _local(
     provider: str, model: str, settings: GatewaySettings, prices: PriceTable, client: httpx.AsyncClient | None
 ) -> ChatModel:
-    if model != "smollm2":
-        raise ConfigError(f"unknown local model {model!r}: the packaged local model is local:smollm2")
+    _load("ragwright.gateway.providers.local:check_local_model")(model)
     cls = _load("ragwright.gateway.providers.local:LocalChatModel")
     model_obj: ChatModel = cls(model)
     return model_obj

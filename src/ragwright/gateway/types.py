@@ -38,6 +38,8 @@ class ToolCall:
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One chat message: role, text content, tool calls or the tool result it answers."""
+
     role: Role
     content: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
@@ -89,6 +91,9 @@ class ChatRequest:
     max_tokens: int | None = None
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    top_logprobs: int | None = None
+    """Ask for each generated token's log-probability and this many alternatives (0-20), where the provider returns
+    them (OpenAI-compatible servers); others ignore it and reply with no ``logprobs``."""
     context: RequestContext = field(default_factory=RequestContext)
 
     def replace(self, **changes: Any) -> ChatRequest:
@@ -128,6 +133,15 @@ class Usage:
         return self.input_tokens + self.output_tokens
 
 
+@dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """One generated token, its natural-log probability, and the most likely alternatives at its position."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "error"]
 
 
@@ -142,6 +156,8 @@ class Attempt:
 
 @dataclass(frozen=True, slots=True)
 class ChatResponse:
+    """A finished chat completion: the message, finish reason, usage, cost and the attempts that led to it."""
+
     model: str
     """The ``provider:model`` that produced this reply (after fallback and routing)."""
     message: Message
@@ -155,6 +171,8 @@ class ChatResponse:
     saved_usd: float = 0.0
     attempts: tuple[Attempt, ...] = ()
     latency_ms: float = 0.0
+    logprobs: tuple[TokenLogprob, ...] = ()
+    """Per generated token, when the request asked (``top_logprobs``) and the provider returned them."""
 
     @property
     def text(self) -> str:

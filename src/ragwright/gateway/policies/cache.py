@@ -67,6 +67,7 @@ def _params(request: ChatRequest) -> dict[str, Any]:
         "max_tokens": request.max_tokens,
         "seed": request.seed,
         "stop": list(request.stop),
+        "top_logprobs": request.top_logprobs,
     }
 
 
@@ -112,6 +113,8 @@ class _Probe:
 
 
 class Cache(WrapperModel):
+    """Answers a repeated request (exactly, or by meaning when enabled) from memory (see the module)."""
+
     def __init__(
         self,
         inner: ChatModel,

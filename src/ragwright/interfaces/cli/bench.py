@@ -137,3 +137,50 @@ def abstention(
             on_query=on_query,  # type: ignore[arg-type]
         )
     render.print_json(result)
+
+
+@bench_app.command("verifier")
+def verifier(
+    out: Annotated[Path | None, typer.Option(help="Write the result JSON here.")] = None,
+    datasets: Annotated[
+        Path, typer.Option(help="Directory holding xquad-en/ and scifact/ (the pairs are rebuilt from them).")
+    ] = Path("../shared/datasets"),
+    data: Annotated[Path, typer.Option(help="Frozen split and labelled model outputs.")] = Path("bench/data/verifier"),
+    judge_model: Annotated[
+        str | None,
+        typer.Option(help="Also run the model judge with this model through the gateway (e.g. local:smollm2)."),
+    ] = None,
+    judge_limit: Annotated[int | None, typer.Option(help="Judge a seeded sample of N pairs per split.")] = None,
+    split: Annotated[str, typer.Option(help="tune, test or both.")] = "both",
+    config: Annotated[Path | None, typer.Option("--config")] = None,
+) -> None:
+    """Unsupported sentences that pass and supported ones dropped, offline check and (optionally) model judge."""
+    from ragwright.app import Ragwright
+    from ragwright.bench.common import write_json
+    from ragwright.bench.verifier import run_verifier_bench
+
+    if split not in ("tune", "test", "both"):
+        raise UserError(f"--split must be tune, test or both, not {split!r}")
+    settings = load_settings(config)
+    app = Ragwright(settings)
+    try:
+        judge = None
+        if judge_model is not None:
+            from ragwright.answering.verify_judge import ModelJudge
+
+            model_judge = ModelJudge(app.gateway.chat, judge_model)
+            judge = model_judge.judge_pair
+        data_out = run_verifier_bench(
+            datasets,
+            data,
+            embedder=app.embedder,
+            judge=judge,
+            judge_name=judge_model,
+            judge_limit=judge_limit,
+            splits=("tune", "test") if split == "both" else (split,),
+            progress=lambda msg: render.err_console.print(f"[dim]{msg}[/]"),
+        )
+    finally:
+        app.close()
+    write_json(out, data_out)
+    render.print_json(data_out)

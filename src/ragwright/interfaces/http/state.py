@@ -25,12 +25,10 @@ from ragwright.interfaces.http.jobs import Job, JobRunner, JobStore
 from ragwright.interfaces.http.limits import KeyRateLimiter
 from ragwright.interfaces.http.metrics import Metrics
 from ragwright.models.base import Embedder
+from ragwright.private_files import private_dir
 from ragwright.service.kbs import DEFAULT_KB, KnowledgeBases, store_tenant
-from ragwright.service.keys import KeyStore, key_path
+from ragwright.service.keys import VERIFIED_KEY_SECONDS, KeyStore, key_path
 
-# How long the service trusts a key it verified before asking the key file again: revocations made by another process
-# (`ragwright keys revoke`) reach a running server within this; ones through ``state.keys`` at once.
-KEY_CACHE_SECONDS = 1.0
 WARM_TENANTS = 32
 """At start-up, the most knowledge bases whose search structures are loaded before the first request."""
 
@@ -124,9 +122,9 @@ class ServiceState:
         settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
         self.settings = settings
         self.service = settings.service
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)  # 0700 when ragwright creates it: document text, key hashes, jobs
         self.uploads_dir = settings.data_dir / "uploads"
-        self.keys = keys or KeyStore(key_path(settings), cache_seconds=KEY_CACHE_SECONDS)
+        self.keys = keys or KeyStore(key_path(settings), cache_seconds=VERIFIED_KEY_SECONDS)
         self.kbs = KnowledgeBases(settings.data_dir / "service.sqlite")
         self.gateway = SyncGateway(gateway if gateway is not None else Gateway(settings, embedder=embedder))
         self.pool = RagwrightPool(settings, embedder, gateway=self.gateway)
