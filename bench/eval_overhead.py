@@ -99,24 +99,24 @@ async def main() -> None:
         warm_s = time.perf_counter() - clock
         judge.close()
         rw.close()
-    t = first["timing"]
+    t = first.timing
     result = {
         "cases": len(cases),
         "embedder": settings.embedding.model,
         "cold": {
-            "wall_s": t["wall_s"],
-            "pipeline_s": t["pipeline_s"],
-            "harness_overhead_pct": round(100 * (t["wall_s"] - t["pipeline_s"]) / t["pipeline_s"], 2),
+            "wall_s": t.wall_s,
+            "pipeline_s": t.pipeline_s,
+            "harness_overhead_pct": round(100 * (t.wall_s - t.pipeline_s) / t.pipeline_s, 2),
             "judge_calls": calls_cold,
         },
         "warm_cache": {
             "wall_s": round(warm_s, 2),
             "judge_model_calls": model.calls - calls_cold,
-            "judge_cache_hits": second["timing"]["judge_cache_hits"],
-            "pipeline_s": second["timing"]["pipeline_s"],
-            "judge_and_metrics_s": round(warm_s - second["timing"]["pipeline_s"], 2),
+            "judge_cache_hits": second.timing.judge_cache_hits,
+            "pipeline_s": second.timing.pipeline_s,
+            "judge_and_metrics_s": round(warm_s - second.timing.pipeline_s, 2),
         },
-        "same_scores": first["summary"]["metrics"] == second["summary"]["metrics"],
+        "same_scores": first.summary.metrics == second.summary.metrics,
     }
     print(json.dumps(result, indent=2))
     if args.out:

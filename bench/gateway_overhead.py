@@ -19,6 +19,10 @@ which measures latency from each request's *scheduled* send time so a stall cann
 
 Scenarios: ``sequential`` (1 connection, instant upstream), ``steady`` (200 req/s for 30 s, 20 ms upstream),
 ``saturation`` (50 connections, instant upstream). Needs: ``apt-get install wrk``.
+
+``transports`` mode compares the proxy's client transports over loopback HTTP and HTTPS (bench/gateway_transports.py):
+
+    python bench/gateway_overhead.py --out bench/results/gateway-transports.json transports
 """
 
 from __future__ import annotations
@@ -124,7 +128,7 @@ def _http_response(body: bytes) -> bytes:
     )
 
 
-def run_upstream(port: int, delay_ms: float) -> None:
+def run_upstream(port: int, delay_ms: float, tls: tuple[str, str] | None = None) -> None:
     try:
         import uvloop
 
@@ -136,8 +140,14 @@ def run_upstream(port: int, delay_ms: float) -> None:
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
+        ctx = None
+        if tls is not None:  # HTTPS with a certificate from `trustme` (the `transports` mode makes one)
+            import ssl
+
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(*tls)
         server = await loop.create_server(
-            lambda: _Upstream(delay_ms / 1000.0, reply, models), "127.0.0.1", port, backlog=1024
+            lambda: _Upstream(delay_ms / 1000.0, reply, models), "127.0.0.1", port, backlog=1024, ssl=ctx
         )
         async with server:
             await server.serve_forever()
@@ -730,6 +740,12 @@ def main() -> None:
     up = sub.add_parser("upstream", help="run only the fake upstream")
     up.add_argument("--port", type=int, required=True)
     up.add_argument("--delay-ms", type=float, default=0.0)
+    up.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM)")
+    up.add_argument("--tls-key", help="... and this private key (PEM)")
+    tr = sub.add_parser("transports", help="client transports side by side: own vs httpx-aiohttp vs httpx")
+    tr.add_argument("--concurrency", type=int, default=50)
+    tr.add_argument("--seconds", type=float, default=5.0)
+    tr.add_argument("--rounds", type=int, default=3)
     lg = sub.add_parser("loadgen", help="run only the open-loop generator")
     lg.add_argument("--url", required=True)
     lg.add_argument("--body", required=True)
@@ -748,7 +764,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     args = parser.parse_args()
     if args.mode == "upstream":
-        run_upstream(args.port, args.delay_ms)
+        run_upstream(args.port, args.delay_ms, (args.tls_cert, args.tls_key) if args.tls_cert else None)
+    elif args.mode == "transports":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from gateway_transports import run as run_transports
+
+        doc = run_transports(args, free_port, REQUEST, PY, Path(__file__).resolve())
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(doc["summary"], indent=2))
     elif args.mode == "table":
         print(markdown_table(json.loads(args.result.read_text(encoding="utf-8"))))
     elif args.mode == "loadgen":

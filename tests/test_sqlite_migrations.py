@@ -17,6 +17,7 @@ from ragwright.service.kbs import KnowledgeBases
 from ragwright.service.keys import KeyStore
 from ragwright.service.ratelimit_sqlite import SqliteWindow
 from ragwright.sqlite_migrations import Schema, migrate
+from ragwright.store.migrations import INDEX, m001_initial
 from ragwright.store.sqlite import SQLiteStore
 
 
@@ -211,14 +212,19 @@ def test_a_new_ledger_gets_every_column(tmp_path: Path) -> None:
 
 
 def test_index_file_from_the_previous_version(tmp_path: Path) -> None:
-    """The index had named migrations already (bare names, no namespace): its file opens and records nothing new."""
+    """An index as the version with only m001 left it (its tables and the record) gains the later migrations."""
     path = tmp_path / "index.sqlite"
-    SQLiteStore(path).close()
-    assert recorded(path) == ["m001_initial"]
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+    m001_initial(db)
+    db.execute("INSERT INTO migrations VALUES ('m001_initial', 0)")
+    db.close()
     store = SQLiteStore(path)
     assert store.stats("t").documents == 0
     store.close()
-    assert recorded(path) == ["m001_initial"]
+    assert recorded(path) == sorted(INDEX.names()) and "m001_initial" in INDEX.names()
+    SQLiteStore(path).close()  # opening it again applies nothing
+    assert recorded(path) == sorted(INDEX.names())
 
 
 def test_judge_cache_from_the_previous_version(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 
+from ragwright.answering.conversation import Turn
 from ragwright.answering.service import Asker, GeneratorName
 from ragwright.answering.types import Answer
 from ragwright.config import Settings
@@ -154,6 +155,12 @@ class Ragwright:
             self.retriever.embedder = self.embedder
         return self.retriever.search(tenant or self.settings.tenant, query, k=k, mode=mode, filters=filters)
 
+    def asker(self, generator: GeneratorName | None = None) -> Asker:
+        """The answerer for ``generator`` (default: the configured one), on this app's retriever and gateway."""
+        gen_name = generator or self.settings.answer.generator
+        chat = self.gateway.chat if gen_name != "extractive" else None
+        return Asker(self.retriever, self.embedder, self.settings.answer, chat)
+
     def ask(
         self,
         question: str,
@@ -161,12 +168,13 @@ class Ragwright:
         tenant: str | None = None,
         filters: Filters | None = None,
         generator: GeneratorName | None = None,
+        history: Sequence[Turn] = (),
     ) -> Answer:
+        """Answer ``question``; with ``history`` (earlier turns), a follow-up is rewritten with it before retrieval."""
         gen_name = generator or self.settings.answer.generator
-        asker = Asker(
-            self.retriever, self.embedder, self.settings.answer, self.gateway.chat if gen_name != "extractive" else None
+        return self.asker(gen_name).ask(
+            tenant or self.settings.tenant, question, filters=filters, generator=gen_name, history=history
         )
-        return asker.ask(tenant or self.settings.tenant, question, filters=filters, generator=gen_name)
 
     def close(self) -> None:
         if self._gateway is not None and self._owns_gateway:

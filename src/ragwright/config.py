@@ -44,6 +44,12 @@ class IngestSettings(BaseModel):
         description="Globs (relative to each ingest root) that are never ingested.",
     )
     embed_batch: int = Field(32, ge=1, le=512)
+    worker_memory_mb: int = Field(
+        2048, ge=256, description="Address-space limit of the ingest worker process (RLIMIT_AS), which parses uploads."
+    )
+    parse_cpu_seconds: int = Field(
+        60, ge=1, description="CPU seconds the ingest worker may spend parsing one file before it is refused."
+    )
 
 
 class EmbeddingSettings(BaseModel):

@@ -18,7 +18,9 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── FileTooLargeError     over `ingest.max_file_mb`
     │   ├── CorruptFileError      the bytes do not parse as the format they claim (incl. binary behind a text extension)
     │   ├── EncryptedFileError    password-protected document
-    │   └── DecodeError           text that is not valid in any accepted encoding
+    │   ├── DecodeError           text that is not valid in any accepted encoding
+    │   ├── ArchiveLimitError     a zip-based file over an archive limit (``limit`` names it: entries, entry_bytes, ...)
+    │   └── ResourceLimitError    parsing one file ran past the ingest worker's CPU or memory limit
     ├── StoreError                the index could not be read or written
     │   ├── SchemaVersionError    a SQLite file (index, keys, jobs, ledger, ...) was written by a newer ragwright
     │   └── DiskFull              a write failed because the disk (or the database's size cap) is full; reads go on
@@ -116,6 +118,23 @@ class EncryptedFileError(IngestError):
 
 class DecodeError(IngestError):
     """Text that is not valid in any accepted encoding."""
+
+
+class ArchiveLimitError(IngestError):
+    """A zip-based file (DOCX...) over an archive limit; ``limit`` names it (``entries``, ``entry_bytes``,
+    ``total_bytes``, ``declared_size``), so callers never match on the message."""
+
+    def __init__(self, path: str, limit: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.limit = limit
+
+
+class ResourceLimitError(IngestError):
+    """Parsing one file ran past the ingest worker's CPU-time or memory limit; ``limit`` is ``cpu`` or ``memory``."""
+
+    def __init__(self, path: str, limit: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.limit = limit
 
 
 class StoreError(RagwrightError):

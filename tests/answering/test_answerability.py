@@ -143,3 +143,20 @@ def test_the_real_model_answers_then_abstains_once_the_gold_document_is_removed(
         assert gone.answerability < shipped_model().threshold <= (answered.answerability or 0.0)
     finally:
         app.close()
+
+
+def test_the_models_not_in_documents_fills_the_generator_slot(settings: Settings, tmp_path: Path) -> None:
+    from ragwright.testing import FakeGenerator
+
+    write(tmp_path / "docs/aurora.md", DOC)
+    app = Ragwright(settings, generator=FakeGenerator(["NOT IN DOCUMENTS"]))
+    app.ingest([tmp_path / "docs"])
+    try:
+        plain = app.ask("How many years is the compressor covered?")
+        declined = app.ask("How many years is the compressor covered?", generator="local")
+    finally:
+        app.close()
+    assert plain.features is not None and plain.features.generator_declined is None
+    assert declined.abstained and declined.features is not None and declined.features.generator_declined is True
+    assert declined.answerability is not None and plain.answerability is not None
+    assert declined.answerability < plain.answerability

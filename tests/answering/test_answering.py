@@ -10,6 +10,7 @@ from ragwright.answering.sentences import split_sentences
 from ragwright.answering.types import AbstentionReason, AnsweredBy, FallbackCause
 from ragwright.app import Ragwright
 from ragwright.config import Settings
+from ragwright.documents.loaders import load_file
 from ragwright.testing import FakeEmbedder, FakeGenerator
 from tests.conftest import write
 
@@ -46,7 +47,12 @@ def test_extractive_answer_quotes_the_supporting_sentence_with_exact_span(settin
     source = (tmp_path / "docs/aurora.md").read_text(encoding="utf-8")
     assert cite.heading_path[-1] == "Warranty" and cite.location.endswith("Warranty")
     assert doc_text.doc_id == "docs/aurora.md"
-    assert source[cite.char_start : cite.char_end] == cite.snippet == "The compressor is covered for ten years."
+    # Spans index the document's extracted text; its source map leads back to the exact characters of the file.
+    loaded = load_file(tmp_path / "docs/aurora.md", "docs/aurora.md", max_bytes=2**20)
+    assert loaded.text[cite.char_start : cite.char_end] == cite.snippet == "The compressor is covered for ten years."
+    assert loaded.source_map is not None
+    (span,) = loaded.source_map.spans(cite.char_start, cite.char_end)
+    assert source[span.start : span.end] == cite.snippet
     app.close()
 
 

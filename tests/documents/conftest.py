@@ -92,7 +92,8 @@ def docx_factory(tmp_path: Path) -> Callable[[str, Callable[[object], None]], Pa
 
 
 def make_styled_pdf(path: Path, lines: Sequence[tuple[str, dict[str, float]]]) -> Path:
-    """A one-page PDF of single lines (fpdf2 cells, so each line ends where we say): style keys ``size``, ``gray``."""
+    """A one-page PDF of single lines (fpdf2 cells, so each line ends where we say): style keys ``size``, ``gray``
+    and ``box`` (a gray level: the cell is filled with it, as a table header is)."""
     from fpdf import FPDF
 
     pdf = FPDF()
@@ -103,7 +104,10 @@ def make_styled_pdf(path: Path, lines: Sequence[tuple[str, dict[str, float]]]) -
         gray = int(style.get("gray", 0))
         pdf.set_font("Helvetica", size=size)
         pdf.set_text_color(gray, gray, gray)
-        pdf.cell(0, max(size * 0.55, 1), text, new_x="LMARGIN", new_y="NEXT")
+        box = style.get("box")
+        if box is not None:
+            pdf.set_fill_color(int(box), int(box), int(box))
+        pdf.cell(0, max(size * 0.55, 1), text, new_x="LMARGIN", new_y="NEXT", fill=box is not None)
     path.write_bytes(bytes(pdf.output()))
     return path
 

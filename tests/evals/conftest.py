@@ -107,8 +107,11 @@ def words(text: str) -> set[str]:
 
 
 def _section(prompt: str, head: str, stop: str | None) -> str:
+    """The text under ``head``, without the ``<<<...>>>`` fence lines that mark quoted text as data."""
     body = prompt.split(head + ":\n", 1)[1]
-    return body.split(stop + ":\n", 1)[0] if stop else body.split("\n\nReply with", 1)[0]
+    body = body.split(stop + ":\n", 1)[0] if stop else body.split("\n\nReply with", 1)[0]
+    body = body.split("\n\nEverything between", 1)[0]
+    return "\n".join(line for line in body.splitlines() if not line.startswith("<<<")).strip()
 
 
 def scripted_judge(request: ChatRequest) -> str:

@@ -4,32 +4,31 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ragwright.errors import UserError
 from ragwright.evals.compare import GatePolicy, MetricPolicy, compare_runs, gate, load_policy, paired_delta
-from ragwright.evals.runner import RUN_FORMAT
+from ragwright.evals.records import CaseRecord, EvalRun
+from ragwright.evals.scores import Score
 from ragwright.evals.summary import summarize
 
 
-def make_run(values: dict[str, list[float | None]], latency: list[float] | None = None) -> dict[str, Any]:
+def make_run(values: dict[str, list[float | None]], latency: list[float] | None = None) -> EvalRun:
     n = len(next(iter(values.values())))
-    cases = []
-    for i in range(n):
-        scores = {m: ({"value": v[i]} if v[i] is not None else {"error": "judge failed: x"}) for m, v in values.items()}
-        cases.append(
-            {
-                "id": f"c{i}",
-                "question": "?",
-                "tags": ["t"],
-                "scores": scores,
-                "timings_ms": {"pipeline": (latency or [10.0] * n)[i]},
-                "judge": {},
-            }
+    cases = [
+        CaseRecord(
+            id=f"c{i}",
+            question="?",
+            tags=["t"],
+            scores={
+                m: Score(value=v[i]) if v[i] is not None else Score(error="judge failed: x") for m, v in values.items()
+            },
+            timings_ms={"pipeline": (latency or [10.0] * n)[i]},
         )
-    return {"format": RUN_FORMAT, "name": "r", "cases": cases, "summary": summarize(cases)}
+        for i in range(n)
+    ]
+    return EvalRun(name="r", cases=cases, summary=summarize(cases))
 
 
 def test_compare_verdicts_and_fixed_seed() -> None:

@@ -163,14 +163,24 @@ async def test_answer_relevance_scales_the_judges_1_to_5(judge_model: FakeChatMo
 
 async def test_pairwise_runs_counts_wins_only_when_both_orders_agree(judge_model: FakeChatModel) -> None:
     from ragwright.evals.pairwise import pairwise_runs
+    from ragwright.evals.records import CaseRecord, EvalRun, RunSummary
 
-    def run(answers: list[str]) -> dict[str, object]:
-        return {"cases": [{"id": f"c{i}", "question": "Q?", "answer": a} for i, a in enumerate(answers)]}
+    def run(answers: list[str]) -> EvalRun:
+        cases = [CaseRecord(id=f"c{i}", question="Q?", answer=a) for i, a in enumerate(answers)]
+        return EvalRun(name="r", cases=cases, summary=RunSummary(cases=len(cases)))
 
     base = run(["short", "a much longer answer here", "same", "x"])
     new = run(["a much longer answer", "tiny", "same", "y"])
     result = await pairwise_runs(base, new, Judge(judge_model))  # the scripted judge prefers the longer answer
-    assert (result["new_wins"], result["base_wins"], result["ties"]) == (1, 1, 2)
+    assert (result.count("new"), result.count("base"), result.count("tie")) == (1, 1, 2)
+    assert result.to_json(per_case=False) == {
+        "judge": "fake:judge",
+        "cases": 4,
+        "new_wins": 1,
+        "base_wins": 1,
+        "ties": 2,
+        "errors": 0,
+    }
     assert judge_model.calls == 6  # two orders for each of the 3 differing pairs; identical answers are not judged
     biased = FakeChatModel(lambda req: json.dumps({"winner": "A", "reason": "first"}), name="fake:biased")
-    assert (await pairwise_runs(base, new, Judge(biased)))["ties"] == 4
+    assert (await pairwise_runs(base, new, Judge(biased))).count("tie") == 4

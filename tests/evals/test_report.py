@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from ragwright.evals.records import CitedPassage, EvalRun, RetrievedPassage
 from ragwright.evals.report import BAR_COLOUR, failing_cases, histogram_svg, render_html
 from tests.evals.test_compare_gate import make_run
 
@@ -24,26 +25,23 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def _run() -> dict[str, Any]:
+def _run() -> EvalRun:
     run = make_run(
         {"ndcg@10": [1.0, 0.5, 0.0, 1.0, 0.25, 0.75], "faithfulness": [1.0, 0.2, None, 1.0, 1.0, 0.9]},
         latency=[3.0, 4.0, 5.0, 6.0, 30.0, 7.0],
     )
-    run.update(
-        name="nightly",
-        dataset="cases.jsonl",
-        judge_note=None,
-        config={"retrieval": {"mode": "hybrid"}, "embedding": {"model": "fake"}, "judge": "fake:judge"},
+    run.name, run.dataset, run.judge_note = "nightly", "cases.jsonl", None
+    run.config = {"retrieval": {"mode": "hybrid"}, "embedding": {"model": "fake"}, "judge": "fake:judge"}
+    for rec in run.cases:
+        rec.answer = "Paris <b>is</b> the capital [1]."
+        rec.abstained = False
+        rec.reference_answer = "Paris"
+        rec.citations = [CitedPassage(1, "d1", "c1", "s")]
+        rec.retrieved = [RetrievedPassage("d1", "c1", 0.9, "<script>alert(1)</script>")]
+    faithfulness = run.cases[1].scores["faithfulness"]
+    run.cases[1].scores["faithfulness"] = replace(
+        faithfulness, reason="unsupported: 'Paris is in Peru': the passage says France"
     )
-    for rec in run["cases"]:
-        rec.update(
-            answer="Paris <b>is</b> the capital [1].",
-            abstained=False,
-            reference_answer="Paris",
-            citations=[{"n": 1, "doc": "d1", "chunk_id": "c1", "snippet": "s"}],
-            retrieved=[{"doc": "d1", "chunk_id": "c1", "score": 0.9, "text": "<script>alert(1)</script>"}],
-        )
-    run["cases"][1]["scores"]["faithfulness"]["reason"] = "unsupported: 'Paris is in Peru': the passage says France"
     return run
 
 
@@ -61,7 +59,7 @@ def test_report_shows_summary_tags_failing_cases_and_escapes_data() -> None:
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Paris &lt;b&gt;is&lt;/b&gt; the capital [1]." in page
     # the judge error first, then faithfulness 0.2; ndcg 0.25 alone is not a failure (hit@10 is the retrieval check)
-    assert [r["id"] for r in failing_cases(run)] == ["c2", "c1"]
+    assert [r.id for r in failing_cases(run)] == ["c2", "c1"]
     assert "the passage says France" in page and "judge failed: x" in page
     assert page.count('class="hist"') == 3  # ndcg@10, faithfulness, latency
     assert "<h2>By tag</h2>" in page and "<td>t</td><td>6</td>" in page

@@ -54,12 +54,12 @@ def test_containment_credits_a_quoted_sentence_that_f1_calls_a_failure() -> None
 
 def test_failing_cases_of_an_extractive_run_are_judged_on_containment_not_f1() -> None:
     run = make_run({"f1": [0.2, 0.2], "containment": [1.0, 0.0]})
-    for rec in run["cases"]:
-        rec["answered_by"] = "extractive"
-    assert [r["id"] for r in failing_cases(run)] == ["c1"]
-    for rec in run["cases"]:
-        rec["answered_by"] = "local"
-    assert [r["id"] for r in failing_cases(run)] == ["c0", "c1"]
+    for rec in run.cases:
+        rec.answered_by = "extractive"
+    assert [r.id for r in failing_cases(run)] == ["c1"]
+    for rec in run.cases:
+        rec.answered_by = "local"
+    assert [r.id for r in failing_cases(run)] == ["c0", "c1"]
 
 
 def test_gate_says_inconclusive_when_n_is_too_small_and_can_fail_on_it(tmp_path: Path) -> None:
@@ -96,12 +96,13 @@ def test_reliability_bins_and_the_diagram_in_the_report() -> None:
     assert [(b.lo, b.n) for b in bins] == [(0.0, 2), (0.5, 1), (0.9, 2)]
     assert bins[0].observed == 0.5 and bins[0].predicted == pytest.approx(0.06)
     run = make_run({"abstention_accuracy": [1.0, 0.0, 1.0]})
-    for rec, p, a in zip(run["cases"], [0.1, 0.8, 0.9], [False, False, True], strict=True):
-        rec["answerability"], rec["answerable"] = p, a
+    for rec, p, a in zip(run.cases, [0.1, 0.8, 0.9], [False, False, True], strict=True):
+        rec.answerability, rec.answerable = p, a
     svg = reliability_svg(run)
     assert svg.startswith("<svg") and svg.count('class="bin"') == 3 and 'class="diagonal"' in svg
     assert svg in render_html(run)
-    run["cases"] = [{k: v for k, v in r.items() if k != "answerability"} for r in run["cases"]]
+    for rec in run.cases:
+        rec.answerability = None
     assert reliability_svg(run) == ""
 
 

@@ -152,3 +152,36 @@ async def test_one_budget_holds_across_model_names(tmp_path: Path) -> None:
     with pytest.raises(BudgetExceeded):  # $9 spent of $18: a $10 reservation no longer fits, whatever the name
         await gw.chat(_req("cheap").replace(context=ctx, max_tokens=10))
     await gw.aclose()
+
+
+def test_relayed_models_run_on_the_one_gateway_from_another_event_loop(tmp_path: Path) -> None:
+    """An eval judge runs on its own event loop; `SyncGateway.relayed` gives it the process's gateway instead of a
+    second one: calls and streams run on the gateway's loop, and closing the relayed model closes nothing."""
+    import asyncio
+    import threading
+
+    from ragwright.gateway import collect
+
+    loops: list[int] = []
+
+    def reply(request: ChatRequest) -> str:
+        loops.append(threading.get_ident())
+        return "judged"
+
+    a = FakeChatModel(reply, name="fake:a")
+    sync = SyncGateway(Gateway(_settings(tmp_path), provider_factory={"fake:a": a, "fake:b": a}.__getitem__))
+    try:
+        judge = sync.relayed("fake:a")
+
+        async def use() -> tuple[str, str]:
+            plain = await judge.chat(_req("fake:a"))
+            streamed = await collect(judge.stream(_req("fake:a")))
+            await judge.aclose()
+            return plain.text, streamed.text
+
+        assert asyncio.run(use()) == ("judged", "judged")
+        assert sync.chat(_req("fake:a")).text == "judged"  # the gateway still works after the judge closed
+        assert len(set(loops)) == 1 and loops[0] != threading.get_ident() and not a.closed
+    finally:
+        sync.close()
+    assert a.closed

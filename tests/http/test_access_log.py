@@ -41,13 +41,15 @@ def test_access_log_has_no_query_strings(tmp_path: Path, workers: str) -> None:
         deadline = time.monotonic() + 60  # with --workers, the parent binds before the workers have started
         while True:
             try:
-                r = httpx.get(f"{url}/v1/documents?limit=5&api_key={SECRET}", headers={"Authorization": "Bearer x"})
+                r = httpx.get(
+                    f"{url}/v1/documents?limit=5&api_key={SECRET}", headers={"Authorization": "Bearer x"}, timeout=30
+                )
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "no worker answered"
                 time.sleep(0.1)
         assert r.status_code == 401
-        assert httpx.get(f"{url}/healthz?probe={SECRET}").status_code == 200
+        assert httpx.get(f"{url}/healthz?probe={SECRET}", timeout=30).status_code == 200
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         out, _ = proc.communicate(timeout=30)

@@ -92,7 +92,7 @@ def test_knowledge_bases_are_separate_and_listed_as_models(server: Server) -> No
         assert r.status_code == 422 and r.json()["error"]["type"] == "invalid_request"
 
 
-def test_answer_stream_sends_citations_deltas_done(server: Server) -> None:
+def test_answer_stream_sends_verified_sentences_then_done(server: Server) -> None:
     key = server.key()
     server.upload(key, {"rotation.md": ROTATION})
     with (
@@ -107,8 +107,8 @@ def test_answer_stream_sends_citations_deltas_done(server: Server) -> None:
             for e in r.read().decode().strip().split("\n\n")
         ]
     names = [n for n, _ in events]
-    assert names[0] == "citations" and names[-1] == "done" and "delta" in names
-    text = "".join(d["text"] for n, d in events if n == "delta")
+    assert names[-1] == "done" and set(names[:-1]) == {"delta"}  # one verified sentence per delta, then the answer
+    text = " ".join(d["text"] for n, d in events if n == "delta")
     assert text == events[-1][1]["text"] and "90 days" in text
     assert events[0][1]["citations"][0]["doc_id"] == "rotation.md"
 

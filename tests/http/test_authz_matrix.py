@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 from ragwright.app import Ragwright
 from ragwright.config import Settings, load_settings
@@ -214,10 +214,13 @@ def mcp_tool(tool: str, args: dict[str, Any]) -> Run:
         if p.name not in world.keys or p.revoked:
             init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
             r = httpx.post(
-                world.mcp, json=init, headers={**_headers(world, p), "Accept": "application/json, text/event-stream"}
+                world.mcp,
+                json=init,
+                headers={**_headers(world, p), "Accept": "application/json, text/event-stream"},
+                timeout=30,
             )
             return Seen(str(r.status_code))
-        http = create_mcp_http_client(headers=_headers(world, p))
+        http = _mcp_http(_headers(world, p))
         async with http, Client(streamable_http_client(world.mcp, http_client=http), read_timeout_seconds=30) as c:
             listed = {t.name for t in (await c.list_tools()).tools}
             result = await c.call_tool(tool, json.loads(json.dumps(args).replace("{p}", p.name)))
@@ -241,6 +244,11 @@ def mcp_tool(tool: str, args: dict[str, Any]) -> Run:
 
 def sees_documents(p: Principal) -> Seen:
     return Seen("200", markers=p.markers())
+
+
+def _mcp_http(headers: dict[str, str]) -> httpx2.AsyncClient:
+    """The client streamable_http_client documents for custom headers (not the SDK's private factory)."""
+    return httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=300))
 
 
 def public_route(p: Principal) -> Seen:
@@ -314,8 +322,10 @@ ROWS: tuple[Row, ...] = (
         _gate("write", new_front_matter("202"))),
     *(
         Row(f"GET {path}", "public", None, http_read("GET", path), _gate(None, public_route))
-        for path in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
+        for path in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
     ),
+    Row("MOUNT /docs/assets", "public", None, http_read("GET", "/docs/assets/swagger-ui.css"),
+        _gate(None, public_route)),
     Row("mcp:search", "all visible", "read", mcp_tool("search", {"query": QUERY, "k": 20}),
         _gate("read", sees_documents)),
     Row("mcp:answer", "question", "read", mcp_tool("answer", {"question": "What is the warranty?"}),
@@ -406,6 +416,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                     headers=_headers(w, next(p for p in PRINCIPALS if p.name == uploader)),
                     files=[("files", (f"job-{uploader}.md", b"# Job\n\nA job upload.\n"))],
                     data={"knowledge_base": "scratch"},
+                    timeout=30,
                 )
                 assert r.status_code == 202, r.text
                 w.jobs[uploader] = r.json()["id"]
@@ -441,7 +452,7 @@ def _route_keys(routes: list[Any], prefix: str = "") -> set[str]:
 async def test_every_route_and_tool_has_a_row(world: World) -> None:
     http_rows = {r.surface for r in ROWS if not r.surface.startswith("mcp:")}
     assert _route_keys(list(world.app.routes)) == http_rows
-    http = create_mcp_http_client(headers={"Authorization": f"Bearer {world.keys['admin']}"})
+    http = _mcp_http({"Authorization": f"Bearer {world.keys['admin']}"})
     async with http, Client(streamable_http_client(world.mcp, http_client=http)) as c:
         tools = {f"mcp:{t.name}" for t in (await c.list_tools()).tools}
     assert tools == {r.surface for r in ROWS if r.surface.startswith("mcp:")}

@@ -15,6 +15,7 @@ def test_serve_refuses_two_authorization_headers(server: Server) -> None:
             f"{server.url}/v1/search",
             json={"query": "otter"},
             headers=[("Authorization", f"Bearer {pair[0]}"), ("Authorization", f"Bearer {pair[1]}")],
+            timeout=30,
         )
         assert r.status_code == 400, r.text
         assert r.json() == {"error": {"type": "bad_request", "message": "more than one Authorization header"}}

@@ -56,12 +56,17 @@ def test_rag_chat_streaming(server: Server) -> None:
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
 
 
-def test_rag_chat_abstains_for_an_unknown_kb(server: Server) -> None:
+def test_rag_chat_for_an_unknown_kb_is_model_not_found(server: Server) -> None:
+    """It answered 200 "the documents do not contain the answer" before (issue 11); test failed before the fix."""
     key = server.key()
+    with pytest.raises(openai.NotFoundError) as err:
+        _client(server, key).chat.completions.create(model="rag:nope", messages=[{"role": "user", "content": QUESTION}])
+    assert err.value.status_code == 404 and err.value.body["type"] == "model_not_found"  # type: ignore[index]
+    server.upload(key, {"rotation.md": ROTATION}, kb="security")  # a knowledge base that exists answers
     reply = _client(server, key).chat.completions.create(
-        model="rag:empty", messages=[{"role": "user", "content": QUESTION}]
+        model="rag:security", messages=[{"role": "user", "content": QUESTION}]
     )
-    assert reply.model_extra and reply.model_extra["abstained"] is True and reply.model_extra["citations"] == []
+    assert "90 days" in (reply.choices[0].message.content or "")
 
 
 def test_passthrough_plain_and_streaming(server: Server) -> None:

@@ -193,6 +193,6 @@ def test_two_authorization_headers_are_400(base_url: str, env: Env) -> None:
         ("Authorization", "Bearer rw_000000000000_" + "x" * 43),
         ("Accept", "application/json, text/event-stream"),
     ]
-    r = httpx.post(base_url, json=body, headers=headers)
+    r = httpx.post(base_url, json=body, headers=headers, timeout=30)
     assert r.status_code == 400, r.text
     assert r.json() == {"error": {"type": "bad_request", "message": "more than one Authorization header"}}

@@ -26,6 +26,8 @@ SIMILARITY_WEIGHT = 0.5
 
 @dataclass(frozen=True, slots=True)
 class EvidenceSentence:
+    """A sentence of a retrieved chunk, with its span and how well it covers and matches the question."""
+
     hit: Hit
     start: int
     """Offset within the chunk text."""

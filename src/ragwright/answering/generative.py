@@ -30,12 +30,6 @@ def build_messages(question: str, hits: list[Hit]) -> tuple[str, str]:
     return answer_messages(question, [(hit.chunk.doc_path, hit.chunk.chunk.text) for hit in hits])
 
 
-def build_prompt(question: str, hits: list[Hit]) -> str:
-    """System instructions and the user message in one text, for models without a system role."""
-    system, user = build_messages(question, hits)
-    return f"{system}\n\n{user}"
-
-
 @dataclass(frozen=True, slots=True)
 class Checked:
     """A model reply after verification: the supported sentences with citations, what was dropped, and whether the

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
-from ragwright.answering import extractive, generative, injection_guard
+from ragwright.answering import conversation, extractive, generative, injection_guard
 from ragwright.answering.answerability import AnswerabilityModel, shipped_model
+from ragwright.answering.conversation import Rewrite, RewriteMethod, Turn
 from ragwright.answering.evidence import EvidenceSentence, score_sentences
-from ragwright.answering.features import extract_features
+from ragwright.answering.features import AnswerabilityFeatures, extract_features
 from ragwright.answering.types import (
     AbstentionReason,
     Answer,
@@ -23,10 +25,10 @@ from ragwright.answering.types import (
 from ragwright.answering.verify_judge import ModelJudge
 from ragwright.config import AnswerSettings
 from ragwright.errors import GatewayError
-from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext
+from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext, Usage
 from ragwright.models.base import Embedder
 from ragwright.retrieval.analysis import query_terms
-from ragwright.retrieval.retriever import Retriever
+from ragwright.retrieval.retriever import Hit, Retriever, SearchResult
 from ragwright.store.base import Filters
 
 ABSTAIN_TEXT = "The indexed documents do not contain the answer to this question."
@@ -67,10 +69,23 @@ class Asker:
         configured = self.settings.min_answerability
         return self.model.threshold if configured is None else configured
 
-    def ask(
-        self, tenant: str, question: str, *, filters: Filters | None = None, generator: GeneratorName | None = None
-    ) -> Answer:
+    def prepare(
+        self,
+        tenant: str,
+        question: str,
+        *,
+        filters: Filters | None = None,
+        generator: GeneratorName | None = None,
+        history: Sequence[Turn] = (),
+    ) -> Prepared:
+        """Rewrite a follow-up with the conversation, retrieve, screen and score the evidence, decide answerability.
+        ``Prepared.abstained`` is set when ragwright abstains; else an answerer takes it from here."""
         mode = generator or self.settings.generator
+        uses_model = mode in MODEL_FOR_MODE and self.chat is not None
+        rewritten = conversation.rewrite(
+            question, history, chat=self.chat if uses_model else None, model=self._model_name(mode), tenant=tenant
+        )
+        asked, question = question, rewritten.question
         result = self.retriever.search(tenant, question, k=self.settings.evidence_k, filters=filters)
         timings = {f"retrieve.{k}": v for k, v in result.timings_ms.items()}
         retrieved = [Retrieved(h.chunk.doc_path, h.chunk.chunk.id, h.score, h.chunk.chunk.text) for h in result.hits]
@@ -82,87 +97,142 @@ class Asker:
         idf = self.retriever.store.term_idf(tenant, query_terms(question))
         features = extract_features(question, result.hits, scored, idf, k1=self.retriever.store.bm25_k1)
         answerability = self.model.probability(features)
-        if answerability < self.threshold or best < self.settings.abstain_below:
+        prepared = Prepared(
+            asked, rewritten, mode, tenant, result, screened.hits, scored, best, features, answerability
+        )
+        prepared.timings, prepared.retrieved = timings, retrieved
+        unsupported_follow_up = rewritten.method is not RewriteMethod.NONE and not conversation.follow_up_supported(
+            asked, [s.matched for s in scored if s.support >= self.settings.abstain_below]
+        )
+        if answerability < self.threshold or best < self.settings.abstain_below or unsupported_follow_up:
             answer = self._abstain(question, scored, best, timings)
             answer.retrieved, answer.answerability, answer.features = retrieved, answerability, features
-            return answer
+            prepared.abstained = prepared.tag(answer)
+        return prepared
 
-        clock = time.perf_counter()
-        dropped: list[str] = []
-        fallback: Fallback | None = None
-        reply: ChatResponse | None = None
-        if mode in MODEL_FOR_MODE and self.chat is not None:
-            system, user = generative.build_messages(question, screened.hits)
-            request = ChatRequest(
-                model=f"local:{self.settings.local_model}" if mode == "local" else MODEL_FOR_MODE[mode],
-                temperature=0.0,
-                seed=0,
-                max_tokens=self.settings.max_tokens,
-                messages=(Message("system", system), Message("user", user)),
-                context=RequestContext(tenant=tenant, retrieval_confidence=best),
-            )
-            try:
-                reply = self.chat(request)
-            except GatewayError as exc:
-                fallback = Fallback(FallbackCause.MODEL_ERROR, request.model, type(exc).__name__, str(exc))
-            else:
-                relevant = injection_guard.relevant(scored)  # rule 3: support must be relevant, and no echoes
-                generated, echoed = injection_guard.strip_echoes(reply.text, relevant, result.hits)
-                checked = generative.check_citations(generated, relevant, self.embedder, self._judge(tenant))
-                checked = dataclasses.replace(checked, dropped=echoed + checked.dropped)
-                timings["generate"] = (time.perf_counter() - clock) * 1000.0
-                dropped = checked.dropped
-                by_model = Answer(
-                    question=question,
-                    text=checked.text,
-                    citations=checked.citations,
-                    abstained=False,
-                    support=best,
-                    answered_by=AnsweredBy.for_model(reply.model),
-                    model=reply.model,
-                    flagged=dropped,
-                    timings_ms=timings,
-                    retrieved=retrieved,
-                    cost_usd=reply.cost_usd,
-                    usage=_usage(reply),
-                    model_abstained=checked.model_abstained,
-                    answerability=(
-                        self.model.probability(features.with_generator(True))
-                        if checked.model_abstained
-                        else answerability
-                    ),
-                    features=features.with_generator(checked.model_abstained),
-                )
-                if checked.text:
-                    return by_model
-                if checked.model_abstained:  # the model's own "not in the documents" is an abstention
-                    return dataclasses.replace(
-                        by_model,
-                        text=ABSTAIN_TEXT,
-                        abstained=True,
-                        answered_by=AnsweredBy.ABSTAINED,
-                        abstention=AbstentionReason.MODEL,
-                        closest=_closest(scored),
-                    )
-                fallback = Fallback(FallbackCause.NOTHING_SUPPORTED, reply.model)
-        text, citations = extractive.compose(extractive.select(scored, max_sentences=self.settings.max_sentences))
-        timings["answer"] = (time.perf_counter() - clock) * 1000.0
-        return Answer(
-            question=question,
-            text=text,
-            citations=citations,
-            abstained=False,
-            support=best,
-            answered_by=AnsweredBy.EXTRACTIVE,
-            flagged=dropped,
-            timings_ms=timings,
-            retrieved=retrieved,
-            cost_usd=reply.cost_usd if reply else None,
-            usage=_usage(reply) if reply else {},
-            fallback=fallback,
-            answerability=answerability,
-            features=features,
+    def model_request(self, p: Prepared) -> ChatRequest | None:
+        """The generation request for ``p`` (passages fenced as data), or None in extractive mode."""
+        if p.mode not in MODEL_FOR_MODE:
+            return None
+        system, user = generative.build_messages(p.rewrite.question, p.hits)
+        return ChatRequest(
+            model=self._model_name(p.mode),
+            temperature=0.0,
+            seed=0,
+            max_tokens=self.settings.max_tokens,
+            messages=(Message("system", system), Message("user", user)),
+            context=RequestContext(tenant=p.tenant, retrieval_confidence=p.best),
         )
+
+    def verify(self, p: Prepared, generated: str) -> generative.Checked:
+        """Rule 3 of :mod:`.injection_guard` and the citation check: the generated sentences the evidence supports."""
+        relevant = injection_guard.relevant(p.scored)
+        kept, echoed = injection_guard.strip_echoes(generated, relevant, p.result.hits)
+        checked = generative.check_citations(kept, relevant, self.embedder, self._judge(p.tenant))
+        return dataclasses.replace(checked, dropped=echoed + checked.dropped)
+
+    def ask(
+        self,
+        tenant: str,
+        question: str,
+        *,
+        filters: Filters | None = None,
+        generator: GeneratorName | None = None,
+        history: Sequence[Turn] = (),
+    ) -> Answer:
+        p = self.prepare(tenant, question, filters=filters, generator=generator, history=history)
+        if p.abstained is not None:
+            return p.abstained
+        clock = time.perf_counter()
+        request = self.model_request(p) if self.chat is not None else None
+        if request is None or self.chat is None:
+            return self.extractive(p)
+        try:
+            reply = self.chat(request)
+        except GatewayError as exc:
+            return self.extractive(p, Fallback(FallbackCause.MODEL_ERROR, request.model, type(exc).__name__, str(exc)))
+        checked = self.verify(p, reply.text)
+        p.timings["generate"] = (time.perf_counter() - clock) * 1000.0
+        return self.from_model(p, checked, reply.model, usage_of(reply.usage), reply.cost_usd)
+
+    def from_model(
+        self, p: Prepared, checked: generative.Checked, model: str, usage: dict[str, int], cost: float | None
+    ) -> Answer:
+        """The answer a model's verified reply makes: its supported sentences, the model's abstention, or the
+        extractive answer when nothing it wrote is supported."""
+        features = p.features
+        by_model = Answer(
+            question=p.question,
+            text=checked.text,
+            citations=checked.citations,
+            abstained=False,
+            support=p.best,
+            answered_by=AnsweredBy.for_model(model),
+            model=model,
+            flagged=checked.dropped,
+            timings_ms=p.timings,
+            retrieved=p.retrieved,
+            cost_usd=cost,
+            usage=usage,
+            model_abstained=checked.model_abstained,
+            answerability=(
+                self.model.probability(features.with_generator(True)) if checked.model_abstained else p.answerability
+            ),
+            features=features.with_generator(checked.model_abstained),
+        )
+        if checked.text:
+            return p.tag(by_model)
+        if checked.model_abstained:  # the model's own "not in the documents" is an abstention
+            return p.tag(
+                dataclasses.replace(
+                    by_model,
+                    text=ABSTAIN_TEXT,
+                    abstained=True,
+                    answered_by=AnsweredBy.ABSTAINED,
+                    abstention=AbstentionReason.MODEL,
+                    closest=_closest(p.scored),
+                )
+            )
+        return self.extractive(
+            p, Fallback(FallbackCause.NOTHING_SUPPORTED, model), dropped=checked.dropped, usage=usage, cost=cost
+        )
+
+    def extractive(
+        self,
+        p: Prepared,
+        fallback: Fallback | None = None,
+        *,
+        dropped: list[str] | None = None,
+        usage: dict[str, int] | None = None,
+        cost: float | None = None,
+    ) -> Answer:
+        """The extractive answer for ``p`` (quoted evidence sentences), with why a model did not answer, if one was
+        asked."""
+        clock = time.perf_counter()
+        text, citations = extractive.compose(extractive.select(p.scored, max_sentences=self.settings.max_sentences))
+        p.timings["answer"] = (time.perf_counter() - clock) * 1000.0
+        return p.tag(
+            Answer(
+                question=p.question,
+                text=text,
+                citations=citations,
+                abstained=False,
+                support=p.best,
+                answered_by=AnsweredBy.EXTRACTIVE,
+                flagged=dropped or [],
+                timings_ms=p.timings,
+                retrieved=p.retrieved,
+                cost_usd=cost,
+                usage=usage or {},
+                fallback=fallback,
+                answerability=p.answerability,
+                features=p.features,
+            )
+        )
+
+    def _model_name(self, mode: GeneratorName) -> str:
+        """The gateway model that writes answers (and rewrites follow-ups) in ``mode``."""
+        return f"local:{self.settings.local_model}" if mode == "local" else MODEL_FOR_MODE.get(mode, "")
 
     def _judge(self, tenant: str) -> ModelJudge | None:
         model = self.settings.verifier_model
@@ -197,8 +267,37 @@ def _closest(scored: list[EvidenceSentence], n: int = 3) -> list[Citation]:
     return closest
 
 
-def _usage(reply: ChatResponse) -> dict[str, int]:
-    u = reply.usage
+@dataclass(slots=True)
+class Prepared:
+    """A question after rewrite, retrieval, screening and scoring: what every answerer starts from."""
+
+    question: str
+    """As asked."""
+    rewrite: Rewrite
+    """What was retrieved and scored (the question itself, or a follow-up rewritten with the conversation)."""
+    mode: GeneratorName
+    tenant: str
+    result: SearchResult
+    hits: list[Hit]
+    """The hits that may answer (flagged and keyword-stuffed passages left out)."""
+    scored: list[EvidenceSentence]
+    best: float
+    features: AnswerabilityFeatures
+    answerability: float
+    timings: dict[str, float] = field(default_factory=dict)
+    retrieved: list[Retrieved] = field(default_factory=list)
+    abstained: Answer | None = None
+
+    def tag(self, answer: Answer) -> Answer:
+        """``answer`` with the question as asked and, for a rewritten follow-up, what was retrieved."""
+        answer.question = self.question
+        if self.rewrite.method is not RewriteMethod.NONE:
+            answer.rewritten_question = self.rewrite.question
+        return answer
+
+
+def usage_of(u: Usage) -> dict[str, int]:
+    """A model call's token counts as the answer records them."""
     return {
         "input_tokens": u.input_tokens,
         "cached_input_tokens": u.cached_input_tokens,

@@ -135,6 +135,8 @@ class Answer:
     abstains under the operating point. With a model that said NOT IN DOCUMENTS, the probability includes that."""
     features: AnswerabilityFeatures | None = None
     """The evidence features the answerability was computed from."""
+    rewritten_question: str | None = None
+    """A follow-up rewritten with the conversation: what was retrieved and answered (``answering/conversation.py``)."""
 
     @property
     def answered_by_label(self) -> str:

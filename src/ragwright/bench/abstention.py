@@ -38,7 +38,7 @@ from ragwright.config import Settings
 from ragwright.documents.beir import iter_beir_corpus
 from ragwright.documents.model import Document
 from ragwright.errors import UserError
-from ragwright.evals.dataset import doc_key, load_cases
+from ragwright.evals.dataset import load_cases
 from ragwright.evals.importers import import_llamaindex
 from ragwright.ingest.pipeline import Ingestor, ProgressCallback
 from ragwright.models.base import Embedder
@@ -187,8 +187,9 @@ def ask_all(
     for i, q in enumerate(questions):
         answer = rw.ask(q.question, tenant=TENANT)
         seconds.append(sum(v for k, v in answer.timings_ms.items() if k in ("retrieve.total", "evidence")) / 1000)
-        retrieved = {doc_key(r.doc_path) for r in answer.retrieved[:5]}
-        cited = {doc_key(c.doc_path) for c in answer.citations}
+        # the store's doc_path is the document id (doc_key would cut "BlockchainSolana.pdf#p3" at its "#")
+        retrieved = {r.doc_path for r in answer.retrieved[:5]}
+        cited = {c.doc_path for c in answer.citations}
         first = (answer.citations or answer.closest)[:1]
         results.append(
             QuestionResult(
@@ -201,7 +202,7 @@ def ask_all(
                 gold_top5=bool(retrieved & q.gold),
                 cited_gold=bool(cited & q.gold),
                 features=asdict(answer.features) if answer.features else {},
-                best_evidence_gold=bool(first) and doc_key(first[0].doc_path) in q.gold,
+                best_evidence_gold=bool(first) and first[0].doc_path in q.gold,
             )
         )
         if on_query is not None:

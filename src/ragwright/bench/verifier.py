@@ -70,6 +70,8 @@ def evidence_of(pair: Pair) -> list[EvidenceText]:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """One benchmark pair and the verifier's verdict on it."""
+
     pair: Pair
     verdict: Verdict
 

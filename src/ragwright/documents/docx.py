@@ -5,7 +5,8 @@ tables become one line per row with cells separated by `` | ``. Hidden runs (``w
 character style) are dropped, and all text goes through :func:`~ragwright.documents.normalize.clean_text`. A file
 that is not a zip package, or a zip that is not a Word document, is :class:`CorruptFileError`; an Office file
 encrypted with a password is not a zip at all but an OLE container holding an ``EncryptedPackage`` stream, and is
-reported as :class:`EncryptedFileError`.
+reported as :class:`EncryptedFileError`. Every archive passes :func:`ragwright.documents.archive.check_archive`
+(entry count, inflated sizes, counted while inflating) before python-docx reads it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import zipfile
 from typing import TYPE_CHECKING
 
+from ragwright.documents.archive import check_archive
 from ragwright.documents.normalize import clean_text
 from ragwright.documents.text import Extracted, TextBuilder
 from ragwright.errors import CorruptFileError, EncryptedFileError
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["load_docx"]
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_DAMAGED_PACKAGE: tuple[type[Exception], ...] = (TypeError, AttributeError, IndexError, NotImplementedError, EOFError)
 _HEADING_STYLE = re.compile(r"^heading (\d)$", re.IGNORECASE)
 
 
@@ -71,6 +74,7 @@ def load_docx(data: bytes, source: str) -> Extracted:
         raise CorruptFileError(source, "legacy binary Word (.doc) file with a .docx extension")
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise CorruptFileError(source, "not a .docx file (not a zip package)")
+    check_archive(data, source)  # zip bombs and lying headers stop here, before python-docx inflates anything
 
     import docx  # lazy: python-docx pulls in lxml
     from docx.opc.exceptions import PackageNotFoundError
@@ -82,6 +86,8 @@ def load_docx(data: bytes, source: str) -> Extracted:
         core_title = (document.core_properties.title or "").strip()
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as exc:
         # SyntaxError covers lxml's XMLSyntaxError for damaged XML parts.
+        raise CorruptFileError(source, f"not a readable Word document ({type(exc).__name__})") from None
+    except _DAMAGED_PACKAGE as exc:  # python-docx on damaged relationships or parts (found by bench/fuzz_loaders.py)
         raise CorruptFileError(source, f"not a readable Word document ({type(exc).__name__})") from None
 
     builder = TextBuilder()

@@ -13,10 +13,10 @@ order PDFium reconstructs), and is normalised as it is read:
   likewise. Hyphens inside a line ("fine-tuning") are ordinary characters and stay;
 * every character goes through NFKC (ligatures ``ﬁ`` -> ``fi``, full-width forms) and :func:`clean_text`;
 * ``\\r\\n`` becomes ``\\n`` and trailing spaces on a line go;
-* hidden text is dropped: characters drawn fully transparent, in white (all channels >= 250 of 255) or with a glyph
-  box under 1 pt (tiny text). White text on a dark box is indistinguishable from white text on white paper without
-  rendering the page, so it is dropped too; text in render mode "invisible" is kept, because that is how OCR layers
-  of scanned PDFs carry their text.
+* hidden text is dropped: text objects drawn fully transparent, under 1 pt tall (tiny text), or in white (all
+  channels >= 250 of 255) with no image, shading or coloured fill under them (white text on a dark table header or
+  slide background stays). White text over a *white-looking image* is still kept (we do not render the page), and
+  text in render mode "invisible" is kept too, because that is how OCR layers of scanned PDFs carry their text.
 
 Each character keeps its PDFium index: the document's :class:`~ragwright.documents.model.SourceMap` maps text
 offsets to ``(page, char index)``, from which ``PdfTextPage.get_charbox`` gives the box to highlight.
@@ -70,7 +70,10 @@ def load_pdf(data: bytes, source: str) -> Extracted:
         builder = TextBuilder()
         n_pages = len(pdf)
         for index in range(n_pages):
-            page = pdf[index]
+            try:
+                page = pdf[index]
+            except pdfium.PdfiumError as exc:  # found by bench/fuzz_loaders.py: a page object that does not load
+                raise CorruptFileError(source, f"cannot read page {index + 1} ({exc})") from None
             try:
                 textpage = page.get_textpage()
                 try:
@@ -95,21 +98,67 @@ def load_pdf(data: bytes, source: str) -> Extracted:
     return Extracted(text=text, sections=sections, title=title, metadata=metadata, source_map=builder.source_map())
 
 
-def _hidden_text_objects(page: pdfium.PdfPage) -> set[int]:
-    """Addresses of the page's text objects drawn transparent, white or under 1 pt tall (forms included)."""
+Box = tuple[float, float, float, float]  # left, bottom, right, top
+
+
+def _bounds(obj: pdfium.PdfObject) -> Box | None:
+    import pypdfium2.raw as raw
+
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    if not raw.FPDFPageObj_GetBounds(obj.raw, *(ctypes.byref(v) for v in (left, bottom, right, top))):
+        return None
+    return left.value, bottom.value, right.value, top.value
+
+
+def _fill(obj: pdfium.PdfObject) -> tuple[int, int, int, int] | None:
     import pypdfium2.raw as raw
 
     r, g, b, a = (ctypes.c_uint() for _ in range(4))
-    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    if not raw.FPDFPageObj_GetFillColor(obj.raw, *(ctypes.byref(v) for v in (r, g, b, a))):
+        return None
+    return r.value, g.value, b.value, a.value
+
+
+def _is_background(obj: pdfium.PdfObject) -> bool:
+    """An image, a shading, or a path filled with a colour that is not white: white text on it can be read."""
+    import pypdfium2.raw as raw
+
+    if obj.type in (raw.FPDF_PAGEOBJ_IMAGE, raw.FPDF_PAGEOBJ_SHADING):
+        return True
+    if obj.type != raw.FPDF_PAGEOBJ_PATH:
+        return False
+    fill_mode, stroke = ctypes.c_int(), ctypes.c_int()
+    if not raw.FPDFPath_GetDrawMode(obj.raw, ctypes.byref(fill_mode), ctypes.byref(stroke)) or not fill_mode.value:
+        return False
+    fill = _fill(obj)
+    return fill is not None and fill[3] > 0 and min(fill[:3]) < _WHITE
+
+
+def _hidden_text_objects(page: pdfium.PdfPage) -> set[int]:
+    """Addresses of the page's text objects a reader cannot see (forms included): fully transparent, under 1 pt tall,
+    or white where no image, shading or coloured fill lies under their centre (white on a dark box stays)."""
+    import pypdfium2.raw as raw
+
+    backgrounds: list[Box] = []
+    white: list[tuple[int, Box]] = []
     hidden: set[int] = set()
-    for obj in page.get_objects(filter=[raw.FPDF_PAGEOBJ_TEXT]):
-        invisible = False
-        if raw.FPDFPageObj_GetFillColor(obj.raw, *(ctypes.byref(v) for v in (r, g, b, a))):
-            invisible = a.value == 0 or min(r.value, g.value, b.value) >= _WHITE
-        if not invisible and raw.FPDFPageObj_GetBounds(obj.raw, *(ctypes.byref(v) for v in (left, bottom, right, top))):
-            invisible = min(right.value - left.value, top.value - bottom.value) < _TINY_PT
-        if invisible:
-            hidden.add(ctypes.cast(obj.raw, ctypes.c_void_p).value or 0)
+    for obj in page.get_objects():
+        if obj.type != raw.FPDF_PAGEOBJ_TEXT:
+            if _is_background(obj) and (box := _bounds(obj)) is not None:
+                backgrounds.append(box)
+            continue
+        address = ctypes.cast(obj.raw, ctypes.c_void_p).value or 0
+        fill, box = _fill(obj), _bounds(obj)
+        if (fill is not None and fill[3] == 0) or (
+            box is not None and min(box[2] - box[0], box[3] - box[1]) < _TINY_PT
+        ):
+            hidden.add(address)
+        elif fill is not None and min(fill[:3]) >= _WHITE and box is not None:
+            white.append((address, box))
+    for address, (left, bottom, right, top) in white:
+        x, y = (left + right) / 2, (bottom + top) / 2
+        if not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in backgrounds):
+            hidden.add(address)
     return hidden
 
 

@@ -118,12 +118,12 @@ class TextBuilder:
         self._text = MappedText()
         self._sections: list[Section] = []
 
-    def add(self, block: str | MappedText, heading_path: tuple[str, ...] = (), page: int | None = None) -> None:
-        """Append a block (a MappedText keeps its source offsets); blank blocks are ignored."""
+    def _append(self, block: str | MappedText) -> tuple[int, int] | None:
+        """Append a stripped block after a blank line; its span, or None for a blank block."""
         mapped = block.strip() if isinstance(block, MappedText) else None
         plain = mapped.text if mapped is not None else str(block).strip()
         if not plain:
-            return
+            return None
         if self._text.length:
             self._text.append("\n\n")
         start = self._text.length
@@ -131,7 +131,14 @@ class TextBuilder:
             self._text.extend(mapped)
         else:
             self._text.append(plain)
-        end = self._text.length
+        return start, self._text.length
+
+    def add(self, block: str | MappedText, heading_path: tuple[str, ...] = (), page: int | None = None) -> None:
+        """Append a block (a MappedText keeps its source offsets); blank blocks are ignored."""
+        span = self._append(block)
+        if span is None:
+            return
+        start, end = span
         last = self._sections[-1] if self._sections else None
         if last is not None and last.heading_path == heading_path and last.page == page:
             self._sections[-1] = Section(last.start, end, heading_path, page)
@@ -140,17 +147,9 @@ class TextBuilder:
 
     def add_heading(self, heading: str | MappedText) -> None:
         """A heading line between sections: in the text (a chunk that spans it reads it), in no Section's span."""
-        mapped = heading.strip() if isinstance(heading, MappedText) else None
-        plain = mapped.text if mapped is not None else str(heading).strip()
-        if not plain:
-            return
-        if self._text.length:
-            self._text.append("\n\n")
-        if mapped is not None:
-            self._text.extend(mapped)
-        else:
-            self._text.append(plain)
-        self._sections.append(Section(self._text.length, self._text.length))  # a boundary: never extended
+        span = self._append(heading)
+        if span is not None:
+            self._sections.append(Section(span[1], span[1]))  # a boundary: never extended
 
     def build(self) -> tuple[str, list[Section]]:
         return self._text.text, [s for s in self._sections if s.end > s.start]

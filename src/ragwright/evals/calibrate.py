@@ -31,6 +31,8 @@ __all__ = ["Label", "calibrate", "cohen_kappa", "load_labels"]
 
 
 class Label(BaseModel):
+    """One human judgement to calibrate the judge against: a support or a relevance label and its inputs."""
+
     model_config = ConfigDict(extra="forbid")
 
     id: str

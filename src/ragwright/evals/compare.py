@@ -41,6 +41,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragwright.errors import UserError
+from ragwright.evals.records import EvalRun
 from ragwright.evals.summary import LOWER_IS_BETTER, metric_values
 
 __all__ = [
@@ -58,6 +59,8 @@ BETTER, WORSE, SAME = "better", "worse", "no detectable change"
 
 @dataclass(frozen=True)
 class MetricDelta:
+    """One metric compared between two runs on their paired cases: means, delta, 95% interval, verdict."""
+
     metric: str
     base: float
     new: float
@@ -81,15 +84,15 @@ class MetricDelta:
         }
 
 
-def _metrics(run: dict[str, Any]) -> list[str]:
-    return [*sorted(run["summary"]["metrics"]), "latency_ms"]
+def _metrics(run: EvalRun) -> list[str]:
+    return [*sorted(run.summary.metrics), "latency_ms"]
 
 
 def paired_delta(
-    metric: str, base: dict[str, Any], new: dict[str, Any], *, resamples: int = 2000, seed: int = 0
+    metric: str, base: EvalRun, new: EvalRun, *, resamples: int = 2000, seed: int = 0
 ) -> MetricDelta | None:
     """The paired bootstrap comparison of one metric, or None when no case has a value in both runs."""
-    b, n = metric_values(base["cases"], metric), metric_values(new["cases"], metric)
+    b, n = metric_values(base.cases, metric), metric_values(new.cases, metric)
     ids = sorted(set(b) & set(n))
     if not ids:
         return None
@@ -125,7 +128,7 @@ def detectable_drop(sd: float, n: int) -> float:
 
 
 def compare_runs(
-    base: dict[str, Any], new: dict[str, Any], *, metrics: list[str] | None = None, resamples: int = 2000, seed: int = 0
+    base: EvalRun, new: EvalRun, *, metrics: list[str] | None = None, resamples: int = 2000, seed: int = 0
 ) -> list[MetricDelta]:
     names = metrics or [m for m in _metrics(new) if m in set(_metrics(base))]
     out = []
@@ -137,6 +140,8 @@ def compare_runs(
 
 
 class MetricPolicy(BaseModel):
+    """The gate's rule for one metric: floor, ceiling, allowed regression vs the baseline, allowed errors."""
+
     model_config = ConfigDict(extra="forbid")
 
     min: float | None = None
@@ -146,6 +151,8 @@ class MetricPolicy(BaseModel):
 
 
 class GatePolicy(BaseModel):
+    """A gate policy (``gate.toml``): a rule per metric and the bootstrap's resamples and seed."""
+
     model_config = ConfigDict(extra="forbid")
 
     metrics: dict[str, MetricPolicy]
@@ -178,16 +185,16 @@ class GateResult:
         return not self.failures
 
 
-def _value(run: dict[str, Any], metric: str) -> tuple[float | None, int]:
+def _value(run: EvalRun, metric: str) -> tuple[float | None, int]:
     if metric == "latency_ms":
-        return float(run["summary"]["latency_ms"]["p95"]), run["summary"]["pipeline_errors"]
-    entry = run["summary"]["metrics"].get(metric)
+        return run.summary.latency_ms.p95, run.summary.pipeline_errors
+    entry = run.summary.metrics.get(metric)
     if entry is None:
         return None, 0
-    return entry["mean"], entry["errors"]
+    return entry.mean, entry.errors
 
 
-def gate(new: dict[str, Any], policy: GatePolicy, baseline: dict[str, Any] | None = None) -> GateResult:
+def gate(new: EvalRun, policy: GatePolicy, baseline: EvalRun | None = None) -> GateResult:
     """Every failed check with its reason (floors, ceilings, error counts, regressions vs ``baseline``)."""
     failures: list[str] = []
     passes: list[str] = []

@@ -5,6 +5,11 @@ Every field but ``id`` and ``question`` is optional, so a hand-written golden se
     {"id": "q1", "question": "What does the Pro plan cost?", "reference_answer": "$29 per month"}
     {"id": "q2", "question": "Who founded Quillfin?", "answerable": false, "tags": ["trap"]}
     {"id": "q3", "question": "How do I rotate a key?", "relevant": {"guide.md": 2, "faq.md": 1}}
+    {"id": "q4", "question": "Which parts are not?", "history": [{"role": "user", "content": "What does the
+     warranty cover?"}, {"role": "assistant", "content": "The compressor [1]."}]}
+
+``history`` holds the earlier turns of a multi-turn case; the question is asked as their follow-up (rewritten with
+them before retrieval, see ``answering/conversation.py``).
 
 ``relevant`` maps document ids to graded relevance (``>= 1`` is relevant, as in BEIR qrels). A document id is what
 the index calls the document: the path for files, the record ``_id`` for JSONL corpora (see :func:`doc_key`).
@@ -20,12 +25,23 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ragwright.answering.conversation import Turn
 from ragwright.errors import UserError
 
-__all__ = ["Case", "doc_key", "load_cases", "write_cases"]
+__all__ = ["Case", "HistoryTurn", "doc_key", "load_cases", "write_cases"]
+
+
+class HistoryTurn(BaseModel):
+    """An earlier message of a multi-turn case."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: str
 
 
 class Case(BaseModel):
@@ -40,6 +56,12 @@ class Case(BaseModel):
     relevant: dict[str, int] | None = None
     answerable: bool = True
     tags: list[str] = Field(default_factory=list)
+    history: list[HistoryTurn] = Field(default_factory=list, description="Earlier turns: the question follows them.")
+
+    @property
+    def turns(self) -> tuple[Turn, ...]:
+        """The history as the answer pipeline takes it."""
+        return tuple(Turn(t.role, t.content) for t in self.history)
 
     @property
     def references(self) -> tuple[str, ...]:

@@ -69,6 +69,8 @@ current_ledger: ContextVar[JudgeLedger | None] = ContextVar("ragwright_judge_led
 
 @dataclass(frozen=True)
 class JudgeResult:
+    """A judge's schema-valid reply, whether it came from the cache, and what the call cost."""
+
     data: dict[str, Any]
     cached: bool
     usage: Usage = field(default_factory=Usage)
@@ -124,6 +126,8 @@ class _Cache:
 
 
 class Judge:
+    """Runs rubric prompts through a ``ChatModel``: deterministic, schema-checked, cached, within a budget."""
+
     def __init__(
         self,
         model: ChatModel,

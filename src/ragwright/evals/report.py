@@ -12,7 +12,8 @@ Example::
 from __future__ import annotations
 
 import html
-from typing import Any
+
+from ragwright.evals.records import CaseRecord, EvalRun, MetricSummary, RunSummary
 
 __all__ = ["BAR_COLOUR", "KEY_METRICS", "failing_cases", "histogram_svg", "reliability_svg", "render_html"]
 
@@ -110,16 +111,12 @@ def histogram_svg(
     return "".join(parts)
 
 
-def reliability_svg(run: dict[str, Any], *, width: int = 320, height: int = 240) -> str:
+def reliability_svg(run: EvalRun, *, width: int = 320, height: int = 240) -> str:
     """The reliability diagram of the answerability: per bin of predicted probability, the share of cases labelled
     answerable (dots, area ~ cases), against the diagonal of perfect calibration; empty when no case has one."""
     from ragwright.evals.abstention import reliability
 
-    pairs = [
-        (float(r["answerability"]), bool(r.get("answerable", True)))
-        for r in run["cases"]
-        if r.get("answerability") is not None
-    ]
+    pairs = [(r.answerability, r.answerable) for r in run.cases if r.answerability is not None]
     if not pairs:
         return ""
     bins = reliability([p for p, _ in pairs], [a for _, a in pairs])
@@ -163,104 +160,103 @@ def reliability_svg(run: dict[str, Any], *, width: int = 320, height: int = 240)
     return "".join(parts)
 
 
-def failing_cases(run: dict[str, Any]) -> list[dict[str, Any]]:
+def failing_cases(run: EvalRun) -> list[CaseRecord]:
     """Cases with a pipeline error, a metric error, or a key metric under ``FAIL_BELOW``, worst first."""
     out = []
-    for rec in run["cases"]:
-        scores = rec.get("scores", {})
-        extractive = str(rec.get("answered_by", "")).startswith("extractive") and "containment" in scores
-        low = [
-            scores[m]["value"]
-            for m in (EXTRACTIVE_FAIL_METRICS if extractive else FAIL_METRICS)
-            if scores.get(m, {}).get("value") is not None and scores[m]["value"] < FAIL_BELOW
-        ]
-        errors = "error" in rec or any(s.get("error") for s in scores.values())
+    for rec in run.cases:
+        extractive = rec.answered_by.startswith("extractive") and "containment" in rec.scores
+        metrics = EXTRACTIVE_FAIL_METRICS if extractive else FAIL_METRICS
+        low = [v for m in metrics if (v := rec.value(m)) is not None and v < FAIL_BELOW]
+        errors = rec.error is not None or any(s.error for s in rec.scores.values())
         if low or errors:
             out.append((0.0 if errors else min(low), rec))
     out.sort(key=lambda pair: pair[0])
     return [rec for _, rec in out]
 
 
-def _summary_table(summary: dict[str, Any]) -> str:
+def _summary_table(summary: RunSummary) -> str:
     rows = "".join(
-        f"<tr><td>{_e(name)}</td><td>{_fmt(m['mean'])}</td><td>{m['n']}</td>"
-        f'<td class="{"err" if m["errors"] else ""}">{m["errors"]}</td><td class="muted">'
-        f"{_e('; '.join(m.get('error_examples', [])))}</td></tr>"
-        for name, m in summary["metrics"].items()
+        f"<tr><td>{_e(name)}</td><td>{_fmt(m.mean)}</td><td>{m.n}</td>"
+        f'<td class="{"err" if m.errors else ""}">{m.errors}</td><td class="muted">'
+        f"{_e('; '.join(m.error_examples))}</td></tr>"
+        for name, m in summary.metrics.items()
     )
     return f"<table><tr><th>metric</th><th>mean</th><th>n</th><th>errors</th><th>first errors</th></tr>{rows}</table>"
 
 
-def _tag_table(summary: dict[str, Any], metrics: list[str]) -> str:
-    tags = sorted(summary["by_tag"].items(), key=lambda kv: -kv[1]["cases"])[:40]
+def _tag_table(summary: RunSummary, metrics: list[str]) -> str:
+    tags = sorted(summary.by_tag.items(), key=lambda kv: -kv[1].cases)[:40]
     head = "".join(f"<th>{_e(m)}</th>" for m in metrics)
     rows = []
     for tag, entry in tags:
-        cells = "".join(f"<td>{_fmt(entry['metrics'].get(m, {}).get('mean'))}</td>" for m in metrics)
-        rows.append(f"<tr><td>{_e(tag)}</td><td>{entry['cases']}</td>{cells}</tr>")
+        cells = "".join(f"<td>{_fmt(_mean(entry.metrics, m))}</td>" for m in metrics)
+        rows.append(f"<tr><td>{_e(tag)}</td><td>{entry.cases}</td>{cells}</tr>")
     return f"<table><tr><th>tag</th><th>cases</th>{head}</tr>{''.join(rows)}</table>"
 
 
-def _case_html(rec: dict[str, Any]) -> str:
-    relevant = {c.get("doc") for c in rec.get("citations", [])}
-    parts = [f'<div class="case"><h3>{_e(rec["id"])}: {_e(rec["question"])}</h3>']
-    if rec.get("tags"):
-        parts.append(f'<div class="muted">tags: {_e(", ".join(rec["tags"]))}</div>')
-    if "error" in rec:
-        parts.append(f'<div class="err">pipeline error: {_e(rec["error"])}</div></div>')
+def _mean(metrics: dict[str, MetricSummary], name: str) -> float | None:
+    entry = metrics.get(name)
+    return entry.mean if entry is not None else None
+
+
+def _case_html(rec: CaseRecord) -> str:
+    relevant = {c.doc for c in rec.citations}
+    parts = [f'<div class="case"><h3>{_e(rec.id)}: {_e(rec.question)}</h3>']
+    if rec.tags:
+        parts.append(f'<div class="muted">tags: {_e(", ".join(rec.tags))}</div>')
+    if rec.error is not None:
+        parts.append(f'<div class="err">pipeline error: {_e(rec.error)}</div></div>')
         return "".join(parts)
-    if rec.get("reference_answer"):
-        parts.append(f"<div><b>reference:</b> {_e(rec['reference_answer'])}</div>")
-    label = "abstained" if rec.get("abstained") else "answer"
-    parts.append(f"<div><b>{label}:</b> {_e(rec.get('answer', ''))}</div><div><b>scores:</b><ul>")
-    for name, s in rec.get("scores", {}).items():
-        value = f'<span class="err">error: {_e(s["error"])}</span>' if s.get("error") else _fmt(s.get("value"))
-        why = f' <span class="reason muted">— {_e(s["reason"])}</span>' if s.get("reason") else ""
+    if rec.reference_answer:
+        parts.append(f"<div><b>reference:</b> {_e(rec.reference_answer)}</div>")
+    label = "abstained" if rec.abstained else "answer"
+    parts.append(f"<div><b>{label}:</b> {_e(rec.answer)}</div><div><b>scores:</b><ul>")
+    for name, s in rec.scores.items():
+        value = f'<span class="err">error: {_e(s.error)}</span>' if s.error else _fmt(s.value)
+        why = f' <span class="reason muted">— {_e(s.reason)}</span>' if s.reason else ""
         parts.append(f"<li>{_e(name)}: {value}{why}</li>")
     parts.append("</ul></div><div><b>retrieved passages:</b>")
-    for i, p in enumerate(rec.get("retrieved", [])[:5], start=1):
-        cls = "passage rel" if p["doc"] in relevant else "passage"
-        parts.append(f'<div class="{cls}">{i}. <b>{_e(p["doc"])}</b> ({p["score"]:.3f}): {_e(p["text"])}</div>')
+    for i, p in enumerate(rec.retrieved[:5], start=1):
+        cls = "passage rel" if p.doc in relevant else "passage"
+        parts.append(f'<div class="{cls}">{i}. <b>{_e(p.doc)}</b> ({p.score:.3f}): {_e(p.text)}</div>')
     parts.append("</div></div>")
     return "".join(parts)
 
 
-def render_html(run: dict[str, Any]) -> str:
-    summary = run["summary"]
-    config = run.get("config", {})
-    present = [m for m in KEY_METRICS if summary["metrics"].get(m, {}).get("n")]
+def render_html(run: EvalRun) -> str:
+    summary = run.summary
+    config = run.config
+    present = [m for m in KEY_METRICS if m in summary.metrics and summary.metrics[m].n]
     charts = []
     for m in present:
-        values = [
-            r["scores"][m]["value"] for r in run["cases"] if r.get("scores", {}).get(m, {}).get("value") is not None
-        ]
+        values = [v for r in run.cases if (v := r.value(m)) is not None]
         charts.append(f'<div class="chart">{histogram_svg(values, title=m)}</div>')
-    latencies = [float(r["timings_ms"]["pipeline"]) for r in run["cases"] if "error" not in r]
+    latencies = [r.pipeline_ms for r in run.cases if r.error is None]
     if latencies:
         charts.append(f'<div class="chart">{histogram_svg(latencies, title="latency ms", hi=max(latencies))}</div>')
     diagram = reliability_svg(run)
     if diagram:
         charts.append(f'<div class="chart">{diagram}</div>')
     failing = failing_cases(run)
-    lat, judge = summary["latency_ms"], summary["judge"]
+    lat, judge = summary.latency_ms, summary.judge
     retrieval = config.get("retrieval", {})
-    note = f'<p class="note">{_e(run["judge_note"])}</p>' if run.get("judge_note") else ""
-    versions = ", ".join(f"{k}={v}" for k, v in run.get("prompt_versions", {}).items())
+    note = f'<p class="note">{_e(run.judge_note)}</p>' if run.judge_note else ""
+    versions = ", ".join(f"{k}={v}" for k, v in run.prompt_versions.items())
     return "".join(
         [
             '<!doctype html><html lang="en"><head><meta charset="utf-8">',
-            f"<title>ragwright eval: {_e(run.get('name', ''))}</title><style>{_CSS}</style></head><body>",
-            f"<h1>Evaluation report: {_e(run.get('name', ''))}</h1>",
-            f'<p class="muted">dataset {_e(run.get("dataset", ""))} · finished {_e(run.get("finished_at", ""))} · '
+            f"<title>ragwright eval: {_e(run.name)}</title><style>{_CSS}</style></head><body>",
+            f"<h1>Evaluation report: {_e(run.name)}</h1>",
+            f'<p class="muted">dataset {_e(run.dataset)} · finished {_e(run.finished_at)} · '
             f"retrieval {_e(retrieval.get('mode', '?'))} · "
             f"embedder {_e(config.get('embedding', {}).get('model', '?'))} "
             f"· judge {_e(config.get('judge') or 'none')}</p>",
             note,
             "<h2>Summary</h2>",
-            f"<p>{summary['cases']} cases · {summary['abstained']} abstained · {summary['pipeline_errors']} pipeline "
-            f"errors · latency p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms · judge {judge['calls']} calls "
-            f"({judge['cached']} cached), ${judge['cost_usd']:.4f}; per 1,000 questions "
-            f"{judge['tokens_per_1k_questions']:.0f} tokens, ${judge['cost_per_1k_questions_usd']:.4f}</p>",
+            f"<p>{summary.cases} cases · {summary.abstained} abstained · {summary.pipeline_errors} pipeline "
+            f"errors · latency p50 {lat.p50:.1f} ms, p95 {lat.p95:.1f} ms · judge {judge.calls} calls "
+            f"({judge.cached} cached), ${judge.cost_usd:.4f}; per 1,000 questions "
+            f"{judge.tokens_per_1k_questions:.0f} tokens, ${judge.cost_per_1k_questions_usd:.4f}</p>",
             _summary_table(summary),
             "<h2>Score distributions</h2>",
             f'<div class="charts">{"".join(charts)}</div>',

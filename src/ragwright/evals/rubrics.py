@@ -19,6 +19,8 @@ from importlib import resources
 from string import Template
 from typing import Any
 
+from ragwright.answering.injection_prompt import boundary, defuse
+
 __all__ = ["RUBRICS", "Rubric"]
 
 _VERDICTS: dict[str, Any] = {
@@ -45,6 +47,8 @@ _VERDICTS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Rubric:
+    """One judge prompt: its file, declared version, and the JSON schema its reply must satisfy."""
+
     name: str
     file: str
     declared: str
@@ -60,7 +64,11 @@ class Rubric:
         return f"{self.name}/{self.declared}#{digest}"
 
     def render(self, **values: str) -> str:
-        return Template(self.text).substitute(values)
+        """The prompt with ``values`` in place. Quoted text sits between ``<<<LABEL $boundary>>>`` fence lines, where
+        the boundary is a hash of the values (:func:`ragwright.answering.injection_prompt.boundary`), so a document or
+        an answer cannot close the fence early."""
+        fence_id = boundary("\0".join(values[k] for k in sorted(values)))
+        return Template(self.text).substitute({k: defuse(v) for k, v in values.items()}, boundary=fence_id)
 
 
 RUBRICS: dict[str, Rubric] = {

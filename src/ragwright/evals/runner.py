@@ -9,7 +9,7 @@ Example::
 
     rw = Ragwright(settings)
     run = asyncio.run(run_eval(load_cases(Path("cases.jsonl")), rw=rw, out=Path("runs/base.json")))
-    run["summary"]["metrics"]["ndcg@10"]["mean"]
+    run.summary.metrics["ndcg@10"].mean
 """
 
 from __future__ import annotations
@@ -31,13 +31,12 @@ from ragwright.evals.dataset import Case, doc_key
 from ragwright.evals.judge import Judge, JudgeLedger, current_ledger
 from ragwright.evals.judged import judged_metrics
 from ragwright.evals.metrics import offline_metrics, ranked_docs
+from ragwright.evals.records import RUN_FORMAT, CaseRecord, CitedPassage, EvalRun, RetrievedPassage, RunTiming
 from ragwright.evals.rubrics import prompt_versions
 from ragwright.evals.scores import Metric, Score
 from ragwright.evals.summary import summarize
 
-__all__ = ["NO_JUDGE_NOTE", "RUN_FORMAT", "run_eval", "sidecar_path"]
-
-RUN_FORMAT = "ragwright-eval-run/1"
+__all__ = ["NO_JUDGE_NOTE", "RUN_FORMAT", "load_run", "run_eval", "sidecar_path"]
 NO_JUDGE_NOTE = (
     "judge metrics (faithfulness, citation_precision, answer_relevance) not computed: no judge model "
     'configured (set gateway.judge, e.g. "openai:gpt-4o-mini")'
@@ -49,7 +48,7 @@ def sidecar_path(out: Path) -> Path:
     return out.with_name(out.name + ".cases.jsonl")
 
 
-def _config(rw: Ragwright, judge: Judge | None) -> dict[str, Any]:
+def _config(rw: Ragwright, judge: Judge | None) -> dict[str, Any]:  # settings sections as dumped: stays a dict
     s = rw.settings
     return {
         "tenant": s.tenant,
@@ -62,47 +61,39 @@ def _config(rw: Ragwright, judge: Judge | None) -> dict[str, Any]:
 
 def _record(
     case: Case, answer: Answer, scores: dict[str, Score], pipeline_ms: float, eval_ms: float, ledger: JudgeLedger
-) -> dict[str, Any]:
-    return {
-        "id": case.id,
-        "question": case.question,
-        "tags": case.tags,
-        "answerable": case.answerable,
-        "reference_answer": case.reference_answer,
-        "answer": answer.text,
-        "abstained": answer.abstained,
-        "support": round(answer.support, 4),
-        "answerability": round(answer.answerability, 4) if answer.answerability is not None else None,
-        "answered_by": answer.answered_by.value,
-        "model": answer.model,
-        "citations": [
-            {"n": c.n, "doc": doc_key(c.doc_path), "chunk_id": c.chunk_id, "snippet": c.snippet}
-            for c in answer.citations
-        ],
-        "retrieved": [
-            {
-                "doc": doc_key(r.doc_path),
-                "chunk_id": r.chunk_id,
-                "score": round(r.score, 6),
-                "text": r.text[:PASSAGE_CHARS],
-            }
+) -> CaseRecord:
+    return CaseRecord(
+        id=case.id,
+        question=case.question,
+        tags=list(case.tags),
+        answerable=case.answerable,
+        reference_answer=case.reference_answer,
+        answer=answer.text,
+        abstained=answer.abstained,
+        support=round(answer.support, 4),
+        answerability=round(answer.answerability, 4) if answer.answerability is not None else None,
+        answered_by=answer.answered_by.value,
+        model=answer.model,
+        citations=[CitedPassage(c.n, doc_key(c.doc_path), c.chunk_id, c.snippet) for c in answer.citations],
+        retrieved=[
+            RetrievedPassage(doc_key(r.doc_path), r.chunk_id, round(r.score, 6), r.text[:PASSAGE_CHARS])
             for r in answer.retrieved
         ],
-        "retrieved_ids": ranked_docs(answer),
-        "scores": {name: s.to_dict() for name, s in scores.items()},
-        "timings_ms": {
+        retrieved_ids=ranked_docs(answer),
+        scores=scores,
+        timings_ms={
             "pipeline": round(pipeline_ms, 3),
             "eval": round(eval_ms, 3),
             **{k: round(v, 3) for k, v in answer.timings_ms.items()},
         },
-        "judge": ledger.to_dict(),
-    }
+        judge=ledger,
+    )
 
 
-def _read_sidecar(path: Path, fingerprint: str) -> dict[str, dict[str, Any]]:
+def _read_sidecar(path: Path, fingerprint: str) -> dict[str, CaseRecord]:
     if not path.exists():
         return {}
-    done: dict[str, dict[str, Any]] = {}
+    done: dict[str, CaseRecord] = {}
     lines = path.read_text(encoding="utf-8").splitlines()
     if not lines:  # killed before its header was written: nothing to resume
         path.unlink()
@@ -115,33 +106,31 @@ def _read_sidecar(path: Path, fingerprint: str) -> dict[str, dict[str, Any]]:
         )
     for line in lines[1:]:
         try:
-            rec = json.loads(line)
+            rec = CaseRecord.from_json(json.loads(line))
         except json.JSONDecodeError:  # the line being written when the run was killed
             continue
-        done[rec["id"]] = rec
+        done[rec.id] = rec
     return done
 
 
 async def _evaluate_case(
-    case: Case, ask: Callable[[str], tuple[Answer, float]], metrics: Sequence[Metric], *, inline: bool
-) -> dict[str, Any]:
+    case: Case, ask: Callable[[Case], tuple[Answer, float]], metrics: Sequence[Metric], *, inline: bool
+) -> CaseRecord:
     """One case through the pipeline and every metric, as its record. A pipeline failure is recorded, not raised.
 
     One case at a time (``inline``) asks on the event loop's thread: a thread hand-off costs GIL switches on every
     case. With several in flight the pipeline runs in worker threads, so judge calls overlap it."""
     try:
-        answer, pipeline_ms = ask(case.question) if inline else await asyncio.to_thread(ask, case.question)
+        answer, pipeline_ms = ask(case) if inline else await asyncio.to_thread(ask, case)
     except RagwrightError as exc:
-        return {
-            "id": case.id,
-            "question": case.question,
-            "tags": case.tags,
-            "answerable": case.answerable,
-            "error": f"{type(exc).__name__}: {exc}",
-            "scores": {},
-            "timings_ms": {"pipeline": 0.0},
-            "judge": {},
-        }
+        return CaseRecord(
+            id=case.id,
+            question=case.question,
+            tags=list(case.tags),
+            answerable=case.answerable,
+            error=f"{type(exc).__name__}: {exc}",
+            timings_ms={"pipeline": 0.0},
+        )
     ledger = JudgeLedger()
     current_ledger.set(ledger)  # this task's own context: the judge bills this case
     clock = time.perf_counter()
@@ -164,7 +153,7 @@ async def run_eval(
     dataset: str = "",
     fresh: bool = False,
     on_case: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
+) -> EvalRun:
     """Evaluate ``cases``; returns the run (also written to ``out``). See the module docstring for resuming."""
     if metrics is None:
         metrics = [*offline_metrics(), *(judged_metrics(judge) if judge is not None else [])]
@@ -191,9 +180,9 @@ async def run_eval(
     sem = asyncio.Semaphore(max(concurrency, 1))
     started = time.perf_counter()
 
-    def ask(question: str) -> tuple[Answer, float]:
+    def ask(case: Case) -> tuple[Answer, float]:
         clock = time.perf_counter()
-        answer = rw.ask(question)
+        answer = rw.ask(case.question, history=case.turns) if case.history else rw.ask(case.question)
         return answer, (time.perf_counter() - clock) * 1000.0
 
     with side.open("a", encoding="utf-8") as sink:
@@ -215,7 +204,7 @@ async def run_eval(
         async def evaluate(case: Case) -> None:
             nonlocal finished
             rec = await _evaluate_case(case, ask, metrics, inline=concurrency <= 1)
-            sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            sink.write(json.dumps(rec.to_json(), ensure_ascii=False) + "\n")
             sink.flush()
             done[case.id] = rec
             finished += 1
@@ -232,41 +221,47 @@ async def run_eval(
             raise
     wall_s = time.perf_counter() - started
     records = [done[c.id] for c in cases]
-    pipeline_s = sum(float(r["timings_ms"]["pipeline"]) for r in records if r["id"] in {c.id for c in todo}) / 1000
-    run: dict[str, Any] = {
-        "format": RUN_FORMAT,
-        "name": out.stem,
-        "dataset": dataset,
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "config": config,
-        "prompt_versions": versions,
-        "fingerprint": fingerprint,
-        "judge_note": None if judge is not None else NO_JUDGE_NOTE,
-        "timing": {
-            "cases_run_now": len(todo),
-            "resumed": total - len(todo),
-            "wall_s": round(wall_s, 3),
-            "pipeline_s": round(pipeline_s, 3),
-            "concurrency": concurrency,
-            "judge_calls": judge.calls if judge is not None else 0,
-            "judge_cache_hits": judge.cache_hits if judge is not None else 0,
-        },
-        "summary": summarize(records),
-        "cases": records,
-    }
+    run_now = {c.id for c in todo}
+    pipeline_s = sum(r.pipeline_ms for r in records if r.id in run_now) / 1000
+    run = EvalRun(
+        name=out.stem,
+        dataset=dataset,
+        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        config=config,
+        prompt_versions=versions,
+        fingerprint=fingerprint,
+        judge_note=None if judge is not None else NO_JUDGE_NOTE,
+        timing=RunTiming(
+            cases_run_now=len(todo),
+            resumed=total - len(todo),
+            wall_s=round(wall_s, 3),
+            pipeline_s=round(pipeline_s, 3),
+            concurrency=concurrency,
+            judge_calls=judge.calls if judge is not None else 0,
+            judge_cache_hits=judge.cache_hits if judge is not None else 0,
+        ),
+        summary=summarize(records),
+        cases=records,
+    )
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(run, ensure_ascii=False) + "\n", encoding="utf-8")  # no indent: C encoder, 10x faster
+    tmp.write_text(
+        json.dumps(run.to_json(), ensure_ascii=False) + "\n", encoding="utf-8"
+    )  # no indent: C encoder, 10x faster
     tmp.replace(out)
     side.unlink()
     return run
 
 
-def load_run(path: Path) -> dict[str, Any]:
-    """A run JSON written by :func:`run_eval`; UserError if it is not one."""
+def load_run(path: Path) -> EvalRun:
+    """A run JSON written by :func:`run_eval` (this version or an earlier one); UserError if it is not one."""
     try:
-        run: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot read run {path}: {exc}") from None
-    if run.get("format") != RUN_FORMAT:
-        raise UserError(f"{path} is not a ragwright eval run (format {run.get('format')!r})")
-    return run
+    if not isinstance(data, dict) or data.get("format") != RUN_FORMAT:
+        found = data.get("format") if isinstance(data, dict) else None
+        raise UserError(f"{path} is not a ragwright eval run (format {found!r})")
+    try:
+        return EvalRun.from_json(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{path} is a damaged ragwright eval run: {exc!r}") from None

@@ -21,6 +21,8 @@ __all__ = ["Metric", "Score"]
 
 @dataclass(frozen=True, slots=True)
 class Score:
+    """What a metric gives one case: a finite value (with an optional reason), or an error."""
+
     value: float | None = None
     error: str | None = None
     reason: str = ""

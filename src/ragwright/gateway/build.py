@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from ragwright.config import Settings
 from ragwright.errors import ConfigError, ProviderUnavailable, UnknownModel
 from ragwright.gateway.base import ChatModel, ModelSource
+from ragwright.gateway.policies._shared import aclose
 from ragwright.gateway.policies.budget import BudgetStore
 from ragwright.gateway.pricing import PriceTable
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
@@ -269,19 +270,18 @@ class SyncGateway:
         async def step() -> Chunk | None:
             return await anext(chunks, None)
 
-        async def close() -> None:
-            closer = getattr(chunks, "aclose", None)  # an async generator's aclose (a stream, not a model)
-            if closer is not None:
-                await closer()
-
         try:
             while (chunk := await self.call(step())) is not None:
                 yield chunk
         finally:
-            await self.call(close())
+            await self.call(aclose(chunks))
 
     def chat(self, request: ChatRequest) -> ChatResponse:
         return self.run(self.gateway.model(request.model).chat(request))
+
+    def relayed(self, name: str) -> ChatModel:
+        """Model ``name`` for async code on another event loop (an eval judge): its calls and streams run here."""
+        return _Relayed(self, self.gateway.model(name))
 
     def close(self) -> None:
         if self._loop.is_closed():
@@ -292,3 +292,25 @@ class SyncGateway:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)
             self._loop.close()
+
+
+class _Relayed:
+    """A gateway model used from another event loop through :meth:`SyncGateway.relayed`. Closing it closes nothing:
+    the gateway's owner closes the gateway."""
+
+    def __init__(self, sync: SyncGateway, model: ChatModel) -> None:
+        self._sync = sync
+        self._model = model
+
+    @property
+    def name(self) -> str:
+        return self._model.name
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        return await self._sync.call(self._model.chat(request))
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        return self._sync.stream(self._model, request)
+
+    async def aclose(self) -> None:
+        """Nothing to release here (see the class docstring)."""

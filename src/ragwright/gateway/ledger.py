@@ -26,6 +26,7 @@ from dataclasses import dataclass, fields
 from operator import attrgetter
 from pathlib import Path
 
+from ragwright.private_files import private_file
 from ragwright.sqlite_migrations import Schema, columns, execute_script, migrate
 
 __all__ = ["UsageLedger", "UsageRecord", "LedgerStats"]
@@ -96,6 +97,8 @@ _INSERT = f"INSERT INTO usage ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * le
 
 @dataclass(frozen=True, slots=True)
 class LedgerStats:
+    """What the ledger did since it started: records accepted, written, dropped and lost."""
+
     recorded: int
     """Records accepted into the buffer."""
     written: int
@@ -258,7 +261,7 @@ def _row(rec: UsageRecord) -> tuple[object, ...]:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)  # spend per tenant and key: 0600 in a 0700 directory when ragwright creates them
     conn = sqlite3.connect(path, check_same_thread=False, timeout=5.0)
     try:
         conn.execute("PRAGMA journal_mode=WAL")

@@ -49,6 +49,8 @@ _FIELDS = {"input", "output", "cached_input", "reasoning", "context_window", "ca
 
 @dataclass(frozen=True, slots=True)
 class Price:
+    """USD per million tokens of one model: input, output and the cached, cache-write and reasoning rates."""
+
     input: float
     output: float
     cached_input: float | None = None
@@ -91,6 +93,8 @@ class Price:
 
 
 class PriceTable:
+    """Model names to prices (the packaged table with the configured file on top); costs a call's usage."""
+
     def __init__(self, prices: dict[str, Price]) -> None:
         self.prices = prices
 

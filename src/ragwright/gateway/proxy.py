@@ -32,7 +32,7 @@ from ragwright.errors import UnknownModel
 from ragwright.gateway.base import ChatModel, ModelSource
 from ragwright.gateway.ledger import UsageLedger
 from ragwright.gateway.policies.ledgered import Ledgered
-from ragwright.gateway.proxy_auth import Authenticator, cached_authenticator
+from ragwright.gateway.proxy_auth import Authenticator, cached_authenticator, tenant_from_header
 from ragwright.gateway.proxy_stream import Receive, Reply, Send, error_reply, send_reply, stream_response
 from ragwright.gateway.proxy_wire import InvalidRequest, completion_json, error_body, parse_chat_request
 from ragwright.gateway.types import RequestContext
@@ -118,13 +118,21 @@ class ProxyApp:
     # --- routes -------------------------------------------------------------------------------------------------
 
     async def _list_models(self, scope: Scope) -> Reply:
-        if self.authenticate is not None and await self._context(scope) is None:
+        try:
+            ctx = await self._context(scope)
+        except InvalidRequest as exc:
+            return _error(400, str(exc), "bad_request", "invalid_request")
+        if ctx is None:
             return _UNAUTHORIZED
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "ragwright"} for m in self.gateway.models()]
         return 200, orjson.dumps({"object": "list", "data": data}), []
 
     async def _chat(self, scope: Scope, receive: Receive, send: Send) -> None:
-        ctx = await self._context(scope)
+        try:
+            ctx = await self._context(scope)
+        except InvalidRequest as exc:
+            await send_reply(send, _error(400, str(exc), "bad_request", "invalid_request"))
+            return
         if ctx is None:
             await send_reply(send, _UNAUTHORIZED)
             return
@@ -177,14 +185,20 @@ class ProxyApp:
                 return parts[0] if len(parts) == 1 else b"".join(parts)
 
     async def _context(self, scope: Scope) -> RequestContext | None:
+        """Who is calling: None for a missing or bad key (401); :class:`InvalidRequest` (400) for a request that
+        names itself twice (two ``Authorization`` headers) or an invalid ``X-Ragwright-Tenant``."""
         auth = tenant = None
         for name, value in scope["headers"]:
             if name == b"authorization":
+                if auth is not None:  # readers disagree on which one counts (HTTP/MCP took the first, we the last)
+                    raise InvalidRequest("more than one Authorization header")
                 auth = value
             elif name == b"x-ragwright-tenant":
+                if tenant is not None:
+                    raise InvalidRequest("more than one X-Ragwright-Tenant header")
                 tenant = value
         if self.authenticate is None:
-            return self._default_ctx if not tenant else RequestContext(tenant=tenant.decode("latin-1"))
+            return self._default_ctx if tenant is None else RequestContext(tenant=tenant_from_header(tenant))
         if auth is None:
             return None
         scheme, _, raw = auth.decode("latin-1").partition(" ")

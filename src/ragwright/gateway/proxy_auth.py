@@ -7,9 +7,11 @@ import hashlib
 import time
 from collections.abc import Awaitable, Callable
 
+from ragwright.gateway.proxy_wire import InvalidRequest
 from ragwright.gateway.types import RequestContext
+from ragwright.service.keys import TENANT_RE
 
-__all__ = ["Authenticator", "cached_authenticator"]
+__all__ = ["Authenticator", "cached_authenticator", "tenant_from_header"]
 
 Authenticator = Callable[[str], Awaitable[RequestContext | None]]
 """Raw bearer key -> who is calling (tenant, key id), or None if the key is not valid."""
@@ -37,3 +39,13 @@ def cached_authenticator(
         return ctx
 
     return authenticate
+
+
+def tenant_from_header(raw: bytes) -> str:
+    """The ``X-Ragwright-Tenant`` value (``--no-auth`` only), if it is a tenant name as API keys have them (1-64 of
+    A-Z a-z 0-9 _ -): it reaches budget and rate-limit accounts and the ledger. :class:`InvalidRequest` (400)
+    otherwise, without echoing it (it may be 5,000 characters of anything)."""
+    tenant = raw.decode("latin-1")
+    if not TENANT_RE.match(tenant):
+        raise InvalidRequest("X-Ragwright-Tenant must be 1-64 characters from A-Z a-z 0-9 _ -")
+    return tenant

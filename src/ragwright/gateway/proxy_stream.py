@@ -18,6 +18,7 @@ import orjson
 
 from ragwright.errors_http import http_error
 from ragwright.gateway.base import ChatModel
+from ragwright.gateway.policies._shared import aclose
 from ragwright.gateway.proxy_wire import Options, chunk_delta, chunk_json, error_body, usage_json
 from ragwright.gateway.types import ChatRequest, Chunk
 
@@ -116,9 +117,7 @@ async def _sse(
         err = http_error(exc)
         yield _sse_error(err.message, err.type, err.code)
     finally:
-        closer = getattr(chunks, "aclose", None)  # an async generator's aclose (a stream, not a model)
-        if closer is not None:
-            await closer()
+        await aclose(chunks)
 
 
 def _sse_error(message: str, kind: str, code: str) -> bytes:

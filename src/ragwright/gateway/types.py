@@ -38,6 +38,8 @@ class ToolCall:
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One chat message: role, text content, tool calls or the tool result it answers."""
+
     role: Role
     content: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
@@ -154,6 +156,8 @@ class Attempt:
 
 @dataclass(frozen=True, slots=True)
 class ChatResponse:
+    """A finished chat completion: the message, finish reason, usage, cost and the attempts that led to it."""
+
     model: str
     """The ``provider:model`` that produced this reply (after fallback and routing)."""
     message: Message

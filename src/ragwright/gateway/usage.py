@@ -31,6 +31,8 @@ _GROUP_SQL: dict[str, str] = {
 
 @dataclass(frozen=True, slots=True)
 class UsageRow:
+    """One group of `ragwright usage`: calls, errors, cache hits, tokens, cost and savings."""
+
     group: str
     calls: int
     errors: int

@@ -50,6 +50,9 @@ KEY_PREFIX = "rw_"
 TENANT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _KEY_RE = re.compile(r"^rw_([0-9a-f]{12})_([A-Za-z0-9_-]{20,64})$")
 _DUMMY_HASH = hashlib.sha256(b"ragwright-dummy-key").hexdigest()
+VERIFIED_KEY_SECONDS = 1.0
+"""How long a server (``serve``, stdio ``mcp``) trusts a key it verified before reading the key file again: a
+revocation made by another process (``ragwright keys revoke``) reaches it within this."""
 MULTIPLE_AUTHORIZATION = "more than one Authorization header"
 """Why a request with two ``Authorization`` headers is refused (400) by ``serve`` and ``mcp --http``: proxies in front
 may read the first or the last, so ragwright reads neither."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,10 @@ class Reply:
     cut_after: int | None = None
     """Streams only: raise StreamInterrupted after this many text chunks (at least 1), before the final chunk."""
     finish_reason: str = "stop"
+    hold: asyncio.Event | threading.Event | None = None
+    """Streams only: after ``hold_after`` text chunks, wait until this is set (the test decides when the stream goes
+    on, so it can observe what happened before the model finished; a ``threading.Event`` works across loops)."""
+    hold_after: int = 1
     logprobs: tuple[TokenLogprob, ...] = ()
     """Returned on ``chat`` replies (a judge reads the probability of its first token from them)."""
 
@@ -148,6 +153,8 @@ class FakeChatModel:
                 raise StreamInterrupted(f"{self.name}: stream cut after {i} chunks", provider=self.name)
             if reply.chunk_delay and i:
                 await asyncio.sleep(reply.chunk_delay)
+            if reply.hold is not None and i == reply.hold_after:
+                await _wait(reply.hold)
             yield Chunk(delta=piece, model=self.name)
         if reply.cut_after is not None:
             raise StreamInterrupted(f"{self.name}: stream cut before its final chunk", provider=self.name)
@@ -191,3 +198,10 @@ class ScriptedGateway:
         for model in self.by_name.values():
             await model.aclose()
         self.closed = True
+
+
+async def _wait(event: asyncio.Event | threading.Event) -> None:
+    if isinstance(event, asyncio.Event):
+        await event.wait()
+    else:
+        await asyncio.to_thread(event.wait, 60.0)

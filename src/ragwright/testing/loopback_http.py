@@ -14,6 +14,7 @@ import asyncio
 import collections
 import json
 import socket
+import ssl
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -136,8 +137,12 @@ class LoopbackServer:
             assert server.request_count == 2
     """
 
-    def __init__(self, *, default: Plan | None = None, keep_requests: int = 1000) -> None:
+    def __init__(
+        self, *, default: Plan | None = None, keep_requests: int = 1000, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.default = default or Plan()
+        self.tls = tls
+        """A server-side TLS context: serve HTTPS (e.g. with a ``trustme`` certificate) instead of HTTP."""
         self.requests: collections.deque[Received] = collections.deque(maxlen=keep_requests)
         """The latest ``keep_requests`` requests (bounded, so a long benchmark does not grow the heap)."""
         self._count = 0
@@ -155,7 +160,7 @@ class LoopbackServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -213,7 +218,9 @@ class LoopbackServer:
     def _run(self, ready: threading.Event) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
-        self._server = loop.run_until_complete(asyncio.start_server(self._connection, "127.0.0.1", 0, backlog=512))
+        self._server = loop.run_until_complete(
+            asyncio.start_server(self._connection, "127.0.0.1", 0, backlog=512, ssl=self.tls)
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         ready.set()
         try:

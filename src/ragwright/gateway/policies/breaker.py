@@ -46,6 +46,8 @@ def counts_as_failure(exc: BaseException) -> bool:
 
 
 class CircuitBreaker(WrapperModel):
+    """Stops calling a provider that keeps failing, and probes it once per cooldown (see the module)."""
+
     def __init__(
         self,
         inner: ChatModel,

@@ -113,6 +113,8 @@ def period_bounds(now: float, period: Literal["day", "month"]) -> tuple[str, flo
 
 
 class Budget(WrapperModel):
+    """Refuses a call whose worst-case cost the tenant's or key's USD budget cannot cover (see the module)."""
+
     def __init__(
         self,
         inner: ChatModel,

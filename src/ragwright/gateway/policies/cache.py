@@ -113,6 +113,8 @@ class _Probe:
 
 
 class Cache(WrapperModel):
+    """Answers a repeated request (exactly, or by meaning when enabled) from memory (see the module)."""
+
     def __init__(
         self,
         inner: ChatModel,

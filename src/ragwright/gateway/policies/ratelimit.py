@@ -30,7 +30,7 @@ from limits.storage import StorageTypes, storage_from_string
 
 from ragwright.errors import RateLimited
 from ragwright.gateway.base import ChatModel, WrapperModel
-from ragwright.gateway.policies._shared import DEFAULT_MAX_TOKENS, estimate_input_tokens, max_output_tokens
+from ragwright.gateway.policies._shared import DEFAULT_MAX_TOKENS, aclose, estimate_input_tokens, max_output_tokens
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
 
 _NAMESPACE = "ragwright-gw"
@@ -41,6 +41,8 @@ def _item(per_minute: int | None) -> RateLimitItem | None:
 
 
 class RateLimit(WrapperModel):
+    """Requests and tokens per minute per key, tenant and model; over the limit raises RateLimited."""
+
     def __init__(
         self,
         inner: ChatModel,
@@ -122,6 +124,4 @@ class RateLimit(WrapperModel):
             async for chunk in stream:
                 yield chunk
         finally:
-            closer = getattr(stream, "aclose", None)
-            if closer is not None:
-                await closer()
+            await aclose(stream)

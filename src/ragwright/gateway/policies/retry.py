@@ -89,6 +89,8 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 class Retry(WrapperModel):
+    """Repeats a call that failed transiently, with jittered backoff, within a retry budget (see the module)."""
+
     def __init__(
         self,
         inner: ChatModel,

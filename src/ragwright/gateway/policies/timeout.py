@@ -24,6 +24,8 @@ from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
 
 
 class Timeout(WrapperModel):
+    """Connect, first-token and total deadlines for a call; a missed one raises ProviderTimeout."""
+
     def __init__(
         self, inner: ChatModel, *, connect: float = 5.0, first_token: float = 30.0, total: float = 120.0
     ) -> None:

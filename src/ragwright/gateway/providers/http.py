@@ -217,6 +217,8 @@ async def read_body(response: httpx.Response, *, provider: str, limit: int = MAX
 
 @dataclass(frozen=True, slots=True)
 class ServerSentEvent:
+    """One server-sent event: its ``event`` name and ``data`` text."""
+
     event: str
     data: str
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -14,6 +14,10 @@ from rich.table import Table
 from ragwright.config import Settings, load_settings
 from ragwright.errors import UserError
 from ragwright.interfaces.cli import render
+
+if TYPE_CHECKING:
+    from ragwright.evals.records import EvalRun
+    from ragwright.gateway.build import SyncGateway
 
 eval_app = typer.Typer(no_args_is_help=True)
 import_app = typer.Typer(no_args_is_help=True)
@@ -67,7 +71,16 @@ def import_llamaindex_cmd(
     render.err_console.print(f"{n} cases -> {out}")
 
 
-def _judge(settings: Settings, *, cache: Path | None, budget: float | None, concurrency: int) -> object | None:
+def _judge(
+    settings: Settings,
+    *,
+    cache: Path | None,
+    budget: float | None,
+    concurrency: int,
+    gateway: SyncGateway | None = None,
+) -> object | None:
+    """The configured judge, over ``gateway`` when the command has one (one gateway per process: the answers and
+    the judge share its budgets, limits and ledger), else over a gateway of its own."""
     from ragwright.evals.judge import Judge
 
     spec = settings.gateway.judge
@@ -77,7 +90,7 @@ def _judge(settings: Settings, *, cache: Path | None, budget: float | None, conc
         from ragwright.gateway.build import build_chat_model
     except ImportError as exc:  # the gateway assembly is optional in a stripped install
         raise UserError(f"gateway.judge is {spec!r} but the gateway cannot be built here ({exc})") from None
-    model = build_chat_model(settings, spec)
+    model = gateway.relayed(spec) if gateway is not None else build_chat_model(settings, spec)
     return Judge(
         model, cache_path=cache or settings.data_dir / "judge-cache.sqlite", budget_usd=budget, concurrency=concurrency
     )
@@ -113,9 +126,10 @@ def run_cmd(
     settings = load_settings(config, data_dir=data_dir)
     if mode is not None:
         settings = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"mode": mode})})
-    judge = _judge(settings, cache=judge_cache, budget=budget, concurrency=concurrency)
-    assert judge is None or isinstance(judge, Judge)
     rw = Ragwright(settings)
+    gateway = rw.gateway if settings.gateway.judge else None  # the judge shares the answers' gateway
+    judge = _judge(settings, cache=judge_cache, budget=budget, concurrency=concurrency, gateway=gateway)
+    assert judge is None or isinstance(judge, Judge)
     try:
         if ingest:
             s = rw.ingest(ingest).summary()
@@ -139,7 +153,7 @@ def run_cmd(
             def on_case(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            async def evaluate() -> dict[str, object]:
+            async def evaluate() -> EvalRun:
                 try:
                     return await run_eval(
                         cases,
@@ -162,28 +176,27 @@ def run_cmd(
     render.err_console.print(f"run -> {out}")
 
 
-def _print_summary(run: dict[str, object]) -> None:
-    summary = run["summary"]
-    assert isinstance(summary, dict)
+def _print_summary(run: EvalRun) -> None:
+    summary = run.summary
     table = Table(
-        title=f"{run['name']}: {summary['cases']} cases, {summary['abstained']} abstained, "
-        f"{summary['pipeline_errors']} pipeline errors"
+        title=f"{run.name}: {summary.cases} cases, {summary.abstained} abstained, "
+        f"{summary.pipeline_errors} pipeline errors"
     )
     for col in ("metric", "mean", "n", "errors"):
         table.add_column(col, justify="left" if col == "metric" else "right")
-    for name, m in summary["metrics"].items():
-        mean = "-" if m["mean"] is None else f"{m['mean']:.4f}"
-        table.add_row(name, mean, str(m["n"]), f"[red]{m['errors']}[/]" if m["errors"] else "0")
+    for name, m in summary.metrics.items():
+        mean = "-" if m.mean is None else f"{m.mean:.4f}"
+        table.add_row(name, mean, str(m.n), f"[red]{m.errors}[/]" if m.errors else "0")
     render.console.print(table)
-    lat, judge = summary["latency_ms"], summary["judge"]
+    lat, judge = summary.latency_ms, summary.judge
     render.console.print(
-        f"latency p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms; judge calls {judge['calls']} "
-        f"({judge['cached']} cached), ${judge['cost_usd']:.4f}, "
-        f"{judge['tokens_per_1k_questions']:.0f} tokens and "
-        f"${judge['cost_per_1k_questions_usd']:.4f} per 1,000 questions"
+        f"latency p50 {lat.p50:.1f} ms, p95 {lat.p95:.1f} ms; judge calls {judge.calls} "
+        f"({judge.cached} cached), ${judge.cost_usd:.4f}, "
+        f"{judge.tokens_per_1k_questions:.0f} tokens and "
+        f"${judge.cost_per_1k_questions_usd:.4f} per 1,000 questions"
     )
-    if run.get("judge_note"):
-        render.console.print(f"[yellow]note:[/] {run['judge_note']}")
+    if run.judge_note:
+        render.console.print(f"[yellow]note:[/] {run.judge_note}")
 
 
 @eval_app.command("compare")
@@ -297,7 +310,7 @@ def pairwise_cmd(
 ) -> None:
     """Which run's answers the judge prefers, case by case, asked in both orders (disagreement is a tie)."""
     from ragwright.evals.judge import Judge
-    from ragwright.evals.pairwise import pairwise_runs
+    from ragwright.evals.pairwise import PairwiseResult, pairwise_runs
     from ragwright.evals.runner import load_run
 
     runs = load_run(base), load_run(new)
@@ -306,14 +319,14 @@ def pairwise_cmd(
         raise UserError('pairwise needs a judge model: set gateway.judge (e.g. "openai:gpt-4o-mini") in the config')
     assert isinstance(judge, Judge)
 
-    async def go() -> dict[str, object]:
+    async def go() -> PairwiseResult:
         try:
             return await pairwise_runs(*runs, judge)
         finally:
             await judge.aclose()
 
     result = asyncio.run(go())
-    render.print_json({k: v for k, v in result.items() if k != "per_case"})
+    render.print_json(result.to_json(per_case=False))
 
 
 @eval_app.command("calibrate-abstention")

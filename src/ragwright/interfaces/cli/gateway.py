@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from ragwright.config import load_settings
+from ragwright.config import Settings, load_settings
 from ragwright.errors import UserError
 from ragwright.interfaces.cli import render
+
+if TYPE_CHECKING:
+    from ragwright.gateway.proxy import ProxyApp
 
 gateway_app = typer.Typer(no_args_is_help=True)
 
@@ -23,37 +27,65 @@ DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Data direct
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8100,
-    require_key: Annotated[
+    no_auth: Annotated[
         bool,
         typer.Option(
-            "--require-key/--no-require-key",
-            help="Require an API key from `ragwright keys create` (Authorization: Bearer ...); its tenant is used.",
+            "--no-auth",
+            help="Serve without API keys, for local development: clients name their tenant with X-Ragwright-Tenant. "
+            "Refused unless --host is a loopback address.",
         ),
     ] = False,
+    require_key: Annotated[
+        bool, typer.Option("--require-key", hidden=True, help="The default now; kept for old scripts.")
+    ] = True,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Serve the gateway as an OpenAI-compatible API: POST /v1/chat/completions, GET /v1/models."""
-    from ragwright.gateway.proxy import build_proxy, cached_authenticator
+    """Serve the gateway as an OpenAI-compatible API: POST /v1/chat/completions, GET /v1/models.
+
+    Every request needs an API key from `ragwright keys create` (Authorization: Bearer ...); the key's tenant is used.
+    """
     from ragwright.gateway.proxy import serve as run
 
     settings = load_settings(config, data_dir=data_dir)
-    authenticate = None
-    if require_key:
-        from ragwright.service.keys import KeyStore, key_path
-
-        store = KeyStore(key_path(settings))
-
-        def verify(raw: str) -> tuple[str, str] | None:
-            key = store.verify(raw)
-            return (key.tenant, key.key_id) if key is not None and key.allows("read") else None
-
-        authenticate = cached_authenticator(verify)
-    proxy = build_proxy(settings, authenticate=authenticate)
+    proxy = make_proxy(settings, host=host, no_auth=no_auth)
     render.err_console.print(
         f"ragwright gateway on http://{host}:{port}/v1  models: {', '.join(proxy.gateway.models())}"
+        + ("  [bold]no auth[/]: any local client may call it" if no_auth else "")
     )
     run(proxy, host=host, port=port)
+
+
+def make_proxy(settings: Settings, *, host: str, no_auth: bool) -> ProxyApp:
+    """The proxy `gateway serve` runs: API keys from the key store, unless ``no_auth`` on a loopback ``host``."""
+    from ragwright.gateway.proxy import build_proxy, cached_authenticator
+
+    if no_auth:
+        if not is_loopback(host):
+            raise UserError(
+                f"--no-auth is for local development: it is refused on --host {host}, which other machines can "
+                "reach; create keys with `ragwright keys create` instead"
+            )
+        return build_proxy(settings)
+    from ragwright.service.keys import KeyStore, key_path
+
+    store = KeyStore(key_path(settings))
+
+    def verify(raw: str) -> tuple[str, str] | None:
+        key = store.verify(raw)
+        return (key.tenant, key.key_id) if key is not None and key.allows("read") else None
+
+    return build_proxy(settings, authenticate=cached_authenticator(verify))
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve to anything
 
 
 def usage(

@@ -14,7 +14,7 @@ import typer
 from ragwright.app import Ragwright
 from ragwright.config import load_settings
 from ragwright.errors import UserError
-from ragwright.service.keys import KeyStore, key_path
+from ragwright.service.keys import VERIFIED_KEY_SECONDS, KeyStore, key_path
 
 if TYPE_CHECKING:
     from ragwright.interfaces.mcp.server import KeyResolver
@@ -45,10 +45,6 @@ def _raw_key(ctx: typer.Context, key: str | None, key_file: Path | None) -> str 
     if key is not None and source is not None and source.name == "COMMANDLINE":
         typer.echo(KEY_FLAG_WARNING, err=True)
     return key.strip() if key else None
-
-
-KEY_CACHE_SECONDS = 1.0
-"""How long a stdio process trusts a key it verified (the HTTP service's figure): a revocation reaches it within."""
 
 
 def _stdio_resolver(
@@ -126,9 +122,10 @@ def mcp_command(
             from ragwright.interfaces.mcp.stdio import serve_stdio
 
             raw = key
-            with KeyStore(key_path(settings), cache_seconds=KEY_CACHE_SECONDS) if raw else nullcontext() as keys:
+            with KeyStore(key_path(settings), cache_seconds=VERIFIED_KEY_SECONDS) if raw else nullcontext() as keys:
                 resolver = _stdio_resolver(keys, raw, tenant or settings.tenant, scopes, tags)
                 server = build_server(tools, resolver, limiter, timeout=settings.service.request_timeout)
                 anyio.run(serve_stdio, server)
     finally:
+        tools.close()
         rw.close()

@@ -95,8 +95,10 @@ def print_answer(answer: Answer) -> None:
         for dropped in answer.flagged:
             console.print(f"  [red]dropped (unsupported):[/] {escape(dropped)}")
     total = sum(v for k, v in answer.timings_ms.items() if not k.startswith("retrieve.") or k == "retrieve.total")
+    chance = "" if answer.answerability is None else f" · answerability {answer.answerability:.2f}"
     console.print(
-        f"[dim]answered by {escape(answer.answered_by_label)} · support {answer.support:.2f} · {total:.0f} ms[/]\n"
+        f"[dim]answered by {escape(answer.answered_by_label)} · support {answer.support:.2f}{chance} · "
+        f"{total:.0f} ms[/]\n"
     )
 
 

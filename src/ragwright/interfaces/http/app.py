@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from ragwright.config import Settings
 from ragwright.gateway.base import ModelSource
+from ragwright.interfaces.http.docs_ui import install_docs
 from ragwright.interfaces.http.errors import install_error_handlers
 from ragwright.interfaces.http.limits import BodyLimit
 from ragwright.interfaces.http.metrics import MetricsMiddleware
@@ -65,10 +66,16 @@ def create_app(
     import ragwright
 
     app = FastAPI(
-        title="ragwright", version=getattr(ragwright, "__version__", "0"), description=DESCRIPTION, lifespan=lifespan
+        title="ragwright",
+        version=getattr(ragwright, "__version__", "0"),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # install_docs serves /docs with local assets; ReDoc would need a CDN
+        redoc_url=None,
     )
     app.state.service = state
     install_error_handlers(app)
+    install_docs(app)
     for module in (search, chat, documents, ops):
         app.include_router(module.router)
     app.add_middleware(

@@ -1,9 +1,15 @@
 """Background ingest jobs: a registry the API reads, and the one worker subprocess that runs them in order.
 
 Jobs are kept in memory by the process that runs them and written to a :class:`JobStore` (SQLite, the newest
-``keep`` finished ones), so every server process can report every job. If the worker process dies (a crash inside a
-parser), the job it was running fails with that reason and the next job starts a fresh worker; if the server process
-that owned an unfinished job is gone, reading the job marks it failed.
+``keep`` finished ones), so every server process can report every job. Crashes are told honestly:
+
+- the **worker** dies (a parser crash, a kill): the job it was running fails, with a result rebuilt from the index
+  (:func:`~ragwright.interfaces.http.job_recovery.reconcile`: what was committed counts as added/updated), and the next
+  job starts a fresh worker;
+- the **server** dies: its worker notices within 0.2 s and exits (it watches its parent pid); the next server process
+  (at start-up, :meth:`JobRunner.recover`, or when a job is read) takes the orphaned jobs over, exactly one process per
+  job: a queued job is run, a running one fails with its reconciled result;
+- the upload directory is removed whenever a job ends.
 
 Example::
 
@@ -20,6 +26,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -28,132 +35,16 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ragwright.config import Settings
-from ragwright.service.sqlite_file import open_service_db
-from ragwright.sqlite_migrations import Schema
+from ragwright.interfaces.http.job_recovery import reconcile, stop_worker
+from ragwright.interfaces.http.job_store import Job, JobStatus, JobStore, alive, process_start
+
+__all__ = ["Job", "JobRunner", "JobStore"]
 
 log = logging.getLogger("ragwright.http.jobs")
-JobStatus = Literal["queued", "running", "succeeded", "failed"]
-
-
-@dataclass
-class Job:
-    """One upload's ingest job: files, status, progress and result, as stored in the jobs table."""
-
-    id: str
-    tenant: str
-    kb: str
-    store_tenant: str
-    files: list[str]
-    tags: tuple[str, ...]
-    status: JobStatus = "queued"
-    created_at: float = field(default_factory=time.time)
-    started_at: float | None = None
-    finished_at: float | None = None
-    files_done: int = 0
-    files_total: int = 0
-    chunks_embedded: int = 0
-    result: dict[str, Any] | None = None
-    error: str | None = None
-    owner: int = field(default_factory=os.getpid)
-    """The server process running the job."""
-    key_tags: tuple[str, ...] = ()
-    """The tag limits of the key that submitted it (empty: none): the worker enforces them on every document, and
-    only keys whose scope covers them may read the job (``service.access.TagScope``)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "object": "job",
-            "status": self.status,
-            "knowledge_base": self.kb,
-            "files": list(self.files),
-            "tags": list(self.tags),
-            "created_at": self.created_at,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "progress": {
-                "files_done": self.files_done,
-                "files_total": self.files_total or len(self.files),
-                "chunks_embedded": self.chunks_embedded,
-            },
-            "result": self.result,
-            "error": self.error,
-        }
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    return True
-
-
-SCHEMA = Schema("jobs")
-
-
-@SCHEMA.migration
-def m001_jobs(db: sqlite3.Connection) -> None:
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, "
-        "tenant TEXT NOT NULL, data TEXT NOT NULL, finished INTEGER NOT NULL, "
-        "updated_at REAL NOT NULL)"
-    )
-
-
-class JobStore:
-    """Jobs as rows of a SQLite table, so every server process (``serve --workers N``) can answer ``GET /v1/jobs``.
-
-    Example::
-
-        store = JobStore(tmp_path / "service.sqlite")
-        store.put(job)
-        store.get(job.id).status
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._lock = threading.Lock()
-        self._db = open_service_db(Path(path), SCHEMA)
-
-    def put(self, job: Job) -> None:
-        data = json.dumps(dataclasses.asdict(job))
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?)",
-                (job.id, job.tenant, data, int(job.status in ("succeeded", "failed")), time.time()),
-            )
-
-    def get(self, job_id: str) -> Job | None:
-        with self._lock:
-            row = self._db.execute("SELECT data FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        if row is None:
-            return None
-        data = json.loads(row[0])
-        data["tags"] = tuple(data["tags"])
-        data["key_tags"] = tuple(data.get("key_tags", ()))
-        return Job(**data)
-
-    def trim(self, keep: int) -> None:
-        """Forget all but the newest ``keep`` finished jobs."""
-        with self._lock:
-            self._db.execute(
-                "DELETE FROM jobs WHERE finished = 1 AND id NOT IN (SELECT id FROM jobs WHERE "
-                "finished = 1 ORDER BY updated_at DESC LIMIT ?)",
-                (keep,),
-            )
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 class JobRunner:
@@ -171,12 +62,15 @@ class JobRunner:
         store: JobStore | None = None,
     ) -> None:
         self._settings_json = json.dumps(settings.model_dump(mode="json"))
+        self._index_path = settings.index_path
+        self._me = (os.getpid(), process_start(os.getpid()))
         self._on_done = on_done
         self._keep = keep
         self._store = store
         self._submitted = 0
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
+        self._finished = threading.Condition(self._lock)
         self._proc: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
         self._queued: list[str] = []  # tasks (JSON lines) not yet handed to a live worker
@@ -210,16 +104,7 @@ class JobRunner:
             tags=tags,
             files_total=len(files),
             key_tags=key_tags,
-        )
-        task = json.dumps(
-            {
-                "job_id": job_id,
-                "tenant": store_tenant,
-                "job_dir": str(job_dir),
-                "files": files,
-                "tags": list(tags),
-                "key_tags": list(key_tags),
-            }
+            job_dir=str(job_dir),
         )
         with self._lock:
             if self._closed:
@@ -227,9 +112,19 @@ class JobRunner:
             self._jobs[job.id] = job
             self._trim()
             self._save(job)
-            self._queued.append(task)
+            self._queued.append(_task(job))
             self._pump()
         return job
+
+    def recover(self) -> list[str]:
+        """Take over the unfinished jobs of server processes that are gone (call once at start-up); their ids."""
+        if self._store is None:
+            return []
+        taken = []
+        for job in self._store.unfinished():
+            if not alive(job.owner, job.owner_start) and self._take_over(job) is not None:
+                taken.append(job.id)
+        return taken
 
     def get(self, job_id: str, *, tenant: str) -> Job | None:
         """The job, only if it belongs to ``tenant`` (another tenant's job id reads as unknown)."""
@@ -239,11 +134,39 @@ class JobRunner:
                 job = dataclasses.replace(job)  # a snapshot: the reader thread keeps updating the original
         if job is None and self._store is not None:
             job = self._store.get(job_id)
-            if job is not None and job.status in ("queued", "running") and not _alive(job.owner):
-                job.status, job.finished_at = "failed", time.time()
-                job.error = "the server process running this job stopped before it finished"
-                self._save(job)
+            if job is not None and job.status in ("queued", "running") and not alive(job.owner, job.owner_start):
+                job = self._take_over(job) or self._store.get(job_id)
         return job if job is not None and job.tenant == tenant else None
+
+    def _take_over(self, job: Job) -> Job | None:
+        """Claim an orphaned job: run it if it never started (and its upload is still there), else fail it with the
+        result the index holds. None if another process claimed it first."""
+        assert self._store is not None
+        claimed = self._store.claim(job, *self._me)
+        if claimed is None:
+            return None
+        stop_worker(claimed)  # nothing may still be writing while the index is read
+        with self._lock:
+            self._jobs[claimed.id] = claimed
+            if claimed.status == "queued" and Path(claimed.job_dir).is_dir() and not self._closed:
+                self._queued.append(_task(claimed))
+                self._pump()
+                return dataclasses.replace(claimed)
+        self._fail(claimed.id, "the server process running this job stopped before it finished")
+        with self._lock:
+            return dataclasses.replace(self._jobs[claimed.id])
+
+    def wait(self, job_id: str, timeout: float | None = None) -> Job | None:
+        """Block until a job this runner holds has finished (or ``timeout`` passed); a snapshot of it, or None if
+        this runner does not hold it."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._finished:
+            while (job := self._jobs.get(job_id)) is not None and job.status in ("queued", "running"):
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                self._finished.wait(left)
+            return None if job is None else dataclasses.replace(job)
 
     def _save(self, job: Job) -> None:
         if self._store is not None:
@@ -320,7 +243,7 @@ class JobRunner:
             lost, self._sent = list(self._sent), []
             self._proc = None
         for job_id in lost:
-            self._finish(job_id, "failed", error=f"the ingest worker exited unexpectedly (exit code {code})")
+            self._fail(job_id, f"the ingest worker exited unexpectedly (exit code {code})")
         with self._lock:
             if self._queued and not self._closed:
                 self._pump()
@@ -333,6 +256,11 @@ class JobRunner:
                 return
             if kind == "start":
                 job.status, job.started_at = "running", time.time()
+                if self._proc is not None:
+                    job.worker = (self._proc.pid, process_start(self._proc.pid))
+                self._save(job)
+            elif kind == "plan":
+                job.existing = {str(k): (None if v is None else str(v)) for k, v in event["existing"].items()}
                 self._save(job)
             elif kind == "progress":
                 job.files_done, job.files_total = int(event["files_done"]), int(event["files_total"])
@@ -341,10 +269,30 @@ class JobRunner:
         if kind == "done":
             self._finish(job_id, "succeeded", result=event["summary"])
         elif kind == "failed":
-            self._finish(job_id, "failed", error=str(event["message"]))
+            self._fail(job_id, str(event["message"]))
+
+    def _fail(self, job_id: str, why: str) -> None:
+        """Fail a job with the result the index holds (its upload is still on disk until :meth:`_finish`)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            snapshot = None if job is None else dataclasses.replace(job)
+        if snapshot is None:
+            return
+        try:
+            result, done = reconcile(snapshot, self._index_path, why)
+        except (sqlite3.Error, OSError):
+            log.exception("job %s: could not reconcile it with the index", job_id)
+            result, done = None, snapshot.files_done
+        self._finish(job_id, "failed", result=result, error=why, files_done=done)
 
     def _finish(
-        self, job_id: str, status: JobStatus, *, result: dict[str, Any] | None = None, error: str | None = None
+        self,
+        job_id: str,
+        status: JobStatus,
+        *,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+        files_done: int | None = None,
     ) -> None:
         with self._lock:
             if job_id in self._sent:
@@ -353,11 +301,16 @@ class JobRunner:
             if job is None:
                 return
             job.status, job.finished_at, job.result, job.error = status, time.time(), result, error
-            if result is not None:
+            if files_done is not None:
+                job.files_done = files_done
+            elif result is not None:
                 job.files_done = job.files_total
             self._save(job)
+            self._finished.notify_all()
             if not self._closed and self._proc is not None:
                 self._pump()
+        if job.job_dir:
+            shutil.rmtree(job.job_dir, ignore_errors=True)
         if self._on_done is not None:
             try:
                 self._on_done(job)
@@ -365,9 +318,26 @@ class JobRunner:
                 log.exception("job %s: post-processing failed", job_id)
 
     def _trim(self) -> None:
+        """Forget old finished jobs (called with the lock held)."""
         finished = [j.id for j in self._jobs.values() if j.status in ("succeeded", "failed")]
         for job_id in finished[: max(0, len(finished) - self._keep)]:
             del self._jobs[job_id]
         self._submitted += 1
         if self._store is not None and self._submitted % 100 == 0:
             self._store.trim(self._keep)
+
+
+def _task(job: Job) -> str:
+    """The worker's JSON line for ``job``."""
+    return json.dumps(
+        {
+            "job_id": job.id,
+            "tenant": job.store_tenant,
+            "job_dir": job.job_dir,
+            "files": job.files,
+            "tags": list(job.tags),
+            "key_tags": list(job.key_tags),
+            "api_tenant": job.tenant,
+            "kb": job.kb,
+        }
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -26,12 +25,10 @@ from ragwright.interfaces.http.jobs import Job, JobRunner, JobStore
 from ragwright.interfaces.http.limits import KeyRateLimiter
 from ragwright.interfaces.http.metrics import Metrics
 from ragwright.models.base import Embedder
+from ragwright.private_files import private_dir
 from ragwright.service.kbs import DEFAULT_KB, KnowledgeBases, store_tenant
-from ragwright.service.keys import KeyStore, key_path
+from ragwright.service.keys import VERIFIED_KEY_SECONDS, KeyStore, key_path
 
-# How long the service trusts a key it verified before asking the key file again: revocations made by another process
-# (`ragwright keys revoke`) reach a running server within this; ones through ``state.keys`` at once.
-KEY_CACHE_SECONDS = 1.0
 WARM_TENANTS = 32
 """At start-up, the most knowledge bases whose search structures are loaded before the first request."""
 
@@ -125,9 +122,9 @@ class ServiceState:
         settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
         self.settings = settings
         self.service = settings.service
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)  # 0700 when ragwright creates it: document text, key hashes, jobs
         self.uploads_dir = settings.data_dir / "uploads"
-        self.keys = keys or KeyStore(key_path(settings), cache_seconds=KEY_CACHE_SECONDS)
+        self.keys = keys or KeyStore(key_path(settings), cache_seconds=VERIFIED_KEY_SECONDS)
         self.kbs = KnowledgeBases(settings.data_dir / "service.sqlite")
         self.gateway = SyncGateway(gateway if gateway is not None else Gateway(settings, embedder=embedder))
         self.pool = RagwrightPool(settings, embedder, gateway=self.gateway)
@@ -139,6 +136,7 @@ class ServiceState:
         self.metrics = Metrics()
         self._models_lock = threading.Lock()
         self._index_seen = False
+        self.jobs.recover()  # jobs of a server process that died: queued ones run, running ones are reconciled
 
     def chat_model(self, name: str) -> ChatModel:
         """The gateway model behind an OpenAI model name: only names ``GET /v1/models`` lists (an arbitrary
@@ -199,9 +197,8 @@ class ServiceState:
     def _job_done(self, job: Job) -> None:
         self.metrics.jobs.labels(job.status).inc()
         self.metrics.jobs_pending.set(self.jobs.pending())
-        shutil.rmtree(self.uploads_dir / job.id, ignore_errors=True)
+        # the runner removed the upload and the worker listed the knowledge base before writing to it
         if job.status == "succeeded":
-            self.kbs.add(job.tenant, job.kb)
             self.pool.refresh()
             self.warm_up([store_tenant(job.tenant, job.kb)])  # the fresh store loads its caches here, not per request
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import tempfile
+import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -24,13 +23,11 @@ import numpy as np
 
 from ragwright.answering.types import Answer, Citation, fallback_dict
 from ragwright.app import Ragwright
-from ragwright.documents.loaders import load_file
 from ragwright.errors import UserError
-from ragwright.ingest.pipeline import Ingestor
-from ragwright.interfaces.mcp.access import DEFAULT_KB, store_tenant
+from ragwright.interfaces.http.jobs import JobRunner
+from ragwright.interfaces.mcp.access import store_tenant
 from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, IngestArgs, ListDocumentsArgs, SearchArgs
 from ragwright.retrieval.retriever import Hit
-from ragwright.service.kbs import KnowledgeBases
 from ragwright.service.keys import ApiKey
 from ragwright.service.pages import DocumentPage, decode_cursor, document_page
 from ragwright.store.base import DocumentInfo, Filters, Store, StoredChunk
@@ -129,6 +126,8 @@ class RagTools:
     def __init__(self, rw: Ragwright, *, max_ingest_bytes: int | None = None) -> None:
         self.rw = rw
         self.max_ingest_bytes = max_ingest_bytes or int(rw.settings.ingest.max_file_mb * 2**20)
+        self._jobs: JobRunner | None = None
+        self._jobs_lock = threading.Lock()
 
     async def search(self, key: ApiKey, args: SearchArgs) -> dict[str, Any]:
         filters = key.scope.narrow(args.filters())
@@ -213,35 +212,53 @@ class RagTools:
         return await _in_thread(lambda: self._get_document(key, args))
 
     def _ingest(self, key: ApiKey, args: IngestArgs) -> dict[str, Any]:
-        scope = key.scope
-        tags = scope.upload_tags(args.tags)  # AccessDenied (a UserError: a tool error) before anything is read
+        tags = key.scope.upload_tags(args.tags)  # AccessDenied (a UserError: a tool error) before anything is read
         data = self._decode(args)
         tenant = store_tenant(key, args.knowledge_base)
-        with tempfile.TemporaryDirectory(prefix="ragwright-mcp-") as tmp:
-            path = Path(tmp) / args.filename
-            path.write_bytes(data)
-            doc = load_file(path, doc_id=args.filename, max_bytes=self.max_ingest_bytes, tags=tags)
-        doc.source = f"mcp:{args.filename}"
-        ingestor = Ingestor(self.rw.store, self.rw.embedder, self.rw.settings)
-        # The same check as an HTTP upload's worker, on the document as it will be stored (front matter included)
-        # and the one it would replace: service.access.TagScope.
-        report = ingestor.ingest_documents([doc], tenant=tenant, guard=scope.guard)
-        if report.failures:
-            raise ToolFailure(report.failures[0].reason)
-        if args.knowledge_base != DEFAULT_KB:  # so the HTTP API lists it too (GET /v1/models)
-            registry = KnowledgeBases(self.rw.settings.data_dir / "service.sqlite")
-            try:
-                registry.add(key.tenant, args.knowledge_base)
-            finally:
-                registry.close()
-        outcome = report.outcomes[0].status if report.outcomes else "unchanged"
+        # The file is parsed by the ingest worker process (limits, archive guard), never in this server process.
+        jobs = self._job_runner()
+        job_id = jobs.new_id()
+        job_dir = self.rw.settings.data_dir / "uploads" / job_id
+        job_dir.mkdir(parents=True)
+        (job_dir / args.filename).write_bytes(data)
+        jobs.submit(
+            job_id,
+            tenant=key.tenant,
+            kb=args.knowledge_base,
+            store_tenant=tenant,
+            job_dir=job_dir,
+            files=[args.filename],
+            tags=tags,
+            key_tags=key.tags,  # the worker's guard: TagScope, on the document as stored and the one it replaces
+        )
+        job = jobs.wait(job_id)
+        if job is None or job.result is None:
+            raise ToolFailure(f"cannot ingest {args.filename}: {job.error if job else 'the job was lost'}")
+        failures = job.result.get("failures") or []
+        if failures:
+            raise ToolFailure(str(failures[0]["reason"]))  # the per-file reason, as an HTTP upload's job reports it
+        stored = self.rw.store.document(tenant, args.filename)
+        status = next((s for s in ("added", "updated", "unchanged") if job.result.get(s)), "unchanged")
         return {
-            "doc_id": doc.doc_id,
+            "doc_id": args.filename,
             "knowledge_base": args.knowledge_base,
-            "status": outcome,
-            "tags": list(doc.tags),
-            "chunks": report.chunks_written,
+            "status": status,
+            "tags": list(stored.tags) if stored is not None else list(tags),
+            "chunks": job.result.get("chunks_written", 0),
         }
+
+    def _job_runner(self) -> JobRunner:
+        with self._jobs_lock:
+            if self._jobs is None:
+                self._jobs = JobRunner(self.rw.settings)
+            return self._jobs
+
+    def close(self) -> None:
+        """Stop the ingest worker process, if one was started."""
+        with self._jobs_lock:
+            jobs, self._jobs = self._jobs, None
+        if jobs is not None:
+            jobs.close()
 
     def _decode(self, args: IngestArgs) -> bytes:
         if args.text is not None:

@@ -19,16 +19,26 @@ import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ragwright.errors import ProviderTimeout, StreamInterrupted
+from ragwright.answering.conversation import Turn
+from ragwright.answering.stream import SentenceEvent, StreamEvent
+from ragwright.errors import ProviderTimeout, StreamInterrupted, UnknownModel
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.types import ChatRequest, Chunk, Message, RequestContext, Role
+from ragwright.interfaces.http.answering import answer_events, ask, token_usage
 from ragwright.interfaces.http.auth import Principal, get_state, require_read
 from ragwright.interfaces.http.errors import ApiError, translate
 from ragwright.interfaces.http.limits import run_blocking
-from ragwright.interfaces.http.routes.search import ask
-from ragwright.interfaces.http.schemas import ERRORS, ChatCompletionIn, ChatCompletionOut, ModelList, ModelOut
-from ragwright.interfaces.http.sse import SSE_HEADERS, citation_out, pieces, sse, with_sources
+from ragwright.interfaces.http.schemas import (
+    ERRORS,
+    ChatCompletionIn,
+    ChatCompletionOut,
+    ChatMessageIn,
+    ModelList,
+    ModelOut,
+)
+from ragwright.interfaces.http.sse import SSE_HEADERS, citation_out, sse, with_sources
 from ragwright.interfaces.http.state import ServiceState
+from ragwright.service.kbs import DEFAULT_KB
 
 router = APIRouter(tags=["openai"])
 Reader = Annotated[Principal, Depends(require_read)]
@@ -87,20 +97,41 @@ def _usage(prompt: int, completion: int) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-async def _rag(state: ServiceState, principal: Principal, body: ChatCompletionIn) -> Any:
-    kb = body.model[len(RAG_PREFIX) :] or "default"
-    principal.store_tenant(kb)
-    question = next((m.text() for m in reversed(body.messages) if m.role == "user" and m.text().strip()), "")
-    if not question.strip():
+def _conversation(messages: list[ChatMessageIn]) -> tuple[str, list[Turn]]:
+    """The last user message with text, and the user and assistant turns before it (for the follow-up rewrite)."""
+    turns = [(m.role, m.text()) for m in messages if m.role in ("user", "assistant") and m.content is not None]
+    last = max((i for i, (role, text) in enumerate(turns) if role == "user" and text.strip()), default=None)
+    if last is None:
         raise ApiError(400, "bad_request", "a rag: model needs a user message with text")
-    answer = await run_blocking(
-        ask, state, principal, question.strip()[:4000], kb, None, timeout=state.service.request_timeout
-    )
-    content = with_sources(answer)
-    citations = [citation_out(c).model_dump() for c in answer.citations]
-    usage = _usage(len(question.split()), len(content.split()))
+    history = [Turn(role, text[:4000]) for role, text in turns[:last] if text.strip()]
+    return turns[last][1].strip()[:4000], history[-10:]
+
+
+def _kb_exists(state: ServiceState, principal: Principal, kb: str) -> bool:
+    """``default`` always exists; another knowledge base when the tenant created it or it holds documents."""
+    if kb == DEFAULT_KB or kb in state.kbs.list(principal.tenant):
+        return True
+    if not state.index_exists():
+        return False
+    with state.reader() as rw:
+        return rw.store.stats(principal.store_tenant(kb)).documents > 0
+
+
+async def _rag(state: ServiceState, principal: Principal, body: ChatCompletionIn) -> Any:
+    kb = body.model[len(RAG_PREFIX) :] or DEFAULT_KB
+    principal.store_tenant(kb)
+    timeout = state.service.request_timeout
+    if not await run_blocking(_kb_exists, state, principal, kb, timeout=timeout):
+        raise UnknownModel(
+            f"unknown knowledge base {kb!r}: GET /v1/models lists rag:<knowledge-base> for yours", name=body.model
+        )
+    question, history = _conversation(body.messages)
+    prompt = "\n".join(m.text() for m in body.messages if m.content is not None)
     cid = _completion_id()
     if not body.stream:
+        answer = await run_blocking(ask, state, principal, question, kb, None, history, timeout=timeout)
+        content = with_sources(answer)
+        usage = await run_blocking(token_usage, state, prompt, answer, content, timeout=timeout)
         return {
             "id": cid,
             "object": "chat.completion",
@@ -115,22 +146,47 @@ async def _rag(state: ServiceState, principal: Principal, body: ChatCompletionIn
                 }
             ],
             "usage": usage,
-            "citations": citations,
+            "citations": [citation_out(c).model_dump() for c in answer.citations],
             "abstained": answer.abstained,
         }
 
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    events = answer_events(state, principal, question, kb, None, history)
+    first = await anext(events)  # before the first byte: a failure here is a plain JSON error with its status
 
-    async def events() -> AsyncIterator[bytes]:
+    async def stream() -> AsyncIterator[bytes]:
+        # Each sentence is sent once verified against the evidence (the first while the model is still writing);
+        # the numbered sources follow the last one, the citations ride on the final chunk.
         yield sse(_chunk(cid, body.model, {"role": "assistant", "content": ""}))
-        for piece in pieces(content):
-            yield sse(_chunk(cid, body.model, {"content": piece}))
-        yield sse(_chunk(cid, body.model, {}, "stop", citations=citations, abstained=answer.abstained))
-        if include_usage:
-            yield sse({**_chunk(cid, body.model, {}), "choices": [], "usage": usage})
+        event: StreamEvent | None = first
+        sent = ""
+        try:
+            while event is not None:
+                if isinstance(event, SentenceEvent):
+                    piece = (" " if sent else "") + event.text
+                    sent += piece
+                    yield sse(_chunk(cid, body.model, {"content": piece}))
+                    event = await anext(events, None)
+                    continue
+                answer = event.answer
+                content = with_sources(answer)
+                tail = content[len(answer.text) :] if sent else content  # the sentences are answer.text already
+                if tail:
+                    yield sse(_chunk(cid, body.model, {"content": tail}))
+                citations = [citation_out(c).model_dump() for c in answer.citations]
+                yield sse(_chunk(cid, body.model, {}, "stop", citations=citations, abstained=answer.abstained))
+                if include_usage:
+                    usage = await run_blocking(token_usage, state, prompt, answer, content, timeout=timeout)
+                    yield sse({**_chunk(cid, body.model, {}), "choices": [], "usage": usage})
+                event = None
+        except Exception as exc:  # after the first byte: an explicit error event, never a silent truncation
+            state.metrics.stream_errors.inc()
+            err = translate(exc)
+            yield sse({"error": {"type": err.type, "message": err.message}})
+            return
         yield sse("[DONE]")
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 def _gateway_request(principal: Principal, body: ChatCompletionIn) -> ChatRequest:

@@ -9,12 +9,13 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
-from ragwright.answering.service import ABSTAIN_TEXT
-from ragwright.answering.types import AbstentionReason, Answer, AnsweredBy
+from ragwright.answering.stream import SentenceEvent, StreamEvent
+from ragwright.interfaces.http.answering import answer_events, ask
 from ragwright.interfaces.http.auth import Principal, get_state, require_read
+from ragwright.interfaces.http.errors import translate
 from ragwright.interfaces.http.limits import run_blocking
 from ragwright.interfaces.http.schemas import ERRORS, AnswerIn, AnswerOut, SearchIn, SearchOut
-from ragwright.interfaces.http.sse import SSE_HEADERS, answer_out, citation_out, pieces, sse
+from ragwright.interfaces.http.sse import SSE_HEADERS, answer_out, citation_out, sse
 from ragwright.interfaces.http.state import ServiceState
 from ragwright.retrieval.retriever import SearchResult
 from ragwright.store.base import Filters
@@ -78,32 +79,14 @@ async def search(body: SearchIn, request: Request, principal: Reader) -> Respons
     return Response(content, media_type="application/json")
 
 
-def ask(state: ServiceState, principal: Principal, question: str, kb: str, requested: Filters | None) -> Answer:
-    """Answer ``question`` from knowledge base ``kb`` within what the key may read (blocking; run it on a thread)."""
-    tenant = principal.store_tenant(kb)
-    filters = principal.filters(requested)
-    if filters is False or not state.index_exists():
-        return Answer(
-            question=question,
-            text=ABSTAIN_TEXT,
-            citations=[],
-            abstained=True,
-            support=0.0,
-            answered_by=AnsweredBy.ABSTAINED,
-            abstention=AbstentionReason.NO_ACCESS,
-        )
-    with state.reader() as rw:
-        return rw.ask(question, tenant=tenant, filters=filters)
-
-
 @router.post(
     "/v1/answer",
     response_model=AnswerOut,
     responses={
         **ERRORS,
         200: {
-            "description": "The answer; with `stream: true`, `text/event-stream` events `citations`, "
-            "`delta` ({text}), then `done` (the whole answer) or `error`."
+            "description": "The answer; with `stream: true`, `text/event-stream` events `delta` ({text, citations}: "
+            "one verified sentence and the citations it adds), then `done` (the whole answer) or `error`."
         },
     },
 )
@@ -112,22 +95,32 @@ async def answer(body: AnswerIn, request: Request, principal: Reader) -> AnswerO
     state = get_state(request)
     principal.store_tenant(body.knowledge_base)
     requested = body.filters.to_filters() if body.filters else None
-    result = await run_blocking(
-        ask, state, principal, body.question, body.knowledge_base, requested, timeout=state.service.request_timeout
-    )
-    out = answer_out(result, body.knowledge_base)
     if not body.stream:
-        return out
+        result = await run_blocking(
+            ask, state, principal, body.question, body.knowledge_base, requested, timeout=state.service.request_timeout
+        )
+        return answer_out(result, body.knowledge_base)
+    events = answer_events(state, principal, body.question, body.knowledge_base, requested)
+    first = await anext(events)  # before the first byte: a failure here is a plain JSON error with its status
 
-    async def events() -> AsyncIterator[bytes]:
-        # The answer is complete and its citations checked before the first byte: a stream never shows text that
-        # the check would have removed.
-        yield sse({"citations": [c.model_dump() for c in out.citations]}, "citations")
-        for piece in pieces(out.text):
-            yield sse({"text": piece}, "delta")
-        yield sse(out.model_dump(), "done")
+    async def stream() -> AsyncIterator[bytes]:
+        # Each sentence is sent once verified against the evidence, with the citations it adds: the first one
+        # while the model is still writing, and never text that verification removes.
+        event: StreamEvent | None = first
+        try:
+            while event is not None:
+                if isinstance(event, SentenceEvent):
+                    data = {"text": event.text, "citations": [citation_out(c).model_dump() for c in event.citations]}
+                    yield sse(data, "delta")
+                else:
+                    yield sse(answer_out(event.answer, body.knowledge_base).model_dump(), "done")
+                event = await anext(events, None)
+        except Exception as exc:  # after the first byte: an explicit error event, never a silent truncation
+            state.metrics.stream_errors.inc()
+            err = translate(exc)
+            yield sse({"type": err.type, "message": err.message}, "error")
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-__all__ = ["ask", "citation_out", "router", "search_json"]
+__all__ = ["citation_out", "router", "search_json"]

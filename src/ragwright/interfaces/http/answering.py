@@ -1,0 +1,111 @@
+"""The ask pipeline as the HTTP routes use it: one blocking call, or a stream of verified sentences.
+
+``POST /v1/answer`` and ``rag:`` chat completions share these. Both respect the key's tenant and tags (the filters
+come from :meth:`Principal.filters`), both rewrite a follow-up with the conversation before retrieval, and a stream
+sends each sentence as soon as it is verified (:mod:`ragwright.answering.stream`): generated text goes through the
+process's one gateway (:meth:`SyncGateway.stream`), verification runs on worker threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, TypeVar
+
+from ragwright.answering.conversation import Turn
+from ragwright.answering.service import ABSTAIN_TEXT, Asker
+from ragwright.answering.stream import Done, StreamEvent, stream_answer
+from ragwright.answering.types import AbstentionReason, Answer, AnsweredBy
+from ragwright.gateway.types import ChatRequest, Chunk
+from ragwright.interfaces.http.auth import Principal
+from ragwright.interfaces.http.limits import run_blocking
+from ragwright.interfaces.http.state import ServiceState
+from ragwright.store.base import Filters
+
+__all__ = ["answer_events", "ask", "token_usage"]
+
+T = TypeVar("T")
+
+
+def _no_access(question: str) -> Answer:
+    return Answer(
+        question=question,
+        text=ABSTAIN_TEXT,
+        citations=[],
+        abstained=True,
+        support=0.0,
+        answered_by=AnsweredBy.ABSTAINED,
+        abstention=AbstentionReason.NO_ACCESS,
+    )
+
+
+def _scope(
+    state: ServiceState, principal: Principal, kb: str, requested: Filters | None
+) -> tuple[str, Filters | None] | None:
+    """The store tenant and filters the key may read in ``kb``, or None when it may read nothing there."""
+    filters = principal.filters(requested)
+    if filters is False or not state.index_exists():
+        return None
+    return principal.store_tenant(kb), filters
+
+
+def ask(
+    state: ServiceState,
+    principal: Principal,
+    question: str,
+    kb: str,
+    requested: Filters | None,
+    history: Sequence[Turn] = (),
+) -> Answer:
+    """Answer ``question`` from knowledge base ``kb`` within what the key may read (blocking; run it on a thread)."""
+    scope = _scope(state, principal, kb, requested)
+    if scope is None:
+        return _no_access(question)
+    tenant, filters = scope
+    with state.reader() as rw:
+        return rw.ask(question, tenant=tenant, filters=filters, history=history)
+
+
+async def answer_events(
+    state: ServiceState,
+    principal: Principal,
+    question: str,
+    kb: str,
+    requested: Filters | None,
+    history: Sequence[Turn] = (),
+) -> AsyncIterator[StreamEvent]:
+    """The answer as :class:`SentenceEvent` s, each sent once verified, then :class:`Done`."""
+    scope = _scope(state, principal, kb, requested)
+    if scope is None:
+        yield Done(_no_access(question))
+        return
+    tenant, filters = scope
+    timeout = state.service.request_timeout
+
+    async def to_thread(fn: Callable[..., T], *args: Any) -> T:
+        return await run_blocking(fn, *args, timeout=timeout)
+
+    mode = state.settings.answer.generator
+    stream = None
+    if mode != "extractive":
+
+        def stream(request: ChatRequest) -> AsyncIterator[Chunk]:
+            return state.gateway.stream(state.gateway.gateway.model(request.model), request)
+
+    with state.reader() as rw:
+        asker: Asker = await to_thread(rw.asker, mode)
+        async for event in stream_answer(
+            asker, tenant, question, filters=filters, history=history, stream=stream, to_thread=to_thread
+        ):
+            yield event
+
+
+def token_usage(state: ServiceState, prompt: str, answer: Answer, content: str) -> dict[str, int]:
+    """OpenAI ``usage``: the model's own counts when a model wrote the answer, else the embedding tokenizer's count
+    of the conversation and of the reply (blocking: tokenizes)."""
+    if answer.model is not None and answer.usage.get("output_tokens"):
+        prompt_tokens, completion = answer.usage.get("input_tokens", 0), answer.usage["output_tokens"]
+    else:
+        with state.reader() as rw:
+            count = rw.embedder.count_tokens
+            prompt_tokens, completion = count(prompt), count(content)
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion}

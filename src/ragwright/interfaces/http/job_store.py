@@ -1,0 +1,188 @@
+"""Ingest jobs as records: :class:`Job`, and :class:`JobStore`, the SQLite table every server process reads.
+
+A job names the server process that owns it by pid *and* start time, so after a restart (or in a container where the
+new server gets the old pid) a job whose owner is gone is recognised as orphaned and taken over by exactly one process
+(:meth:`JobStore.claim`, a compare-and-set on the row).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ragwright.service.sqlite_file import open_service_db
+from ragwright.sqlite_migrations import Schema
+
+__all__ = ["SCHEMA", "Job", "JobStatus", "JobStore", "alive", "process_start"]
+
+JobStatus = Literal["queued", "running", "succeeded", "failed"]
+
+
+@dataclass
+class Job:
+    """One upload's ingest job: files, status, progress and result, as stored in the jobs table."""
+
+    id: str
+    tenant: str
+    kb: str
+    store_tenant: str
+    files: list[str]
+    tags: tuple[str, ...]
+    status: JobStatus = "queued"
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    files_done: int = 0
+    files_total: int = 0
+    chunks_embedded: int = 0
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    owner: int = field(default_factory=os.getpid)
+    """The server process running the job."""
+    owner_start: float | None = field(default_factory=lambda: process_start(os.getpid()))
+    """When that process started (Linux), so a recycled pid is not mistaken for it."""
+    job_dir: str = ""
+    """Where the upload waits; removed when the job ends."""
+    worker: tuple[int, float | None] | None = None
+    """The worker process (pid, start) running the job, so a server that takes the job over can stop it."""
+    existing: dict[str, str | None] | None = None
+    """Each file's stored content hash before the job wrote anything (the worker's ``plan``): with the index, it
+    tells added, updated and unchanged apart when a job is reconciled after a crash."""
+    key_tags: tuple[str, ...] = ()
+    """The tag limits of the key that submitted it (empty: none): the worker enforces them on every document, and
+    only keys whose scope covers them may read the job (``service.access.TagScope``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "job",
+            "status": self.status,
+            "knowledge_base": self.kb,
+            "files": list(self.files),
+            "tags": list(self.tags),
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "progress": {
+                "files_done": self.files_done,
+                "files_total": self.files_total or len(self.files),
+                "chunks_embedded": self.chunks_embedded,
+            },
+            "result": self.result,
+            "error": self.error,
+        }
+
+
+def process_start(pid: int) -> float | None:
+    """The start time of process ``pid`` in clock ticks since boot (Linux ``/proc``), or None where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return float(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def alive(pid: int, start: float | None = None) -> bool:
+    """Whether process ``pid`` runs, and is the one that started at ``start`` (when both are known)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        pass
+    now = process_start(pid)
+    if start is not None and now is not None and now != start:
+        return False  # the pid was recycled
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _job(text: str) -> Job:
+    data = json.loads(text)
+    data["tags"] = tuple(data["tags"])
+    data["key_tags"] = tuple(data.get("key_tags", ()))
+    if data.get("worker") is not None:
+        data["worker"] = tuple(data["worker"])
+    return Job(**data)
+
+
+SCHEMA = Schema("jobs")
+
+
+@SCHEMA.migration
+def m001_jobs(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, "
+        "tenant TEXT NOT NULL, data TEXT NOT NULL, finished INTEGER NOT NULL, "
+        "updated_at REAL NOT NULL)"
+    )
+
+
+class JobStore:
+    """Jobs as rows of a SQLite table, so every server process (``serve --workers N``) can answer ``GET /v1/jobs``.
+
+    Example::
+
+        store = JobStore(tmp_path / "service.sqlite")
+        store.put(job)
+        store.get(job.id).status
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._lock = threading.Lock()
+        self._db = open_service_db(Path(path), SCHEMA)
+
+    def put(self, job: Job) -> None:
+        data = json.dumps(dataclasses.asdict(job))
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?)",
+                (job.id, job.tenant, data, int(job.status in ("succeeded", "failed")), time.time()),
+            )
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            row = self._db.execute("SELECT data FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else _job(row[0])
+
+    def unfinished(self) -> list[Job]:
+        """Jobs recorded as queued or running, by any server process, oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT data FROM jobs WHERE finished = 0 ORDER BY rowid").fetchall()
+        return [_job(r[0]) for r in rows]
+
+    def claim(self, job: Job, owner: int, owner_start: float | None) -> Job | None:
+        """Make this process the owner of ``job`` if its row still says what ``job`` says (compare-and-set, so of
+        several server processes exactly one takes over an orphaned job); the claimed job, or None."""
+        claimed = dataclasses.replace(job, owner=owner, owner_start=owner_start)
+        with self._lock:
+            row = self._db.execute("SELECT data FROM jobs WHERE id = ?", (job.id,)).fetchone()
+            if row is None or _job(row[0]) != job:
+                return None
+            cur = self._db.execute(
+                "UPDATE jobs SET data = ?, updated_at = ? WHERE id = ? AND data = ?",
+                (json.dumps(dataclasses.asdict(claimed)), time.time(), job.id, row[0]),
+            )
+        return claimed if cur.rowcount == 1 else None
+
+    def trim(self, keep: int) -> None:
+        """Forget all but the newest ``keep`` finished jobs."""
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM jobs WHERE finished = 1 AND id NOT IN (SELECT id FROM jobs WHERE "
+                "finished = 1 ORDER BY updated_at DESC LIMIT ?)",
+                (keep,),
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
