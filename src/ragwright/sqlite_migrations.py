@@ -21,6 +21,10 @@ Example::
         db.execute("CREATE TABLE IF NOT EXISTS api_keys (key_id TEXT PRIMARY KEY, ...)")
 
     migrate(sqlite3.connect(path, isolation_level=None), KEYS)   # ["keys.m001_api_keys"] the first time, then []
+
+The same :class:`Schema` registry and ``migrations`` table serve PostgreSQL: :func:`ragwright.store.postgres_schema.
+migrate_postgres` applies a schema's steps on a psycopg connection with the same once-only rule (its own transaction
+boundaries, an advisory lock in place of ``BEGIN IMMEDIATE``) and the same :func:`refuse_newer` check.
 """
 
 from __future__ import annotations
@@ -84,7 +88,7 @@ def migrate(db: Any, schema: Schema, *, where: object = "this database") -> list
     db.isolation_level = None  # autocommit: the BEGIN/COMMIT below are the transaction boundaries
     try:
         db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
-        _refuse_newer(db, schema, where)
+        refuse_newer(db, schema, where)
         applied: list[str] = []
         for name, fn in schema.steps:
             if _recorded(db, name):  # cheap check first: an up-to-date file takes no write lock
@@ -108,7 +112,8 @@ def _recorded(db: Any, name: str) -> bool:
     return db.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone() is not None
 
 
-def _refuse_newer(db: Any, schema: Schema, where: object) -> None:
+def refuse_newer(db: Any, schema: Schema, where: object) -> None:
+    """Raise :class:`SchemaVersionError` when ``db`` records a migration of ``schema`` this code does not know."""
     known = set(schema.names())
     unknown = sorted(r[0] for r in db.execute("SELECT name FROM migrations") if schema.owns(r[0]) and r[0] not in known)
     if unknown:

@@ -1,0 +1,348 @@
+"""The PostgreSQL store: the `Store` Protocol over psycopg 3 with a connection pool and pgvector.
+
+Layout (:mod:`ragwright.store.postgres_schema`): ``documents``, ``chunks`` (with an ``embedding vector(dim)`` column),
+``postings`` and ``tenants``, every one carrying the tenant and every query restricted by it. BM25 is computed in SQL
+from the tenant's own postings and totals with the same formula, analyzer and weights as the SQLite store (ADR 0001,
+ADR 0006); dense search is exact cosine (``ORDER BY embedding <=> q``) with the filters in the same ``WHERE``. A
+document and all its rows are replaced in one transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool
+
+from ragwright.answering.injection import InjectionKind
+from ragwright.documents.model import Chunk, Document
+from ragwright.errors import DiskFull, StoreError
+from ragwright.retrieval.analysis import query_terms
+from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoreStats
+from ragwright.store.postgres_schema import PG_INDEX, migrate_postgres
+from ragwright.store.postgres_sql import DOCUMENT_COLUMNS, bm25_query, document_info, document_rows, filter_sql
+from ragwright.store.postgres_write import delete_document, insert_document, lock_tenant
+from ragwright.store.sql import bm25_idf, check_tenant
+
+F = TypeVar("F", bound=Callable[..., Any])
+_IMMUTABLE_META = frozenset({"embedding_model", "embedding_dim"})
+_DISK_FULL = "53100"
+
+
+def _pg_errors(method: F) -> F:
+    """Translate psycopg failures into StoreError (DiskFull when the server is out of space)."""
+
+    @functools.wraps(method)
+    def wrapper(self: PostgresStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except psycopg.Error as exc:
+            raise self._error(exc, f"PostgreSQL store {self.where} failed") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _array(vec: Any) -> npt.NDArray[np.float32]:
+    """A vector column's value (pgvector's ``Vector`` in binary mode) as a float32 array."""
+    return np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy") else vec, dtype=np.float32)
+
+
+class PostgresStore:
+    """`Store` over a PostgreSQL database with pgvector.
+
+    Example::
+
+        store = PostgresStore("postgresql://rag@db.internal/ragwright")
+        store.bind_embedder("all-MiniLM-L6-v2-int8@256", 384)
+        store.upsert("acme", doc, chunks, vectors)
+        hits = store.keyword_search("acme", "how do I rotate keys", k=10)
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        bm25_k1: float = 0.9,
+        bm25_b: float = 0.4,
+        context_weight: float = 1.0,
+        pool_min: int = 1,
+        pool_max: int = 8,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.bm25_k1 = bm25_k1
+        self.bm25_b = bm25_b
+        self.context_weight = context_weight
+        info = conninfo_to_dict(dsn)
+        self.where = f"postgresql://{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+        """The server and database, for messages (never the password)."""
+        self._meta_seen: dict[str, str] = {}
+        self._lock = threading.Lock()
+        try:
+            with psycopg.connect(dsn, autocommit=True, connect_timeout=int(timeout_s)) as conn:
+                migrate_postgres(conn, PG_INDEX, where=self.where)
+            self._pool = ConnectionPool(
+                dsn,
+                min_size=pool_min,
+                max_size=pool_max,
+                kwargs={"autocommit": True},
+                configure=register_vector,
+                timeout=timeout_s,
+                open=True,
+                name="ragwright-store",
+            )
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot open PostgreSQL store {self.where}: {exc}") from exc
+
+    # -- embedding model binding -------------------------------------------------------------------------------
+
+    @property
+    def embedding_model(self) -> str | None:
+        return self._meta("embedding_model")
+
+    @property
+    def embedding_dim(self) -> int | None:
+        dim = self._meta("embedding_dim")
+        return int(dim) if dim is not None else None
+
+    @_pg_errors
+    def bind_embedder(self, name: str, dim: int) -> None:
+        """Record which embedder this index uses; refuse to mix vectors of another model or size."""
+        with self._transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('ragwright.bind_embedder'))")
+            rows = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('embedding_model', 'embedding_dim')"))
+            if not rows:
+                conn.execute("INSERT INTO meta VALUES ('embedding_model', %s), ('embedding_dim', %s)", (name, str(dim)))
+                conn.execute(f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({int(dim)})")
+                return
+        current, current_dim = rows.get("embedding_model"), rows.get("embedding_dim")
+        if current != name or current_dim != str(dim):
+            raise StoreError(
+                f"this index was built with embedder {current} ({current_dim} dims), not {name} ({dim} dims); "
+                "use a new database or schema to switch models"
+            )
+
+    # -- writes --------------------------------------------------------------------------------------------------
+
+    def upsert(self, tenant: str, doc: Document, chunks: Sequence[Chunk], vectors: npt.NDArray[np.float32]) -> None:
+        check_tenant(tenant)
+        if len(chunks) != len(vectors):
+            raise StoreError(f"{len(chunks)} chunks but {len(vectors)} vectors for {doc.doc_id}")
+        dim = self.embedding_dim
+        if chunks and dim is None:
+            raise StoreError("bind_embedder() must be called before the first upsert")
+        if chunks and (vectors.ndim != 2 or vectors.shape[1] != dim):
+            raise StoreError(f"vectors of shape {vectors.shape} do not fit this index ({dim} dims)")
+        with self._transaction() as conn:
+            lock_tenant(conn, tenant)
+            delete_document(conn, tenant, doc.doc_id)
+            insert_document(conn, tenant, doc, chunks, vectors)
+
+    def delete(self, tenant: str, doc_id: str) -> bool:
+        check_tenant(tenant)
+        with self._transaction() as conn:
+            lock_tenant(conn, tenant)
+            return delete_document(conn, tenant, doc_id)
+
+    # -- reads ---------------------------------------------------------------------------------------------------
+
+    @_pg_errors
+    def keyword_search(self, tenant: str, query: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
+        """BM25 over the tenant's own statistics: Lucene's non-negative IDF, ``k1``/``b`` from the constructor."""
+        check_tenant(tenant)
+        terms = query_terms(query)
+        if not terms or k <= 0:
+            return []
+        with self._pool.connection() as conn:
+            totals = conn.execute("SELECT n_chunks, n_terms FROM tenants WHERE tenant = %s", (tenant,)).fetchone()
+            if totals is None or totals[0] <= 0:
+                return []
+            n_chunks, n_terms = int(totals[0]), int(totals[1])
+            df = self._document_frequencies(conn, tenant, terms)
+            present = [t for t in terms if df.get(t)]
+            if not present:
+                return []
+            sql, params = bm25_query(
+                k1=self.bm25_k1,
+                b=self.bm25_b,
+                avgdl=n_terms / n_chunks,
+                context_weight=self.context_weight,
+                filters=filters,
+            )
+            idfs = [bm25_idf(n_chunks, df[t]) for t in present]
+            rows = conn.execute(sql, (present, idfs, tenant, *params, k)).fetchall()
+        return [ScoredChunk(cid, float(score)) for cid, score in rows]
+
+    @_pg_errors
+    def vector_search(
+        self, tenant: str, vector: npt.NDArray[np.float32], k: int, filters: Filters | None = None
+    ) -> list[ScoredChunk]:
+        """Exact cosine similarity over the tenant's chunks that pass ``filters`` (all in one query)."""
+        check_tenant(tenant)
+        dim = self.embedding_dim
+        if k <= 0 or dim is None:
+            return []
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if query.shape[0] != dim:
+            raise StoreError(f"query vector has {query.shape[0]} dims, index has {dim}")
+        where, params = filter_sql(filters)
+        join = " JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id" if where else ""
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT c.chunk_id, 1 - (c.embedding <=> %s) FROM chunks c{join} WHERE c.tenant = %s{where}"
+                " ORDER BY c.embedding <=> %s, c.id LIMIT %s",
+                (query, tenant, *params, query, k),
+            ).fetchall()
+        return [ScoredChunk(cid, float(score)) for cid, score in rows]
+
+    @_pg_errors
+    def get(self, tenant: str, chunk_ids: Sequence[str]) -> list[StoredChunk]:
+        check_tenant(tenant)
+        found: dict[str, StoredChunk] = {}
+        with self._pool.connection() as conn:
+            for row in conn.execute(
+                "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.context, c.char_start, c.char_end,"
+                " c.heading_path, c.page, c.n_tokens, d.source, d.title, d.file_type, d.tags, c.injection"
+                " FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
+                " WHERE c.tenant = %s AND c.chunk_id = ANY(%s::text[])",
+                (tenant, list(dict.fromkeys(chunk_ids))),
+            ):
+                chunk = Chunk(
+                    id=row[0],
+                    doc_id=row[1],
+                    ordinal=row[2],
+                    text=row[3],
+                    context=row[4],
+                    char_start=row[5],
+                    char_end=row[6],
+                    heading_path=tuple(row[7]),
+                    page=row[8],
+                    n_tokens=row[9],
+                )
+                found[row[0]] = StoredChunk(
+                    chunk=chunk,
+                    doc_path=row[1],
+                    doc_title=row[11],
+                    file_type=row[12],
+                    tags=tuple(row[13]),
+                    injection=InjectionKind(row[14]) if row[14] else None,
+                )
+        return [found[c] for c in chunk_ids if c in found]
+
+    @_pg_errors
+    def get_vectors(self, tenant: str, chunk_ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
+        check_tenant(tenant)
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT chunk_id, embedding FROM chunks WHERE tenant = %s AND chunk_id = ANY(%s::text[])",
+                (tenant, list(dict.fromkeys(chunk_ids))),
+            ).fetchall()
+        return {cid: _array(vec) for cid, vec in rows}
+
+    @_pg_errors
+    def vectors_by_text_hash(self, tenant: str, text_hashes: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
+        check_tenant(tenant)
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT ON (text_hash) text_hash, embedding FROM chunks"
+                " WHERE tenant = %s AND text_hash = ANY(%s::text[]) ORDER BY text_hash, id",
+                (tenant, list(dict.fromkeys(text_hashes))),
+            ).fetchall()
+        return {h: _array(vec) for h, vec in rows}
+
+    @_pg_errors
+    def documents(
+        self, tenant: str, *, after: str | None = None, limit: int | None = None, tags: tuple[str, ...] = ()
+    ) -> list[DocumentInfo]:
+        check_tenant(tenant)
+        with self._pool.connection() as conn:
+            return document_rows(conn, tenant, after=after, limit=limit, tags=tags)
+
+    @_pg_errors
+    def document(self, tenant: str, doc_id: str) -> DocumentInfo | None:
+        check_tenant(tenant)
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                f"SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.tenant = %s AND d.doc_id = %s", (tenant, doc_id)
+            ).fetchone()
+        return document_info(row) if row is not None else None
+
+    @_pg_errors
+    def stats(self, tenant: str) -> StoreStats:
+        check_tenant(tenant)
+        with self._pool.connection() as conn:
+            by_type = {
+                ft: int(n)
+                for ft, n in conn.execute(
+                    "SELECT file_type, COUNT(*) FROM documents WHERE tenant = %s GROUP BY file_type", (tenant,)
+                )
+            }
+            row = conn.execute("SELECT COUNT(*) FROM chunks WHERE tenant = %s", (tenant,)).fetchone()
+        return StoreStats(
+            documents=sum(by_type.values()),
+            chunks=int(row[0]) if row else 0,
+            embedding_model=self.embedding_model,
+            by_file_type=by_type,
+        )
+
+    @_pg_errors
+    def term_idf(self, tenant: str, terms: Sequence[str]) -> dict[str, float]:
+        check_tenant(tenant)
+        if not terms:
+            return {}
+        with self._pool.connection() as conn:
+            row = conn.execute("SELECT n_chunks FROM tenants WHERE tenant = %s", (tenant,)).fetchone()
+            if row is None or row[0] <= 0:
+                return {}
+            df = self._document_frequencies(conn, tenant, list(terms))
+        return {t: bm25_idf(int(row[0]), df.get(t, 0)) for t in terms}
+
+    def close(self) -> None:
+        self._pool.close()
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _document_frequencies(conn: Any, tenant: str, terms: Sequence[str]) -> dict[str, int]:
+        """How many of the tenant's chunks hold each term (a range scan of the postings key per term)."""
+        rows = conn.execute(
+            "SELECT term, COUNT(*) FROM postings WHERE tenant = %s AND term = ANY(%s::text[]) GROUP BY term",
+            (tenant, list(dict.fromkeys(terms))),
+        )
+        return {t: int(n) for t, n in rows}
+
+    def _meta(self, key: str) -> str | None:
+        """A meta value; the embedding binding never changes once written, so a found value is kept in memory."""
+        cached = self._meta_seen.get(key)
+        if cached is not None:
+            return cached
+        try:
+            with self._pool.connection() as conn:
+                row = conn.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()
+        except psycopg.Error as exc:
+            raise self._error(exc, f"cannot read PostgreSQL store {self.where}") from exc
+        if row is not None and key in _IMMUTABLE_META:
+            with self._lock:
+                self._meta_seen[key] = row[0]
+        return row[0] if row else None
+
+    def _error(self, exc: BaseException, message: str) -> StoreError:
+        if isinstance(exc, psycopg.Error) and exc.sqlstate == _DISK_FULL:
+            return DiskFull(f"{message}: no space left on the database server")
+        return StoreError(f"{message}: {exc}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """A pooled connection inside one transaction; a failure rolls the whole write back."""
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                yield conn
+        except psycopg.Error as exc:
+            raise self._error(exc, f"write to {self.where} failed and was rolled back") from exc

@@ -1,0 +1,109 @@
+"""Schema of the PostgreSQL store, through the project's one migration mechanism (:mod:`ragwright.sqlite_migrations`).
+
+:data:`PG_INDEX` is a :class:`~ragwright.sqlite_migrations.Schema` like the SQLite index's; :func:`migrate_postgres`
+applies its pending steps on a psycopg connection, each in its own transaction together with the row that records its
+name in the ``migrations`` table, under a transaction-scoped advisory lock so that concurrent openers (several API
+workers) apply each step exactly once. A database that records a step this code does not know is refused
+(:class:`~ragwright.errors.SchemaVersionError`), as for SQLite files.
+
+Every table carries the tenant; the postings table is keyed ``(tenant, term, chunk)`` so a tenant's statistics are read
+from its own rows only (docs/adr/0006). The ``embedding`` column gets its width when the store is bound to an embedder.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ragwright.sqlite_migrations import Schema, refuse_newer
+
+PG_INDEX = Schema("pg_index")
+"""The PostgreSQL index's migrations, recorded as ``pg_index.<name>``."""
+migration = PG_INDEX.migration
+
+_LOCK_KEY = 0x72616777  # "ragw": the advisory lock that serialises migrations of one database
+
+
+def migrate_postgres(conn: Any, schema: Schema, *, where: object = "this database") -> list[str]:
+    """Apply ``schema``'s pending migrations on psycopg connection ``conn`` (autocommit); return the names applied."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
+        )
+    refuse_newer(conn, schema, where)
+    applied: list[str] = []
+    for name, fn in schema.steps:
+        if _recorded(conn, name):
+            continue
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+            if not _recorded(conn, name):  # another process applied it while we waited for the lock
+                fn(conn)
+                conn.execute("INSERT INTO migrations VALUES (%s, %s)", (name, time.time()))
+                applied.append(name)
+    return applied
+
+
+def _recorded(conn: Any, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM migrations WHERE name = %s", (name,)).fetchone() is not None
+
+
+@migration
+def m001_initial(conn: Any) -> None:
+    conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    for statement in (
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE tenants (
+            tenant TEXT PRIMARY KEY,
+            n_chunks BIGINT NOT NULL DEFAULT 0,
+            n_terms BIGINT NOT NULL DEFAULT 0,
+            version BIGINT NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE documents (
+            tenant TEXT NOT NULL,
+            doc_id TEXT COLLATE "C" NOT NULL,
+            source TEXT NOT NULL,
+            file_type TEXT NOT NULL,
+            title TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            tags TEXT[] NOT NULL DEFAULT '{}',
+            metadata JSONB NOT NULL DEFAULT '{}',
+            n_chunks INTEGER NOT NULL,
+            ingested_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (tenant, doc_id)
+        )""",
+        """CREATE TABLE chunks (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            doc_id TEXT COLLATE "C" NOT NULL,
+            chunk_id TEXT NOT NULL,
+            ordinal INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            context TEXT NOT NULL,
+            char_start INTEGER NOT NULL,
+            char_end INTEGER NOT NULL,
+            heading_path TEXT[] NOT NULL,
+            page INTEGER,
+            n_tokens INTEGER NOT NULL,
+            n_terms INTEGER NOT NULL,
+            text_hash TEXT NOT NULL,
+            injection TEXT,
+            embedding vector NOT NULL,
+            FOREIGN KEY (tenant, doc_id) REFERENCES documents (tenant, doc_id) ON DELETE CASCADE
+        )""",
+        "CREATE UNIQUE INDEX chunks_by_id ON chunks (tenant, chunk_id)",
+        "CREATE INDEX chunks_by_doc ON chunks (tenant, doc_id)",
+        "CREATE INDEX chunks_by_text_hash ON chunks (tenant, text_hash)",
+        """CREATE TABLE postings (
+            tenant TEXT NOT NULL,
+            term TEXT NOT NULL,
+            chunk BIGINT NOT NULL REFERENCES chunks (id) ON DELETE CASCADE,
+            tf INTEGER NOT NULL,
+            tf_context INTEGER NOT NULL,
+            dl INTEGER NOT NULL,
+            PRIMARY KEY (tenant, term, chunk)
+        )""",
+        "CREATE INDEX postings_by_chunk ON postings (chunk)",
+    ):
+        conn.execute(statement)

@@ -1,0 +1,56 @@
+"""The PostgreSQL store passes the shared contract unchanged, against the real server of tests/store/conftest.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ragwright.errors import SchemaVersionError, StoreError
+from ragwright.store.base import Store
+from ragwright.store.postgres import PostgresStore
+from ragwright.testing.store_contract import StoreContract, make_doc
+from tests.store.conftest import new_schema_dsn
+
+
+class TestPostgresStoreContract(StoreContract):
+    @pytest.fixture(autouse=True)
+    def _server(self, postgres_dsn: str) -> None:
+        self._dsn = postgres_dsn
+
+    def make_store(self, path: Path) -> Store:
+        return PostgresStore(new_schema_dsn(self._dsn), pool_max=2)  # a fresh schema: every store starts empty
+
+
+def test_reopening_keeps_data_and_refuses_a_newer_schema(fresh_postgres_dsn: str) -> None:
+    s = PostgresStore(fresh_postgres_dsn)
+    s.bind_embedder("m", 8)
+    s.upsert("t", *make_doc("a.md", ["persisted words"]))
+    s.close()
+    s2 = PostgresStore(fresh_postgres_dsn)
+    assert s2.embedding_model == "m" and s2.embedding_dim == 8
+    assert len(s2.keyword_search("t", "persisted", 5)) == 1
+    with s2._pool.connection() as conn:
+        conn.execute("INSERT INTO migrations VALUES ('pg_index.m999_future', 0)")
+    s2.close()
+    with pytest.raises(SchemaVersionError):
+        PostgresStore(fresh_postgres_dsn)
+
+
+def test_failed_upsert_rolls_back_whole_document(fresh_postgres_dsn: str) -> None:
+    s = PostgresStore(fresh_postgres_dsn)
+    s.bind_embedder("m", 8)
+    s.upsert("t", *make_doc("a.md", ["original text"]))
+    doc, chunks, vecs = make_doc("a.md", ["new text", "more new text"], version="2")
+    with pytest.raises(StoreError, match="rolled back"):
+        s.upsert("t", doc, [chunks[0], chunks[0]], vecs)  # duplicate chunk id: fails mid-transaction
+    assert [d.content_hash for d in s.documents("t")] == ["a.md:1"]
+    assert len(s.keyword_search("t", "original", 5)) == 1 and s.keyword_search("t", "new", 5) == []
+    assert s.stats("t").chunks == 1
+    s.close()
+
+
+def test_unreachable_server_is_a_store_error_without_the_password() -> None:
+    with pytest.raises(StoreError) as err:
+        PostgresStore("postgresql://u:s3cret@127.0.0.1:1/db", timeout_s=2)
+    assert "s3cret" not in str(err.value)
