@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -27,14 +26,11 @@ def test_loads_lazily_and_answers_deterministically(gen: LocalGenerator, capfd: 
     assert isinstance(gen, TextGenerator)
     assert not gen.loaded
     prompt = "What is the capital of France? Answer in one short sentence."
-    started = time.perf_counter()
     first = gen.generate(prompt, max_tokens=24, seed=7)
     second = gen.generate(prompt, max_tokens=24, seed=7)
-    elapsed = time.perf_counter() - started
     assert gen.loaded
     assert first == second
     assert "Paris" in first
-    assert elapsed < 30, f"two short generations took {elapsed:.1f}s"
     out, err = capfd.readouterr()
     assert out == "" and err == "", "llama.cpp must not log to the terminal"
 

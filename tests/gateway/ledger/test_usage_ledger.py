@@ -142,9 +142,8 @@ async def test_unwritable_ledger_never_fails_a_call_and_counts_the_loss(
 
 def test_full_buffer_drops_and_counts_instead_of_blocking(tmp_path: Path) -> None:
     ledger = UsageLedger(tmp_path / "u.sqlite", batch_size=10_000, flush_ms=60_000, max_pending=10)
-    t0 = time.perf_counter()
+    # the writer never flushes here (huge batch, 60 s interval): a record() that waited for room would hang
     accepted = [ledger.record(UsageRecord(model_requested="m")) for _ in range(100)]
-    assert time.perf_counter() - t0 < 0.5
     assert accepted.count(True) == 10 and ledger.stats.dropped == 90
     ledger.close()
     assert ledger.stats.written == 10
@@ -152,19 +151,15 @@ def test_full_buffer_drops_and_counts_instead_of_blocking(tmp_path: Path) -> Non
     assert ledger.stats.dropped == 91
 
 
-def test_ten_thousand_records_are_batch_written_quickly(tmp_path: Path) -> None:
+def test_ten_thousand_records_are_batch_written(tmp_path: Path) -> None:
+    # how fast is a benchmark's question (bench/gateway_overhead.py), not a unit test's
     ledger = UsageLedger(tmp_path / "u.sqlite")
-    t0 = time.perf_counter()
     for i in range(10_000):
         ledger.record(
             UsageRecord(tenant=f"t{i % 3}", model_requested="m", model="fake:a", input_tokens=i, cost_usd=0.001)
         )
-    enqueue_s = time.perf_counter() - t0
     assert ledger.flush()
-    total_s = time.perf_counter() - t0
     ledger.close()
-    assert enqueue_s < 0.5, enqueue_s  # ~1 us a record on the request side
-    assert total_s < 5.0, total_s
     conn = sqlite3.connect(tmp_path / "u.sqlite")
     count, tokens = conn.execute("SELECT COUNT(*), SUM(input_tokens) FROM usage").fetchone()
     conn.close()
