@@ -85,3 +85,40 @@ def test_store_setting_is_validated_and_sqlite_stays_the_default() -> None:
     with pytest.raises(ConfigError):
         load_settings(store="mysql://u@h/db")
     assert load_settings(store="postgresql://u@h/db").uses_postgres
+
+
+def test_cli_ingests_and_searches_through_the_store_setting(postgres_dsn: str, tmp_path: Path) -> None:
+    """`RAGWRIGHT_STORE=env:VAR` points the CLI at PostgreSQL; nothing is written to the SQLite default."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
+    env |= {
+        "RAGWRIGHT_STORE": "env:PG_DSN",
+        "PG_DSN": new_schema_dsn(postgres_dsn),
+        "RAGWRIGHT_EMBEDDING__MODEL": "fake",
+    }
+    data = ["--data-dir", str(tmp_path / "data")]
+    cmd = [sys.executable, "-m", "ragwright"]
+    ing = subprocess.run(
+        [*cmd, "ingest", str(root / "examples/sample-docs"), *data, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ing.returncode == 0, ing.stderr
+    assert json.loads(ing.stdout)["failed"] == 0
+    out = subprocess.run(
+        [*cmd, "search", "error Q-214 reallocated sectors", *data, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "troubleshooting.md" in out.stdout
+    assert not (tmp_path / "data" / "index.sqlite").exists()
