@@ -19,7 +19,7 @@ from ragwright.answering.conversation import Turn
 from ragwright.answering.service import Asker, GeneratorName
 from ragwright.answering.types import Answer
 from ragwright.config import Settings
-from ragwright.errors import NotIndexedError
+from ragwright.errors import ConfigError, NotIndexedError
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.build import Gateway, SyncGateway
 from ragwright.gateway.pricing import PriceTable
@@ -69,14 +69,25 @@ class Ragwright:
     def store(self) -> Store:
         if self._store is None:
             r = self.settings.retrieval
-            self._store = SQLiteStore(
-                self.settings.index_path, bm25_k1=r.bm25_k1, bm25_b=r.bm25_b, context_weight=r.context_weight
-            )
+            if self.settings.uses_postgres:
+                try:
+                    from ragwright.store.postgres import PostgresStore
+                except ImportError as exc:
+                    raise ConfigError(
+                        "store = postgresql://... needs the 'postgres' extra: pip install 'ragwright[postgres]'"
+                    ) from exc
+                self._store = PostgresStore(
+                    self.settings.store_dsn(), bm25_k1=r.bm25_k1, bm25_b=r.bm25_b, context_weight=r.context_weight
+                )
+            else:
+                self._store = SQLiteStore(
+                    self.settings.index_path, bm25_k1=r.bm25_k1, bm25_b=r.bm25_b, context_weight=r.context_weight
+                )
         return self._store
 
     def open_existing_store(self) -> Store:
         """The store for read commands: a clear error instead of an empty new index when nothing was ingested."""
-        if self._store is None and not self.settings.index_path.exists():
+        if self._store is None and not self.settings.uses_postgres and not self.settings.index_path.exists():
             raise NotIndexedError(f"no index at {self.settings.index_path}: run `ragwright ingest PATH` first")
         return self.store
 

@@ -31,6 +31,7 @@ from ragwright.errors import ConfigError, SecretMissing
 from ragwright.redact import remember_secret
 
 DEFAULT_CONFIG_FILE = "ragwright.toml"
+STORE_PREFIXES = ("postgresql://", "postgres://", "env:", "file:")
 
 
 class IngestSettings(BaseModel):
@@ -273,6 +274,12 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(Path(".ragwright"), description="Where the index lives.")
+    store: str = Field(
+        "sqlite",
+        description='The index backend: "sqlite" (<data_dir>/index.sqlite, the default) or a PostgreSQL DSN '
+        '"postgresql://user@host:5432/db", or an env:VAR / file:PATH reference to one (keeps a password out of the '
+        "config file); see docs/postgres.md.",
+    )
     tenant: str = Field("default", min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.\-]+$")
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
@@ -291,6 +298,28 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        if value == "sqlite" or value.startswith(STORE_PREFIXES):
+            return value
+        raise ValueError('store must be "sqlite", a postgresql:// DSN, or an env:VAR / file:PATH reference to one')
+
+    @property
+    def uses_postgres(self) -> bool:
+        """Whether the index lives in PostgreSQL rather than in <data_dir>/index.sqlite."""
+        return self.store != "sqlite"
+
+    def store_dsn(self) -> str:
+        """The PostgreSQL DSN of ``store``, its reference resolved and its password remembered for redaction."""
+        dsn = resolve_secret(self.store) if self.store.startswith(("env:", "file:")) else self.store
+        if not isinstance(dsn, str) or not dsn.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(f"store {self.store.partition(':')[0]}:... does not hold a postgresql:// DSN")
+        from psycopg.conninfo import conninfo_to_dict
+
+        remember_secret(str(conninfo_to_dict(dsn).get("password") or "") or None)
+        return dsn
 
     @property
     def index_path(self) -> Path:
