@@ -23,9 +23,9 @@ demo: setup
 	tr '\n' '\0' < examples/demo_questions.txt | xargs -0 $(BIN)/ragwright ask --data-dir $(DEMO_DIR)
 
 test: setup
-	# headless Chromium renders the eval report in tests/evals/test_report.py (skipped only if it cannot be installed)
+	# headless Chromium renders the eval report and /docs in tests (skipped only if it cannot be installed)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) || true
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 lint: setup
 	$(BIN)/ruff check src tests bench scripts
