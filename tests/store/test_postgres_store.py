@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from ragwright.errors import SchemaVersionError, StoreError
 from ragwright.store.base import Store
@@ -22,13 +20,6 @@ class TestPostgresStoreContract(StoreContract):
 
     def make_store(self, path: Path) -> Store:
         return PostgresStore(new_schema_dsn(self._dsn), pool_max=2)  # a fresh schema: every store starts empty
-
-    # The contract's property test, unchanged, under a wrapper of this class's own: Hypothesis fails a @given method
-    # run from two classes in one process (HealthCheck.differing_executors), as the SQLite and PostgreSQL suites are.
-    _isolation = StoreContract.test_no_query_ever_returns_another_tenants_chunk
-    test_no_query_ever_returns_another_tenants_chunk = settings(_isolation._hypothesis_internal_use_settings)(  # type: ignore[attr-defined]
-        given(data=st.data())(_isolation.hypothesis.inner_test)  # type: ignore[attr-defined]
-    )
 
 
 def test_reopening_keeps_data_and_refuses_a_newer_schema(fresh_postgres_dsn: str) -> None:
