@@ -8,6 +8,7 @@ exactly what gets embedded, so an unchanged chunk never needs embedding twice.
 from __future__ import annotations
 
 import hashlib
+import json
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
@@ -41,6 +42,16 @@ class SourceSpan:
     page: int | None
     start: int
     end: int
+
+
+def spans_json(spans: tuple[SourceSpan, ...]) -> str:
+    """``spans`` as the compact JSON the stores keep per chunk: ``[[page, start, end], ...]``."""
+    return json.dumps([[s.page, s.start, s.end] for s in spans], separators=(",", ":"))
+
+
+def spans_from_json(raw: str | None) -> tuple[SourceSpan, ...]:
+    """The inverse of :func:`spans_json` (``None`` or ``"[]"``: no spans)."""
+    return tuple(SourceSpan(page, start, end) for page, start, end in json.loads(raw or "[]"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,3 +78,10 @@ def m002_chunk_injection_flag(db: Any) -> None:
         "UPDATE chunks SET injection = ? WHERE id = ?",
         [(kind.value, rid) for rid, text in rows if (kind := flag(text)) is not None],
     )
+
+
+@migration
+def m003_chunk_source_spans(db: Any) -> None:
+    """Per chunk, where its text sits in the original file (:func:`~ragwright.documents.model.spans_json`), so a
+    citation can be highlighted there; chunks indexed before this migration have none until they are re-ingested."""
+    db.execute("ALTER TABLE chunks ADD COLUMN source_spans TEXT NOT NULL DEFAULT '[]'")

@@ -23,7 +23,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from ragwright.answering.injection import InjectionKind
-from ragwright.documents.model import Chunk, Document
+from ragwright.documents.model import Chunk, Document, spans_from_json
 from ragwright.errors import DiskFull, StoreError
 from ragwright.retrieval.analysis import query_terms
 from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoreStats
@@ -209,7 +209,8 @@ class PostgresStore:
         with self._pool.connection() as conn:
             for row in conn.execute(
                 "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.context, c.char_start, c.char_end,"
-                " c.heading_path, c.page, c.n_tokens, d.source, d.title, d.file_type, d.tags, c.injection"
+                " c.heading_path, c.page, c.n_tokens, d.source, d.title, d.file_type, d.tags, c.injection,"
+                " c.source_spans"
                 " FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
                 " WHERE c.tenant = %s AND c.chunk_id = ANY(%s::text[])",
                 (tenant, list(dict.fromkeys(chunk_ids))),
@@ -225,6 +226,7 @@ class PostgresStore:
                     heading_path=tuple(row[7]),
                     page=row[8],
                     n_tokens=row[9],
+                    source_spans=spans_from_json(row[15]),
                 )
                 found[row[0]] = StoredChunk(
                     chunk=chunk,

@@ -107,3 +107,9 @@ def m001_initial(conn: Any) -> None:
         "CREATE INDEX postings_by_chunk ON postings (chunk)",
     ):
         conn.execute(statement)
+
+
+@migration
+def m002_chunk_source_spans(conn: Any) -> None:
+    """Per chunk, where its text sits in the original file (the SQLite index's ``m003_chunk_source_spans``)."""
+    conn.execute("ALTER TABLE chunks ADD COLUMN source_spans TEXT NOT NULL DEFAULT '[]'")

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from psycopg.types.json import Jsonb
 
 from ragwright.answering.injection import flag
-from ragwright.documents.model import Chunk, Document
+from ragwright.documents.model import Chunk, Document, spans_json
 from ragwright.retrieval.analysis import analyze
 
 
@@ -65,14 +65,15 @@ def insert_document(
                 len(terms),
                 chunk.text_hash,
                 kind.value if (kind := flag(chunk.text)) is not None else None,
+                spans_json(chunk.source_spans),
                 np.asarray(vector, dtype=np.float32),
             )
         )
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO chunks (tenant, doc_id, chunk_id, ordinal, text, context, char_start, char_end,"
-            " heading_path, page, n_tokens, n_terms, text_hash, injection, embedding)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            " heading_path, page, n_tokens, n_terms, text_hash, injection, source_spans, embedding)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             rows,
             returning=True,
         )

@@ -22,7 +22,7 @@ import sqlean as sqlite3
 import sqlite_vec
 
 from ragwright.answering.injection import InjectionKind
-from ragwright.documents.model import Chunk, Document
+from ragwright.documents.model import Chunk, Document, spans_from_json
 from ragwright.errors import StoreError
 from ragwright.private_files import private_file
 from ragwright.retrieval.analysis import query_terms
@@ -214,7 +214,8 @@ class SQLiteStore:
                 marks = ",".join("?" * len(batch))
                 for row in self._db.execute(
                     "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.context, c.char_start, c.char_end,"
-                    " c.heading_path, c.page, c.n_tokens, d.source, d.title, d.file_type, d.tags, c.injection"
+                    " c.heading_path, c.page, c.n_tokens, d.source, d.title, d.file_type, d.tags, c.injection,"
+                    " c.source_spans"
                     " FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
                     f" WHERE c.tenant = ? AND c.chunk_id IN ({marks})",
                     (tenant, *batch),
@@ -230,6 +231,7 @@ class SQLiteStore:
                         heading_path=tuple(json.loads(row[7])),
                         page=row[8],
                         n_tokens=row[9],
+                        source_spans=spans_from_json(row[15]),
                     )
                     found[row[0]] = StoredChunk(
                         chunk=chunk,

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ragwright.answering.injection import flag
-from ragwright.documents.model import Chunk, Document
+from ragwright.documents.model import Chunk, Document, spans_json
 from ragwright.retrieval.analysis import analyze
 from ragwright.store.sql import batches
 
@@ -70,7 +70,8 @@ def insert_document(
         total_terms += len(terms)
         cur = db.execute(
             "INSERT INTO chunks (tenant, doc_id, chunk_id, ordinal, text, context, char_start, char_end,"
-            " heading_path, page, n_tokens, n_terms, text_hash, injection) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " heading_path, page, n_tokens, n_terms, text_hash, injection, source_spans)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 tenant,
                 doc.doc_id,
@@ -86,6 +87,7 @@ def insert_document(
                 len(terms),
                 chunk.text_hash,
                 kind.value if (kind := flag(chunk.text)) is not None else None,
+                spans_json(chunk.source_spans),
             ),
         )
         rowid = cur.lastrowid

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ragwright.documents.model import Chunk, Document, Section
+from ragwright.documents.model import Chunk, Document, Section, SourceSpan
 from ragwright.errors import StoreError
 from ragwright.retrieval.analysis import analyze
 from ragwright.store.base import Filters, Store
@@ -50,6 +50,10 @@ def make_doc(
                 heading_path=("H",),
                 page=None,
                 n_tokens=len(text.split()),
+                source_spans=(
+                    SourceSpan(None, start, pos),
+                    SourceSpan(2, i, i + 1),
+                ),  # stored, so round-trip tests see them
             )
         )
     doc = Document(
