@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ragwright.documents.archive import check_archive
 from ragwright.documents.normalize import clean_text
@@ -78,7 +78,6 @@ def load_docx(data: bytes, source: str) -> Extracted:
 
     import docx  # lazy: python-docx pulls in lxml
     from docx.opc.exceptions import PackageNotFoundError
-    from docx.table import Table
 
     try:
         document = docx.Document(io.BytesIO(data))
@@ -89,6 +88,16 @@ def load_docx(data: bytes, source: str) -> Extracted:
         raise CorruptFileError(source, f"not a readable Word document ({type(exc).__name__})") from None
     except _DAMAGED_PACKAGE as exc:  # python-docx on damaged relationships or parts (found by bench/fuzz_loaders.py)
         raise CorruptFileError(source, f"not a readable Word document ({type(exc).__name__})") from None
+
+    try:
+        return _extract(blocks, core_title)
+    except _DAMAGED_PACKAGE as exc:  # styles or parts that a damaged package lacks are only met while walking it
+        raise CorruptFileError(source, f"not a readable Word document ({type(exc).__name__})") from None
+
+
+def _extract(blocks: list[Any], core_title: str) -> Extracted:
+    """Text and heading sections of the document's blocks (paragraphs and tables, in order)."""
+    from docx.table import Table
 
     builder = TextBuilder()
     stack: list[tuple[int, str]] = []
