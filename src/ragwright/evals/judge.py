@@ -240,6 +240,4 @@ class Judge:
     async def aclose(self) -> None:
         """Close the cache and the model (its HTTP connections), from inside the event loop that used it."""
         self.close()
-        closer = getattr(self.model, "aclose", None)
-        if closer is not None:
-            await closer()
+        await self.model.aclose()
