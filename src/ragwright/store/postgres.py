@@ -30,7 +30,7 @@ from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk
 from ragwright.store.postgres_schema import PG_INDEX, migrate_postgres
 from ragwright.store.postgres_sql import DOCUMENT_COLUMNS, bm25_query, document_info, document_rows, filter_sql
 from ragwright.store.postgres_write import delete_document, insert_document, lock_tenant
-from ragwright.store.sql import bm25_idf, check_tenant
+from ragwright.store.sql import bm25_idf, check_tenant, check_upsert
 
 F = TypeVar("F", bound=Callable[..., Any])
 _IMMUTABLE_META = frozenset({"embedding_model", "embedding_dim"})
@@ -132,14 +132,7 @@ class PostgresStore:
     # -- writes --------------------------------------------------------------------------------------------------
 
     def upsert(self, tenant: str, doc: Document, chunks: Sequence[Chunk], vectors: npt.NDArray[np.float32]) -> None:
-        check_tenant(tenant)
-        if len(chunks) != len(vectors):
-            raise StoreError(f"{len(chunks)} chunks but {len(vectors)} vectors for {doc.doc_id}")
-        dim = self.embedding_dim
-        if chunks and dim is None:
-            raise StoreError("bind_embedder() must be called before the first upsert")
-        if chunks and (vectors.ndim != 2 or vectors.shape[1] != dim):
-            raise StoreError(f"vectors of shape {vectors.shape} do not fit this index ({dim} dims)")
+        check_upsert(tenant, doc.doc_id, len(chunks), vectors, self.embedding_dim)
         with self._transaction() as conn:
             lock_tenant(conn, tenant)
             delete_document(conn, tenant, doc.doc_id)

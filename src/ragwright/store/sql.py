@@ -49,6 +49,17 @@ def check_tenant(tenant: str) -> None:
         raise StoreError("a tenant is required for every store call")
 
 
+def check_upsert(tenant: str, doc_id: str, n_chunks: int, vectors: Any, dim: int | None) -> None:
+    """What every store checks before writing a document: a tenant, one vector per chunk, of the index's dimension."""
+    check_tenant(tenant)
+    if n_chunks != len(vectors):
+        raise StoreError(f"{n_chunks} chunks but {len(vectors)} vectors for {doc_id}")
+    if n_chunks and dim is None:
+        raise StoreError("bind_embedder() must be called before the first upsert")
+    if n_chunks and (vectors.ndim != 2 or vectors.shape[1] != dim):
+        raise StoreError(f"vectors of shape {vectors.shape} do not fit this index ({dim} dims)")
+
+
 def filter_sql(filters: Filters | None) -> tuple[str, list[Any]]:
     """SQL conditions over aliases ``c`` (chunks) and ``d`` (documents) for ``filters``."""
     if not filters:

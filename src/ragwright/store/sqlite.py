@@ -32,7 +32,15 @@ from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk
 from ragwright.store.dense_cache import DenseCache
 from ragwright.store.keyword_cache import BM25Params, KeywordCache
 from ragwright.store.migrations import INDEX
-from ragwright.store.sql import batches, bm25_search, check_tenant, db_errors, document_rows, filter_sql
+from ragwright.store.sql import (
+    batches,
+    bm25_search,
+    check_tenant,
+    check_upsert,
+    db_errors,
+    document_rows,
+    filter_sql,
+)
 from ragwright.store.sqlite_vectors import ann_search, exact_search, to_chunk_ids, vectors_for_rowids
 from ragwright.store.sqlite_write import create_keyword_table, create_vector_table, delete_document, insert_document
 
@@ -118,13 +126,7 @@ class SQLiteStore:
     # -- writes --------------------------------------------------------------------------------------------------
 
     def upsert(self, tenant: str, doc: Document, chunks: Sequence[Chunk], vectors: npt.NDArray[np.float32]) -> None:
-        check_tenant(tenant)
-        if len(chunks) != len(vectors):
-            raise StoreError(f"{len(chunks)} chunks but {len(vectors)} vectors for {doc.doc_id}")
-        if chunks and self.embedding_dim is None:
-            raise StoreError("bind_embedder() must be called before the first upsert")
-        if chunks and (vectors.ndim != 2 or vectors.shape[1] != self.embedding_dim):
-            raise StoreError(f"vectors of shape {vectors.shape} do not fit this index ({self.embedding_dim} dims)")
+        check_upsert(tenant, doc.doc_id, len(chunks), vectors, self.embedding_dim)
         with self._lock, self._transaction():
             kw = self._kw_tables.get(tenant) or self._create_kw_table(tenant)
             delete_document(self._db, tenant, doc.doc_id, kw)
