@@ -67,6 +67,14 @@ class ResponseFormat:
 
 
 @dataclass(frozen=True, slots=True)
+class PromptRef:
+    """Which versioned prompt produced a request: recorded on spans, usage rows and eval runs, never sent."""
+
+    name: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
 class RequestContext:
     """Who is asking: used by rate limits, budgets, cache scoping and the usage ledger, never sent to a provider."""
 
@@ -75,6 +83,8 @@ class RequestContext:
     tags: tuple[str, ...] = ()
     retrieval_confidence: float | None = None
     """Set by the ask pipeline; the router treats weak evidence as a harder question."""
+    prompt: PromptRef | None = None
+    """The prompt (name and version) the request was rendered from, when it came from a prompt."""
 
 
 @dataclass(frozen=True, slots=True)
