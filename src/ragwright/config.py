@@ -280,6 +280,10 @@ class AgentSettings(BaseModel):
     approve: Literal["ask", "all", "none"] = Field(
         "ask", description="Tool calls that need approval: ask a human (the run pauses), approve all, or deny all."
     )
+    require_approval: list[str] = Field(
+        default_factory=list,
+        description="Tools that always need a human's approval, whatever their own flags say (e.g. get_document).",
+    )
     max_steps: int = Field(12, ge=1, le=200)
     max_tool_calls: int = Field(24, ge=0, le=1000)
     max_tokens: int = Field(60_000, ge=100, le=10_000_000)
