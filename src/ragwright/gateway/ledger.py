@@ -61,6 +61,13 @@ class UsageRecord:
     fallback: str = ""
     """The models tried before the one that answered, ' > '-joined with their error types, e.g. 'a:x(CircuitOpen)'."""
     stream: bool = False
+    kb: str | None = None
+    """The knowledge base an answer was drawn from (None for calls that are not answers, e.g. the proxy's)."""
+    prompt_name: str | None = None
+    """The versioned prompt the request was rendered from (``RequestContext.prompt``), when it came from one."""
+    prompt_version: str | None = None
+    request_id: str | None = None
+    """The front door's request id: the calls one question made share it (`ragwright usage` counts questions by it)."""
 
 
 COLUMNS = tuple(f.name for f in fields(UsageRecord))
@@ -90,6 +97,15 @@ def m001_usage(db: sqlite3.Connection) -> None:
 def m002_cache_write_tokens(db: sqlite3.Connection) -> None:
     if "cache_write_tokens" not in columns(db, "usage"):  # ledgers made before migrations may have it already
         db.execute("ALTER TABLE usage ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0")
+
+
+@SCHEMA.migration
+def m003_kb_prompt_request(db: sqlite3.Connection) -> None:
+    """Usage by knowledge base and by prompt version (`ragwright usage --by kb|prompt`), and per question."""
+    have = columns(db, "usage")
+    for name in ("kb", "prompt_name", "prompt_version", "request_id"):
+        if name not in have:
+            db.execute(f"ALTER TABLE usage ADD COLUMN {name} TEXT")
 
 
 _INSERT = f"INSERT INTO usage ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
