@@ -25,11 +25,12 @@ from collections import deque
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from pathlib import Path
+from typing import Protocol
 
 from ragwright.private_files import private_file
 from ragwright.sqlite_migrations import Schema, columns, execute_script, migrate
 
-__all__ = ["UsageLedger", "UsageRecord", "LedgerStats"]
+__all__ = ["LedgerStats", "UsageLedger", "UsageRecord", "UsageSink", "UsageSinks"]
 
 log = logging.getLogger("ragwright.gateway.ledger")
 
@@ -68,6 +69,26 @@ class UsageRecord:
     prompt_version: str | None = None
     request_id: str | None = None
     """The front door's request id: the calls one question made share it (`ragwright usage` counts questions by it)."""
+
+
+class UsageSink(Protocol):
+    """Where :class:`~ragwright.gateway.policies.ledgered.Ledgered` hands each call's record: the ledger, the
+    gateway's metrics, or both (:class:`UsageSinks`). ``record`` must not block: it runs on the request path."""
+
+    def record(self, rec: UsageRecord) -> bool: ...
+
+
+class UsageSinks:
+    """Several sinks as one: each record goes to every sink."""
+
+    def __init__(self, sinks: list[UsageSink]) -> None:
+        self.sinks = tuple(sinks)
+
+    def record(self, rec: UsageRecord) -> bool:
+        ok = True
+        for sink in self.sinks:
+            ok = sink.record(rec) and ok
+        return ok
 
 
 COLUMNS = tuple(f.name for f in fields(UsageRecord))

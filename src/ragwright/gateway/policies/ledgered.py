@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 
 from ragwright.errors import AllProvidersFailed
 from ragwright.gateway.base import ChatModel, WrapperModel
-from ragwright.gateway.ledger import UsageLedger, UsageRecord
+from ragwright.gateway.ledger import UsageRecord, UsageSink
 from ragwright.gateway.types import Attempt, ChatRequest, ChatResponse, Chunk, Usage
 from ragwright.redact import redact
 
@@ -31,7 +31,7 @@ class Ledgered(WrapperModel):
     request's own ``model``.
     """
 
-    def __init__(self, inner: ChatModel, ledger: UsageLedger, *, requested: str | None = None) -> None:
+    def __init__(self, inner: ChatModel, ledger: UsageSink, *, requested: str | None = None) -> None:
         super().__init__(inner)
         self.ledger = ledger
         self.requested = requested
