@@ -280,7 +280,14 @@ def build_proxy(settings: Settings, *, authenticate: Authenticator | None = None
     )
 
 
-def serve(app: ProxyApp, *, host: str = "127.0.0.1", port: int = 8100, log_level: str = "warning") -> None:
+def serve(
+    app: ProxyApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8100,
+    log_level: str = "warning",
+    log_config: dict[str, Any] | None = None,
+) -> None:
     """Run the proxy with uvicorn on uvloop + httptools, one process (limits and budgets stay exact in memory)."""
     import gc
 
@@ -295,6 +302,7 @@ def serve(app: ProxyApp, *, host: str = "127.0.0.1", port: int = 8100, log_level
         loop="uvloop",
         http="httptools",
         log_level=log_level,
+        log_config=log_config,
         access_log=False,
         server_header=False,
         proxy_headers=False,

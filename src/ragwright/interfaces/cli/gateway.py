@@ -13,6 +13,7 @@ from rich.table import Table
 from ragwright.config import Settings, load_settings
 from ragwright.errors import UserError
 from ragwright.interfaces.cli import render
+from ragwright.interfaces.cli.serve import LogFormatOpt
 
 if TYPE_CHECKING:
     from ragwright.gateway.proxy import ProxyApp
@@ -40,12 +41,14 @@ def serve(
     ] = True,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
+    log_format: LogFormatOpt = None,
 ) -> None:
-    """Serve the gateway as an OpenAI-compatible API: POST /v1/chat/completions, GET /v1/models.
+    """Serve the gateway as an OpenAI-compatible API: POST /v1/chat/completions, GET /v1/models, GET /metrics.
 
     Every request needs an API key from `ragwright keys create` (Authorization: Bearer ...); the key's tenant is used.
     """
     from ragwright.gateway.proxy import serve as run
+    from ragwright.observability.logging import logging_config
 
     settings = load_settings(config, data_dir=data_dir)
     proxy = make_proxy(settings, host=host, no_auth=no_auth)
@@ -53,7 +56,7 @@ def serve(
         f"ragwright gateway on http://{host}:{port}/v1  models: {', '.join(proxy.gateway.models())}"
         + ("  [bold]no auth[/]: any local client may call it" if no_auth else "")
     )
-    run(proxy, host=host, port=port)
+    run(proxy, host=host, port=port, log_config=logging_config(log_format or settings.logging.format, "warning"))
 
 
 def make_proxy(settings: Settings, *, host: str, no_auth: bool) -> ProxyApp:

@@ -109,11 +109,18 @@ def build_http_app(
     return RequestIdMiddleware(BearerKeyAuth(inner, keys))
 
 
-async def serve_http(server: Server[Any], keys: KeyStore, *, host: str, port: int, log_level: str = "warning") -> None:
+async def serve_http(
+    server: Server[Any],
+    keys: KeyStore,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "warning",
+    log_config: dict[str, Any] | None = None,
+) -> None:
     """Run the authenticated streamable HTTP app with uvicorn until interrupted."""
     import uvicorn
 
-    config = uvicorn.Config(
-        build_http_app(server, keys, host=host), host=host, port=port, log_level=log_level, lifespan="on"
-    )
+    app = build_http_app(server, keys, host=host)
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on", log_config=log_config)
     await uvicorn.Server(config).serve()
