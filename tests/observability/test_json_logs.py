@@ -5,12 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -20,39 +14,20 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from ragwright.observability.logging import JsonFormatter
 from ragwright.observability.requests import begin, identify
 from ragwright.service.keys import KeyStore
+from tests.http.conftest import serve_process
 
 SECRET = "rw_0123456789ab_querystringsecretquerystringsecret"
 
 
 def test_serve_writes_json_lines_with_the_request_id_tenant_and_key(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
-    env.update(RAGWRIGHT_EMBEDDING__MODEL="fake", RAGWRIGHT_DATA_DIR=str(tmp_path / "idx"))
     with KeyStore(tmp_path / "idx" / "keys.sqlite") as keys:
         raw, key = keys.create("acme", scopes=("read",))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ragwright", "serve", "--port", "0", "--log-format", "json", "--log-level", "info"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        assert proc.stdout is not None
-        url = None
-        deadline = time.monotonic() + 60
-        while url is None and time.monotonic() < deadline:
-            found = re.search(r"(http://127\.0\.0\.1:\d+)", proc.stdout.readline())
-            url = found.group(1) if found else None
-        assert url, "serve did not report its address"
+    with serve_process(tmp_path / "idx", "--log-format", "json", "--log-level", "info") as served:
         headers = {"Authorization": f"Bearer {raw}", "X-Request-Id": "req-42"}
-        assert httpx.get(f"{url}/v1/documents?api_key={SECRET}", headers=headers, timeout=30).status_code == 200
-        refused = httpx.get(f"{url}/v1/documents", headers={"Authorization": f"Bearer {SECRET}"}, timeout=30)
+        assert httpx.get(f"{served.url}/v1/documents?api_key={SECRET}", headers=headers, timeout=30).status_code == 200
+        refused = httpx.get(f"{served.url}/v1/documents", headers={"Authorization": f"Bearer {SECRET}"}, timeout=30)
         assert refused.status_code == 401
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+    out = served.output
     lines = [json.loads(line) for line in out.splitlines() if line.strip()]  # every line is one JSON object
     access = [d for d in lines if d["logger"] == "uvicorn.access"]
     mine = next(d for d in access if d.get("request_id") == "req-42")
