@@ -266,6 +266,16 @@ class ServiceSettings(BaseModel):
     keys_file: Path | None = Field(None, description="API key store; default <data_dir>/keys.sqlite.")
 
 
+class LoggingSettings(BaseModel):
+    """``[logging]``: how the servers (``serve``, ``gateway serve``, ``mcp``) write their log lines."""
+
+    format: Literal["text", "json"] = Field(
+        "text",
+        description="text: uvicorn's lines, for a terminal; json: one object per line with request id, trace id, "
+        "tenant and key id (secrets redacted), for a log pipeline. --log-format overrides it.",
+    )
+
+
 class AgentSettings(BaseModel):
     """``[agent]``: which model an agent run uses and the limits a run gets unless the caller sets its own."""
 
@@ -308,6 +318,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @classmethod
