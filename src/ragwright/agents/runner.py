@@ -314,6 +314,7 @@ class AgentRunner:
 
     def _check_call(self, run: RunState, rec: CallRecord, tool: AgentTool) -> None:
         key = _canonical(rec.name, rec.arguments)
+        # a call that already succeeded with these arguments (retrying a failed one is allowed, within the limits)
         earlier = [c for c in self.store.calls(run.id) if c.status in _RAN and _canonical(c.name, c.arguments) == key]
         if earlier:
             run.usage.repeats += 1
@@ -352,7 +353,7 @@ class AgentRunner:
 
 
 _WAITING = (CallStatus.PENDING_APPROVAL, CallStatus.UNKNOWN)
-_RAN = (CallStatus.DONE, CallStatus.FAILED, CallStatus.DISPATCHED, CallStatus.UNKNOWN)
+_RAN = (CallStatus.DONE, CallStatus.DISPATCHED, CallStatus.UNKNOWN)
 
 
 def _me() -> tuple[int, float | None]:
