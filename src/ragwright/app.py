@@ -78,7 +78,11 @@ class Ragwright:
                         "store = postgresql://... needs the 'postgres' extra: pip install 'ragwright[postgres]'"
                     ) from exc
                 self._store = PostgresStore(
-                    self.settings.store_dsn(), bm25_k1=r.bm25_k1, bm25_b=r.bm25_b, context_weight=r.context_weight
+                    self.settings.store_dsn(),
+                    bm25_k1=r.bm25_k1,
+                    bm25_b=r.bm25_b,
+                    context_weight=r.context_weight,
+                    settings=self.settings.postgres,
                 )
             else:
                 self._store = SQLiteStore(
