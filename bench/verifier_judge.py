@@ -18,12 +18,15 @@ import hashlib
 import json
 import math
 import os
+import random
 import time
 from pathlib import Path
 from typing import Any
 
-from ragwright.answering.verify_judge import ModelJudge
-from ragwright.bench.verifier import run_verifier_bench
+from ragwright.answering.verify import Failure, verify_offline
+from ragwright.answering.verify_judge import ModelJudge, _passage_of
+from ragwright.bench.verifier import evidence_of, load_split, run_verifier_bench
+from ragwright.bench.verifier_pairs import build_pairs, split_of
 from ragwright.config import load_settings
 from ragwright.gateway.providers.local import LOCAL_CONTEXT_WINDOW, LocalChatModel, generator_factory
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message
@@ -50,6 +53,31 @@ def with_intervals(block: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _key(request: ChatRequest) -> str:
+    return hashlib.sha256(json.dumps([m.content for m in request.messages]).encode()).hexdigest()
+
+
+def cached_prefix(args: argparse.Namespace, judge: ModelJudge, cache: dict[str, Any]) -> int:
+    """How many pairs of the seeded judge sample (drawn as ``run_verifier_bench`` draws it) can be judged from the
+    cache alone: the sample of k is the first k of the sample of ``args.limit`` (``random.sample``, same seed)."""
+    pairs = build_pairs(args.datasets, args.data)
+    test_docs = load_split(args.data)
+    chosen = [p for p in pairs if split_of(p.doc, test_docs) == "test"]
+    sample = random.Random("judge:test").sample(chosen, args.limit)
+    for k, pair in enumerate(sample):
+        if (
+            pair.earlier
+            and verify_offline([pair.sentence], [], None, earlier=pair.earlier)[0].failure is Failure.REPEAT
+        ):
+            continue  # collapsed before any judge call, as in run_judge
+        evidence = evidence_of(pair)
+        offline = verify_offline([pair.sentence], evidence, None)[0]  # as ModelJudge.judge_pair picks the passage
+        request = judge.request(pair.sentence, _passage_of(evidence, offline.evidence))
+        if _key(request) not in cache:
+            return k
+    return len(sample)
+
+
 def _read_cache(path: Path | None) -> dict[str, dict[str, Any]]:
     if path is None or not path.is_file():
         return {}
@@ -65,6 +93,11 @@ def main() -> None:
     ap.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
     ap.add_argument("--data", type=Path, default=Path("bench/data/verifier"))
     ap.add_argument("--out", type=Path)
+    ap.add_argument(
+        "--replay",
+        action="store_true",
+        help="no model call: judge the longest prefix of the seeded sample whose replies are cached (a run cut short)",
+    )
     args = ap.parse_args()
     build = generator_factory(args.model.partition(":")[2], LOCAL_CONTEXT_WINDOW)
 
@@ -79,9 +112,11 @@ def main() -> None:
     cache = _read_cache(cache_path)
 
     def chat(request: ChatRequest) -> ChatResponse:
-        key = hashlib.sha256(json.dumps([m.content for m in request.messages]).encode()).hexdigest()
+        key = _key(request)
         if key in cache:  # a restarted run replays the replies it already has (the local provider has no logprobs)
             reply = ChatResponse(model=local.name, message=Message("assistant", cache[key]["text"] or None))
+        elif args.replay:
+            raise SystemExit("--replay needs a model call: the cache does not cover this pair")
         else:
             load = os.getloadavg()[0]
             clock = time.perf_counter()
@@ -95,6 +130,9 @@ def main() -> None:
         return reply
 
     judge = ModelJudge(chat, args.model)
+    if args.replay:
+        args.limit = cached_prefix(args, judge, cache)
+        print(f"replaying the first {args.limit} pairs of the sample from {cache_path}")
     loads = [os.getloadavg()[0]]
     clock = time.time()
     result = run_verifier_bench(
