@@ -5,7 +5,9 @@ The server (:class:`ragwright.testing.EmbeddingServer`) answers every ``/v1/embe
 seconds with hashed bag-of-words vectors (``FakeEmbedder``, 384 dims: negligible CPU). The full ingest pipeline runs
 (BEIR loading, chunking, embedding through ``RemoteEmbedder``, postings and vectors into a fresh SQLite index), with
 ``[embedding] remote_batch = --batch``, ``remote_concurrency = C`` and ``[ingest] embed_batch = batch x C`` (so each
-call to the embedder has C batches to send at once). Ideal: ``C x batch / latency`` chunks/s.
+call to the embedder has C batches to send at once). Ideal: ``C x batch / latency`` chunks/s. The same texts are also
+embedded alone (``RemoteEmbedder.embed`` over every chunk text in calls of ``batch x C``), which shows the concurrency
+without the ingest pipeline's own CPU work (chunking, postings, SQLite writes), which the shared machine starves.
 
     nice -n 5 python bench/remote_embed_throughput.py --beir ../shared/datasets/scifact --docs 600 \\
         --out bench/results/remote-embed-throughput.json
@@ -26,6 +28,7 @@ from ragwright.app import Ragwright
 from ragwright.bench.common import TENANT
 from ragwright.config import load_settings
 from ragwright.documents.beir import iter_beir_corpus
+from ragwright.documents.chunker import chunk_document
 from ragwright.ingest.pipeline import Ingestor
 from ragwright.testing.embedding_server import EmbeddingServer
 from ragwright.testing.fakes import FakeEmbedder
@@ -51,8 +54,25 @@ def one_run(beir: Path, docs: int, batch: int, concurrency: int, latency: float)
         t0 = time.perf_counter()
         report = Ingestor(app.store, app.embedder, app.settings).ingest_documents(corpus, tenant=TENANT, total=docs)
         seconds = time.perf_counter() - t0
+        ing = settings.ingest
+        texts = [
+            c.indexed_text
+            for d in corpus
+            for c in chunk_document(d, app.embedder, max_tokens=ing.chunk_tokens, overlap_tokens=ing.chunk_overlap)
+        ]
+        server.reset()
+        t0 = time.perf_counter()
+        for start in range(0, len(texts), batch * concurrency):
+            app.embedder.embed(texts[start : start + batch * concurrency])
+        embed_s = time.perf_counter() - t0
         app.close()
         return {
+            "embed_only": {
+                "texts": len(texts),
+                "requests": server.request_count,
+                "seconds": round(embed_s, 2),
+                "texts_per_s": round(len(texts) / embed_s, 1),
+            },
             "concurrency": concurrency,
             "chunks": report.chunks_embedded,
             "requests": server.request_count,
