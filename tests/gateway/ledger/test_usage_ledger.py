@@ -228,4 +228,4 @@ def test_relative_ledger_path_is_fixed_when_the_ledger_is_made(tmp_path: Path, m
     monkeypatch.chdir(tmp_path)
     ledger = UsageLedger(Path("idx") / "usage.sqlite")
     monkeypatch.chdir(tmp_path.parent)
-    assert ledger.path == tmp_path / "idx" / "usage.sqlite"
+    assert ledger.sink.where == str(tmp_path / "idx" / "usage.sqlite")

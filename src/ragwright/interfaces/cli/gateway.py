@@ -67,9 +67,9 @@ def make_proxy(settings: Settings, *, host: str, no_auth: bool) -> ProxyApp:
                 "reach; create keys with `ragwright keys create` instead"
             )
         return build_proxy(settings)
-    from ragwright.service.keys import KeyStore, key_path
+    from ragwright.service.keys import open_key_store
 
-    store = KeyStore(key_path(settings))
+    store = open_key_store(settings)
 
     def verify(raw: str) -> tuple[str, str] | None:
         key = store.verify(raw)

@@ -32,7 +32,7 @@ def _checks(state: ServiceState) -> dict[str, str]:
         checks["keys"] = "ok"
     except Exception as exc:
         checks["keys"] = f"error: {type(exc).__name__}"
-    if state.settings.index_path.exists():
+    if state.index_exists():
         try:
             with state.pool.use() as rw:
                 rw.store.stats("\x00probe")
