@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -164,3 +165,42 @@ def test_warm_up_on_postgres_searches_the_knowledge_bases_active_keys_reach(
         import asyncio
 
         asyncio.run(state.aclose())
+
+
+def test_usage_report_from_postgres_matches_the_sqlite_report(fresh_postgres_dsn: str, tmp_path: Path) -> None:
+    from datetime import date
+
+    from ragwright.gateway.usage import summarize, summarize_ledger
+
+    records = [
+        UsageRecord(
+            ts=1_790_000_000.0 + 86_400 * (i % 3),
+            tenant=f"t{i % 2}",
+            key_id=None if i % 4 else "k1",
+            model_requested="rag",
+            model="fake:m" if i % 5 else None,
+            input_tokens=10 * i,
+            output_tokens=i,
+            cost_usd=None if i == 7 else 0.01 * i,
+            cached=i % 3 == 0,
+            status="error" if i == 4 else "ok",
+        )
+        for i in range(12)
+    ]
+    settings = load_settings(data_dir=tmp_path / "d", store=fresh_postgres_dsn)
+    for sink in (tmp_path / "usage.sqlite", PostgresLedgerSink(fresh_postgres_dsn)):
+        ledger = UsageLedger(sink, flush_ms=10)  # type: ignore[arg-type]
+        for rec in records:
+            ledger.record(rec)
+        ledger.close()
+
+    def rounded(rows: list[Any]) -> list[dict[str, Any]]:  # sums of floats in another order differ in the last bit
+        return [{k: round(v, 9) if isinstance(v, float) else v for k, v in r.to_dict().items()} for r in rows]
+
+    for by in ("model", "tenant", "key", "day"):
+        lite = summarize(tmp_path / "usage.sqlite", by=by)  # type: ignore[arg-type]
+        assert rounded(summarize_ledger(settings, by=by)) == rounded(lite) and lite  # type: ignore[arg-type]
+    since = date(2026, 9, 22)
+    assert rounded(summarize_ledger(settings, by="day", since=since)) == rounded(
+        summarize(tmp_path / "usage.sqlite", by="day", since=since)
+    )

@@ -73,7 +73,7 @@ def test_round_trip_of_the_sample_index_has_equal_checksums_and_searches_the_sam
     report = migrate(data, fresh_postgres_dsn, batch_size=3)
     by_table = {c.table: c for c in report.checks}
     assert report.ok and not report.resumed, [c for c in report.checks if not c.ok]
-    assert set(by_table) == {
+    assert {t for t, c in by_table.items() if not c.absent} == {
         "documents",
         "chunks",
         "postings",

@@ -12,12 +12,15 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ragwright.errors import StoreError, UserError
 from ragwright.gateway.ledger import open_readonly
 
-__all__ = ["GroupBy", "UsageRow", "summarize"]
+if TYPE_CHECKING:
+    from ragwright.config import Settings
+
+__all__ = ["GroupBy", "UsageRow", "ledger_label", "summarize", "summarize_ledger", "usage_row"]
 
 GroupBy = Literal["tenant", "key", "model", "day"]
 
@@ -78,20 +81,40 @@ def summarize(path: Path, *, by: GroupBy = "model", since: date | None = None) -
         if "no such table" in str(exc):
             return []
         raise StoreError(f"cannot read usage ledger {path}: {exc}") from None
-    return [
-        UsageRow(
-            str(r[0]),
-            int(r[1]),
-            int(r[2] or 0),
-            int(r[3] or 0),
-            int(r[4] or 0),
-            int(r[5] or 0),
-            int(r[6] or 0),
-            int(r[7] or 0),
-            int(r[8] or 0),
-            float(r[9] or 0.0),
-            float(r[10] or 0.0),
-            int(r[11] or 0),
-        )
-        for r in rows
-    ]
+    return [usage_row(r) for r in rows]
+
+
+def usage_row(r: Any) -> UsageRow:
+    """A report row from the query's columns (group, calls, errors, hits, tokens x5, cost, saved, unpriced)."""
+    return UsageRow(
+        str(r[0]),
+        int(r[1]),
+        int(r[2] or 0),
+        int(r[3] or 0),
+        int(r[4] or 0),
+        int(r[5] or 0),
+        int(r[6] or 0),
+        int(r[7] or 0),
+        int(r[8] or 0),
+        float(r[9] or 0.0),
+        float(r[10] or 0.0),
+        int(r[11] or 0),
+    )
+
+
+def summarize_ledger(settings: Settings, *, by: GroupBy = "model", since: date | None = None) -> list[UsageRow]:
+    """:func:`summarize` over the ledger ``settings`` name: PostgreSQL's ``usage`` table with a PostgreSQL store."""
+    if settings.uses_postgres:
+        from ragwright.service.postgres_usage import summarize_postgres
+
+        return summarize_postgres(settings.store_dsn(), by=by, since=since)
+    return summarize(settings.ledger_path, by=by, since=since)
+
+
+def ledger_label(settings: Settings) -> str:
+    """Where the ledger is, for messages (the server and database, never a password)."""
+    if settings.uses_postgres:
+        from ragwright.service.postgres_db import server_label
+
+        return server_label(settings.store_dsn())
+    return str(settings.ledger_path)

@@ -98,21 +98,20 @@ def usage(
     json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Summarise model spend from the usage ledger: calls, tokens, cost, cache savings and errors."""
-    from ragwright.gateway.usage import summarize
+    from ragwright.gateway.usage import ledger_label, summarize_ledger
 
     settings = load_settings(config, data_dir=data_dir)
     try:
         start = date.fromisoformat(since) if since else None
     except ValueError:
         raise UserError(f"--since must be a date like 2026-11-01, not {since!r}") from None
-    rows = summarize(settings.ledger_path, by=by, since=start)  # type: ignore[arg-type]
+    rows = summarize_ledger(settings, by=by, since=start)  # type: ignore[arg-type]
+    where = ledger_label(settings)
     if json_out:
-        render.print_json(
-            {"by": by, "since": since, "ledger": str(settings.ledger_path), "rows": [r.to_dict() for r in rows]}
-        )
+        render.print_json({"by": by, "since": since, "ledger": where, "rows": [r.to_dict() for r in rows]})
         return
     if not rows:
-        render.console.print(f"no calls recorded in {settings.ledger_path}" + (f" since {since}" if since else ""))
+        render.console.print(f"no calls recorded in {where}" + (f" since {since}" if since else ""))
         return
     table = Table(title=f"usage by {by}" + (f" since {since}" if since else ""))
     group_width = min(32, max(len(by), *(len(r.group) for r in rows)))  # never squeezed away on a narrow terminal
