@@ -55,6 +55,8 @@ class MigrationReport:
     resumed: bool
     checks: list[TableCheck]
     seconds: float
+    rows_copied: int = 0
+    """Rows (documents, for the index) this run copied; 0 when an earlier run had copied everything."""
 
     @property
     def ok(self) -> bool:
@@ -66,6 +68,7 @@ class MigrationReport:
             "resumed": self.resumed,
             "ok": self.ok,
             "seconds": round(self.seconds, 3),
+            "rows_copied": self.rows_copied,
             "tables": [c.to_dict() for c in self.checks],
         }
 
@@ -161,7 +164,7 @@ def migrate(
             raise connect_error(exc, where) from None
     finally:
         conn.close()
-    return MigrationReport(where, resumed, checks, time.monotonic() - started)
+    return MigrationReport(where, resumed, checks, time.monotonic() - started, sum(ctx.copied.values()))
 
 
 def verify(ctx: MigrationContext, tables: list[MigrationTable] | None = None) -> list[TableCheck]:

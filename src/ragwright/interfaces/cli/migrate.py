@@ -27,7 +27,8 @@ def migrate_command(
 ) -> None:
     """Copy the index (vectors included: nothing is re-embedded), keys, knowledge bases, jobs, the usage ledger and
     any other registered table into an empty PostgreSQL database; rerun after an interrupt to resume. Ends with a
-    row count and checksum per table on both sides; exit 1 if any differs."""
+    row count and checksum per table on both sides ("in": the SQLite source, "out": PostgreSQL); exit 1 if any
+    differs."""
     from ragwright.config import resolve_secret
     from ragwright.store.migrate import migrate
 
@@ -37,15 +38,23 @@ def migrate_command(
     if json_out:
         render.print_json(report.to_dict())
     else:
-        table = Table("table", "source rows", "target rows", "source checksum", "target checksum", "", box=None)
+        table = Table(box=None)
+        table.add_column("table", no_wrap=True)
+        for name in ("rows in", "rows out"):
+            table.add_column(name, justify="right", no_wrap=True)
+        for name in ("checksum in", "checksum out", ""):
+            table.add_column(name, no_wrap=True)
         for c in report.checks:
             mark = "[dim]absent[/]" if c.absent else ("[green]ok[/]" if c.ok else "[red]DIFFERS[/]")
             table.add_row(
-                c.table, str(c.source_rows), str(c.target_rows), c.source_checksum[:16], c.target_checksum[:16], mark
+                c.table, str(c.source_rows), str(c.target_rows), c.source_checksum[:12], c.target_checksum[:12], mark
             )
         render.console.print(table)
-        verb = "resumed and finished" if report.resumed else "finished"
-        render.console.print(f"{verb} in {report.seconds:.1f}s into {report.target}")
+        how = "resumed an earlier run, " if report.resumed else ""
+        render.console.print(
+            f"{how}copied {report.rows_copied} rows in {report.seconds:.1f}s into {report.target}"
+            + ("" if report.ok else " [red]- some tables differ[/]")
+        )
     if not report.ok:
         raise typer.Exit(1)
 
