@@ -23,6 +23,7 @@ from ragwright.errors import ConfigError, NotIndexedError
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.build import Gateway, SyncGateway
 from ragwright.gateway.pricing import PriceTable
+from ragwright.gateway.types import RequestContext
 from ragwright.ingest.pipeline import Ingestor, IngestReport, ProgressCallback
 from ragwright.models.base import Embedder, Reranker, TextGenerator
 from ragwright.models.registry import embedder_from_settings, make_generator, make_reranker
@@ -77,7 +78,11 @@ class Ragwright:
                         "store = postgresql://... needs the 'postgres' extra: pip install 'ragwright[postgres]'"
                     ) from exc
                 self._store = PostgresStore(
-                    self.settings.store_dsn(), bm25_k1=r.bm25_k1, bm25_b=r.bm25_b, context_weight=r.context_weight
+                    self.settings.store_dsn(),
+                    bm25_k1=r.bm25_k1,
+                    bm25_b=r.bm25_b,
+                    context_weight=r.context_weight,
+                    settings=self.settings.postgres,
                 )
             else:
                 self._store = SQLiteStore(
@@ -180,11 +185,14 @@ class Ragwright:
         filters: Filters | None = None,
         generator: GeneratorName | None = None,
         history: Sequence[Turn] = (),
+        caller: RequestContext | None = None,
     ) -> Answer:
-        """Answer ``question``; with ``history`` (earlier turns), a follow-up is rewritten with it before retrieval."""
+        """Answer ``question``; with ``history`` (earlier turns), a follow-up is rewritten with it before retrieval.
+        ``tenant`` is the store tenant searched, ``caller`` who asks (by default that tenant)."""
         gen_name = generator or self.settings.answer.generator
+        tenant = tenant or self.settings.tenant
         return self.asker(gen_name).ask(
-            tenant or self.settings.tenant, question, filters=filters, generator=gen_name, history=history
+            tenant, question, filters=filters, generator=gen_name, history=history, caller=caller
         )
 
     def close(self) -> None:

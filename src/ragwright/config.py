@@ -89,6 +89,36 @@ class RetrievalSettings(BaseModel):
     rerank_depth: int = Field(30, ge=1, le=500)
 
 
+class PostgresSettings(BaseModel):
+    """``[postgres]``: the PostgreSQL store's pool and its dense-search index (used when ``store`` is a DSN).
+
+    A tenant's dense search is exact until it holds ``hnsw_min_chunks`` chunks; the write that crosses that size
+    builds an HNSW index over the tenant's vectors (``CREATE INDEX CONCURRENTLY``, a partial index per tenant) and
+    searches use it from then on (docs/postgres.md).
+    """
+
+    pool_max: int = Field(8, ge=1, le=256, description="Most connections the store's pool opens.")
+    hnsw_min_chunks: int = Field(
+        50_000,
+        ge=1,
+        description="Tenant size (chunks) from which dense search uses an HNSW index instead of an exact scan "
+        "(bench/store_scale.py measured the exact scan's cost; docs/postgres.md).",
+    )
+    ef_search: int = Field(
+        100, ge=1, le=1000, description="hnsw.ef_search: candidate list size per query (raised to k when smaller)."
+    )
+    iterative_scan: Literal["relaxed_order", "strict_order", "off"] = Field(
+        "relaxed_order",
+        description="hnsw.iterative_scan (pgvector 0.8): keep scanning the graph until a filtered query has k rows.",
+    )
+    max_scan_tuples: int = Field(20_000, ge=1, description="hnsw.max_scan_tuples: where an iterative scan stops.")
+    hnsw_m: int = Field(16, ge=2, le=100, description="HNSW graph degree (m) of newly built indexes.")
+    hnsw_ef_construction: int = Field(64, ge=4, le=1000, description="HNSW ef_construction of newly built indexes.")
+    build_memory: str = Field(
+        "512MB", pattern=r"^[0-9]+(kB|MB|GB)$", description="maintenance_work_mem while an HNSW index is built."
+    )
+
+
 class AnswerSettings(BaseModel):
     """``[answer]``: which generator writes answers, how much evidence it gets, when to abstain."""
 
@@ -266,6 +296,16 @@ class ServiceSettings(BaseModel):
     keys_file: Path | None = Field(None, description="API key store; default <data_dir>/keys.sqlite.")
 
 
+class LoggingSettings(BaseModel):
+    """``[logging]``: how the servers (``serve``, ``gateway serve``, ``mcp``) write their log lines."""
+
+    format: Literal["text", "json"] = Field(
+        "text",
+        description="text: uvicorn's lines, for a terminal; json: one object per line with request id, trace id, "
+        "tenant and key id (secrets redacted), for a log pipeline. --log-format overrides it.",
+    )
+
+
 class AgentSettings(BaseModel):
     """``[agent]``: which model an agent run uses and the limits a run gets unless the caller sets its own."""
 
@@ -305,9 +345,11 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @classmethod

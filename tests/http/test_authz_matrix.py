@@ -30,6 +30,7 @@ from mcp.client.streamable_http import streamable_http_client
 from ragwright.app import Ragwright
 from ragwright.config import Settings, load_settings
 from ragwright.documents.loaders import load_file
+from ragwright.gateway.ledger import UsageLedger, UsageRecord
 from ragwright.ingest.pipeline import Ingestor
 from ragwright.interfaces.http.app import create_app
 from ragwright.interfaces.mcp.http import build_http_app
@@ -284,6 +285,11 @@ def models(p: Principal) -> Seen:
     return Seen("200", markers=frozenset({ACME_KB}) if p.tenant == "acme" else frozenset())
 
 
+def usage_by_kb(p: Principal) -> Seen:
+    """``GET /v1/usage?by=kb``: the ledger has a row of acme's kb ``acme-private`` and one of other's ``othmark``."""
+    return Seen("200", markers=frozenset({ACME_KB}) if p.tenant == "acme" else frozenset({OTH}))
+
+
 def get_internal(p: Principal) -> Seen:
     return Seen("200", markers=frozenset({INT})) if p.tenant == "acme" and p.sees("internal") else Seen("404")
 
@@ -320,6 +326,8 @@ ROWS: tuple[Row, ...] = (
         _gate("write", replace_internal("202"))),
     Row("POST /v1/documents", "front matter internal", "write", http_upload("fm-{p}.md", FRONT_MATTER),
         _gate("write", new_front_matter("202"))),
+    Row("GET /v1/usage", "by knowledge base", "admin", http_read("GET", "/v1/usage?by=kb"),
+        _gate("admin", usage_by_kb)),
     *(
         Row(f"GET {path}", "public", None, http_read("GET", path), _gate(None, public_route))
         for path in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
@@ -380,6 +388,10 @@ def _build(tmp: Path) -> tuple[Settings, dict[str, str]]:
             _put(rw, tmp, "acme.scratch", f"del-{p.name}.md", f"# Delete\n\nDelete me, {p.name}.\n", ("internal",))
     finally:
         rw.close()
+    ledger = UsageLedger(settings.ledger_path)  # spend of each tenant, named by a marker (read by GET /v1/usage)
+    for tenant, kb in (("acme", ACME_KB), ("other", OTH)):
+        ledger.record(UsageRecord(tenant=tenant, kb=kb, model_requested="default", model="fake:echo", cost_usd=0.1))
+    ledger.close()
     registry = KnowledgeBases(settings.data_dir / "service.sqlite")
     for tenant, kb in (("acme", "scratch"), ("acme", ACME_KB), ("other", "scratch")):
         registry.add(tenant, kb)

@@ -22,7 +22,7 @@ from ragwright.service.keys import KeyStore, hash_key, open_key_store
 from ragwright.service.postgres_jobs import PostgresJobStore
 from ragwright.service.postgres_kbs import PostgresKnowledgeBases
 from ragwright.service.postgres_keys import PostgresKeyTable
-from ragwright.service.postgres_ledger import PostgresLedgerSink
+from ragwright.service.postgres_ledger import PostgresLedgerTable
 from ragwright.testing.fakes import FakeEmbedder
 from ragwright.testing.loopback_http import closed_port_url
 
@@ -88,7 +88,7 @@ def test_jobs_in_postgres_round_trip_and_exactly_one_process_claims_an_orphan(fr
 
 
 def test_usage_ledger_batches_into_postgres(fresh_postgres_dsn: str) -> None:
-    ledger = UsageLedger(PostgresLedgerSink(fresh_postgres_dsn), flush_ms=10)
+    ledger = UsageLedger(PostgresLedgerTable(fresh_postgres_dsn), flush_ms=10)
     for i in range(5):
         ledger.record(
             UsageRecord(tenant="acme", model_requested="rag", model="fake:m", cost_usd=0.001 * i, cached=i == 2)
@@ -105,7 +105,7 @@ def test_an_unreachable_ledger_loses_batches_quietly_and_never_logs_the_password
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     dsn = closed_port_url().replace("http://", "postgresql://rag:s3cret-pg-password@") + "/db"
-    ledger = UsageLedger(PostgresLedgerSink(dsn), flush_ms=10)
+    ledger = UsageLedger(PostgresLedgerTable(dsn), flush_ms=10)
     with caplog.at_level(logging.WARNING, logger="ragwright.gateway.ledger"):
         ledger.record(UsageRecord(tenant="acme", model_requested="rag"))
         assert ledger.flush()
@@ -133,7 +133,7 @@ def test_settings_choose_the_backend_and_refuse_a_key_file_with_postgres(
         keys, kbs, jobs = open_key_store(settings), open_knowledge_bases(settings), open_job_store(settings)
         assert isinstance(keys, kinds[0]) and isinstance(kbs, kinds[1]) and isinstance(jobs, kinds[2])
         ledger = open_usage_ledger(settings)
-        assert isinstance(ledger.sink, PostgresLedgerSink) == (settings is pg)
+        assert isinstance(ledger.table, PostgresLedgerTable) == (settings is pg)
         for closable in (keys, kbs, jobs):
             closable.close()
     assert isinstance(open_key_store(pg)._table, PostgresKeyTable)  # noqa: SLF001
@@ -188,7 +188,7 @@ def test_usage_report_from_postgres_matches_the_sqlite_report(fresh_postgres_dsn
         for i in range(12)
     ]
     settings = load_settings(data_dir=tmp_path / "d", store=fresh_postgres_dsn)
-    for sink in (tmp_path / "usage.sqlite", PostgresLedgerSink(fresh_postgres_dsn)):
+    for sink in (tmp_path / "usage.sqlite", PostgresLedgerTable(fresh_postgres_dsn)):
         ledger = UsageLedger(sink, flush_ms=10)  # type: ignore[arg-type]
         for rec in records:
             ledger.record(rec)

@@ -244,3 +244,18 @@ def test_cli_errors_are_one_line_with_exit_codes(tmp_path: Path) -> None:
     down = _cli("--from", str(tmp_path / "data"), "--to", dsn)
     _, err = down.communicate(timeout=60)
     assert down.returncode == 1 and "cannot reach PostgreSQL" in err and "s3cret" not in err
+
+
+def test_a_copied_tenant_past_the_hnsw_size_gets_its_vector_index(
+    sample: tuple[Path, str], fresh_postgres_dsn: str
+) -> None:
+    from ragwright.config import PostgresSettings
+    from ragwright.store.postgres_vectors import index_name
+
+    data, _ = sample
+    report = migrate(data, fresh_postgres_dsn, postgres=PostgresSettings(hnsw_min_chunks=10))
+    assert report.ok
+    with psycopg.connect(fresh_postgres_dsn) as conn:
+        indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'chunks'")}
+    assert index_name("default") in indexes  # the sample's 7 documents: more than 10 chunks
+    assert index_name("acme.ops") not in indexes  # one document: under the size, searched exactly

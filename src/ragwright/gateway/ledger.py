@@ -1,8 +1,8 @@
 """The usage ledger: one record per model call, written in batches by a background thread.
 
-Where the rows go is a :class:`LedgerSink`: a SQLite file (:class:`SQLiteLedgerSink`, ``<data_dir>/usage.sqlite``) or,
+Where the rows go is a :class:`LedgerTable`: a SQLite file (:class:`SQLiteLedgerTable`, ``<data_dir>/usage.sqlite``) or,
 when the store is PostgreSQL, PostgreSQL's ``usage`` table (:class:`~ragwright.service.postgres_ledger.
-PostgresLedgerSink`); :func:`open_usage_ledger` chooses.
+PostgresLedgerTable`); :func:`open_usage_ledger` chooses.
 
 The request path only appends to an in-memory buffer (:meth:`UsageLedger.record` is an ``O(1)`` append that never
 blocks and never touches the database). A writer thread wakes every ``flush_ms`` milliseconds, or as soon as
@@ -38,7 +38,16 @@ from ragwright.sqlite_migrations import Schema, columns, execute_script, migrate
 if TYPE_CHECKING:
     from ragwright.config import Settings
 
-__all__ = ["LedgerSink", "LedgerStats", "SQLiteLedgerSink", "UsageLedger", "UsageRecord", "open_usage_ledger"]
+__all__ = [
+    "LedgerStats",
+    "LedgerTable",
+    "SQLiteLedgerTable",
+    "UsageLedger",
+    "UsageRecord",
+    "UsageSink",
+    "UsageSinks",
+    "open_usage_ledger",
+]
 
 log = logging.getLogger("ragwright.gateway.ledger")
 
@@ -70,6 +79,33 @@ class UsageRecord:
     fallback: str = ""
     """The models tried before the one that answered, ' > '-joined with their error types, e.g. 'a:x(CircuitOpen)'."""
     stream: bool = False
+    kb: str | None = None
+    """The knowledge base an answer was drawn from (None for calls that are not answers, e.g. the proxy's)."""
+    prompt_name: str | None = None
+    """The versioned prompt the request was rendered from (``RequestContext.prompt``), when it came from one."""
+    prompt_version: str | None = None
+    request_id: str | None = None
+    """The front door's request id: the calls one question made share it (`ragwright usage` counts questions by it)."""
+
+
+class UsageSink(Protocol):
+    """Where :class:`~ragwright.gateway.policies.ledgered.Ledgered` hands each call's record: the ledger, the
+    gateway's metrics, or both (:class:`UsageSinks`). ``record`` must not block: it runs on the request path."""
+
+    def record(self, rec: UsageRecord) -> bool: ...
+
+
+class UsageSinks:
+    """Several sinks as one: each record goes to every sink."""
+
+    def __init__(self, sinks: list[UsageSink]) -> None:
+        self.sinks = tuple(sinks)
+
+    def record(self, rec: UsageRecord) -> bool:
+        ok = True
+        for sink in self.sinks:
+            ok = sink.record(rec) and ok
+        return ok
 
 
 COLUMNS = tuple(f.name for f in fields(UsageRecord))
@@ -101,10 +137,19 @@ def m002_cache_write_tokens(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE usage ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0")
 
 
+@SCHEMA.migration
+def m003_kb_prompt_request(db: sqlite3.Connection) -> None:
+    """Usage by knowledge base and by prompt version (`ragwright usage --by kb|prompt`), and per question."""
+    have = columns(db, "usage")
+    for name in ("kb", "prompt_name", "prompt_version", "request_id"):
+        if name not in have:
+            db.execute(f"ALTER TABLE usage ADD COLUMN {name} TEXT")
+
+
 _INSERT = f"INSERT INTO usage ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
-class LedgerSink(Protocol):
+class LedgerTable(Protocol):
     """Where the ledger's writer thread puts its batches (one implementation per backend)."""
 
     where: str
@@ -112,13 +157,13 @@ class LedgerSink(Protocol):
 
     def write(self, rows: list[tuple[object, ...]]) -> None:
         """Write ``rows`` (values in :data:`COLUMNS` order) in one transaction; :class:`StoreError` if it failed
-        (the sink reconnects on the next call)."""
+        (the table reconnects on the next call)."""
         ...
 
     def close(self) -> None: ...
 
 
-class SQLiteLedgerSink:
+class SQLiteLedgerTable:
     """Ledger rows into one SQLite file, opened on the first write (from the writer thread)."""
 
     def __init__(self, path: Path) -> None:
@@ -168,7 +213,7 @@ class _Marker:
 
 
 class UsageLedger:
-    """Asynchronous, batched usage ledger over a :class:`LedgerSink` (a path means a SQLite file). Thread-safe;
+    """Asynchronous, batched usage ledger over a :class:`LedgerTable` (a path means a SQLite file). Thread-safe;
     ``record`` may be called from any thread or loop.
 
     ``batch_size`` records or ``flush_ms`` milliseconds, whichever comes first, trigger a write; at most
@@ -177,13 +222,13 @@ class UsageLedger:
 
     def __init__(
         self,
-        sink: Path | LedgerSink,
+        table: Path | LedgerTable,
         *,
         batch_size: int = 512,
         flush_ms: float = 250.0,
         max_pending: int = 100_000,
     ) -> None:
-        self.sink: LedgerSink = SQLiteLedgerSink(sink) if isinstance(sink, Path | str) else sink
+        self.table: LedgerTable = SQLiteLedgerTable(table) if isinstance(table, Path | str) else table
         self.batch_size = batch_size
         self.flush_s = flush_ms / 1000.0
         self.max_pending = max_pending
@@ -280,11 +325,11 @@ class UsageLedger:
                 if any(m.stop for m in markers):
                     return
         finally:
-            self.sink.close()
+            self.table.close()
 
     def _write(self, rows: list[tuple[object, ...]]) -> None:
         try:
-            self.sink.write(rows)
+            self.table.write(rows)
             self._written += len(rows)
         except StoreError as exc:
             self._failures += 1
@@ -292,7 +337,7 @@ class UsageLedger:
             if self._failures == 1 or self._failures % 100 == 0:
                 log.warning(
                     "usage ledger %s: %d records not written (%s); %d write failures so far",
-                    self.sink.where,
+                    self.table.where,
                     len(rows),
                     exc,
                     self._failures,
@@ -326,7 +371,7 @@ def open_usage_ledger(settings: Settings, **options: float) -> UsageLedger:
     """The ledger ``settings`` name: PostgreSQL's ``usage`` table when the store is PostgreSQL (opened on the first
     write, from the writer thread), else ``<data_dir>/usage.sqlite``."""
     if settings.uses_postgres:
-        from ragwright.service.postgres_ledger import PostgresLedgerSink
+        from ragwright.service.postgres_ledger import PostgresLedgerTable
 
-        return UsageLedger(PostgresLedgerSink(settings.store_dsn()), **options)  # type: ignore[arg-type]
+        return UsageLedger(PostgresLedgerTable(settings.store_dsn()), **options)  # type: ignore[arg-type]
     return UsageLedger(settings.ledger_path, **options)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ class LocalGenerator:
     """A :class:`~ragwright.models.base.TextGenerator` over a GGUF chat model, run in-process by llama.cpp.
 
     The model loads on the first ``generate`` call (about a second for SmolLM2-135M) and stays loaded until
-    ``close()``. Each call sends a system message and the prompt as the user message; with ``temperature=0`` decoding
+    ``close()``. ``generate`` sends a system message and the prompt as the user message, ``chat`` the turns it is
+    given; with ``temperature=0`` decoding
     is greedy, so the same prompt gives the same text. Calls are serialised: one llama.cpp slot, one request at a time.
     """
 
@@ -60,8 +62,15 @@ class LocalGenerator:
 
     def generate(self, prompt: str, *, max_tokens: int = 256, temperature: float = 0.0, seed: int = 0) -> str:
         """The model's reply to ``prompt``; ModelError if the prompt does not fit the context or decoding fails."""
-        messages = [{"role": "user", "content": prompt}]
-        if self.system_prompt:
+        return self.chat([("user", prompt)], max_tokens=max_tokens, temperature=temperature, seed=seed)
+
+    def chat(
+        self, turns: Sequence[tuple[str, str]], *, max_tokens: int = 256, temperature: float = 0.0, seed: int = 0
+    ) -> str:
+        """The model's reply to role-tagged ``(role, text)`` turns, laid out by the GGUF's chat template; the default
+        system prompt is added only when no turn is a system turn."""
+        messages = [{"role": role, "content": text} for role, text in turns]
+        if self.system_prompt and not any(role == "system" for role, _ in turns):
             messages.insert(0, {"role": "system", "content": self.system_prompt})
         request = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature, "seed": seed}
         with self._lock:

@@ -41,6 +41,7 @@ from typing import Protocol
 
 from ragwright.config import Settings
 from ragwright.errors import ConfigError, UserError
+from ragwright.gateway.types import RequestContext
 from ragwright.service.access import TagScope
 from ragwright.service.sqlite_file import open_service_db
 from ragwright.sqlite_migrations import Schema, execute_script
@@ -88,6 +89,11 @@ class ApiKey:
     def scope(self) -> TagScope:
         """What this key may read and write by tags (one rule for every front door: ``service.access``)."""
         return TagScope(self.tags)
+
+    def caller(self, kb: str | None = None, *, request_id: str | None = None) -> RequestContext:
+        """Who is asking, as the gateway sees it: this key's tenant (never a store tenant such as ``acme.handbook``:
+        budgets and limits are per tenant), its id and tags, the knowledge base answered from and the request id."""
+        return RequestContext(tenant=self.tenant, key_id=self.key_id, tags=self.tags, kb=kb, request_id=request_id)
 
     def to_dict(self) -> dict[str, object]:
         return {

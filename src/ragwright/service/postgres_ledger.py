@@ -1,4 +1,4 @@
-"""The usage ledger in PostgreSQL: the :class:`~ragwright.gateway.ledger.LedgerSink` used when the store is PostgreSQL.
+"""The usage ledger in PostgreSQL: the :class:`~ragwright.gateway.ledger.LedgerTable` used when the store is PostgreSQL.
 
 The request path is unchanged (an in-memory append; :class:`~ragwright.gateway.ledger.UsageLedger`'s writer thread
 writes batches), only the batches go to PostgreSQL's ``usage`` table: same columns as the SQLite ledger, with its
@@ -7,7 +7,7 @@ connection is opened on the first write, from the writer thread, and reopened af
 
 Example::
 
-    ledger = UsageLedger(PostgresLedgerSink(dsn))
+    ledger = UsageLedger(PostgresLedgerTable(dsn))
     ledger.record(UsageRecord(tenant="acme", model_requested="rag", model="fake:m"))
 """
 
@@ -23,7 +23,7 @@ from ragwright.service.postgres_db import connect_error, server_label
 from ragwright.sqlite_migrations import Schema
 from ragwright.store.postgres_schema import migrate_postgres
 
-__all__ = ["PG_LEDGER", "PostgresLedgerSink"]
+__all__ = ["PG_LEDGER", "PostgresLedgerTable"]
 
 PG_LEDGER = Schema("pg_ledger")
 """The usage table's migrations in PostgreSQL, recorded as ``pg_ledger.<name>``."""
@@ -46,11 +46,18 @@ def m001_usage(conn: Any) -> None:
     conn.execute("CREATE INDEX usage_ts ON usage (ts)")
 
 
+@PG_LEDGER.migration
+def m002_kb_prompt_request(conn: Any) -> None:
+    """Usage by knowledge base and prompt version, and per question (the SQLite ledger's ``m003``)."""
+    for name in ("kb", "prompt_name", "prompt_version", "request_id"):
+        conn.execute(f"ALTER TABLE usage ADD COLUMN {name} TEXT")
+
+
 def _value(v: object) -> object:
     return int(v) if isinstance(v, bool) else v  # the SQLite ledger's integer booleans
 
 
-class PostgresLedgerSink:
+class PostgresLedgerTable:
     """Ledger rows into PostgreSQL's ``usage`` table, one transaction per batch."""
 
     def __init__(self, dsn: str) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ragwright.config import PostgresSettings
 from ragwright.errors import ConfigError, TargetNotEmpty, UserError
 from ragwright.service.postgres_db import connect_error, server_label
 from ragwright.store.migrate_index import IndexTables
@@ -138,6 +139,7 @@ def migrate(
     tables: list[MigrationTable] | None = None,
     on_batch: Callable[[str, int], None] | None = None,
     timeout_s: float = 10.0,
+    postgres: PostgresSettings | None = None,
 ) -> MigrationReport:
     """Copy the data directory ``source`` into the PostgreSQL database ``dsn`` and compare every table.
 
@@ -156,7 +158,9 @@ def migrate(
 
         try:
             resumed = _claim_target(conn, source, entries)
-            ctx = MigrationContext(source, conn, batch_size=batch_size, on_batch=on_batch)
+            ctx = MigrationContext(
+                source, conn, batch_size=batch_size, on_batch=on_batch, postgres=postgres or PostgresSettings()
+            )
             for entry in entries:
                 entry.copy(ctx)
             checks = verify(ctx, entries)

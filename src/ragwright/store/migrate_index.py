@@ -10,6 +10,7 @@ rows of both stores: the chunk row includes its float32 vector's bytes, a postin
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -86,6 +87,7 @@ class IndexTables:
                         self._finish(ctx.conn, src)
                     ctx.save(ctx.conn, ITEM, json.dumps(list(after)), done=done)
                 ctx.batch_done(ITEM, n)
+            self._build_vector_indexes(ctx)
         finally:
             src.close()
 
@@ -138,6 +140,16 @@ class IndexTables:
                 [(tenant, *p) for p in postings],
             )
         return len(chunks)
+
+    @staticmethod
+    def _build_vector_indexes(ctx: MigrationContext) -> None:
+        """What the store's own writes do when a tenant crosses ``hnsw_min_chunks``: build its HNSW index (the copy
+        wrote rows directly, so nothing did). Idempotent: a tenant that has its index is skipped on a rerun."""
+        from ragwright.store.postgres_vectors import DenseSearch
+
+        dense = DenseSearch(ctx.postgres)
+        for (tenant,) in ctx.conn.execute("SELECT tenant FROM tenants ORDER BY tenant").fetchall():
+            dense.maybe_build(lambda: contextlib.nullcontext(ctx.conn), tenant)
 
     @staticmethod
     def _finish(conn: Any, src: Any) -> None:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ragwright.config import PostgresSettings
 from ragwright.errors import StoreError
 from ragwright.sqlite_migrations import Schema
 from ragwright.store.postgres_schema import migrate_postgres
@@ -115,6 +116,8 @@ class MigrationContext:
     batch_size: int = 500
     on_batch: Callable[[str, int], None] | None = None
     copied: dict[str, int] = field(default_factory=dict)
+    postgres: PostgresSettings = field(default_factory=PostgresSettings)
+    """The target store's settings (when a copied tenant is big enough for an HNSW index, and its parameters)."""
 
     def position(self, item: str) -> tuple[str | None, bool]:
         """Where the copy of ``item`` stopped (None: not started) and whether it finished."""

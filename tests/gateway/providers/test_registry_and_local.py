@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from ragwright.gateway.providers.local import LocalChatModel, flatten
 from ragwright.gateway.providers.openai import OpenAIChatModel
 from ragwright.gateway.registry import make_chat_model
 from ragwright.gateway.types import ChatRequest, Message
+from ragwright.models.base import ChatGenerator
 from ragwright.testing import FakeChatModel, FakeGenerator
 from ragwright.testing.provider_servers import AnthropicServer, OpenAIServer, Plan
 
@@ -170,6 +172,42 @@ async def test_local_errors() -> None:
 
     with pytest.raises(ProviderUnavailable):  # a fallback chain moves past it
         await LocalChatModel(factory=missing).chat(REQ)
+
+
+class _TurnsGenerator(FakeGenerator):
+    """A generator with a chat template: records the role-tagged turns it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda prompt: "unused")
+        self.turns: list[list[tuple[str, str]]] = []
+
+    def chat(
+        self, turns: Sequence[tuple[str, str]], *, max_tokens: int = 256, temperature: float = 0.0, seed: int = 0
+    ) -> str:
+        self.turns.append(list(turns))
+        self.calls.append({"max_tokens": max_tokens, "temperature": temperature, "seed": seed})
+        return "Paris [1]."
+
+
+async def test_local_sends_role_tagged_turns_to_a_generator_with_a_chat_template() -> None:
+    gen = _TurnsGenerator()
+    assert isinstance(gen, ChatGenerator) and not isinstance(FakeGenerator(), ChatGenerator)
+    request = ChatRequest(
+        model="local:x",
+        messages=(
+            Message("system", "Answer from the passages."),
+            Message("user", "Capital of France?"),
+            Message("tool", "passage text"),
+        ),
+        max_tokens=12,
+        seed=3,
+    )
+    reply = await LocalChatModel(generator=gen).chat(request)
+    assert reply.text == "Paris [1]." and gen.prompts == []  # the flattened prompt is not used
+    assert gen.turns == [
+        [("system", "Answer from the passages."), ("user", "Capital of France?"), ("user", "Tool result: passage text")]
+    ]
+    assert gen.calls == [{"max_tokens": 12, "temperature": 0.0, "seed": 3}]
 
 
 def test_flatten_single_user_message_is_the_prompt() -> None:

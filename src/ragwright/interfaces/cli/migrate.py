@@ -24,17 +24,20 @@ def migrate_command(
         int, typer.Option("--batch-size", min=1, max=100_000, help="Rows (documents, for the index) per transaction.")
     ] = 500,
     json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="ragwright.toml whose [postgres] settings the target gets.")
+    ] = None,
 ) -> None:
     """Copy the index (vectors included: nothing is re-embedded), keys, knowledge bases, jobs, the usage ledger and
     any other registered table into an empty PostgreSQL database; rerun after an interrupt to resume. Ends with a
     row count and checksum per table on both sides ("in": the SQLite source, "out": PostgreSQL); exit 1 if any
     differs."""
-    from ragwright.config import resolve_secret
+    from ragwright.config import load_settings, resolve_secret
     from ragwright.store.migrate import migrate
 
     dsn = resolve_secret(target) if target.startswith(("env:", "file:")) else target
     with render.err_console.status("migrating", spinner="dots") if not json_out and sys.stderr.isatty() else _quiet():
-        report = migrate(source, str(dsn), batch_size=batch_size)
+        report = migrate(source, str(dsn), batch_size=batch_size, postgres=load_settings(config).postgres)
     if json_out:
         render.print_json(report.to_dict())
     else:

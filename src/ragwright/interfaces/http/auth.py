@@ -18,8 +18,10 @@ from typing import Literal
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ragwright.gateway.types import RequestContext
 from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.state import ServiceState
+from ragwright.observability.requests import current_request_id, identify
 from ragwright.service.kbs import check_kb_name, store_tenant
 from ragwright.service.keys import MULTIPLE_AUTHORIZATION, ApiKey
 from ragwright.store.base import DocumentInfo, Filters
@@ -49,6 +51,10 @@ class Principal:
             return store_tenant(self.tenant, check_kb_name(kb))
         except Exception as exc:
             raise ApiError(400, "bad_request", str(exc)) from None
+
+    def caller(self, kb: str | None = None) -> RequestContext:
+        """Who is asking (tenant, key, ``kb``) with this request's id: the context of its model calls."""
+        return self.key.caller(kb, request_id=current_request_id())
 
     def filters(self, requested: Filters | None) -> Filters | None | Literal[False]:
         """Filters to pass to the store (None: unrestricted); ``False`` when the key may see nothing asked for."""
@@ -80,6 +86,7 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
         key = state.keys.verify(creds.credentials)
         if key is None:
             raise ApiError(401, "unauthorized", "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        identify(key.tenant, key.key_id)  # for the log lines of this request
         try:
             await state.limiter.check(key.key_id)
         except ApiError:
