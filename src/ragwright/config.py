@@ -402,9 +402,14 @@ class Settings(BaseSettings):
         dsn = resolve_secret(self.store) if self.store.startswith(("env:", "file:")) else self.store
         if not isinstance(dsn, str) or not dsn.startswith(("postgresql://", "postgres://")):
             raise ConfigError(f"store {self.store.partition(':')[0]}:... does not hold a postgresql:// DSN")
+        import psycopg
         from psycopg.conninfo import conninfo_to_dict
 
-        remember_secret(str(conninfo_to_dict(dsn).get("password") or "") or None)
+        try:
+            info = conninfo_to_dict(dsn)
+        except psycopg.Error:  # its message may quote the DSN, password included
+            raise ConfigError(f"store {self.store.partition(':')[0]}:... is not a valid postgresql:// DSN") from None
+        remember_secret(str(info.get("password") or "") or None)
         return dsn
 
     @property

@@ -24,6 +24,7 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   └── ResourceLimitError    parsing one file ran past the ingest worker's CPU or memory limit
     ├── StoreError                the index could not be read or written
     │   ├── SchemaVersionError    a SQLite file (index, keys, jobs, ledger, ...) was written by a newer ragwright
+    │   ├── StoreUnavailable      the database server cannot be reached or refuses the connection
     │   └── DiskFull              a write failed because the disk (or the database's size cap) is full; reads go on
     ├── ModelError                a local model could not be loaded or run
     │   ├── RemoteModelError      a remote embedding or re-ranking endpoint failed after retries, or answered nonsense
@@ -144,8 +145,16 @@ class ResourceLimitError(IngestError):
         self.limit = limit
 
 
+class TargetNotEmpty(UserError):
+    """`ragwright migrate` found data in the target that no earlier run of this migration put there."""
+
+
 class StoreError(RagwrightError):
     """The index could not be read or written."""
+
+
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached, or refuses the connection (wrong host, port, user or password)."""
 
 
 class SchemaVersionError(StoreError):

@@ -220,6 +220,9 @@ def _register_bench() -> None:
 
     app.add_typer(gateway_app, name="gateway", help="The LLM gateway as an OpenAI-compatible proxy.")
     app.command("usage")(usage)
+    from ragwright.interfaces.cli.migrate import migrate_command
+
+    app.command("migrate")(migrate_command)
 
 
 def _register_eval() -> None:
