@@ -11,7 +11,9 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   │   └── SecretMissing     a secret reference (env:VAR, file:PATH) that cannot be read: the server's setup
     │   ├── NotIndexedError       a command needs an index that does not exist yet
     │   ├── AccessDenied          the key's tags do not allow this write (service.access.TagScope)
-    │   └── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
+    │   ├── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
+    │   └── PromptError           a prompt version, label or A/B split that cannot be made (bad template, variables)
+    │       └── PromptNotFound    no such prompt, version or label in this tenant (404 over HTTP)
     ├── IngestError               one source could not be turned into chunks (reported per file, the run goes on)
     │   ├── UnsupportedFileError  no loader for this extension
     │   ├── EmptyDocumentError    nothing to index after extraction
@@ -85,6 +87,15 @@ class AccessDenied(UserError):
 
 class InvalidFilterError(UserError):
     """A search filter that cannot be used (``store.base.check_glob`` says why)."""
+
+
+class PromptError(UserError):
+    """A prompt registry request that cannot be honoured: a template using an undeclared variable, a declared
+    variable the template never uses, a bad name or label, a render without a declared variable."""
+
+
+class PromptNotFound(PromptError):
+    """No prompt, version or label of that name in the caller's tenant (another tenant's read as missing)."""
 
 
 class IngestError(RagwrightError):

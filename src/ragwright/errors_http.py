@@ -12,6 +12,7 @@ raised                                          status  ``type``                
 other ``ConfigError`` (server setup)            500     internal_error          gateway_misconfigured
 ``NotIndexedError`` (index/embedder mismatch)   503     unavailable             index_unusable
 ``AccessDenied`` (the key's tags forbid it)      403     forbidden               forbidden
+``PromptNotFound``                              404     not_found               prompt_not_found
 other ``UserError``                             400     bad_request             bad_request
 ``RateLimited``                                 429     rate_limited            rate_limit_exceeded  + Retry-After
 ``BudgetExceeded``                              429     budget_exceeded         budget_exceeded      + Retry-After
@@ -66,6 +67,7 @@ from ragwright.errors import (
     GatewayError,
     ModelError,
     NotIndexedError,
+    PromptNotFound,
     ProviderConnectionError,
     ProviderHTTPError,
     ProviderProtocolError,
@@ -137,6 +139,8 @@ def _classify(exc: BaseException, text: str) -> HttpError:
         return HttpError(503, "unavailable", "model_unavailable", text)
     if isinstance(exc, AccessDenied):
         return HttpError(403, "forbidden", "forbidden", text)
+    if isinstance(exc, PromptNotFound):
+        return HttpError(404, "not_found", "prompt_not_found", text)
     if isinstance(exc, UserError):
         return HttpError(400, "bad_request", "bad_request", text)
     if isinstance(exc, DiskFull) or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):

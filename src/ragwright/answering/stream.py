@@ -75,10 +75,11 @@ async def stream_answer(
     history: Sequence[Turn] = (),
     stream: StreamFn | None = None,
     to_thread: ToThread = _default_to_thread,
+    sticky: str | None = None,
 ) -> AsyncIterator[StreamEvent]:
     """Events for one question; blocking steps (retrieval, scoring, verification) run through ``to_thread``."""
     p: Prepared = await to_thread(
-        lambda: asker.prepare(tenant, question, filters=filters, generator=generator, history=history)
+        lambda: asker.prepare(tenant, question, filters=filters, generator=generator, history=history, sticky=sticky)
     )
     if p.abstained is not None:
         yield Done(p.abstained)

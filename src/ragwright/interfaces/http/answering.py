@@ -62,7 +62,7 @@ def ask(
         return _no_access(question)
     tenant, filters = scope
     with state.reader() as rw:
-        return rw.ask(question, tenant=tenant, filters=filters, history=history)
+        return rw.ask(question, tenant=tenant, filters=filters, history=history, sticky=principal.key.key_id)
 
 
 async def answer_events(
@@ -94,7 +94,14 @@ async def answer_events(
     with state.reader() as rw:
         asker: Asker = await to_thread(rw.asker, mode)
         async for event in stream_answer(
-            asker, tenant, question, filters=filters, history=history, stream=stream, to_thread=to_thread
+            asker,
+            tenant,
+            question,
+            filters=filters,
+            history=history,
+            stream=stream,
+            to_thread=to_thread,
+            sticky=principal.key.key_id,
         ):
             yield event
 
