@@ -284,6 +284,11 @@ def models(p: Principal) -> Seen:
     return Seen("200", markers=frozenset({ACME_KB}) if p.tenant == "acme" else frozenset())
 
 
+def acme_prompt(status: str) -> Expect:
+    """acme's own prompt ``greeting`` (its text and note name ``acme-private``): another tenant's admin gets 404."""
+    return lambda p: Seen(status, markers=frozenset({ACME_KB})) if p.tenant == "acme" else Seen("404")
+
+
 def get_internal(p: Principal) -> Seen:
     return Seen("200", markers=frozenset({INT})) if p.tenant == "acme" and p.sees("internal") else Seen("404")
 
@@ -324,6 +329,24 @@ ROWS: tuple[Row, ...] = (
         Row(f"GET {path}", "public", None, http_read("GET", path), _gate(None, public_route))
         for path in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
     ),
+    Row("GET /v1/prompts", "list", "admin", http_read("GET", "/v1/prompts"), _gate("admin", public_route)),
+    Row("GET /v1/prompts/{name}", "acme's own", "admin", http_read("GET", "/v1/prompts/greeting"),
+        _gate("admin", acme_prompt("200"))),
+    Row("GET /v1/prompts/{name}/versions/{ref}", "acme's own", "admin",
+        http_read("GET", "/v1/prompts/greeting/versions/latest"), _gate("admin", acme_prompt("200"))),
+    Row("GET /v1/prompts/{name}/diff", "acme's own", "admin", http_read("GET", "/v1/prompts/greeting/diff?a=1&b=2"),
+        _gate("admin", acme_prompt("200"))),
+    Row("POST /v1/prompts/{name}/versions", "new answer version", "admin",
+        http_read("POST", "/v1/prompts/answer/versions", json={"template": "Short. $boundary",
+                                                               "variables": ["boundary"]}),
+        _gate("admin", lambda p: Seen("201"))),
+    Row("PUT /v1/prompts/{name}/labels/{label}", "stage v1", "admin",
+        http_read("PUT", "/v1/prompts/answer/labels/staging", json={"version": 1}), _gate("admin", public_route)),
+    Row("PUT /v1/prompts/{name}/splits/{label}", "10 % to v1", "admin",
+        http_read("PUT", "/v1/prompts/condense/splits/production", json={"version": 1, "percent": 10}),
+        _gate("admin", public_route)),
+    Row("DELETE /v1/prompts/{name}/splits/{label}", "end", "admin",
+        http_read("DELETE", "/v1/prompts/condense/splits/production"), _gate("admin", lambda p: Seen("204"))),
     Row("MOUNT /docs/assets", "public", None, http_read("GET", "/docs/assets/swagger-ui.css"),
         _gate(None, public_route)),
     Row("mcp:search", "all visible", "read", mcp_tool("search", {"query": QUERY, "k": 20}),
@@ -380,6 +403,9 @@ def _build(tmp: Path) -> tuple[Settings, dict[str, str]]:
             _put(rw, tmp, "acme.scratch", f"del-{p.name}.md", f"# Delete\n\nDelete me, {p.name}.\n", ("internal",))
     finally:
         rw.close()
+    with contextlib.closing(Ragwright(settings)) as rw:
+        for text in ("Hello $who, says acme.", "Hello $who, says acme-private."):
+            rw.prompts.create("acme", "greeting", text, ("who",), note="acme-private greeting")
     registry = KnowledgeBases(settings.data_dir / "service.sqlite")
     for tenant, kb in (("acme", "scratch"), ("acme", ACME_KB), ("other", "scratch")):
         registry.add(tenant, kb)

@@ -82,7 +82,8 @@ def test_labels_always_point_at_an_existing_version(tmp_path: Path, ops: list[tu
     for op in ops:
         try:
             if op[0] == "create":
-                reg.create("t", "condense", f"{op[1]} $boundary $history $question", ("boundary", "history", "question"))
+                names = ("boundary", "history", "question")
+                reg.create("t", "condense", f"{op[1]} $boundary $history $question", names)
             elif op[0] == "label":
                 reg.label("t", "condense", str(op[1]), int(op[2]))  # type: ignore[call-overload]
             else:

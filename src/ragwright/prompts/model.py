@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from ragwright.gateway.types import PromptRef
 from ragwright.prompts.template import render
@@ -65,6 +66,22 @@ class PromptVersion:
         """The template with ``values`` in place: exactly the declared variables, else ``PromptError``."""
         return render(self.template, self.variables, values)
 
+    def to_dict(self, *, template: bool = True) -> dict[str, Any]:
+        """As the CLI (``--json``), the admin routes and MCP show it."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "version": self.version,
+            "tag": self.tag,
+            "variables": list(self.variables),
+            "note": self.note,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "packaged": self.packaged,
+        }
+        if template:
+            out["template"] = self.template
+        return out
+
 
 @dataclass(frozen=True, slots=True)
 class Split:
@@ -85,3 +102,12 @@ class PromptInfo:
     splits: tuple[Split, ...] = ()
     customised: bool = False
     """False: the tenant serves the packaged text (no version of its own yet)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "versions": self.versions,
+            "labels": dict(self.labels),
+            "splits": [{"label": s.label, "version": s.version, "percent": s.percent} for s in self.splits],
+            "customised": self.customised,
+        }
