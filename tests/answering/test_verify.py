@@ -13,15 +13,16 @@ from ragwright.answering.generative import check_citations
 from ragwright.answering.service import Asker
 from ragwright.answering.types import AnsweredBy
 from ragwright.answering.verify import EvidenceText, Failure, numbers, verify_offline
-from ragwright.prompts.packaged import packaged
 from ragwright.answering.verify_judge import ModelJudge, probability_of_yes
 from ragwright.app import Ragwright
 from ragwright.config import Settings
 from ragwright.errors import ProviderHTTPError
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, TokenLogprob
+from ragwright.prompts.packaged import packaged
 from ragwright.testing import FakeChatModel, FakeEmbedder, FakeGenerator, Reply
 from tests.conftest import write
 
+JUDGE_SYSTEM = packaged("verify_judge").render().strip()
 PASSAGE = [
     "The Aurora heat pump was designed in Oslo by Nordvarme in 2019.",
     "The outdoor unit runs at 38 dB in night mode.",
@@ -114,7 +115,7 @@ def test_judge_uses_the_logprob_probability_and_overrides_the_offline_verdict() 
     assert verdicts[0].failure is Failure.JUDGE and verdicts[0].judged_by == "model"
     assert verdicts[0].score == pytest.approx(0.2) and verdicts[1].score == pytest.approx(0.9)
     request = model.requests[0]
-    assert request.top_logprobs == 5 and request.max_tokens == 2 and request.messages[0].content == packaged("verify_judge").render().strip()
+    assert request.top_logprobs == 5 and request.max_tokens == 2 and request.messages[0].content == JUDGE_SYSTEM
     assert "38 dB" in (request.messages[1].content or "")
 
 
@@ -162,7 +163,7 @@ def test_configured_judge_checks_each_generated_sentence(settings: Settings, tmp
     app.ingest([tmp_path / "docs"])
 
     def reply(request: ChatRequest) -> Reply | str:
-        if request.messages[0].content == packaged("verify_judge").render().strip():
+        if request.messages[0].content == JUDGE_SYSTEM:
             claim = (request.messages[1].content or "").split("Claim: ")[1]
             return _yes_no(0.1 if " runs " in claim else 0.95)
         return "The outdoor unit runs at 38 dB in night mode [1]. The outdoor unit is at 38 dB in night mode [1]."

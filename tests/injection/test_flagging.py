@@ -11,10 +11,10 @@ import pytest
 from ragwright.answering.generative import build_messages
 from ragwright.answering.injection import InjectionKind, detect, flag, normalize
 from ragwright.answering.injection_prompt import defuse, fence
-from ragwright.prompts.packaged import packaged
 from ragwright.app import Ragwright
 from ragwright.config import Settings
 from ragwright.interfaces.http.schemas import HitOut
+from ragwright.prompts.packaged import packaged
 from ragwright.store.migrations import INDEX
 from ragwright.store.sqlite import SQLiteStore
 from tests.cli.test_cli import run

@@ -1,7 +1,7 @@
 """A fresh install renders byte-identical prompts to the release before the registry (hashes taken from that code).
 
 The digests below were computed on main before this change with the old ``PromptFile``/``Rubric`` renderers and the
-verifier's inline system text, for the same inputs; the registry's packaged version 1 must reproduce them exactly.
+verifier's inline system text (the agent's: ``AgentRunner``'s ``PromptFile`` before), for the same inputs; the registry's packaged version 1 must reproduce them exactly.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ BEFORE = {
     "judge_citation": "4bfc3249a21b2e8c",
     "judge_relevance": "79bdcc7acacad4be",
     "judge_pairwise": "85a87797346e0b2a",
+    "agent": "c84df91275ecf128",
 }
 
 
@@ -46,6 +47,7 @@ def test_fresh_registry_renders_what_the_packaged_files_rendered(tmp_path: Path)
         prompt = registry.resolve("acme", rubric.prompt_name)
         values = {v: f"value of {v} with $ and <<<x" for v in prompt.variables if v != "boundary"}
         got[rubric.prompt_name] = _h(rubric.render(prompt, **values))
+    got["agent"] = _h(registry.resolve("acme", "agent").render().strip())
     assert got == BEFORE
     assert {registry.resolve("acme", n).version for n in BEFORE} == {1}
     assert not (tmp_path / "index.sqlite").exists(), "reading the packaged prompts wrote nothing"
