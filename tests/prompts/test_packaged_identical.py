@@ -1,7 +1,8 @@
 """A fresh install renders byte-identical prompts to the release before the registry (hashes taken from that code).
 
-The digests below were computed on main before this change with the old ``PromptFile``/``Rubric`` renderers and the
-verifier's inline system text (the agent's: ``AgentRunner``'s ``PromptFile`` before), for the same inputs; the registry's packaged version 1 must reproduce them exactly.
+The digests below were computed on main before this change with the old ``PromptFile``/``Rubric`` renderers, the
+verifier's inline system text and the agent runner's ``PromptFile``, for the same inputs; the registry's packaged
+version 1 must reproduce them exactly.
 """
 
 from __future__ import annotations
