@@ -6,15 +6,11 @@ internal memo, another tenant's key reads acme's documents as missing; prompts a
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, closing
 
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
@@ -27,6 +23,7 @@ from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
 from ragwright.interfaces.mcp.server import build_server, key_from_http
 from ragwright.interfaces.mcp.tools import RagTools
 from ragwright.service.keys import KeyStore
+from tests.http.conftest import run_server
 from tests.mcp.conftest import INTERNAL, PUBLIC, Env, build_env, stdio_client
 
 MEMO = "docs/internal/memo.md"
@@ -45,19 +42,9 @@ def cenv(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: pytest.Mo
 def url(cenv: Env) -> Iterator[str]:
     rw = Ragwright(load_settings(data_dir=cenv.data_dir, embedding={"model": "fake"}))
     keys = KeyStore(cenv.data_dir / "keys.sqlite")
-    server = build_server(RagTools(rw), key_from_http, KeyRateLimiter(None))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    uv = uvicorn.Server(uvicorn.Config(build_http_app(server, keys), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert uv.started
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
-    uv.should_exit = True
-    thread.join(10)
+    app = build_http_app(build_server(RagTools(rw), key_from_http, KeyRateLimiter(None)), keys)
+    for base in run_server(app):  # type: ignore[arg-type]
+        yield f"{base}/mcp"
     keys.close()
     rw.close()
 

@@ -89,15 +89,11 @@ class PromptRegistry:
         raise PromptNotFound(f"no prompt named {name!r}")
 
     def info(self, tenant: str, name: str) -> PromptInfo:
+        """One name as ``tenant`` sees it; ``customised`` once the tenant has rows of its own (see the module doc)."""
         t = prompt_tenant(tenant)
-        versions = self.versions(t, name)
-        return PromptInfo(
-            name,
-            len(versions),
-            self.labels(t, name),
-            tuple(self.store.splits(t, name)),
-            customised=not versions[0].packaged or len(versions) > 1,
-        )
+        own = self.store.versions(t, check_name("prompt", name))
+        count = len(own) or len(self.versions(t, name))
+        return PromptInfo(name, count, self.labels(t, name), tuple(self.store.splits(t, name)), customised=bool(own))
 
     def overview(self, tenant: str) -> list[PromptInfo]:
         """Every prompt name the tenant can use (the packaged ones and its own), with labels and splits."""

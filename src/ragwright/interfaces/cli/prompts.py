@@ -98,7 +98,7 @@ def create_cmd(
     """Add the next version (labelled latest; production does not move)."""
     text = sys.stdin.read() if str(file) == "-" else _read(file)
     with _registry(config, data_dir, tenant) as (reg, t):
-        declared = var if var is not None else _default_vars(reg, t, name)
+        declared = var if var is not None else _default_vars(name)
         made = reg.create(t, name, text, declared, note=note, by="cli")
         labels = reg.labels(t, name)
     if json_out:
@@ -117,7 +117,7 @@ def _read(file: Path) -> str:
         raise UserError(f"cannot read {file}: {exc}") from None
 
 
-def _default_vars(reg: PromptRegistry, tenant: str, name: str) -> list[str]:
+def _default_vars(name: str) -> list[str]:
     from ragwright.prompts.packaged import PACKAGED_FILES, packaged
 
     return list(packaged(name).variables) if name in PACKAGED_FILES else []

@@ -157,7 +157,9 @@ class RagTools:
                 "closest": [],
             }
         tenant = store_tenant(key, args.knowledge_base)
-        ans: Answer = await _in_thread(lambda: self.rw.ask(args.question, tenant=tenant, filters=filters or None))
+        ans: Answer = await _in_thread(
+            lambda: self.rw.ask(args.question, tenant=tenant, filters=filters or None, sticky=key.key_id)
+        )
         return {
             "question": ans.question,
             "answer": ans.text,
