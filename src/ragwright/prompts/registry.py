@@ -42,6 +42,7 @@ from ragwright.prompts.template import check_name, check_template
 __all__ = ["PromptRegistry", "PromptSource", "ab_bucket", "default_registry", "prompt_tenant"]
 
 BUCKETS = 10_000
+MAX_VERSION = 2**31 - 1
 
 
 def prompt_tenant(tenant: str) -> str:
@@ -178,7 +179,8 @@ class PromptRegistry:
         check_name("prompt", name)
         if check_name("label", label) == LATEST:
             raise PromptError("the 'latest' label follows the newest version by itself and cannot be moved")
-        return self.store.move_label(prompt_tenant(tenant), name, label, int(version), by=by, seed=self._seed(name))
+        number = _check_version(version)
+        return self.store.move_label(prompt_tenant(tenant), name, label, number, by=by, seed=self._seed(name))
 
     def split(
         self, tenant: str, name: str, version: int, percent: float, *, label: str = DEFAULT_LABEL, by: str = ""
@@ -188,7 +190,7 @@ class PromptRegistry:
         check_name("label", label)
         if not 0 < percent < 100:
             raise PromptError(f"an A/B share is a percentage between 0 and 100 (exclusive), not {percent}")
-        made = Split(label, int(version), float(percent))
+        made = Split(label, _check_version(version), float(percent))
         self.store.set_split(prompt_tenant(tenant), name, label, made, by=by, seed=self._seed(name))
         return made
 
@@ -206,11 +208,17 @@ class PromptRegistry:
         self.store.close()
 
 
+def _check_version(version: int) -> int:
+    if not 1 <= int(version) <= MAX_VERSION:
+        raise PromptError(f"a version is a number from 1 to {MAX_VERSION}, not {version}")
+    return int(version)
+
+
 def _number(ref: int | str) -> int | None:
-    if isinstance(ref, int):
-        return ref
-    text = str(ref).strip().removeprefix("v")
-    return int(text) if text.isdigit() else None
+    text = str(ref).strip()
+    if not text.isdigit():
+        return None  # labels start with a letter, so "2" is always a version
+    return _check_version(int(text))
 
 
 class _Pinned:

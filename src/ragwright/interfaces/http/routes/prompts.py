@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ragwright.interfaces.http.auth import Principal, get_state, require
 from ragwright.interfaces.http.limits import run_blocking
 from ragwright.interfaces.http.schemas import ERRORS
-from ragwright.prompts.registry import PromptRegistry
+from ragwright.prompts.registry import MAX_VERSION, PromptRegistry
 from ragwright.prompts.template import MAX_TEMPLATE_CHARS
 
 router = APIRouter(tags=["prompts"])
@@ -23,6 +23,7 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 NamePath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="Prompt name, e.g. answer.")]
 LabelPath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="Label, e.g. production.")]
 RefPath = Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$", description="Version number or label.")]
+"""A number too large for a version is a 400 from the registry, as a bad label name is."""
 T = TypeVar("T")
 
 
@@ -41,13 +42,13 @@ class NewVersion(_Body):
 class LabelMove(_Body):
     """Where a label points from now on."""
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
 
 
 class SplitIn(_Body):
     """An A/B split of a label: ``percent`` of sticky keys get ``version``."""
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
     percent: float = Field(gt=0, lt=100)
 
 
@@ -85,14 +86,20 @@ class PromptOut(BaseModel):
 
 
 class PromptList(BaseModel):
+    """Every prompt of the tenant."""
+
     prompts: list[PromptOut]
 
 
 class PromptDetail(PromptOut):
+    """One prompt with its version history (templates left out)."""
+
     history: list[VersionOut]
 
 
 class LabelOut(BaseModel):
+    """A label after a move, and the version it pointed at before (null: a new label)."""
+
     name: str
     label: str
     version: int
@@ -100,6 +107,8 @@ class LabelOut(BaseModel):
 
 
 class DiffOut(BaseModel):
+    """A unified diff of two versions' templates."""
+
     name: str
     a: int
     b: int

@@ -61,6 +61,10 @@ def test_packaged_names_keep_their_variables(tmp_path: Path) -> None:
         reg.versions("acme", "nope")
     with pytest.raises(PromptError, match="invalid prompt name"):
         reg.get("acme", "../etc")
+    with pytest.raises(PromptError, match="a version is a number from 1"):
+        reg.label("acme", "answer", "staging", 2**63)
+    with pytest.raises(PromptError, match="a version is a number from 1"):
+        reg.get("acme", "answer", "99999999999999999999")
     reg.close()
 
 
