@@ -1,11 +1,20 @@
-"""A real uvicorn server on 127.0.0.1 (port 0) running the service over a temporary index with the fake embedder."""
+"""A real uvicorn server on 127.0.0.1 (port 0) running the service over a temporary index with the fake embedder.
+
+The index and the service's state are in SQLite files by default; a test (or module) marked ``@both_backends`` runs
+once more with everything in a fresh PostgreSQL schema (the ``backend`` fixture, parametrised indirectly).
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +27,11 @@ from fastapi import FastAPI
 from ragwright.config import Settings, load_settings
 from ragwright.interfaces.http.app import create_app
 from ragwright.testing import FakeChatModel, ScriptedGateway
+from ragwright.testing.postgres import new_schema_dsn
+
+BACKENDS = ("sqlite", "postgres")
+both_backends = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+"""Run a test (or, as ``pytestmark``, a module) that uses ``server`` or ``backend`` on SQLite and on PostgreSQL."""
 
 
 @dataclass
@@ -72,8 +86,61 @@ def run_server(app: FastAPI) -> Iterator[str]:
         thread.join(20)
 
 
-def make_settings(data_dir: Path, **service: Any) -> Settings:
-    return load_settings(data_dir=data_dir, embedding={"model": "fake"}, service=service, gateway={"ledger": False})
+@dataclass
+class ServeProcess:
+    """A `ragwright serve` process, its URL, and (once stopped) everything it wrote."""
+
+    proc: subprocess.Popen[str]
+    url: str
+    output: str = ""
+
+
+@contextmanager
+def serve_process(data_dir: Path, *args: str) -> Iterator[ServeProcess]:
+    """``ragwright serve --port 0 ARGS`` over ``data_dir`` with the fake embedder, run from its parent directory;
+    stopped with SIGINT on exit, after which ``output`` holds its stdout and stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
+    env.update(RAGWRIGHT_EMBEDDING__MODEL="fake", RAGWRIGHT_DATA_DIR=str(data_dir))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ragwright", "serve", "--port", "0", *args],
+        env=env,
+        cwd=data_dir.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    running = ServeProcess(proc, "")
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 60
+        while not running.url and time.monotonic() < deadline:
+            found = re.search(r"(http://127\.0\.0\.1:\d+)", proc.stdout.readline())
+            running.url = found.group(1) if found else ""
+        assert running.url, "serve did not report its address"
+        yield running
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        running.output, _ = proc.communicate(timeout=30)
+
+
+def make_settings(data_dir: Path, store: str = "sqlite", **service: Any) -> Settings:
+    return load_settings(
+        data_dir=data_dir, store=store, embedding={"model": "fake"}, service=service, gateway={"ledger": False}
+    )
+
+
+def backend_store(kind: str, request: pytest.FixtureRequest) -> str:
+    """The ``store`` setting for ``kind``: ``sqlite``, or a DSN of a fresh schema in this process's PostgreSQL."""
+    if kind == "sqlite":
+        return "sqlite"
+    return new_schema_dsn(request.getfixturevalue("postgres_dsn"))
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The ``store`` setting of this test: ``sqlite`` unless the test is parametrised with ``@both_backends``."""
+    return backend_store(getattr(request, "param", "sqlite"), request)
 
 
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,11 +150,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str) -> Iterator[Server]:
     monkeypatch.chdir(tmp_path)
     clean_env(monkeypatch)
     models: dict[str, FakeChatModel] = {}
-    settings = make_settings(tmp_path / "index", rate_limit_rpm=None)
+    settings = make_settings(tmp_path / "index", backend, rate_limit_rpm=None)
     app = create_app(settings, gateway=ScriptedGateway(models))
     for url in run_server(app):
         yield Server(app, url, settings, models)

@@ -11,7 +11,7 @@ from ragwright.answering.service import Asker
 from ragwright.app import Ragwright
 from ragwright.config import Settings
 from ragwright.evals.judge import Judge
-from ragwright.gateway.types import ChatRequest, PromptRef
+from ragwright.gateway.types import ChatRequest, PromptRef, RequestContext
 from ragwright.prompts.packaged import packaged
 from ragwright.testing import FakeChatModel
 from tests.conftest import write
@@ -93,9 +93,9 @@ def test_ab_split_is_sticky_per_key_and_per_conversation(settings: Settings, tmp
         assert request is not None and request.context.prompt is not None
         return request.context.prompt.version
 
-    by_key = {k: version(sticky=k) for k in (f"key-{i}" for i in range(40))}
+    by_key = {k: version(caller=RequestContext(key_id=k)) for k in (f"key-{i}" for i in range(40))}
     assert set(by_key.values()) == {"1", "2"}
-    assert by_key == {k: version(sticky=k) for k in by_key}
+    assert by_key == {k: version(caller=RequestContext(key_id=k)) for k in by_key}
     assert version() == "1"  # no key, no conversation: the label's own version
     convo = [Turn("user", "Tell me about the Aurora."), Turn("assistant", "It is a heat pump [1].")]
     assert len({version(history=convo) for _ in range(5)}) == 1

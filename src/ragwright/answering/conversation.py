@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Literal
 
@@ -130,7 +130,7 @@ def rewrite(
     *,
     chat: Callable[[ChatRequest], ChatResponse] | None = None,
     model: str = "default",
-    tenant: str | None = None,
+    context: RequestContext | None = None,
     prompt: PromptVersion | None = None,
 ) -> Rewrite:
     """The question to retrieve: the model's rewrite (with ``prompt``, the packaged ``condense`` by default) when
@@ -152,7 +152,7 @@ def rewrite(
                     seed=0,
                     max_tokens=96,
                     messages=(Message("user", text),),
-                    context=RequestContext(tenant=tenant or "default", prompt=version.ref),
+                    context=replace(context or RequestContext(), prompt=version.ref),
                 )
             )
         except GatewayError:

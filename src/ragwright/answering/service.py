@@ -81,21 +81,25 @@ class Asker:
         filters: Filters | None = None,
         generator: GeneratorName | None = None,
         history: Sequence[Turn] = (),
-        sticky: str | None = None,
+        caller: RequestContext | None = None,
     ) -> Prepared:
         """Rewrite a follow-up with the conversation, retrieve, screen and score the evidence, decide answerability.
-        ``Prepared.abstained`` is set when ragwright abstains; else an answerer takes it from here. ``sticky`` keeps
-        a caller on one arm of a prompt A/B split (the API key); a conversation's first question does by default."""
+        ``Prepared.abstained`` is set when ragwright abstains; else an answerer takes it from here.
+
+        ``tenant`` is the store tenant searched; ``caller`` is who asks (tenant, key, knowledge base), carried on
+        every model call; by default the store tenant itself (the CLI's ``--tenant``). The caller's key (else the
+        conversation's first question) keeps it on one arm of a prompt A/B split (:mod:`ragwright.prompts`)."""
         mode = generator or self.settings.generator
         uses_model = mode in MODEL_FOR_MODE and self.chat is not None
-        sticky = sticky or next((t.content for t in history if t.role == "user" and t.content.strip()), None)
+        caller = caller or RequestContext(tenant=tenant)
+        sticky = caller.key_id or next((t.content for t in history if t.role == "user" and t.content.strip()), None)
         rewritten = conversation.rewrite(
             question,
             history,
             chat=self.chat if uses_model else None,
             model=self._model_name(mode),
-            tenant=tenant,
-            prompt=self.prompts.resolve(tenant, "condense", sticky=sticky) if uses_model and history else None,
+            context=caller,
+            prompt=self.prompts.resolve(caller.tenant, "condense", sticky=sticky) if uses_model and history else None,
         )
         asked, question = question, rewritten.question
         result = self.retriever.search(tenant, question, k=self.settings.evidence_k, filters=filters)
@@ -110,7 +114,7 @@ class Asker:
         features = extract_features(question, result.hits, scored, idf, k1=self.retriever.store.bm25_k1)
         answerability = self.model.probability(features)
         prepared = Prepared(
-            asked, rewritten, mode, tenant, result, screened.hits, scored, best, features, answerability
+            asked, rewritten, mode, tenant, result, screened.hits, scored, best, features, answerability, caller
         )
         prepared.timings, prepared.retrieved, prepared.sticky = timings, retrieved, sticky
         unsupported_follow_up = rewritten.method is not RewriteMethod.NONE and not conversation.follow_up_supported(
@@ -126,7 +130,7 @@ class Asker:
         """The generation request for ``p`` (passages fenced as data), or None in extractive mode."""
         if p.mode not in MODEL_FOR_MODE:
             return None
-        prompt = self.prompts.resolve(p.tenant, "answer", sticky=p.sticky)
+        prompt = self.prompts.resolve(p.caller.tenant, "answer", sticky=p.sticky)
         p.prompt = prompt.ref
         system, user = generative.build_messages(p.rewrite.question, p.hits, prompt)
         return ChatRequest(
@@ -135,14 +139,14 @@ class Asker:
             seed=0,
             max_tokens=self.settings.max_tokens,
             messages=(Message("system", system), Message("user", user)),
-            context=RequestContext(tenant=p.tenant, retrieval_confidence=p.best, prompt=prompt.ref),
+            context=dataclasses.replace(p.caller, retrieval_confidence=p.best, prompt=prompt.ref),
         )
 
     def verify(self, p: Prepared, generated: str) -> generative.Checked:
         """Rule 3 of :mod:`.injection_guard` and the citation check: the generated sentences the evidence supports."""
         relevant = injection_guard.relevant(p.scored)
         kept, echoed = injection_guard.strip_echoes(generated, relevant, p.result.hits)
-        checked = generative.check_citations(kept, relevant, self.embedder, self._judge(p.tenant, p.sticky))
+        checked = generative.check_citations(kept, relevant, self.embedder, self._judge(p.caller, p.sticky))
         return dataclasses.replace(checked, dropped=echoed + checked.dropped)
 
     def ask(
@@ -153,9 +157,9 @@ class Asker:
         filters: Filters | None = None,
         generator: GeneratorName | None = None,
         history: Sequence[Turn] = (),
-        sticky: str | None = None,
+        caller: RequestContext | None = None,
     ) -> Answer:
-        p = self.prepare(tenant, question, filters=filters, generator=generator, history=history, sticky=sticky)
+        p = self.prepare(tenant, question, filters=filters, generator=generator, history=history, caller=caller)
         if p.abstained is not None:
             return p.abstained
         clock = time.perf_counter()
@@ -249,12 +253,12 @@ class Asker:
         """The gateway model that writes answers (and rewrites follow-ups) in ``mode``."""
         return f"local:{self.settings.local_model}" if mode == "local" else MODEL_FOR_MODE.get(mode, "")
 
-    def _judge(self, tenant: str, sticky: str | None = None) -> ModelJudge | None:
+    def _judge(self, caller: RequestContext, sticky: str | None = None) -> ModelJudge | None:
         model = self.settings.verifier_model
         if not model or self.chat is None:
             return None
-        prompt = self.prompts.resolve(tenant, "verify_judge", sticky=sticky)
-        return ModelJudge(self.chat, model, tenant=tenant, prompt=prompt)
+        prompt = self.prompts.resolve(caller.tenant, "verify_judge", sticky=sticky)
+        return ModelJudge(self.chat, model, context=caller, prompt=prompt)
 
     def _abstain(self, question: str, scored: list[EvidenceSentence], best: float, timings: dict[str, float]) -> Answer:
         return Answer(
@@ -295,6 +299,7 @@ class Prepared:
     """What was retrieved and scored (the question itself, or a follow-up rewritten with the conversation)."""
     mode: GeneratorName
     tenant: str
+    """The store tenant searched."""
     result: SearchResult
     hits: list[Hit]
     """The hits that may answer (flagged and keyword-stuffed passages left out)."""
@@ -302,6 +307,8 @@ class Prepared:
     best: float
     features: AnswerabilityFeatures
     answerability: float
+    caller: RequestContext = field(default_factory=RequestContext)
+    """Who asks: the context of every model call made for this question."""
     timings: dict[str, float] = field(default_factory=dict)
     retrieved: list[Retrieved] = field(default_factory=list)
     abstained: Answer | None = None

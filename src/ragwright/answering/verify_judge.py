@@ -65,7 +65,8 @@ class ModelJudge:
     chat: ChatFn
     model: str
     threshold: float = 0.5
-    tenant: str = "default"
+    context: RequestContext = field(default_factory=RequestContext)
+    """Who asks (tenant, key, knowledge base): budgets, limits and the usage ledger read it."""
     top_logprobs: int = 5
     prompt: PromptVersion = field(default_factory=lambda: packaged("verify_judge"))
     """The system prompt (registry name ``verify_judge``; no variables)."""
@@ -79,7 +80,7 @@ class ModelJudge:
             seed=0,
             max_tokens=2,
             top_logprobs=self.top_logprobs,
-            context=RequestContext(tenant=self.tenant, prompt=self.prompt.ref),
+            context=replace(self.context, prompt=self.prompt.ref),
         )
 
     def judge(self, sentence: str, evidence: Sequence[EvidenceText], offline: Verdict) -> Verdict:
