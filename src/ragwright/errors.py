@@ -12,7 +12,9 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── NotIndexedError       a command needs an index that does not exist yet
     │   ├── AccessDenied          the key's tags do not allow this write (service.access.TagScope)
     │   ├── AgentRunError         an agent run cannot do that (not paused, unknown call, invalid edited arguments)
-    │   └── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
+    │   ├── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
+    │   └── PromptError           a prompt version, label or A/B split that cannot be made (bad template, variables)
+    │       └── PromptNotFound    no such prompt, version or label in this tenant (404 over HTTP)
     ├── IngestError               one source could not be turned into chunks (reported per file, the run goes on)
     │   ├── UnsupportedFileError  no loader for this extension
     │   ├── EmptyDocumentError    nothing to index after extraction
@@ -93,6 +95,15 @@ class AgentRunError(UserError):
 
 class InvalidFilterError(UserError):
     """A search filter that cannot be used (``store.base.check_glob`` says why)."""
+
+
+class PromptError(UserError):
+    """A prompt registry request that cannot be honoured: a template using an undeclared variable, a declared
+    variable the template never uses, a bad name or label, a render without a declared variable."""
+
+
+class PromptNotFound(PromptError):
+    """No prompt, version or label of that name in the caller's tenant (another tenant's read as missing)."""
 
 
 class IngestError(RagwrightError):

@@ -35,6 +35,8 @@ ROWS: list[tuple[BaseException, int]] = [
     (E.AccessDenied("the key may not write tag 'internal'"), 403),
     (E.AgentRunError("run run_1 is done, not awaiting approval"), 409),
     (E.InvalidFilterError("the path glob is over 1,000 characters"), 400),
+    (E.PromptError("the template uses undeclared variables: tone"), 400),
+    (E.PromptNotFound("prompt 'answer' has no version 9"), 404),
     (E.IngestError("a.md", "bad"), 500),
     (E.UnsupportedFileError("a.xyz", "no loader"), 500),
     (E.EmptyDocumentError("a.md", "empty"), 500),

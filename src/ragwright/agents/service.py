@@ -92,4 +92,5 @@ def agent_runner(
         tools,
         store or RunStore(runs_path(rw.settings)),
         native_tools=native_tool_calls(rw.settings.agent, name),
+        prompts=rw.prompt_source,
     )
