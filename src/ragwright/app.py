@@ -26,7 +26,7 @@ from ragwright.gateway.pricing import PriceTable
 from ragwright.gateway.types import RequestContext
 from ragwright.ingest.pipeline import Ingestor, IngestReport, ProgressCallback
 from ragwright.models.base import Embedder, Reranker, TextGenerator
-from ragwright.models.registry import embedder_from_settings, make_generator, make_reranker
+from ragwright.models.registry import embedder_from_settings, make_generator, reranker_from_settings
 from ragwright.retrieval.retriever import Mode, Retriever, SearchResult
 from ragwright.store.base import Filters, Store
 from ragwright.store.sqlite import SQLiteStore
@@ -63,7 +63,7 @@ class Ragwright:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = embedder_from_settings(self.settings.embedding)
+            self._embedder = embedder_from_settings(self.settings.embedding, self.settings.gateway)
         return self._embedder
 
     @property
@@ -98,8 +98,7 @@ class Ragwright:
 
     @cached_property
     def reranker(self) -> Reranker | None:
-        spec = self.settings.retrieval.reranker
-        return make_reranker(spec) if spec else None
+        return reranker_from_settings(self.settings.retrieval, self.settings.gateway)
 
     @property
     def generator(self) -> TextGenerator:

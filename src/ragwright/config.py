@@ -56,7 +56,11 @@ class IngestSettings(BaseModel):
 class EmbeddingSettings(BaseModel):
     """``[embedding]``: which embedder, its input length, threads, and query/document precisions."""
 
-    model: str = Field("minilm", description="Embedder spec from the model registry: 'minilm' or 'fake'.")
+    model: str = Field(
+        "minilm",
+        description="Embedder spec from the model registry: 'minilm', 'fake', or a remote OpenAI-compatible endpoint "
+        "'openai-embed:http://host:8080/v1#model-name' (docs/postgres.md, remote embedders).",
+    )
     max_length: int = Field(256, ge=16, le=512)
     threads: int | None = Field(None, ge=1)
     query_precision: Literal["int8", "fp32"] = Field(
@@ -70,6 +74,13 @@ class EmbeddingSettings(BaseModel):
         description="Document encoder: 'int8' embeds documents with the same int8 derivation (faster ingest; "
         "queries then use it too). It changes the embedder's name, so an existing index must be re-ingested.",
     )
+    api_key: str | None = Field(
+        None,
+        pattern=r"^(env|file):.+$",
+        description="Remote embedder: the key, as env:VAR or file:PATH (never inline).",
+    )
+    remote_batch: int = Field(64, ge=1, le=2048, description="Remote embedder: texts per request.")
+    remote_concurrency: int = Field(4, ge=1, le=64, description="Remote embedder: requests in flight at once.")
 
 
 class RetrievalSettings(BaseModel):
@@ -85,7 +96,14 @@ class RetrievalSettings(BaseModel):
     context_weight: float = Field(
         3.0, ge=1.0, le=10.0, description="BM25 weight of a term found in a chunk's title/heading context."
     )
-    reranker: str | None = Field(None, description="Re-ranker spec, e.g. 'onnx:/models/ms-marco-MiniLM-L6'.")
+    reranker: str | None = Field(
+        None,
+        description="Re-ranker spec: 'onnx:/models/ms-marco-MiniLM-L6', or a remote endpoint "
+        "'tei-rerank:http://host:8080#model' / 'cohere-rerank:https://api.cohere.com/v2#rerank-v3.5'.",
+    )
+    reranker_api_key: str | None = Field(
+        None, pattern=r"^(env|file):.+$", description="Remote re-ranker: the key, as env:VAR or file:PATH."
+    )
     rerank_depth: int = Field(30, ge=1, le=500)
 
 
@@ -319,6 +337,10 @@ class AgentSettings(BaseModel):
     )
     approve: Literal["ask", "all", "none"] = Field(
         "ask", description="Tool calls that need approval: ask a human (the run pauses), approve all, or deny all."
+    )
+    require_approval: list[str] = Field(
+        default_factory=list,
+        description="Tools that always need a human's approval, whatever their own flags say (e.g. get_document).",
     )
     max_steps: int = Field(12, ge=1, le=200)
     max_tool_calls: int = Field(24, ge=0, le=1000)

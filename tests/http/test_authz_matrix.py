@@ -58,6 +58,8 @@ class Principal:
     revoked: bool = False
 
     def allows(self, scope: str) -> bool:
+        if scope == "approve":  # a grant outside the ladder, held by admin keys (service.keys.GRANTS)
+            return "approve" in self.scopes or "admin" in self.scopes
         have = [SCOPES.index(s) for s in self.scopes]
         return bool(have) and max(have) >= SCOPES.index(scope)
 
@@ -105,7 +107,8 @@ class World:
     mcp: str
     keys: dict[str, str]
     jobs: dict[str, str] = field(default_factory=dict)
-    """job id by the principal that uploaded it (write: unrestricted, write_public: tag public)"""
+    """job id by the principal that uploaded it (write: unrestricted, write_public: tag public), and agent run ids
+    (run_read: started by the unrestricted reader, run_read_public: by the reader limited to tag public)"""
 
 
 Run = Callable[[World, Principal], Awaitable[Seen]]
@@ -320,6 +323,18 @@ ROWS: tuple[Row, ...] = (
         _gate("read", job_of(()))),
     Row("GET /v1/jobs/{job_id}", "public writer's job", "read", http_read("GET", "/v1/jobs/{write_public}"),
         _gate("read", job_of(("public",)))),
+    Row("POST /v1/agent/runs", "task", "read",
+        http_read("POST", "/v1/agent/runs", json={"task": "What is the kettle warranty?", "stream": False}),
+        _gate("read", sees_documents), subset=True),
+    Row("GET /v1/agent/runs", "list", "read", http_read("GET", "/v1/agent/runs"), _gate("read", public_route)),
+    Row("GET /v1/agent/runs/{run_id}", "unrestricted reader's run", "read",
+        http_read("GET", "/v1/agent/runs/{run_read}"), _gate("read", job_of(()))),
+    Row("GET /v1/agent/runs/{run_id}", "public reader's run", "read",
+        http_read("GET", "/v1/agent/runs/{run_read_public}"), _gate("read", job_of(("public",)))),
+    Row("POST /v1/agent/runs/{run_id}/approvals", "finished run", "approve",
+        http_read("POST", "/v1/agent/runs/{run_read}/approvals",
+                  json={"decisions": [{"call_id": "x", "approve": True}]}),
+        _gate("approve", lambda p: Seen("409" if p.tenant == "acme" else "404"))),
     Row("DELETE /v1/documents/{doc_id:path}", "internal document", "write",
         http_read("DELETE", "/v1/documents/del-{p}.md?knowledge_base=scratch"), _gate("write", delete_internal)),
     Row("POST /v1/documents", "replace internal", "write", http_upload("int.md", SCRATCH_INT),
@@ -432,6 +447,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 )
                 assert r.status_code == 202, r.text
                 w.jobs[uploader] = r.json()["id"]
+            for starter in ("read", "read_public"):
+                r = httpx.post(
+                    f"{http_url}/v1/agent/runs",
+                    headers=_headers(w, next(p for p in PRINCIPALS if p.name == starter)),
+                    json={"task": "ping", "stream": False},
+                    timeout=30,
+                )
+                assert r.status_code == 200 and r.json()["status"] == "done", r.text
+                w.jobs[f"run_{starter}"] = r.json()["id"]
             yield w
         mcp_keys.close()
         rw.close()

@@ -200,7 +200,7 @@ class Gateway:
             if cfg.cache.semantic and self._embedder is None:
                 from ragwright.models.registry import embedder_from_settings
 
-                self._embedder = embedder_from_settings(self.settings.embedding)
+                self._embedder = embedder_from_settings(self.settings.embedding, cfg)
             inner = Cache(inner, **cfg.cache.model_dump(), embedder=self._embedder, prices=self.prices)
         sinks = [s for s in (self.ledger if self._use_ledger else None, self._metrics) if s is not None]
         if sinks:
