@@ -47,6 +47,8 @@ ROWS: list[tuple[BaseException, int]] = [
     (E.ArchiveLimitError("a.docx", "entries", "over 10,000 entries"), 500),
     (E.ResourceLimitError("a.pdf", "cpu", "over 30 s of CPU"), 500),
     (E.StoreError("disk I/O error"), 503),
+    (E.StoreUnavailable("cannot reach PostgreSQL at postgresql://db:5432/rag: connection refused"), 503),
+    (E.TargetNotEmpty("the target already holds data (api_keys (1 rows))"), 400),
     (E.SchemaVersionError("written by a newer ragwright"), 503),
     (E.DiskFull("database or disk is full"), 507),
     (E.ModelError("onnxruntime failed"), 503),

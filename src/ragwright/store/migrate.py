@@ -46,6 +46,13 @@ register(RowTable("jobs", "service.sqlite", schema="ragwright.service.postgres_j
 register(RowTable("usage", "usage.sqlite", schema="ragwright.service.postgres_ledger:PG_LEDGER"))
 register(RowTable("agent_runs", "agents.sqlite"))  # no PostgreSQL backend yet: mirrored, so nothing is left behind
 register(RowTable("agent_calls", "agents.sqlite"))
+# The prompt registry (its tables sit in the index file; PostgreSQL schema from ragwright.prompts.schema) and the local
+# trace store (traces.sqlite, mirrored) as their branches define them; a table that is absent is reported as such.
+_PG_PROMPTS = "ragwright.prompts.schema:PG_PROMPTS"
+for _table in ("prompt_versions", "prompt_labels", "prompt_splits", "prompt_label_moves"):  # versions first: FKs
+    register(RowTable(_table, "index.sqlite", schema=_PG_PROMPTS))
+for _table in ("traces", "trace_spans", "trace_docs", "trace_purged_docs"):
+    register(RowTable(_table, "traces.sqlite"))
 
 
 @dataclass(frozen=True, slots=True)

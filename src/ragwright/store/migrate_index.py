@@ -35,6 +35,9 @@ def _open_index(ctx: MigrationContext) -> Any | None:
     if not path.exists():
         return None
     db = sqlean.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'documents'").fetchone() is None:
+        db.close()  # a file with other components' tables only (an index never written to)
+        return None
     db.enable_load_extension(True)
     sqlite_vec.load(db)
     db.enable_load_extension(False)
