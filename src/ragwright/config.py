@@ -117,7 +117,7 @@ class PostgresSettings(BaseModel):
 
     pool_max: int = Field(8, ge=1, le=256, description="Most connections the store's pool opens.")
     hnsw_min_chunks: int = Field(
-        50_000,
+        10_000,
         ge=1,
         description="Tenant size (chunks) from which dense search uses an HNSW index instead of an exact scan "
         "(bench/store_scale.py measured the exact scan's cost; docs/postgres.md).",
