@@ -24,7 +24,7 @@ from ragwright.agents.kb_tools import kb_tools
 from ragwright.agents.mcp_tools import discover_mcp_tools
 from ragwright.agents.records import AgentEvent, Decision
 from ragwright.agents.runner import AgentRunner
-from ragwright.agents.service import OnGatewayLoop, agent_model_name, default_limits, native_tool_calls
+from ragwright.agents.service import agent_model_name, default_limits, native_tool_calls
 from ragwright.agents.store import RunState
 from ragwright.agents.tools import Toolbox, ToolContext
 from ragwright.interfaces.http.auth import Principal, get_state, require_approve, require_read
@@ -96,7 +96,8 @@ def _summary(state: ServiceState, run: RunState) -> dict[str, Any]:
 async def _runner(state: ServiceState, model: str, tenant: str, lease: ExitStack) -> AgentRunner:
     """A runner whose tools use the current index for as long as ``lease`` is open (the run may outlive a refresh),
     with the tools of the MCP servers configured for ``tenant``."""
-    chat = OnGatewayLoop(state.gateway, state.chat_model(model))  # only models GET /v1/models lists
+    state.chat_model(model)  # only models GET /v1/models lists (UnknownModel otherwise)
+    chat = state.gateway.relayed(model)
     servers = state.settings.agent.mcp_servers
     extra = await discover_mcp_tools(servers, tenant=tenant) if servers else []
     rw = lease.enter_context(state.pool.use())
