@@ -183,7 +183,7 @@ def main() -> None:
     assert all(r.part == "train" for recs in train.values() for r in recs), "fitting data must be train parts"
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     provenance = {
-        "version": "answerability-v1",
+        "version": "answerability-v2",
         "fitted": datetime.now(UTC).strftime("%Y-%m-%d"),
         "fitted_on": {k: len(v) for k, v in train.items()},
         "method": "L2 logistic regression (IRLS, lambda=1) on standardised features, coefficients sign-constrained "

@@ -103,7 +103,7 @@ def test_features_of_an_answerable_and_an_unanswerable_question(settings: Settin
 
 def test_shipped_model_loads_gives_probabilities_and_is_monotone_in_the_obvious_features() -> None:
     model = shipped_model()
-    assert set(model.features) <= set(FEATURE_NAMES) and 0 < model.threshold < 1  # a model may name a subset
+    assert model.features == FEATURE_NAMES and 0 < model.threshold < 1
     assert model.provenance.get("version") and model.provenance.get("fitted_on")
     rng = np.random.default_rng(0)
     for _ in range(200):
@@ -119,6 +119,9 @@ def test_shipped_model_loads_gives_probabilities_and_is_monotone_in_the_obvious_
         ("numbers_missing", -1),
         ("entities_missing", -1),
         ("type_mismatch", -1),
+        ("phrase_coverage", 1),
+        ("names_missing", -1),
+        ("bm25_standout", 1),
     ]:
         lo, hi = (model.probability(replace(base, **{name: v})) for v in (0.0, 1.0))
         assert (hi - lo) * direction >= 0, name
