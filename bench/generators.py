@@ -240,9 +240,40 @@ def _as_dict(threads: Any, results: dict[str, Any]) -> dict[str, Any]:
     return threads if isinstance(threads, dict) else {name: threads for name in results.get("runs", {})}
 
 
+def common(results: dict[str, Any]) -> dict[str, Any]:
+    """Every generator's figures on the questions all of them answered (a run cut short compares like with like)."""
+    runs = results["runs"]
+    shared = set.intersection(*({r["id"] for r in run["rows"]} for run in runs.values())) if runs else set()
+    return {
+        "n": len(shared),
+        "runs": {name: summary([r for r in run["rows"] if r["id"] in shared]) for name, run in runs.items()}
+        if shared
+        else {},
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    """The README table (markdown) over the questions every generator answered."""
+    both = common(results)
+    lines = [
+        f"| answerer (n = {both['n']} common questions) | F1 | EM | containment (mean words) | raw F1 / containment "
+        "| sentences passing verification | said NOT IN DOCUMENTS | s per answer p50 (mean) | load avg during |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in both["runs"].items():
+        passing = "n/a" if r["sentences_passing_verification"] is None else f"{r['sentences_passing_verification']} %"
+        lines.append(
+            f"| `{name}` | {r['f1']} | {r['em']} | {r['containment']} % ({r['mean_words']}) "
+            f"| {r['raw_f1']} / {r['raw_containment']} % | {passing} | {r['model_abstained']} % "
+            f"| {r['seconds_per_answer_p50']} ({r['seconds_per_answer_mean']}) "
+            f"| {r['load_1min_mean']} (max {r['load_1min_max']}) |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--xquad", type=Path, required=True)
+    ap.add_argument("--xquad", type=Path)
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument(
         "--generators", default="extractive,local:smollm2,local:qwen2.5-coder-0.5b,local:qwen2.5-coder-1.5b"
@@ -250,7 +281,16 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads (1 on a shared machine: see docs)")
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--out", type=Path)
-    data = run(ap.parse_args())
+    ap.add_argument("--table", type=Path, help="print the markdown table of this result file (no run)")
+    args = ap.parse_args()
+    if args.table:
+        data = json.loads(args.table.read_text(encoding="utf-8"))
+        print(json.dumps({k: v for k, v in common(data).items()}, indent=1))
+        print(table(data))
+        return
+    if args.xquad is None:
+        ap.error("--xquad is required for a run")
+    data = run(args)
     for name, r in data["runs"].items():
         print(name, {k: v for k, v in r.items() if k != "rows"})
 

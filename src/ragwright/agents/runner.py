@@ -35,16 +35,18 @@ from ragwright.agents.jsonmode import json_request, parse_json_reply
 from ragwright.agents.records import AgentEvent, CallRecord, CallStatus, Decision, RunLimits, RunStatus, StopReason
 from ragwright.agents.store import RunState, RunStore
 from ragwright.agents.tools import AgentTool, Toolbox, ToolContext
-from ragwright.answering.injection_prompt import PromptFile, fence
+from ragwright.answering.injection_prompt import fence
 from ragwright.errors import AgentRunError, GatewayError
 from ragwright.gateway.base import ChatModel
-from ragwright.gateway.types import ChatRequest, ChatResponse, Message, PromptRef, RequestContext, ToolCall
+from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext, ToolCall
 from ragwright.interfaces.http.job_store import process_start
+from ragwright.prompts.registry import PromptSource, default_registry
 from ragwright.redact import redact
 
 __all__ = ["AGENT_PROMPT", "AgentRunner", "Approve"]
 
-AGENT_PROMPT = PromptFile("agent", "agent_system_v1.txt", "v1")
+AGENT_PROMPT = "agent"
+"""The system prompt's name in the prompt registry (:mod:`ragwright.prompts`; packaged as ``agent_system_v1.txt``)."""
 OUTPUT_CHARS = 6_000
 """A tool's output is cut here before it reaches the model (the stored record keeps the same text)."""
 
@@ -76,12 +78,14 @@ class AgentRunner:
         *,
         native_tools: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        prompts: PromptSource | None = None,
     ) -> None:
         self.model = model
         self.toolbox = toolbox
         self.store = store
         self.native_tools = native_tools
         self.clock = clock
+        self.prompts = prompts or default_registry()
 
     def new_run(
         self,
@@ -118,16 +122,27 @@ class AgentRunner:
         if run.status is not RunStatus.AWAITING_APPROVAL:
             raise AgentRunError(f"run {run.id} is {run.status.value}, not awaiting approval")
         waiting = {c.call_id: c for c in self.store.calls(run.id) if c.status in _WAITING}
-        for d in decisions:
+        edited: dict[str, dict[str, Any]] = {}
+        for d in decisions:  # every decision is checked before anything changes
             call = waiting.get(d.call_id)
             if call is None:
                 raise AgentRunError(f"run {run.id} has no call {d.call_id!r} waiting for a decision")
-            self._decide(run, call, d)
+            if d.approve and d.arguments is not None and call.status is CallStatus.PENDING_APPROVAL:
+                tool = self.toolbox.get(call.name)
+                parsed = tool.parse(d.arguments) if tool else None
+                if parsed is None or parsed.values is None:
+                    why = parsed.error if parsed else "the tool is not available"
+                    raise AgentRunError(f"edited arguments for {call.name} are invalid: {why}")
+                edited[d.call_id] = parsed.values
+        if not self.store.claim(run.id, _me()):
+            raise AgentRunError(f"run {run.id} was resumed by someone else")
+        for d in decisions:
+            self._decide(waiting[d.call_id], d, edited.get(d.call_id))
         run.status = RunStatus.RUNNING
         async for event in self.drive(run):
             yield event
 
-    def _decide(self, run: RunState, call: CallRecord, d: Decision) -> None:
+    def _decide(self, call: CallRecord, d: Decision, arguments: dict[str, Any] | None) -> None:
         if call.status is CallStatus.UNKNOWN:
             # never re-run: the human says what happened, or that it failed
             call.status = CallStatus.DONE if d.approve and d.outcome is not None else CallStatus.FAILED
@@ -136,14 +151,7 @@ class AgentRunner:
         elif not d.approve:
             call.status, call.error = CallStatus.DENIED, f"a human denied this call. {d.reason}".strip()
         else:
-            if d.arguments is not None:
-                tool = self.toolbox.get(call.name)
-                parsed = tool.parse(d.arguments) if tool else None
-                if parsed is None or parsed.values is None:
-                    raise AgentRunError(
-                        f"edited arguments for {call.name} are invalid: {parsed.error if parsed else ''}"
-                    )
-                call.arguments = parsed.values
+            call.arguments = arguments if arguments is not None else call.arguments
             call.status = CallStatus.APPROVED
         self.store.put_call(call)
 
@@ -203,10 +211,9 @@ class AgentRunner:
         return AgentEvent("stopped", run.id, run.usage.steps, {"reason": reason.value, "usage": _usage(run)})
 
     def _request(self, run: RunState) -> ChatRequest:
-        system = Message("system", AGENT_PROMPT.render())
-        ctx = RequestContext(
-            tenant=run.tenant, key_id=run.key.key_id, tags=run.key.tags, prompt=PromptRef("agent", AGENT_PROMPT.version)
-        )
+        prompt = self.prompts.resolve(run.tenant, AGENT_PROMPT, sticky=run.key.key_id)
+        system = Message("system", prompt.render().strip())
+        ctx = RequestContext(tenant=run.tenant, key_id=run.key.key_id, tags=run.key.tags, prompt=prompt.ref)
         if not self.native_tools:
             return json_request(run.model, system, run.messages, self.toolbox, ctx)
         return ChatRequest(
@@ -310,6 +317,7 @@ class AgentRunner:
 
     def _check_call(self, run: RunState, rec: CallRecord, tool: AgentTool) -> None:
         key = _canonical(rec.name, rec.arguments)
+        # a call that already succeeded with these arguments (retrying a failed one is allowed, within the limits)
         earlier = [c for c in self.store.calls(run.id) if c.status in _RAN and _canonical(c.name, c.arguments) == key]
         if earlier:
             run.usage.repeats += 1
@@ -348,7 +356,7 @@ class AgentRunner:
 
 
 _WAITING = (CallStatus.PENDING_APPROVAL, CallStatus.UNKNOWN)
-_RAN = (CallStatus.DONE, CallStatus.FAILED, CallStatus.DISPATCHED, CallStatus.UNKNOWN)
+_RAN = (CallStatus.DONE, CallStatus.DISPATCHED, CallStatus.UNKNOWN)
 
 
 def _me() -> tuple[int, float | None]:

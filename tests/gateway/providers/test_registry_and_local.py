@@ -235,3 +235,39 @@ async def test_real_smollm2_through_the_registry() -> None:
         pytest.skip(str(exc))
     assert "Paris" in chunks[0].delta and chunks[-1].finish_reason == "stop"
     assert chunks[-1].cost_usd == 0.0 and chunks[-1].usage is not None and chunks[-1].usage.output_tokens > 0
+
+
+@pytest.mark.slow
+async def test_a_llama_cpp_server_through_the_openai_provider_returns_logprobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/gateway-providers.md: a llama.cpp server (here llama.cpp's own server code, in-process) is an
+    OpenAI-compatible provider, and it returns the log-probabilities the sentence judge reads."""
+    pytest.importorskip("xllamacpp")
+    from ragwright.models.generator import default_generator
+    from ragwright.testing.llama_server import LlamaServer
+
+    try:
+        gguf = default_generator().model_path
+    except ModelNotInstalledError as exc:
+        pytest.skip(str(exc))
+    server = LlamaServer(gguf, threads=1)
+    monkeypatch.setenv("LLAMA_TEST_KEY", server.api_key)
+    settings = GatewaySettings(providers={"llamacpp": server.provider_settings("LLAMA_TEST_KEY")})
+    model = make_chat_model("llamacpp:any", settings, prices=PRICES)
+    request = ChatRequest(
+        model="llamacpp:any",
+        messages=(Message("system", "Answer yes or no."), Message("user", "Is Paris in France?")),
+        max_tokens=2,
+        temperature=0.0,
+        top_logprobs=5,
+    )
+    try:
+        reply = await model.chat(request)
+    finally:
+        await aclose_shared_clients()
+    assert reply.text and reply.usage.input_tokens > 0
+    assert len(reply.logprobs) >= 1 and len(reply.logprobs[0].top) == 5
+    assert reply.logprobs[0].token == reply.logprobs[0].top[0][0]  # greedy: the chosen token is the likeliest
+    wrong = GatewaySettings(providers={"llamacpp": ProviderSettings(kind="openai", base_url=server.base_url)})
+    with pytest.raises(GatewayError):  # no key: the server refuses
+        await make_chat_model("llamacpp:any", wrong, prices=PRICES).chat(request)
+    await aclose_shared_clients()

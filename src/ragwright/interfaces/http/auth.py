@@ -70,7 +70,7 @@ def get_state(request: Request) -> ServiceState:
 
 
 def require(scope: str) -> Callable[..., Awaitable[Principal]]:
-    """A dependency that authenticates the request and checks ``scope`` (read, write or admin)."""
+    """A dependency that authenticates the request and checks ``scope`` (read, write, admin or approve)."""
 
     async def dependency(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
         state = get_state(request)
@@ -101,3 +101,4 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
 
 require_read = require("read")
 require_write = require("write")
+require_approve = require("approve")
