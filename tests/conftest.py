@@ -1,13 +1,20 @@
-"""Shared fixtures: settings pointing at a temporary index, and the fake embedder wired through the real registry."""
+"""Shared fixtures: settings pointing at a temporary index, the fake embedder wired through the real registry, and a
+real ``redis-server`` per pytest process (``redis_server``; under ``CI=true`` one that cannot start fails the run)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ragwright.app import Ragwright
-from ragwright.config import Settings, load_settings
+from ragwright.config import RedisSettings, Settings, load_settings
+
+if TYPE_CHECKING:
+    from ragwright.testing.redis_server import RedisServer
 
 
 @pytest.fixture
@@ -30,3 +37,46 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _redis_unavailable(reason: str) -> None:
+    """Under ``CI=true`` a Redis that cannot start fails the run; elsewhere the Redis tests are skipped."""
+    if __import__("os").environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """This pytest process's ``redis-server`` on a free loopback port (one per xdist worker), no persistence."""
+    from ragwright.testing.redis_server import RedisServer
+
+    try:
+        server = RedisServer().start()
+    except RuntimeError as exc:
+        _redis_unavailable(f"cannot start redis-server: {exc}")
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def own_redis_server() -> Iterator[RedisServer]:
+    """A ``redis-server`` for one test, which it may stop and start again."""
+    from ragwright.testing.redis_server import RedisServer
+
+    try:
+        server = RedisServer().start()
+    except RuntimeError as exc:
+        _redis_unavailable(f"cannot start redis-server: {exc}")
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def redis_settings(redis_server: RedisServer) -> RedisSettings:
+    """``[redis]`` settings on this process's server, under a prefix of their own (tests never see each other's keys)."""
+    return RedisSettings(url=redis_server.url, prefix="t" + uuid.uuid4().hex[:12], timeout=0.5)

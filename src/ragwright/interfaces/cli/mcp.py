@@ -15,6 +15,7 @@ from ragwright.app import Ragwright
 from ragwright.config import load_settings
 from ragwright.errors import UserError
 from ragwright.service.keys import VERIFIED_KEY_SECONDS, KeyStore, key_path
+from ragwright.sharedstate.client import SharedRedis, limit_storage
 
 if TYPE_CHECKING:
     from ragwright.interfaces.mcp.server import KeyResolver
@@ -103,9 +104,14 @@ def mcp_command(
     key = _raw_key(ctx, key, key_file)
     settings = load_settings(config, data_dir=data_dir)
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    limiter = KeyRateLimiter(
-        rpm or settings.service.rate_limit_rpm, settings.service.rate_limit_storage, data_dir=settings.data_dir
+    redis = SharedRedis.from_settings(settings.redis)  # per-key limits shared with every replica when set
+    storage = limit_storage(
+        settings.service.rate_limit_storage,
+        explicit="rate_limit_storage" in settings.service.model_fields_set,
+        redis=redis,
+        what="service.rate_limit_storage",
     )
+    limiter = KeyRateLimiter(rpm or settings.service.rate_limit_rpm, storage, data_dir=settings.data_dir, redis=redis)
     rw = Ragwright(settings)
     tools = RagTools(rw)
     try:
