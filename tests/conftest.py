@@ -79,4 +79,4 @@ def own_redis_server() -> Iterator[RedisServer]:
 @pytest.fixture
 def redis_settings(redis_server: RedisServer) -> RedisSettings:
     """``[redis]`` settings on this process's server under a prefix of their own: tests never see each other's keys."""
-    return RedisSettings(url=redis_server.url, prefix="t" + uuid.uuid4().hex[:12], timeout=0.5)
+    return RedisSettings(url=redis_server.url, prefix="t" + uuid.uuid4().hex[:12], timeout=5.0)

@@ -285,7 +285,7 @@ class RedisSettings(BaseModel):
         "rw", pattern=r"^[A-Za-z0-9_.\-]{1,32}$", description="Namespace of every Redis key ragwright writes."
     )
     timeout: float = Field(
-        0.5, gt=0, le=30, description="Seconds one Redis command may take; past it the request fails closed (503)."
+        2.0, gt=0, le=30, description="Seconds one Redis command may take; past it the request fails closed (503)."
     )
     cache: bool = Field(True, description="Keep the gateway's exact and semantic caches in Redis (else per process).")
 
