@@ -199,7 +199,7 @@ class Gateway:
 
     @property
     def redis(self) -> SharedRedis | None:
-        """The Redis this gateway's limits, budgets and cache share with other replicas (None: ``[redis] url`` unset)."""
+        """The Redis this gateway shares limits, budgets and cache through (None: ``[redis] url`` is unset)."""
         if self._redis is None and self.settings.redis.url is not None:
             from ragwright.sharedstate.client import SharedRedis
 
