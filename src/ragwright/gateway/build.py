@@ -190,7 +190,14 @@ class Gateway:
                 from ragwright.models.registry import embedder_from_settings
 
                 self._embedder = embedder_from_settings(self.settings.embedding)
-            inner = Cache(inner, **cfg.cache.model_dump(), embedder=self._embedder, prices=self.prices)
+            store = None
+            if self.redis is not None and self.settings.redis.cache:  # one cache for every replica
+                from ragwright.gateway.policies.redis_cache import RedisCacheStore
+
+                store = RedisCacheStore(
+                    self.redis, ttl_seconds=cfg.cache.ttl_seconds, max_entries=cfg.cache.max_entries
+                )
+            inner = Cache(inner, **cfg.cache.model_dump(), embedder=self._embedder, prices=self.prices, store=store)
         if self._use_ledger:
             from ragwright.gateway.policies.ledgered import Ledgered
 
