@@ -228,9 +228,18 @@ def _register_eval() -> None:
     app.add_typer(eval_app, name="eval", help="Evaluation: golden sets, metrics, judges, reports, compare, gate.")
 
 
+def _register_agent() -> None:
+    from ragwright.interfaces.cli.agent import agent_app
+
+    app.add_typer(
+        agent_app, name="agent", help="Agents: a model that calls tools, within limits, asking before acting."
+    )
+
+
 def main() -> None:
     _register_bench()
     _register_eval()
+    _register_agent()
     try:
         app()
     except UserError as exc:
