@@ -102,7 +102,10 @@ def test_redis_going_away_is_a_503_not_a_local_limit(
 ) -> None:
     raw, _ = _key(tmp_path / "index")
     assert _get(replicas[0], raw).status_code == 200
+    assert httpx.get(f"{replicas[0]}/readyz").json()["checks"]["redis"] == "ok"
     own_redis_server.stop()
+    ready = httpx.get(f"{replicas[0]}/readyz", timeout=30)
+    assert ready.status_code == 503 and ready.json()["checks"]["redis"] == "error: unreachable"
     r = _get(replicas[1], raw)
     assert r.status_code == 503 and r.headers["Retry-After"] == "1"
     assert r.json()["error"]["type"] == "unavailable" and "Redis" in r.json()["error"]["message"]
