@@ -16,6 +16,7 @@ from ragwright.config import load_settings
 from ragwright.errors import UserError
 from ragwright.service.keys import VERIFIED_KEY_SECONDS, KeyStore, key_path
 from ragwright.sharedstate.client import SharedRedis, limit_storage
+from ragwright.sharedstate.revocation import KeyVersions
 
 if TYPE_CHECKING:
     from ragwright.interfaces.mcp.server import KeyResolver
@@ -49,7 +50,12 @@ def _raw_key(ctx: typer.Context, key: str | None, key_file: Path | None) -> str 
 
 
 def _stdio_resolver(
-    keys: KeyStore | None, raw_key: str | None, tenant: str, scopes: str, tags: str | None
+    keys: KeyStore | None,
+    raw_key: str | None,
+    tenant: str,
+    scopes: str,
+    tags: str | None,
+    versions: KeyVersions | None = None,
 ) -> KeyResolver:
     from ragwright.interfaces.mcp.access import local_key
     from ragwright.interfaces.mcp.server import fixed_key, stored_key
@@ -58,7 +64,7 @@ def _stdio_resolver(
         assert keys is not None
         if keys.verify(raw_key) is None:
             raise UserError("invalid or revoked API key (--key / RAGWRIGHT_API_KEY)")
-        return stored_key(keys, raw_key)
+        return stored_key(keys, raw_key, versions)
     return fixed_key(local_key(tenant, _split(scopes), _split(tags)))
 
 
@@ -129,7 +135,8 @@ def mcp_command(
 
             raw = key
             with KeyStore(key_path(settings), cache_seconds=VERIFIED_KEY_SECONDS) if raw else nullcontext() as keys:
-                resolver = _stdio_resolver(keys, raw, tenant or settings.tenant, scopes, tags)
+                versions = KeyVersions(redis) if redis is not None else None  # revocations reach it at once
+                resolver = _stdio_resolver(keys, raw, tenant or settings.tenant, scopes, tags, versions)
                 server = build_server(tools, resolver, limiter, timeout=settings.service.request_timeout)
                 anyio.run(serve_stdio, server)
     finally:
