@@ -6,7 +6,8 @@ change in the machine's load hits both alike:
 - ``service``: the per-key limit every HTTP/MCP request passes (:class:`ragwright.service.ratelimit.RateLimiter`,
   one limit: ``memory://`` vs ``redis``, one Lua script per request);
 - ``gateway``: the gateway's RateLimit policy with three limits per call (key rpm, tenant rpm, tenant tpm;
-  ``memory://`` through the ``limits`` library vs ``redis``, all three in one Lua script).
+  ``memory://`` through the ``limits`` library vs ``redis``, all three in one Lua script);
+- ``ping``: a Redis ``PING`` per request through the same client, the floor of any round trip on this machine.
 
 Load: ``--concurrency`` requests in flight at once on one event loop (as a busy replica has), spread over
 ``--keys`` keys so that no request is refused. Latency is timed per request around the limiter call alone, so it
@@ -113,6 +114,16 @@ async def _gateway(storage: str, redis: SharedRedis | None, args: argparse.Names
     return await _drive(call, args.n, args.concurrency)
 
 
+async def _ping(storage: str, redis: SharedRedis | None, args: argparse.Namespace) -> dict[str, float]:
+    """The floor of any Redis round trip from this client: one PING per request."""
+    assert redis is not None
+
+    async def call(i: int) -> None:
+        await redis.client().ping()
+
+    return await _drive(call, args.n, args.concurrency)
+
+
 async def _server_cpu(redis: SharedRedis) -> float:
     """Seconds of CPU the redis-server has used."""
     info = await redis.client().info("cpu")
@@ -124,12 +135,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     with RedisServer() as server:
         redis = SharedRedis(server.url, prefix="bench", timeout=5.0)
         kinds = {"service": _service, "gateway": _gateway}
-        for kind, bench in kinds.items():  # warm-up: scripts loaded, pools filled, code paths compiled
+        for bench in kinds.values():  # warm-up: scripts loaded, pools filled, code paths compiled
             await bench("redis", redis, argparse.Namespace(**{**vars(args), "n": 500}))
             await bench("memory://", None, argparse.Namespace(**{**vars(args), "n": 500}))
         for round_ in range(args.rounds):
-            for kind, bench in kinds.items():
-                for storage in ("memory://", "redis") if round_ % 2 == 0 else ("redis", "memory://"):
+            for kind, bench in {**kinds, "ping": _ping}.items():
+                order = ("memory://", "redis") if round_ % 2 == 0 else ("redis", "memory://")
+                for storage in ("redis",) if kind == "ping" else order:
                     before = await _server_cpu(redis)
                     figures = await bench(storage, redis if storage == "redis" else None, args)
                     figures["server_cpu_us"] = round((await _server_cpu(redis) - before) / args.n * 1e6, 1)
@@ -137,13 +149,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     print(json.dumps(runs[-1]), flush=True)
         await redis.aclose()
     summary: dict[str, dict[str, float]] = {}
-    for kind in ("service", "gateway"):
-        for storage in ("memory://", "redis"):
-            mine = [r for r in runs if r["kind"] == kind and r["storage"] == storage]
-            summary[f"{kind} {storage}"] = {
-                field: statistics.median(r[field] for r in mine)
-                for field in ("p50_us", "p95_us", "p99_us", "rps", "client_cpu_us", "server_cpu_us")
-            }
+    measured = [(k, s) for k in ("service", "gateway") for s in ("memory://", "redis")] + [("ping", "redis")]
+    for kind, storage in measured:
+        mine = [r for r in runs if r["kind"] == kind and r["storage"] == storage]
+        summary[f"{kind} {storage}"] = {
+            field: statistics.median(r[field] for r in mine)
+            for field in ("p50_us", "p95_us", "p99_us", "rps", "client_cpu_us", "server_cpu_us")
+        }
     for kind in ("service", "gateway"):
         memory, shared = summary[f"{kind} memory://"], summary[f"{kind} redis"]
         summary[f"{kind} added by redis"] = {

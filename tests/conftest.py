@@ -46,9 +46,7 @@ def _redis_unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    """This pytest process's ``redis-server`` on a free loopback port (one per xdist worker), no persistence."""
+def _started_redis() -> Iterator[RedisServer]:
     from ragwright.testing.redis_server import RedisServer
 
     try:
@@ -59,21 +57,18 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """This pytest process's ``redis-server`` on a free loopback port (one per xdist worker), no persistence."""
+    yield from _started_redis()
 
 
 @pytest.fixture
 def own_redis_server() -> Iterator[RedisServer]:
     """A ``redis-server`` for one test, which it may stop and start again."""
-    from ragwright.testing.redis_server import RedisServer
-
-    try:
-        server = RedisServer().start()
-    except RuntimeError as exc:
-        _redis_unavailable(f"cannot start redis-server: {exc}")
-    try:
-        yield server
-    finally:
-        server.close()
+    yield from _started_redis()
 
 
 @pytest.fixture

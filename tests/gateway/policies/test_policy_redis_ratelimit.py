@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from policy_helpers import request
+from policy_helpers import NO_LIMITS, request
 
 from ragwright.config import RedisSettings, load_settings
 from ragwright.errors import RateLimited, SharedStateUnavailable
@@ -20,15 +20,7 @@ from ragwright.sharedstate.client import SharedRedis
 from ragwright.testing import FakeChatModel
 from ragwright.testing.redis_server import RedisServer
 
-NONE = dict(
-    per_key_rpm=None,
-    per_key_tpm=None,
-    per_tenant_rpm=None,
-    per_tenant_tpm=None,
-    per_model_rpm=None,
-    per_model_tpm=None,
-    storage="redis",
-)
+NONE = {**NO_LIMITS, "storage": "redis"}
 
 
 def _redis(settings: RedisSettings) -> SharedRedis:
