@@ -113,10 +113,10 @@ class RateLimit(WrapperModel):
             return
         charges = self._charges(request)
         if self.windows is not None:  # every replica's counts, checked and taken in one step in Redis
-            refused = await self.windows.take([Charge(ident, item.amount, cost) for item, ident, _, cost in charges])
+            # named by label ('model:openai:gpt-4o tpm'): unlike the ident, it cannot name another limit's window
+            refused = await self.windows.take([Charge(label, item.amount, cost) for item, _, label, cost in charges])
             if refused is not None:
-                label = next(label for _, ident, label, _ in charges if ident == refused.charge.name)
-                raise RateLimited(label, retry_after=refused.retry_after, provider=self.name)
+                raise RateLimited(refused.charge.name, retry_after=refused.retry_after, provider=self.name)
             return
         assert self.limiter is not None
         async with self._lock:
