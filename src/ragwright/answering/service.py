@@ -77,13 +77,18 @@ class Asker:
         filters: Filters | None = None,
         generator: GeneratorName | None = None,
         history: Sequence[Turn] = (),
+        caller: RequestContext | None = None,
     ) -> Prepared:
         """Rewrite a follow-up with the conversation, retrieve, screen and score the evidence, decide answerability.
-        ``Prepared.abstained`` is set when ragwright abstains; else an answerer takes it from here."""
+        ``Prepared.abstained`` is set when ragwright abstains; else an answerer takes it from here.
+
+        ``tenant`` is the store tenant searched; ``caller`` is who asks (tenant, key, knowledge base), carried on
+        every model call; by default the store tenant itself (the CLI's ``--tenant``)."""
         mode = generator or self.settings.generator
         uses_model = mode in MODEL_FOR_MODE and self.chat is not None
+        caller = caller or RequestContext(tenant=tenant)
         rewritten = conversation.rewrite(
-            question, history, chat=self.chat if uses_model else None, model=self._model_name(mode), tenant=tenant
+            question, history, chat=self.chat if uses_model else None, model=self._model_name(mode), context=caller
         )
         asked, question = question, rewritten.question
         result = self.retriever.search(tenant, question, k=self.settings.evidence_k, filters=filters)
@@ -98,7 +103,7 @@ class Asker:
         features = extract_features(question, result.hits, scored, idf, k1=self.retriever.store.bm25_k1)
         answerability = self.model.probability(features)
         prepared = Prepared(
-            asked, rewritten, mode, tenant, result, screened.hits, scored, best, features, answerability
+            asked, rewritten, mode, tenant, result, screened.hits, scored, best, features, answerability, caller
         )
         prepared.timings, prepared.retrieved = timings, retrieved
         unsupported_follow_up = rewritten.method is not RewriteMethod.NONE and not conversation.follow_up_supported(
@@ -121,14 +126,14 @@ class Asker:
             seed=0,
             max_tokens=self.settings.max_tokens,
             messages=(Message("system", system), Message("user", user)),
-            context=RequestContext(tenant=p.tenant, retrieval_confidence=p.best),
+            context=dataclasses.replace(p.caller, retrieval_confidence=p.best),
         )
 
     def verify(self, p: Prepared, generated: str) -> generative.Checked:
         """Rule 3 of :mod:`.injection_guard` and the citation check: the generated sentences the evidence supports."""
         relevant = injection_guard.relevant(p.scored)
         kept, echoed = injection_guard.strip_echoes(generated, relevant, p.result.hits)
-        checked = generative.check_citations(kept, relevant, self.embedder, self._judge(p.tenant))
+        checked = generative.check_citations(kept, relevant, self.embedder, self._judge(p.caller))
         return dataclasses.replace(checked, dropped=echoed + checked.dropped)
 
     def ask(
@@ -139,8 +144,9 @@ class Asker:
         filters: Filters | None = None,
         generator: GeneratorName | None = None,
         history: Sequence[Turn] = (),
+        caller: RequestContext | None = None,
     ) -> Answer:
-        p = self.prepare(tenant, question, filters=filters, generator=generator, history=history)
+        p = self.prepare(tenant, question, filters=filters, generator=generator, history=history, caller=caller)
         if p.abstained is not None:
             return p.abstained
         clock = time.perf_counter()
@@ -234,9 +240,9 @@ class Asker:
         """The gateway model that writes answers (and rewrites follow-ups) in ``mode``."""
         return f"local:{self.settings.local_model}" if mode == "local" else MODEL_FOR_MODE.get(mode, "")
 
-    def _judge(self, tenant: str) -> ModelJudge | None:
+    def _judge(self, caller: RequestContext) -> ModelJudge | None:
         model = self.settings.verifier_model
-        return ModelJudge(self.chat, model, tenant=tenant) if model and self.chat is not None else None
+        return ModelJudge(self.chat, model, context=caller) if model and self.chat is not None else None
 
     def _abstain(self, question: str, scored: list[EvidenceSentence], best: float, timings: dict[str, float]) -> Answer:
         return Answer(
@@ -277,6 +283,7 @@ class Prepared:
     """What was retrieved and scored (the question itself, or a follow-up rewritten with the conversation)."""
     mode: GeneratorName
     tenant: str
+    """The store tenant searched."""
     result: SearchResult
     hits: list[Hit]
     """The hits that may answer (flagged and keyword-stuffed passages left out)."""
@@ -284,6 +291,8 @@ class Prepared:
     best: float
     features: AnswerabilityFeatures
     answerability: float
+    caller: RequestContext = field(default_factory=RequestContext)
+    """Who asks: the context of every model call made for this question."""
     timings: dict[str, float] = field(default_factory=dict)
     retrieved: list[Retrieved] = field(default_factory=list)
     abstained: Answer | None = None

@@ -1,5 +1,5 @@
 """State that the replicas of one deployment share through Redis: rate-limit windows, budgets, the gateway cache and
-key revocation (docs/scale-out.md, docs/adr/0007-redis-shared-state.md).
+key revocation (docs/scale-out.md, docs/adr/0009-redis-shared-state.md).
 
 - :mod:`~ragwright.sharedstate.client`: :class:`SharedRedis`, one connection per event loop, typed failures;
 - :mod:`~ragwright.sharedstate.window`: moving windows over several limits, checked and taken in one Lua script;

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ragwright.agents.service import runs_path
+from ragwright.agents.store import RunStore
 from ragwright.app import Ragwright
 from ragwright.config import Settings
 from ragwright.errors import RagwrightError, UnknownModel
@@ -131,6 +133,7 @@ class ServiceState:
         self.gateway = SyncGateway(gateway if gateway is not None else Gateway(settings, embedder=embedder))
         self.pool = RagwrightPool(settings, embedder, gateway=self.gateway)
         self.job_store = JobStore(settings.data_dir / "service.sqlite")
+        self.agent_runs = RunStore(runs_path(settings))
         self.jobs = JobRunner(settings, on_done=self._job_done, store=self.job_store)
         # with a [redis] url: per-key limits and revocations shared by every replica (docs/scale-out.md)
         self.redis = SharedRedis.from_settings(settings.redis)
@@ -148,6 +151,7 @@ class ServiceState:
         self._models_lock = threading.Lock()
         self._index_seen = False
         self.jobs.recover()  # jobs of a server process that died: queued ones run, running ones are reconciled
+        self.agent_runs.recover()  # agent runs of a process that died: paused, calls in flight handed to a human
 
     async def verify_key(self, raw_key: str) -> ApiKey | None:
         """The key behind ``raw_key`` (None: unknown or revoked). With Redis, a revocation announced anywhere is
@@ -231,5 +235,6 @@ class ServiceState:
         self.pool.close()
         await asyncio.to_thread(self.gateway.close)
         self.job_store.close()
+        self.agent_runs.close()
         self.kbs.close()
         self.keys.close()
