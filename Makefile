@@ -25,6 +25,9 @@ demo: setup
 test: setup
 	# headless Chromium renders the eval report and /docs in tests (skipped only if it cannot be installed)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) || true
+	# a real redis-server for the shared-state tests (started per pytest process on loopback; under CI=true a
+	# missing one fails the run)
+	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server) || true
 	$(BIN)/python -m pytest -q -n 2
 
 lint: setup

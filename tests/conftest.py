@@ -1,17 +1,23 @@
 """Shared fixtures: settings pointing at a temporary index, the fake embedder wired through the real registry, and a
-real PostgreSQL with pgvector (one server per pytest process, so each xdist worker has its own)."""
+real PostgreSQL with pgvector and a real ``redis-server`` (one of each per pytest process, so each xdist worker has
+its own; under ``CI=true`` one that cannot start fails the run)."""
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ragwright.app import Ragwright
-from ragwright.config import Settings, load_settings
+from ragwright.config import RedisSettings, Settings, load_settings
 from ragwright.testing.postgres import embedded_postgres, new_schema_dsn, start_failure
+
+if TYPE_CHECKING:
+    from ragwright.testing.redis_server import RedisServer
 
 
 @pytest.fixture
@@ -57,3 +63,41 @@ def postgres_dsn() -> Iterator[str]:
 def fresh_postgres_dsn(postgres_dsn: str) -> str:
     """A DSN whose ``search_path`` starts with a new empty schema, so every store it opens starts empty."""
     return new_schema_dsn(postgres_dsn)
+
+
+def _redis_unavailable(reason: str) -> None:
+    """Under ``CI=true`` a Redis that cannot start fails the run; elsewhere the Redis tests are skipped."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def _started_redis() -> Iterator[RedisServer]:
+    from ragwright.testing.redis_server import RedisServer
+
+    try:
+        server = RedisServer().start()
+    except RuntimeError as exc:
+        _redis_unavailable(f"cannot start redis-server: {exc}")
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """This pytest process's ``redis-server`` on a free loopback port (one per xdist worker), no persistence."""
+    yield from _started_redis()
+
+
+@pytest.fixture
+def own_redis_server() -> Iterator[RedisServer]:
+    """A ``redis-server`` for one test, which it may stop and start again."""
+    yield from _started_redis()
+
+
+@pytest.fixture
+def redis_settings(redis_server: RedisServer) -> RedisSettings:
+    """``[redis]`` settings on this process's server under a prefix of their own: tests never see each other's keys."""
+    return RedisSettings(url=redis_server.url, prefix="t" + uuid.uuid4().hex[:12], timeout=5.0)

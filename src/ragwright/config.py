@@ -226,7 +226,11 @@ class RateLimitSettings(BaseModel):
     per_tenant_tpm: int | None = Field(None, ge=1)
     per_model_rpm: int | None = Field(None, ge=1)
     per_model_tpm: int | None = Field(None, ge=1)
-    storage: str = Field("memory://", description="limits storage URI: memory:// now, redis://host:6379 to share.")
+    storage: str = Field(
+        "memory://",
+        description="Where the counters live: memory:// (this process), or redis (the [redis] url; the default when "
+        "one is set) / a redis://host:6379 URI to share them between replicas.",
+    )
 
 
 class BudgetSettings(BaseModel):
@@ -308,10 +312,49 @@ class ServiceSettings(BaseModel):
         "memory://",
         description="Rate-limit storage: memory:// (this process), sqlite:// "
         "(<data_dir>/ratelimit.sqlite, shared by one machine's processes; what serve --workers N uses when unset), "
-        "redis://host:6379 (between machines).",
+        "redis (the [redis] url; the default when one is set) or a redis://host:6379 URI (between machines).",
     )
     request_timeout: float = Field(60.0, gt=0, description="Seconds a request may run before it gets 503.")
     keys_file: Path | None = Field(None, description="API key store; default <data_dir>/keys.sqlite.")
+
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+class RedisSettings(BaseModel):
+    """``[redis]``: the Redis that replicas share for rate limits, budgets, the gateway cache and key revocation."""
+
+    url: str | None = Field(
+        None,
+        description="redis://[:password@]host:6379/0 (rediss:// for TLS), or an env:VAR / file:PATH reference to "
+        "one. Unset: each process keeps its own limits, budgets and cache (docs/scale-out.md).",
+    )
+    prefix: str = Field(
+        "rw", pattern=r"^[A-Za-z0-9_.\-]{1,32}$", description="Namespace of every Redis key ragwright writes."
+    )
+    timeout: float = Field(
+        2.0, gt=0, le=30, description="Seconds one Redis command may take; past it the request fails closed (503)."
+    )
+    cache: bool = Field(True, description="Keep the gateway's exact and semantic caches in Redis (else per process).")
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or value.startswith((*REDIS_SCHEMES, "env:", "file:")):
+            return value
+        raise ValueError("redis.url must be a redis://, rediss:// or unix:// URL, or an env:VAR / file:PATH reference")
+
+    def resolved_url(self) -> str | None:
+        """The Redis URL, its reference resolved and its password remembered for redaction; None when unset."""
+        if self.url is None:
+            return None
+        url = resolve_secret(self.url) if self.url.startswith(("env:", "file:")) else self.url
+        if not isinstance(url, str) or not url.startswith(REDIS_SCHEMES):
+            raise ConfigError(f"redis.url {self.url.partition(':')[0]}:... does not hold a redis:// URL")
+        from urllib.parse import urlsplit
+
+        remember_secret(urlsplit(url).password)
+        return url
 
 
 class LoggingSettings(BaseModel):
@@ -400,6 +443,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
 

@@ -28,6 +28,7 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── SchemaVersionError    a SQLite file (index, keys, jobs, ledger, ...) was written by a newer ragwright
     │   ├── StoreUnavailable      the database server cannot be reached or refuses the connection
     │   └── DiskFull              a write failed because the disk (or the database's size cap) is full; reads go on
+    ├── SharedStateUnavailable    the Redis replicas share (limits, budgets, revocation) did not answer: fail closed
     ├── ModelError                a local model could not be loaded or run
     │   ├── RemoteModelError      a remote embedding or re-ranking endpoint failed after retries, or answered nonsense
     │   ├── ModelNotInstalledError   a model package is missing (says which pip command installs it)
@@ -175,6 +176,16 @@ class SchemaVersionError(StoreError):
 class DiskFull(StoreError):
     """A write failed with "no space left on device" (ENOSPC, or SQLite's SQLITE_FULL). What was written before stays
     readable: the failed write was rolled back."""
+
+
+class SharedStateUnavailable(RagwrightError):
+    """The Redis that replicas share for rate limits, budgets, the cache and key revocation did not answer in time.
+    Requests that need it are refused (503 with Retry-After) rather than checked against this process's memory only:
+    a limit that silently turns local is a limit N replicas multiply."""
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ModelError(RagwrightError):

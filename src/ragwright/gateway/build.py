@@ -11,7 +11,8 @@ For every model name the gateway serves, the stack is::
   Budgets are per provider on purpose: healthy traffic to one provider must not buy retries against another that is
   down.
 - The outer layers (cache, budget, rate limit, ledger) are built once per name over shared state, so limits and
-  budgets hold across names.
+  budgets hold across names. With a ``[redis] url`` that state is in Redis, so they hold across replicas too
+  (rate limits, budgets and, with ``redis.cache``, the cache; docs/scale-out.md).
 
 Example::
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from ragwright.gateway.policies.breaker import CircuitBreaker
     from ragwright.gateway.policies.fallback import Fallback
     from ragwright.gateway.policies.retry import Retry
+    from ragwright.sharedstate.client import SharedRedis
 
 __all__ = ["DEFAULT_MODEL", "Gateway", "SyncGateway", "build_chat_model"]
 
@@ -83,6 +85,7 @@ class Gateway:
         self._metrics = metrics
         self._first_ratelimit: Any = None  # every later RateLimit shares its counters
         self._budget_store: Any = None  # one set of budget accounts for every name
+        self._redis: Any = None  # the deployment's SharedRedis, made on first need
         self._ledger: Any = None
 
     # -- names ----------------------------------------------------------------------------------------------------
@@ -188,10 +191,22 @@ class Gateway:
         else:
             inner = self._chain_model(name)
         if any(v is not None for k, v in cfg.rate_limit.model_dump().items() if k != "storage"):
-            inner = RateLimit(inner, **cfg.rate_limit.model_dump(), share_with=self._first_ratelimit)
+            limits = cfg.rate_limit.model_dump()
+            if self._first_ratelimit is None:
+                from ragwright.sharedstate.client import limit_storage
+
+                explicit = "storage" in cfg.rate_limit.model_fields_set
+                limits["storage"] = limit_storage(
+                    cfg.rate_limit.storage, explicit=explicit, redis=self.redis, what="gateway.rate_limit.storage"
+                )
+            inner = RateLimit(inner, **limits, share_with=self._first_ratelimit, redis=self.redis)
             self._first_ratelimit = self._first_ratelimit or inner
         if cfg.budget.tenant_usd is not None or cfg.budget.key_usd is not None:
-            if self._budget_store is None:
+            if self._budget_store is None and self.redis is not None:
+                from ragwright.gateway.policies.redis_budget import RedisBudgetStore
+
+                self._budget_store = RedisBudgetStore(self.redis)
+            elif self._budget_store is None:
                 from ragwright.gateway.policies.budget import InMemoryBudgetStore
 
                 self._budget_store = InMemoryBudgetStore()
@@ -201,13 +216,29 @@ class Gateway:
                 from ragwright.models.registry import embedder_from_settings
 
                 self._embedder = embedder_from_settings(self.settings.embedding, cfg)
-            inner = Cache(inner, **cfg.cache.model_dump(), embedder=self._embedder, prices=self.prices)
+            store = None
+            if self.redis is not None and self.settings.redis.cache:  # one cache for every replica
+                from ragwright.gateway.policies.redis_cache import RedisCacheStore
+
+                store = RedisCacheStore(
+                    self.redis, ttl_seconds=cfg.cache.ttl_seconds, max_entries=cfg.cache.max_entries
+                )
+            inner = Cache(inner, **cfg.cache.model_dump(), embedder=self._embedder, prices=self.prices, store=store)
         sinks = [s for s in (self.ledger if self._use_ledger else None, self._metrics) if s is not None]
         if sinks:
             from ragwright.gateway.policies.ledgered import Ledgered
 
             inner = Ledgered(inner, sinks[0] if len(sinks) == 1 else UsageSinks(sinks), requested=name)
         return inner
+
+    @property
+    def redis(self) -> SharedRedis | None:
+        """The Redis this gateway shares limits, budgets and cache through (None: ``[redis] url`` is unset)."""
+        if self._redis is None and self.settings.redis.url is not None:
+            from ragwright.sharedstate.client import SharedRedis
+
+            self._redis = SharedRedis.from_settings(self.settings.redis)
+        return self._redis  # type: ignore[no-any-return]
 
     @property
     def budget_store(self) -> BudgetStore | None:
@@ -237,6 +268,8 @@ class Gateway:
         if self._ledger is not None:
             await self._ledger.aclose()
             self._ledger = None
+        if self._redis is not None:
+            await self._redis.aclose()
 
 
 class Unavailable:

@@ -307,6 +307,12 @@ class KeyStore:
                 self._verified[given] = (key, self._clock())
         return key
 
+    def forget_verified(self) -> None:
+        """Drop every key remembered by :meth:`verify`: the next verification of each reads the store (a revocation
+        announced through Redis, :mod:`ragwright.sharedstate.revocation`)."""
+        with self._lock:
+            self._verified = {}
+
     def get(self, key_id: str) -> ApiKey | None:
         row = self._table.find(key_id)
         return self._row(row) if row else None

@@ -2,8 +2,10 @@
 
 One minute per key: in this process's memory for ``memory://`` (the default), in a SQLite file shared by the
 processes of one machine for ``sqlite://`` (what ``serve --workers N`` uses unless told otherwise; see
-:mod:`ragwright.service.ratelimit_sqlite`), else through the `limits` library's asyncio storages (``redis://...``
-shares the window between machines). Each front end keeps its keys in its own namespace.
+:mod:`ragwright.service.ratelimit_sqlite`), in Redis for ``redis`` (the ``[redis] url``) or a ``redis://`` URI, shared
+by every replica (:mod:`ragwright.sharedstate.window`: one atomic Lua script per request; Redis unreachable is a
+:class:`~ragwright.errors.SharedStateUnavailable`, never a silently local limit), else through the `limits`
+library's asyncio storages. Each front end keeps its keys in its own namespace.
 
 Example::
 
@@ -24,7 +26,10 @@ from limits import RateLimitItemPerMinute
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
+from ragwright.errors import ConfigError
 from ragwright.service.ratelimit_sqlite import SQLITE_SCHEME, SqliteWindow, sqlite_path
+from ragwright.sharedstate.client import REDIS_STORAGE, SharedRedis
+from ragwright.sharedstate.window import Charge, RedisWindows
 
 __all__ = ["MemoryWindow", "RateLimiter", "Window"]
 
@@ -95,7 +100,8 @@ class RateLimiter:
 
     ``memory://`` keeps the window in this process (:class:`MemoryWindow`); ``sqlite://`` in
     ``<data_dir>/ratelimit.sqlite`` (``sqlite:///path`` for another file), shared by every process that opens it
-    (:class:`SqliteWindow`); other storage URIs go through the `limits` library's asyncio API (``async+<uri>``).
+    (:class:`SqliteWindow`); ``redis`` in ``redis`` (given), ``redis://...`` in that Redis (:class:`RedisWindows`);
+    other storage URIs go through the `limits` library's asyncio API (``async+<uri>``).
     ``clock`` (seconds since the epoch) is for tests.
     """
 
@@ -107,16 +113,25 @@ class RateLimiter:
         data_dir: Path | None = None,
         clock: Callable[[], float] = time.time,
         namespace: str = "key",
+        redis: SharedRedis | None = None,
     ) -> None:
         self.item = RateLimitItemPerMinute(rpm) if rpm else None
         self.namespace = namespace
         self._clock = clock
         self._window: Window | None = None
         self._limiter: MovingWindowRateLimiter | None = None
+        self._shared: RedisWindows | None = None
+        self._own_redis: SharedRedis | None = None
         plain = storage.removeprefix("async+")
         if not rpm:
             return
-        if plain == "memory://":
+        if plain == REDIS_STORAGE or plain.startswith(("redis://", "rediss://", "unix://")):
+            if plain != REDIS_STORAGE:  # its own Redis, named by the storage URI
+                redis = self._own_redis = SharedRedis(plain, prefix=redis.prefix if redis else "rw")
+            if redis is None:
+                raise ConfigError("rate-limit storage 'redis' needs [redis] url")
+            self._shared = RedisWindows(redis, namespace)
+        elif plain == "memory://":
             self._window = MemoryWindow(rpm, clock=clock)
         elif plain.startswith(SQLITE_SCHEME):
             self._window = SqliteWindow(sqlite_path(plain, data_dir), rpm, clock=clock)
@@ -124,10 +139,18 @@ class RateLimiter:
             uri = storage if storage.startswith("async+") else "async+" + storage
             self._limiter = MovingWindowRateLimiter(storage_from_string(uri))
 
+    async def aclose(self) -> None:
+        """Close the Redis connection of a ``redis://`` storage URI (a shared ``redis`` is its owner's to close)."""
+        if self._own_redis is not None:
+            await self._own_redis.aclose()
+
     async def retry_after(self, key_id: str) -> float | None:
         """Count one request for ``key_id``: None when allowed, else the seconds until the window has room."""
         if self.item is None:
             return None
+        if self._shared is not None:
+            refused = await self._shared.take([Charge(key_id, self.item.amount)])
+            return None if refused is None else refused.retry_after or 0.0
         if self._window is not None:
             name = f"{self.namespace}:{key_id}"
             if self._window.hit(name):

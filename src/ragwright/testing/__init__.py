@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from ragwright.testing.embedding_server import EmbeddingServer
     from ragwright.testing.loopback_http import Plan, closed_port_url
     from ragwright.testing.provider_servers import AnthropicServer, OpenAIServer
+    from ragwright.testing.redis_server import RedisServer
 
 __all__ = [
     "AnthropicServer",
@@ -21,6 +22,7 @@ __all__ = [
     "FakeReranker",
     "OpenAIServer",
     "Plan",
+    "RedisServer",
     "Reply",
     "ScriptedGateway",
     "closed_port_url",
@@ -34,6 +36,7 @@ _LAZY = {
     "OpenAIServer": "ragwright.testing.provider_servers",
     "Plan": "ragwright.testing.loopback_http",
     "closed_port_url": "ragwright.testing.loopback_http",
+    "RedisServer": "ragwright.testing.redis_server",
 }
 
 

@@ -38,3 +38,14 @@ def request(
         context=RequestContext(tenant=tenant, key_id=key),
         **kw,
     )  # type: ignore[arg-type]
+
+
+NO_LIMITS: dict[str, object] = dict(
+    per_key_rpm=None,
+    per_key_tpm=None,
+    per_tenant_rpm=None,
+    per_tenant_tpm=None,
+    per_model_rpm=None,
+    per_model_tpm=None,
+)
+"""RateLimit's limits, all off: tests turn on the ones they need."""

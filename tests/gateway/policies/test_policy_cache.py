@@ -9,6 +9,7 @@ from ragwright.errors import ConfigError, StreamInterrupted
 from ragwright.gateway import ChatRequest, ChatResponse, Message, RequestContext, collect
 from ragwright.gateway.policies.cache import Cache
 from ragwright.gateway.policies.cache_guard import negations, numbers, same_meaning_markers
+from ragwright.gateway.policies.cache_store import MemoryCacheStore
 from ragwright.gateway.pricing import Price, PriceTable
 from ragwright.testing import FakeChatModel, FakeEmbedder, Reply
 
@@ -147,7 +148,7 @@ async def test_semantic_index_is_bounded_with_the_entries(clock: ManualClock) ->
     for topic in topics:
         await model.chat(request(f"how do {topic} work"))
     assert len(model) == 3
-    assert sum(len(m) for m in model._semantic.values()) == 3 and len(model._scope_of) == 3
+    assert isinstance(model.store, MemoryCacheStore) and model.store.semantic_size() == 3
     assert (await model.chat(request("How do webhooks work?"))).cached  # recent one: a semantic hit
     assert not (await model.chat(request("how do billing work"))).cached  # evicted
     assert fake.calls == 6

@@ -5,22 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from policy_helpers import request
+from policy_helpers import NO_LIMITS, request
 
 from ragwright.errors import RateLimited
 from ragwright.gateway import collect
 from ragwright.gateway.policies.ratelimit import RateLimit
 from ragwright.testing import FakeChatModel
 
-NONE = dict(
-    per_key_rpm=None,
-    per_key_tpm=None,
-    per_tenant_rpm=None,
-    per_tenant_tpm=None,
-    per_model_rpm=None,
-    per_model_tpm=None,
-    storage="memory://",
-)
+NONE = {**NO_LIMITS, "storage": "memory://"}
 
 
 def limited(**kw: object) -> tuple[RateLimit, FakeChatModel]:

@@ -9,7 +9,9 @@
   cache refuses the hit and the model answers.
   The question is embedded once per request, in a worker thread (a real embedder takes milliseconds of CPU).
 - Entries expire after ``ttl_seconds`` and at most ``max_entries`` are kept (least recently used go first), for
-  both indexes, so memory is bounded.
+  both indexes, so memory is bounded. They live in a :class:`~ragwright.gateway.policies.cache_store.CacheStore`,
+  per tenant: this process's memory by default, or Redis shared by every replica
+  (:class:`~ragwright.gateway.policies.redis_cache.RedisCacheStore`, with ``[redis] url`` and ``redis.cache``).
 - Hits return ``response.replace(cached=True, saved_usd=<original cost>, cost_usd=0.0)``.
 - Streams: a hit is replayed as one chunk (``base.as_stream``); a miss is passed through and stored only if it
   completes (a final chunk with ``finish_reason``), never a cut one.
@@ -31,7 +33,6 @@ import asyncio
 import hashlib
 import json
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -43,6 +44,7 @@ from ragwright.errors import ConfigError
 from ragwright.gateway.base import ChatModel, WrapperModel, as_stream, collect
 from ragwright.gateway.policies._shared import aclose
 from ragwright.gateway.policies.cache_guard import same_meaning_markers
+from ragwright.gateway.policies.cache_store import CacheStore, MemoryCacheStore, SemanticEntry
 from ragwright.gateway.pricing import PriceTable
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk, Message
 from ragwright.models.base import Embedder
@@ -87,25 +89,9 @@ def cacheable(request: ChatRequest) -> bool:
     return not request.temperature or request.seed is not None
 
 
-class _Entry:
-    __slots__ = ("response", "expires")
-
-    def __init__(self, response: ChatResponse, expires: float) -> None:
-        self.response = response
-        self.expires = expires
-
-
-class _SemanticEntry:
-    __slots__ = ("vector", "question", "scope")
-
-    def __init__(self, vector: npt.NDArray[np.float32], question: str, scope: str) -> None:
-        self.vector = vector
-        self.question = question
-        self.scope = scope
-
-
 @dataclass
 class _Probe:
+    tenant: str
     key: str
     question: str | None = None
     scope: str | None = None
@@ -127,6 +113,7 @@ class Cache(WrapperModel):
         embedder: Embedder | None = None,
         prices: PriceTable | None = None,
         clock: Callable[[], float] = time.monotonic,
+        store: CacheStore | None = None,
     ) -> None:
         super().__init__(inner)
         if semantic and embedder is None:
@@ -139,10 +126,11 @@ class Cache(WrapperModel):
         self.embedder = embedder
         self.prices = prices
         self.clock = clock
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._semantic: dict[str, dict[str, _SemanticEntry]] = {}  # scope -> exact key -> entry
-        self._scope_of: dict[str, str] = {}  # exact key -> scope
-        self._matrices: dict[str, tuple[list[str], npt.NDArray[np.float32]]] = {}  # scope -> stacked vectors
+        self.store: CacheStore = (
+            store
+            if store is not None
+            else MemoryCacheStore(ttl_seconds=ttl_seconds, max_entries=max_entries, clock=clock)
+        )
         self.hits = 0
         self.semantic_hits = 0
         self.guard_refusals = 0
@@ -151,7 +139,7 @@ class Cache(WrapperModel):
         self._inflight: dict[str, asyncio.Future[ChatResponse | None]] = {}  # exact key -> reply on its way
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.store)
 
     def key(self, request: ChatRequest) -> str:
         return _digest(
@@ -176,27 +164,6 @@ class Cache(WrapperModel):
             }
         )
 
-    def _get(self, key: str, now: float) -> ChatResponse | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry.expires <= now:
-            self._drop(key)
-            return None
-        self._entries.move_to_end(key)
-        return entry.response
-
-    def _drop(self, key: str) -> None:
-        self._entries.pop(key, None)
-        scope = self._scope_of.pop(key, None)
-        if scope is not None:
-            self._matrices.pop(scope, None)
-            members = self._semantic.get(scope)
-            if members is not None:
-                members.pop(key, None)
-                if not members:
-                    del self._semantic[scope]
-
     async def _embed(self, text: str) -> npt.NDArray[np.float32]:
         assert self.embedder is not None
         # a real embedder takes milliseconds of CPU: keep it off the event loop
@@ -207,7 +174,7 @@ class Cache(WrapperModel):
         """What to look up and store ``request`` under; None when it must not be cached."""
         if not cacheable(request) or not (self.exact or self.semantic):
             return None
-        probe = _Probe(self.key(request))
+        probe = _Probe(request.context.tenant, self.key(request))
         if self.semantic and self.embedder is not None:
             last = _last_user(request)
             if last is not None:
@@ -215,39 +182,29 @@ class Cache(WrapperModel):
                 probe.scope = self.scope(request, last)
         return probe
 
-    async def _semantic_lookup(self, probe: _Probe, now: float) -> ChatResponse | None:
+    async def _semantic_lookup(self, probe: _Probe) -> ChatResponse | None:
         if probe.scope is None or probe.question is None:
             return None
-        members = self._semantic.get(probe.scope)
-        if not members:
-            return None
-        cached = self._matrices.get(probe.scope)
-        if cached is None:
-            keys = list(members)
-            cached = self._matrices[probe.scope] = keys, np.stack([members[k].vector for k in keys])
-        keys, matrix = cached
-        probe.vector = await self._embed(probe.question)
-        scores = matrix @ probe.vector
-        for index in np.argsort(-scores):
-            if float(scores[index]) < self.semantic_threshold:
-                break
-            key = keys[int(index)]
-            entry = members.get(key)
-            if entry is None:
-                continue  # dropped while the question was being embedded
-            if not same_meaning_markers(probe.question, entry.question):
+        question = probe.question
+
+        async def vector_of() -> npt.NDArray[np.float32]:
+            if probe.vector is None:
+                probe.vector = await self._embed(question)
+            return probe.vector
+
+        for key, other in await self.store.nearest(probe.tenant, probe.scope, vector_of, self.semantic_threshold):
+            if not same_meaning_markers(question, other):
                 self.guard_refusals += 1
                 continue
-            response = self._get(key, now)
+            response = await self.store.get(probe.tenant, key)
             if response is not None:
                 return response
         return None
 
     async def _find(self, probe: _Probe) -> ChatResponse | None:
-        now = self.clock()
-        response = self._get(probe.key, now) if self.exact else None
+        response = await self.store.get(probe.tenant, probe.key) if self.exact else None
         if response is None and self.semantic:
-            response = await self._semantic_lookup(probe, now)
+            response = await self._semantic_lookup(probe)
             if response is not None:
                 self.semantic_hits += 1
         if response is None:
@@ -265,18 +222,12 @@ class Cache(WrapperModel):
     async def _store(self, probe: _Probe, response: ChatResponse) -> None:
         if response.finish_reason not in _STORABLE or response.cached:
             return
-        if probe.scope is not None and probe.question is not None and probe.vector is None:
-            probe.vector = await self._embed(probe.question)
-        self._drop(probe.key)
-        self._entries[probe.key] = _Entry(response, self.clock() + self.ttl)
-        if probe.scope is not None and probe.question is not None and probe.vector is not None:
-            self._matrices.pop(probe.scope, None)
-            self._semantic.setdefault(probe.scope, {})[probe.key] = _SemanticEntry(
-                probe.vector, probe.question, probe.scope
-            )
-            self._scope_of[probe.key] = probe.scope
-        while len(self._entries) > self.max_entries:
-            self._drop(next(iter(self._entries)))
+        semantic = None
+        if probe.scope is not None and probe.question is not None:
+            if probe.vector is None:
+                probe.vector = await self._embed(probe.question)
+            semantic = SemanticEntry(probe.scope, probe.question, probe.vector)
+        await self.store.put(probe.tenant, probe.key, response, semantic)
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         probe = self._probe(request)

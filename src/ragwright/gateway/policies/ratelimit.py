@@ -6,9 +6,12 @@ wrapped model's ``name``. Each call takes 1 request and its *estimated* tokens f
 call. Tokens are reserved, not refunded: the sliding-window counters cannot give back, so a limit errs strict.
 
 All scopes are checked and then taken under one lock, so a call refused by one scope takes nothing from the others
-and concurrent calls cannot overshoot in this process. The counters live in a ``limits`` async storage named by URI
-(``memory://`` now; ``redis://host:6379`` shares them between replicas, where each hit is atomic in Redis).
-The strategy is the sliding window counter: two counters per limit, so memory does not grow with traffic.
+and concurrent calls cannot overshoot in this process. With ``storage="memory://"`` the counters live in a ``limits``
+async memory storage (the sliding window counter: two counters per limit, so memory does not grow with traffic).
+With ``storage="redis"`` (the gateway's ``[redis] url``, given as ``redis``) or a ``redis://`` URI they are shared by
+every replica: each call checks and takes every limit in one atomic Lua script, over an exact moving window
+(:mod:`ragwright.sharedstate.window`), and Redis not answering refuses the call
+(:class:`~ragwright.errors.SharedStateUnavailable`) instead of counting it locally.
 
 Over a limit: :class:`~ragwright.errors.RateLimited` with ``scope`` (e.g. ``'tenant:acme rpm'``) and ``retry_after``.
 
@@ -28,10 +31,12 @@ from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import StorageTypes, storage_from_string
 
-from ragwright.errors import RateLimited
+from ragwright.errors import ConfigError, RateLimited
 from ragwright.gateway.base import ChatModel, WrapperModel
 from ragwright.gateway.policies._shared import DEFAULT_MAX_TOKENS, aclose, estimate_input_tokens, max_output_tokens
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
+from ragwright.sharedstate.client import REDIS_STORAGE, SharedRedis
+from ragwright.sharedstate.window import Charge, RedisWindows
 
 _NAMESPACE = "ragwright-gw"
 
@@ -56,13 +61,21 @@ class RateLimit(WrapperModel):
         storage: str = "memory://",
         default_max_tokens: int = DEFAULT_MAX_TOKENS,
         share_with: RateLimit | None = None,
+        redis: SharedRedis | None = None,
     ) -> None:
         super().__init__(inner)
-        self.storage: StorageTypes
-        self.limiter: SlidingWindowCounterRateLimiter
+        self.storage: StorageTypes | None = None
+        self.limiter: SlidingWindowCounterRateLimiter | None = None
+        self.windows: RedisWindows | None = None
         self._lock: asyncio.Lock
         if share_with is not None:  # one set of counters for every model name a gateway serves
-            self.storage, self.limiter = share_with.storage, share_with.limiter
+            self.storage, self.limiter, self.windows = share_with.storage, share_with.limiter, share_with.windows
+        elif storage == REDIS_STORAGE or storage.startswith(("redis://", "rediss://", "unix://")):
+            if storage != REDIS_STORAGE:
+                redis = SharedRedis(storage, prefix=redis.prefix if redis else "rw")
+            if redis is None:
+                raise ConfigError("gateway.rate_limit.storage 'redis' needs [redis] url")
+            self.windows = RedisWindows(redis, "gw")
         else:
             uri = storage if storage.startswith("async+") else f"async+{storage}"
             self.storage = storage_from_string(uri)
@@ -99,6 +112,13 @@ class RateLimit(WrapperModel):
         if not self.enabled:
             return
         charges = self._charges(request)
+        if self.windows is not None:  # every replica's counts, checked and taken in one step in Redis
+            # named by label ('model:openai:gpt-4o tpm'): unlike the ident, it cannot name another limit's window
+            refused = await self.windows.take([Charge(label, item.amount, cost) for item, _, label, cost in charges])
+            if refused is not None:
+                raise RateLimited(refused.charge.name, retry_after=refused.retry_after, provider=self.name)
+            return
+        assert self.limiter is not None
         async with self._lock:
             for item, ident, label, cost in charges if len(charges) > 1 else ():  # one hit alone needs no test
                 if not await self.limiter.test(item, ident, cost=cost):
@@ -110,6 +130,7 @@ class RateLimit(WrapperModel):
     async def _retry_after(self, item: RateLimitItem, ident: str, cost: int) -> float | None:
         if cost > item.amount:
             return None  # this request can never fit the limit
+        assert self.limiter is not None
         stats = await self.limiter.get_window_stats(item, ident)
         return max(0.0, float(stats.reset_time) - time.time())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,8 @@ import typer
 from ragwright.config import load_settings
 from ragwright.interfaces.cli import render
 from ragwright.service.keys import KeyStore, open_key_store
+from ragwright.sharedstate.client import SharedRedis
+from ragwright.sharedstate.revocation import announce_revocation
 
 keys_app = typer.Typer(no_args_is_help=True)
 
@@ -30,7 +33,9 @@ def _split(value: str | None) -> list[str]:
 @keys_app.command("create")
 def create(
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant the key acts for.")],
-    scopes: Annotated[str, typer.Option("--scopes", help="Comma-separated: read, write, admin.")] = "read",
+    scopes: Annotated[
+        str, typer.Option("--scopes", help="Comma-separated: read, write, admin (and the approve grant).")
+    ] = "read",
     tags: Annotated[
         str | None, typer.Option("--tags", help="Comma-separated tags the key may read (default all).")
     ] = None,
@@ -88,11 +93,15 @@ def revoke(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Revoke a key: requests with it get 401 from then on."""
-    with _store(config, data_dir) as store:
+    """Revoke a key: requests with it get 401 from then on (with a [redis] url, on every replica's next request)."""
+    settings = load_settings(config, data_dir=data_dir)
+    with open_key_store(settings) as store:
         existed = store.get(key_id) is not None
         changed = store.revoke(key_id)
     if not existed:
         render.err_console.print(f"[red]error:[/] no key {key_id}")
         raise typer.Exit(2)
+    redis = SharedRedis.from_settings(settings.redis)
+    if redis is not None:  # replicas forget the keys they verified before serving their next request
+        asyncio.run(announce_revocation(redis))
     render.console.print(f"revoked {key_id}" if changed else f"{key_id} was already revoked")

@@ -18,6 +18,8 @@ from ragwright.errors import UserError
 from ragwright.interfaces.cli.serve import LogFormatOpt
 from ragwright.observability.logging import logging_config
 from ragwright.service.keys import VERIFIED_KEY_SECONDS, KeyStore, open_key_store
+from ragwright.sharedstate.client import SharedRedis, limit_storage
+from ragwright.sharedstate.revocation import KeyVersions
 
 if TYPE_CHECKING:
     from ragwright.interfaces.mcp.server import KeyResolver
@@ -51,7 +53,12 @@ def _raw_key(ctx: typer.Context, key: str | None, key_file: Path | None) -> str 
 
 
 def _stdio_resolver(
-    keys: KeyStore | None, raw_key: str | None, tenant: str, scopes: str, tags: str | None
+    keys: KeyStore | None,
+    raw_key: str | None,
+    tenant: str,
+    scopes: str,
+    tags: str | None,
+    versions: KeyVersions | None = None,
 ) -> KeyResolver:
     from ragwright.interfaces.mcp.access import local_key
     from ragwright.interfaces.mcp.server import fixed_key, stored_key
@@ -60,7 +67,7 @@ def _stdio_resolver(
         assert keys is not None
         if keys.verify(raw_key) is None:
             raise UserError("invalid or revoked API key (--key / RAGWRIGHT_API_KEY)")
-        return stored_key(keys, raw_key)
+        return stored_key(keys, raw_key, versions)
     return fixed_key(local_key(tenant, _split(scopes), _split(tags)))
 
 
@@ -111,9 +118,14 @@ def mcp_command(
         logging.config.dictConfig(logging_config("json", "warning", base={"version": 1}))
     else:
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    limiter = KeyRateLimiter(
-        rpm or settings.service.rate_limit_rpm, settings.service.rate_limit_storage, data_dir=settings.data_dir
+    redis = SharedRedis.from_settings(settings.redis)  # per-key limits shared with every replica when set
+    storage = limit_storage(
+        settings.service.rate_limit_storage,
+        explicit="rate_limit_storage" in settings.service.model_fields_set,
+        redis=redis,
+        what="service.rate_limit_storage",
     )
+    limiter = KeyRateLimiter(rpm or settings.service.rate_limit_rpm, storage, data_dir=settings.data_dir, redis=redis)
     rw = Ragwright(settings)
     tools = RagTools(rw)
     try:
@@ -132,7 +144,8 @@ def mcp_command(
 
             raw = key
             with open_key_store(settings, cache_seconds=VERIFIED_KEY_SECONDS) if raw else nullcontext() as keys:
-                resolver = _stdio_resolver(keys, raw, tenant or settings.tenant, scopes, tags)
+                versions = KeyVersions(redis) if redis is not None else None  # revocations reach it at once
+                resolver = _stdio_resolver(keys, raw, tenant or settings.tenant, scopes, tags, versions)
                 server = build_server(tools, resolver, limiter, timeout=settings.service.request_timeout)
                 anyio.run(serve_stdio, server)
     finally:

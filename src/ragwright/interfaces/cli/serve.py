@@ -65,8 +65,8 @@ def serve(
         os.environ["RAGWRIGHT_CONFIG"] = str(config.resolve())
     os.environ["RAGWRIGHT_DATA_DIR"] = str(settings.data_dir.resolve())
     # One rate-limit window per key for all the workers: a SQLite file in the data directory, unless the user chose
-    # a storage (an explicit memory:// stays per process).
-    if "rate_limit_storage" not in settings.service.model_fields_set:
+    # a storage (an explicit memory:// stays per process) or set a [redis] url (then Redis, across machines too).
+    if "rate_limit_storage" not in settings.service.model_fields_set and settings.redis.url is None:
         os.environ["RAGWRIGHT_SERVICE__RATE_LIMIT_STORAGE"] = "sqlite://"
     # /metrics adds up every worker: prometheus_client's multiprocess mode, whose directory must be set before the
     # workers import it (they are spawned, so they read it at import) and must start empty.

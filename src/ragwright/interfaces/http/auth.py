@@ -83,7 +83,7 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
                 "missing API key: send Authorization: Bearer <key>",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        key = state.keys.verify(creds.credentials)
+        key = await state.verify_key(creds.credentials)
         if key is None:
             raise ApiError(401, "unauthorized", "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
         identify(key.tenant, key.key_id)  # for the log lines of this request

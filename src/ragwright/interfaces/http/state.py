@@ -30,7 +30,9 @@ from ragwright.interfaces.http.metrics import Metrics
 from ragwright.models.base import Embedder
 from ragwright.private_files import private_dir
 from ragwright.service.kbs import DEFAULT_KB, open_knowledge_bases, store_tenant
-from ragwright.service.keys import VERIFIED_KEY_SECONDS, KeyStore, open_key_store
+from ragwright.service.keys import VERIFIED_KEY_SECONDS, ApiKey, KeyStore, open_key_store
+from ragwright.sharedstate.client import SharedRedis, limit_storage
+from ragwright.sharedstate.revocation import KeyVersions
 
 WARM_TENANTS = 32
 """At start-up, the most knowledge bases whose search structures are loaded before the first request."""
@@ -134,14 +136,30 @@ class ServiceState:
         self.job_store = open_job_store(settings)
         self.agent_runs = RunStore(runs_path(settings))  # SQLite beside the index for now, also with PostgreSQL
         self.jobs = JobRunner(settings, on_done=self._job_done, store=self.job_store)
+        # with a [redis] url: per-key limits and revocations shared by every replica (docs/scale-out.md)
+        self.redis = SharedRedis.from_settings(settings.redis)
+        self.key_versions = KeyVersions(self.redis) if self.redis is not None else None
+        storage = limit_storage(
+            self.service.rate_limit_storage,
+            explicit="rate_limit_storage" in self.service.model_fields_set,
+            redis=self.redis,
+            what="service.rate_limit_storage",
+        )
         self.limiter = KeyRateLimiter(
-            self.service.rate_limit_rpm, self.service.rate_limit_storage, data_dir=settings.data_dir
+            self.service.rate_limit_rpm, storage, data_dir=settings.data_dir, redis=self.redis
         )
         self.metrics = Metrics()
         self._models_lock = threading.Lock()
         self._index_seen = False
         self.jobs.recover()  # jobs of a server process that died: queued ones run, running ones are reconciled
         self.agent_runs.recover()  # agent runs of a process that died: paused, calls in flight handed to a human
+
+    async def verify_key(self, raw_key: str) -> ApiKey | None:
+        """The key behind ``raw_key`` (None: unknown or revoked). With Redis, a revocation announced anywhere is
+        honoured here at once, not after the verified-key window (:mod:`ragwright.sharedstate.revocation`)."""
+        if self.key_versions is not None:
+            await self.key_versions.refresh(self.keys)
+        return self.keys.verify(raw_key)
 
     def chat_model(self, name: str) -> ChatModel:
         """The gateway model behind an OpenAI model name: only names ``GET /v1/models`` lists (an arbitrary
@@ -212,6 +230,9 @@ class ServiceState:
         return self.uploads_dir / job_id
 
     async def aclose(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.limiter.aclose()
         self.jobs.close()
         self.pool.close()
         await asyncio.to_thread(self.gateway.close)

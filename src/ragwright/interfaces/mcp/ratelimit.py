@@ -12,14 +12,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from ragwright.service.ratelimit import RateLimiter
+from ragwright.sharedstate.client import SharedRedis
 
 
 class KeyRateLimiter(RateLimiter):
     """``per_minute`` tool calls per key; ``None`` turns limiting off. ``storage``: ``memory://``, ``sqlite://`` or a
-    `limits` URI."""
+    `limits` URI; ``redis`` with the deployment's :class:`SharedRedis`."""
 
-    def __init__(self, per_minute: int | None, storage: str = "memory://", *, data_dir: Path | None = None) -> None:
-        super().__init__(per_minute, storage, data_dir=data_dir, namespace="mcp")
+    def __init__(
+        self,
+        per_minute: int | None,
+        storage: str = "memory://",
+        *,
+        data_dir: Path | None = None,
+        redis: SharedRedis | None = None,
+    ) -> None:
+        super().__init__(per_minute, storage, data_dir=data_dir, namespace="mcp", redis=redis)
         self.per_minute = per_minute
 
     async def check(self, key_id: str) -> float | None:

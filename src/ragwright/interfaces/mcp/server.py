@@ -32,6 +32,7 @@ from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
 from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, IngestArgs, ListDocumentsArgs, SearchArgs
 from ragwright.interfaces.mcp.tools import RagTools
 from ragwright.service.keys import ApiKey, KeyStore
+from ragwright.sharedstate.revocation import KeyVersions
 
 log = logging.getLogger(__name__)
 
@@ -123,11 +124,14 @@ def fixed_key(key: ApiKey) -> KeyResolver:
     return resolve
 
 
-def stored_key(keys: KeyStore, raw_key: str) -> KeyResolver:
+def stored_key(keys: KeyStore, raw_key: str, versions: KeyVersions | None = None) -> KeyResolver:
     """Every request acts for ``raw_key``, verified again on each call as the HTTP service does (a verified key is
-    trusted for ``keys.cache_seconds``), so ``ragwright keys revoke`` reaches a running stdio process."""
+    trusted for ``keys.cache_seconds``), so ``ragwright keys revoke`` reaches a running stdio process; with
+    ``versions`` (a ``[redis] url``) on its next call (:mod:`ragwright.sharedstate.revocation`)."""
 
     async def resolve(_ctx: ServerRequestContext[Any, Any]) -> ApiKey | None:
+        if versions is not None:
+            await versions.refresh(keys)
         return await anyio.to_thread.run_sync(keys.verify, raw_key)
 
     return resolve

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ragwright.errors import SharedStateUnavailable
 from ragwright.interfaces.http.auth import get_state
 from ragwright.interfaces.http.limits import run_blocking
 from ragwright.interfaces.http.state import ServiceState
@@ -48,11 +49,23 @@ def _checks(state: ServiceState) -> dict[str, str]:
     return checks
 
 
+async def _redis_check(state: ServiceState) -> str:
+    assert state.redis is not None
+    try:
+        async with state.redis.guard("readiness"):
+            await state.redis.client().ping()
+    except SharedStateUnavailable:
+        return "error: unreachable"
+    return "ok"
+
+
 @router.get("/readyz", responses={503: {"description": "A dependency is failing"}})
 async def readyz(request: Request) -> JSONResponse:
-    """Readiness: the key store and the index can be read."""
+    """Readiness: the key store and the index can be read, and the shared Redis (when configured) answers."""
     state = get_state(request)
     checks: dict[str, Any] = await run_blocking(_checks, state, timeout=5.0)
+    if state.redis is not None:
+        checks["redis"] = await _redis_check(state)
     ready = all(v in ("ok", "empty") for v in checks.values())
     checks["jobs_pending"] = state.jobs.pending()
     return JSONResponse(
