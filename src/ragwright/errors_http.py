@@ -34,7 +34,8 @@ other ``UserError``                             400     bad_request             
 ``JudgeOutputError``, other ``GatewayError``    502     upstream_error          upstream_error
 ``DiskFull`` / ``OSError(ENOSPC)``              507     no_space                disk_full
 other ``StoreError``                            503     unavailable             store_unavailable
-``ModelError`` (incl. ``ModelNotInstalled``)    503     unavailable             model_unavailable
+``ModelError`` (incl. ``ModelNotInstalled``,  503     unavailable             model_unavailable
+``RemoteModelError``: a remote embedder)
 other ``RagwrightError``                        500     internal_error          internal_error
 anything else                                   500     internal_error          internal_error (message: an incident
                                                                                 id; details in the log)

@@ -150,6 +150,9 @@ class LoopbackServer:
         self._count = 0
         self.connections = 0
         """TCP connections accepted (a client that pools connections opens few)."""
+        self._in_flight = 0
+        self.max_in_flight = 0
+        """The most requests this server was answering at once (its loop is single-threaded: exact)."""
         self._plans: collections.deque[Plan] = collections.deque()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -254,7 +257,13 @@ class LoopbackServer:
                     break
                 self.requests.append(request)
                 self._count += 1
-                if not await self._answer(request, reader, writer):
+                self._in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self._in_flight)
+                try:
+                    answered = await self._answer(request, reader, writer)
+                finally:
+                    self._in_flight -= 1
+                if not answered:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             pass

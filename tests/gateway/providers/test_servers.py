@@ -37,11 +37,10 @@ async def test_request_log_is_bounded_but_the_count_is_not(client: httpx.AsyncCl
 async def test_two_hundred_concurrent_calls(openai_server: OpenAIServer, client: httpx.AsyncClient) -> None:
     openai_server.default = Plan(text="ok", delay=0.05)
     model = OpenAIChatModel("m", base_url=openai_server.base_url, client=client)
-    started = time.perf_counter()
     replies = await asyncio.gather(*(model.chat(REQ) for _ in range(200)))
-    elapsed = time.perf_counter() - started
     assert [r.text for r in replies] == ["ok"] * 200 and openai_server.request_count == 200
-    assert elapsed < 5.0  # concurrent, not 200 x 50 ms in a row
+    # concurrent, not 200 x 50 ms in a row: counted by the server, not timed (a loaded machine cannot fake this)
+    assert openai_server.max_in_flight >= 20
 
 
 async def test_stop_does_not_wait_for_a_hung_request() -> None:
