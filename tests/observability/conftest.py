@@ -1,3 +1,3 @@
-"""The live `serve` fixture of the HTTP tests, for the observability tests."""
+"""The live `serve` fixture of the HTTP tests (and the store backend it depends on), for the observability tests."""
 
-from tests.http.conftest import server  # noqa: F401 - a fixture, found by pytest here
+from tests.http.conftest import backend, server  # noqa: F401 - fixtures, found by pytest here
