@@ -252,21 +252,26 @@ def common(results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def table(results: dict[str, Any]) -> str:
-    """The README table (markdown) over the questions every generator answered."""
-    both = common(results)
+ORDER = ("extractive", "local:smollm2", "local:qwen2.5-coder-0.5b", "local:qwen2.5-coder-1.5b")
+
+
+def table(results: dict[str, Any], only_common: bool = False) -> str:
+    """The README table (markdown): every answered question per generator (n per row), or only the common ones."""
+    runs = common(results)["runs"] if only_common else {k: summary(v["rows"]) for k, v in results["runs"].items()}
+    names = sorted(runs, key=lambda k: ORDER.index(k) if k in ORDER else len(ORDER))
     lines = [
-        f"| answerer (n = {both['n']} common questions) | F1 | EM | containment (mean words) | raw F1 / containment "
-        "| sentences passing verification | said NOT IN DOCUMENTS | s per answer p50 (mean) | load avg during |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| answerer | n | F1 | EM | containment (mean words) | before the check: F1 / containment "
+        "| sentences passing verification | said NOT IN DOCUMENTS | s per answer p50 (mean) | load avg (max) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, r in both["runs"].items():
+    for name in names:
+        r = runs[name]
         passing = "n/a" if r["sentences_passing_verification"] is None else f"{r['sentences_passing_verification']} %"
         lines.append(
-            f"| `{name}` | {r['f1']} | {r['em']} | {r['containment']} % ({r['mean_words']}) "
+            f"| `{name}` | {r['n']} | {r['f1']} | {r['em']} | {r['containment']} % ({r['mean_words']}) "
             f"| {r['raw_f1']} / {r['raw_containment']} % | {passing} | {r['model_abstained']} % "
             f"| {r['seconds_per_answer_p50']} ({r['seconds_per_answer_mean']}) "
-            f"| {r['load_1min_mean']} (max {r['load_1min_max']}) |"
+            f"| {r['load_1min_mean']} ({r['load_1min_max']}) |"
         )
     return "\n".join(lines)
 
@@ -285,8 +290,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.table:
         data = json.loads(args.table.read_text(encoding="utf-8"))
-        print(json.dumps({k: v for k, v in common(data).items()}, indent=1))
-        print(table(data))
+        print(f"all answered questions:\n{table(data)}\n\nthe {common(data)['n']} questions every generator answered:")
+        print(table(data, only_common=True))
         return
     if args.xquad is None:
         ap.error("--xquad is required for a run")
