@@ -4,11 +4,13 @@ Every answerer gets the same four passages per question (the gold paragraph and 
 article, shuffled), the same prompt the ask pipeline sends, and the same sentence check. Reported per generator:
 SQuAD F1/EM of the checked answer (markers removed), answer containment (the normalised gold answer inside the
 answer) with the mean answer length, the share of generated sentences that pass verification, how often the model
-said NOT IN DOCUMENTS, and seconds per answer (model call only). Not part of `make test`: a real model takes seconds
-per answer.
+said NOT IN DOCUMENTS, and seconds per answer (model call only) with the load average beside it. Question by
+question, every generator in turn; rows are stored as they come, so rerunning the same command resumes. Not part of
+`make test`: a real model takes seconds to minutes per answer.
 
-    nice -n 5 python bench/generators.py --xquad ../shared/datasets/xquad-en/xquad.en.json --n 100 \\
-        --generators extractive,local:smollm2,local:qwen2.5-coder-0.5b --out bench/results/generators.json
+    nice -n 10 python bench/generators.py --xquad ../shared/datasets/xquad-en/xquad.en.json --n 100 --threads 1 \\
+        --generators extractive,local:smollm2,local:qwen2.5-coder-0.5b --out bench/results/generators-100.json
+    python bench/generators.py --table bench/results/generators-100.json
 """
 
 from __future__ import annotations
