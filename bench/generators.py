@@ -4,11 +4,13 @@ Every answerer gets the same four passages per question (the gold paragraph and 
 article, shuffled), the same prompt the ask pipeline sends, and the same sentence check. Reported per generator:
 SQuAD F1/EM of the checked answer (markers removed), answer containment (the normalised gold answer inside the
 answer) with the mean answer length, the share of generated sentences that pass verification, how often the model
-said NOT IN DOCUMENTS, and seconds per answer (model call only). Not part of `make test`: a real model takes seconds
-per answer.
+said NOT IN DOCUMENTS, and seconds per answer (model call only) with the load average beside it. Question by
+question, every generator in turn; rows are stored as they come, so rerunning the same command resumes. Not part of
+`make test`: a real model takes seconds to minutes per answer.
 
-    nice -n 5 python bench/generators.py --xquad ../shared/datasets/xquad-en/xquad.en.json --n 100 \\
-        --generators extractive,local:smollm2,local:qwen2.5-coder-0.5b --out bench/results/generators.json
+    nice -n 10 python bench/generators.py --xquad ../shared/datasets/xquad-en/xquad.en.json --n 100 --threads 1 \\
+        --generators extractive,local:smollm2,local:qwen2.5-coder-0.5b --out bench/results/generators-100.json
+    python bench/generators.py --table bench/results/generators-100.json
 """
 
 from __future__ import annotations
@@ -252,21 +254,26 @@ def common(results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def table(results: dict[str, Any]) -> str:
-    """The README table (markdown) over the questions every generator answered."""
-    both = common(results)
+ORDER = ("extractive", "local:smollm2", "local:qwen2.5-coder-0.5b", "local:qwen2.5-coder-1.5b")
+
+
+def table(results: dict[str, Any], only_common: bool = False) -> str:
+    """The README table (markdown): every answered question per generator (n per row), or only the common ones."""
+    runs = common(results)["runs"] if only_common else {k: summary(v["rows"]) for k, v in results["runs"].items()}
+    names = sorted(runs, key=lambda k: ORDER.index(k) if k in ORDER else len(ORDER))
     lines = [
-        f"| answerer (n = {both['n']} common questions) | F1 | EM | containment (mean words) | raw F1 / containment "
-        "| sentences passing verification | said NOT IN DOCUMENTS | s per answer p50 (mean) | load avg during |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| answerer | n | F1 | EM | containment (mean words) | before the check: F1 / containment "
+        "| sentences passing verification | said NOT IN DOCUMENTS | s per answer p50 (mean) | load avg (max) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, r in both["runs"].items():
+    for name in names:
+        r = runs[name]
         passing = "n/a" if r["sentences_passing_verification"] is None else f"{r['sentences_passing_verification']} %"
         lines.append(
-            f"| `{name}` | {r['f1']} | {r['em']} | {r['containment']} % ({r['mean_words']}) "
+            f"| `{name}` | {r['n']} | {r['f1']} | {r['em']} | {r['containment']} % ({r['mean_words']}) "
             f"| {r['raw_f1']} / {r['raw_containment']} % | {passing} | {r['model_abstained']} % "
             f"| {r['seconds_per_answer_p50']} ({r['seconds_per_answer_mean']}) "
-            f"| {r['load_1min_mean']} (max {r['load_1min_max']}) |"
+            f"| {r['load_1min_mean']} ({r['load_1min_max']}) |"
         )
     return "\n".join(lines)
 
@@ -285,8 +292,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.table:
         data = json.loads(args.table.read_text(encoding="utf-8"))
-        print(json.dumps({k: v for k, v in common(data).items()}, indent=1))
-        print(table(data))
+        print(f"all answered questions:\n{table(data)}\n\nthe {common(data)['n']} questions every generator answered:")
+        print(table(data, only_common=True))
         return
     if args.xquad is None:
         ap.error("--xquad is required for a run")
