@@ -26,6 +26,7 @@ from ragwright.gateway.pricing import PriceTable
 from ragwright.ingest.pipeline import Ingestor, IngestReport, ProgressCallback
 from ragwright.models.base import Embedder, Reranker, TextGenerator
 from ragwright.models.registry import embedder_from_settings, make_generator, make_reranker
+from ragwright.observability.tracing import configure as configure_tracing
 from ragwright.retrieval.retriever import Mode, Retriever, SearchResult
 from ragwright.store.base import Filters, Store
 from ragwright.store.sqlite import SQLiteStore
@@ -56,6 +57,7 @@ class Ragwright:
         self._generator = generator
         self._gateway = gateway
         self._owns_gateway = gateway is None
+        configure_tracing(settings)  # process-wide, once per distinct [observability]; nothing when it is off
 
     # -- parts, built on first use ------------------------------------------------------------------------------
 

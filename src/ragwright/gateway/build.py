@@ -2,7 +2,8 @@
 
 For every model name the gateway serves, the stack is::
 
-    Ledgered ─> Router? ─> Cache ─> Budget ─> RateLimit ─> Fallback[ Retry(CircuitBreaker(Timeout(provider))) ... ]
+    Traced ─> Ledgered ─> Router? ─> Cache ─> Budget ─> RateLimit
+           ─> Fallback[ Retry(Traced(CircuitBreaker(Timeout(provider)))) ... ]
 
 - A *name* is ``"default"`` (the configured ``gateway.chain``), an alias from ``gateway.aliases``, or a single
   ``provider:model`` spec (a chain of one).
@@ -12,6 +13,8 @@ For every model name the gateway serves, the stack is::
   down.
 - The outer layers (cache, budget, rate limit, ledger) are built once per name over shared state, so limits and
   budgets hold across names.
+- ``Traced`` layers are spans (:mod:`ragwright.observability.gateway_spans`): one per request, one per attempt at a
+  provider; with tracing off each is one flag check.
 
 Example::
 
@@ -36,6 +39,8 @@ from ragwright.gateway.policies.budget import BudgetStore
 from ragwright.gateway.pricing import PriceTable
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
 from ragwright.models.base import Embedder
+from ragwright.observability.gateway_spans import TracedAttempt, TracedRequest
+from ragwright.observability.tracing import carry
 
 __all__ = ["DEFAULT_MODEL", "Gateway", "SyncGateway", "build_chat_model"]
 
@@ -126,7 +131,7 @@ class Gateway:
                 provider = Unavailable(spec, str(exc))
             timed = Timeout(provider, **cfg.timeout.model_dump())
             guarded = CircuitBreaker(timed, **cfg.breaker.model_dump())
-            self._leaves[spec] = Retry(guarded, **cfg.retry.model_dump())
+            self._leaves[spec] = Retry(TracedAttempt(guarded, spec), **cfg.retry.model_dump())
         return self._leaves[spec]
 
     def models_using(self, spec: str) -> list[str]:
@@ -178,7 +183,7 @@ class Gateway:
             from ragwright.gateway.policies.ledgered import Ledgered
 
             inner = Ledgered(inner, self.ledger, requested=name)
-        return inner
+        return TracedRequest(inner)
 
     @property
     def budget_store(self) -> BudgetStore | None:
@@ -256,12 +261,12 @@ class SyncGateway:
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the gateway's loop and wait for it (from any thread but the gateway's own)."""
-        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        future: Future[T] = asyncio.run_coroutine_threadsafe(carry(coro), self._loop)
         return future.result()
 
     async def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await ``coro`` on the gateway's loop from another running loop; cancelling the caller cancels it there."""
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(carry(coro), self._loop))
 
     async def stream(self, model: ChatModel, request: ChatRequest) -> AsyncGenerator[Chunk, None]:
         """``model.stream(request)`` iterated on the gateway's loop, its chunks relayed to the caller's loop."""

@@ -36,6 +36,8 @@ from ragwright.gateway.proxy_auth import Authenticator, cached_authenticator, te
 from ragwright.gateway.proxy_stream import Receive, Reply, Send, error_reply, send_reply, stream_response
 from ragwright.gateway.proxy_wire import InvalidRequest, completion_json, error_body, parse_chat_request
 from ragwright.gateway.types import RequestContext
+from ragwright.observability.asgi import TraceMiddleware
+from ragwright.observability.tracing import annotate_caller, configure
 
 __all__ = ["Authenticator", "ModelSource", "ProxyApp", "build_proxy", "cached_authenticator", "serve"]
 
@@ -136,6 +138,7 @@ class ProxyApp:
         if ctx is None:
             await send_reply(send, _UNAUTHORIZED)
             return
+        annotate_caller(ctx.tenant, ctx.key_id)
         body = await self._body(receive)
         if body is None:
             await send_reply(
@@ -246,6 +249,7 @@ def build_proxy(settings: Settings, *, authenticate: Authenticator | None = None
         return make_chat_model(spec, settings.gateway, prices=prices, client=client)
 
     gateway = Gateway(settings, prices=prices, provider_factory=provider)
+    configure(settings)
     return ProxyApp(gateway, authenticate=authenticate, default_tenant=settings.tenant, closers=[client.aclose])
 
 
@@ -258,7 +262,7 @@ def serve(app: ProxyApp, *, host: str = "127.0.0.1", port: int = 8100, log_level
     gc.collect()
     gc.freeze()  # startup objects (config, price table, imports) leave the collector's generations for good
     uvicorn.run(
-        app,
+        TraceMiddleware(app, paths=_CHAT_PATHS | _MODEL_PATHS),
         host=host,
         port=port,
         loop="uvloop",

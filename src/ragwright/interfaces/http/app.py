@@ -23,6 +23,7 @@ from ragwright.interfaces.http.metrics import MetricsMiddleware
 from ragwright.interfaces.http.routes import chat, documents, ops, search
 from ragwright.interfaces.http.state import ServiceState
 from ragwright.models.base import Embedder
+from ragwright.observability.asgi import TraceMiddleware
 from ragwright.service.keys import KeyStore
 
 _MB = 1024 * 1024
@@ -82,6 +83,7 @@ def create_app(
         BodyLimit, max_body=int(state.service.max_body_mb * _MB), max_upload=int(state.service.max_upload_mb * _MB)
     )
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+    app.add_middleware(TraceMiddleware)  # outermost: its span covers the whole request
     return app
 
 

@@ -20,6 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.state import ServiceState
+from ragwright.observability.tracing import annotate_caller
 from ragwright.service.kbs import check_kb_name, store_tenant
 from ragwright.service.keys import MULTIPLE_AUTHORIZATION, ApiKey
 from ragwright.store.base import DocumentInfo, Filters
@@ -85,6 +86,7 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
         except ApiError:
             state.metrics.rate_limited.inc()
             raise
+        annotate_caller(key.tenant, key.key_id)
         if not key.allows(scope):
             raise ApiError(403, "forbidden", f"this key lacks the {scope!r} scope")
         return Principal(key)

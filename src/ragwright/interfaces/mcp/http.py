@@ -25,6 +25,8 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ragwright.interfaces.mcp.server import SCOPE_KEY
+from ragwright.observability.asgi import TraceMiddleware
+from ragwright.observability.tracing import annotate_caller
 from ragwright.service.keys import MULTIPLE_AUTHORIZATION, KeyStore
 
 MCP_PATH = "/mcp"
@@ -56,6 +58,7 @@ class BearerKeyAuth:
             await _unauthorized(send, "invalid or revoked API key")
             return
         scope[SCOPE_KEY] = key
+        annotate_caller(key.tenant, key.key_id)
         await self.app(scope, receive, send)
 
 
@@ -104,7 +107,7 @@ def build_http_app(
         host=host,
         max_request_body_size=MAX_BODY_BYTES,
     )
-    return BearerKeyAuth(inner, keys)
+    return TraceMiddleware(BearerKeyAuth(inner, keys), paths=frozenset({MCP_PATH}))
 
 
 async def serve_http(server: Server[Any], keys: KeyStore, *, host: str, port: int, log_level: str = "warning") -> None:

@@ -1,0 +1,66 @@
+"""`TraceMiddleware`: one SERVER span per HTTP request of an ASGI app, continuing the client's W3C ``traceparent``.
+
+Used by ``serve`` (FastAPI), ``gateway serve`` (the raw ASGI proxy) and the MCP server over HTTP. The span is named
+``"{method} {route}"``: the route template once the framework has matched one (``/v1/documents/{doc_id:path}``,
+never a document's name), else the path when it is one of ``paths`` (the proxy's fixed routes), else the method
+alone, so span names stay a bounded set. With tracing off the request goes straight to the app.
+
+Example::
+
+    app = TraceMiddleware(proxy, paths=frozenset({"/v1/chat/completions", "/v1/models"}))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from opentelemetry.trace import StatusCode
+
+from ragwright.observability import tracing
+
+__all__ = ["TraceMiddleware"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class TraceMiddleware:
+    """Wraps an ASGI app with a server span per HTTP request (see the module)."""
+
+    def __init__(self, app: ASGIApp, *, paths: frozenset[str] = frozenset()) -> None:
+        self.app = app
+        self.paths = paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not tracing.enabled():
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        path = scope["path"]
+        name = f"{method} {path}" if path in self.paths else method
+        status = 0
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        with tracing.server_span(name, scope["headers"], {"http.request.method": method}) as span:
+            try:
+                await self.app(scope, receive, send_status)
+            finally:
+                route = getattr(scope.get("route"), "path", None)
+                if isinstance(route, str):
+                    span.update_name(f"{method} {route}")
+                    span.set_attribute("http.route", route)
+                elif path in self.paths:
+                    span.set_attribute("http.route", path)
+                if status:
+                    span.set_attribute("http.response.status_code", status)
+                    if status >= 500:
+                        span.set_status(StatusCode.ERROR)
