@@ -199,8 +199,9 @@ class SQLiteTraceStore:
         if root is not None and semconv.TENANT in root.attributes:
             tenant = root.attributes[semconv.TENANT]
         key_id = next((s.attributes[semconv.KEY_ID] for s in group if semconv.KEY_ID in s.attributes), None)
-        costs = [s.attributes[semconv.COST_USD] for s in group if semconv.ATTEMPTS in s.attributes]
-        cost = sum(float(c) for c in costs if c is not None) if costs else None
+        costs = [s.attributes.get(semconv.COST_USD) for s in group if semconv.ATTEMPTS in s.attributes]
+        known = [float(c) for c in costs if c is not None]
+        cost = sum(known) if known else None
         self._db.execute(
             """INSERT INTO traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (trace_id) DO UPDATE SET

@@ -50,6 +50,7 @@ __all__ = [
     "enabled",
     "flush",
     "inject",
+    "install",
     "lap",
     "record_content",
     "server_span",
@@ -287,6 +288,14 @@ def _otlp(obs: ObservabilitySettings) -> Any:
         ) from exc
     headers = {name: resolve_secret(value) or "" for name, value in obs.otlp_headers.items()}
     return OTLPSpanExporter(endpoint=obs.otlp_endpoint, headers=headers, timeout=10)
+
+
+def install(provider: Any, *, capture: bool = False) -> None:
+    """Use an SDK ``TracerProvider`` built elsewhere (tests with an in-memory exporter; an embedding application)."""
+    global _active
+    with _lock:
+        _active = _Tracing(provider.get_tracer("ragwright", schema_url=semconv.SCHEMA_URL), ("installed", id(provider)),
+                           provider, capture)  # fmt: skip
 
 
 def flush(timeout_ms: int = 30_000) -> bool:

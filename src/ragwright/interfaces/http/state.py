@@ -25,6 +25,7 @@ from ragwright.interfaces.http.jobs import Job, JobRunner, JobStore
 from ragwright.interfaces.http.limits import KeyRateLimiter
 from ragwright.interfaces.http.metrics import Metrics
 from ragwright.models.base import Embedder
+from ragwright.observability.trace_store import SQLiteTraceStore, open_trace_store
 from ragwright.private_files import private_dir
 from ragwright.service.kbs import DEFAULT_KB, KnowledgeBases, store_tenant
 from ragwright.service.keys import VERIFIED_KEY_SECONDS, KeyStore, key_path
@@ -134,6 +135,7 @@ class ServiceState:
             self.service.rate_limit_rpm, self.service.rate_limit_storage, data_dir=settings.data_dir
         )
         self.metrics = Metrics()
+        self._traces: SQLiteTraceStore | None = None
         self._models_lock = threading.Lock()
         self._index_seen = False
         self.jobs.recover()  # jobs of a server process that died: queued ones run, running ones are reconciled
@@ -202,6 +204,13 @@ class ServiceState:
             self.pool.refresh()
             self.warm_up([store_tenant(job.tenant, job.kb)])  # the fresh store loads its caches here, not per request
 
+    def trace_store(self) -> SQLiteTraceStore | None:
+        """The local trace store for ``/v1/traces`` (None until there is one: tracing may never have been on)."""
+        with self._models_lock:
+            if self._traces is None and self.settings.trace_store_path.exists():
+                self._traces = open_trace_store(self.settings)
+            return self._traces
+
     def job_dir(self, job_id: str) -> Path:
         return self.uploads_dir / job_id
 
@@ -210,5 +219,7 @@ class ServiceState:
         self.pool.close()
         await asyncio.to_thread(self.gateway.close)
         self.job_store.close()
+        if self._traces is not None:
+            self._traces.close()
         self.kbs.close()
         self.keys.close()
