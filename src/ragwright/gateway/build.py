@@ -40,7 +40,7 @@ from ragwright.gateway.pricing import PriceTable
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
 from ragwright.models.base import Embedder
 from ragwright.observability.gateway_spans import TracedAttempt, TracedRequest
-from ragwright.observability.tracing import carry
+from ragwright.observability.tracing import hop
 
 __all__ = ["DEFAULT_MODEL", "Gateway", "SyncGateway", "build_chat_model"]
 
@@ -261,12 +261,20 @@ class SyncGateway:
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the gateway's loop and wait for it (from any thread but the gateway's own)."""
-        future: Future[T] = asyncio.run_coroutine_threadsafe(carry(coro), self._loop)
-        return future.result()
+        wrapped, back = hop(coro)  # the caller's trace context goes along; the hand-offs are spans
+        future: Future[T] = asyncio.run_coroutine_threadsafe(wrapped, self._loop)
+        try:
+            return future.result()
+        finally:
+            back()
 
     async def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await ``coro`` on the gateway's loop from another running loop; cancelling the caller cancels it there."""
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(carry(coro), self._loop))
+        wrapped, back = hop(coro)
+        try:
+            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(wrapped, self._loop))
+        finally:
+            back()
 
     async def stream(self, model: ChatModel, request: ChatRequest) -> AsyncGenerator[Chunk, None]:
         """``model.stream(request)`` iterated on the gateway's loop, its chunks relayed to the caller's loop."""

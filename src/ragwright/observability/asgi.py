@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -43,16 +44,27 @@ class TraceMiddleware:
         path = scope["path"]
         name = f"{method} {path}" if path in self.paths else method
         status = 0
+        started = time.perf_counter()
+        responding = 0.0
+
+        async def receive_body() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                tracing.lap("http.request", started, time.perf_counter())
+            return message
 
         async def send_status(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responding
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                responding = time.perf_counter()
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False) and responding:
+                tracing.lap("http.response", responding, time.perf_counter())
 
         with tracing.server_span(name, scope["headers"], {"http.request.method": method}) as span:
             try:
-                await self.app(scope, receive, send_status)
+                await self.app(scope, receive_body, send_status)
             finally:
                 route = getattr(scope.get("route"), "path", None)
                 if isinstance(route, str):

@@ -14,7 +14,7 @@ shared no-op object: no span, no context switch, no clock read (``bench/serve_lo
 
 W3C trace context: :func:`server_span` continues a client's ``traceparent`` (``serve``, ``gateway serve``, MCP over
 HTTP, through :class:`~ragwright.observability.asgi.TraceMiddleware`), :func:`inject` adds the current one to a
-provider request, and :func:`carry` takes the caller's context along into the gateway's event-loop thread.
+provider request, and :func:`hop` takes the caller's context along into the gateway's event-loop thread.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -43,7 +43,7 @@ __all__ = [
     "Attributes",
     "annotate_caller",
     "capture_content",
-    "carry",
+    "hop",
     "configure",
     "current_trace_id",
     "detached_span",
@@ -51,6 +51,7 @@ __all__ = [
     "flush",
     "inject",
     "install",
+    "queued",
     "lap",
     "record_content",
     "server_span",
@@ -160,14 +161,37 @@ def lap(name: str, started: float, ended: float, attributes: Attributes | None =
     """A finished child of the current span for a stage timed with ``time.perf_counter()`` from ``started`` to
     ``ended`` (the pipelines already time their stages: this turns each timing into a leaf span)."""
     active = _active
-    if active is None:
-        return
+    if active is None or not trace.get_current_span().is_recording():
+        return  # a stage outside any traced operation (a shutdown) is not a trace of its own
     span = active.tracer.start_span(name, start_time=_epoch_ns(started), attributes=attributes)
     span.set_attribute(semconv.STAGE, name)
     span.end(end_time=_epoch_ns(ended))
 
 
 _PERF_TO_EPOCH_NS = time.time_ns() - time.perf_counter_ns()
+
+
+def queued(fn: Callable[..., T]) -> tuple[Callable[..., T], Callable[[], None]]:
+    """``fn``, which will run on a worker thread, with the wait until it starts recorded as ``queue.worker``, and the
+    function the caller calls once it has the result, recording the wait since ``fn`` returned as ``queue.return``
+    (a request waiting for a thread, or for its event loop, is a stage like any other)."""
+    if _active is None:
+        return fn, _nothing
+    submitted = time.perf_counter()
+    finished: list[float] = []
+
+    def run(*args: Any) -> T:
+        lap("queue.worker", submitted, time.perf_counter())
+        try:
+            return fn(*args)
+        finally:
+            finished.append(time.perf_counter())
+
+    def back() -> None:
+        if finished:
+            lap("queue.return", finished[0], time.perf_counter())
+
+    return run, back
 
 
 def _epoch_ns(perf_seconds: float) -> int:
@@ -203,20 +227,43 @@ def current_trace_id() -> str | None:
     return format(ctx.trace_id, "032x") if ctx.is_valid else None
 
 
-def carry(coro: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
-    """``coro`` run in the caller's trace context, wherever it is awaited (the gateway's own event-loop thread)."""
-    if _active is None:
-        return coro
-    ctx = otel_context.get_current()
+class Hop:
+    """A coroutine sent to another thread's event loop (the gateway's), in the caller's trace context, with both
+    hand-offs recorded: ``queue.gateway`` until it starts there, ``queue.return`` from its end until the caller has
+    its result (:meth:`back`, called by the caller). Under CPU contention these waits are where the time goes."""
 
-    async def run() -> T:
-        token = otel_context.attach(ctx)
+    __slots__ = ("_coro", "_ctx", "_submitted", "_finished")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any]) -> None:
+        self._coro = coro
+        self._ctx = otel_context.get_current()
+        self._submitted = time.perf_counter()
+        self._finished: float | None = None
+
+    async def run(self) -> Any:
+        token = otel_context.attach(self._ctx)
+        lap("queue.gateway", self._submitted, time.perf_counter())
         try:
-            return await coro
+            return await self._coro
         finally:
+            self._finished = time.perf_counter()
             otel_context.detach(token)
 
-    return run()
+    def back(self) -> None:
+        if self._finished is not None:
+            lap("queue.return", self._finished, time.perf_counter())
+
+
+def hop(coro: Coroutine[Any, Any, T]) -> tuple[Coroutine[Any, Any, T], Callable[[], None]]:
+    """``coro`` wrapped for another thread's loop (see :class:`Hop`) and the function that records its return."""
+    if _active is None:
+        return coro, _nothing
+    h = Hop(coro)
+    return h.run(), h.back
+
+
+def _nothing() -> None:
+    return None
 
 
 # -- the provider ----------------------------------------------------------------------------------------------------
