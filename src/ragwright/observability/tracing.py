@@ -271,7 +271,8 @@ def _nothing() -> None:
 
 def configure(settings: Settings) -> None:
     """Install the tracer provider ``settings.observability`` describes, for this process (the last call wins; the
-    same settings again change nothing). ``tracing = "off"`` removes it, flushing what it holds."""
+    same settings again change nothing). ``tracing = "off"`` removes it, flushing what it holds. A provider given to
+    :func:`install` stays until :func:`shutdown`."""
     global _active
     obs = settings.observability
     key = (
@@ -280,8 +281,8 @@ def configure(settings: Settings) -> None:
         *obs.model_dump(exclude={"otlp_headers"}).items(),
     )
     with _lock:
-        if _active is not None and _active.key == key:
-            return
+        if _active is not None and (_active.key == key or _active.key[0] == "installed"):
+            return  # the same settings again, or a provider the application installed itself (it owns it)
         old, _active = _active, None
         if old is not None and old.provider is not None:
             old.provider.shutdown()
