@@ -121,7 +121,10 @@ def _chunks(
     out: list[ChunkView] = []
     for i, (doc, cid, score) in enumerate(zip(docs, ids, scores, strict=False)):
         stored = found.get((st, str(cid)))
-        visible = _owned(st, tenant, scope) and (scope is None or (stored is not None and scope.sees(stored.tags)))
+        # a deleted document (stored is None): its id to an unrestricted key, nothing to a tag-limited one
+        visible = _owned(st, tenant, scope) and (
+            scope is None or not scope.limited or (stored is not None and scope.sees(stored.tags))
+        )
         if not visible:
             out.append(ChunkView(span.span_id, i + 1, float(score), HIDDEN, HIDDEN, None))
             continue
