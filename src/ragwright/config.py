@@ -294,6 +294,27 @@ class ObservabilitySettings(BaseModel):
     retention_mb: float = Field(256.0, gt=0, description="Above this size the oldest local traces are deleted.")
 
 
+class AgentSettings(BaseModel):
+    """``[agent]``: which model an agent run uses and the limits a run gets unless the caller sets its own."""
+
+    model: str | None = Field(
+        None, description="provider:model (or alias) for agent runs; None: the first model of gateway.chain."
+    )
+    tool_calls: Literal["auto", "native", "json"] = Field(
+        "auto",
+        description="native: the provider's tool calls; json: the model answers in JSON naming a tool (for models "
+        "without tool calling); auto: json for local:* models, native otherwise.",
+    )
+    approve: Literal["ask", "all", "none"] = Field(
+        "ask", description="Tool calls that need approval: ask a human (the run pauses), approve all, or deny all."
+    )
+    max_steps: int = Field(12, ge=1, le=200)
+    max_tool_calls: int = Field(24, ge=0, le=1000)
+    max_tokens: int = Field(60_000, ge=100, le=10_000_000)
+    max_usd: float | None = Field(None, gt=0.0, description="USD per run (None: only the gateway's budgets apply).")
+    max_seconds: float = Field(600.0, gt=0.0, le=86_400.0)
+
+
 class Settings(BaseSettings):
     """Everything configurable, typed and validated."""
 
@@ -316,6 +337,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -12,6 +12,7 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── NotIndexedError       a command needs an index that does not exist yet
     │   ├── AccessDenied          the key's tags do not allow this write (service.access.TagScope)
     │   ├── TraceNotFound         no stored trace with that id (for this tenant): 404 over HTTP
+    │   ├── AgentRunError         an agent run cannot do that (not paused, unknown call, invalid edited arguments)
     │   └── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
     ├── IngestError               one source could not be turned into chunks (reported per file, the run goes on)
     │   ├── UnsupportedFileError  no loader for this extension
@@ -86,6 +87,11 @@ class AccessDenied(UserError):
 
 class TraceNotFound(UserError):
     """No trace with this id in the local trace store, or not one of the caller's tenant."""
+
+
+class AgentRunError(UserError):
+    """An agent run cannot do what was asked: an empty task, a run that is not paused, an unknown call id, edited
+    arguments that do not validate."""
 
 
 class InvalidFilterError(UserError):

@@ -62,6 +62,7 @@ def test_abstains_when_documents_do_not_say_and_shows_closest(settings: Settings
     assert answer.abstained and answer.citations == [] and answer.answered_by is AnsweredBy.ABSTAINED
     assert answer.abstention is AbstentionReason.WEAK_EVIDENCE
     assert answer.closest and answer.answerability is not None and answer.answerability < shipped_model().threshold
+    assert answer.answered_by_label == "nobody: the evidence is too weak"
     app.close()
 
 
@@ -127,6 +128,7 @@ def test_model_abstention_is_an_abstention_not_an_extractive_answer(settings: Se
     assert answer.answered_by is AnsweredBy.ABSTAINED and answer.abstention is AbstentionReason.MODEL
     assert answer.model == "local:smollm2" and answer.model_abstained and answer.flagged == []
     assert answer.to_dict()["abstention"] == "model" and answer.to_dict()["answered_by"] == "abstained"
+    assert answer.answered_by_label == "nobody: the model found no answer in the documents (local:smollm2)"
     app.close()
 
 

@@ -36,6 +36,9 @@ def test_doc_key_takes_the_record_id_of_jsonl_corpora() -> None:
     assert doc_key("/data/scifact/corpus.jsonl#31715818") == "31715818"
     assert doc_key("pages.jsonl#Solana.pdf#p3") == "Solana.pdf#p3"
     assert doc_key("docs/guide.md") == "docs/guide.md"
+    # a document id that merely contains "#" is not a JSONL record: it stays whole
+    assert doc_key("BlockchainSolana.pdf#p3") == "BlockchainSolana.pdf#p3"
+    assert doc_key("notes/c#-tips.md") == "notes/c#-tips.md"
 
 
 def test_import_beir_keeps_graded_qrels_of_the_split(tmp_path: Path) -> None:

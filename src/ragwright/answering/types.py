@@ -39,6 +39,13 @@ class AbstentionReason(StrEnum):
     """The caller may read no document of this knowledge base (or there is no index)."""
 
 
+_ABSTENTION_TEXT = {
+    AbstentionReason.WEAK_EVIDENCE: "the evidence is too weak",
+    AbstentionReason.MODEL: "the model found no answer in the documents",
+    AbstentionReason.NO_ACCESS: "no readable document",
+}
+
+
 class FallbackCause(StrEnum):
     """Why a model was asked but the answer is extractive."""
 
@@ -140,9 +147,11 @@ class Answer:
 
     @property
     def answered_by_label(self) -> str:
-        """One line for people: ``local:smollm2``, ``extractive (openai:gpt-4o-mini failed: ...)``, ``none (model)``."""
+        """One line for people: ``local:smollm2``, ``extractive (openai:gpt-4o-mini failed: ...)``,
+        ``nobody: the evidence is too weak``."""
         if self.abstained:
-            return f"none ({self.abstention or 'abstained'}{f': {self.model}' if self.model else ''})"
+            why = _ABSTENTION_TEXT.get(self.abstention, "abstained") if self.abstention else "abstained"
+            return f"nobody: {why}{f' ({self.model})' if self.model else ''}"
         if self.model is not None and self.answered_by in (AnsweredBy.LOCAL, AnsweredBy.GATEWAY):
             return self.model
         return f"extractive ({self.fallback})" if self.fallback else str(self.answered_by)

@@ -109,5 +109,6 @@ def write_cases(path: Path, cases: Iterable[Case]) -> int:
 
 def doc_key(doc_path: str) -> str:
     """The document id a retrieved passage counts as: the record id of a JSONL corpus (``corpus.jsonl#31715818``
-    gives ``31715818``), otherwise the path itself."""
-    return doc_path.split("#", 1)[1] if "#" in doc_path else doc_path
+    gives ``31715818``), otherwise the path itself, ``#`` included (``Solana.pdf#p3`` stays whole)."""
+    corpus, sep, record = doc_path.partition(".jsonl#")
+    return record if sep and corpus else doc_path

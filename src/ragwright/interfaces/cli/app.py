@@ -242,9 +242,18 @@ def _register_eval() -> None:
     app.add_typer(traces_app, name="traces", help="The local trace store: list traces, show one as a waterfall.")
 
 
+def _register_agent() -> None:
+    from ragwright.interfaces.cli.agent import agent_app
+
+    app.add_typer(
+        agent_app, name="agent", help="Agents: a model that calls tools, within limits, asking before acting."
+    )
+
+
 def main() -> None:
     _register_bench()
     _register_eval()
+    _register_agent()
     try:
         app()
     except UserError as exc:
