@@ -262,7 +262,7 @@ def serve(app: ProxyApp, *, host: str = "127.0.0.1", port: int = 8100, log_level
     gc.collect()
     gc.freeze()  # startup objects (config, price table, imports) leave the collector's generations for good
     uvicorn.run(
-        TraceMiddleware(app, paths=_CHAT_PATHS | _MODEL_PATHS),
+        TraceMiddleware(app, paths=_CHAT_PATHS | _MODEL_PATHS, laps=False),  # 3 spans a request: the hot path
         host=host,
         port=port,
         loop="uvloop",

@@ -32,9 +32,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class TraceMiddleware:
     """Wraps an ASGI app with a server span per HTTP request (see the module)."""
 
-    def __init__(self, app: ASGIApp, *, paths: frozenset[str] = frozenset()) -> None:
+    def __init__(self, app: ASGIApp, *, paths: frozenset[str] = frozenset(), laps: bool = True) -> None:
         self.app = app
         self.paths = paths
+        self.laps = laps
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not tracing.enabled():
@@ -49,7 +50,7 @@ class TraceMiddleware:
 
         async def receive_body() -> Message:
             message = await receive()
-            if message["type"] == "http.request" and not message.get("more_body", False):
+            if self.laps and message["type"] == "http.request" and not message.get("more_body", False):
                 tracing.lap("http.request", started, time.perf_counter())
             return message
 
@@ -57,9 +58,9 @@ class TraceMiddleware:
             nonlocal status, responding
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                responding = time.perf_counter()
+                responding = time.perf_counter() if self.laps else 0.0
             await send(message)
-            if message["type"] == "http.response.body" and not message.get("more_body", False) and responding:
+            if self.laps and message["type"] == "http.response.body" and not message.get("more_body", False):
                 tracing.lap("http.response", responding, time.perf_counter())
 
         with tracing.server_span(name, scope["headers"], {"http.request.method": method}) as span:

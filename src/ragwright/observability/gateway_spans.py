@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import AsyncIterator
+from typing import Any
 
 from opentelemetry.trace import Span, SpanKind
 
@@ -68,23 +69,30 @@ def _request_attributes(request: ChatRequest, model: str) -> dict[str, str | int
     return attrs
 
 
-def _record_usage(span: Span, usage: Usage, cost: float | None) -> None:
-    span.set_attribute(semconv.INPUT_TOKENS, usage.input_tokens)
-    span.set_attribute(semconv.OUTPUT_TOKENS, usage.output_tokens)
-    span.set_attribute(semconv.CACHE_READ_TOKENS, usage.cached_input_tokens)
-    span.set_attribute(semconv.CACHE_CREATION_TOKENS, usage.cache_write_tokens)
-    span.set_attribute(semconv.REASONING_TOKENS, usage.reasoning_tokens)
+def _usage_attributes(usage: Usage, cost: float | None) -> dict[str, int | float]:
+    attrs: dict[str, int | float] = {
+        semconv.INPUT_TOKENS: usage.input_tokens,
+        semconv.OUTPUT_TOKENS: usage.output_tokens,
+        semconv.CACHE_READ_TOKENS: usage.cached_input_tokens,
+        semconv.CACHE_CREATION_TOKENS: usage.cache_write_tokens,
+        semconv.REASONING_TOKENS: usage.reasoning_tokens,
+    }
     if cost is not None:
-        span.set_attribute(semconv.COST_USD, cost)
+        attrs[semconv.COST_USD] = cost
+    return attrs
 
 
 def _record_response(span: Span, response: ChatResponse) -> None:
-    span.set_attribute(semconv.RESPONSE_MODEL, response.model)
+    """The reply's model, finish reason, cache hit, usage and cost, in one call (one lock taken, not ten)."""
+    attrs: dict[str, Any] = {
+        semconv.RESPONSE_MODEL: response.model,
+        semconv.FINISH_REASONS: [response.finish_reason],
+        semconv.CACHE_HIT: response.cached,
+        **_usage_attributes(response.usage, response.cost_usd),
+    }
     if response.id:
-        span.set_attribute(semconv.RESPONSE_ID, response.id)
-    span.set_attribute(semconv.FINISH_REASONS, [response.finish_reason])
-    span.set_attribute(semconv.CACHE_HIT, response.cached)
-    _record_usage(span, response.usage, response.cost_usd)
+        attrs[semconv.RESPONSE_ID] = response.id
+    span.set_attributes(attrs)
 
 
 def _messages(request: ChatRequest) -> list[dict[str, str]]:
@@ -127,7 +135,7 @@ class TracedRequest(WrapperModel):
                     span.set_attribute(semconv.CACHE_HIT, chunk.cached)
                     span.set_attribute(semconv.FINISH_REASONS, [chunk.finish_reason])
                     if chunk.usage is not None:
-                        _record_usage(span, chunk.usage, chunk.cost_usd)
+                        span.set_attributes(_usage_attributes(chunk.usage, chunk.cost_usd))
                 yield chunk
         except BaseException as exc:
             span.set_attribute(semconv.ERROR_TYPE, type(exc).__name__)

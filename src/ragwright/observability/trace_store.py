@@ -152,6 +152,7 @@ class SQLiteTraceStore:
         self.retention_days = retention_days
         self.retention_mb = retention_mb
         self._db = open_service_db(path, SCHEMA)
+        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: a power cut may lose the last traces, never corrupt
         self._lock = threading.Lock()
         self._next_retention = 0.0
 
@@ -168,15 +169,19 @@ class SQLiteTraceStore:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
+                any_purged = db.execute("SELECT 1 FROM trace_purged_docs LIMIT 1").fetchone() is not None
+                rows: list[tuple[Any, ...]] = []
                 for trace_id, group in by_trace.items():
                     docs = {d for s in group for d in s.docs()}
-                    db.executemany("INSERT OR IGNORE INTO trace_docs VALUES (?, ?, ?)", [(trace_id, *d) for d in docs])
-                    purged_since = self._purged_since(trace_id)
-                    db.executemany(
-                        "INSERT OR REPLACE INTO trace_spans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [_span_row(s, purged_since) for s in group],
-                    )
+                    if docs:
+                        db.executemany(
+                            "INSERT OR IGNORE INTO trace_docs VALUES (?, ?, ?)", [(trace_id, *d) for d in docs]
+                        )
+                    content = any(s.content for s in group)
+                    purged_since = self._purged_since(trace_id) if content and any_purged else None
+                    rows.extend(_span_row(s, purged_since) for s in group)
                     self._summarise(trace_id, group)
+                db.executemany("INSERT OR REPLACE INTO trace_spans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")

@@ -302,26 +302,28 @@ def configure(settings: Settings) -> None:
 def _provider(settings: Settings, obs: ObservabilitySettings) -> Any:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
 
     from ragwright.observability.export import CountingExporter
 
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": obs.service_name}),
-        sampler=ParentBased(TraceIdRatioBased(obs.sample_ratio)),
-    )
+    root = ALWAYS_ON if obs.sample_ratio >= 1.0 else TraceIdRatioBased(obs.sample_ratio)
+    provider = TracerProvider(resource=Resource.create({"service.name": obs.service_name}), sampler=ParentBased(root))
     if obs.tracing in ("local", "both"):
         from ragwright.observability.store_exporter import StoreExporter
         from ragwright.observability.trace_store import open_trace_store
 
-        exporter = CountingExporter("local", StoreExporter(open_trace_store(settings)))
-        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=1000))
+        provider.add_span_processor(_batch(CountingExporter("local", StoreExporter(open_trace_store(settings)))))
     if obs.tracing in ("otlp", "both"):
-        provider.add_span_processor(
-            BatchSpanProcessor(CountingExporter("otlp", _otlp(obs)), schedule_delay_millis=1000)
-        )
+        provider.add_span_processor(_batch(CountingExporter("otlp", _otlp(obs))))
     return provider
+
+
+def _batch(exporter: Any) -> Any:
+    """Spans exported from a background thread, up to 2,048 at a time, once a second; at most 32,768 waiting (beyond
+    that the SDK drops them and logs "Queue full, dropping Span")."""
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    return BatchSpanProcessor(exporter, schedule_delay_millis=1000, max_queue_size=32768, max_export_batch_size=2048)
 
 
 def _otlp(obs: ObservabilitySettings) -> Any:

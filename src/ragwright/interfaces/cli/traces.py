@@ -31,7 +31,8 @@ def _settings(config: Path | None, data_dir: Path | None) -> Settings:
     settings = load_settings(config, data_dir=data_dir)
     if not settings.trace_store_path.exists():
         raise NotIndexedError(
-            f'no trace store at {settings.trace_store_path}: set [observability] tracing = "local" and run a command'
+            f"no trace store at {settings.trace_store_path}: set tracing = 'local' in the observability section of "
+            "ragwright.toml (or RAGWRIGHT_OBSERVABILITY__TRACING=local), then run a command"
         )
     return settings
 
