@@ -100,7 +100,7 @@ def test_a_question_through_serve_is_one_trace_everywhere(
         assert r.status_code == 200, r.text
         assert "three years" in r.json()["text"]
         shares = []
-        for _ in range(7):  # more questions, without faults, for the share of time outside leaf stages
+        for _ in range(12):  # more questions, without faults, for the share of time outside leaf stages
             r = httpx.post(f"{url}/v1/answer", json={"question": "How long is the kettle warranty?"},
                            headers={"Authorization": f"Bearer {key}"}, timeout=60)  # fmt: skip
             assert r.status_code == 200
@@ -174,7 +174,7 @@ def test_a_question_through_serve_is_one_trace_everywhere(
 
     # Time outside leaf stage spans: at most 5 % of the wall time. Every wait is a stage (queue.worker, queue.gateway,
     # queue.return), so what is left is the framework's own work plus the moments the OS gave the CPU to another
-    # process, which on a shared 2-core machine can be tens of ms anywhere; the best of 7 questions is what the
+    # process, which on a shared 2-core machine can be tens of ms anywhere; the best of 12 questions is what the
     # instrumentation leaves uncovered, the median is printed for the record.
-    assert len(shares) == 7
+    assert len(shares) == 12
     assert min(shares) <= 0.05, f"median {statistics.median(shares):.1%}, all {shares}"
