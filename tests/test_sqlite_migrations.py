@@ -190,7 +190,7 @@ def test_ledger_file_from_the_previous_version(tmp_path: Path) -> None:
     ledger.record(UsageRecord(tenant="acme", model_requested="rag", input_tokens=3))
     assert ledger.flush()
     ledger.close()
-    assert recorded(path) == ["ledger.m001_usage", "ledger.m002_cache_write_tokens"]
+    assert recorded(path) == ["ledger.m001_usage", "ledger.m002_cache_write_tokens", "ledger.m003_kb_prompt_request"]
     db = sqlite3.connect(path)
     assert db.execute("SELECT input_tokens, cache_write_tokens FROM usage ORDER BY rowid").fetchall() == [
         (10, 7),
@@ -208,7 +208,7 @@ def test_a_new_ledger_gets_every_column(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     columns = [r[1] for r in db.execute("PRAGMA table_info(usage)")]
     db.close()
-    assert columns[-1] == "cache_write_tokens" and len(columns) == len(dataclasses.fields(UsageRecord))
+    assert columns[-1] == "request_id" and len(columns) == len(dataclasses.fields(UsageRecord))
 
 
 def test_index_file_from_the_previous_version(tmp_path: Path) -> None:

@@ -23,9 +23,10 @@ from ragwright.errors import ConfigError, NotIndexedError
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.build import Gateway, SyncGateway
 from ragwright.gateway.pricing import PriceTable
+from ragwright.gateway.types import RequestContext
 from ragwright.ingest.pipeline import Ingestor, IngestReport, ProgressCallback
 from ragwright.models.base import Embedder, Reranker, TextGenerator
-from ragwright.models.registry import embedder_from_settings, make_generator, make_reranker
+from ragwright.models.registry import embedder_from_settings, make_generator, reranker_from_settings
 from ragwright.observability.tracing import configure as configure_tracing
 from ragwright.retrieval.retriever import Mode, Retriever, SearchResult
 from ragwright.store.base import Filters, Store
@@ -64,7 +65,7 @@ class Ragwright:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = embedder_from_settings(self.settings.embedding)
+            self._embedder = embedder_from_settings(self.settings.embedding, self.settings.gateway)
         return self._embedder
 
     @property
@@ -79,7 +80,11 @@ class Ragwright:
                         "store = postgresql://... needs the 'postgres' extra: pip install 'ragwright[postgres]'"
                     ) from exc
                 self._store = PostgresStore(
-                    self.settings.store_dsn(), bm25_k1=r.bm25_k1, bm25_b=r.bm25_b, context_weight=r.context_weight
+                    self.settings.store_dsn(),
+                    bm25_k1=r.bm25_k1,
+                    bm25_b=r.bm25_b,
+                    context_weight=r.context_weight,
+                    settings=self.settings.postgres,
                 )
             else:
                 self._store = SQLiteStore(
@@ -95,8 +100,7 @@ class Ragwright:
 
     @cached_property
     def reranker(self) -> Reranker | None:
-        spec = self.settings.retrieval.reranker
-        return make_reranker(spec) if spec else None
+        return reranker_from_settings(self.settings.retrieval, self.settings.gateway)
 
     @property
     def generator(self) -> TextGenerator:
@@ -182,11 +186,14 @@ class Ragwright:
         filters: Filters | None = None,
         generator: GeneratorName | None = None,
         history: Sequence[Turn] = (),
+        caller: RequestContext | None = None,
     ) -> Answer:
-        """Answer ``question``; with ``history`` (earlier turns), a follow-up is rewritten with it before retrieval."""
+        """Answer ``question``; with ``history`` (earlier turns), a follow-up is rewritten with it before retrieval.
+        ``tenant`` is the store tenant searched, ``caller`` who asks (by default that tenant)."""
         gen_name = generator or self.settings.answer.generator
+        tenant = tenant or self.settings.tenant
         return self.asker(gen_name).ask(
-            tenant or self.settings.tenant, question, filters=filters, generator=gen_name, history=history
+            tenant, question, filters=filters, generator=gen_name, history=history, caller=caller
         )
 
     def close(self) -> None:

@@ -56,7 +56,11 @@ class IngestSettings(BaseModel):
 class EmbeddingSettings(BaseModel):
     """``[embedding]``: which embedder, its input length, threads, and query/document precisions."""
 
-    model: str = Field("minilm", description="Embedder spec from the model registry: 'minilm' or 'fake'.")
+    model: str = Field(
+        "minilm",
+        description="Embedder spec from the model registry: 'minilm', 'fake', or a remote OpenAI-compatible endpoint "
+        "'openai-embed:http://host:8080/v1#model-name' (docs/postgres.md, remote embedders).",
+    )
     max_length: int = Field(256, ge=16, le=512)
     threads: int | None = Field(None, ge=1)
     query_precision: Literal["int8", "fp32"] = Field(
@@ -70,6 +74,13 @@ class EmbeddingSettings(BaseModel):
         description="Document encoder: 'int8' embeds documents with the same int8 derivation (faster ingest; "
         "queries then use it too). It changes the embedder's name, so an existing index must be re-ingested.",
     )
+    api_key: str | None = Field(
+        None,
+        pattern=r"^(env|file):.+$",
+        description="Remote embedder: the key, as env:VAR or file:PATH (never inline).",
+    )
+    remote_batch: int = Field(64, ge=1, le=2048, description="Remote embedder: texts per request.")
+    remote_concurrency: int = Field(4, ge=1, le=64, description="Remote embedder: requests in flight at once.")
 
 
 class RetrievalSettings(BaseModel):
@@ -85,8 +96,45 @@ class RetrievalSettings(BaseModel):
     context_weight: float = Field(
         3.0, ge=1.0, le=10.0, description="BM25 weight of a term found in a chunk's title/heading context."
     )
-    reranker: str | None = Field(None, description="Re-ranker spec, e.g. 'onnx:/models/ms-marco-MiniLM-L6'.")
+    reranker: str | None = Field(
+        None,
+        description="Re-ranker spec: 'onnx:/models/ms-marco-MiniLM-L6', or a remote endpoint "
+        "'tei-rerank:http://host:8080#model' / 'cohere-rerank:https://api.cohere.com/v2#rerank-v3.5'.",
+    )
+    reranker_api_key: str | None = Field(
+        None, pattern=r"^(env|file):.+$", description="Remote re-ranker: the key, as env:VAR or file:PATH."
+    )
     rerank_depth: int = Field(30, ge=1, le=500)
+
+
+class PostgresSettings(BaseModel):
+    """``[postgres]``: the PostgreSQL store's pool and its dense-search index (used when ``store`` is a DSN).
+
+    A tenant's dense search is exact until it holds ``hnsw_min_chunks`` chunks; the write that crosses that size
+    builds an HNSW index over the tenant's vectors (``CREATE INDEX CONCURRENTLY``, a partial index per tenant) and
+    searches use it from then on (docs/postgres.md).
+    """
+
+    pool_max: int = Field(8, ge=1, le=256, description="Most connections the store's pool opens.")
+    hnsw_min_chunks: int = Field(
+        50_000,
+        ge=1,
+        description="Tenant size (chunks) from which dense search uses an HNSW index instead of an exact scan "
+        "(bench/store_scale.py measured the exact scan's cost; docs/postgres.md).",
+    )
+    ef_search: int = Field(
+        100, ge=1, le=1000, description="hnsw.ef_search: candidate list size per query (raised to k when smaller)."
+    )
+    iterative_scan: Literal["relaxed_order", "strict_order", "off"] = Field(
+        "relaxed_order",
+        description="hnsw.iterative_scan (pgvector 0.8): keep scanning the graph until a filtered query has k rows.",
+    )
+    max_scan_tuples: int = Field(20_000, ge=1, description="hnsw.max_scan_tuples: where an iterative scan stops.")
+    hnsw_m: int = Field(16, ge=2, le=100, description="HNSW graph degree (m) of newly built indexes.")
+    hnsw_ef_construction: int = Field(64, ge=4, le=1000, description="HNSW ef_construction of newly built indexes.")
+    build_memory: str = Field(
+        "512MB", pattern=r"^[0-9]+(kB|MB|GB)$", description="maintenance_work_mem while an HNSW index is built."
+    )
 
 
 class AnswerSettings(BaseModel):
@@ -294,6 +342,16 @@ class ObservabilitySettings(BaseModel):
     retention_mb: float = Field(256.0, gt=0, description="Above this size the oldest local traces are deleted.")
 
 
+class LoggingSettings(BaseModel):
+    """``[logging]``: how the servers (``serve``, ``gateway serve``, ``mcp``) write their log lines."""
+
+    format: Literal["text", "json"] = Field(
+        "text",
+        description="text: uvicorn's lines, for a terminal; json: one object per line with request id, trace id, "
+        "tenant and key id (secrets redacted), for a log pipeline. --log-format overrides it.",
+    )
+
+
 class AgentSettings(BaseModel):
     """``[agent]``: which model an agent run uses and the limits a run gets unless the caller sets its own."""
 
@@ -307,6 +365,10 @@ class AgentSettings(BaseModel):
     )
     approve: Literal["ask", "all", "none"] = Field(
         "ask", description="Tool calls that need approval: ask a human (the run pauses), approve all, or deny all."
+    )
+    require_approval: list[str] = Field(
+        default_factory=list,
+        description="Tools that always need a human's approval, whatever their own flags say (e.g. get_document).",
     )
     max_steps: int = Field(12, ge=1, le=200)
     max_tool_calls: int = Field(24, ge=0, le=1000)
@@ -333,10 +395,12 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @classmethod

@@ -27,6 +27,7 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── SchemaVersionError    a SQLite file (index, keys, jobs, ledger, ...) was written by a newer ragwright
     │   └── DiskFull              a write failed because the disk (or the database's size cap) is full; reads go on
     ├── ModelError                a local model could not be loaded or run
+    │   ├── RemoteModelError      a remote embedding or re-ranking endpoint failed after retries, or answered nonsense
     │   ├── ModelNotInstalledError   a model package is missing (says which pip command installs it)
     │   └── ModelChecksumError    model bytes (e.g. a GGUF joined from split wheels) do not match the pinned sha256
     └── GatewayError              a model call through the gateway failed (``transient`` says whether a retry may help)
@@ -163,6 +164,16 @@ class DiskFull(StoreError):
 
 class ModelError(RagwrightError):
     """A local model could not be loaded or run."""
+
+
+class RemoteModelError(ModelError):
+    """A remote embedding or re-ranking endpoint failed after its retries, or answered something unusable (wrong
+    dimension, wrong count). ``cause`` is the gateway error of the last attempt, when there was one."""
+
+    def __init__(self, message: str, *, endpoint: str, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.cause = cause
 
 
 class ModelNotInstalledError(ModelError, UserError):

@@ -12,6 +12,7 @@ raised                                          status  ``type``                
 other ``ConfigError`` (server setup)            500     internal_error          gateway_misconfigured
 ``NotIndexedError`` (index/embedder mismatch)   503     unavailable             index_unusable
 ``AccessDenied`` (the key's tags forbid it)      403     forbidden               forbidden
+``AgentRunError`` (e.g. the run is not paused)   409     conflict                conflict
 other ``UserError``                             400     bad_request             bad_request
 ``RateLimited``                                 429     rate_limited            rate_limit_exceeded  + Retry-After
 ``BudgetExceeded``                              429     budget_exceeded         budget_exceeded      + Retry-After
@@ -56,6 +57,7 @@ from dataclasses import dataclass, replace
 
 from ragwright.errors import (
     AccessDenied,
+    AgentRunError,
     AllProvidersFailed,
     BudgetExceeded,
     CircuitOpen,
@@ -137,6 +139,8 @@ def _classify(exc: BaseException, text: str) -> HttpError:
         return HttpError(503, "unavailable", "model_unavailable", text)
     if isinstance(exc, AccessDenied):
         return HttpError(403, "forbidden", "forbidden", text)
+    if isinstance(exc, AgentRunError):
+        return HttpError(409, "conflict", "conflict", text)
     if isinstance(exc, UserError):
         return HttpError(400, "bad_request", "bad_request", text)
     if isinstance(exc, DiskFull) or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):

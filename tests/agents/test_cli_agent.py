@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from ragwright.testing.openai_server import OpenAIServer
@@ -39,3 +40,37 @@ def test_agent_run_searches_and_answers_then_show_and_list(tmp_path: Path) -> No
     assert missing.returncode == 2 and "no agent run 'run_nope'" in missing.stderr and "Traceback" not in missing.stderr
     bad = run(["agent", "run", "x", "--approve", "maybe"], tmp_path)
     assert bad.returncode == 2 and "--approve must be one of ask, all, none" in bad.stderr
+
+
+def test_eval_agent_then_report_and_gate(tmp_path: Path) -> None:
+    write(tmp_path / "docs/kettle.md", "# Kettle\n\n## Warranty\n\nThe kettle has a warranty of 3 years.\n")
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text(
+        json.dumps(
+            {
+                "id": "w",
+                "task": "How long is the kettle warranty?",
+                "tags": ["dev"],
+                "reference_calls": [{"name": "search", "args": {}}],
+                "outcome": {"contains": ["3 years"]},
+            }
+        )
+        + "\n"
+    )
+    with OpenAIServer() as server:
+        (tmp_path / "ragwright.toml").write_text(
+            '[gateway]\nchain = ["loop:gpt-test"]\nledger = false\n'
+            f'[gateway.providers.loop]\nkind = "openai"\nbase_url = "{server.base_url}"\napi_key = "env:LOOP_KEY"\n'
+        )
+        assert run(["ingest", "docs"], tmp_path).returncode == 0
+        out = run(["eval", "agent", "tasks.jsonl", "--out", "runs/agent.json"], tmp_path, LOOP_KEY="sk-test")
+        assert out.returncode == 0, out.stderr
+    # the echo model searches once, then repeats the tool's output: the right tool, and the passage holds the fact
+    assert re.search(r"tool_f1\s+1\.000", out.stdout) and re.search(r"goal_success\s+1\.000", out.stdout)
+    report = run(["eval", "report", "runs/agent.json", "--html", "runs/agent.html"], tmp_path)
+    assert report.returncode == 0 and "tool_f1" in (tmp_path / "runs/agent.html").read_text()
+    (tmp_path / "gate.toml").write_text("[metrics.tool_f1]\nmin = 0.9\n[metrics.wasted_calls]\nmax = 0\n")
+    gate = run(["eval", "gate", "runs/agent.json", "--policy", "gate.toml"], tmp_path)
+    assert gate.returncode == 0 and "gate: passed" in gate.stdout
+    (tmp_path / "gate.toml").write_text("[metrics.steps]\nmax = 1\n")
+    assert run(["eval", "gate", "runs/agent.json", "--policy", "gate.toml"], tmp_path).returncode == 1

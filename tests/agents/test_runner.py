@@ -233,3 +233,17 @@ async def test_json_mode_for_models_without_native_tools(tmp_path: Path) -> None
     first, second = r.model.requests  # type: ignore[attr-defined]
     assert first.response_format is not None and not first.tools
     assert all(m.role != "tool" for m in second.messages) and "Result of stock" in second.messages[-1].content
+
+
+async def test_invalid_edits_change_nothing_and_two_resumes_race_to_one(tmp_path: Path) -> None:
+    r = runner(tmp_path, [call("send_email", "c1", to="a@x.org", body="hi"), "sent"])
+    run = r.new_run("email a", ToolContext(KEY), model="fake:agent")
+    await drain(r.drive(run))
+    with pytest.raises(AgentRunError, match="edited arguments for send_email are invalid: to: Field required"):
+        await drain(r.resume(run, [Decision("c1", approve=True, arguments={"body": "x"})]))
+    assert r.store.get_run(run.id).status is RunStatus.AWAITING_APPROVAL  # type: ignore[union-attr]
+    # two server processes approving at once: the compare-and-set lets exactly one of them resume the run
+    assert r.store.claim(run.id, (111, None)) and not r.store.claim(run.id, (222, None))
+    stale = r.store.get_run(run.id)
+    assert stale is not None and stale.owner == (111, None) and stale.status is RunStatus.RUNNING
+    assert CALLS == []

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +75,44 @@ def run_server(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(20)
+
+
+@dataclass
+class ServeProcess:
+    """A `ragwright serve` process, its URL, and (once stopped) everything it wrote."""
+
+    proc: subprocess.Popen[str]
+    url: str
+    output: str = ""
+
+
+@contextmanager
+def serve_process(data_dir: Path, *args: str) -> Iterator[ServeProcess]:
+    """``ragwright serve --port 0 ARGS`` over ``data_dir`` with the fake embedder, run from its parent directory;
+    stopped with SIGINT on exit, after which ``output`` holds its stdout and stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
+    env.update(RAGWRIGHT_EMBEDDING__MODEL="fake", RAGWRIGHT_DATA_DIR=str(data_dir))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ragwright", "serve", "--port", "0", *args],
+        env=env,
+        cwd=data_dir.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    running = ServeProcess(proc, "")
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 60
+        while not running.url and time.monotonic() < deadline:
+            found = re.search(r"(http://127\.0\.0\.1:\d+)", proc.stdout.readline())
+            running.url = found.group(1) if found else ""
+        assert running.url, "serve did not report its address"
+        yield running
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        running.output, _ = proc.communicate(timeout=30)
 
 
 def make_settings(data_dir: Path, **service: Any) -> Settings:

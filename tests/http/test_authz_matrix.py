@@ -30,6 +30,7 @@ from mcp.client.streamable_http import streamable_http_client
 from ragwright.app import Ragwright
 from ragwright.config import Settings, load_settings
 from ragwright.documents.loaders import load_file
+from ragwright.gateway.ledger import UsageLedger, UsageRecord
 from ragwright.ingest.pipeline import Ingestor
 from ragwright.interfaces.http.app import create_app
 from ragwright.interfaces.mcp.http import build_http_app
@@ -58,6 +59,8 @@ class Principal:
     revoked: bool = False
 
     def allows(self, scope: str) -> bool:
+        if scope == "approve":  # a grant outside the ladder, held by admin keys (service.keys.GRANTS)
+            return "approve" in self.scopes or "admin" in self.scopes
         have = [SCOPES.index(s) for s in self.scopes]
         return bool(have) and max(have) >= SCOPES.index(scope)
 
@@ -105,7 +108,8 @@ class World:
     mcp: str
     keys: dict[str, str]
     jobs: dict[str, str] = field(default_factory=dict)
-    """job id by the principal that uploaded it (write: unrestricted, write_public: tag public)"""
+    """job id by the principal that uploaded it (write: unrestricted, write_public: tag public), and agent run ids
+    (run_read: started by the unrestricted reader, run_read_public: by the reader limited to tag public)"""
 
 
 Run = Callable[[World, Principal], Awaitable[Seen]]
@@ -285,6 +289,11 @@ def models(p: Principal) -> Seen:
     return Seen("200", markers=frozenset({ACME_KB}) if p.tenant == "acme" else frozenset())
 
 
+def usage_by_kb(p: Principal) -> Seen:
+    """``GET /v1/usage?by=kb``: the ledger has a row of acme's kb ``acme-private`` and one of other's ``othmark``."""
+    return Seen("200", markers=frozenset({ACME_KB}) if p.tenant == "acme" else frozenset({OTH}))
+
+
 def get_internal(p: Principal) -> Seen:
     return Seen("200", markers=frozenset({INT})) if p.tenant == "acme" and p.sees("internal") else Seen("404")
 
@@ -317,6 +326,18 @@ ROWS: tuple[Row, ...] = (
         _gate("read", job_of(()))),
     Row("GET /v1/jobs/{job_id}", "public writer's job", "read", http_read("GET", "/v1/jobs/{write_public}"),
         _gate("read", job_of(("public",)))),
+    Row("POST /v1/agent/runs", "task", "read",
+        http_read("POST", "/v1/agent/runs", json={"task": "What is the kettle warranty?", "stream": False}),
+        _gate("read", sees_documents), subset=True),
+    Row("GET /v1/agent/runs", "list", "read", http_read("GET", "/v1/agent/runs"), _gate("read", public_route)),
+    Row("GET /v1/agent/runs/{run_id}", "unrestricted reader's run", "read",
+        http_read("GET", "/v1/agent/runs/{run_read}"), _gate("read", job_of(()))),
+    Row("GET /v1/agent/runs/{run_id}", "public reader's run", "read",
+        http_read("GET", "/v1/agent/runs/{run_read_public}"), _gate("read", job_of(("public",)))),
+    Row("POST /v1/agent/runs/{run_id}/approvals", "finished run", "approve",
+        http_read("POST", "/v1/agent/runs/{run_read}/approvals",
+                  json={"decisions": [{"call_id": "x", "approve": True}]}),
+        _gate("approve", lambda p: Seen("409" if p.tenant == "acme" else "404"))),
     Row("DELETE /v1/documents/{doc_id:path}", "internal document", "write",
         http_read("DELETE", "/v1/documents/del-{p}.md?knowledge_base=scratch"), _gate("write", delete_internal)),
     Row("POST /v1/documents", "replace internal", "write", http_upload("int.md", SCRATCH_INT),
@@ -327,6 +348,8 @@ ROWS: tuple[Row, ...] = (
         _gate("admin", lambda p: Seen("200"))),  # roots and timings of the key's tenant: no document text
     Row("GET /v1/traces/{trace_id}", "acme search", "admin", http_read("GET", f"/v1/traces/{TRACE}"),
         _gate("admin", lambda p: Seen("200", markers=p.markers()) if p.tenant == "acme" else Seen("404"))),
+    Row("GET /v1/usage", "by knowledge base", "admin", http_read("GET", "/v1/usage?by=kb"),
+        _gate("admin", usage_by_kb)),
     *(
         Row(f"GET {path}", "public", None, http_read("GET", path), _gate(None, public_route))
         for path in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
@@ -388,6 +411,10 @@ def _build(tmp: Path) -> tuple[Settings, dict[str, str]]:
             _put(rw, tmp, "acme.scratch", f"del-{p.name}.md", f"# Delete\n\nDelete me, {p.name}.\n", ("internal",))
     finally:
         rw.close()
+    ledger = UsageLedger(settings.ledger_path)  # spend of each tenant, named by a marker (read by GET /v1/usage)
+    for tenant, kb in (("acme", ACME_KB), ("other", OTH)):
+        ledger.record(UsageRecord(tenant=tenant, kb=kb, model_requested="default", model="fake:echo", cost_usd=0.1))
+    ledger.close()
     registry = KnowledgeBases(settings.data_dir / "service.sqlite")
     for tenant, kb in (("acme", "scratch"), ("acme", ACME_KB), ("other", "scratch")):
         registry.add(tenant, kb)
@@ -428,6 +455,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 )
                 assert r.status_code == 202, r.text
                 w.jobs[uploader] = r.json()["id"]
+            for starter in ("read", "read_public"):
+                r = httpx.post(
+                    f"{http_url}/v1/agent/runs",
+                    headers=_headers(w, next(p for p in PRINCIPALS if p.name == starter)),
+                    json={"task": "ping", "stream": False},
+                    timeout=30,
+                )
+                assert r.status_code == 200 and r.json()["status"] == "done", r.text
+                w.jobs[f"run_{starter}"] = r.json()["id"]
             r = httpx.post(
                 f"{http_url}/v1/search",
                 json={"query": QUERY, "k": 20},

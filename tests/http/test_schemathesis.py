@@ -19,8 +19,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from ragwright.config import load_settings
 from ragwright.interfaces.http.app import create_app
-from tests.http.conftest import clean_env, make_settings, run_server
+from tests.http.conftest import clean_env, run_server
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[schemathesi
     mp = pytest.MonkeyPatch()
     mp.chdir(root)
     clean_env(mp)
-    app = create_app(make_settings(root / "index", rate_limit_rpm=None, request_timeout=20))
+    settings = load_settings(
+        data_dir=root / "index",
+        embedding={"model": "fake"},
+        service={"rate_limit_rpm": None, "request_timeout": 20},
+        # generated agent runs and chat calls hit the echo model: this test is about the HTTP contract, not a model
+        gateway={"ledger": False, "chain": ["fake:echo"]},
+        agent={"max_steps": 2},
+    )
+    app = create_app(settings)
     raw, _ = app.state.service.keys.create("acme", scopes=("admin",))
     try:
         for url in run_server(app):
@@ -48,7 +57,7 @@ def test_no_server_errors_and_schema_conformance(
 ) -> None:
     schema, auth = live
     operations = _operations(schema)
-    assert len(operations) == 11
+    assert len(operations) == 16
     skipped: list[str] = []
     for operation in operations:
 

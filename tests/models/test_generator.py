@@ -56,3 +56,33 @@ def test_file_that_is_not_gguf_is_a_model_error(tmp_path: Path) -> None:
     bogus.write_bytes(b"GGUF but not really")
     with pytest.raises(ModelError, match="could not load"):
         LocalGenerator(bogus).generate("hi", max_tokens=2)
+
+
+class _RecordingServer:
+    """Stands in for xllamacpp.Server: records the chat request, answers with a fixed reply."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, object]] = []
+
+    def handle_chat_completions(self, request: dict[str, object]) -> dict[str, object]:
+        self.requests.append(request)
+        return {"choices": [{"message": {"role": "assistant", "content": " ok "}}]}
+
+
+def test_chat_turns_keep_their_roles_and_the_default_system_prompt_only_fills_a_gap(tmp_path: Path) -> None:
+    gguf = tmp_path / "x.gguf"
+    gguf.write_bytes(b"GGUF")
+    local = LocalGenerator(gguf, system_prompt="Default.")
+    server = _RecordingServer()
+    local._server = server  # no model load: the request the chat template receives is what is checked
+    assert local.chat([("system", "Rules."), ("user", "Q?")], max_tokens=8) == "ok"
+    assert local.generate("Q2?") == "ok"
+    assert server.requests[0]["messages"] == [
+        {"role": "system", "content": "Rules."},
+        {"role": "user", "content": "Q?"},
+    ]
+    assert server.requests[0]["max_tokens"] == 8
+    assert server.requests[1]["messages"] == [
+        {"role": "system", "content": "Default."},
+        {"role": "user", "content": "Q2?"},
+    ]

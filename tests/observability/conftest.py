@@ -25,6 +25,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from ragwright.observability import tracing
+from tests.http.conftest import server  # noqa: F401 - a fixture, found by pytest here
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_S = 240.0

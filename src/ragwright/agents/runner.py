@@ -118,16 +118,27 @@ class AgentRunner:
         if run.status is not RunStatus.AWAITING_APPROVAL:
             raise AgentRunError(f"run {run.id} is {run.status.value}, not awaiting approval")
         waiting = {c.call_id: c for c in self.store.calls(run.id) if c.status in _WAITING}
-        for d in decisions:
+        edited: dict[str, dict[str, Any]] = {}
+        for d in decisions:  # every decision is checked before anything changes
             call = waiting.get(d.call_id)
             if call is None:
                 raise AgentRunError(f"run {run.id} has no call {d.call_id!r} waiting for a decision")
-            self._decide(run, call, d)
+            if d.approve and d.arguments is not None and call.status is CallStatus.PENDING_APPROVAL:
+                tool = self.toolbox.get(call.name)
+                parsed = tool.parse(d.arguments) if tool else None
+                if parsed is None or parsed.values is None:
+                    why = parsed.error if parsed else "the tool is not available"
+                    raise AgentRunError(f"edited arguments for {call.name} are invalid: {why}")
+                edited[d.call_id] = parsed.values
+        if not self.store.claim(run.id, _me()):
+            raise AgentRunError(f"run {run.id} was resumed by someone else")
+        for d in decisions:
+            self._decide(waiting[d.call_id], d, edited.get(d.call_id))
         run.status = RunStatus.RUNNING
         async for event in self.drive(run):
             yield event
 
-    def _decide(self, run: RunState, call: CallRecord, d: Decision) -> None:
+    def _decide(self, call: CallRecord, d: Decision, arguments: dict[str, Any] | None) -> None:
         if call.status is CallStatus.UNKNOWN:
             # never re-run: the human says what happened, or that it failed
             call.status = CallStatus.DONE if d.approve and d.outcome is not None else CallStatus.FAILED
@@ -136,14 +147,7 @@ class AgentRunner:
         elif not d.approve:
             call.status, call.error = CallStatus.DENIED, f"a human denied this call. {d.reason}".strip()
         else:
-            if d.arguments is not None:
-                tool = self.toolbox.get(call.name)
-                parsed = tool.parse(d.arguments) if tool else None
-                if parsed is None or parsed.values is None:
-                    raise AgentRunError(
-                        f"edited arguments for {call.name} are invalid: {parsed.error if parsed else ''}"
-                    )
-                call.arguments = parsed.values
+            call.arguments = arguments if arguments is not None else call.arguments
             call.status = CallStatus.APPROVED
         self.store.put_call(call)
 
@@ -310,6 +314,7 @@ class AgentRunner:
 
     def _check_call(self, run: RunState, rec: CallRecord, tool: AgentTool) -> None:
         key = _canonical(rec.name, rec.arguments)
+        # a call that already succeeded with these arguments (retrying a failed one is allowed, within the limits)
         earlier = [c for c in self.store.calls(run.id) if c.status in _RAN and _canonical(c.name, c.arguments) == key]
         if earlier:
             run.usage.repeats += 1
@@ -348,7 +353,7 @@ class AgentRunner:
 
 
 _WAITING = (CallStatus.PENDING_APPROVAL, CallStatus.UNKNOWN)
-_RAN = (CallStatus.DONE, CallStatus.FAILED, CallStatus.DISPATCHED, CallStatus.UNKNOWN)
+_RAN = (CallStatus.DONE, CallStatus.DISPATCHED, CallStatus.UNKNOWN)
 
 
 def _me() -> tuple[int, float | None]:

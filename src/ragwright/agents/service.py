@@ -84,7 +84,9 @@ def agent_runner(
     """A runner over ``rw``'s gateway with the knowledge-base tools (plus ``extra_tools``)."""
     name = agent_model_name(rw.settings, model)
     chat = OnGatewayLoop(rw.gateway, rw.gateway.gateway.model(name))
-    tools = Toolbox.of([*kb_tools(RagTools(rw)), *(extra_tools or [])])
+    tools = Toolbox.of([*kb_tools(RagTools(rw)), *(extra_tools or [])]).requiring_approval(
+        rw.settings.agent.require_approval
+    )
     return AgentRunner(
         chat,
         tools,

@@ -164,6 +164,23 @@ class RunStore:
                 ),
             )
 
+    def claim(self, run_id: str, owner: tuple[int, float | None]) -> bool:
+        """Move a paused run to ``running`` for ``owner`` if it is still paused (compare-and-set on the row), so of two
+        approvals that arrive together exactly one resumes the run."""
+        with self._lock:
+            row = self._db.execute("SELECT data FROM agent_runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                return False
+            run = RunState.from_dict(json.loads(row[0]))
+            if run.status is not RunStatus.AWAITING_APPROVAL:
+                return False
+            run.status, run.owner = RunStatus.RUNNING, owner
+            cur = self._db.execute(
+                "UPDATE agent_runs SET status = ?, data = ?, updated_at = ? WHERE id = ? AND status = ?",
+                (run.status.value, json.dumps(run.to_dict()), time.time(), run_id, RunStatus.AWAITING_APPROVAL.value),
+            )
+            return cur.rowcount == 1
+
     def get_run(self, run_id: str, tenant: str | None = None) -> RunState | None:
         """The run, or None when it does not exist or (with ``tenant``) belongs to another tenant."""
         with self._lock:

@@ -25,11 +25,12 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from ragwright.errors import ConfigError
 from ragwright.gateway.types import Tool
 from ragwright.service.keys import ApiKey
 
@@ -153,6 +154,17 @@ class Toolbox:
 
     def get(self, name: str) -> AgentTool | None:
         return self.tools.get(name)
+
+    def requiring_approval(self, names: Iterable[str]) -> Toolbox:
+        """This toolbox with ``names`` needing approval too (an operator's policy on top of the tools' own flags);
+        a name that is no tool here is an error, so a typo cannot leave a tool unguarded."""
+        wanted = set(names)
+        unknown = sorted(wanted - set(self.tools))
+        if unknown:
+            raise ConfigError(
+                f"agent.require_approval names no tool: {', '.join(unknown)} (tools: {', '.join(self.tools)})"
+            )
+        return Toolbox({n: replace(t, needs_approval=True) if n in wanted else t for n, t in self.tools.items()})
 
     def gateway_tools(self) -> tuple[Tool, ...]:
         return tuple(t.as_gateway_tool() for t in self.tools.values())

@@ -128,7 +128,7 @@ def rewrite(
     *,
     chat: Callable[[ChatRequest], ChatResponse] | None = None,
     model: str = "default",
-    tenant: str | None = None,
+    context: RequestContext | None = None,
 ) -> Rewrite:
     """The question to retrieve: the model's rewrite when ``chat`` is given and the rewrite is grounded, else
     :func:`condense`. Without history the question is returned unchanged."""
@@ -147,7 +147,7 @@ def rewrite(
                     seed=0,
                     max_tokens=96,
                     messages=(Message("user", prompt),),
-                    context=RequestContext(tenant=tenant or "default"),
+                    context=context or RequestContext(),
                 )
             )
         except GatewayError:

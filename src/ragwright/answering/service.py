@@ -78,13 +78,18 @@ class Asker:
         filters: Filters | None = None,
         generator: GeneratorName | None = None,
         history: Sequence[Turn] = (),
+        caller: RequestContext | None = None,
     ) -> Prepared:
         """Rewrite a follow-up with the conversation, retrieve, screen and score the evidence, decide answerability.
-        ``Prepared.abstained`` is set when ragwright abstains; else an answerer takes it from here."""
+        ``Prepared.abstained`` is set when ragwright abstains; else an answerer takes it from here.
+
+        ``tenant`` is the store tenant searched; ``caller`` is who asks (tenant, key, knowledge base), carried on
+        every model call; by default the store tenant itself (the CLI's ``--tenant``)."""
         mode = generator or self.settings.generator
         uses_model = mode in MODEL_FOR_MODE and self.chat is not None
+        caller = caller or RequestContext(tenant=tenant)
         rewritten = conversation.rewrite(
-            question, history, chat=self.chat if uses_model else None, model=self._model_name(mode), tenant=tenant
+            question, history, chat=self.chat if uses_model else None, model=self._model_name(mode), context=caller
         )
         asked, question = question, rewritten.question
         result = self.retriever.search(tenant, question, k=self.settings.evidence_k, filters=filters)
@@ -102,7 +107,7 @@ class Asker:
         answerability = self.model.probability(features)
         tracing.lap("answerability", now, time.perf_counter(), {"ragwright.answerability": answerability})
         prepared = Prepared(
-            asked, rewritten, mode, tenant, result, screened.hits, scored, best, features, answerability
+            asked, rewritten, mode, tenant, result, screened.hits, scored, best, features, answerability, caller
         )
         prepared.timings, prepared.retrieved = timings, retrieved
         unsupported_follow_up = rewritten.method is not RewriteMethod.NONE and not conversation.follow_up_supported(
@@ -125,7 +130,7 @@ class Asker:
             seed=0,
             max_tokens=self.settings.max_tokens,
             messages=(Message("system", system), Message("user", user)),
-            context=RequestContext(tenant=p.tenant, retrieval_confidence=p.best),
+            context=dataclasses.replace(p.caller, retrieval_confidence=p.best),
         )
 
     def verify(self, p: Prepared, generated: str) -> generative.Checked:
@@ -133,7 +138,7 @@ class Asker:
         with tracing.stage("verification") as span:
             relevant = injection_guard.relevant(p.scored)
             kept, echoed = injection_guard.strip_echoes(generated, relevant, p.result.hits)
-            checked = generative.check_citations(kept, relevant, self.embedder, self._judge(p.tenant))
+            checked = generative.check_citations(kept, relevant, self.embedder, self._judge(p.caller))
             span.set_attribute("ragwright.verification.dropped", len(echoed) + len(checked.dropped))
             return dataclasses.replace(checked, dropped=echoed + checked.dropped)
 
@@ -145,9 +150,10 @@ class Asker:
         filters: Filters | None = None,
         generator: GeneratorName | None = None,
         history: Sequence[Turn] = (),
+        caller: RequestContext | None = None,
     ) -> Answer:
         with tracing.stage("answer", {"ragwright.generator": generator or self.settings.generator}) as span:
-            answer = self._ask(tenant, question, filters=filters, generator=generator, history=history)
+            answer = self._ask(tenant, question, filters=filters, generator=generator, history=history, caller=caller)
             span.set_attribute("ragwright.abstained", answer.abstained)
             span.set_attribute("ragwright.answered_by", str(answer.answered_by.value))
             return answer
@@ -160,8 +166,9 @@ class Asker:
         filters: Filters | None,
         generator: GeneratorName | None,
         history: Sequence[Turn],
+        caller: RequestContext | None,
     ) -> Answer:
-        p = self.prepare(tenant, question, filters=filters, generator=generator, history=history)
+        p = self.prepare(tenant, question, filters=filters, generator=generator, history=history, caller=caller)
         if p.abstained is not None:
             return p.abstained
         clock = time.perf_counter()
@@ -257,9 +264,9 @@ class Asker:
         """The gateway model that writes answers (and rewrites follow-ups) in ``mode``."""
         return f"local:{self.settings.local_model}" if mode == "local" else MODEL_FOR_MODE.get(mode, "")
 
-    def _judge(self, tenant: str) -> ModelJudge | None:
+    def _judge(self, caller: RequestContext) -> ModelJudge | None:
         model = self.settings.verifier_model
-        return ModelJudge(self.chat, model, tenant=tenant) if model and self.chat is not None else None
+        return ModelJudge(self.chat, model, context=caller) if model and self.chat is not None else None
 
     def _abstain(self, question: str, scored: list[EvidenceSentence], best: float, timings: dict[str, float]) -> Answer:
         return Answer(
@@ -300,6 +307,7 @@ class Prepared:
     """What was retrieved and scored (the question itself, or a follow-up rewritten with the conversation)."""
     mode: GeneratorName
     tenant: str
+    """The store tenant searched."""
     result: SearchResult
     hits: list[Hit]
     """The hits that may answer (flagged and keyword-stuffed passages left out)."""
@@ -307,6 +315,8 @@ class Prepared:
     best: float
     features: AnswerabilityFeatures
     answerability: float
+    caller: RequestContext = field(default_factory=RequestContext)
+    """Who asks: the context of every model call made for this question."""
     timings: dict[str, float] = field(default_factory=dict)
     retrieved: list[Retrieved] = field(default_factory=list)
     abstained: Answer | None = None

@@ -31,7 +31,7 @@ from ragwright.answering.sentences import split_sentences
 from ragwright.answering.service import Asker, GeneratorName, Prepared, usage_of
 from ragwright.answering.types import Answer, Citation
 from ragwright.errors import StreamInterrupted
-from ragwright.gateway.types import ChatRequest, Chunk, Usage
+from ragwright.gateway.types import ChatRequest, Chunk, RequestContext, Usage
 from ragwright.store.base import Filters
 
 __all__ = ["Done", "SentenceEvent", "StreamEvent", "stream_answer"]
@@ -75,10 +75,12 @@ async def stream_answer(
     history: Sequence[Turn] = (),
     stream: StreamFn | None = None,
     to_thread: ToThread = _default_to_thread,
+    caller: RequestContext | None = None,
 ) -> AsyncIterator[StreamEvent]:
-    """Events for one question; blocking steps (retrieval, scoring, verification) run through ``to_thread``."""
+    """Events for one question; blocking steps (retrieval, scoring, verification) run through ``to_thread``;
+    ``caller`` is who asks (see :meth:`Asker.prepare`)."""
     p: Prepared = await to_thread(
-        lambda: asker.prepare(tenant, question, filters=filters, generator=generator, history=history)
+        lambda: asker.prepare(tenant, question, filters=filters, generator=generator, history=history, caller=caller)
     )
     if p.abstained is not None:
         yield Done(p.abstained)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ragwright.answering.verify import EvidenceText, Failure, Verdict, verify_offline
 from ragwright.errors import GatewayError
@@ -68,7 +68,8 @@ class ModelJudge:
     chat: ChatFn
     model: str
     threshold: float = 0.5
-    tenant: str = "default"
+    context: RequestContext = field(default_factory=RequestContext)
+    """Who asks (tenant, key, knowledge base): budgets, limits and the usage ledger read it."""
     top_logprobs: int = 5
 
     def request(self, sentence: str, evidence: str) -> ChatRequest:
@@ -79,7 +80,7 @@ class ModelJudge:
             seed=0,
             max_tokens=2,
             top_logprobs=self.top_logprobs,
-            context=RequestContext(tenant=self.tenant),
+            context=self.context,
         )
 
     def judge(self, sentence: str, evidence: Sequence[EvidenceText], offline: Verdict) -> Verdict:

@@ -31,7 +31,7 @@ from typing import Any, Literal
 import sqlean as sqlite3
 
 from ragwright.app import Ragwright
-from ragwright.bench.common import MemoEmbedder, index_dir, percentiles_ms, write_json
+from ragwright.bench.common import TENANT, MemoEmbedder, index_dir, percentiles_ms, write_json
 from ragwright.bench.retrieval import load_beir_queries
 from ragwright.bench.squad import held_out_ids, load_squad
 from ragwright.config import Settings
@@ -52,7 +52,6 @@ __all__ = [
     "run_abstention_bench",
 ]
 
-TENANT = "bench"
 DATASETS = ("xquad", "scifact", "solana")
 DEFAULT_DATA = {
     "xquad": Path("../shared/datasets/xquad-en/xquad.en.json"),

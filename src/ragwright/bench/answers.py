@@ -17,14 +17,20 @@ from ragwright.answering.evidence import score_sentences
 from ragwright.answering.features import extract_features
 from ragwright.answering.sentences import split_sentences
 from ragwright.app import Ragwright
-from ragwright.bench.common import MemoEmbedder, index_dir, percentiles_ms, write_json
+from ragwright.bench.common import (
+    TENANT,
+    MemoEmbedder,
+    index_dir,
+    percentiles_ms,
+    reused_vectors,
+    store_kind,
+    write_json,
+)
 from ragwright.bench.squad import exact_match, f1, held_out_ids, load_squad
 from ragwright.config import Settings
 from ragwright.ingest.pipeline import Ingestor, ProgressCallback
 from ragwright.models.base import Embedder
 from ragwright.retrieval.analysis import query_terms
-
-TENANT = "bench"
 
 
 def run_answer_bench(
@@ -38,7 +44,10 @@ def run_answer_bench(
     progress: ProgressCallback | None = None,
     on_query: Callable[[int, int], None] | None = None,
     limit: int | None = None,
+    vectors_from: Path | None = None,
 ) -> dict[str, Any]:
+    """``settings.store`` picks the store; ``vectors_from`` reuses a kept SQLite index's vectors (see
+    :func:`ragwright.bench.retrieval.run_retrieval_bench`)."""
     docs, questions = load_squad(squad)
     held_out = held_out_ids(docs, holdout)
     indexed = [d for d in docs if d.doc_id not in held_out]
@@ -49,7 +58,7 @@ def run_answer_bench(
     sums = {k: 0.0 for k in ("r1", "r5", "em", "f1", "base_em", "base_f1", "abstain_ok", "abstain_bad")}
     n_answerable = n_unanswerable = 0
     latencies: list[float] = []
-    with index_dir(index) as data_dir:
+    with index_dir(index) as data_dir, reused_vectors(vectors_from, settings, embedder) as embedder:
         rw = Ragwright(settings.model_copy(update={"data_dir": data_dir}), embedder=embedder)
         try:
             Ingestor(rw.store, rw.embedder, rw.settings, progress).ingest_documents(
@@ -103,6 +112,7 @@ def run_answer_bench(
             "abstained_on_answerable": round(sums["abstain_bad"] / a, 4),
         },
         "latency_ms": percentiles_ms(latencies),
+        "store": store_kind(settings),
         "config": {"embedder": rw.embedder.name, "evidence_k": settings.answer.evidence_k},
     }
     write_json(out, data)

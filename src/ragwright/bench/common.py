@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmarks: fresh indexes, latency percentiles, JSON output."""
+"""Shared pieces of the benchmarks: fresh indexes, reused vectors, latency percentiles, JSON output."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ragwright.config import Settings
+from ragwright.documents.model import text_hash
+from ragwright.errors import UserError
 from ragwright.models.base import Embedder
+from ragwright.store.base import Store
+
+TENANT = "bench"
+"""The tenant every benchmark indexes into."""
 
 
 @contextmanager
@@ -24,6 +31,29 @@ def index_dir(path: Path | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="ragwright-bench-") as tmp:
         yield Path(tmp)
+
+
+@contextmanager
+def reused_vectors(path: Path | None, settings: Settings, embedder: Embedder | None) -> Iterator[Embedder | None]:
+    """:class:`StoredVectors` over the SQLite index at ``path`` (closed afterwards), or ``embedder`` unchanged."""
+    if path is None:
+        yield embedder
+        return
+    from ragwright.models.registry import embedder_from_settings
+    from ragwright.store.sqlite import SQLiteStore
+
+    if not path.is_file():
+        raise UserError(f"--vectors-from {path}: no such index file")
+    source = SQLiteStore(path)
+    try:
+        yield StoredVectors(embedder or embedder_from_settings(settings.embedding, settings.gateway), source, TENANT)
+    finally:
+        source.close()
+
+
+def store_kind(settings: Settings) -> str:
+    """Which store a bench ran on, for its result JSON (never the DSN: it may hold a password)."""
+    return "postgresql" if settings.uses_postgres else "sqlite"
 
 
 def percentiles_ms(seconds: list[float]) -> dict[str, float]:
@@ -67,3 +97,30 @@ class MemoEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
+
+
+class StoredVectors(MemoEmbedder):
+    """An embedder that takes document vectors from an existing index, by the hash of the embedded text, and embeds
+    only what that index lacks. Filling a second store through it gives it exactly the first store's vectors, so a
+    comparison of stores measures the stores, not embedding noise (``ragwright bench retrieval --vectors-from``).
+
+    Example::
+
+        emb = StoredVectors(default_embedder(), SQLiteStore(Path("kept/index.sqlite")), tenant="bench")
+    """
+
+    def __init__(self, inner: Embedder, source: Store, tenant: str) -> None:
+        if source.embedding_model not in (None, inner.name):
+            raise UserError(f"the vectors' index was built with {source.embedding_model}, not {inner.name}")
+        super().__init__(inner)
+        self.source = source
+        self.tenant = tenant
+        self.reused = 0
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        todo = {text_hash(t): t for t in texts if t not in self._memo}
+        found = self.source.vectors_by_text_hash(self.tenant, list(todo)) if todo else {}
+        for digest, vec in found.items():
+            self._memo[todo[digest]] = vec
+        self.reused += len(found)
+        return super().embed(texts)

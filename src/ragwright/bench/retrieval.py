@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ragwright.app import Ragwright
-from ragwright.bench.common import index_dir, percentiles_ms, write_json
+from ragwright.bench.common import TENANT, index_dir, percentiles_ms, reused_vectors, store_kind, write_json
 from ragwright.config import Settings
 from ragwright.documents.beir import iter_beir_corpus
 from ragwright.errors import UserError
@@ -17,8 +17,6 @@ from ragwright.evals.ir_metrics import evaluate
 from ragwright.ingest.pipeline import ProgressCallback
 from ragwright.models.base import Embedder
 from ragwright.retrieval.retriever import Mode
-
-TENANT = "bench"
 
 
 def load_beir_queries(beir: Path, split: str) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
@@ -53,9 +51,12 @@ def run_retrieval_bench(
     embedder: Embedder | None = None,
     progress: ProgressCallback | None = None,
     on_query: Callable[[int, int], None] | None = None,
+    vectors_from: Path | None = None,
 ) -> dict[str, Any]:
+    """``settings.store`` picks the store (a PostgreSQL DSN: an empty database or schema); ``vectors_from`` names a
+    kept SQLite index whose vectors are reused, so two stores are compared on identical vectors."""
     queries, qrels = load_beir_queries(beir, split)
-    with index_dir(index) as data_dir:
+    with index_dir(index) as data_dir, reused_vectors(vectors_from, settings, embedder) as embedder:
         rw = Ragwright(settings.model_copy(update={"data_dir": data_dir}), embedder=embedder)
         try:
             from ragwright.ingest.pipeline import Ingestor
@@ -101,6 +102,7 @@ def run_retrieval_bench(
             "chunks_per_s": round(report.chunks_embedded / ingest_s, 2) if report.chunks_embedded else None,
             "reused_index": index is not None,
         },
+        "store": store_kind(settings),
         "config": {
             "embedder": rw.embedder.name,
             "retrieval": settings.retrieval.model_dump(),

@@ -25,14 +25,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragwright.answering.conversation import Turn
 from ragwright.errors import UserError
 
-__all__ = ["Case", "HistoryTurn", "doc_key", "load_cases", "write_cases"]
+__all__ = ["Case", "HistoryTurn", "doc_key", "load_cases", "load_jsonl", "write_cases"]
+
+_C = TypeVar("_C", bound=BaseModel)
 
 
 class HistoryTurn(BaseModel):
@@ -72,24 +74,30 @@ class Case(BaseModel):
 
 def load_cases(path: Path) -> list[Case]:
     """Read a JSONL case file; a bad line is a :class:`UserError` naming the line and the field."""
+    return load_jsonl(path, Case)
+
+
+def load_jsonl(path: Path, model: type[_C]) -> list[_C]:
+    """One ``model`` per non-empty line of a JSONL file, each with a unique ``id``; errors name the line and field."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise UserError(f"cannot read dataset {path}: {exc.strerror or exc}") from None
-    cases: list[Case] = []
+    cases: list[_C] = []
     seen: set[str] = set()
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            case = Case.model_validate_json(line)
+            case = model.model_validate_json(line)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "line"
             raise UserError(f"{path}:{n}: {where}: {first['msg']}") from None
-        if case.id in seen:
-            raise UserError(f"{path}:{n}: duplicate case id {case.id!r}")
-        seen.add(case.id)
+        case_id = str(getattr(case, "id", n))
+        if case_id in seen:
+            raise UserError(f"{path}:{n}: duplicate case id {case_id!r}")
+        seen.add(case_id)
         cases.append(case)
     if not cases:
         raise UserError(f"{path} holds no cases")

@@ -17,7 +17,9 @@ from ragwright.evals.records import CaseRecord, JudgeSummary, Latency, MetricSum
 
 __all__ = ["LOWER_IS_BETTER", "metric_values", "percentiles", "summarize", "summarize_metrics"]
 
-LOWER_IS_BETTER = frozenset({"latency_ms", "answer_tokens"})
+LOWER_IS_BETTER = frozenset(
+    {"latency_ms", "answer_tokens", "wasted_calls", "steps", "tool_calls", "tokens", "cost_usd"}  # agent runs too
+)
 
 
 def metric_values(records: Sequence[CaseRecord], metric: str) -> dict[str, float]:

@@ -29,11 +29,12 @@ import asyncio
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ragwright.config import Settings
 from ragwright.errors import ConfigError, ProviderUnavailable, UnknownModel
 from ragwright.gateway.base import ChatModel, ModelSource
+from ragwright.gateway.ledger import UsageSink, UsageSinks
 from ragwright.gateway.policies._shared import aclose
 from ragwright.gateway.policies.budget import BudgetStore
 from ragwright.gateway.pricing import PriceTable
@@ -41,6 +42,11 @@ from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
 from ragwright.models.base import Embedder
 from ragwright.observability.gateway_spans import TracedAttempt, TracedRequest
 from ragwright.observability.tracing import hop
+
+if TYPE_CHECKING:
+    from ragwright.gateway.policies.breaker import CircuitBreaker
+    from ragwright.gateway.policies.fallback import Fallback
+    from ragwright.gateway.policies.retry import Retry
 
 __all__ = ["DEFAULT_MODEL", "Gateway", "SyncGateway", "build_chat_model"]
 
@@ -53,7 +59,9 @@ class Gateway:
     """Model names to fully wrapped :class:`ChatModel` s, built lazily and cached.
 
     ``provider_factory`` replaces the provider registry (tests pass scripted fakes); ``embedder`` enables the semantic
-    cache; ``ledger=False`` turns off usage recording (the default follows ``gateway.ledger``).
+    cache; ``ledger=False`` turns off usage recording (the default follows ``gateway.ledger``); ``metrics`` receives
+    every call's usage record too (``gateway serve``'s ``/metrics``), and reads the policies' state through
+    :meth:`retries`, :meth:`breakers` and :meth:`fallbacks`.
     """
 
     def __init__(
@@ -64,6 +72,7 @@ class Gateway:
         embedder: Embedder | None = None,
         prices: PriceTable | None = None,
         ledger: bool | None = None,
+        metrics: UsageSink | None = None,
     ) -> None:
         self.settings = settings
         self.config = settings.gateway
@@ -73,6 +82,10 @@ class Gateway:
         self._use_ledger = self.config.ledger if ledger is None else ledger
         self._leaves: dict[str, ChatModel] = {}
         self._models: dict[str, ChatModel] = {}
+        self._retries: dict[str, Retry] = {}
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._fallbacks: dict[str, Fallback] = {}
+        self._metrics = metrics
         self._first_ratelimit: Any = None  # every later RateLimit shares its counters
         self._budget_store: Any = None  # one set of budget accounts for every name
         self._ledger: Any = None
@@ -130,9 +143,21 @@ class Gateway:
                     raise
                 provider = Unavailable(spec, str(exc))
             timed = Timeout(provider, **cfg.timeout.model_dump())
-            guarded = CircuitBreaker(timed, **cfg.breaker.model_dump())
-            self._leaves[spec] = Retry(TracedAttempt(guarded, spec), **cfg.retry.model_dump())
+            guarded = self._breakers[spec] = CircuitBreaker(timed, **cfg.breaker.model_dump())
+            self._leaves[spec] = self._retries[spec] = Retry(TracedAttempt(guarded, spec), **cfg.retry.model_dump())
         return self._leaves[spec]
+
+    def retries(self) -> dict[str, Retry]:
+        """The retry layer of each provider spec built so far (one per spec, shared by every chain)."""
+        return dict(self._retries)
+
+    def breakers(self) -> dict[str, CircuitBreaker]:
+        """The circuit breaker of each provider spec built so far."""
+        return dict(self._breakers)
+
+    def fallbacks(self) -> dict[str, Fallback]:
+        """The fallback layer of each chain of more than one model built so far, by model name."""
+        return dict(self._fallbacks)
 
     def models_using(self, spec: str) -> list[str]:
         """Chains (default and aliases) that have another model to fall back to besides ``spec``."""
@@ -143,7 +168,10 @@ class Gateway:
         from ragwright.gateway.policies.fallback import Fallback
 
         leaves = [self._leaf(spec) for spec in self.chain(name)]
-        return leaves[0] if len(leaves) == 1 else Fallback(leaves)
+        if len(leaves) == 1:
+            return leaves[0]
+        chain = self._fallbacks[name] = Fallback(leaves)
+        return chain
 
     def _outer(self, name: str) -> ChatModel:
         from ragwright.gateway.policies.budget import Budget
@@ -177,12 +205,13 @@ class Gateway:
             if cfg.cache.semantic and self._embedder is None:
                 from ragwright.models.registry import embedder_from_settings
 
-                self._embedder = embedder_from_settings(self.settings.embedding)
+                self._embedder = embedder_from_settings(self.settings.embedding, cfg)
             inner = Cache(inner, **cfg.cache.model_dump(), embedder=self._embedder, prices=self.prices)
-        if self._use_ledger:
+        sinks = [s for s in (self.ledger if self._use_ledger else None, self._metrics) if s is not None]
+        if sinks:
             from ragwright.gateway.policies.ledgered import Ledgered
 
-            inner = Ledgered(inner, self.ledger, requested=name)
+            inner = Ledgered(inner, sinks[0] if len(sinks) == 1 else UsageSinks(sinks), requested=name)
         return TracedRequest(inner)
 
     @property

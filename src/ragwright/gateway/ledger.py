@@ -25,11 +25,12 @@ from collections import deque
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from pathlib import Path
+from typing import Protocol
 
 from ragwright.private_files import private_file
 from ragwright.sqlite_migrations import Schema, columns, execute_script, migrate
 
-__all__ = ["UsageLedger", "UsageRecord", "LedgerStats"]
+__all__ = ["LedgerStats", "UsageLedger", "UsageRecord", "UsageSink", "UsageSinks"]
 
 log = logging.getLogger("ragwright.gateway.ledger")
 
@@ -61,6 +62,33 @@ class UsageRecord:
     fallback: str = ""
     """The models tried before the one that answered, ' > '-joined with their error types, e.g. 'a:x(CircuitOpen)'."""
     stream: bool = False
+    kb: str | None = None
+    """The knowledge base an answer was drawn from (None for calls that are not answers, e.g. the proxy's)."""
+    prompt_name: str | None = None
+    """The versioned prompt the request was rendered from (``RequestContext.prompt``), when it came from one."""
+    prompt_version: str | None = None
+    request_id: str | None = None
+    """The front door's request id: the calls one question made share it (`ragwright usage` counts questions by it)."""
+
+
+class UsageSink(Protocol):
+    """Where :class:`~ragwright.gateway.policies.ledgered.Ledgered` hands each call's record: the ledger, the
+    gateway's metrics, or both (:class:`UsageSinks`). ``record`` must not block: it runs on the request path."""
+
+    def record(self, rec: UsageRecord) -> bool: ...
+
+
+class UsageSinks:
+    """Several sinks as one: each record goes to every sink."""
+
+    def __init__(self, sinks: list[UsageSink]) -> None:
+        self.sinks = tuple(sinks)
+
+    def record(self, rec: UsageRecord) -> bool:
+        ok = True
+        for sink in self.sinks:
+            ok = sink.record(rec) and ok
+        return ok
 
 
 COLUMNS = tuple(f.name for f in fields(UsageRecord))
@@ -90,6 +118,15 @@ def m001_usage(db: sqlite3.Connection) -> None:
 def m002_cache_write_tokens(db: sqlite3.Connection) -> None:
     if "cache_write_tokens" not in columns(db, "usage"):  # ledgers made before migrations may have it already
         db.execute("ALTER TABLE usage ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0")
+
+
+@SCHEMA.migration
+def m003_kb_prompt_request(db: sqlite3.Connection) -> None:
+    """Usage by knowledge base and by prompt version (`ragwright usage --by kb|prompt`), and per question."""
+    have = columns(db, "usage")
+    for name in ("kb", "prompt_name", "prompt_version", "request_id"):
+        if name not in have:
+            db.execute(f"ALTER TABLE usage ADD COLUMN {name} TEXT")
 
 
 _INSERT = f"INSERT INTO usage ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"

@@ -5,6 +5,10 @@
                                 upstream fails after the first chunk)
     GET  /v1/models             the model names the gateway serves
     GET  /health                liveness, for load balancers and the overhead benchmark
+    GET  /metrics               Prometheus metrics (:mod:`ragwright.observability.metrics`), when built with them
+
+Every response carries ``X-Request-Id`` (the client's, when sane, else a fresh one: :mod:`ragwright.observability.
+requests`); the id rides on the request's ``RequestContext`` into the usage ledger.
 
 The hot path is deliberately plain: a raw ASGI app (no framework routing or middleware: a profile showed them at
 ~10% of the proxy's CPU), hand-written request checks, orjson, no per-request logging, and the ledger's
@@ -23,7 +27,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import Any, cast
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
@@ -37,7 +42,11 @@ from ragwright.gateway.proxy_stream import Receive, Reply, Send, error_reply, se
 from ragwright.gateway.proxy_wire import InvalidRequest, completion_json, error_body, parse_chat_request
 from ragwright.gateway.types import RequestContext
 from ragwright.observability.asgi import TraceMiddleware
+from ragwright.observability.requests import HEADER, accept, begin, identify, incoming
 from ragwright.observability.tracing import annotate_caller, configure
+
+if TYPE_CHECKING:
+    from ragwright.observability.metrics import GatewayMetrics
 
 __all__ = ["Authenticator", "ModelSource", "ProxyApp", "build_proxy", "cached_authenticator", "serve"]
 
@@ -54,6 +63,7 @@ def _error(status: int, message: str, kind: str, code: str, *, param: str | None
 
 
 _UNAUTHORIZED = _error(401, "invalid or missing API key", "unauthorized", "invalid_api_key")
+_METHOD_NOT_ALLOWED = _error(405, "use POST", "method_not_allowed", "method_not_allowed")
 
 
 class ProxyApp:
@@ -68,8 +78,10 @@ class ProxyApp:
         default_tenant: str = "default",
         max_body_bytes: int = 4 * 1024 * 1024,
         closers: Sequence[Callable[[], Awaitable[None]]] = (),
+        metrics: GatewayMetrics | None = None,
     ) -> None:
         self.gateway = gateway
+        self.metrics = metrics
         self.closers = list(closers)
         self.ledger = ledger
         self.authenticate = authenticate
@@ -94,19 +106,30 @@ class ProxyApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
+            started = perf_counter()
+            request_id = begin(accept(incoming(scope))).request_id
+            header = (HEADER, request_id.encode("ascii"))
             path = scope["path"]
             method = scope["method"]
             if path in _CHAT_PATHS:
+                route = "chat"
                 if method != "POST":
-                    await send_reply(send, _error(405, "use POST", "method_not_allowed", "method_not_allowed"))
-                    return
-                await self._chat(scope, receive, send)
+                    status = await send_reply(send, _METHOD_NOT_ALLOWED, header)
+                else:
+                    status = await self._chat(scope, receive, send, request_id, header)
             elif path in _MODEL_PATHS and method == "GET":
-                await send_reply(send, await self._list_models(scope))
+                route, status = "models", await send_reply(send, await self._list_models(scope), header)
             elif path == "/health" and method == "GET":
-                await send_reply(send, (200, b'{"status":"ok"}', []))
+                route, status = "health", await send_reply(send, (200, b'{"status":"ok"}', []), header)
+            elif path == "/metrics" and method == "GET" and self.metrics is not None:
+                route, status = "metrics", await self._send_metrics(send, header)
             else:
-                await send_reply(send, _error(404, f"no route {method} {path}", "not_found", "not_found"))
+                route = "other"
+                status = await send_reply(
+                    send, _error(404, f"no route {method} {path}", "not_found", "not_found"), header
+                )
+            if self.metrics is not None:
+                self.metrics.http(route, status, perf_counter() - started)
         elif kind == "lifespan":
             while True:
                 message = await receive()
@@ -129,45 +152,48 @@ class ProxyApp:
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "ragwright"} for m in self.gateway.models()]
         return 200, orjson.dumps({"object": "list", "data": data}), []
 
-    async def _chat(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _chat(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, header: tuple[bytes, bytes]
+    ) -> int:
         try:
-            ctx = await self._context(scope)
+            who = await self._context(scope)
         except InvalidRequest as exc:
-            await send_reply(send, _error(400, str(exc), "bad_request", "invalid_request"))
-            return
-        if ctx is None:
-            await send_reply(send, _UNAUTHORIZED)
-            return
-        annotate_caller(ctx.tenant, ctx.key_id)
+            return await send_reply(send, _error(400, str(exc), "bad_request", "invalid_request"), header)
+        if who is None:
+            return await send_reply(send, _UNAUTHORIZED, header)
+        identify(who.tenant, who.key_id)
+        annotate_caller(who.tenant, who.key_id)
+        ctx = RequestContext(tenant=who.tenant, key_id=who.key_id, tags=who.tags, request_id=request_id)
         body = await self._body(receive)
         if body is None:
-            await send_reply(
-                send,
-                _error(413, f"request body over {self.max_body_bytes} bytes", "payload_too_large", "body_too_large"),
-            )
-            return
+            too_large = f"request body over {self.max_body_bytes} bytes"
+            return await send_reply(send, _error(413, too_large, "payload_too_large", "body_too_large"), header)
         try:
             req, opts = parse_chat_request(orjson.loads(body), ctx)
         except orjson.JSONDecodeError:
-            await send_reply(send, _error(400, "the body is not valid JSON", "bad_request", "invalid_json"))
-            return
+            return await send_reply(
+                send, _error(400, "the body is not valid JSON", "bad_request", "invalid_json"), header
+            )
         except InvalidRequest as exc:
-            await send_reply(send, _error(400, str(exc), "bad_request", "invalid_request", param=exc.param))
-            return
+            reply = _error(400, str(exc), "bad_request", "invalid_request", param=exc.param)
+            return await send_reply(send, reply, header)
         try:
             model = self._model(req.model)
         except UnknownModel as exc:
-            await send_reply(send, error_reply(exc))
-            return
+            return await send_reply(send, error_reply(exc), header)
         if opts.stream:
-            await stream_response(model, req, opts, receive, send)
-            return
+            return await stream_response(model, req, opts, receive, send, header)
         try:
             resp = await model.chat(req)
         except Exception as exc:  # noqa: BLE001 - a JSON error the client can read, not a bare 500 page
-            await send_reply(send, error_reply(exc))
-            return
-        await send_reply(send, (200, orjson.dumps(completion_json(resp, opts)), []))
+            return await send_reply(send, error_reply(exc), header)
+        return await send_reply(send, (200, orjson.dumps(completion_json(resp, opts)), []), header)
+
+    async def _send_metrics(self, send: Send, header: tuple[bytes, bytes]) -> int:
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        assert self.metrics is not None
+        return await send_reply(send, (200, self.metrics.render(), []), header, CONTENT_TYPE_LATEST.encode())
 
     # --- helpers ------------------------------------------------------------------------------------------------
 
@@ -239,6 +265,7 @@ def build_proxy(settings: Settings, *, authenticate: Authenticator | None = None
     from ragwright.gateway.providers.http import httpx_timeout
     from ragwright.gateway.registry import make_chat_model
     from ragwright.gateway.transport import PooledTransport
+    from ragwright.observability.metrics import GatewayMetrics
 
     prices = PriceTable.load(settings.gateway.prices_file)
     client: httpx.AsyncClient = LeanAsyncClient(
@@ -248,12 +275,23 @@ def build_proxy(settings: Settings, *, authenticate: Authenticator | None = None
     def provider(spec: str) -> ChatModel:
         return make_chat_model(spec, settings.gateway, prices=prices, client=client)
 
-    gateway = Gateway(settings, prices=prices, provider_factory=provider)
+    metrics = GatewayMetrics()
+    gateway = Gateway(settings, prices=prices, provider_factory=provider, metrics=metrics)
     configure(settings)
-    return ProxyApp(gateway, authenticate=authenticate, default_tenant=settings.tenant, closers=[client.aclose])
+    metrics.watch(gateway, gateway.ledger if settings.gateway.ledger else None)
+    return ProxyApp(
+        gateway, authenticate=authenticate, default_tenant=settings.tenant, closers=[client.aclose], metrics=metrics
+    )
 
 
-def serve(app: ProxyApp, *, host: str = "127.0.0.1", port: int = 8100, log_level: str = "warning") -> None:
+def serve(
+    app: ProxyApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8100,
+    log_level: str = "warning",
+    log_config: dict[str, Any] | None = None,
+) -> None:
     """Run the proxy with uvicorn on uvloop + httptools, one process (limits and budgets stay exact in memory)."""
     import gc
 
@@ -268,6 +306,7 @@ def serve(app: ProxyApp, *, host: str = "127.0.0.1", port: int = 8100, log_level
         loop="uvloop",
         http="httptools",
         log_level=log_level,
+        log_config=log_config,
         access_log=False,
         server_header=False,
         proxy_headers=False,

@@ -4,7 +4,7 @@ away cancels the upstream stream.
 
 Example::
 
-    await stream_response(model, request, opts, receive, send)   # inside the ASGI app, for ``stream: true``
+    await stream_response(model, request, opts, receive, send, (b"x-request-id", b"5f3a-1"))   # for ``stream: true``
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ Send = Callable[[Message], Awaitable[None]]
 Reply = tuple[int, bytes, list[tuple[bytes, bytes]]]
 """(status, JSON body, extra headers)"""
 
-_JSON_HEADERS = [(b"content-type", b"application/json")]
 _SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
 
 
@@ -41,28 +40,39 @@ def error_reply(exc: BaseException) -> Reply:
     return err.status, orjson.dumps(error_body(err.message, err.type, err.code)), extra
 
 
-async def send_reply(send: Send, reply: Reply) -> None:
+async def send_reply(
+    send: Send, reply: Reply, request_id: tuple[bytes, bytes], content_type: bytes = b"application/json"
+) -> int:
+    """Send ``reply`` with the ``X-Request-Id`` header ``request_id``; returns its status."""
     status, body, extra = reply
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *extra],
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                request_id,
+                *extra,
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
+    return status
 
 
-async def stream_response(model: ChatModel, req: ChatRequest, opts: Options, receive: Receive, send: Send) -> None:
+async def stream_response(
+    model: ChatModel, req: ChatRequest, opts: Options, receive: Receive, send: Send, request_id: tuple[bytes, bytes]
+) -> int:
+    """The streamed reply (or the error before its first chunk); returns the status sent."""
     chunks = model.stream(req)
     try:
         first: Chunk | None = await anext(chunks)
     except StopAsyncIteration:
         first = None
     except Exception as exc:  # noqa: BLE001 - before the first chunk: a plain error response, the status says it all
-        await send_reply(send, error_reply(exc))
-        return
-    await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+        return await send_reply(send, error_reply(exc), request_id)
+    await send({"type": "http.response.start", "status": 200, "headers": [*_SSE_HEADERS, request_id]})
     pump = asyncio.ensure_future(_pump(send, chunks, first, req.model, opts))
     watch = asyncio.ensure_future(_disconnected(receive))
     try:
@@ -73,6 +83,7 @@ async def stream_response(model: ChatModel, req: ChatRequest, opts: Options, rec
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task  # cancelling the pump closes the upstream stream (and records it)
+    return 200
 
 
 async def _pump(send: Send, chunks: AsyncIterator[Chunk], first: Chunk | None, requested: str, opts: Options) -> None:

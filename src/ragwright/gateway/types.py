@@ -85,6 +85,10 @@ class RequestContext:
     """Set by the ask pipeline; the router treats weak evidence as a harder question."""
     prompt: PromptRef | None = None
     """The prompt (name and version) the request was rendered from, when it came from a prompt."""
+    kb: str | None = None
+    """The knowledge base an answer was drawn from (``tenant`` stays the tenant: budgets and limits are per tenant)."""
+    request_id: str | None = None
+    """The front door's request id (``X-Request-Id``): the usage rows of one question share it."""
 
 
 @dataclass(frozen=True, slots=True)

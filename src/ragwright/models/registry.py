@@ -1,7 +1,9 @@
 """Model specs from configuration resolved to instances through dicts of lazily imported factories.
 
 A spec is ``"name"`` or ``"name:argument"``: ``"minilm"``, ``"fake"``, ``"onnx:/models/ms-marco-MiniLM-L6"``,
-``"local"``. Importing this module imports no model runtime; a factory's module is imported only when it is used.
+``"local"``; remote endpoints are ``"openai-embed:<base URL>#<model>"`` (any OpenAI-compatible ``/v1/embeddings``),
+``"tei-rerank:<base URL>#<model>"`` and ``"cohere-rerank:<base URL>#<model>"`` (``/rerank``). Importing this module
+imports no model runtime; a factory's module is imported only when it is used.
 
 Example::
 
@@ -21,7 +23,7 @@ from ragwright.errors import ConfigError
 from ragwright.models.base import Embedder, Reranker, TextGenerator
 
 if TYPE_CHECKING:
-    from ragwright.config import EmbeddingSettings
+    from ragwright.config import EmbeddingSettings, GatewaySettings, RetrievalSettings
 
 __all__ = [
     "EMBEDDERS",
@@ -32,6 +34,7 @@ __all__ = [
     "make_embedder",
     "make_generator",
     "make_reranker",
+    "reranker_from_settings",
 ]
 
 
@@ -50,17 +53,25 @@ class LazyFactory:
         obj = getattr(importlib.import_module(module_name), attr)
         return obj(arg, **kw) if self.takes_arg else obj(**kw)
 
+    remote: bool = False
+    """The argument is a ``<base URL>#<model>`` endpoint, and the factory takes the remote options."""
+
     def usage(self, name: str) -> str:
+        if self.remote:
+            return f"'{name}:http://host:port/v1#model'"
         return f"'{name}:<path>'" if self.takes_arg else f"'{name}'"
 
 
 EMBEDDERS: dict[str, LazyFactory] = {
     "minilm": LazyFactory("ragwright.models.embedder:default_embedder"),
     "fake": LazyFactory("ragwright.testing.fakes:FakeEmbedder"),
+    "openai-embed": LazyFactory("ragwright.models.remote_embedder:RemoteEmbedder", takes_arg=True, remote=True),
 }
 RERANKERS: dict[str, LazyFactory] = {
     "onnx": LazyFactory("ragwright.models.reranker:OnnxCrossEncoder", takes_arg=True),
     "fake": LazyFactory("ragwright.testing.fakes:FakeReranker"),
+    "tei-rerank": LazyFactory("ragwright.models.remote_reranker:tei_reranker", takes_arg=True, remote=True),
+    "cohere-rerank": LazyFactory("ragwright.models.remote_reranker:cohere_reranker", takes_arg=True, remote=True),
 }
 GENERATORS: dict[str, LazyFactory] = {
     "local": LazyFactory("ragwright.models.generator:default_generator"),
@@ -87,19 +98,45 @@ def make_embedder(spec: str, **kw: Any) -> Embedder:
     return embedder
 
 
-def embedder_from_settings(settings: EmbeddingSettings) -> Embedder:
-    """The embedder ``[embedding]`` describes: the model spec plus, for MiniLM, its length, threads and precisions."""
-    kwargs: dict[str, Any] = (
-        {
+def embedder_from_settings(settings: EmbeddingSettings, gateway: GatewaySettings | None = None) -> Embedder:
+    """The embedder ``[embedding]`` describes: the model spec plus, for MiniLM, its length, threads and precisions;
+    for a remote endpoint, its key, batch and concurrency, with ``[gateway]``'s retry and timeout settings."""
+    kwargs: dict[str, Any] = {}
+    if settings.model == "minilm":
+        kwargs = {
             "max_length": settings.max_length,
             "threads": settings.threads,
             "query_precision": settings.query_precision,
             "document_precision": settings.document_precision,
         }
-        if settings.model == "minilm"
-        else {}
-    )
+    elif _is_remote(EMBEDDERS, settings.model):
+        kwargs = {
+            "api_key": settings.api_key,
+            "batch_size": settings.remote_batch,
+            "concurrency": settings.remote_concurrency,
+            **_gateway_policies(gateway),
+        }
     return make_embedder(settings.model, **kwargs)
+
+
+def reranker_from_settings(settings: RetrievalSettings, gateway: GatewaySettings | None = None) -> Reranker | None:
+    """The re-ranker ``[retrieval] reranker`` names (None when unset); a remote one gets its key and ``[gateway]``'s
+    retry and timeout settings."""
+    if not settings.reranker:
+        return None
+    kwargs: dict[str, Any] = {}
+    if _is_remote(RERANKERS, settings.reranker):
+        kwargs = {"api_key": settings.reranker_api_key, **_gateway_policies(gateway)}
+    return make_reranker(settings.reranker, **kwargs)
+
+
+def _is_remote(table: Mapping[str, LazyFactory], spec: str) -> bool:
+    factory = table.get(spec.strip().partition(":")[0])
+    return factory is not None and factory.remote
+
+
+def _gateway_policies(gateway: GatewaySettings | None) -> dict[str, Any]:
+    return {} if gateway is None else {"retry": gateway.retry, "timeout": gateway.timeout}
 
 
 def make_reranker(spec: str, **kw: Any) -> Reranker:

@@ -39,12 +39,16 @@ from pathlib import Path
 
 from ragwright.config import Settings
 from ragwright.errors import UserError
+from ragwright.gateway.types import RequestContext
 from ragwright.service.access import TagScope
 from ragwright.service.sqlite_file import open_service_db
 from ragwright.sqlite_migrations import Schema, execute_script
 
 SCOPES = ("read", "write", "admin")
 _RANK = {s: i for i, s in enumerate(SCOPES)}
+GRANTS = ("approve",)
+"""Scopes outside the read < write < admin ladder, each given on its own (admin holds them all): ``approve`` lets a
+key approve or deny an agent's paused tool calls."""
 KEY_PREFIX = "rw_"
 # Tenants become store tenant ids and knowledge bases are appended as ".<kb>", so a tenant name has no dot.
 TENANT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -77,6 +81,8 @@ class ApiKey:
 
     def allows(self, scope: str) -> bool:
         """True when one of this key's scopes is ``scope`` or stronger (admin > write > read)."""
+        if scope in GRANTS:
+            return scope in self.scopes or "admin" in self.scopes
         need = _RANK.get(scope)
         if need is None:
             return False
@@ -87,11 +93,16 @@ class ApiKey:
         """What this key may read and write by tags (one rule for every front door: ``service.access``)."""
         return TagScope(self.tags)
 
+    def caller(self, kb: str | None = None, *, request_id: str | None = None) -> RequestContext:
+        """Who is asking, as the gateway sees it: this key's tenant (never a store tenant such as ``acme.handbook``:
+        budgets and limits are per tenant), its id and tags, the knowledge base answered from and the request id."""
+        return RequestContext(tenant=self.tenant, key_id=self.key_id, tags=self.tags, kb=kb, request_id=request_id)
+
     def to_dict(self) -> dict[str, object]:
         return {
             "key_id": self.key_id,
             "tenant": self.tenant,
-            "scopes": sorted(self.scopes, key=_RANK.__getitem__),
+            "scopes": sorted(self.scopes, key=lambda s: _RANK.get(s, len(_RANK))),
             "tags": list(self.tags),
             "name": self.name,
             "created_at": self.created_at,
@@ -111,11 +122,11 @@ def check_tenant_name(tenant: str) -> str:
 
 def _clean_scopes(scopes: Iterable[str]) -> frozenset[str]:
     out = frozenset(s.strip() for s in scopes if s.strip())
-    bad = sorted(out - set(SCOPES))
+    bad = sorted(out - set(SCOPES) - set(GRANTS))
     if bad:
-        raise UserError(f"unknown scope(s) {', '.join(bad)}: use read, write, admin")
+        raise UserError(f"unknown scope(s) {', '.join(bad)}: use read, write, admin, approve")
     if not out:
-        raise UserError("a key needs at least one scope (read, write, admin)")
+        raise UserError("a key needs at least one scope (read, write, admin, approve)")
     return out
 
 

@@ -3,8 +3,9 @@
 Layout (:mod:`ragwright.store.postgres_schema`): ``documents``, ``chunks`` (with an ``embedding vector(dim)`` column),
 ``postings`` and ``tenants``, every one carrying the tenant and every query restricted by it. BM25 is computed in SQL
 from the tenant's own postings and totals with the same formula, analyzer and weights as the SQLite store (ADR 0001,
-ADR 0006); dense search is exact cosine (``ORDER BY embedding <=> q``) with the filters in the same ``WHERE``. A
-document and all its rows are replaced in one transaction.
+ADR 0006); dense search is exact cosine (``ORDER BY embedding <=> q``) for a small tenant and goes through the
+tenant's own HNSW index from ``[postgres] hnsw_min_chunks`` on (:mod:`ragwright.store.postgres_vectors`), with the
+filters in the same ``WHERE``. A document and all its rows are replaced in one transaction.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from ragwright.answering.injection import InjectionKind
+from ragwright.config import PostgresSettings
 from ragwright.documents.model import Chunk, Document, spans_from_json
 from ragwright.errors import DiskFull, StoreError
 from ragwright.retrieval.analysis import query_terms
 from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoreStats
 from ragwright.store.postgres_schema import PG_INDEX, migrate_postgres
-from ragwright.store.postgres_sql import DOCUMENT_COLUMNS, bm25_query, document_info, document_rows, filter_sql
+from ragwright.store.postgres_sql import DOCUMENT_COLUMNS, bm25_query, document_info, document_rows
+from ragwright.store.postgres_vectors import DenseSearch
 from ragwright.store.postgres_write import delete_document, insert_document, lock_tenant
 from ragwright.store.sql import bm25_idf, check_tenant, check_upsert
 
@@ -74,9 +77,13 @@ class PostgresStore:
         bm25_b: float = 0.4,
         context_weight: float = 1.0,
         pool_min: int = 1,
-        pool_max: int = 8,
+        pool_max: int | None = None,
         timeout_s: float = 30.0,
+        settings: PostgresSettings | None = None,
     ) -> None:
+        self.settings = settings or PostgresSettings()
+        self.dense = DenseSearch(self.settings)
+        """Exact or HNSW dense search per tenant (:mod:`ragwright.store.postgres_vectors`)."""
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
         self.context_weight = context_weight
@@ -91,7 +98,7 @@ class PostgresStore:
             self._pool = ConnectionPool(
                 dsn,
                 min_size=pool_min,
-                max_size=pool_max,
+                max_size=pool_max or self.settings.pool_max,
                 kwargs={"autocommit": True},
                 configure=register_vector,
                 timeout=timeout_s,
@@ -137,6 +144,17 @@ class PostgresStore:
             lock_tenant(conn, tenant)
             delete_document(conn, tenant, doc.doc_id)
             insert_document(conn, tenant, doc, chunks, vectors)
+        self.build_vector_index(tenant, when_due=True)
+
+    @_pg_errors
+    def build_vector_index(self, tenant: str, *, when_due: bool = False) -> bool:
+        """Build the tenant's HNSW index now (``when_due``: only once it holds ``hnsw_min_chunks`` chunks); return
+        whether this call built it. Writes and exact searches go on while it is built."""
+        check_tenant(tenant)
+        if when_due:
+            return self.dense.maybe_build(self._pool.connection, tenant)
+        with self._pool.connection() as conn:
+            return self.dense.build(conn, tenant)
 
     def delete(self, tenant: str, doc_id: str) -> bool:
         check_tenant(tenant)
@@ -177,7 +195,8 @@ class PostgresStore:
     def vector_search(
         self, tenant: str, vector: npt.NDArray[np.float32], k: int, filters: Filters | None = None
     ) -> list[ScoredChunk]:
-        """Exact cosine similarity over the tenant's chunks that pass ``filters`` (all in one query)."""
+        """Cosine similarity over the tenant's chunks that pass ``filters``: exact, or through the tenant's HNSW index
+        once it has one (:mod:`ragwright.store.postgres_vectors`)."""
         check_tenant(tenant)
         dim = self.embedding_dim
         if k <= 0 or dim is None:
@@ -185,14 +204,8 @@ class PostgresStore:
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         if query.shape[0] != dim:
             raise StoreError(f"query vector has {query.shape[0]} dims, index has {dim}")
-        where, params = filter_sql(filters)
-        join = " JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id" if where else ""
         with self._pool.connection() as conn:
-            rows = conn.execute(
-                f"SELECT c.chunk_id, 1 - (c.embedding <=> %s) FROM chunks c{join} WHERE c.tenant = %s{where}"
-                " ORDER BY c.embedding <=> %s, c.id LIMIT %s",
-                (query, tenant, *params, query, k),
-            ).fetchall()
+            rows = self.dense.search(conn, tenant, query, k, filters)
         return [ScoredChunk(cid, float(score)) for cid, score in rows]
 
     @_pg_errors

@@ -7,12 +7,14 @@ from ragwright.testing.fakes import FakeEmbedder, FakeGenerator, FakeReranker
 
 if TYPE_CHECKING:
     from ragwright.testing.chat_contract import ChatModelContract
+    from ragwright.testing.embedding_server import EmbeddingServer
     from ragwright.testing.loopback_http import Plan, closed_port_url
     from ragwright.testing.provider_servers import AnthropicServer, OpenAIServer
 
 __all__ = [
     "AnthropicServer",
     "ChatModelContract",
+    "EmbeddingServer",
     "FakeChatModel",
     "FakeEmbedder",
     "FakeGenerator",
@@ -28,6 +30,7 @@ __all__ = [
 _LAZY = {
     "ChatModelContract": "ragwright.testing.chat_contract",
     "AnthropicServer": "ragwright.testing.provider_servers",
+    "EmbeddingServer": "ragwright.testing.embedding_server",
     "OpenAIServer": "ragwright.testing.provider_servers",
     "Plan": "ragwright.testing.loopback_http",
     "closed_port_url": "ragwright.testing.loopback_http",

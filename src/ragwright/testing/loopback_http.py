@@ -86,6 +86,8 @@ class Plan:
     """Send a reply body (or one stream line) of this many bytes."""
     declare_length: bool = True
     """With ``body_bytes``: False sends it chunked, without Content-Length, so the client must count."""
+    vector_dim: int | None = None
+    """Embedding servers: send vectors of this many dimensions instead of the model's."""
 
 
 @dataclass

@@ -229,3 +229,35 @@ def test_relative_ledger_path_is_fixed_when_the_ledger_is_made(tmp_path: Path, m
     ledger = UsageLedger(Path("idx") / "usage.sqlite")
     monkeypatch.chdir(tmp_path.parent)
     assert ledger.path == tmp_path / "idx" / "usage.sqlite"
+
+
+def test_usage_by_kb_and_prompt_with_questions_from_a_ledger_of_the_previous_version(tmp_path: Path) -> None:
+    """A ledger the previous version wrote (m001 and m002 applied) gains kb, prompt and request id columns; its old
+    rows group as '-' and count one question each, and the calls of one request count as one question."""
+    path = tmp_path / "usage.sqlite"
+    old = UsageLedger(path)
+    old.record(UsageRecord(ts=1.0, tenant="acme", model_requested="rag", model="fake:a", cost_usd=0.5))
+    assert old.flush()
+    old.close()
+    db = sqlite3.connect(path)  # as the previous version left it: without the columns m003 adds, m003 unrecorded
+    for column in ("kb", "prompt_name", "prompt_version", "request_id"):
+        db.execute(f"ALTER TABLE usage DROP COLUMN {column}")
+    db.execute("DELETE FROM migrations WHERE name = 'ledger.m003_kb_prompt_request'")
+    db.commit()
+    db.close()
+    ledger = UsageLedger(path)
+    for request_id, prompt in (("r1", "1"), ("r1", "1"), ("r2", "2")):  # r1: a rewrite and an answer
+        ledger.record(
+            UsageRecord(tenant="acme", model_requested="default", model="fake:a", cost_usd=1.0, kb="handbook",
+                        prompt_name="answer_system", prompt_version=prompt, request_id=request_id)
+        )  # fmt: skip
+    ledger.record(UsageRecord(tenant="other", model_requested="default", model="fake:a", cost_usd=9.0, kb="x"))
+    assert ledger.flush()
+    ledger.close()
+    by_kb = {r.group: r for r in summarize(path, by="kb", tenant="acme")}
+    assert set(by_kb) == {"handbook", "-"}  # the other tenant's calls are not in acme's report
+    assert (by_kb["handbook"].calls, by_kb["handbook"].questions, by_kb["handbook"].cost_usd) == (3, 2, 3.0)
+    assert by_kb["handbook"].cost_per_1k_questions == pytest.approx(1500.0)
+    assert by_kb["-"].questions == 1
+    by_prompt = {r.group: r.calls for r in summarize(path, by="prompt")}
+    assert by_prompt == {"answer_system@1": 2, "answer_system@2": 1, "-": 2}

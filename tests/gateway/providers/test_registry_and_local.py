@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from ragwright.gateway.providers.local import LocalChatModel, flatten
 from ragwright.gateway.providers.openai import OpenAIChatModel
 from ragwright.gateway.registry import make_chat_model
 from ragwright.gateway.types import ChatRequest, Message
+from ragwright.models.base import ChatGenerator
 from ragwright.testing import FakeChatModel, FakeGenerator
 from ragwright.testing.provider_servers import AnthropicServer, OpenAIServer, Plan
 
@@ -172,6 +174,42 @@ async def test_local_errors() -> None:
         await LocalChatModel(factory=missing).chat(REQ)
 
 
+class _TurnsGenerator(FakeGenerator):
+    """A generator with a chat template: records the role-tagged turns it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda prompt: "unused")
+        self.turns: list[list[tuple[str, str]]] = []
+
+    def chat(
+        self, turns: Sequence[tuple[str, str]], *, max_tokens: int = 256, temperature: float = 0.0, seed: int = 0
+    ) -> str:
+        self.turns.append(list(turns))
+        self.calls.append({"max_tokens": max_tokens, "temperature": temperature, "seed": seed})
+        return "Paris [1]."
+
+
+async def test_local_sends_role_tagged_turns_to_a_generator_with_a_chat_template() -> None:
+    gen = _TurnsGenerator()
+    assert isinstance(gen, ChatGenerator) and not isinstance(FakeGenerator(), ChatGenerator)
+    request = ChatRequest(
+        model="local:x",
+        messages=(
+            Message("system", "Answer from the passages."),
+            Message("user", "Capital of France?"),
+            Message("tool", "passage text"),
+        ),
+        max_tokens=12,
+        seed=3,
+    )
+    reply = await LocalChatModel(generator=gen).chat(request)
+    assert reply.text == "Paris [1]." and gen.prompts == []  # the flattened prompt is not used
+    assert gen.turns == [
+        [("system", "Answer from the passages."), ("user", "Capital of France?"), ("user", "Tool result: passage text")]
+    ]
+    assert gen.calls == [{"max_tokens": 12, "temperature": 0.0, "seed": 3}]
+
+
 def test_flatten_single_user_message_is_the_prompt() -> None:
     assert flatten((Message("user", "just this"),)) == "just this"
     assert (
@@ -197,3 +235,39 @@ async def test_real_smollm2_through_the_registry() -> None:
         pytest.skip(str(exc))
     assert "Paris" in chunks[0].delta and chunks[-1].finish_reason == "stop"
     assert chunks[-1].cost_usd == 0.0 and chunks[-1].usage is not None and chunks[-1].usage.output_tokens > 0
+
+
+@pytest.mark.slow
+async def test_a_llama_cpp_server_through_the_openai_provider_returns_logprobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/gateway-providers.md: a llama.cpp server (here llama.cpp's own server code, in-process) is an
+    OpenAI-compatible provider, and it returns the log-probabilities the sentence judge reads."""
+    pytest.importorskip("xllamacpp")
+    from ragwright.models.generator import default_generator
+    from ragwright.testing.llama_server import LlamaServer
+
+    try:
+        gguf = default_generator().model_path
+    except ModelNotInstalledError as exc:
+        pytest.skip(str(exc))
+    server = LlamaServer(gguf, threads=1)
+    monkeypatch.setenv("LLAMA_TEST_KEY", server.api_key)
+    settings = GatewaySettings(providers={"llamacpp": server.provider_settings("LLAMA_TEST_KEY")})
+    model = make_chat_model("llamacpp:any", settings, prices=PRICES)
+    request = ChatRequest(
+        model="llamacpp:any",
+        messages=(Message("system", "Answer yes or no."), Message("user", "Is Paris in France?")),
+        max_tokens=2,
+        temperature=0.0,
+        top_logprobs=5,
+    )
+    try:
+        reply = await model.chat(request)
+    finally:
+        await aclose_shared_clients()
+    assert reply.text and reply.usage.input_tokens > 0
+    assert len(reply.logprobs) >= 1 and len(reply.logprobs[0].top) == 5
+    assert reply.logprobs[0].token == reply.logprobs[0].top[0][0]  # greedy: the chosen token is the likeliest
+    wrong = GatewaySettings(providers={"llamacpp": ProviderSettings(kind="openai", base_url=server.base_url)})
+    with pytest.raises(GatewayError):  # no key: the server refuses
+        await make_chat_model("llamacpp:any", wrong, prices=PRICES).chat(request)
+    await aclose_shared_clients()

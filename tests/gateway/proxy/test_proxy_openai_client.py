@@ -204,8 +204,10 @@ async def test_api_keys_are_checked_and_name_the_tenant(serve_proxy: Serve, stub
         await client(url, "sk-bad").chat.completions.create(model="rag", messages=USER)
     good = client(url, "sk-good")
     for _ in range(3):
-        await good.chat.completions.create(model="rag", messages=USER)
-    assert fake.requests[0].context == RequestContext(tenant="acme", key_id="k42")
+        raw = await good.chat.completions.with_raw_response.create(model="rag", messages=USER)
+    context = fake.requests[-1].context
+    assert context == RequestContext(tenant="acme", key_id="k42", request_id=raw.headers["x-request-id"])
+    assert len({r.context.request_id for r in fake.requests}) == 3  # one id per request, on the usage row too
     assert calls == ["sk-bad", "sk-good"]  # verified once, then served from the in-memory cache
     with pytest.raises(openai.AuthenticationError):
         await client(url, "sk-bad").models.list()

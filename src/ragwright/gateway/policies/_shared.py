@@ -54,14 +54,17 @@ async def relay(first: Chunk | None, stream: AsyncIterator[Chunk], *, provider: 
         await aclose(stream)
 
 
+def estimate_tokens(text: str, extra_chars: int = 0) -> int:
+    """A deliberately high estimate of a text's tokens without a tokenizer: one per 3 characters (``extra_chars``
+    counted too), at least 1.3 per word."""
+    return max(math.ceil((len(text) + extra_chars) / 3), math.ceil(len(text.split()) * 1.3))
+
+
 def estimate_input_tokens(request: ChatRequest) -> int:
-    """A deliberately high estimate of the prompt's tokens (no tokenizer needed): one token per 3 characters of
-    message text and tool schemas, at least 1.3 per word, plus 4 per message for role markup."""
-    text = request.prompt_text
-    chars = len(text) + sum(len(json.dumps(t.parameters)) + len(t.name) + len(t.description) for t in request.tools)
-    by_chars = math.ceil(chars / 3)
-    by_words = math.ceil(len(text.split()) * 1.3)
-    return max(by_chars, by_words) + 4 * len(request.messages)
+    """A deliberately high estimate of the prompt's tokens (no tokenizer needed): :func:`estimate_tokens` of the
+    message text and tool schemas, plus 4 per message for role markup."""
+    schemas = sum(len(json.dumps(t.parameters)) + len(t.name) + len(t.description) for t in request.tools)
+    return estimate_tokens(request.prompt_text, schemas) + 4 * len(request.messages)
 
 
 def max_output_tokens(request: ChatRequest, default: int = DEFAULT_MAX_TOKENS) -> int:

@@ -68,6 +68,8 @@ class Fallback(WrapperModel):
             raise ValueError("Fallback needs at least one model")
         super().__init__(models[0])
         self.models = list(models)
+        self.fell_back = 0
+        """Calls answered (or streams opened) by a model after the first one failed."""
 
     async def aclose(self) -> None:
         for model in self.models:
@@ -118,6 +120,7 @@ class Fallback(WrapperModel):
                 continue
             if not attempts:
                 return response
+            self.fell_back += 1
             ok = response.attempts or (Attempt(response.model or model.name, None, response.latency_ms),)
             return response.replace(attempts=tuple(attempts) + ok)
         raise AllProvidersFailed(errors)
@@ -135,6 +138,8 @@ class Fallback(WrapperModel):
                 min_window = self._after_failure(model, exc, min_window)
                 errors.append((model.name, exc))
                 continue
+            if errors:
+                self.fell_back += 1
             relayed = relay(first, stream, provider=model.name)
             try:
                 async for chunk in relayed:

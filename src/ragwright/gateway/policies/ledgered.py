@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 
 from ragwright.errors import AllProvidersFailed
 from ragwright.gateway.base import ChatModel, WrapperModel
-from ragwright.gateway.ledger import UsageLedger, UsageRecord
+from ragwright.gateway.ledger import UsageRecord, UsageSink
 from ragwright.gateway.types import Attempt, ChatRequest, ChatResponse, Chunk, Usage
 from ragwright.redact import redact
 
@@ -31,7 +31,7 @@ class Ledgered(WrapperModel):
     request's own ``model``.
     """
 
-    def __init__(self, inner: ChatModel, ledger: UsageLedger, *, requested: str | None = None) -> None:
+    def __init__(self, inner: ChatModel, ledger: UsageSink, *, requested: str | None = None) -> None:
         super().__init__(inner)
         self.ledger = ledger
         self.requested = requested
@@ -43,27 +43,8 @@ class Ledgered(WrapperModel):
         except BaseException as exc:
             self._failed(request, exc, t0, stream=False)
             raise
-        ctx = request.context
         model = resp.model or None
-        self.ledger.record(
-            UsageRecord(
-                time.time(),
-                ctx.tenant,
-                ctx.key_id,
-                self.requested or request.model,
-                model,
-                _provider(model),
-                *_tokens(resp.usage),
-                resp.cost_usd,
-                resp.saved_usd,
-                resp.cached,
-                (time.perf_counter() - t0) * 1000.0,
-                "ok",
-                None,
-                _path(resp.attempts),
-                False,
-            )
-        )
+        self._record(request, t0, model, resp.usage, resp.cost_usd, resp.saved_usd, resp.cached, _path(resp.attempts))
         return resp
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
@@ -84,26 +65,7 @@ class Ledgered(WrapperModel):
         except BaseException as exc:
             self._failed(request, exc, t0, stream=True, model=model or None, usage=usage)
             raise
-        ctx = request.context
-        self.ledger.record(
-            UsageRecord(
-                time.time(),
-                ctx.tenant,
-                ctx.key_id,
-                self.requested or request.model,
-                model or None,
-                _provider(model or None),
-                *_tokens(usage or Usage()),
-                cost,
-                0.0,
-                cached,
-                (time.perf_counter() - t0) * 1000.0,
-                "ok",
-                None,
-                "",
-                True,
-            )
-        )
+        self._record(request, t0, model or None, usage or _NO_USAGE, cost, 0.0, cached, "", stream=True)
 
     def _failed(
         self,
@@ -119,7 +81,25 @@ class Ledgered(WrapperModel):
         path = ""
         if isinstance(exc, AllProvidersFailed):
             path = " > ".join(f"{p}({type(e).__name__})" for p, e in exc.attempts)
+        status, error = ("cancelled", None) if cancelled else ("error", type(exc).__name__)
+        self._record(request, t0, model, usage or _NO_USAGE, None, 0.0, False, path, stream, status, error)
+
+    def _record(
+        self,
+        request: ChatRequest,
+        t0: float,
+        model: str | None,
+        usage: Usage,
+        cost: float | None,
+        saved: float,
+        cached: bool,
+        path: str,
+        stream: bool = False,
+        status: str = "ok",
+        error: str | None = None,
+    ) -> None:
         ctx = request.context
+        prompt = ctx.prompt
         self.ledger.record(
             UsageRecord(
                 time.time(),
@@ -128,17 +108,24 @@ class Ledgered(WrapperModel):
                 self.requested or request.model,
                 model,
                 _provider(model),
-                *_tokens(usage or Usage()),
-                None,
-                0.0,
-                False,
+                *_tokens(usage),
+                cost,
+                saved,
+                cached,
                 (time.perf_counter() - t0) * 1000.0,
-                "cancelled" if cancelled else "error",
-                None if cancelled else type(exc).__name__,
+                status,
+                error,
                 path,
                 stream,
+                ctx.kb,
+                None if prompt is None else prompt.name,
+                None if prompt is None else prompt.version,
+                ctx.request_id,
             )
         )
+
+
+_NO_USAGE = Usage()
 
 
 def _tokens(u: Usage) -> tuple[int, int, int, int, int]:

@@ -11,7 +11,9 @@
   traffic to one provider must not buy retries against another that is down.
 - Streams are retried only before their first chunk.
 
-The response's ``attempts`` lists every failed try and the one that answered.
+The response's ``attempts`` lists every failed try and the one that answered. The backoff and the budget are a
+:class:`RetryPolicy`, which also runs calls that are not chats (the remote embedders' and re-rankers' HTTP requests,
+:mod:`ragwright.models.remote`) with the same rules and the same ``[gateway.retry]`` settings.
 
 Example::
 
@@ -26,6 +28,7 @@ import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 from ragwright.errors import CircuitOpen, GatewayError, StreamInterrupted
 from ragwright.gateway.base import ChatModel, WrapperModel
@@ -34,6 +37,7 @@ from ragwright.gateway.types import Attempt, ChatRequest, ChatResponse, Chunk
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
 _BUCKETS = 10
 
@@ -88,12 +92,17 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, GatewayError) and exc.transient and not isinstance(exc, (CircuitOpen, StreamInterrupted))
 
 
-class Retry(WrapperModel):
-    """Repeats a call that failed transiently, with jittered backoff, within a retry budget (see the module)."""
+class RetryPolicy:
+    """Which failures to repeat, how long to wait, and the retry budget (see the module); runs any async call.
+
+    Example::
+
+        policy = RetryPolicy(**settings.gateway.retry.model_dump())
+        data = await policy.run(lambda: post_json("/embeddings", payload))
+    """
 
     def __init__(
         self,
-        inner: ChatModel,
         *,
         max_attempts: int = 3,
         base_delay: float = 0.25,
@@ -106,7 +115,6 @@ class Retry(WrapperModel):
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        super().__init__(inner)
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -131,6 +139,56 @@ class Retry(WrapperModel):
         if not self.budget.try_spend():
             return None
         return wait
+
+    async def run(self, call: Callable[[], Awaitable[T]]) -> T:
+        """``await call()``, repeated after a transient :class:`GatewayError` as the policy allows; the last error
+        is raised."""
+        self.budget.record_call()
+        retry = 0
+        while True:
+            self.upstream_attempts += 1
+            try:
+                return await call()
+            except GatewayError as exc:
+                wait = self.delay(retry, exc)
+                if wait is None:
+                    raise
+                retry += 1
+                await self.sleep(wait)
+
+
+class Retry(RetryPolicy, WrapperModel):
+    """Repeats a call that failed transiently, with jittered backoff, within a retry budget (see the module)."""
+
+    def __init__(
+        self,
+        inner: ChatModel,
+        *,
+        max_attempts: int = 3,
+        base_delay: float = 0.25,
+        max_delay: float = 8.0,
+        budget_ratio: float = 0.2,
+        budget_window: float = 60.0,
+        budget_min: int = 10,
+        budget: RetryBudget | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        WrapperModel.__init__(self, inner)
+        RetryPolicy.__init__(
+            self,
+            max_attempts=max_attempts,
+            base_delay=base_delay,
+            max_delay=max_delay,
+            budget_ratio=budget_ratio,
+            budget_window=budget_window,
+            budget_min=budget_min,
+            budget=budget,
+            clock=clock,
+            sleep=sleep,
+            rng=rng,
+        )
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         self.budget.record_call()

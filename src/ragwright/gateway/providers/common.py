@@ -141,6 +141,10 @@ class HTTPChatModel:
 
     async def post_json(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST and return the decoded JSON object; error statuses, bad JSON and wrong content types raise."""
+        return self.json_object(await self.post_json_value(path, payload))
+
+    async def post_json_value(self, path: str, payload: dict[str, Any]) -> Any:
+        """POST and return the decoded JSON value, whatever its type (a TEI ``/rerank`` reply is a list)."""
         client = self.client()
         try:
             response = await client.send(self._request(path, payload, stream=False), stream=True)
@@ -152,7 +156,12 @@ class HTTPChatModel:
             raw = await read_body(response, provider=self.name)
         finally:
             await response.aclose()
-        return self._decode(response, raw)
+        ctype = response.headers.get("content-type", "")
+        if "json" not in ctype:
+            raise ProviderProtocolError(
+                f"{self.name}: expected JSON, got content type {ctype or 'none'!r} ({raw[:80]!r})", provider=self.name
+            )
+        return self.json_value(raw)
 
     def _decode(self, response: httpx.Response, raw: bytes) -> dict[str, Any]:
         ctype = response.headers.get("content-type", "")
@@ -162,13 +171,17 @@ class HTTPChatModel:
             )
         return self.json_object(raw)
 
-    def json_object(self, text: str | bytes) -> dict[str, Any]:
+    def json_value(self, text: str | bytes) -> Any:
         try:
-            data = orjson.loads(text)
+            return orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             raise ProviderProtocolError(
                 f"{self.name}: malformed JSON ({exc.msg} at {exc.pos}): {text[:80]!r}", provider=self.name
             ) from None
+
+    def json_object(self, text: Any) -> dict[str, Any]:
+        """A JSON object from JSON text (or from an already decoded value); anything else is a protocol error."""
+        data = self.json_value(text) if isinstance(text, (str, bytes)) else text
         if not isinstance(data, dict):
             raise ProviderProtocolError(
                 f"{self.name}: expected a JSON object, got {type(data).__name__}", provider=self.name

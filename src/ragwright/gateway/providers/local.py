@@ -31,7 +31,7 @@ from ragwright.errors import (
     ProviderUnavailable,
 )
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk, Message, Usage
-from ragwright.models.base import TextGenerator
+from ragwright.models.base import ChatGenerator, TextGenerator
 
 __all__ = ["LOCAL_CONTEXT_WINDOW", "LocalChatModel", "estimate_tokens"]
 
@@ -51,6 +51,17 @@ def flatten(messages: tuple[Message, ...]) -> str:
         return turns[0].content or ""
     labels = {"system": "Instructions", "user": "User", "assistant": "Assistant", "tool": "Tool result"}
     return "\n\n".join(f"{labels[m.role]}: {m.content}" for m in turns)
+
+
+def turns(messages: tuple[Message, ...]) -> list[tuple[str, str]]:
+    """Role-tagged turns for a generator with a chat template: system, user and assistant turns as they are, a tool
+    result as a user turn labelled as such (the templates of small local models do not all know a tool role)."""
+    out = []
+    for m in messages:
+        if not m.content:
+            continue
+        out.append(("user", f"Tool result: {m.content}") if m.role == "tool" else (m.role, m.content))
+    return out
 
 
 def is_gguf_path(model: str) -> bool:
@@ -121,12 +132,17 @@ class LocalChatModel:
 
     def _generate(self, prompt: str, request: ChatRequest) -> str:
         try:
-            return self._get().generate(
-                prompt,
-                max_tokens=request.max_tokens or DEFAULT_MAX_TOKENS,
-                temperature=request.temperature or 0.0,
-                seed=request.seed or 0,
+            generator = self._get()
+            max_tokens, temperature, seed = (
+                request.max_tokens or DEFAULT_MAX_TOKENS,
+                request.temperature or 0.0,
+                request.seed or 0,
             )
+            if isinstance(generator, ChatGenerator):  # the model's chat template places the system turn
+                return generator.chat(
+                    turns(request.messages), max_tokens=max_tokens, temperature=temperature, seed=seed
+                )
+            return generator.generate(prompt, max_tokens=max_tokens, temperature=temperature, seed=seed)
         except (ModelError, ConfigError) as exc:
             error: GatewayError = (ProviderUnavailable if isinstance(exc, ModelNotInstalledError) else GatewayError)(
                 f"{self.name}: {exc}", provider=self.name

@@ -49,6 +49,14 @@ def retrieval(
     mode: Annotated[str, typer.Option(help="bm25, dense or hybrid.")] = "hybrid",
     out: Annotated[Path | None, typer.Option(help="Write the result JSON here.")] = None,
     index: Annotated[Path | None, typer.Option(help="Keep the index here (re-runs embed nothing).")] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(help="Index into this store: a postgresql:// DSN (an empty database or schema) or env:VAR."),
+    ] = None,
+    vectors_from: Annotated[
+        Path | None,
+        typer.Option(help="Reuse the vectors of this kept SQLite index (index.sqlite) instead of embedding again."),
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config")] = None,
 ) -> None:
     """Ingest a BEIR dataset into a fresh store; print nDCG@10, recall, MRR, latency and ingest throughput."""
@@ -56,7 +64,7 @@ def retrieval(
 
     if mode not in ("bm25", "dense", "hybrid"):
         raise UserError(f"--mode must be bm25, dense or hybrid, not {mode!r}")
-    settings = load_settings(config)
+    settings = load_settings(config, store=store)
     with _bars(False) as (on_ingest, on_query):
         data = run_retrieval_bench(
             beir,
@@ -67,6 +75,7 @@ def retrieval(
             out=out,
             progress=on_ingest,  # type: ignore[arg-type]
             on_query=on_query,  # type: ignore[arg-type]
+            vectors_from=vectors_from,
         )
     render.print_json(data)
 
@@ -80,12 +89,20 @@ def answers(
     ] = 5,
     index: Annotated[Path | None, typer.Option(help="Keep the index here (re-runs embed nothing).")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(help="Index into this store: a postgresql:// DSN (an empty database or schema) or env:VAR."),
+    ] = None,
+    vectors_from: Annotated[
+        Path | None,
+        typer.Option(help="Reuse the vectors of this kept SQLite index (index.sqlite) instead of embedding again."),
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config")] = None,
 ) -> None:
     """Recall@1/@5 of the gold paragraph, EM/F1 of the extractive answer vs a first-sentence baseline, abstention."""
     from ragwright.bench.answers import run_answer_bench
 
-    settings = load_settings(config)
+    settings = load_settings(config, store=store)
     with _bars(False) as (on_ingest, on_query):
         data = run_answer_bench(
             squad,
@@ -96,6 +113,7 @@ def answers(
             progress=on_ingest,  # type: ignore[arg-type]
             on_query=on_query,  # type: ignore[arg-type]
             limit=limit,
+            vectors_from=vectors_from,
         )
     render.print_json(data)
 

@@ -13,6 +13,7 @@ from rich.table import Table
 from ragwright.config import Settings, load_settings
 from ragwright.errors import UserError
 from ragwright.interfaces.cli import render
+from ragwright.interfaces.cli.serve import LogFormatOpt
 
 if TYPE_CHECKING:
     from ragwright.gateway.proxy import ProxyApp
@@ -40,12 +41,14 @@ def serve(
     ] = True,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
+    log_format: LogFormatOpt = None,
 ) -> None:
-    """Serve the gateway as an OpenAI-compatible API: POST /v1/chat/completions, GET /v1/models.
+    """Serve the gateway as an OpenAI-compatible API: POST /v1/chat/completions, GET /v1/models, GET /metrics.
 
     Every request needs an API key from `ragwright keys create` (Authorization: Bearer ...); the key's tenant is used.
     """
     from ragwright.gateway.proxy import serve as run
+    from ragwright.observability.logging import logging_config
 
     settings = load_settings(config, data_dir=data_dir)
     proxy = make_proxy(settings, host=host, no_auth=no_auth)
@@ -53,7 +56,7 @@ def serve(
         f"ragwright gateway on http://{host}:{port}/v1  models: {', '.join(proxy.gateway.models())}"
         + ("  [bold]no auth[/]: any local client may call it" if no_auth else "")
     )
-    run(proxy, host=host, port=port)
+    run(proxy, host=host, port=port, log_config=logging_config(log_format or settings.logging.format, "warning"))
 
 
 def make_proxy(settings: Settings, *, host: str, no_auth: bool) -> ProxyApp:
@@ -89,15 +92,19 @@ def is_loopback(host: str) -> bool:
 
 
 def usage(
-    by: Annotated[str, typer.Option("--by", help="Group by tenant, key, model or day.")] = "model",
+    by: Annotated[
+        str, typer.Option("--by", help="Group by tenant, key, model, kb (knowledge base), prompt (name@version), day.")
+    ] = "model",
     since: Annotated[
         str | None, typer.Option("--since", help="Only calls on or after this UTC date (YYYY-MM-DD).")
     ] = None,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant's calls.")] = None,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
-    """Summarise model spend from the usage ledger: calls, tokens, cost, cache savings and errors."""
+    """Summarise model spend from the usage ledger: calls, questions, tokens, cost (also per 1,000 questions), cache
+    savings and errors."""
     from ragwright.gateway.usage import summarize
 
     settings = load_settings(config, data_dir=data_dir)
@@ -105,33 +112,43 @@ def usage(
         start = date.fromisoformat(since) if since else None
     except ValueError:
         raise UserError(f"--since must be a date like 2026-11-01, not {since!r}") from None
-    rows = summarize(settings.ledger_path, by=by, since=start)  # type: ignore[arg-type]
+    rows = summarize(settings.ledger_path, by=by, since=start, tenant=tenant)  # type: ignore[arg-type]
     if json_out:
         render.print_json(
-            {"by": by, "since": since, "ledger": str(settings.ledger_path), "rows": [r.to_dict() for r in rows]}
+            {
+                "by": by,
+                "since": since,
+                "tenant": tenant,
+                "ledger": str(settings.ledger_path),
+                "rows": [r.to_dict() for r in rows],
+            }
         )
         return
+    scope = (f" since {since}" if since else "") + (f" for tenant {tenant}" if tenant else "")
     if not rows:
-        render.console.print(f"no calls recorded in {settings.ledger_path}" + (f" since {since}" if since else ""))
+        render.console.print(f"no calls recorded in {settings.ledger_path}{scope}")
         return
-    table = Table(title=f"usage by {by}" + (f" since {since}" if since else ""))
+    table = Table(title=f"usage by {by}{scope}")
     group_width = min(32, max(len(by), *(len(r.group) for r in rows)))  # never squeezed away on a narrow terminal
     table.add_column(by, min_width=group_width, overflow="fold")
-    for col in ("calls/err/hit", "in (cached)", "out (reason)", "cost $", "saved $"):
+    for col in ("calls/err/hit", "questions", "in (cached)", "out (reason)", "cost $", "$ / 1k q", "saved $"):
         table.add_column(col, justify="right")
     for r in rows:
-        cost = f"{r.cost_usd:.6f}" + ("*" if r.unpriced_calls else "")
+        star = "*" if r.unpriced_calls else ""
         table.add_row(
             r.group,
             f"{r.calls}/{r.errors}/{r.cache_hits}",
+            f"{r.questions:,}",
             f"{r.input_tokens:,} ({r.cached_input_tokens:,})",
             f"{r.output_tokens:,} ({r.reasoning_tokens:,})",
-            cost,
+            f"{r.cost_usd:.6f}{star}",
+            f"{r.cost_per_1k_questions:.4f}{star}",
             f"{r.saved_usd:.6f}",
         )
     render.console.print(table)
     render.console.print(
-        "[dim]calls/err/hit: calls, failed, answered from the cache · in/out: tokens · saved: what the cache avoided[/]"
+        "[dim]calls/err/hit: calls, failed, answered from the cache · questions: requests that used a model · "
+        "in/out: tokens · $ / 1k q: cost per 1,000 questions · saved: what the cache avoided[/]"
     )
     if any(r.unpriced_calls for r in rows):
         render.console.print("* some calls used a model with no price in the table: their cost is not included")

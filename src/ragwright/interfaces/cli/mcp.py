@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -14,6 +15,8 @@ import typer
 from ragwright.app import Ragwright
 from ragwright.config import load_settings
 from ragwright.errors import UserError
+from ragwright.interfaces.cli.serve import LogFormatOpt
+from ragwright.observability.logging import logging_config
 from ragwright.service.keys import VERIFIED_KEY_SECONDS, KeyStore, key_path
 
 if TYPE_CHECKING:
@@ -94,6 +97,7 @@ def mcp_command(
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Path to ragwright.toml.")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")] = None,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Serve search, answer, list_documents, get_document and (write keys only) ingest to MCP clients."""
     from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
@@ -102,7 +106,11 @@ def mcp_command(
 
     key = _raw_key(ctx, key, key_file)
     settings = load_settings(config, data_dir=data_dir)
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    fmt = log_format or settings.logging.format
+    if fmt == "json":
+        logging.config.dictConfig(logging_config("json", "warning", base={"version": 1}))
+    else:
+        logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     limiter = KeyRateLimiter(
         rpm or settings.service.rate_limit_rpm, settings.service.rate_limit_storage, data_dir=settings.data_dir
     )
@@ -117,7 +125,8 @@ def mcp_command(
             with KeyStore(key_path(settings)) as keys:
                 server = build_server(tools, key_from_http, limiter, timeout=settings.service.request_timeout)
                 typer.echo(f"MCP over streamable HTTP at http://{host}:{port}/mcp (Bearer API keys)", err=True)
-                anyio.run(lambda: serve_http(server, keys, host=host, port=port))
+                log_config = logging_config(fmt, "warning")
+                anyio.run(lambda: serve_http(server, keys, host=host, port=port, log_config=log_config))
         else:
             from ragwright.interfaces.mcp.stdio import serve_stdio
 

@@ -6,12 +6,17 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from ragwright.config import load_settings
 from ragwright.errors import UserError
+
+LogFormatOpt = Annotated[
+    Literal["text", "json"] | None,
+    typer.Option("--log-format", help="text (default; [logging] format) or json: one object per line, with ids."),
+]
 
 
 def serve(
@@ -31,12 +36,14 @@ def serve(
         int,
         typer.Option("--workers", min=1, max=64, help="Server processes (see docs/serve.md for what is per process)."),
     ] = 1,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Serve the HTTP API: search, answers, OpenAI-compatible chat completions, documents and jobs."""
     import uvicorn
 
     from ragwright.interfaces.http.access_log import access_log_config
     from ragwright.interfaces.http.app import create_app
+    from ragwright.observability.logging import logging_config
 
     settings = load_settings(config, data_dir=data_dir)
     if log_level not in ("critical", "error", "warning", "info", "debug", "trace"):
@@ -47,7 +54,8 @@ def serve(
         "log_level": log_level,
         "access_log": access_log,
         "timeout_graceful_shutdown": int(settings.service.request_timeout) + 1,
-        "log_config": access_log_config(),  # no query strings in the access log: they may carry secrets
+        # no query strings in the access log (they may carry secrets); JSON lines with request ids when asked
+        "log_config": logging_config(log_format or settings.logging.format, log_level, base=access_log_config()),
     }
     if workers == 1:
         uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]

@@ -59,10 +59,13 @@ def ask(
     """Answer ``question`` from knowledge base ``kb`` within what the key may read (blocking; run it on a thread)."""
     scope = _scope(state, principal, kb, requested)
     if scope is None:
-        return _no_access(question)
-    tenant, filters = scope
-    with state.reader() as rw:
-        return rw.ask(question, tenant=tenant, filters=filters, history=history)
+        answer = _no_access(question)
+    else:
+        tenant, filters = scope
+        with state.reader() as rw:
+            answer = rw.ask(question, tenant=tenant, filters=filters, history=history, caller=principal.caller(kb))
+    state.metrics.observe_answer(answer)
+    return answer
 
 
 async def answer_events(
@@ -76,7 +79,9 @@ async def answer_events(
     """The answer as :class:`SentenceEvent` s, each sent once verified, then :class:`Done`."""
     scope = _scope(state, principal, kb, requested)
     if scope is None:
-        yield Done(_no_access(question))
+        answer = _no_access(question)
+        state.metrics.observe_answer(answer)
+        yield Done(answer)
         return
     tenant, filters = scope
     timeout = state.service.request_timeout
@@ -94,8 +99,17 @@ async def answer_events(
     with state.reader() as rw:
         asker: Asker = await to_thread(rw.asker, mode)
         async for event in stream_answer(
-            asker, tenant, question, filters=filters, history=history, stream=stream, to_thread=to_thread
+            asker,
+            tenant,
+            question,
+            filters=filters,
+            history=history,
+            stream=stream,
+            to_thread=to_thread,
+            caller=principal.caller(kb),
         ):
+            if isinstance(event, Done):
+                state.metrics.observe_answer(event.answer)
             yield event
 
 

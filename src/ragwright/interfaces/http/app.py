@@ -20,10 +20,11 @@ from ragwright.interfaces.http.docs_ui import install_docs
 from ragwright.interfaces.http.errors import install_error_handlers
 from ragwright.interfaces.http.limits import BodyLimit
 from ragwright.interfaces.http.metrics import MetricsMiddleware
-from ragwright.interfaces.http.routes import chat, documents, ops, search, traces
+from ragwright.interfaces.http.routes import agents, chat, documents, ops, search, traces, usage
 from ragwright.interfaces.http.state import ServiceState
 from ragwright.models.base import Embedder
 from ragwright.observability.asgi import TraceMiddleware
+from ragwright.observability.requests import RequestIdMiddleware
 from ragwright.service.keys import KeyStore
 
 _MB = 1024 * 1024
@@ -77,13 +78,14 @@ def create_app(
     app.state.service = state
     install_error_handlers(app)
     install_docs(app)
-    for module in (search, chat, documents, ops, traces):
+    for module in (search, chat, documents, ops, usage, agents, traces):
         app.include_router(module.router)
     app.add_middleware(
         BodyLimit, max_body=int(state.service.max_body_mb * _MB), max_upload=int(state.service.max_upload_mb * _MB)
     )
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
-    app.add_middleware(TraceMiddleware)  # outermost: its span covers the whole request
+    app.add_middleware(RequestIdMiddleware)  # outermost: every response carries X-Request-Id
+    app.add_middleware(TraceMiddleware)  # outermost of all: its span (and trace id) covers the whole request
     return app
 
 

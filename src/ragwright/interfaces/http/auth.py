@@ -18,8 +18,10 @@ from typing import Literal
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ragwright.gateway.types import RequestContext
 from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.state import ServiceState
+from ragwright.observability.requests import current_request_id, identify
 from ragwright.observability.tracing import annotate_caller, stage
 from ragwright.service.kbs import check_kb_name, store_tenant
 from ragwright.service.keys import MULTIPLE_AUTHORIZATION, ApiKey
@@ -51,6 +53,10 @@ class Principal:
         except Exception as exc:
             raise ApiError(400, "bad_request", str(exc)) from None
 
+    def caller(self, kb: str | None = None) -> RequestContext:
+        """Who is asking (tenant, key, ``kb``) with this request's id: the context of its model calls."""
+        return self.key.caller(kb, request_id=current_request_id())
+
     def filters(self, requested: Filters | None) -> Filters | None | Literal[False]:
         """Filters to pass to the store (None: unrestricted); ``False`` when the key may see nothing asked for."""
         return self.key.scope.narrow(requested)
@@ -65,7 +71,7 @@ def get_state(request: Request) -> ServiceState:
 
 
 def require(scope: str) -> Callable[..., Awaitable[Principal]]:
-    """A dependency that authenticates the request and checks ``scope`` (read, write or admin)."""
+    """A dependency that authenticates the request and checks ``scope`` (read, write, admin or approve)."""
 
     async def dependency(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
         with stage("authenticate"):
@@ -88,6 +94,7 @@ async def _authenticate(request: Request, creds: HTTPAuthorizationCredentials | 
     key = state.keys.verify(creds.credentials)
     if key is None:
         raise ApiError(401, "unauthorized", "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+    identify(key.tenant, key.key_id)  # for the log lines of this request
     try:
         await state.limiter.check(key.key_id)
     except ApiError:
@@ -101,3 +108,4 @@ async def _authenticate(request: Request, creds: HTTPAuthorizationCredentials | 
 
 require_read = require("read")
 require_write = require("write")
+require_approve = require("approve")

@@ -1,7 +1,9 @@
 """Prometheus metrics of one service, on its own registry (so two apps in one process do not collide).
 
 Labels are bounded: the route *template* (``/v1/jobs/{job_id}``, or ``other`` for unmatched paths), the method, and
-the status class (``2xx``...). No tenant, key, model or raw path label, whose values are unbounded.
+the status class (``2xx``...); for answers, the enums of :mod:`ragwright.answering.types` (who answered, why it
+abstained, why a model's answer was not used) and the pipeline's stage names. No tenant, key, model or raw path label,
+whose values are unbounded.
 
 With ``PROMETHEUS_MULTIPROC_DIR`` set before prometheus_client is imported (``ragwright serve --workers N`` does it),
 prometheus_client keeps every value in memory-mapped files in that directory, one per process, and
@@ -19,7 +21,14 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ragwright.answering.types import Answer
+
 _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+STAGES = frozenset(
+    [f"retrieve.{s}" for s in ("keyword", "embed", "vector", "fill", "fuse", "rerank", "fetch")]
+    + ["evidence", "generate", "answer"]
+)
+"""The stage names an answer's ``timings_ms`` may hold (``retrieve.total`` is their sum, so it is left out)."""
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -86,6 +95,54 @@ class Metrics:
         self.stream_errors = Counter(
             "ragwright_stream_errors_total", "Streams ended by an error event.", registry=self.registry
         )
+        self.answers = Counter(
+            "ragwright_answers_total", "Answers given, by who answered.", ["answered_by"], registry=self.registry
+        )
+        self.abstentions = Counter(
+            "ragwright_answer_abstentions_total",
+            "Answers that abstained, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.model_fallbacks = Counter(
+            "ragwright_answer_model_fallbacks_total",
+            "Answers where a model was asked but the extractive answer was given, by cause.",
+            ["cause"],
+            registry=self.registry,
+        )
+        self.verification_drops = Counter(
+            "ragwright_answer_verification_dropped_sentences_total",
+            "Generated sentences dropped because the evidence did not support them.",
+            registry=self.registry,
+        )
+        self.answerability = Histogram(
+            "ragwright_answer_answerability",
+            "Calibrated answerability of each question (abstains under the operating point).",
+            registry=self.registry,
+            buckets=tuple(round(0.05 * i, 2) for i in range(1, 21)),
+        )
+        self.stage_latency = Histogram(
+            "ragwright_answer_stage_duration_seconds",
+            "Time in each stage of answering a question.",
+            ["stage"],
+            registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+
+    def observe_answer(self, answer: Answer) -> None:
+        """Count one answer: who gave it, an abstention's reason, dropped sentences, answerability, stage times."""
+        self.answers.labels(answer.answered_by.value).inc()
+        if answer.abstention is not None:
+            self.abstentions.labels(answer.abstention.value).inc()
+        if answer.fallback is not None:
+            self.model_fallbacks.labels(answer.fallback.cause.value).inc()
+        if answer.flagged:
+            self.verification_drops.inc(len(answer.flagged))
+        if answer.answerability is not None:
+            self.answerability.observe(answer.answerability)
+        for stage, ms in answer.timings_ms.items():
+            if stage in STAGES:
+                self.stage_latency.labels(stage).observe(ms / 1000.0)
 
     def render(self) -> bytes:
         """Prometheus text: this registry, or in multiprocess mode the sum over every process's files."""

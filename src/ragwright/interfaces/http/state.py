@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ragwright.agents.service import runs_path
+from ragwright.agents.store import RunStore
 from ragwright.app import Ragwright
 from ragwright.config import Settings
 from ragwright.errors import RagwrightError, UnknownModel
@@ -130,6 +132,7 @@ class ServiceState:
         self.gateway = SyncGateway(gateway if gateway is not None else Gateway(settings, embedder=embedder))
         self.pool = RagwrightPool(settings, embedder, gateway=self.gateway)
         self.job_store = JobStore(settings.data_dir / "service.sqlite")
+        self.agent_runs = RunStore(runs_path(settings))
         self.jobs = JobRunner(settings, on_done=self._job_done, store=self.job_store)
         self.limiter = KeyRateLimiter(
             self.service.rate_limit_rpm, self.service.rate_limit_storage, data_dir=settings.data_dir
@@ -139,6 +142,7 @@ class ServiceState:
         self._models_lock = threading.Lock()
         self._index_seen = False
         self.jobs.recover()  # jobs of a server process that died: queued ones run, running ones are reconciled
+        self.agent_runs.recover()  # agent runs of a process that died: paused, calls in flight handed to a human
 
     def chat_model(self, name: str) -> ChatModel:
         """The gateway model behind an OpenAI model name: only names ``GET /v1/models`` lists (an arbitrary
@@ -221,5 +225,6 @@ class ServiceState:
         self.job_store.close()
         if self._traces is not None:
             self._traces.close()
+        self.agent_runs.close()
         self.kbs.close()
         self.keys.close()

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ragwright.interfaces.mcp.server import SCOPE_KEY
 from ragwright.observability.asgi import TraceMiddleware
+from ragwright.observability.requests import RequestIdMiddleware, identify
 from ragwright.observability.tracing import annotate_caller
 from ragwright.service.keys import MULTIPLE_AUTHORIZATION, KeyStore
 
@@ -58,6 +59,7 @@ class BearerKeyAuth:
             await _unauthorized(send, "invalid or revoked API key")
             return
         scope[SCOPE_KEY] = key
+        identify(key.tenant, key.key_id)
         annotate_caller(key.tenant, key.key_id)
         await self.app(scope, receive, send)
 
@@ -107,14 +109,21 @@ def build_http_app(
         host=host,
         max_request_body_size=MAX_BODY_BYTES,
     )
-    return TraceMiddleware(BearerKeyAuth(inner, keys), paths=frozenset({MCP_PATH}))
+    return TraceMiddleware(RequestIdMiddleware(BearerKeyAuth(inner, keys)), paths=frozenset({MCP_PATH}))
 
 
-async def serve_http(server: Server[Any], keys: KeyStore, *, host: str, port: int, log_level: str = "warning") -> None:
+async def serve_http(
+    server: Server[Any],
+    keys: KeyStore,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "warning",
+    log_config: dict[str, Any] | None = None,
+) -> None:
     """Run the authenticated streamable HTTP app with uvicorn until interrupted."""
     import uvicorn
 
-    config = uvicorn.Config(
-        build_http_app(server, keys, host=host), host=host, port=port, log_level=log_level, lifespan="on"
-    )
+    app = build_http_app(server, keys, host=host)
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on", log_config=log_config)
     await uvicorn.Server(config).serve()

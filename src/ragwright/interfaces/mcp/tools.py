@@ -27,6 +27,7 @@ from ragwright.errors import UserError
 from ragwright.interfaces.http.jobs import JobRunner
 from ragwright.interfaces.mcp.access import store_tenant
 from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, IngestArgs, ListDocumentsArgs, SearchArgs
+from ragwright.observability.requests import current_request_id
 from ragwright.retrieval.retriever import Hit
 from ragwright.service.keys import ApiKey
 from ragwright.service.pages import DocumentPage, decode_cursor, document_page
@@ -157,7 +158,10 @@ class RagTools:
                 "closest": [],
             }
         tenant = store_tenant(key, args.knowledge_base)
-        ans: Answer = await _in_thread(lambda: self.rw.ask(args.question, tenant=tenant, filters=filters or None))
+        caller = key.caller(args.knowledge_base, request_id=current_request_id())
+        ans: Answer = await _in_thread(
+            lambda: self.rw.ask(args.question, tenant=tenant, filters=filters or None, caller=caller)
+        )
         return {
             "question": ans.question,
             "answer": ans.text,

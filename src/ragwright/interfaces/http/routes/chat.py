@@ -23,7 +23,7 @@ from ragwright.answering.conversation import Turn
 from ragwright.answering.stream import SentenceEvent, StreamEvent
 from ragwright.errors import ProviderTimeout, StreamInterrupted, UnknownModel
 from ragwright.gateway.base import ChatModel
-from ragwright.gateway.types import ChatRequest, Chunk, Message, RequestContext, Role
+from ragwright.gateway.types import ChatRequest, Chunk, Message, Role
 from ragwright.interfaces.http.answering import answer_events, ask, token_usage
 from ragwright.interfaces.http.auth import Principal, get_state, require_read
 from ragwright.interfaces.http.errors import ApiError, translate
@@ -206,7 +206,7 @@ def _gateway_request(principal: Principal, body: ChatCompletionIn) -> ChatReques
         max_tokens=body.max_completion_tokens or body.max_tokens,
         seed=body.seed,
         stop=stop,
-        context=RequestContext(tenant=principal.tenant, key_id=principal.key.key_id, tags=principal.key.tags),
+        context=principal.caller(),
     )
 
 

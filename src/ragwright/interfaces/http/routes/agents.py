@@ -1,0 +1,182 @@
+"""Agent runs over HTTP: start one (``POST /v1/agent/runs``, server-sent events), read it, approve its paused calls.
+
+A run acts as the key that started it: its tools read what that key may read. Reading a run follows the job rule
+(:meth:`ragwright.service.access.TagScope.covers`): the same tenant, and a key whose tags cover the starter's, since a
+run's tool outputs quote documents. Approving or denying needs the ``approve`` scope (admin keys have it) on top.
+
+Events (``event: <kind>``, ``data: <json>``): ``step``, ``thought``, ``tool_call``, ``tool_result``,
+``approval_required`` (the run pauses; it is saved and survives a restart), ``final``, ``stopped``, ``failed``, and
+``error`` if the server fails mid-stream. With ``"stream": false`` the response is the run as JSON once it ends or
+pauses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import ExitStack
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragwright.agents.kb_tools import kb_tools
+from ragwright.agents.records import AgentEvent, Decision
+from ragwright.agents.runner import AgentRunner
+from ragwright.agents.service import OnGatewayLoop, agent_model_name, default_limits, native_tool_calls
+from ragwright.agents.store import RunState
+from ragwright.agents.tools import Toolbox, ToolContext
+from ragwright.interfaces.http.auth import Principal, get_state, require_approve, require_read
+from ragwright.interfaces.http.errors import ApiError, translate
+from ragwright.interfaces.http.schemas import ERRORS, KbName
+from ragwright.interfaces.http.sse import SSE_HEADERS, sse
+from ragwright.interfaces.http.state import ServiceState
+from ragwright.interfaces.mcp.tools import RagTools
+from ragwright.service.access import TagScope
+
+router = APIRouter(tags=["agents"])
+Reader = Annotated[Principal, Depends(require_read)]
+Approver = Annotated[Principal, Depends(require_approve)]
+
+
+class AgentRunIn(BaseModel):
+    """The body of ``POST /v1/agent/runs``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: str = Field(min_length=1, max_length=8000)
+    knowledge_base: KbName = "default"
+    model: str | None = Field(None, max_length=200, description="A model GET /v1/models lists (default [agent].model).")
+    max_usd: float | None = Field(None, gt=0.0, le=1000.0)
+    max_steps: int | None = Field(None, ge=1, le=200)
+    approve: Literal["ask", "none"] = Field(
+        "ask", description="Calls that need approval: pause for a human (ask) or deny them (none)."
+    )
+    stream: bool = True
+
+
+class DecisionIn(BaseModel):
+    """One decision on a paused call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    call_id: str = Field(min_length=1, max_length=200)
+    approve: bool
+    arguments: dict[str, Any] | None = Field(None, description="Edited arguments (validated like the model's).")
+    reason: str = Field("", max_length=2000)
+    outcome: str | None = Field(None, max_length=20_000, description="For a call whose outcome is unknown.")
+
+
+class ApprovalsIn(BaseModel):
+    """The body of ``POST /v1/agent/runs/{run_id}/approvals``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decisions: list[DecisionIn] = Field(min_length=1, max_length=50)
+    stream: bool = True
+
+
+def _visible(state: ServiceState, principal: Principal, run_id: str) -> RunState:
+    run = state.agent_runs.get_run(run_id, tenant=principal.tenant)
+    if run is None or not principal.key.scope.covers(TagScope(run.key.tags)):
+        raise ApiError(404, "not_found", f"no agent run {run_id!r}")
+    return run
+
+
+def _summary(state: ServiceState, run: RunState) -> dict[str, Any]:
+    data = run.to_dict()
+    for private in ("messages", "key", "owner"):
+        data.pop(private)
+    data["key_id"] = run.key.key_id
+    data["calls"] = [c.to_dict() for c in state.agent_runs.calls(run.id)]
+    return data
+
+
+def _runner(state: ServiceState, model: str, lease: ExitStack) -> AgentRunner:
+    """A runner whose tools use the current index for as long as ``lease`` is open (the run may outlive a refresh)."""
+    chat = OnGatewayLoop(state.gateway, state.chat_model(model))  # only models GET /v1/models lists
+    rw = lease.enter_context(state.pool.use())
+    tools = Toolbox.of(kb_tools(RagTools(rw))).requiring_approval(state.settings.agent.require_approval)
+    return AgentRunner(chat, tools, state.agent_runs, native_tools=native_tool_calls(state.settings.agent, model))
+
+
+async def _respond(
+    state: ServiceState, run: RunState, events: AsyncIterator[AgentEvent], lease: ExitStack, stream: bool
+) -> Any:
+    if not stream:
+        with lease:
+            async for _ in events:
+                pass
+        return _summary(state, run)
+
+    async def body() -> AsyncIterator[bytes]:
+        with lease:
+            try:
+                async for event in events:
+                    yield sse(event.to_dict(), event.kind)
+            except Exception as exc:  # after the first byte: an explicit error event, never a silent truncation
+                err = translate(exc)
+                yield sse({"type": err.type, "message": err.message}, "error")
+
+    return StreamingResponse(body(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.post("/v1/agent/runs", responses=ERRORS)
+async def start_run(body: AgentRunIn, request: Request, principal: Reader) -> Any:
+    """Start an agent run as this key over one knowledge base; events stream as they happen."""
+    state = get_state(request)
+    principal.store_tenant(body.knowledge_base)  # a bad name is a 400 before anything runs
+    model = agent_model_name(state.settings, body.model)
+    limits = default_limits(state.settings.agent, max_usd=body.max_usd, max_steps=body.max_steps)
+    ctx = ToolContext(principal.key, kb=body.knowledge_base)
+    lease = ExitStack()
+    try:
+        runner = _runner(state, model, lease)
+        run = runner.new_run(body.task, ctx, model=model, limits=limits, approve=body.approve)
+    except BaseException:
+        lease.close()
+        raise
+    return await _respond(state, run, runner.drive(run), lease, body.stream)
+
+
+@router.get("/v1/agent/runs", responses=ERRORS)
+async def list_runs(request: Request, principal: Reader) -> dict[str, Any]:
+    """This tenant's recent runs that the key may read, newest first."""
+    state = get_state(request)
+    runs = [r for r in state.agent_runs.list_runs(principal.tenant) if principal.key.scope.covers(TagScope(r.key.tags))]
+    return {"data": [{"id": r.id, "status": r.status.value, "task": r.task, "created_at": r.created_at} for r in runs]}
+
+
+@router.get("/v1/agent/runs/{run_id}", responses=ERRORS)
+async def get_run(run_id: str, request: Request, principal: Reader) -> dict[str, Any]:
+    """One run: status, answer, usage, limits and every tool call with its arguments and outcome."""
+    state = get_state(request)
+    return _summary(state, _visible(state, principal, run_id))
+
+
+@router.post("/v1/agent/runs/{run_id}/approvals", responses=ERRORS)
+async def approve_calls(run_id: str, body: ApprovalsIn, request: Request, principal: Approver) -> Any:
+    """Approve (optionally with edited arguments) or deny a paused run's calls, and let it go on."""
+    state = get_state(request)
+    run = _visible(state, principal, run_id)
+    decisions = [Decision(d.call_id, d.approve, d.arguments, d.reason, d.outcome) for d in body.decisions]
+    lease = ExitStack()
+    try:
+        events = _runner(state, run.model, lease).resume(run, decisions)
+        first = await anext(events)  # AgentRunError (not paused, unknown call) is a plain 409 before any byte
+    except StopAsyncIteration:
+        lease.close()
+        return _summary(state, run)
+    except BaseException:
+        lease.close()
+        raise
+
+    async def chained() -> AsyncIterator[AgentEvent]:
+        yield first
+        async for event in events:
+            yield event
+
+    return await _respond(state, run, chained(), lease, body.stream)
+
+
+__all__ = ["router"]
