@@ -13,6 +13,7 @@ other ``ConfigError`` (server setup)            500     internal_error          
 ``NotIndexedError`` (index/embedder mismatch)   503     unavailable             index_unusable
 ``AccessDenied`` (the key's tags forbid it)      403     forbidden               forbidden
 ``AgentRunError`` (e.g. the run is not paused)   409     conflict                conflict
+``TraceNotFound`` (or another tenant's trace)    404     not_found               not_found
 other ``UserError``                             400     bad_request             bad_request
 ``RateLimited``                                 429     rate_limited            rate_limit_exceeded  + Retry-After
 ``BudgetExceeded``                              429     budget_exceeded         budget_exceeded      + Retry-After
@@ -78,6 +79,7 @@ from ragwright.errors import (
     SecretMissing,
     StoreError,
     StreamInterrupted,
+    TraceNotFound,
     UnknownModel,
     UserError,
 )
@@ -141,6 +143,8 @@ def _classify(exc: BaseException, text: str) -> HttpError:
         return HttpError(403, "forbidden", "forbidden", text)
     if isinstance(exc, AgentRunError):
         return HttpError(409, "conflict", "conflict", text)
+    if isinstance(exc, TraceNotFound):
+        return HttpError(404, "not_found", "not_found", text)
     if isinstance(exc, UserError):
         return HttpError(400, "bad_request", "bad_request", text)
     if isinstance(exc, DiskFull) or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):

@@ -57,7 +57,7 @@ def test_no_server_errors_and_schema_conformance(
 ) -> None:
     schema, auth = live
     operations = _operations(schema)
-    assert len(operations) == 16
+    assert len(operations) == 18
     skipped: list[str] = []
     for operation in operations:
 

@@ -87,7 +87,7 @@ def test_retention_deletes_old_traces_then_the_oldest_until_the_file_fits_and_va
 def test_deleting_a_document_purges_its_text_from_stored_traces_and_from_spans_still_in_flight(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path)
     store = SQLiteTraceStore(settings.trace_store_path)
-    now = time.time_ns()
+    now = time.time_ns() - 10**9  # the question was asked a second before the document is deleted
     retrieval, chat, root = _trace("a" * 32, "acme", now, doc="secret.md")
     store.write([retrieval, root])  # the chat span (with content) is still in the exporter's queue
     store.write(_trace("b" * 32, "acme", now, doc="other.md"))

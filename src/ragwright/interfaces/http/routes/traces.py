@@ -15,8 +15,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
+from ragwright.errors import TraceNotFound
 from ragwright.interfaces.http.auth import Principal, get_state, require
-from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.limits import run_blocking
 from ragwright.interfaces.http.schemas import ERRORS
 from ragwright.interfaces.http.state import ServiceState
@@ -102,7 +102,7 @@ def _trace(state: ServiceState, principal: Principal, trace_id: str) -> TraceOut
     store = state.trace_store()
     detail = None if store is None else store.get(trace_id, tenant=principal.tenant)
     if detail is None:
-        raise ApiError(404, "not_found", f"no trace {trace_id!r}")
+        raise TraceNotFound(f"no trace {trace_id!r}")
 
     def fetch(tenant: str, ids: Sequence[str]) -> list[StoredChunk]:
         if not state.index_exists():
