@@ -34,6 +34,7 @@ from ragwright.bench.abstention import QuestionResult, summarise
 
 MAX_FALSE_ABSTENTION = 0.05
 L2 = 1.0
+HAND_SET_SUPPORT = 0.35
 # The direction each feature must push the probability (more support, coverage, score margin -> more answerable;
 # missing rare terms, numbers, names or answer type -> less). A fitted coefficient of the wrong sign (collinear
 # features trading off) is set to zero and the rest refitted, so the shipped model is monotone in every feature.
@@ -54,6 +55,12 @@ EXPECTED_SIGN = {
     "numbers_missing": -1,
     "entities_missing": -1,
     "type_mismatch": -1,
+    "phrase_coverage": 1,
+    "sentence_phrase_coverage": 1,
+    "names_missing": -1,
+    "sentence_entities_missing": -1,
+    "dense_standout": 1,
+    "bm25_standout": 1,
 }
 
 
@@ -140,6 +147,26 @@ def evaluate(model: AnswerabilityModel, records: list[QuestionResult]) -> dict[s
     return summarise(redone)
 
 
+def evaluate_hand_set_rule(records: list[QuestionResult], below: float = HAND_SET_SUPPORT) -> dict[str, Any]:
+    """The rule the model replaced (abstain when the best support is under 0.35), on the same questions."""
+    redone = [
+        QuestionResult(
+            r.dataset,
+            r.part,
+            r.qid,
+            r.answerable,
+            r.features["support_best"] < below,
+            r.answerability,
+            r.gold_top5,
+            r.features["support_best"] >= below and r.best_evidence_gold,
+            r.features,
+            r.best_evidence_gold,
+        )
+        for r in records
+    ]
+    return summarise(redone)
+
+
 def _pairs(items: list[str]) -> dict[str, Path]:
     return {k: Path(v) for k, v in (i.split("=", 1) for i in items)}
 
@@ -156,7 +183,7 @@ def main() -> None:
     assert all(r.part == "train" for recs in train.values() for r in recs), "fitting data must be train parts"
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     provenance = {
-        "version": "answerability-v1",
+        "version": "answerability-v2",
         "fitted": datetime.now(UTC).strftime("%Y-%m-%d"),
         "fitted_on": {k: len(v) for k, v in train.items()},
         "method": "L2 logistic regression (IRLS, lambda=1) on standardised features, coefficients sign-constrained "
@@ -174,6 +201,11 @@ def main() -> None:
         args.write.write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")
     tests = {k: load_records(p) for k, p in _pairs(args.evaluate).items()}
     report["test"] = {k: evaluate(model, v) for k, v in tests.items()}
+    report["hand_set_rule_support_below_0.35"] = {
+        f"{k} {part}": evaluate_hand_set_rule(v)
+        for part, recs in (("train", train), ("test", tests))
+        for k, v in recs.items()
+    }
     if args.lodo:
         report["leave_one_dataset_out"] = {}
         for name in train:

@@ -180,10 +180,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     retriever = Retriever(store, _Precomputed(name, dim, lookup), retrieval)
 
     exact_lat = exact_latencies(store, qvecs[: args.exact_queries])
+    print(f"exact dense at {len(corpus)}: p50 {pct(exact_lat, 50)} ms", flush=True)
 
     t0 = time.perf_counter()
     store.build_vector_index(TENANT)
     build_s = time.perf_counter() - t0
+    print(f"HNSW index built in {build_s:.0f} s", flush=True)
     with store._pool.connection() as conn:
         index_bytes = conn.execute("SELECT pg_relation_size(to_regclass(%s))", (index_name(TENANT),)).fetchone()[0]
         table_bytes = conn.execute(
@@ -199,6 +201,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         dense_lat.append(time.perf_counter() - t0)
         got = {chunk_ids[h.chunk_id] for h in hits}
         recalls.append(len(got & exact) / 10.0)
+    print(f"recall@10 {np.mean(recalls):.4f}, HNSW p50 {pct(dense_lat, 50)} ms", flush=True)
     hybrid_lat: list[float] = []
     for _ in range(args.rounds):
         for text in texts:

@@ -12,7 +12,8 @@ import pytest
 
 from ragwright.errors import SchemaVersionError
 from ragwright.gateway.ledger import UsageLedger, UsageRecord
-from ragwright.interfaces.http.jobs import Job, JobStore
+from ragwright.interfaces.http.job_store import SQLiteJobStore
+from ragwright.interfaces.http.jobs import Job
 from ragwright.service.kbs import KnowledgeBases
 from ragwright.service.keys import KeyStore
 from ragwright.service.ratelimit_sqlite import SqliteWindow
@@ -141,7 +142,7 @@ def test_service_file_from_the_previous_version(tmp_path: Path) -> None:
     db.close()
 
     kbs = KnowledgeBases(path)
-    jobs = JobStore(path)  # two components, one file, one migrations table
+    jobs = SQLiteJobStore(path)  # two components, one file, one migrations table
     assert kbs.list("acme") == ["default", "handbook"]
     got = jobs.get("j1")
     assert got is not None and got.status == "running" and got.tags == ("x",)

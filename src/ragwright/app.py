@@ -28,6 +28,7 @@ from ragwright.ingest.pipeline import Ingestor, IngestReport, ProgressCallback
 from ragwright.models.base import Embedder, Reranker, TextGenerator
 from ragwright.models.registry import embedder_from_settings, make_generator, reranker_from_settings
 from ragwright.observability.tracing import configure as configure_tracing
+from ragwright.prompts.registry import PromptRegistry, PromptSource
 from ragwright.retrieval.retriever import Mode, Retriever, SearchResult
 from ragwright.store.base import Filters, Store
 from ragwright.store.sqlite import SQLiteStore
@@ -58,6 +59,9 @@ class Ragwright:
         self._generator = generator
         self._gateway = gateway
         self._owns_gateway = gateway is None
+        self._prompts: PromptRegistry | None = None
+        self.prompt_pins: dict[str, int | str] = {}
+        """Prompt versions (or labels) to serve instead of ``production``, by name: eval runs compare versions so."""
         configure_tracing(settings)  # process-wide, once per distinct [observability]; nothing when it is off
 
     # -- parts, built on first use ------------------------------------------------------------------------------
@@ -97,6 +101,25 @@ class Ragwright:
         if self._store is None and not self.settings.uses_postgres and not self.settings.index_path.exists():
             raise NotIndexedError(f"no index at {self.settings.index_path}: run `ragwright ingest PATH` first")
         return self.store
+
+    @property
+    def prompts(self) -> PromptRegistry:
+        """The prompt registry, in the index's database (the SQLite index file, or the PostgreSQL store's)."""
+        if self._prompts is None:
+            if self.settings.uses_postgres:
+                from ragwright.prompts.postgres import PostgresPromptStore
+
+                self._prompts = PromptRegistry(PostgresPromptStore(self.settings.store_dsn()))
+            else:
+                from ragwright.prompts.store import SQLitePromptStore
+
+                self._prompts = PromptRegistry(SQLitePromptStore(self.settings.index_path))
+        return self._prompts
+
+    @property
+    def prompt_source(self) -> PromptSource:
+        """What the answerer renders from: the registry, with :attr:`prompt_pins` applied."""
+        return self.prompts.pinned(self.prompt_pins) if self.prompt_pins else self.prompts
 
     @cached_property
     def reranker(self) -> Reranker | None:
@@ -176,7 +199,7 @@ class Ragwright:
         """The answerer for ``generator`` (default: the configured one), on this app's retriever and gateway."""
         gen_name = generator or self.settings.answer.generator
         chat = self.gateway.chat if gen_name != "extractive" else None
-        return Asker(self.retriever, self.embedder, self.settings.answer, chat)
+        return Asker(self.retriever, self.embedder, self.settings.answer, chat, prompts=self.prompt_source)
 
     def ask(
         self,
@@ -202,3 +225,6 @@ class Ragwright:
             self._gateway = None
         if self._store is not None:
             self._store.close()
+        if self._prompts is not None:
+            self._prompts.close()
+            self._prompts = None

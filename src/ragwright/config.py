@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -117,7 +117,7 @@ class PostgresSettings(BaseModel):
 
     pool_max: int = Field(8, ge=1, le=256, description="Most connections the store's pool opens.")
     hnsw_min_chunks: int = Field(
-        50_000,
+        10_000,
         ge=1,
         description="Tenant size (chunks) from which dense search uses an HNSW index instead of an exact scan "
         "(bench/store_scale.py measured the exact scan's cost; docs/postgres.md).",
@@ -352,6 +352,32 @@ class LoggingSettings(BaseModel):
     )
 
 
+class McpServerSettings(BaseModel):
+    """``[agent.mcp_servers.NAME]``: another MCP server whose tools agents may call (stdio ``command`` or ``url``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: list[str] | None = Field(None, min_length=1, description="Start it as a subprocess speaking stdio.")
+    url: str | None = Field(None, pattern=r"^https?://", description="Or reach it over streamable HTTP.")
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Environment for a stdio server; values may be env:VAR / file:PATH secrets."
+    )
+    tenants: list[str] = Field(
+        min_length=1, description='The tenants whose runs may use it ("*" for every tenant): servers are per tenant.'
+    )
+    read_only: list[str] = Field(
+        default_factory=list,
+        description="Its tools that have no side effects; every other tool of the server needs approval.",
+    )
+    timeout: float = Field(30.0, gt=0.0, le=600.0, description="Seconds per call, connection included.")
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerSettings:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("give exactly one of command (stdio) or url (HTTP)")
+        return self
+
+
 class AgentSettings(BaseModel):
     """``[agent]``: which model an agent run uses and the limits a run gets unless the caller sets its own."""
 
@@ -365,6 +391,9 @@ class AgentSettings(BaseModel):
     )
     approve: Literal["ask", "all", "none"] = Field(
         "ask", description="Tool calls that need approval: ask a human (the run pauses), approve all, or deny all."
+    )
+    mcp_servers: dict[str, McpServerSettings] = Field(
+        default_factory=dict, description="Other MCP servers whose tools agents may call, by name (tools: NAME__tool)."
     )
     require_approval: list[str] = Field(
         default_factory=list,
@@ -431,9 +460,14 @@ class Settings(BaseSettings):
         dsn = resolve_secret(self.store) if self.store.startswith(("env:", "file:")) else self.store
         if not isinstance(dsn, str) or not dsn.startswith(("postgresql://", "postgres://")):
             raise ConfigError(f"store {self.store.partition(':')[0]}:... does not hold a postgresql:// DSN")
+        import psycopg
         from psycopg.conninfo import conninfo_to_dict
 
-        remember_secret(str(conninfo_to_dict(dsn).get("password") or "") or None)
+        try:
+            info = conninfo_to_dict(dsn)
+        except psycopg.Error:  # its message may quote the DSN, password included
+            raise ConfigError(f"store {self.store.partition(':')[0]}:... is not a valid postgresql:// DSN") from None
+        remember_secret(str(info.get("password") or "") or None)
         return dsn
 
     @property

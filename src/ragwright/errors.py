@@ -13,7 +13,9 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── AccessDenied          the key's tags do not allow this write (service.access.TagScope)
     │   ├── TraceNotFound         no stored trace with that id (for this tenant): 404 over HTTP
     │   ├── AgentRunError         an agent run cannot do that (not paused, unknown call, invalid edited arguments)
-    │   └── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
+    │   ├── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
+    │   └── PromptError           a prompt version, label or A/B split that cannot be made (bad template, variables)
+    │       └── PromptNotFound    no such prompt, version or label in this tenant (404 over HTTP)
     ├── IngestError               one source could not be turned into chunks (reported per file, the run goes on)
     │   ├── UnsupportedFileError  no loader for this extension
     │   ├── EmptyDocumentError    nothing to index after extraction
@@ -25,6 +27,7 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   └── ResourceLimitError    parsing one file ran past the ingest worker's CPU or memory limit
     ├── StoreError                the index could not be read or written
     │   ├── SchemaVersionError    a SQLite file (index, keys, jobs, ledger, ...) was written by a newer ragwright
+    │   ├── StoreUnavailable      the database server cannot be reached or refuses the connection
     │   └── DiskFull              a write failed because the disk (or the database's size cap) is full; reads go on
     ├── ModelError                a local model could not be loaded or run
     │   ├── RemoteModelError      a remote embedding or re-ranking endpoint failed after retries, or answered nonsense
@@ -99,6 +102,15 @@ class InvalidFilterError(UserError):
     """A search filter that cannot be used (``store.base.check_glob`` says why)."""
 
 
+class PromptError(UserError):
+    """A prompt registry request that cannot be honoured: a template using an undeclared variable, a declared
+    variable the template never uses, a bad name or label, a render without a declared variable."""
+
+
+class PromptNotFound(PromptError):
+    """No prompt, version or label of that name in the caller's tenant (another tenant's read as missing)."""
+
+
 class IngestError(RagwrightError):
     """A single source could not be ingested; `reason` is the one-line explanation shown to the user."""
 
@@ -149,8 +161,16 @@ class ResourceLimitError(IngestError):
         self.limit = limit
 
 
+class TargetNotEmpty(UserError):
+    """`ragwright migrate` found data in the target that no earlier run of this migration put there."""
+
+
 class StoreError(RagwrightError):
     """The index could not be read or written."""
+
+
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached, or refuses the connection (wrong host, port, user or password)."""
 
 
 class SchemaVersionError(StoreError):

@@ -12,6 +12,7 @@ raised                                          status  ``type``                
 other ``ConfigError`` (server setup)            500     internal_error          gateway_misconfigured
 ``NotIndexedError`` (index/embedder mismatch)   503     unavailable             index_unusable
 ``AccessDenied`` (the key's tags forbid it)      403     forbidden               forbidden
+``PromptNotFound``                              404     not_found               prompt_not_found
 ``AgentRunError`` (e.g. the run is not paused)   409     conflict                conflict
 ``TraceNotFound`` (or another tenant's trace)    404     not_found               not_found
 other ``UserError``                             400     bad_request             bad_request
@@ -69,6 +70,7 @@ from ragwright.errors import (
     GatewayError,
     ModelError,
     NotIndexedError,
+    PromptNotFound,
     ProviderConnectionError,
     ProviderHTTPError,
     ProviderProtocolError,
@@ -141,6 +143,8 @@ def _classify(exc: BaseException, text: str) -> HttpError:
         return HttpError(503, "unavailable", "model_unavailable", text)
     if isinstance(exc, AccessDenied):
         return HttpError(403, "forbidden", "forbidden", text)
+    if isinstance(exc, PromptNotFound):
+        return HttpError(404, "not_found", "prompt_not_found", text)
     if isinstance(exc, AgentRunError):
         return HttpError(409, "conflict", "conflict", text)
     if isinstance(exc, TraceNotFound):

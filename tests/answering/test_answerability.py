@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ragwright.answering.answerability import AnswerabilityModel, load_model, operating_point, shipped_model
-from ragwright.answering.features import FEATURE_NAMES, AnswerabilityFeatures, AnswerType, answer_type
+from ragwright.answering.features import FEATURE_NAMES, AnswerabilityFeatures, AnswerType, answer_type, name_phrases
 from ragwright.app import Ragwright
 from ragwright.config import Settings
 from ragwright.errors import UserError
@@ -35,6 +35,8 @@ def _features(**values: float) -> AnswerabilityFeatures:
         "numbers_missing": 0.0,
         "entities_missing": 0.0,
         "type_mismatch": 0.0,
+        "names_missing": 0.0,
+        "sentence_entities_missing": 0.0,
     }
     return AnswerabilityFeatures(**(base | values))
 
@@ -47,6 +49,33 @@ def test_answer_type_cues() -> None:
     assert answer_type("Who designed the unit?") == AnswerType.PERSON
     assert answer_type("Where was it designed?") == AnswerType.PLACE
     assert answer_type("What does the warranty cover?") == AnswerType.NONE
+
+
+def test_name_phrases_are_runs_of_capitalised_words_after_the_first() -> None:
+    assert name_phrases("Who leads The Islamic State in Iraq?") == ["islamic state"]
+    assert name_phrases("When was the British Nationality Act passed by Parliament?") == ["british nationality act"]
+    assert name_phrases("What Year did Tesla die?") == []  # single capitalised words are entities, not phrases
+    assert name_phrases("How many universities does Newcastle have?") == []
+
+
+def test_phrase_and_name_features(settings: Settings, tmp_path: Path) -> None:
+    write(tmp_path / "docs/aurora.md", DOC)
+    app = Ragwright(settings)
+    app.ingest([tmp_path / "docs"])
+    try:
+        yes = app.ask("How long is the Aurora Heat Pump compressor covered?").features
+        other_name = app.ask("How long is the Borealis Heat Pump compressor covered?").features
+        plain = app.ask("How long is the compressor covered?").features
+        scattered = app.ask("Which parts run in night mode for ten years?").features
+    finally:
+        app.close()
+    assert yes is not None and other_name is not None and plain is not None and scattered is not None
+    assert yes.names_missing == 0.0 and yes.sentence_entities_missing == 0.0  # the name is the document's title
+    assert other_name.names_missing == 1.0 and other_name.sentence_entities_missing > 0.0
+    assert plain.phrase_coverage == 1.0 and plain.sentence_phrase_coverage == 1.0  # "compressor is covered"
+    assert yes.phrase_coverage > other_name.phrase_coverage  # "Aurora Heat" is in the title, "Borealis Heat" nowhere
+    assert scattered.sentence_phrase_coverage < 0.5  # "night mode" and "ten years" are in different sentences
+    assert yes.bm25_standout >= 0.0 and -1.0 <= yes.dense_standout <= 1.0
 
 
 def test_features_of_an_answerable_and_an_unanswerable_question(settings: Settings, tmp_path: Path) -> None:
@@ -90,6 +119,9 @@ def test_shipped_model_loads_gives_probabilities_and_is_monotone_in_the_obvious_
         ("numbers_missing", -1),
         ("entities_missing", -1),
         ("type_mismatch", -1),
+        ("phrase_coverage", 1),
+        ("names_missing", -1),
+        ("bm25_standout", 1),
     ]:
         lo, hi = (model.probability(replace(base, **{name: v})) for v in (0.0, 1.0))
         assert (hi - lo) * direction >= 0, name

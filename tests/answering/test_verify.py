@@ -13,15 +13,16 @@ from ragwright.answering.generative import check_citations
 from ragwright.answering.service import Asker
 from ragwright.answering.types import AnsweredBy
 from ragwright.answering.verify import EvidenceText, Failure, numbers, verify_offline
-from ragwright.answering.verify_judge import SYSTEM as JUDGE_SYSTEM
 from ragwright.answering.verify_judge import ModelJudge, probability_of_yes
 from ragwright.app import Ragwright
 from ragwright.config import Settings
 from ragwright.errors import ProviderHTTPError
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, TokenLogprob
+from ragwright.prompts.packaged import packaged
 from ragwright.testing import FakeChatModel, FakeEmbedder, FakeGenerator, Reply
 from tests.conftest import write
 
+JUDGE_SYSTEM = packaged("verify_judge").render().strip()
 PASSAGE = [
     "The Aurora heat pump was designed in Oslo by Nordvarme in 2019.",
     "The outdoor unit runs at 38 dB in night mode.",

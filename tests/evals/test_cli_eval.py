@@ -63,7 +63,7 @@ def test_import_run_report_compare_gate(tmp_path: Path, monkeypatch: pytest.Monk
     assert report.exit_code == 0 and "<svg" in (tmp_path / "out/report.html").read_text()
 
     compare = cli.invoke(eval_app, ["compare", "runs/hybrid.json", "runs/bm25.json", "--json"])
-    deltas = {d["metric"]: d for d in json.loads(compare.stdout)}
+    deltas = {d["metric"]: d for d in json.loads(compare.stdout)["metrics"]}
     expected = (
         runs["bm25"]["summary"]["metrics"]["mrr@10"]["mean"] - runs["hybrid"]["summary"]["metrics"]["mrr@10"]["mean"]
     )

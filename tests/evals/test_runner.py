@@ -70,7 +70,7 @@ async def test_run_records_every_case_with_real_scores(
     assert all(m.errors == 0 for m in summary.metrics.values())
     assert summary.judge.calls == judge_model.calls and summary.judge.tokens_per_1k_questions > 0
     assert set(summary.by_tag) >= {"answerable", "unanswerable", "Aurora"}
-    assert run.prompt_versions["support"].startswith("support/v1#") and run.config["judge"] == "fake:judge"
+    assert run.prompt_versions["support"].startswith("judge_support/v1#") and run.config["judge"] == "fake:judge"
     assert run.judge_note is None
     judge.close()
     # a second run over a warm cache calls the judge model zero times

@@ -1,4 +1,8 @@
-"""A real uvicorn server on 127.0.0.1 (port 0) running the service over a temporary index with the fake embedder."""
+"""A real uvicorn server on 127.0.0.1 (port 0) running the service over a temporary index with the fake embedder.
+
+The index and the service's state are in SQLite files by default; a test (or module) marked ``@both_backends`` runs
+once more with everything in a fresh PostgreSQL schema (the ``backend`` fixture, parametrised indirectly).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,11 @@ from fastapi import FastAPI
 from ragwright.config import Settings, load_settings
 from ragwright.interfaces.http.app import create_app
 from ragwright.testing import FakeChatModel, ScriptedGateway
+from ragwright.testing.postgres import new_schema_dsn
+
+BACKENDS = ("sqlite", "postgres")
+both_backends = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+"""Run a test (or, as ``pytestmark``, a module) that uses ``server`` or ``backend`` on SQLite and on PostgreSQL."""
 
 
 @dataclass
@@ -115,8 +124,23 @@ def serve_process(data_dir: Path, *args: str) -> Iterator[ServeProcess]:
         running.output, _ = proc.communicate(timeout=30)
 
 
-def make_settings(data_dir: Path, **service: Any) -> Settings:
-    return load_settings(data_dir=data_dir, embedding={"model": "fake"}, service=service, gateway={"ledger": False})
+def make_settings(data_dir: Path, store: str = "sqlite", **service: Any) -> Settings:
+    return load_settings(
+        data_dir=data_dir, store=store, embedding={"model": "fake"}, service=service, gateway={"ledger": False}
+    )
+
+
+def backend_store(kind: str, request: pytest.FixtureRequest) -> str:
+    """The ``store`` setting for ``kind``: ``sqlite``, or a DSN of a fresh schema in this process's PostgreSQL."""
+    if kind == "sqlite":
+        return "sqlite"
+    return new_schema_dsn(request.getfixturevalue("postgres_dsn"))
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The ``store`` setting of this test: ``sqlite`` unless the test is parametrised with ``@both_backends``."""
+    return backend_store(getattr(request, "param", "sqlite"), request)
 
 
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -126,11 +150,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str) -> Iterator[Server]:
     monkeypatch.chdir(tmp_path)
     clean_env(monkeypatch)
     models: dict[str, FakeChatModel] = {}
-    settings = make_settings(tmp_path / "index", rate_limit_rpm=None)
+    settings = make_settings(tmp_path / "index", backend, rate_limit_rpm=None)
     app = create_app(settings, gateway=ScriptedGateway(models))
     for url in run_server(app):
         yield Server(app, url, settings, models)

@@ -11,14 +11,15 @@ import pytest
 
 from ragwright.app import Ragwright
 from ragwright.interfaces.http.app import create_app
-from ragwright.service.kbs import KnowledgeBases, store_tenant
+from ragwright.service.kbs import open_knowledge_bases, store_tenant
 from ragwright.testing import FakeChatModel
-from tests.http.conftest import Server, clean_env, make_settings, run_server
+from tests.http.conftest import Server, both_backends, clean_env, make_settings, run_server
 
 ROTATION = b"# Key rotation\n\nRotate the API key every 90 days from the admin console.\n"
 VACATION = b"# Vacation\n\nEmployees get 25 vacation days per year.\n"
 
 
+@both_backends
 def test_missing_bad_and_revoked_keys_get_401_json(server: Server) -> None:
     key = server.key()
     with server.client() as anon, server.client("rw_000000000000_" + "x" * 43) as bad:
@@ -33,6 +34,7 @@ def test_missing_bad_and_revoked_keys_get_401_json(server: Server) -> None:
         assert c.post("/v1/search", json={"query": "x"}).status_code == 401
 
 
+@both_backends
 def test_scopes_403(server: Server) -> None:
     reader = server.key(scopes=("read",))
     with server.client(reader) as c:
@@ -41,6 +43,7 @@ def test_scopes_403(server: Server) -> None:
         assert c.delete("/v1/documents/a.md").status_code == 403
 
 
+@both_backends
 def test_upload_job_search_answer_list_delete(server: Server) -> None:
     key = server.key()
     job = server.upload(
@@ -79,6 +82,7 @@ def test_upload_job_search_answer_list_delete(server: Server) -> None:
         assert all(h["doc_id"] != "rotation.md" for h in hits)
 
 
+@both_backends
 def test_knowledge_bases_are_separate_and_listed_as_models(server: Server) -> None:
     key = server.key()
     server.upload(key, {"rotation.md": ROTATION}, kb="security")
@@ -92,6 +96,7 @@ def test_knowledge_bases_are_separate_and_listed_as_models(server: Server) -> No
         assert r.status_code == 422 and r.json()["error"]["type"] == "invalid_request"
 
 
+@both_backends
 def test_answer_stream_sends_verified_sentences_then_done(server: Server) -> None:
     key = server.key()
     server.upload(key, {"rotation.md": ROTATION})
@@ -182,6 +187,7 @@ def test_rate_limit_429_per_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
             assert "ragwright_http_rate_limited_total 2.0" in metrics
 
 
+@both_backends
 def test_health_ready_metrics_openapi(server: Server) -> None:
     key = server.key()
     with server.client(key) as c:
@@ -220,6 +226,7 @@ def test_unexpected_exception_is_a_json_500_without_details(server: Server) -> N
     assert "private" not in r.text and "Traceback" not in r.text and "incident" in r.json()["error"]["message"]
 
 
+@both_backends
 def test_tag_limited_key_uploads_with_its_own_tags_only(server: Server) -> None:
     key = server.key(tags=("public",))
     job = server.upload(key, {"rotation.md": ROTATION})
@@ -234,6 +241,7 @@ def test_tag_limited_key_uploads_with_its_own_tags_only(server: Server) -> None:
         assert c.post("/v1/search", json={"query": "rotate API key"}).json()["hits"] == []
 
 
+@both_backends
 def test_another_tenant_cannot_read_delete_or_poll(server: Server) -> None:
     mine, theirs = server.key("acme"), server.key("globex")
     job = server.upload(mine, {"rotation.md": ROTATION})
@@ -247,6 +255,7 @@ def test_another_tenant_cannot_read_delete_or_poll(server: Server) -> None:
         assert [d["id"] for d in c.get("/v1/documents").json()["data"]] == ["rotation.md"]
 
 
+@both_backends
 def test_knowledge_base_created_by_another_process_becomes_keyword_searchable(server: Server, tmp_path: Path) -> None:
     key = server.key()
     with server.client(key) as c:  # the server has its index open before the new knowledge base exists
@@ -258,7 +267,9 @@ def test_knowledge_base_created_by_another_process_becomes_keyword_searchable(se
         other = Ragwright(server.settings)  # what the MCP server or `ragwright ingest` does in its own process
         other.ingest([doc], tenant=store_tenant("acme", "ops"))
         other.close()
-        KnowledgeBases(server.settings.data_dir / "service.sqlite").add("acme", "ops")
+        kbs = open_knowledge_bases(server.settings)
+        kbs.add("acme", "ops")
+        kbs.close()
         # no wait: the server's open store looks up a tenant it does not know yet on first use
         hits = c.post("/v1/search", json={"query": "rotate API key", "knowledge_base": "ops", "mode": "bm25"}).json()
         assert [h["doc_id"] for h in hits["hits"]] == ["elsewhere/rotation.md"]

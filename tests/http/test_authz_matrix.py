@@ -20,11 +20,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import httpx2
 import pytest
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
 from ragwright.app import Ragwright
@@ -244,6 +245,39 @@ def mcp_tool(tool: str, args: dict[str, Any]) -> Run:
     return run
 
 
+MCP_UNGATED = frozenset({"ping", "server/discover", "tools/list", "tools/call"})
+"""Request methods of the MCP server that are not a way to data of their own (tools have rows of their own)."""
+
+
+def mcp_method(method: str, **params: Any) -> Run:
+    """An MCP request method other than a tool (prompts, resources) through the official client; an error reply
+    that says the thing is missing counts as 404."""
+
+    async def call(c: Client) -> str:
+        if method == "prompts/list":
+            return json.dumps([p.model_dump() for p in (await c.list_prompts()).prompts])
+        if method == "prompts/get":
+            return (await c.get_prompt(params["name"], params["arguments"])).model_dump_json()
+        if method == "resources/list":
+            return (await c.list_resources()).model_dump_json()
+        if method == "resources/templates/list":
+            return (await c.list_resource_templates()).model_dump_json()
+        return (await c.read_resource(params["uri"])).model_dump_json()
+
+    async def run(world: World, p: Principal) -> Seen:
+        if p.name not in world.keys or p.revoked:
+            return await mcp_tool("search", {})(world, p)  # the 401 of the HTTP layer, before any method
+        http = _mcp_http(_headers(world, p))
+        async with http, Client(streamable_http_client(world.mcp, http_client=http), read_timeout_seconds=30) as c:
+            try:
+                text = await call(c)
+            except MCPError as err:
+                return Seen("404" if "no document" in err.message or "no prompt" in err.message else f"error: {err}")
+        return Seen("200", markers=_markers(unquote(text)))
+
+    return run
+
+
 # -- expectations ----------------------------------------------------------------------------------------------------
 
 
@@ -287,6 +321,11 @@ def job_of(key_tags: tuple[str, ...]) -> Expect:
 
 def models(p: Principal) -> Seen:
     return Seen("200", markers=frozenset({ACME_KB}) if p.tenant == "acme" else frozenset())
+
+
+def acme_prompt(status: str) -> Expect:
+    """acme's own prompt ``greeting`` (its text and note name ``acme-private``): another tenant's admin gets 404."""
+    return lambda p: Seen(status, markers=frozenset({ACME_KB})) if p.tenant == "acme" else Seen("404")
 
 
 def usage_by_kb(p: Principal) -> Seen:
@@ -354,6 +393,24 @@ ROWS: tuple[Row, ...] = (
         Row(f"GET {path}", "public", None, http_read("GET", path), _gate(None, public_route))
         for path in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
     ),
+    Row("GET /v1/prompts", "list", "admin", http_read("GET", "/v1/prompts"), _gate("admin", public_route)),
+    Row("GET /v1/prompts/{name}", "acme's own", "admin", http_read("GET", "/v1/prompts/greeting"),
+        _gate("admin", acme_prompt("200"))),
+    Row("GET /v1/prompts/{name}/versions/{ref}", "acme's own", "admin",
+        http_read("GET", "/v1/prompts/greeting/versions/latest"), _gate("admin", acme_prompt("200"))),
+    Row("GET /v1/prompts/{name}/diff", "acme's own", "admin", http_read("GET", "/v1/prompts/greeting/diff?a=1&b=2"),
+        _gate("admin", acme_prompt("200"))),
+    Row("POST /v1/prompts/{name}/versions", "new answer version", "admin",
+        http_read("POST", "/v1/prompts/answer/versions", json={"template": "Short. $boundary",
+                                                               "variables": ["boundary"]}),
+        _gate("admin", lambda p: Seen("201"))),
+    Row("PUT /v1/prompts/{name}/labels/{label}", "stage v1", "admin",
+        http_read("PUT", "/v1/prompts/answer/labels/staging", json={"version": 1}), _gate("admin", public_route)),
+    Row("PUT /v1/prompts/{name}/splits/{label}", "10 % to v1", "admin",
+        http_read("PUT", "/v1/prompts/condense/splits/production", json={"version": 1, "percent": 10}),
+        _gate("admin", public_route)),
+    Row("DELETE /v1/prompts/{name}/splits/{label}", "end", "admin",
+        http_read("DELETE", "/v1/prompts/condense/splits/production"), _gate("admin", lambda p: Seen("204"))),
     Row("MOUNT /docs/assets", "public", None, http_read("GET", "/docs/assets/swagger-ui.css"),
         _gate(None, public_route)),
     Row("mcp:search", "all visible", "read", mcp_tool("search", {"query": QUERY, "k": 20}),
@@ -363,6 +420,15 @@ ROWS: tuple[Row, ...] = (
     Row("mcp:list_documents", "list", "read", mcp_tool("list_documents", {}), _gate("read", sees_documents)),
     Row("mcp:get_document", "internal document", "read", mcp_tool("get_document", {"doc_id": "intmark.md"}),
         _gate("read", get_internal)),
+    Row("mcp:prompts/list", "list", "read", mcp_method("prompts/list"), _gate("read", public_route)),
+    Row("mcp:prompts/get", "acme's own", "read", mcp_method("prompts/get", name="greeting", arguments={"who": "x"}),
+        _gate("read", lambda p: Seen("200") if p.tenant == "acme" else Seen("404"))),
+    Row("mcp:resources/list", "default knowledge base", "read", mcp_method("resources/list"),
+        _gate("read", sees_documents)),
+    Row("mcp:resources/templates/list", "list", "read", mcp_method("resources/templates/list"),
+        _gate("read", public_route)),
+    Row("mcp:resources/read", "internal document", "read",
+        mcp_method("resources/read", uri="ragwright://kb/default/doc/intmark.md"), _gate("read", get_internal)),
     Row("mcp:ingest", "replace internal", "write",
         mcp_tool("ingest", {"filename": "int.md", "text": SCRATCH_INT, "knowledge_base": "scratch"}),
         _gate("write", replace_internal("200"))),
@@ -411,6 +477,9 @@ def _build(tmp: Path) -> tuple[Settings, dict[str, str]]:
             _put(rw, tmp, "acme.scratch", f"del-{p.name}.md", f"# Delete\n\nDelete me, {p.name}.\n", ("internal",))
     finally:
         rw.close()
+    with contextlib.closing(Ragwright(settings)) as rw:
+        for text in ("Hello $who, says acme.", "Hello $who, says acme-private."):
+            rw.prompts.create("acme", "greeting", text, ("who",), note="acme-private greeting")
     ledger = UsageLedger(settings.ledger_path)  # spend of each tenant, named by a marker (read by GET /v1/usage)
     for tenant, kb in (("acme", ACME_KB), ("other", OTH)):
         ledger.record(UsageRecord(tenant=tenant, kb=kb, model_requested="default", model="fake:echo", cost_usd=0.1))
@@ -510,5 +579,7 @@ async def test_every_route_and_tool_has_a_row(world: World) -> None:
     http = _mcp_http({"Authorization": f"Bearer {world.keys['admin']}"})
     async with http, Client(streamable_http_client(world.mcp, http_client=http)) as c:
         tools = {f"mcp:{t.name}" for t in (await c.list_tools()).tools}
-    assert tools == {r.surface for r in ROWS if r.surface.startswith("mcp:")}
+    server = build_server(RagTools(Ragwright(world.settings)), key_from_http, KeyRateLimiter(None))
+    methods = {f"mcp:{m}" for m in server._request_handlers if m not in MCP_UNGATED}
+    assert tools | methods == {r.surface for r in ROWS if r.surface.startswith("mcp:")}
     assert {p.name for p in PRINCIPALS} >= {"anonymous", "revoked", "read_public", "write_public", "other_admin"}

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.http.conftest import Server
+from tests.http.conftest import Server, both_backends
 
 
 def _corpus(n: int, words: int = 6000) -> dict[str, bytes]:
@@ -45,6 +45,7 @@ def _finished(c: httpx.Client, job_id: str) -> dict[str, Any] | None:
     return job if job["status"] in ("succeeded", "failed") else None
 
 
+@both_backends
 def test_worker_sigkill_mid_job_leaves_a_result_that_matches_the_index(server: Server) -> None:
     key = server.key()
     runner = server.app.state.service.jobs
@@ -71,9 +72,9 @@ def test_worker_sigkill_mid_job_leaves_a_result_that_matches_the_index(server: S
 
 
 @contextmanager
-def _serve(data_dir: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def _serve(data_dir: Path, store: str = "sqlite") -> Iterator[tuple[subprocess.Popen[str], str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
-    env.update(RAGWRIGHT_EMBEDDING__MODEL="fake", RAGWRIGHT_DATA_DIR=str(data_dir))
+    env.update(RAGWRIGHT_EMBEDDING__MODEL="fake", RAGWRIGHT_DATA_DIR=str(data_dir), RAGWRIGHT_STORE=store)
     proc = subprocess.Popen(
         [sys.executable, "-m", "ragwright", "serve", "--port", "0", "--no-access-log"],
         env=env,
@@ -119,16 +120,20 @@ def _gone(pid: int) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_server_sigkill_mid_job_orphan_worker_dies_running_job_reconciled_queued_job_runs(tmp_path: Path) -> None:
+@both_backends
+def test_server_sigkill_mid_job_orphan_worker_dies_running_job_reconciled_queued_job_runs(
+    tmp_path: Path, backend: str
+) -> None:
     data_dir = tmp_path / "idx"
     data_dir.mkdir()
-    from ragwright.service.keys import KeyStore
+    from ragwright.config import load_settings
+    from ragwright.service.keys import open_key_store
 
-    with KeyStore(data_dir / "keys.sqlite") as keys:
+    with open_key_store(load_settings(data_dir=data_dir, store=backend)) as keys:
         key = keys.create("acme", scopes=("read", "write"))[0]
     auth = {"Authorization": f"Bearer {key}"}
     files = _corpus(40)
-    with _serve(data_dir) as (proc, url), httpx.Client(base_url=url, headers=auth, timeout=30) as c:
+    with _serve(data_dir, backend) as (proc, url), httpx.Client(base_url=url, headers=auth, timeout=30) as c:
         running = c.post("/v1/documents", files=[("files", (n, b)) for n, b in files.items()]).json()["id"]
         queued = c.post("/v1/documents", files=[("files", ("late.md", b"# Late\n\nThe queued job ran.\n"))]).json()
         assert queued["status"] == "queued"
@@ -138,7 +143,7 @@ def test_server_sigkill_mid_job_orphan_worker_dies_running_job_reconciled_queued
         proc.wait(10)
     _poll(lambda: _gone(worker), deadline=10)  # the orphaned worker noticed its server was gone and stopped
     assert (data_dir / "uploads" / queued["id"]).exists()
-    with _serve(data_dir) as (_, url), httpx.Client(base_url=url, headers=auth, timeout=30) as c:
+    with _serve(data_dir, backend) as (_, url), httpx.Client(base_url=url, headers=auth, timeout=30) as c:
         job = _poll(lambda: _finished(c, running))
         committed = _documents(c) - {"late.md"}
         assert job["status"] == "failed" and "stopped" in job["error"]
@@ -150,3 +155,5 @@ def test_server_sigkill_mid_job_orphan_worker_dies_running_job_reconciled_queued
         _poll(
             lambda: not (data_dir / "uploads" / running).exists() and not (data_dir / "uploads" / queued["id"]).exists()
         )
+    if backend != "sqlite":  # index, keys, knowledge bases and jobs all lived in PostgreSQL: no SQLite state file
+        assert not [p.name for p in data_dir.iterdir() if p.suffix == ".sqlite"]

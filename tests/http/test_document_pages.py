@@ -8,7 +8,9 @@ from typing import Any
 import httpx
 
 from ragwright.service.pages import encode_cursor
-from tests.http.conftest import Server
+from tests.http.conftest import Server, both_backends
+
+pytestmark = both_backends
 
 
 def _doc(i: int) -> bytes:

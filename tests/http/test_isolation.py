@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from ragwright.app import Ragwright
 from ragwright.interfaces.http.app import create_app
 from ragwright.service.kbs import store_tenant
-from tests.http.conftest import make_settings, run_server
+from tests.http.conftest import BACKENDS, backend_store, make_settings, run_server
 
 TAGS = ("red", "blue", "green")
 KBS = ("default", "kb2")
@@ -47,14 +47,14 @@ class World:
     root: Path
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("iso")
     mp = pytest.MonkeyPatch()
     mp.chdir(root)
     for key in [k for k in __import__("os").environ if k.startswith("RAGWRIGHT_")]:
         mp.delenv(key)
-    settings = make_settings(root / "index", rate_limit_rpm=None)
+    settings = make_settings(root / "index", backend_store(request.param, request), rate_limit_rpm=None)
     app = create_app(settings)
     writer = Ragwright(settings)
     try:

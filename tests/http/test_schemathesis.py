@@ -57,7 +57,7 @@ def test_no_server_errors_and_schema_conformance(
 ) -> None:
     schema, auth = live
     operations = _operations(schema)
-    assert len(operations) == 18
+    assert len(operations) == 26  # 16, the 8 prompt-registry routes and the 2 traces routes
     skipped: list[str] = []
     for operation in operations:
 
@@ -73,4 +73,4 @@ def test_no_server_errors_and_schema_conformance(
         except Unsatisfiable:  # an operation without inputs has no invalid requests to generate
             assert mode is GenerationMode.NEGATIVE
             skipped.append(operation.label)
-    assert len(skipped) <= 4, skipped
+    assert len(skipped) <= 5, skipped

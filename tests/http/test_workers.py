@@ -14,14 +14,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ragwright.interfaces.http.jobs import Job, JobRunner, JobStore
+from ragwright.interfaces.http.job_store import SQLiteJobStore
+from ragwright.interfaces.http.jobs import Job, JobRunner
 from tests.http.conftest import make_settings
 
 
 def test_a_job_is_readable_through_another_runner_and_a_dead_owner_fails_it(tmp_path: Path) -> None:
-    store = JobStore(tmp_path / "service.sqlite")
+    store = SQLiteJobStore(tmp_path / "service.sqlite")
     settings = make_settings(tmp_path / "idx")
-    mine, other = JobRunner(settings, store=store), JobRunner(settings, store=JobStore(tmp_path / "service.sqlite"))
+    mine, other = (
+        JobRunner(settings, store=store),
+        JobRunner(settings, store=SQLiteJobStore(tmp_path / "service.sqlite")),
+    )
     job_dir = tmp_path / "up"
     job_dir.mkdir()
     (job_dir / "a.md").write_text("# A\n\nAlpha.\n", encoding="utf-8")

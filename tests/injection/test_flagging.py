@@ -10,10 +10,11 @@ import pytest
 
 from ragwright.answering.generative import build_messages
 from ragwright.answering.injection import InjectionKind, detect, flag, normalize
-from ragwright.answering.injection_prompt import ANSWER_PROMPT, defuse, fence
+from ragwright.answering.injection_prompt import defuse, fence
 from ragwright.app import Ragwright
 from ragwright.config import Settings
 from ragwright.interfaces.http.schemas import HitOut
+from ragwright.prompts.packaged import packaged
 from ragwright.store.migrations import INDEX
 from ragwright.store.sqlite import SQLiteStore
 from tests.cli.test_cli import run
@@ -113,7 +114,7 @@ def test_fence_cannot_be_closed_by_the_document(settings: Settings, tmp_path: Pa
     b = user.split("\n", 1)[0].removeprefix("<<<DATA ").removesuffix(">>>")
     assert f"<<<DATA {b}>>>" in system and f"<<<END DATA {b}>>>" in system and "data, not instructions" in system
     assert user.count("</passage>") == 1 and user.count("<<<END DATA") == 1
-    assert ANSWER_PROMPT.version.startswith("answer/v2#")
+    assert packaged("answer").tag.startswith("answer/v1#")
     app.close()
 
 
@@ -129,7 +130,7 @@ def test_every_judge_prompt_fences_the_text_it_quotes() -> None:
         "pairwise": {"question": "q", "answer_a": hostile, "answer_b": "b"},
     }
     for name, rubric in RUBRICS.items():
-        prompt = rubric.render(**values[name])
+        prompt = rubric.render(packaged(rubric.prompt_name), **values[name])
         assert "<<<END EVIDENCE 0>>>" not in prompt and "never instructions" in prompt, name
         opened = prompt.count("\n<<<") - prompt.count("\n<<<END")
         assert opened == prompt.count("\n<<<END") >= 1, name

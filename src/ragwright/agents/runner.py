@@ -35,16 +35,18 @@ from ragwright.agents.jsonmode import json_request, parse_json_reply
 from ragwright.agents.records import AgentEvent, CallRecord, CallStatus, Decision, RunLimits, RunStatus, StopReason
 from ragwright.agents.store import RunState, RunStore
 from ragwright.agents.tools import AgentTool, Toolbox, ToolContext
-from ragwright.answering.injection_prompt import PromptFile, fence
+from ragwright.answering.injection_prompt import fence
 from ragwright.errors import AgentRunError, GatewayError
 from ragwright.gateway.base import ChatModel
-from ragwright.gateway.types import ChatRequest, ChatResponse, Message, PromptRef, RequestContext, ToolCall
+from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext, ToolCall
 from ragwright.interfaces.http.job_store import process_start
+from ragwright.prompts.registry import PromptSource, default_registry
 from ragwright.redact import redact
 
 __all__ = ["AGENT_PROMPT", "AgentRunner", "Approve"]
 
-AGENT_PROMPT = PromptFile("agent", "agent_system_v1.txt", "v1")
+AGENT_PROMPT = "agent"
+"""The system prompt's name in the prompt registry (:mod:`ragwright.prompts`; packaged as ``agent_system_v1.txt``)."""
 OUTPUT_CHARS = 6_000
 """A tool's output is cut here before it reaches the model (the stored record keeps the same text)."""
 
@@ -76,12 +78,14 @@ class AgentRunner:
         *,
         native_tools: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        prompts: PromptSource | None = None,
     ) -> None:
         self.model = model
         self.toolbox = toolbox
         self.store = store
         self.native_tools = native_tools
         self.clock = clock
+        self.prompts = prompts or default_registry()
 
     def new_run(
         self,
@@ -207,10 +211,9 @@ class AgentRunner:
         return AgentEvent("stopped", run.id, run.usage.steps, {"reason": reason.value, "usage": _usage(run)})
 
     def _request(self, run: RunState) -> ChatRequest:
-        system = Message("system", AGENT_PROMPT.render())
-        ctx = RequestContext(
-            tenant=run.tenant, key_id=run.key.key_id, tags=run.key.tags, prompt=PromptRef("agent", AGENT_PROMPT.version)
-        )
+        prompt = self.prompts.resolve(run.tenant, AGENT_PROMPT, sticky=run.key.key_id)
+        system = Message("system", prompt.render().strip())
+        ctx = RequestContext(tenant=run.tenant, key_id=run.key.key_id, tags=run.key.tags, prompt=prompt.ref)
         if not self.native_tools:
             return json_request(run.model, system, run.messages, self.toolbox, ctx)
         return ChatRequest(

@@ -11,7 +11,6 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from ragwright.agents.kb_tools import kb_tools
@@ -21,33 +20,9 @@ from ragwright.agents.store import RunStore
 from ragwright.agents.tools import AgentTool, Toolbox
 from ragwright.app import Ragwright
 from ragwright.config import AgentSettings, Settings
-from ragwright.gateway.base import ChatModel
-from ragwright.gateway.build import SyncGateway
-from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
 from ragwright.interfaces.mcp.tools import RagTools
 
-__all__ = ["OnGatewayLoop", "agent_model_name", "agent_runner", "default_limits", "runs_path"]
-
-
-class OnGatewayLoop:
-    """A gateway model called from another event loop: each call runs on the gateway's loop thread."""
-
-    def __init__(self, sync: SyncGateway, model: ChatModel) -> None:
-        self.sync = sync
-        self.model = model
-
-    @property
-    def name(self) -> str:
-        return self.model.name
-
-    async def chat(self, request: ChatRequest) -> ChatResponse:
-        return await self.sync.call(self.model.chat(request))
-
-    def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
-        return self.sync.stream(self.model, request)
-
-    async def aclose(self) -> None:
-        """Nothing: the gateway owns its models."""
+__all__ = ["agent_model_name", "agent_runner", "default_limits", "runs_path"]
 
 
 def runs_path(settings: Settings) -> Path:
@@ -83,7 +58,7 @@ def agent_runner(
 ) -> AgentRunner:
     """A runner over ``rw``'s gateway with the knowledge-base tools (plus ``extra_tools``)."""
     name = agent_model_name(rw.settings, model)
-    chat = OnGatewayLoop(rw.gateway, rw.gateway.gateway.model(name))
+    chat = rw.gateway.relayed(name)  # calls run on the gateway's own loop, whatever loop drives the run
     tools = Toolbox.of([*kb_tools(RagTools(rw)), *(extra_tools or [])]).requiring_approval(
         rw.settings.agent.require_approval
     )
@@ -92,4 +67,5 @@ def agent_runner(
         tools,
         store or RunStore(runs_path(rw.settings)),
         native_tools=native_tool_calls(rw.settings.agent, name),
+        prompts=rw.prompt_source,
     )

@@ -28,6 +28,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, get_type_hints
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from ragwright.errors import ConfigError
@@ -68,12 +70,16 @@ class AgentTool:
     name: str
     description: str
     fn: ToolFn
-    args_model: type[BaseModel]
+    args_model: type[BaseModel] | None
+    """The arguments as a pydantic model; None for a tool described by ``json_schema`` alone (an MCP server's)."""
     side_effects: bool = False
     needs_approval: bool = False
+    json_schema: dict[str, Any] | None = None
 
     def schema(self) -> dict[str, Any]:
         """The arguments' JSON Schema (what the model is shown), without pydantic's title noise."""
+        if self.args_model is None:
+            return dict(self.json_schema or {"type": "object", "properties": {}})
         schema = self.args_model.model_json_schema()
         schema.pop("title", None)
         for prop in schema.get("properties", {}).values():
@@ -91,6 +97,8 @@ class AgentTool:
             return ToolArgs(None, f"arguments are not valid JSON ({exc.msg} at position {exc.pos})")
         if not isinstance(raw, dict):
             return ToolArgs(None, "arguments must be a JSON object")
+        if self.args_model is None:
+            return _validate_json_schema(self.schema(), raw)
         try:
             model = self.args_model.model_validate(raw)
         except ValidationError as exc:
@@ -101,6 +109,17 @@ class AgentTool:
     async def run(self, ctx: ToolContext, values: Mapping[str, Any]) -> Any:
         result = self.fn(ctx, **values)
         return await result if inspect.isawaitable(result) else result
+
+
+def _validate_json_schema(schema: dict[str, Any], raw: dict[str, Any]) -> ToolArgs:
+    try:
+        validator = Draft202012Validator(schema)
+        errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.path))
+    except SchemaError as exc:
+        return ToolArgs(None, f"the tool's own schema is invalid: {exc.message}")
+    if errors:
+        return ToolArgs(None, "; ".join(f"{'.'.join(map(str, e.path)) or 'arguments'}: {e.message}" for e in errors))
+    return ToolArgs(raw)
 
 
 def _args_model(fn: ToolFn, name: str) -> type[BaseModel]:

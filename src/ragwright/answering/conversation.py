@@ -3,10 +3,10 @@
 "Which parts are not?" means nothing to a retriever; after "Which parts does the warranty cover?" it means "Which
 parts does the warranty not cover?". Two ways to get there:
 
-- **by the generator** (when one is configured): the versioned prompt ``condense_v1.txt`` asks the model, through the
-  gateway, for a self-contained question; the earlier turns are fenced as data. The rewrite is accepted only if every
-  term it uses comes from the question or the conversation (a model cannot smuggle new content into retrieval), else
-  the deterministic rewrite is used;
+- **by the generator** (when one is configured): the versioned prompt ``condense`` (:mod:`ragwright.prompts`) asks
+  the model, through the gateway, for a self-contained question; the earlier turns are fenced as data. The rewrite is
+  accepted only if every term it uses comes from the question or the conversation (a model cannot smuggle new content
+  into retrieval), else the deterministic rewrite is used;
 - **deterministically**: a question that reads as a follow-up (few content terms, or a pronoun that points back)
   carries the key terms of the previous user turn that it does not already have.
 
@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Literal
 
-from ragwright.answering.injection_prompt import CONDENSE_PROMPT, defuse, fence
+from ragwright.answering.injection_prompt import defuse, fence
 from ragwright.errors import GatewayError
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext
+from ragwright.prompts.model import PromptVersion
+from ragwright.prompts.packaged import packaged
 from ragwright.retrieval.analysis import STOPWORDS, analyze, query_terms
 
 __all__ = ["Rewrite", "RewriteMethod", "Turn", "condense", "follow_up_supported", "is_follow_up", "rewrite"]
@@ -129,16 +131,19 @@ def rewrite(
     chat: Callable[[ChatRequest], ChatResponse] | None = None,
     model: str = "default",
     context: RequestContext | None = None,
+    prompt: PromptVersion | None = None,
 ) -> Rewrite:
-    """The question to retrieve: the model's rewrite when ``chat`` is given and the rewrite is grounded, else
-    :func:`condense`. Without history the question is returned unchanged."""
+    """The question to retrieve: the model's rewrite (with ``prompt``, the packaged ``condense`` by default) when
+    ``chat`` is given and the rewrite is grounded, else :func:`condense`. Without history the question is returned
+    unchanged."""
     if not any(t.content.strip() for t in history):
         return Rewrite(question)
     if chat is not None and is_follow_up(question):
         transcript = "\n".join(f"<turn role={t.role}>{defuse(t.content)}</turn>" for t in history[-6:])
         fenced, boundary = fence(transcript, "CONVERSATION")
         body = fenced.split("\n", 1)[1].rsplit("\n", 1)[0]
-        prompt = CONDENSE_PROMPT.render(boundary=boundary, history=body, question=question)
+        version = prompt or packaged("condense")
+        text = version.render(boundary=boundary, history=body, question=question).strip()
         try:
             reply = chat(
                 ChatRequest(
@@ -146,8 +151,8 @@ def rewrite(
                     temperature=0.0,
                     seed=0,
                     max_tokens=96,
-                    messages=(Message("user", prompt),),
-                    context=context or RequestContext(),
+                    messages=(Message("user", text),),
+                    context=replace(context or RequestContext(), prompt=version.ref),
                 )
             )
         except GatewayError:
@@ -155,5 +160,5 @@ def rewrite(
         if reply is not None:
             candidate = " ".join(reply.text.split())[:MAX_REWRITE_CHARS]
             if _grounded(candidate, question, history):
-                return Rewrite(candidate, RewriteMethod.MODEL, CONDENSE_PROMPT.version)
+                return Rewrite(candidate, RewriteMethod.MODEL, version.tag)
     return condense(question, history)

@@ -23,7 +23,7 @@ from ragwright.answering.evidence import EvidenceSentence
 from ragwright.retrieval.analysis import analyze, query_terms
 from ragwright.retrieval.retriever import Hit
 
-__all__ = ["FEATURE_NAMES", "AnswerabilityFeatures", "AnswerType", "answer_type", "extract_features"]
+__all__ = ["FEATURE_NAMES", "AnswerabilityFeatures", "AnswerType", "answer_type", "extract_features", "name_phrases"]
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NUMBER_WORDS = (
@@ -39,6 +39,9 @@ _WORD = re.compile(r"[\w'’-]+")
 # Words of a question's form, not its content ("how *many*", "what *kind* of"): left out of the rarity features,
 # where a corpus that never says "many" would otherwise look like it lacks the question's rarest term.
 _FORM_WORDS = "many much long old far often kind type sort name call called mean means".split()
+_ARTICLES = {"the", "a", "an"}
+_PAIR_REACH = 3
+"""Two question terms count as found together when a passage holds them at most this many analysed terms apart."""
 _WH = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were", "do", "does"}
 
 
@@ -81,6 +84,26 @@ def _has_type(kind: str, text: str, question_words: set[str]) -> bool:
         names = [m.group(0).lower() for m in _CAPITALISED.finditer(text) if m.start() > 0]
         return any(n not in question_words for n in names)
     return True
+
+
+def name_phrases(question: str) -> list[str]:
+    """Runs of two or more capitalised words after the question's first word ("British Nationality Act", "Islamic
+    State"), lower-cased: names the documents must hold whole, not word by word."""
+    runs: list[list[str]] = [[]]
+    for m in _WORD.finditer(question):
+        word = m.group(0)
+        if m.start() > 0 and word[:1].isupper() and word.lower() not in _WH:
+            if runs[-1] or word.lower() not in _ARTICLES:
+                runs[-1].append(word.lower())
+        elif runs[-1]:
+            runs.append([])
+    return list(dict.fromkeys(" ".join(r) for r in runs if len(r) > 1))
+
+
+def _pairs(terms: list[str], reach: int) -> set[frozenset[str]]:
+    """Unordered pairs of distinct analysed terms at most ``reach`` positions apart: a passage's phrases, loosely
+    ("chloroplast membranes" and "membranes of chloroplasts" give the same pair)."""
+    return {frozenset((a, b)) for i, a in enumerate(terms) for b in terms[i + 1 : i + 1 + reach] if a != b}
 
 
 def _entities(question: str) -> list[str]:
@@ -126,6 +149,22 @@ class AnswerabilityFeatures:
     """Share of the question's name-like tokens absent from the best passage (0 when it has none)."""
     type_mismatch: float
     """1 when the question asks for a number, date, person or place the best sentences do not hold."""
+    phrase_coverage: float
+    """IDF-weighted share of the question's adjacent term pairs ("nationality act") that the best passage holds
+    close together: neighbours of an absent document share its words, less often its phrases. Equal to
+    ``rare_coverage`` for a question of one term."""
+    sentence_phrase_coverage: float
+    """The largest ``phrase_coverage`` of one evidence sentence (with its passage's title and headings)."""
+    names_missing: float
+    """Share of the question's multi-word names ("British Nationality Act") the best passage does not hold whole
+    (0 when it has none)."""
+    sentence_entities_missing: float
+    """Share of the question's name-like tokens absent from the best-supported sentence and its passage's title
+    and headings (0 when it has none)."""
+    dense_standout: float
+    """Best dense score minus the mean of the other hits': one passage stands out rather than several alike."""
+    bm25_standout: float
+    """The same for BM25, normalised as ``bm25_top``."""
     generator_declined: bool | None = None
     """The generator replied NOT IN DOCUMENTS (None: no generator ran)."""
 
@@ -154,6 +193,12 @@ def extract_features(
             numbers_missing=none,
             entities_missing=none,
             type_mismatch=none,
+            phrase_coverage=none,
+            sentence_phrase_coverage=none,
+            names_missing=1.0 if name_phrases(question) else 0.0,
+            sentence_entities_missing=1.0 if _entities(question) else 0.0,
+            dense_standout=none,
+            bm25_standout=none,
         )
     ranked = sorted(scored, key=lambda s: (-s.support, s.hit.rank, s.start))
     best = ranked[0]
@@ -194,6 +239,7 @@ def extract_features(
     q_words = {w.lower() for w in _WORD.findall(question)}
     top_text = " ".join(s.text for s in ranked[:3])
     mismatch = 0.0 if kind == AnswerType.NONE or _has_type(kind, top_text, q_words) else 1.0
+    phrases = _phrase_features(question, terms, weights, best, scored, rare_coverage)
     return AnswerabilityFeatures(
         support_best=best.support,
         support_margin=margin,
@@ -211,4 +257,41 @@ def extract_features(
         numbers_missing=numbers_missing,
         entities_missing=entities_missing,
         type_mismatch=mismatch,
+        phrase_coverage=phrases[0],
+        sentence_phrase_coverage=phrases[1],
+        names_missing=phrases[2],
+        sentence_entities_missing=phrases[3],
+        dense_standout=dense[0] - float(np.mean(dense[1:])) if len(dense) > 1 else 0.0,
+        bm25_standout=(bm25[0] - float(np.mean(bm25[1:]))) / reach if len(bm25) > 1 else 0.0,
+    )
+
+
+def _phrase_features(
+    question: str,
+    terms: list[str],
+    weights: dict[str, float],
+    best: EvidenceSentence,
+    scored: list[EvidenceSentence],
+    rare_coverage: float,
+) -> tuple[float, float, float, float]:
+    """``phrase_coverage``, ``sentence_phrase_coverage``, ``names_missing`` and ``sentence_entities_missing``."""
+    wanted = {frozenset(p): weights[p[0]] + weights[p[1]] for p in zip(terms, terms[1:], strict=False) if p[0] != p[1]}
+    total = sum(wanted.values())
+
+    def pair_share(*texts: str) -> float:
+        if not total:
+            return rare_coverage
+        found = set().union(*(_pairs(analyze(t), _PAIR_REACH) for t in texts))
+        return sum(w for p, w in wanted.items() if p in found) / total
+
+    chunk = best.hit.chunk.chunk
+    names = name_phrases(question)
+    passage = " ".join(_WORD.findall(f"{chunk.context} {chunk.text}".lower()))
+    entities = _entities(question)
+    sentence_words = set(_WORD.findall(f"{best.text} {chunk.context}".lower()))
+    return (
+        pair_share(chunk.text, chunk.context),
+        max(pair_share(s.text, s.hit.chunk.chunk.context) for s in scored),
+        sum(f" {n} " not in f" {passage} " for n in names) / len(names) if names else 0.0,
+        sum(e not in sentence_words for e in entities) / len(entities) if entities else 0.0,
     )

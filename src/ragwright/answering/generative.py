@@ -12,22 +12,23 @@ import re
 from dataclasses import dataclass, field
 
 from ragwright.answering.evidence import EvidenceSentence
-from ragwright.answering.injection_prompt import ANSWER_PROMPT, answer_messages
+from ragwright.answering.injection_prompt import answer_messages
 from ragwright.answering.sentences import split_sentences
 from ragwright.answering.types import Citation
 from ragwright.answering.verify import EvidenceText, Failure, Verdict, verify_offline
 from ragwright.answering.verify_judge import ModelJudge
 from ragwright.models.base import Embedder
+from ragwright.prompts.model import PromptVersion
 from ragwright.retrieval.retriever import Hit
 
-PROMPT_VERSION = ANSWER_PROMPT.version
 _MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _ABSTENTION = re.compile(r"\bnot\s+in\s+(?:the\s+)?(?:provided\s+)?(?:documents|passages)\b", re.I)
 
 
-def build_messages(question: str, hits: list[Hit]) -> tuple[str, str]:
-    """System and user message: the rules, then the passages fenced as data (:mod:`.injection_prompt`)."""
-    return answer_messages(question, [(hit.chunk.doc_path, hit.chunk.chunk.text) for hit in hits])
+def build_messages(question: str, hits: list[Hit], prompt: PromptVersion | None = None) -> tuple[str, str]:
+    """System and user message: the rules (``prompt``, the packaged ``answer`` by default), then the passages fenced
+    as data (:mod:`.injection_prompt`)."""
+    return answer_messages(question, [(hit.chunk.doc_path, hit.chunk.chunk.text) for hit in hits], prompt)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,8 @@
 Every prompt that carries document text puts it between ``<<<DATA b>>>`` and ``<<<END DATA b>>>`` lines, where ``b``
 is derived from the fenced text itself (a hash), and tells the model that nothing inside the fence is addressed to
 it. A document cannot close the fence early: to write the closing line it would have to contain the hash of a text
-that contains that hash. The prompt texts live in ``ragwright/prompts/*.txt``; their version is the declared one plus
-a hash of the file, so an edit always changes the version recorded with an answer.
+that contains that hash. The prompt texts are versions in the prompt registry (:mod:`ragwright.prompts`; the packaged
+``ragwright/prompts/*.txt`` are version 1); the caller passes the version it resolved, the packaged one by default.
 
 Example::
 
@@ -19,40 +19,15 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cached_property
-from importlib import resources
-from string import Template
 
-__all__ = ["ANSWER_PROMPT", "CONDENSE_PROMPT", "PromptFile", "answer_messages", "boundary", "fence", "passages"]
+from ragwright.prompts.model import PromptVersion
+from ragwright.prompts.packaged import packaged
+
+__all__ = ["answer_messages", "boundary", "fence", "passages"]
 
 # Tag-like text a document could use to fake the structure of the prompt; defused inside the fence.
 _TAGS = re.compile(r"<(?=/?(?:passage|turn)\b)", re.IGNORECASE)
 _FENCE = re.compile(r"<<<|>>>")
-
-
-@dataclass(frozen=True)
-class PromptFile:
-    """One versioned prompt text from ``ragwright/prompts/`` (``string.Template`` placeholders)."""
-
-    name: str
-    file: str
-    declared: str
-
-    @cached_property
-    def text(self) -> str:
-        return resources.files("ragwright").joinpath(f"prompts/{self.file}").read_text(encoding="utf-8")
-
-    @cached_property
-    def version(self) -> str:
-        return f"{self.name}/{self.declared}#{hashlib.sha256(self.text.encode('utf-8')).hexdigest()[:8]}"
-
-    def render(self, **values: str) -> str:
-        return Template(self.text).substitute(values).strip()
-
-
-ANSWER_PROMPT = PromptFile("answer", "answer_system_v2.txt", "v2")
-CONDENSE_PROMPT = PromptFile("condense", "condense_v1.txt", "v1")
 
 
 def defuse(text: str) -> str:
@@ -79,8 +54,11 @@ def passages(items: Sequence[tuple[str, str]]) -> str:
     )
 
 
-def answer_messages(question: str, items: Sequence[tuple[str, str]]) -> tuple[str, str]:
-    """The system message (rules, naming this request's fence) and the user message (fenced ``(source, text)``
-    passages, then the question)."""
+def answer_messages(
+    question: str, items: Sequence[tuple[str, str]], prompt: PromptVersion | None = None
+) -> tuple[str, str]:
+    """The system message (``prompt``, the packaged ``answer`` by default, naming this request's fence) and the user
+    message (fenced ``(source, text)`` passages, then the question)."""
     fenced, b = fence(passages(items))
-    return ANSWER_PROMPT.render(boundary=b), f"{fenced}\n\nQuestion: {question}\nAnswer:"
+    system = (prompt or packaged("answer")).render(boundary=b).strip()
+    return system, f"{fenced}\n\nQuestion: {question}\nAnswer:"

@@ -25,9 +25,10 @@ from ragwright.answering.types import (
 from ragwright.answering.verify_judge import ModelJudge
 from ragwright.config import AnswerSettings
 from ragwright.errors import GatewayError
-from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext, Usage
+from ragwright.gateway.types import ChatRequest, ChatResponse, Message, PromptRef, RequestContext, Usage
 from ragwright.models.base import Embedder
 from ragwright.observability import tracing
+from ragwright.prompts.registry import PromptSource, default_registry
 from ragwright.retrieval.analysis import query_terms
 from ragwright.retrieval.retriever import Hit, Retriever, SearchResult
 from ragwright.store.base import Filters
@@ -57,12 +58,15 @@ class Asker:
         settings: AnswerSettings,
         chat: ChatFn | None = None,
         model: AnswerabilityModel | None = None,
+        prompts: PromptSource | None = None,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self.settings = settings
         self.chat = chat
         self.model = model or shipped_model()
+        self.prompts = prompts or default_registry()
+        """Where every prompt comes from (the app's registry: labels, A/B splits, tenant versions)."""
 
     @property
     def threshold(self) -> float:
@@ -84,12 +88,19 @@ class Asker:
         ``Prepared.abstained`` is set when ragwright abstains; else an answerer takes it from here.
 
         ``tenant`` is the store tenant searched; ``caller`` is who asks (tenant, key, knowledge base), carried on
-        every model call; by default the store tenant itself (the CLI's ``--tenant``)."""
+        every model call; by default the store tenant itself (the CLI's ``--tenant``). The caller's key (else the
+        conversation's first question) keeps it on one arm of a prompt A/B split (:mod:`ragwright.prompts`)."""
         mode = generator or self.settings.generator
         uses_model = mode in MODEL_FOR_MODE and self.chat is not None
         caller = caller or RequestContext(tenant=tenant)
+        sticky = caller.key_id or next((t.content for t in history if t.role == "user" and t.content.strip()), None)
         rewritten = conversation.rewrite(
-            question, history, chat=self.chat if uses_model else None, model=self._model_name(mode), context=caller
+            question,
+            history,
+            chat=self.chat if uses_model else None,
+            model=self._model_name(mode),
+            context=caller,
+            prompt=self.prompts.resolve(caller.tenant, "condense", sticky=sticky) if uses_model and history else None,
         )
         asked, question = question, rewritten.question
         result = self.retriever.search(tenant, question, k=self.settings.evidence_k, filters=filters)
@@ -109,7 +120,7 @@ class Asker:
         prepared = Prepared(
             asked, rewritten, mode, tenant, result, screened.hits, scored, best, features, answerability, caller
         )
-        prepared.timings, prepared.retrieved = timings, retrieved
+        prepared.timings, prepared.retrieved, prepared.sticky = timings, retrieved, sticky
         unsupported_follow_up = rewritten.method is not RewriteMethod.NONE and not conversation.follow_up_supported(
             asked, [s.matched for s in scored if s.support >= self.settings.abstain_below]
         )
@@ -123,14 +134,16 @@ class Asker:
         """The generation request for ``p`` (passages fenced as data), or None in extractive mode."""
         if p.mode not in MODEL_FOR_MODE:
             return None
-        system, user = generative.build_messages(p.rewrite.question, p.hits)
+        prompt = self.prompts.resolve(p.caller.tenant, "answer", sticky=p.sticky)
+        p.prompt = prompt.ref
+        system, user = generative.build_messages(p.rewrite.question, p.hits, prompt)
         return ChatRequest(
             model=self._model_name(p.mode),
             temperature=0.0,
             seed=0,
             max_tokens=self.settings.max_tokens,
             messages=(Message("system", system), Message("user", user)),
-            context=dataclasses.replace(p.caller, retrieval_confidence=p.best),
+            context=dataclasses.replace(p.caller, retrieval_confidence=p.best, prompt=prompt.ref),
         )
 
     def verify(self, p: Prepared, generated: str) -> generative.Checked:
@@ -138,7 +151,7 @@ class Asker:
         with tracing.stage("verification") as span:
             relevant = injection_guard.relevant(p.scored)
             kept, echoed = injection_guard.strip_echoes(generated, relevant, p.result.hits)
-            checked = generative.check_citations(kept, relevant, self.embedder, self._judge(p.caller))
+            checked = generative.check_citations(kept, relevant, self.embedder, self._judge(p.caller, p.sticky))
             span.set_attribute("ragwright.verification.dropped", len(echoed) + len(checked.dropped))
             return dataclasses.replace(checked, dropped=echoed + checked.dropped)
 
@@ -264,9 +277,12 @@ class Asker:
         """The gateway model that writes answers (and rewrites follow-ups) in ``mode``."""
         return f"local:{self.settings.local_model}" if mode == "local" else MODEL_FOR_MODE.get(mode, "")
 
-    def _judge(self, caller: RequestContext) -> ModelJudge | None:
+    def _judge(self, caller: RequestContext, sticky: str | None = None) -> ModelJudge | None:
         model = self.settings.verifier_model
-        return ModelJudge(self.chat, model, context=caller) if model and self.chat is not None else None
+        if not model or self.chat is None:
+            return None
+        prompt = self.prompts.resolve(caller.tenant, "verify_judge", sticky=sticky)
+        return ModelJudge(self.chat, model, context=caller, prompt=prompt)
 
     def _abstain(self, question: str, scored: list[EvidenceSentence], best: float, timings: dict[str, float]) -> Answer:
         return Answer(
@@ -320,10 +336,17 @@ class Prepared:
     timings: dict[str, float] = field(default_factory=dict)
     retrieved: list[Retrieved] = field(default_factory=list)
     abstained: Answer | None = None
+    sticky: str | None = None
+    """What keeps this caller on one arm of a prompt A/B split (the API key, or the conversation's first question)."""
+    prompt: PromptRef | None = None
+    """The answer prompt version the model request was rendered from (set by ``Asker.model_request``)."""
 
     def tag(self, answer: Answer) -> Answer:
-        """``answer`` with the question as asked and, for a rewritten follow-up, what was retrieved."""
+        """``answer`` with the question as asked, the prompt version it was written with and, for a rewritten
+        follow-up, what was retrieved."""
         answer.question = self.question
+        if answer.model is not None and self.prompt is not None:
+            answer.prompt = self.prompt
         if self.rewrite.method is not RewriteMethod.NONE:
             answer.rewritten_question = self.rewrite.question
         return answer

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from ragwright.gateway.types import PromptRef
+
 if TYPE_CHECKING:  # features imports evidence, which imports this module
     from ragwright.answering.features import AnswerabilityFeatures
 
@@ -144,6 +146,8 @@ class Answer:
     """The evidence features the answerability was computed from."""
     rewritten_question: str | None = None
     """A follow-up rewritten with the conversation: what was retrieved and answered (``answering/conversation.py``)."""
+    prompt: PromptRef | None = None
+    """The ``answer`` prompt version a model wrote (or abstained) with (``ragwright prompts``); None: extractive."""
 
     @property
     def answered_by_label(self) -> str:

@@ -73,8 +73,10 @@ async def run_agent_eval(
     """Run every case (one at a time: agent steps are sequential anyway) and write the run to ``out``."""
     records: list[CaseRecord] = []
     started = time.perf_counter()
+    agent_prompt = ""
     for i, case in enumerate(cases):
         runner = runner_for(case)
+        agent_prompt = runner.prompts.resolve(key.tenant, AGENT_PROMPT, sticky=key.key_id).tag  # as the runner will
         if case.inject_error is not None:
             runner.toolbox = with_injected_error(runner.toolbox, case.inject_error)
         ctx = ToolContext(key, kb=case.knowledge_base)
@@ -99,7 +101,7 @@ async def run_agent_eval(
         dataset=dataset,
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
         config={"agent": {"model": model, "limits": _limits(limits)}},
-        prompt_versions={"agent": AGENT_PROMPT.version},
+        prompt_versions={"agent": agent_prompt} if agent_prompt else {},
         timing=RunTiming(cases_run_now=len(cases), wall_s=round(wall, 3), pipeline_s=round(wall, 3), concurrency=1),
         summary=summarize(records),
         cases=records,

@@ -48,6 +48,8 @@ __all__ = [
     "GatePolicy",
     "GateResult",
     "MetricDelta",
+    "PromptChange",
+    "compare_prompts",
     "compare_runs",
     "detectable_drop",
     "gate",
@@ -82,6 +84,28 @@ class MetricDelta:
             "n": self.n,
             "verdict": self.verdict,
         }
+
+
+@dataclass(frozen=True)
+class PromptChange:
+    """One prompt as two runs used it: its version tag (``answer/v2#1c0f7a2e``) in each, "" where a run has none."""
+
+    name: str
+    base: str
+    new: str
+
+    @property
+    def changed(self) -> bool:
+        return self.base != self.new
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "base": self.base, "new": self.new, "changed": self.changed}
+
+
+def compare_prompts(base: EvalRun, new: EvalRun) -> list[PromptChange]:
+    """The prompt versions of both runs side by side, by name (the changed ones are what the metrics compare)."""
+    names = sorted(set(base.prompt_versions) | set(new.prompt_versions))
+    return [PromptChange(n, base.prompt_versions.get(n, ""), new.prompt_versions.get(n, "")) for n in names]
 
 
 def _metrics(run: EvalRun) -> list[str]:

@@ -3,7 +3,7 @@
 - temperature 0 and a fixed seed on every call;
 - the reply must be a JSON object valid against the rubric's schema (``jsonschema``); on failure the judge is asked
   once more, told what was wrong; a second failure is a :class:`~ragwright.errors.JudgeOutputError`;
-- replies are cached on disk (SQLite) by (judge model, rubric version, inputs): a re-run costs nothing;
+- replies are cached on disk (SQLite) by (judge model, rubric prompt version, inputs): a re-run costs nothing;
 - a semaphore bounds concurrent calls; a USD budget per run stops further (uncached) calls once spent;
 - :meth:`Judge.pairwise` asks in both orders; a side wins only if both orders agree, anything else is a tie.
 
@@ -33,7 +33,9 @@ import jsonschema
 from ragwright.errors import BudgetExceeded, JudgeOutputError
 from ragwright.evals.rubrics import RUBRICS, Rubric
 from ragwright.gateway.base import ChatModel
-from ragwright.gateway.types import ChatRequest, Message, ResponseFormat, Usage
+from ragwright.gateway.types import ChatRequest, Message, RequestContext, ResponseFormat, Usage
+from ragwright.prompts.model import PromptVersion
+from ragwright.prompts.registry import PromptSource, default_registry
 from ragwright.sqlite_migrations import Schema, migrate
 
 __all__ = ["Judge", "JudgeLedger", "JudgeResult", "current_ledger"]
@@ -137,7 +139,11 @@ class Judge:
         concurrency: int = 4,
         budget_usd: float | None = None,
         max_tokens: int = 512,
+        prompts: PromptSource | None = None,
+        tenant: str = "default",
     ) -> None:
+        self.prompts = prompts or default_registry()
+        self.tenant = tenant
         self.model = model
         self.seed = seed
         self.budget_usd = budget_usd
@@ -152,14 +158,15 @@ class Judge:
     def name(self) -> str:
         return self.model.name
 
-    def _key(self, rubric: Rubric, values: dict[str, str]) -> str:
-        blob = json.dumps([self.model.name, rubric.version, self.seed, values], sort_keys=True, ensure_ascii=False)
+    def _key(self, prompt: PromptVersion, values: dict[str, str]) -> str:
+        blob = json.dumps([self.model.name, prompt.tag, self.seed, values], sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
     async def run(self, rubric_name: str, **values: str) -> JudgeResult:
         """Ask the judge with one rubric; cached, validated, re-asked once, counted in the case's ledger."""
         rubric = RUBRICS[rubric_name]
-        key = self._key(rubric, values)
+        prompt = self.prompts.resolve(self.tenant, rubric.prompt_name)
+        key = self._key(prompt, values)
         ledger = current_ledger.get()
         if self._cache is not None:
             hit = self._cache.get(key)
@@ -170,7 +177,7 @@ class Judge:
                     ledger.cached += 1
                 return JudgeResult(hit, cached=True)
         async with self._sem:
-            data, usage, cost = await self._ask(rubric, rubric.render(**values))
+            data, usage, cost = await self._ask(rubric, prompt, rubric.render(prompt, **values))
         if self._cache is not None:
             self._cache.put(key, data)
         return JudgeResult(data, cached=False, usage=usage, cost_usd=cost)
@@ -187,7 +194,9 @@ class Judge:
             ledger.cost_usd += response_cost or 0.0
             ledger.cost_unknown += response_cost is None
 
-    async def _ask(self, rubric: Rubric, prompt: str) -> tuple[dict[str, Any], Usage, float | None]:
+    async def _ask(
+        self, rubric: Rubric, version: PromptVersion, prompt: str
+    ) -> tuple[dict[str, Any], Usage, float | None]:
         messages: tuple[Message, ...] = (Message("system", SYSTEM), Message("user", prompt))
         usage = Usage()
         cost: float | None = 0.0
@@ -202,6 +211,7 @@ class Judge:
                 seed=self.seed,
                 max_tokens=self.max_tokens,
                 response_format=ResponseFormat(json_schema=rubric.schema, name=rubric.name),
+                context=RequestContext(tenant=self.tenant, prompt=version.ref),
             )
             response = await self.model.chat(request)
             self._account(response.usage, response.cost_usd)

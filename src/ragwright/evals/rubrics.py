@@ -1,25 +1,24 @@
-"""Judge rubrics: versioned prompt files in ``ragwright/prompts/`` and the JSON schema each reply must match.
+"""Judge rubrics: the JSON schema each reply must match, and the registry prompt each one renders.
 
-A rubric's ``version`` is its declared version plus a hash of the file, so editing a prompt changes the judge cache
-key (and the version recorded in every run) even if someone forgets to bump the number.
+The prompt texts are versions in the prompt registry (:mod:`ragwright.prompts`), named ``judge_<rubric>``; the packaged
+``ragwright/prompts/judge_*_v1.txt`` are version 1. A version's ``tag`` (name, number and a hash of the text) is part
+of the judge cache key and is recorded in every run, so a new version never reuses an old version's verdicts.
 
 Example::
 
     rubric = RUBRICS["support"]
-    rubric.version            # "support/v1#3f2a9c1d"
-    rubric.render(evidence="...", claims="1. ...")
+    prompt = default_registry().resolve("default", rubric.prompt_name)   # judge_support/v1#...
+    rubric.render(prompt, evidence="...", claims="1. ...")
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from functools import cached_property
-from importlib import resources
-from string import Template
 from typing import Any
 
 from ragwright.answering.injection_prompt import boundary, defuse
+from ragwright.prompts.model import PromptVersion
+from ragwright.prompts.registry import PromptSource
 
 __all__ = ["RUBRICS", "Rubric"]
 
@@ -47,28 +46,22 @@ _VERDICTS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Rubric:
-    """One judge prompt: its file, declared version, and the JSON schema its reply must satisfy."""
+    """One judge rubric: its name, and the JSON schema its reply must satisfy."""
 
     name: str
-    file: str
-    declared: str
     schema: dict[str, Any]
 
-    @cached_property
-    def text(self) -> str:
-        return resources.files("ragwright").joinpath(f"prompts/{self.file}").read_text(encoding="utf-8")
+    @property
+    def prompt_name(self) -> str:
+        """Its prompt's name in the registry."""
+        return f"judge_{self.name}"
 
-    @cached_property
-    def version(self) -> str:
-        digest = hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:8]
-        return f"{self.name}/{self.declared}#{digest}"
-
-    def render(self, **values: str) -> str:
-        """The prompt with ``values`` in place. Quoted text sits between ``<<<LABEL $boundary>>>`` fence lines, where
+    def render(self, prompt: PromptVersion, **values: str) -> str:
+        """``prompt`` with ``values`` in place. Quoted text sits between ``<<<LABEL $boundary>>>`` fence lines, where
         the boundary is a hash of the values (:func:`ragwright.answering.injection_prompt.boundary`), so a document or
         an answer cannot close the fence early."""
         fence_id = boundary("\0".join(values[k] for k in sorted(values)))
-        return Template(self.text).substitute({k: defuse(v) for k, v in values.items()}, boundary=fence_id)
+        return prompt.render(**{k: defuse(v) for k, v in values.items()}, boundary=fence_id)
 
 
 RUBRICS: dict[str, Rubric] = {
@@ -76,8 +69,6 @@ RUBRICS: dict[str, Rubric] = {
     for r in (
         Rubric(
             "claims",
-            "judge_claims_v1.txt",
-            "v1",
             {
                 "type": "object",
                 "properties": {"claims": {"type": "array", "items": {"type": "string"}}},
@@ -85,12 +76,10 @@ RUBRICS: dict[str, Rubric] = {
                 "additionalProperties": False,
             },
         ),
-        Rubric("support", "judge_support_v1.txt", "v1", _VERDICTS),
-        Rubric("citation", "judge_citation_v1.txt", "v1", _VERDICTS),
+        Rubric("support", _VERDICTS),
+        Rubric("citation", _VERDICTS),
         Rubric(
             "relevance",
-            "judge_relevance_v1.txt",
-            "v1",
             {
                 "type": "object",
                 "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5}, "reason": {"type": "string"}},
@@ -100,8 +89,6 @@ RUBRICS: dict[str, Rubric] = {
         ),
         Rubric(
             "pairwise",
-            "judge_pairwise_v1.txt",
-            "v1",
             {
                 "type": "object",
                 "properties": {"winner": {"enum": ["A", "B", "tie"]}, "reason": {"type": "string"}},
@@ -113,6 +100,6 @@ RUBRICS: dict[str, Rubric] = {
 }
 
 
-def prompt_versions() -> dict[str, str]:
-    """Every rubric's version, recorded in each run."""
-    return {name: r.version for name, r in RUBRICS.items()}
+def prompt_versions(prompts: PromptSource, tenant: str) -> dict[str, str]:
+    """Every rubric's prompt version (its tag), recorded in each run."""
+    return {name: prompts.resolve(tenant, r.prompt_name).tag for name, r in RUBRICS.items()}

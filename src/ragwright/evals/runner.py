@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ragwright.answering.generative import PROMPT_VERSION as ANSWER_PROMPT_VERSION
 from ragwright.answering.types import Answer
 from ragwright.app import Ragwright
 from ragwright.errors import RagwrightError, UserError
@@ -46,6 +45,19 @@ PASSAGE_CHARS = 600
 
 def sidecar_path(out: Path) -> Path:
     return out.with_name(out.name + ".cases.jsonl")
+
+
+ANSWER_PROMPTS = ("answer", "condense", "verify_judge")
+"""The answerer's prompts (registry names) recorded with every run, beside the judge rubrics'."""
+
+
+def _prompt_versions(rw: Ragwright, judge: Judge | None) -> dict[str, str]:
+    """The version tag of every prompt the run renders (``answer/v2#1c0f7a2e``): the registry's ``production``, or
+    the version pinned with ``rw.prompt_pins`` (``ragwright eval run --prompt answer=2``)."""
+    source, tenant = rw.prompt_source, rw.settings.tenant
+    answering = {name: source.resolve(tenant, name).tag for name in ANSWER_PROMPTS}
+    rubrics = prompt_versions(judge.prompts, judge.tenant) if judge is not None else prompt_versions(source, tenant)
+    return {**answering, **rubrics}
 
 
 def _config(rw: Ragwright, judge: Judge | None) -> dict[str, Any]:  # settings sections as dumped: stays a dict
@@ -158,7 +170,7 @@ async def run_eval(
     if metrics is None:
         metrics = [*offline_metrics(), *(judged_metrics(judge) if judge is not None else [])]
     config = _config(rw, judge)
-    versions = {"answer": ANSWER_PROMPT_VERSION, **prompt_versions()}
+    versions = _prompt_versions(rw, judge)
     case_blob = json.dumps([c.model_dump() for c in cases], sort_keys=True).encode("utf-8")
     fingerprint = hashlib.sha256(
         json.dumps(

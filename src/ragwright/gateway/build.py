@@ -222,9 +222,9 @@ class Gateway:
     @property
     def ledger(self) -> Any:
         if self._ledger is None:
-            from ragwright.gateway.ledger import UsageLedger
+            from ragwright.gateway.ledger import open_usage_ledger
 
-            self._ledger = UsageLedger(self.settings.ledger_path)
+            self._ledger = open_usage_ledger(self.settings)
         return self._ledger
 
     # -- calls ----------------------------------------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""The usage ledger: one record per model call, written to SQLite in batches by a background thread.
+"""The usage ledger: one record per model call, written in batches by a background thread.
+
+Where the rows go is a :class:`LedgerTable`: a SQLite file (:class:`SQLiteLedgerTable`, ``<data_dir>/usage.sqlite``) or,
+when the store is PostgreSQL, PostgreSQL's ``usage`` table (:class:`~ragwright.service.postgres_ledger.
+PostgresLedgerTable`); :func:`open_usage_ledger` chooses.
 
 The request path only appends to an in-memory buffer (:meth:`UsageLedger.record` is an ``O(1)`` append that never
 blocks and never touches the database). A writer thread wakes every ``flush_ms`` milliseconds, or as soon as
@@ -8,7 +12,7 @@ and counted (``dropped``) rather than slowing the call; when the database cannot
 
 Example::
 
-    ledger = UsageLedger(settings.ledger_path)
+    ledger = open_usage_ledger(settings)            # or UsageLedger(path) for a SQLite file
     ledger.record(UsageRecord(tenant="acme", model_requested="rag", model="openai:gpt-4o-mini", cost_usd=0.0004))
     ledger.flush()           # wait until everything recorded so far is on disk (tests, shutdown)
     ledger.close()
@@ -25,12 +29,25 @@ from collections import deque
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from ragwright.errors import StoreError
 from ragwright.private_files import private_file
 from ragwright.sqlite_migrations import Schema, columns, execute_script, migrate
 
-__all__ = ["LedgerStats", "UsageLedger", "UsageRecord", "UsageSink", "UsageSinks"]
+if TYPE_CHECKING:
+    from ragwright.config import Settings
+
+__all__ = [
+    "LedgerStats",
+    "LedgerTable",
+    "SQLiteLedgerTable",
+    "UsageLedger",
+    "UsageRecord",
+    "UsageSink",
+    "UsageSinks",
+    "open_usage_ledger",
+]
 
 log = logging.getLogger("ragwright.gateway.ledger")
 
@@ -132,6 +149,44 @@ def m003_kb_prompt_request(db: sqlite3.Connection) -> None:
 _INSERT = f"INSERT INTO usage ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
+class LedgerTable(Protocol):
+    """Where the ledger's writer thread puts its batches (one implementation per backend)."""
+
+    where: str
+    """The file or server, for log lines (never a password)."""
+
+    def write(self, rows: list[tuple[object, ...]]) -> None:
+        """Write ``rows`` (values in :data:`COLUMNS` order) in one transaction; :class:`StoreError` if it failed
+        (the table reconnects on the next call)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SQLiteLedgerTable:
+    """Ledger rows into one SQLite file, opened on the first write (from the writer thread)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path).absolute()  # opened later: not relative to a cwd that moved on
+        self.where = str(self.path)
+        self._conn: sqlite3.Connection | None = None
+
+    def write(self, rows: list[tuple[object, ...]]) -> None:
+        try:
+            if self._conn is None:
+                self._conn = _connect(self.path)
+            with self._conn:
+                self._conn.executemany(_INSERT, rows)
+        except (sqlite3.Error, OSError) as exc:
+            self.close()
+            raise StoreError(f"cannot write usage ledger {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerStats:
     """What the ledger did since it started: records accepted, written, dropped and lost."""
@@ -158,16 +213,22 @@ class _Marker:
 
 
 class UsageLedger:
-    """Asynchronous, batched SQLite usage ledger. Thread-safe; ``record`` may be called from any thread or loop.
+    """Asynchronous, batched usage ledger over a :class:`LedgerTable` (a path means a SQLite file). Thread-safe;
+    ``record`` may be called from any thread or loop.
 
     ``batch_size`` records or ``flush_ms`` milliseconds, whichever comes first, trigger a write; at most
     ``max_pending`` records wait in memory.
     """
 
     def __init__(
-        self, path: Path, *, batch_size: int = 512, flush_ms: float = 250.0, max_pending: int = 100_000
+        self,
+        table: Path | LedgerTable,
+        *,
+        batch_size: int = 512,
+        flush_ms: float = 250.0,
+        max_pending: int = 100_000,
     ) -> None:
-        self.path = Path(path).absolute()  # the writer thread opens it later: not relative to a cwd that moved on
+        self.table: LedgerTable = SQLiteLedgerTable(table) if isinstance(table, Path | str) else table
         self.batch_size = batch_size
         self.flush_s = flush_ms / 1000.0
         self.max_pending = max_pending
@@ -240,7 +301,6 @@ class UsageLedger:
                 self._thread = thread
 
     def _run(self) -> None:
-        conn: sqlite3.Connection | None = None
         batch: list[tuple[object, ...]] = []
         try:
             while True:
@@ -255,41 +315,33 @@ class UsageLedger:
                         continue
                     batch.append(_row(item))
                     if len(batch) >= 10 * self.batch_size:
-                        conn = self._write(conn, batch)
+                        self._write(batch)
                         batch = []
                 if batch:
-                    conn = self._write(conn, batch)
+                    self._write(batch)
                     batch = []
                 for m in markers:
                     m.done.set()
                 if any(m.stop for m in markers):
                     return
         finally:
-            if conn is not None:
-                conn.close()
+            self.table.close()
 
-    def _write(self, conn: sqlite3.Connection | None, rows: list[tuple[object, ...]]) -> sqlite3.Connection | None:
+    def _write(self, rows: list[tuple[object, ...]]) -> None:
         try:
-            if conn is None:
-                conn = _connect(self.path)
-            with conn:
-                conn.executemany(_INSERT, rows)
+            self.table.write(rows)
             self._written += len(rows)
-            return conn
-        except (sqlite3.Error, OSError) as exc:
+        except StoreError as exc:
             self._failures += 1
             self._lost += len(rows)
             if self._failures == 1 or self._failures % 100 == 0:
                 log.warning(
                     "usage ledger %s: %d records not written (%s); %d write failures so far",
-                    self.path,
+                    self.table.where,
                     len(rows),
                     exc,
                     self._failures,
                 )
-            if conn is not None:
-                conn.close()
-            return None
 
 
 def _row(rec: UsageRecord) -> tuple[object, ...]:
@@ -313,3 +365,13 @@ def _connect(path: Path) -> sqlite3.Connection:
 def open_readonly(path: Path) -> sqlite3.Connection:
     """A connection for reports; creates nothing."""
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+def open_usage_ledger(settings: Settings, **options: float) -> UsageLedger:
+    """The ledger ``settings`` name: PostgreSQL's ``usage`` table when the store is PostgreSQL (opened on the first
+    write, from the writer thread), else ``<data_dir>/usage.sqlite``."""
+    if settings.uses_postgres:
+        from ragwright.service.postgres_ledger import PostgresLedgerTable
+
+        return UsageLedger(PostgresLedgerTable(settings.store_dsn()), **options)  # type: ignore[arg-type]
+    return UsageLedger(settings.ledger_path, **options)  # type: ignore[arg-type]

@@ -20,12 +20,15 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ragwright.errors import StoreError, UserError
 from ragwright.gateway.ledger import open_readonly
 
-__all__ = ["GROUPS", "GroupBy", "UsageRow", "summarize"]
+if TYPE_CHECKING:
+    from ragwright.config import Settings
+
+__all__ = ["GROUPS", "GroupBy", "UsageRow", "ledger_label", "summarize", "summarize_ledger", "usage_row"]
 
 GroupBy = Literal["tenant", "key", "model", "kb", "prompt", "day"]
 GROUPS: tuple[str, ...] = get_args(GroupBy)
@@ -90,10 +93,12 @@ def summarize(
         if "no such table" in str(exc):
             return []
         raise StoreError(f"cannot read usage ledger {path}: {exc}") from None
-    return [_row(r) for r in rows]
+    return [usage_row(r) for r in rows]
 
 
-def _row(r: tuple[Any, ...]) -> UsageRow:
+def usage_row(r: tuple[Any, ...]) -> UsageRow:
+    """A report row from the query's columns (group, calls, questions, errors, hits, tokens x5, cost, saved,
+    unpriced); the PostgreSQL report (:mod:`ragwright.service.postgres_usage`) returns the same columns."""
     calls, questions, errors, hits, tokens_in, cached_in, writes, tokens_out, reasoning = (int(v or 0) for v in r[1:10])
     return UsageRow(
         str(r[0]), calls, questions, errors, hits, tokens_in, cached_in, writes, tokens_out, reasoning,
@@ -118,3 +123,23 @@ def _query(conn: sqlite3.Connection, by: str, start: float, tenant: str | None) 
                SUM(cost_usd IS NULL AND status = 'ok' AND cached = 0)
         FROM usage WHERE {where} GROUP BY g ORDER BY 11 DESC, 2 DESC, g"""
     return sql, params
+
+
+def summarize_ledger(
+    settings: Settings, *, by: GroupBy = "model", since: date | None = None, tenant: str | None = None
+) -> list[UsageRow]:
+    """:func:`summarize` over the ledger ``settings`` name: PostgreSQL's ``usage`` table with a PostgreSQL store."""
+    if settings.uses_postgres:
+        from ragwright.service.postgres_usage import summarize_postgres
+
+        return summarize_postgres(settings.store_dsn(), by=by, since=since, tenant=tenant)
+    return summarize(settings.ledger_path, by=by, since=since, tenant=tenant)
+
+
+def ledger_label(settings: Settings) -> str:
+    """Where the ledger is, for messages (the server and database, never a password)."""
+    if settings.uses_postgres:
+        from ragwright.service.postgres_db import server_label
+
+        return server_label(settings.store_dsn())
+    return str(settings.ledger_path)

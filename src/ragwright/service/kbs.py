@@ -23,10 +23,14 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from ragwright.errors import UserError
 from ragwright.service.sqlite_file import open_service_db
 from ragwright.sqlite_migrations import Schema
+
+if TYPE_CHECKING:
+    from ragwright.config import Settings
 
 DEFAULT_KB = "default"
 KB_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -55,6 +59,23 @@ def m001_knowledge_bases(db: sqlite3.Connection) -> None:
     )
 
 
+class KnowledgeBaseRegistry(Protocol):
+    """Which knowledge bases each tenant has created (one implementation per backend; :func:`open_knowledge_bases`)."""
+
+    def add(self, tenant: str, kb: str) -> None: ...
+
+    def list(self, tenant: str) -> list[str]:
+        """The tenant's knowledge bases, ``default`` first (it always exists)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def with_default(names: list[str]) -> list[str]:
+    """``default`` first (it always exists), then the others in the order given."""
+    return [DEFAULT_KB, *(n for n in names if n != DEFAULT_KB)]
+
+
 class KnowledgeBases:
     """Which knowledge bases each tenant has created (one SQLite table). Safe to share between threads.
 
@@ -79,8 +100,18 @@ class KnowledgeBases:
         """The tenant's knowledge bases, ``default`` first (it always exists)."""
         with self._lock:
             rows = self._db.execute("SELECT kb FROM knowledge_bases WHERE tenant = ? ORDER BY kb", (tenant,)).fetchall()
-        return [DEFAULT_KB, *(r[0] for r in rows if r[0] != DEFAULT_KB)]
+        return with_default([r[0] for r in rows])
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def open_knowledge_bases(settings: Settings) -> KnowledgeBaseRegistry:
+    """The registry ``settings`` name: PostgreSQL's table when the store is PostgreSQL, else
+    ``<data_dir>/service.sqlite``."""
+    if settings.uses_postgres:
+        from ragwright.service.postgres_kbs import PostgresKnowledgeBases
+
+        return PostgresKnowledgeBases(settings.store_dsn())
+    return KnowledgeBases(settings.data_dir / "service.sqlite")

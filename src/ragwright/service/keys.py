@@ -1,8 +1,9 @@
 """API keys: each one names a tenant, a set of scopes and (optionally) the tags it may read.
 
-Keys live in a SQLite file (default ``<data_dir>/keys.sqlite``) and are stored **hashed**. A raw key looks like
-``rw_<key_id>_<secret>``: ``key_id`` is 12 public hex characters used to find the row, ``secret`` is 32 random bytes
-(``secrets.token_urlsafe``). Only ``sha256(raw_key)`` is written. A plain, unsalted SHA-256 is enough here because
+Keys live in a SQLite file (default ``<data_dir>/keys.sqlite``), or in PostgreSQL when the store is PostgreSQL
+(:mod:`ragwright.service.postgres_keys`; :func:`open_key_store` chooses), and are stored **hashed**. A raw key looks
+like ``rw_<key_id>_<secret>``: ``key_id`` is 12 public hex characters used to find the row, ``secret`` is 32 random
+bytes (``secrets.token_urlsafe``). Only ``sha256(raw_key)`` is written. A plain, unsalted SHA-256 is enough here because
 the input is 256 bits of randomness: there is nothing to brute-force or look up in a table, so a slow password hash
 (bcrypt, argon2) would only add latency to every request without adding safety. The hash is compared with
 :func:`hmac.compare_digest` so timing does not leak how much of a guess matched.
@@ -36,9 +37,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from ragwright.config import Settings
-from ragwright.errors import UserError
+from ragwright.errors import ConfigError, UserError
 from ragwright.gateway.types import RequestContext
 from ragwright.service.access import TagScope
 from ragwright.service.sqlite_file import open_service_db
@@ -164,18 +166,91 @@ def m001_api_keys(db: sqlite3.Connection) -> None:
     )
 
 
+KeyRow = tuple[str, str, str, str, str, str | None, float, float | None]
+"""One stored key: key_id, sha256 of the raw key, tenant, scopes (JSON list), tags (JSON list), name, created_at,
+revoked_at (None while active). The same columns in every backend, so ``ragwright migrate`` copies them as they are."""
+
+
+class KeyTable(Protocol):
+    """Where API key rows live (one implementation per backend); :class:`KeyStore` holds the logic over it."""
+
+    where: str
+    """The file or server, for messages (never a password)."""
+
+    def insert(self, row: KeyRow) -> None: ...
+
+    def find(self, key_id: str) -> KeyRow | None: ...
+
+    def rows(self, tenant: str | None) -> list[KeyRow]:
+        """Every row, or the tenant's, ordered by ``created_at, key_id``."""
+        ...
+
+    def revoke(self, key_id: str, at: float) -> bool:
+        """Set ``revoked_at`` of an active key; True if there was one."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SQLiteKeyTable:
+    """API key rows in one SQLite file (``keys.sqlite``). Safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.where = str(self.path)
+        self._lock = threading.Lock()
+        self._db = open_service_db(self.path, SCHEMA)
+
+    def insert(self, row: KeyRow) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+
+    def find(self, key_id: str) -> KeyRow | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM api_keys WHERE key_id = ?", (key_id,)).fetchone()
+        return None if row is None else tuple(row)
+
+    def rows(self, tenant: str | None) -> list[KeyRow]:
+        with self._lock:
+            if tenant is None:
+                rows = self._db.execute("SELECT * FROM api_keys ORDER BY created_at, key_id").fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT * FROM api_keys WHERE tenant = ? ORDER BY created_at, key_id", (tenant,)
+                ).fetchall()
+        return [tuple(r) for r in rows]
+
+    def revoke(self, key_id: str, at: float) -> bool:
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL", (at, key_id)
+            )
+        return cur.rowcount > 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
 _CACHE_MAX = 4096
 
 
 class KeyStore:
-    """Create, verify, list and revoke API keys in one SQLite file. Safe to share between threads."""
+    """Create, verify, list and revoke API keys, over a :class:`KeyTable` (a path means a SQLite file). Safe to share
+    between threads."""
 
-    def __init__(self, path: Path, *, cache_seconds: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.path = Path(path)
+    def __init__(
+        self,
+        table: Path | KeyTable,
+        *,
+        cache_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._table: KeyTable = SQLiteKeyTable(table) if isinstance(table, Path | str) else table
+        self.where = self._table.where
         self.cache_seconds = cache_seconds
         self._clock = clock  # for the verified-key cache's expiry (tests pass a manual clock)
         self._lock = threading.Lock()
-        self._db = open_service_db(self.path, SCHEMA)
         # sha256(raw key) -> (key, monotonic time it was verified); only keys that verified. The digest of the whole
         # raw key is the lookup, so a hit means the same raw key; nothing about a secret leaks through its timing.
         self._verified: dict[str, tuple[ApiKey, float]] = {}
@@ -195,19 +270,18 @@ class KeyStore:
             revoked=False,
         )
         raw = f"{KEY_PREFIX}{key.key_id}_{secrets.token_urlsafe(32)}"
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-                (
-                    key.key_id,
-                    hash_key(raw),
-                    key.tenant,
-                    json.dumps(sorted(key.scopes)),
-                    json.dumps(list(key.tags)),
-                    key.name,
-                    key.created_at,
-                ),
+        self._table.insert(
+            (
+                key.key_id,
+                hash_key(raw),
+                key.tenant,
+                json.dumps(sorted(key.scopes)),
+                json.dumps(list(key.tags)),
+                key.name,
+                key.created_at,
+                None,
             )
+        )
         return raw, key
 
     def verify(self, raw_key: str) -> ApiKey | None:
@@ -218,10 +292,7 @@ class KeyStore:
             if cached is not None and self._clock() - cached[1] < self.cache_seconds:
                 return cached[0]
         m = _KEY_RE.match(raw_key) if isinstance(raw_key, str) else None
-        row = None
-        if m:
-            with self._lock:
-                row = self._db.execute("SELECT * FROM api_keys WHERE key_id = ?", (m.group(1),)).fetchone()
+        row = self._table.find(m.group(1)) if m else None
         stored = row[1] if row else _DUMMY_HASH
         ok = hmac.compare_digest(stored.encode(), given.encode())
         if not ok or row is None:
@@ -237,33 +308,22 @@ class KeyStore:
         return key
 
     def get(self, key_id: str) -> ApiKey | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM api_keys WHERE key_id = ?", (key_id,)).fetchone()
+        row = self._table.find(key_id)
         return self._row(row) if row else None
 
     def list(self, tenant: str | None = None) -> list[ApiKey]:
         """Every key (revoked ones included), oldest first, optionally of one tenant."""
-        with self._lock:
-            if tenant is None:
-                rows = self._db.execute("SELECT * FROM api_keys ORDER BY created_at, key_id").fetchall()
-            else:
-                rows = self._db.execute(
-                    "SELECT * FROM api_keys WHERE tenant = ? ORDER BY created_at, key_id", (tenant,)
-                ).fetchall()
-        return [self._row(r) for r in rows]
+        return [self._row(r) for r in self._table.rows(tenant)]
 
     def revoke(self, key_id: str) -> bool:
         """Revoke a key; True if it existed and was active."""
+        revoked = self._table.revoke(key_id, time.time())
         with self._lock:
-            cur = self._db.execute(
-                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL", (time.time(), key_id)
-            )
             self._verified = {d: v for d, v in self._verified.items() if v[0].key_id != key_id}
-        return cur.rowcount > 0
+        return revoked
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._table.close()
 
     def __enter__(self) -> KeyStore:
         return self
@@ -272,7 +332,7 @@ class KeyStore:
         self.close()
 
     @staticmethod
-    def _row(row: tuple[object, ...]) -> ApiKey:
+    def _row(row: KeyRow) -> ApiKey:
         key_id, _hash, tenant, scopes, tags, name, created_at, revoked_at = row
         return ApiKey(
             key_id=str(key_id),
@@ -280,7 +340,7 @@ class KeyStore:
             scopes=frozenset(json.loads(str(scopes))),
             tags=tuple(json.loads(str(tags))),
             name=None if name is None else str(name),
-            created_at=float(created_at),  # type: ignore[arg-type]
+            created_at=float(created_at),
             revoked=revoked_at is not None,
         )
 
@@ -292,3 +352,18 @@ def default_key_path(data_dir: Path) -> Path:
 def key_path(settings: Settings) -> Path:
     """Where ``settings`` keeps its keys: ``service.keys_file`` or ``<data_dir>/keys.sqlite``."""
     return settings.service.keys_file or default_key_path(settings.data_dir)
+
+
+def open_key_store(settings: Settings, *, cache_seconds: float = 0.0) -> KeyStore:
+    """The key store ``settings`` name: PostgreSQL's ``api_keys`` table when the store is PostgreSQL, else the SQLite
+    file :func:`key_path` names. ``service.keys_file`` with a PostgreSQL store is refused rather than ignored."""
+    if not settings.uses_postgres:
+        return KeyStore(key_path(settings), cache_seconds=cache_seconds)
+    if settings.service.keys_file is not None:
+        raise ConfigError(
+            "service.keys_file names a SQLite key file, but with store = postgresql the keys live in PostgreSQL: "
+            "remove keys_file (`ragwright migrate` copies the file's keys)"
+        )
+    from ragwright.service.postgres_keys import PostgresKeyTable
+
+    return KeyStore(PostgresKeyTable(settings.store_dsn()), cache_seconds=cache_seconds)

@@ -228,7 +228,7 @@ def test_relative_ledger_path_is_fixed_when_the_ledger_is_made(tmp_path: Path, m
     monkeypatch.chdir(tmp_path)
     ledger = UsageLedger(Path("idx") / "usage.sqlite")
     monkeypatch.chdir(tmp_path.parent)
-    assert ledger.path == tmp_path / "idx" / "usage.sqlite"
+    assert ledger.table.where == str(tmp_path / "idx" / "usage.sqlite")
 
 
 def test_usage_by_kb_and_prompt_with_questions_from_a_ledger_of_the_previous_version(tmp_path: Path) -> None:

@@ -17,11 +17,12 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from ragwright.agents.mcp_tools import discover_mcp_tools
 from ragwright.agents.records import AgentEvent, CallStatus, Decision, RunStatus
 from ragwright.agents.runner import AgentRunner
 from ragwright.agents.service import agent_runner, default_limits, runs_path
 from ragwright.agents.store import RunState, RunStore
-from ragwright.agents.tools import ToolContext
+from ragwright.agents.tools import AgentTool, ToolContext
 from ragwright.app import Ragwright
 from ragwright.config import load_settings
 from ragwright.errors import UserError
@@ -33,6 +34,12 @@ agent_app = typer.Typer(no_args_is_help=True)
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Path to ragwright.toml.")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print events as JSON lines.")]
+
+
+def _mcp_tools(rw: Ragwright) -> list[AgentTool]:
+    """The tools of the MCP servers configured for this tenant (none configured: none, and nothing is started)."""
+    servers = rw.settings.agent.mcp_servers
+    return asyncio.run(discover_mcp_tools(servers, tenant=rw.settings.tenant)) if servers else []
 
 
 def _print(event: AgentEvent, json_out: bool) -> None:
@@ -121,7 +128,7 @@ def run_cmd(
         raise UserError(f"--approve must be one of ask, all, none, not {approve!r}")
     rw = Ragwright(load_settings(config, data_dir=data_dir))
     try:
-        runner = agent_runner(rw, model=model)
+        runner = agent_runner(rw, model=model, extra_tools=_mcp_tools(rw))
         policy = approve or rw.settings.agent.approve
         key = local_key(rw.settings.tenant, scopes=("read",))
         limits = default_limits(rw.settings.agent, max_usd=max_usd, max_steps=max_steps)
@@ -167,7 +174,7 @@ def resume_cmd(
         run = store.get_run(run_id, tenant=rw.settings.tenant)
         if run is None:
             raise UserError(f"no agent run {run_id!r}")
-        runner = agent_runner(rw, model=run.model, store=store)
+        runner = agent_runner(rw, model=run.model, store=store, extra_tools=_mcp_tools(rw))
         decisions = _decisions(approve or [], deny or [], args, outcome)
         _loop(runner, run, runner.resume(run, decisions), json_out, ask=run.approve == "ask")
     finally:

@@ -223,6 +223,9 @@ def _register_bench() -> None:
     from ragwright.interfaces.cli.serve import serve
 
     app.add_typer(keys_app, name="keys", help="API keys for the HTTP and MCP services.")
+    from ragwright.interfaces.cli.prompts import prompts_app
+
+    app.add_typer(prompts_app, name="prompts", help="Versioned prompts: list, show, create, label, diff, A/B.")
     app.command("serve")(serve)
     from ragwright.interfaces.cli.mcp import mcp_command
 
@@ -231,6 +234,9 @@ def _register_bench() -> None:
 
     app.add_typer(gateway_app, name="gateway", help="The LLM gateway as an OpenAI-compatible proxy.")
     app.command("usage")(usage)
+    from ragwright.interfaces.cli.migrate import migrate_command
+
+    app.command("migrate")(migrate_command)
 
 
 def _register_eval() -> None:

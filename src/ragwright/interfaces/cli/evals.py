@@ -16,8 +16,10 @@ from ragwright.errors import UserError
 from ragwright.interfaces.cli import render
 
 if TYPE_CHECKING:
+    from ragwright.app import Ragwright
     from ragwright.evals.records import EvalRun
     from ragwright.gateway.build import SyncGateway
+    from ragwright.prompts.registry import PromptSource
 
 eval_app = typer.Typer(no_args_is_help=True)
 import_app = typer.Typer(no_args_is_help=True)
@@ -78,6 +80,7 @@ def _judge(
     budget: float | None,
     concurrency: int,
     gateway: SyncGateway | None = None,
+    prompts: PromptSource | None = None,
 ) -> object | None:
     """The configured judge, over ``gateway`` when the command has one (one gateway per process: the answers and
     the judge share its budgets, limits and ledger), else over a gateway of its own."""
@@ -92,7 +95,12 @@ def _judge(
         raise UserError(f"gateway.judge is {spec!r} but the gateway cannot be built here ({exc})") from None
     model = gateway.relayed(spec) if gateway is not None else build_chat_model(settings, spec)
     return Judge(
-        model, cache_path=cache or settings.data_dir / "judge-cache.sqlite", budget_usd=budget, concurrency=concurrency
+        model,
+        cache_path=cache or settings.data_dir / "judge-cache.sqlite",
+        budget_usd=budget,
+        concurrency=concurrency,
+        prompts=prompts,
+        tenant=settings.tenant,
     )
 
 
@@ -113,6 +121,10 @@ def run_cmd(
     budget: Annotated[float | None, typer.Option(help="USD the judge may spend in this run.")] = None,
     fresh: Annotated[bool, typer.Option(help="Discard a partial run of OUT instead of resuming it.")] = False,
     limit: LimitOpt = None,
+    prompt: Annotated[
+        list[str] | None,
+        typer.Option("--prompt", help="NAME=VERSION or NAME=LABEL: render this prompt version (repeatable)."),
+    ] = None,
 ) -> None:
     """Run every case through the pipeline and the metrics; resumes an interrupted run of the same OUT."""
     from ragwright.app import Ragwright
@@ -127,8 +139,11 @@ def run_cmd(
     if mode is not None:
         settings = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"mode": mode})})
     rw = Ragwright(settings)
+    rw.prompt_pins = _pins(rw, prompt or [])
     gateway = rw.gateway if settings.gateway.judge else None  # the judge shares the answers' gateway
-    judge = _judge(settings, cache=judge_cache, budget=budget, concurrency=concurrency, gateway=gateway)
+    judge = _judge(
+        settings, cache=judge_cache, budget=budget, concurrency=concurrency, gateway=gateway, prompts=rw.prompt_source
+    )
     assert judge is None or isinstance(judge, Judge)
     try:
         if ingest:
@@ -176,6 +191,18 @@ def run_cmd(
     render.err_console.print(f"run -> {out}")
 
 
+def _pins(rw: Ragwright, specs: list[str]) -> dict[str, int | str]:
+    """``--prompt NAME=VERSION|LABEL`` options as pins, each checked against the registry now (a typo fails here)."""
+    pins: dict[str, int | str] = {}
+    for spec in specs:
+        name, sep, ref = spec.partition("=")
+        if not sep or not name.strip() or not ref.strip():
+            raise UserError(f"--prompt takes NAME=VERSION or NAME=LABEL, e.g. answer=2, not {spec!r}")
+        version = rw.prompts.get(rw.settings.tenant, name.strip(), ref.strip())
+        pins[version.name] = version.version
+    return pins
+
+
 def _print_summary(run: EvalRun) -> None:
     summary = run.summary
     table = Table(
@@ -207,13 +234,21 @@ def compare_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Per-metric delta NEW - BASE on the paired cases, bootstrap 95% interval (seed 0) and a verdict."""
-    from ragwright.evals.compare import compare_runs
+    from ragwright.evals.compare import compare_prompts, compare_runs
     from ragwright.evals.runner import load_run
 
-    deltas = compare_runs(load_run(base), load_run(new), metrics=metric or None)
+    base_run, new_run = load_run(base), load_run(new)
+    deltas = compare_runs(base_run, new_run, metrics=metric or None)
+    prompts = compare_prompts(base_run, new_run)
     if json_out:
-        render.print_json([d.to_dict() for d in deltas])
+        render.print_json({"metrics": [d.to_dict() for d in deltas], "prompts": [p.to_dict() for p in prompts]})
         return
+    versions = Table(title="prompt versions")
+    for col in ("prompt", "base", "new", ""):
+        versions.add_column(col)
+    for p in prompts:
+        versions.add_row(p.name, p.base or "-", p.new or "-", "[yellow]changed[/]" if p.changed else "")
+    render.console.print(versions)
     table = Table(title=f"{new.name} vs {base.name}")
     for col in ("metric", "base", "new", "delta", "95% CI", "n", "verdict"):
         table.add_column(col, justify="left" if col in ("metric", "verdict") else "right")

@@ -70,9 +70,9 @@ def make_proxy(settings: Settings, *, host: str, no_auth: bool) -> ProxyApp:
                 "reach; create keys with `ragwright keys create` instead"
             )
         return build_proxy(settings)
-    from ragwright.service.keys import KeyStore, key_path
+    from ragwright.service.keys import open_key_store
 
-    store = KeyStore(key_path(settings))
+    store = open_key_store(settings)
 
     def verify(raw: str) -> tuple[str, str] | None:
         key = store.verify(raw)
@@ -105,28 +105,29 @@ def usage(
 ) -> None:
     """Summarise model spend from the usage ledger: calls, questions, tokens, cost (also per 1,000 questions), cache
     savings and errors."""
-    from ragwright.gateway.usage import summarize
+    from ragwright.gateway.usage import ledger_label, summarize_ledger
 
     settings = load_settings(config, data_dir=data_dir)
     try:
         start = date.fromisoformat(since) if since else None
     except ValueError:
         raise UserError(f"--since must be a date like 2026-11-01, not {since!r}") from None
-    rows = summarize(settings.ledger_path, by=by, since=start, tenant=tenant)  # type: ignore[arg-type]
+    rows = summarize_ledger(settings, by=by, since=start, tenant=tenant)  # type: ignore[arg-type]
+    where = ledger_label(settings)
     if json_out:
         render.print_json(
             {
                 "by": by,
                 "since": since,
                 "tenant": tenant,
-                "ledger": str(settings.ledger_path),
+                "ledger": where,
                 "rows": [r.to_dict() for r in rows],
             }
         )
         return
     scope = (f" since {since}" if since else "") + (f" for tenant {tenant}" if tenant else "")
     if not rows:
-        render.console.print(f"no calls recorded in {settings.ledger_path}{scope}")
+        render.console.print(f"no calls recorded in {where}{scope}")
         return
     table = Table(title=f"usage by {by}{scope}")
     group_width = min(32, max(len(by), *(len(r.group) for r in rows)))  # never squeezed away on a narrow terminal

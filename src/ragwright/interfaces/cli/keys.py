@@ -9,7 +9,7 @@ import typer
 
 from ragwright.config import load_settings
 from ragwright.interfaces.cli import render
-from ragwright.service.keys import KeyStore, key_path
+from ragwright.service.keys import KeyStore, open_key_store
 
 keys_app = typer.Typer(no_args_is_help=True)
 
@@ -20,7 +20,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 def _store(config: Path | None, data_dir: Path | None) -> KeyStore:
     settings = load_settings(config, data_dir=data_dir)
-    return KeyStore(key_path(settings))
+    return open_key_store(settings)
 
 
 def _split(value: str | None) -> list[str]:

@@ -17,7 +17,7 @@ from ragwright.config import load_settings
 from ragwright.errors import UserError
 from ragwright.interfaces.cli.serve import LogFormatOpt
 from ragwright.observability.logging import logging_config
-from ragwright.service.keys import VERIFIED_KEY_SECONDS, KeyStore, key_path
+from ragwright.service.keys import VERIFIED_KEY_SECONDS, KeyStore, open_key_store
 
 if TYPE_CHECKING:
     from ragwright.interfaces.mcp.server import KeyResolver
@@ -122,7 +122,7 @@ def mcp_command(
 
             if key or tenant:
                 raise UserError("--key and --tenant are for stdio; over HTTP each request brings its own key")
-            with KeyStore(key_path(settings)) as keys:
+            with open_key_store(settings) as keys:
                 server = build_server(tools, key_from_http, limiter, timeout=settings.service.request_timeout)
                 typer.echo(f"MCP over streamable HTTP at http://{host}:{port}/mcp (Bearer API keys)", err=True)
                 log_config = logging_config(fmt, "warning")
@@ -131,7 +131,7 @@ def mcp_command(
             from ragwright.interfaces.mcp.stdio import serve_stdio
 
             raw = key
-            with KeyStore(key_path(settings), cache_seconds=VERIFIED_KEY_SECONDS) if raw else nullcontext() as keys:
+            with open_key_store(settings, cache_seconds=VERIFIED_KEY_SECONDS) if raw else nullcontext() as keys:
                 resolver = _stdio_resolver(keys, raw, tenant or settings.tenant, scopes, tags)
                 server = build_server(tools, resolver, limiter, timeout=settings.service.request_timeout)
                 anyio.run(serve_stdio, server)

@@ -1,4 +1,5 @@
-"""Ingest jobs as records: :class:`Job`, and :class:`JobStore`, the SQLite table every server process reads.
+"""Ingest jobs as records: :class:`Job`, and :class:`JobStore`, the table every server process reads (SQLite here,
+:class:`~ragwright.service.postgres_jobs.PostgresJobStore` when the store is PostgreSQL; :func:`open_job_store`).
 
 A job names the server process that owns it by pid *and* start time, so after a restart (or in a container where the
 new server gets the old pid) a job whose owner is gone is recognised as orphaned and taken over by exactly one process
@@ -15,12 +16,26 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ragwright.service.sqlite_file import open_service_db
 from ragwright.sqlite_migrations import Schema
 
-__all__ = ["SCHEMA", "Job", "JobStatus", "JobStore", "alive", "process_start"]
+if TYPE_CHECKING:
+    from ragwright.config import Settings
+
+__all__ = [
+    "SCHEMA",
+    "Job",
+    "JobStatus",
+    "JobStore",
+    "SQLiteJobStore",
+    "alive",
+    "job_from_json",
+    "job_to_json",
+    "open_job_store",
+    "process_start",
+]
 
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
 
@@ -106,7 +121,13 @@ def alive(pid: int, start: float | None = None) -> bool:
         return True
 
 
-def _job(text: str) -> Job:
+def job_to_json(job: Job) -> str:
+    """The stored form of a job (the ``data`` column of every backend)."""
+    return json.dumps(dataclasses.asdict(job))
+
+
+def job_from_json(text: str) -> Job:
+    """A job from its stored form."""
     data = json.loads(text)
     data["tags"] = tuple(data["tags"])
     data["key_tags"] = tuple(data.get("key_tags", ()))
@@ -127,12 +148,35 @@ def m001_jobs(db: sqlite3.Connection) -> None:
     )
 
 
-class JobStore:
+class JobStore(Protocol):
+    """Where jobs are recorded so every server process can read them (one implementation per backend)."""
+
+    def put(self, job: Job) -> None: ...
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def unfinished(self) -> list[Job]:
+        """Jobs recorded as queued or running, by any server process, oldest first."""
+        ...
+
+    def claim(self, job: Job, owner: int, owner_start: float | None) -> Job | None:
+        """Make this process the owner of ``job`` if its row still says what ``job`` says (compare-and-set, so of
+        several server processes exactly one takes over an orphaned job); the claimed job, or None."""
+        ...
+
+    def trim(self, keep: int) -> None:
+        """Forget all but the newest ``keep`` finished jobs."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SQLiteJobStore:
     """Jobs as rows of a SQLite table, so every server process (``serve --workers N``) can answer ``GET /v1/jobs``.
 
     Example::
 
-        store = JobStore(tmp_path / "service.sqlite")
+        store = SQLiteJobStore(tmp_path / "service.sqlite")
         store.put(job)
         store.get(job.id).status
     """
@@ -142,7 +186,7 @@ class JobStore:
         self._db = open_service_db(Path(path), SCHEMA)
 
     def put(self, job: Job) -> None:
-        data = json.dumps(dataclasses.asdict(job))
+        data = job_to_json(job)
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?)",
@@ -152,13 +196,13 @@ class JobStore:
     def get(self, job_id: str) -> Job | None:
         with self._lock:
             row = self._db.execute("SELECT data FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return None if row is None else _job(row[0])
+        return None if row is None else job_from_json(row[0])
 
     def unfinished(self) -> list[Job]:
         """Jobs recorded as queued or running, by any server process, oldest first."""
         with self._lock:
             rows = self._db.execute("SELECT data FROM jobs WHERE finished = 0 ORDER BY rowid").fetchall()
-        return [_job(r[0]) for r in rows]
+        return [job_from_json(r[0]) for r in rows]
 
     def claim(self, job: Job, owner: int, owner_start: float | None) -> Job | None:
         """Make this process the owner of ``job`` if its row still says what ``job`` says (compare-and-set, so of
@@ -166,11 +210,11 @@ class JobStore:
         claimed = dataclasses.replace(job, owner=owner, owner_start=owner_start)
         with self._lock:
             row = self._db.execute("SELECT data FROM jobs WHERE id = ?", (job.id,)).fetchone()
-            if row is None or _job(row[0]) != job:
+            if row is None or job_from_json(row[0]) != job:
                 return None
             cur = self._db.execute(
                 "UPDATE jobs SET data = ?, updated_at = ? WHERE id = ? AND data = ?",
-                (json.dumps(dataclasses.asdict(claimed)), time.time(), job.id, row[0]),
+                (job_to_json(claimed), time.time(), job.id, row[0]),
             )
         return claimed if cur.rowcount == 1 else None
 
@@ -186,3 +230,12 @@ class JobStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def open_job_store(settings: Settings) -> JobStore:
+    """The job table ``settings`` name: PostgreSQL's with a PostgreSQL store, else ``<data_dir>/service.sqlite``."""
+    if settings.uses_postgres:
+        from ragwright.service.postgres_jobs import PostgresJobStore
+
+        return PostgresJobStore(settings.store_dsn())
+    return SQLiteJobStore(settings.data_dir / "service.sqlite")

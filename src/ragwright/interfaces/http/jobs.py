@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from ragwright.config import Settings
-from ragwright.interfaces.http.job_recovery import reconcile, stop_worker
+from ragwright.errors import StoreError
+from ragwright.interfaces.http.job_recovery import index_reader, reconcile, stop_worker
 from ragwright.interfaces.http.job_store import Job, JobStatus, JobStore, alive, process_start
 
 __all__ = ["Job", "JobRunner", "JobStore"]
@@ -62,7 +63,7 @@ class JobRunner:
         store: JobStore | None = None,
     ) -> None:
         self._settings_json = json.dumps(settings.model_dump(mode="json"))
-        self._index_path = settings.index_path
+        self._settings = settings
         self._me = (os.getpid(), process_start(os.getpid()))
         self._on_done = on_done
         self._keep = keep
@@ -172,7 +173,7 @@ class JobRunner:
         if self._store is not None:
             try:
                 self._store.put(job)
-            except sqlite3.Error:
+            except (sqlite3.Error, StoreError):
                 log.exception("job %s: could not record its state", job.id)
 
     def pending(self) -> int:
@@ -279,8 +280,9 @@ class JobRunner:
         if snapshot is None:
             return
         try:
-            result, done = reconcile(snapshot, self._index_path, why)
-        except (sqlite3.Error, OSError):
+            with index_reader(self._settings) as lookup:
+                result, done = reconcile(snapshot, lookup, why)
+        except (sqlite3.Error, OSError, StoreError):
             log.exception("job %s: could not reconcile it with the index", job_id)
             result, done = None, snapshot.files_done
         self._finish(job_id, "failed", result=result, error=why, files_done=done)

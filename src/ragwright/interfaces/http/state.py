@@ -23,14 +23,15 @@ from ragwright.config import Settings
 from ragwright.errors import RagwrightError, UnknownModel
 from ragwright.gateway.base import ChatModel, ModelSource
 from ragwright.gateway.build import Gateway, SyncGateway
-from ragwright.interfaces.http.jobs import Job, JobRunner, JobStore
+from ragwright.interfaces.http.job_store import open_job_store
+from ragwright.interfaces.http.jobs import Job, JobRunner
 from ragwright.interfaces.http.limits import KeyRateLimiter
 from ragwright.interfaces.http.metrics import Metrics
 from ragwright.models.base import Embedder
 from ragwright.observability.trace_store import SQLiteTraceStore, open_trace_store
 from ragwright.private_files import private_dir
-from ragwright.service.kbs import DEFAULT_KB, KnowledgeBases, store_tenant
-from ragwright.service.keys import VERIFIED_KEY_SECONDS, KeyStore, key_path
+from ragwright.service.kbs import DEFAULT_KB, open_knowledge_bases, store_tenant
+from ragwright.service.keys import VERIFIED_KEY_SECONDS, KeyStore, open_key_store
 
 WARM_TENANTS = 32
 """At start-up, the most knowledge bases whose search structures are loaded before the first request."""
@@ -127,12 +128,12 @@ class ServiceState:
         self.service = settings.service
         private_dir(settings.data_dir)  # 0700 when ragwright creates it: document text, key hashes, jobs
         self.uploads_dir = settings.data_dir / "uploads"
-        self.keys = keys or KeyStore(key_path(settings), cache_seconds=VERIFIED_KEY_SECONDS)
-        self.kbs = KnowledgeBases(settings.data_dir / "service.sqlite")
+        self.keys = keys or open_key_store(settings, cache_seconds=VERIFIED_KEY_SECONDS)
+        self.kbs = open_knowledge_bases(settings)
         self.gateway = SyncGateway(gateway if gateway is not None else Gateway(settings, embedder=embedder))
         self.pool = RagwrightPool(settings, embedder, gateway=self.gateway)
-        self.job_store = JobStore(settings.data_dir / "service.sqlite")
-        self.agent_runs = RunStore(runs_path(settings))
+        self.job_store = open_job_store(settings)
+        self.agent_runs = RunStore(runs_path(settings))  # SQLite beside the index for now, also with PostgreSQL
         self.jobs = JobRunner(settings, on_done=self._job_done, store=self.job_store)
         self.limiter = KeyRateLimiter(
             self.service.rate_limit_rpm, self.service.rate_limit_storage, data_dir=settings.data_dir
@@ -167,10 +168,11 @@ class ServiceState:
             yield rw
 
     def index_exists(self) -> bool:
-        """Whether the index file exists; remembered once it does (the store keeps it from then on), which spares
-        searches a ``stat`` on the event loop."""
+        """Whether the index exists: always with a PostgreSQL store (its schema is made on open), else whether the
+        index file exists; remembered once it does (the store keeps it from then on), which spares searches a
+        ``stat`` on the event loop."""
         if not self._index_seen:
-            self._index_seen = self.settings.index_path.exists()
+            self._index_seen = self.settings.uses_postgres or self.settings.index_path.exists()
         return self._index_seen
 
     def warm_up(self, tenants: Iterable[str] | None = None) -> list[str]:

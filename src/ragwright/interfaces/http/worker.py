@@ -62,11 +62,11 @@ def _load(task: dict[str, Any], max_bytes: int, limits: ParseLimits, failures: l
 
 def _register_kb(settings: Any, task: dict[str, Any]) -> None:
     """List the job's knowledge base (``GET /v1/models``) before the first document lands in it."""
-    from ragwright.service.kbs import KnowledgeBases
+    from ragwright.service.kbs import open_knowledge_bases
 
     if "api_tenant" not in task or "kb" not in task:
         return
-    registry = KnowledgeBases(settings.data_dir / "service.sqlite")
+    registry = open_knowledge_bases(settings)
     try:
         registry.add(task["api_tenant"], task["kb"])
     finally:

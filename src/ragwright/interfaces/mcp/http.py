@@ -9,7 +9,7 @@ there is no server-side session to hijack.
 
 Example::
 
-    app = build_http_app(server, KeyStore(settings.data_dir / "keys.sqlite"))
+    app = build_http_app(server, open_key_store(settings))
     uvicorn.run(app, host="127.0.0.1", port=8765)   # clients connect to http://127.0.0.1:8765/mcp
 """
 

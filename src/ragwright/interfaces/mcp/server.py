@@ -3,7 +3,8 @@
 ``tools/list`` shows a tool only to keys whose scope allows it (``ingest`` needs ``write``), so a read-only key never
 sees it. ``tools/call`` checks the scope again, counts the call against the key's rate limit, validates the arguments
 against the tool's pydantic model, and returns the result both as structured content and as JSON text. Failures come
-back as tool errors with a one-line reason, never a traceback.
+back as tool errors with a one-line reason, never a traceback. MCP prompts (the prompt registry) and resources (the
+documents) are served by :mod:`ragwright.interfaces.mcp.catalog`.
 
 Example::
 
@@ -211,6 +212,18 @@ def build_server(
         text = json.dumps(result, ensure_ascii=False)
         return types.CallToolResult(content=[types.TextContent(type="text", text=text)], structured_content=result)
 
+    from ragwright.interfaces.mcp.catalog import Catalog
+
+    catalog = Catalog(tools, resolve_key, limiter)  # MCP prompts (the prompt registry) and resources (documents)
     return Server(
-        "ragwright", version=_version(), instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool
+        "ragwright",
+        version=_version(),
+        instructions=INSTRUCTIONS,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        on_list_prompts=catalog.list_prompts,
+        on_get_prompt=catalog.get_prompt,
+        on_list_resources=catalog.list_resources,
+        on_list_resource_templates=catalog.list_resource_templates,
+        on_read_resource=catalog.read_resource,
     )

@@ -21,9 +21,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragwright.agents.kb_tools import kb_tools
+from ragwright.agents.mcp_tools import discover_mcp_tools
 from ragwright.agents.records import AgentEvent, Decision
 from ragwright.agents.runner import AgentRunner
-from ragwright.agents.service import OnGatewayLoop, agent_model_name, default_limits, native_tool_calls
+from ragwright.agents.service import agent_model_name, default_limits, native_tool_calls
 from ragwright.agents.store import RunState
 from ragwright.agents.tools import Toolbox, ToolContext
 from ragwright.interfaces.http.auth import Principal, get_state, require_approve, require_read
@@ -92,11 +93,15 @@ def _summary(state: ServiceState, run: RunState) -> dict[str, Any]:
     return data
 
 
-def _runner(state: ServiceState, model: str, lease: ExitStack) -> AgentRunner:
-    """A runner whose tools use the current index for as long as ``lease`` is open (the run may outlive a refresh)."""
-    chat = OnGatewayLoop(state.gateway, state.chat_model(model))  # only models GET /v1/models lists
+async def _runner(state: ServiceState, model: str, tenant: str, lease: ExitStack) -> AgentRunner:
+    """A runner whose tools use the current index for as long as ``lease`` is open (the run may outlive a refresh),
+    with the tools of the MCP servers configured for ``tenant``."""
+    state.chat_model(model)  # only models GET /v1/models lists (UnknownModel otherwise)
+    chat = state.gateway.relayed(model)
+    servers = state.settings.agent.mcp_servers
+    extra = await discover_mcp_tools(servers, tenant=tenant) if servers else []
     rw = lease.enter_context(state.pool.use())
-    tools = Toolbox.of(kb_tools(RagTools(rw))).requiring_approval(state.settings.agent.require_approval)
+    tools = Toolbox.of([*kb_tools(RagTools(rw)), *extra]).requiring_approval(state.settings.agent.require_approval)
     return AgentRunner(chat, tools, state.agent_runs, native_tools=native_tool_calls(state.settings.agent, model))
 
 
@@ -131,7 +136,7 @@ async def start_run(body: AgentRunIn, request: Request, principal: Reader) -> An
     ctx = ToolContext(principal.key, kb=body.knowledge_base)
     lease = ExitStack()
     try:
-        runner = _runner(state, model, lease)
+        runner = await _runner(state, model, principal.tenant, lease)
         run = runner.new_run(body.task, ctx, model=model, limits=limits, approve=body.approve)
     except BaseException:
         lease.close()
@@ -162,7 +167,7 @@ async def approve_calls(run_id: str, body: ApprovalsIn, request: Request, princi
     decisions = [Decision(d.call_id, d.approve, d.arguments, d.reason, d.outcome) for d in body.decisions]
     lease = ExitStack()
     try:
-        events = _runner(state, run.model, lease).resume(run, decisions)
+        events = (await _runner(state, run.model, run.tenant, lease)).resume(run, decisions)
         first = await anext(events)  # AgentRunError (not paused, unknown call) is a plain 409 before any byte
     except StopAsyncIteration:
         lease.close()

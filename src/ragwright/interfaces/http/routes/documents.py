@@ -119,7 +119,7 @@ async def get_job(job_id: str, request: Request, principal: Reader) -> JobOut:
 
 
 def _documents(state: ServiceState, principal: Principal, tenant: str, limit: int, after: str | None) -> DocumentPage:
-    if not state.settings.index_path.exists():
+    if not state.index_exists():
         return DocumentPage([], False, None)
     with state.reader() as rw:
         return document_page(rw.store, tenant, limit=limit, after=after, tags=principal.key.tags)
@@ -159,7 +159,7 @@ async def list_documents(
 
 
 def _delete(state: ServiceState, principal: Principal, tenant: str, doc_id: str) -> bool:
-    if not state.settings.index_path.exists():
+    if not state.index_exists():
         return False
     with state.pool.write() as rw:
         doc = rw.store.document(tenant, doc_id)

@@ -25,17 +25,21 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+_PROBE = "readyz/probe"
+"""A tenant no key can name ('/' is not allowed in tenant or knowledge-base names; PostgreSQL refuses NUL in text)."""
+
+
 def _checks(state: ServiceState) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
-        state.keys.list(tenant="\x00probe")
+        state.keys.list(tenant=_PROBE)
         checks["keys"] = "ok"
     except Exception as exc:
         checks["keys"] = f"error: {type(exc).__name__}"
-    if state.settings.index_path.exists():
+    if state.index_exists():
         try:
             with state.pool.use() as rw:
-                rw.store.stats("\x00probe")
+                rw.store.stats(_PROBE)
             checks["index"] = "ok"
         except Exception as exc:
             checks["index"] = f"error: {type(exc).__name__}"

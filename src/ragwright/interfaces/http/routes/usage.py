@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from ragwright.gateway.usage import GROUPS, GroupBy, summarize
+from ragwright.gateway.usage import GROUPS, GroupBy, summarize_ledger
 from ragwright.interfaces.http.auth import Principal, get_state, require
 from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.limits import run_blocking
@@ -35,7 +35,7 @@ async def usage(
     group: GroupBy = by  # type: ignore[assignment]
     state = get_state(request)
     rows = await run_blocking(
-        lambda: summarize(state.settings.ledger_path, by=group, since=since, tenant=principal.tenant), timeout=10.0
+        lambda: summarize_ledger(state.settings, by=group, since=since, tenant=principal.tenant), timeout=10.0
     )
     return {
         "by": by,

@@ -1,0 +1,91 @@
+"""Ingest jobs in PostgreSQL: the :class:`~ragwright.interfaces.http.job_store.JobStore` used when the store is
+PostgreSQL, so every server process on every host answers ``GET /v1/jobs/{id}`` and takes over orphaned jobs.
+
+Same columns as the SQLite ``jobs`` table (the job as JSON text in ``data``), plus ``seq``, an identity column that
+keeps insertion order for :meth:`PostgresJobStore.unfinished` (SQLite's ``rowid``). :meth:`PostgresJobStore.claim` is
+the same compare-and-set on the row, so of several processes exactly one takes an orphaned job over.
+
+Example::
+
+    jobs = PostgresJobStore(dsn)
+    jobs.put(job)
+    jobs.get(job.id).status
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+from ragwright.interfaces.http.job_store import Job, job_from_json, job_to_json
+from ragwright.service.postgres_db import PostgresDatabase
+from ragwright.sqlite_migrations import Schema
+
+__all__ = ["PG_JOBS", "PostgresJobStore"]
+
+PG_JOBS = Schema("pg_jobs")
+"""The job table's migrations in PostgreSQL, recorded as ``pg_jobs.<name>``."""
+
+
+@PG_JOBS.migration
+def m001_jobs(conn: Any) -> None:
+    conn.execute(
+        "CREATE TABLE jobs (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, data TEXT NOT NULL,"
+        " finished INTEGER NOT NULL, updated_at DOUBLE PRECISION NOT NULL,"
+        " seq BIGINT GENERATED ALWAYS AS IDENTITY)"
+    )
+    conn.execute("CREATE INDEX jobs_unfinished ON jobs (seq) WHERE finished = 0")
+
+
+class PostgresJobStore:
+    """Jobs as rows of a PostgreSQL table. Safe to share between threads (a connection pool)."""
+
+    def __init__(self, dsn: str) -> None:
+        self._db = PostgresDatabase(dsn, PG_JOBS, name="jobs", pool_max=2)
+        self.where = self._db.where
+
+    def put(self, job: Job) -> None:
+        with self._db.connection() as conn:
+            conn.execute(
+                "INSERT INTO jobs (id, tenant, data, finished, updated_at) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, data = excluded.data,"
+                " finished = excluded.finished, updated_at = excluded.updated_at",
+                (job.id, job.tenant, job_to_json(job), int(job.status in ("succeeded", "failed")), time.time()),
+            )
+
+    def get(self, job_id: str) -> Job | None:
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT data FROM jobs WHERE id = %s", (job_id,)).fetchone()
+        return None if row is None else job_from_json(row[0])
+
+    def unfinished(self) -> list[Job]:
+        """Jobs recorded as queued or running, by any server process, oldest first."""
+        with self._db.connection() as conn:
+            rows = conn.execute("SELECT data FROM jobs WHERE finished = 0 ORDER BY seq").fetchall()
+        return [job_from_json(r[0]) for r in rows]
+
+    def claim(self, job: Job, owner: int, owner_start: float | None) -> Job | None:
+        """Make this process the owner of ``job`` if its row still says what ``job`` says; the claimed job, or None."""
+        claimed = dataclasses.replace(job, owner=owner, owner_start=owner_start)
+        with self._db.transaction() as conn:
+            row = conn.execute("SELECT data FROM jobs WHERE id = %s FOR UPDATE", (job.id,)).fetchone()
+            if row is None or job_from_json(row[0]) != job:
+                return None
+            conn.execute(
+                "UPDATE jobs SET data = %s, updated_at = %s WHERE id = %s",
+                (job_to_json(claimed), time.time(), job.id),
+            )
+        return claimed
+
+    def trim(self, keep: int) -> None:
+        """Forget all but the newest ``keep`` finished jobs."""
+        with self._db.connection() as conn:
+            conn.execute(
+                "DELETE FROM jobs WHERE finished = 1 AND id NOT IN (SELECT id FROM jobs WHERE finished = 1"
+                " ORDER BY updated_at DESC LIMIT %s)",
+                (keep,),
+            )
+
+    def close(self) -> None:
+        self._db.close()
