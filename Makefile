@@ -6,7 +6,14 @@ DEMO_DIR := .ragwright-demo
 
 .PHONY: setup demo test lint bench-scifact bench-xquad clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed .venv-phoenix/.installed
+
+# Arize Phoenix: the OTLP collector the tracing tests export to (tests/observability/conftest.py). Its pins conflict
+# with ragwright's (fastapi, pydantic, httpx, uvicorn), so it lives in a venv of its own.
+.venv-phoenix/.installed:
+	$(PY) -m venv .venv-phoenix
+	.venv-phoenix/bin/pip install -q arize-phoenix==20.26.1
+	touch $@
 
 $(VENV)/.installed: pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ragwright needs Python 3.11+; run: make PY=python3.11 ...")'
@@ -42,4 +49,4 @@ bench-xquad: setup
 	$(BIN)/ragwright bench answers --squad ../shared/datasets/xquad-en/xquad.en.json --out bench/results/xquad-answers.json
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
+	rm -rf $(VENV) .venv-phoenix $(DEMO_DIR) .pytest_cache

@@ -734,6 +734,61 @@ def markdown_table(doc: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def run_tracing(args: argparse.Namespace) -> None:
+    """``gateway serve`` saturated (wrk, ``--connections``, instant upstream) with each tracing mode in turn,
+    ``--rounds`` interleaved rounds: the ``≤ 5 % of proxy saturation throughput`` figure for ``local``."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from tracing_ab import interleave
+
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+
+    def log(msg: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+    cli = [str(RAGWRIGHT_BIN)] if RAGWRIGHT_BIN.exists() else [PY, "-m", "ragwright"]
+    tmp = Path(tempfile.mkdtemp(prefix="rw-gw-tracing-"))
+    instant = free_port()
+    upstream = start([PY, __file__, "upstream", "--port", str(instant), "--delay-ms", "0"], tmp / "up.log")
+    try:
+        body = json.dumps({"model": "instant", **REQUEST})
+        wait_ready(f"http://127.0.0.1:{instant}/v1/chat/completions", body.encode())
+        cfg = ragwright_config(tmp, instant, instant)
+        base = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
+        made = subprocess.run([*cli, "keys", "create", "--tenant", "bench", "--config", str(cfg), "--json"],
+                              capture_output=True, text=True, env=base, check=True)  # fmt: skip
+        key = json.loads(made.stdout)["key"]
+        lua = write_lua(tmp / "chat.lua", body, key)
+
+        def one(mode: str) -> float:
+            env = {**base, "RAGWRIGHT_OBSERVABILITY__TRACING": mode,
+                   "RAGWRIGHT_OBSERVABILITY__OTLP_ENDPOINT": args.otlp_endpoint}  # fmt: skip
+            port = free_port()
+            proc = start([*cli, "gateway", "serve", "--config", str(cfg), "--port", str(port), "--require-key"],
+                         tmp / f"gw-{mode}.log", env=env)  # fmt: skip
+            try:
+                url = f"http://127.0.0.1:{port}/v1/chat/completions"
+                wait_ready(url, body.encode(), key=key)
+                wrk(url, lua, args.connections, 2)  # warm-up
+                return float(wrk(url, lua, args.connections, args.seconds)["rps"])
+            finally:
+                stop(proc)
+
+        doc = interleave(args.compare.split(","), args.rounds, one, log)
+    finally:
+        stop(upstream)
+        shutil.rmtree(tmp, ignore_errors=True)
+    doc["config"] = {
+        "scenario": f"saturation: {args.connections} connections, instant upstream, {args.seconds}s per run",
+        "proxy": "ragwright gateway serve, every policy on but the cache (bench/gateway_overhead.py config)",
+        "cpus": os.cpu_count(),
+        "nice": os.nice(0),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(doc["summary"], indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="mode")
@@ -746,6 +801,12 @@ def main() -> None:
     tr.add_argument("--concurrency", type=int, default=50)
     tr.add_argument("--seconds", type=float, default=5.0)
     tr.add_argument("--rounds", type=int, default=3)
+    tc = sub.add_parser("tracing", help="proxy saturation throughput with tracing off vs local/otlp, interleaved")
+    tc.add_argument("--compare", default="off,local", help="comma list of [observability] tracing modes, off first")
+    tc.add_argument("--rounds", type=int, default=5)
+    tc.add_argument("--seconds", type=int, default=8)
+    tc.add_argument("--connections", type=int, default=50)
+    tc.add_argument("--otlp-endpoint", default="http://127.0.0.1:4318/v1/traces")
     lg = sub.add_parser("loadgen", help="run only the open-loop generator")
     lg.add_argument("--url", required=True)
     lg.add_argument("--body", required=True)
@@ -775,6 +836,8 @@ def main() -> None:
         print(json.dumps(doc["summary"], indent=2))
     elif args.mode == "table":
         print(markdown_table(json.loads(args.result.read_text(encoding="utf-8"))))
+    elif args.mode == "tracing":
+        run_tracing(args)
     elif args.mode == "loadgen":
         run_loadgen(args.url, args.body, args.rate, args.duration, args.timeout, args.key)
     else:

@@ -140,6 +140,7 @@ def start_server(
     embed_threads: int | None = None,
     workers: int = 1,
     access_log: bool = True,
+    tracing: str = "off",
 ) -> subprocess.Popen[bytes]:
     env = {
         k: v
@@ -151,6 +152,7 @@ def start_server(
             "RAGWRIGHT_RETRIEVAL__MODE": mode,
             "RAGWRIGHT_SERVICE__RATE_LIMIT_RPM": "100000000",
             "RAGWRIGHT_EMBEDDING__MODEL": embedder,
+            "RAGWRIGHT_OBSERVABILITY__TRACING": tracing,
         }
     )
     if embed_threads:
@@ -387,7 +389,17 @@ def main() -> None:
     ap.add_argument("--no-access-log", action="store_true", help="Serve with --no-access-log.")
     ap.add_argument("--embedder", default="minilm", help="Embedder spec ('fake' only for smoke tests).")
     ap.add_argument("--build-only", action="store_true")
+    ap.add_argument("--tracing", choices=("off", "local", "otlp"), default="off", help="[observability] tracing")
+    ap.add_argument(
+        "--compare-tracing",
+        default="",
+        help="e.g. off,local: interleaved rounds of each mode (--rounds), the median throughput ratio to 'off'",
+    )
+    ap.add_argument("--rounds", type=int, default=5, help="With --compare-tracing: rounds of every mode.")
     args = ap.parse_args()
+    if args.compare_tracing:
+        compare_tracing(args)
+        return
 
     tmp_root = Path(tempfile.mkdtemp(prefix="ragwright-serve-load-"))
     data_dir = (args.index or tmp_root / "index").resolve()
@@ -402,7 +414,15 @@ def main() -> None:
         log = tmp_root / "serve.log"
         embed_threads = args.embed_threads or (1 if args.workers > 1 else None)
         server = start_server(
-            data_dir, port, args.mode, log, args.embedder, embed_threads, args.workers, not args.no_access_log
+            data_dir,
+            port,
+            args.mode,
+            log,
+            args.embedder,
+            embed_threads,
+            args.workers,
+            not args.no_access_log,
+            args.tracing,
         )
         url = f"http://127.0.0.1:{port}/v1/search"
         try:
@@ -477,6 +497,56 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({k: result[k] for k in ("rps", "p50_ms", "p99_ms", "errors")}))
+
+
+def compare_tracing(args: argparse.Namespace) -> None:
+    """Search throughput with each ``--compare-tracing`` mode, ``--rounds`` interleaved rounds on one index: the
+    ``≤ 3 % of search throughput`` figure for ``local``."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from tracing_ab import interleave
+
+    def log(msg: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+    tmp_root = Path(tempfile.mkdtemp(prefix="ragwright-serve-tracing-"))
+    data_dir = (args.index or tmp_root / "index").resolve()
+    try:
+        index = build_index(data_dir, args.docs, args.synthetic, args.embedder)
+        qs = queries(args.query_pool, args.synthetic)
+        key = api_key(data_dir)
+
+        def one(mode: str) -> float:
+            port = free_port()
+            server = start_server(data_dir, port, args.mode, tmp_root / f"serve-{mode}.log", args.embedder,
+                                  args.embed_threads, 1, False, mode)  # fmt: skip
+            try:
+                url = f"http://127.0.0.1:{port}/v1/search"
+                warm_up(url, key, qs, args.warmup, args.k)
+                load = run_wrk(url, key, qs, args.k, args.seconds, args.concurrency, args.threads, tmp_root)
+                if load["errors"]:
+                    raise SystemExit(f"{load['errors']} errors with tracing={mode}")
+                return float(load["requests"] / load["seconds"])
+            finally:
+                server.terminate()
+                server.wait(30)
+
+        doc = interleave(args.compare_tracing.split(","), args.rounds, one, log)
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+    doc["config"] = {
+        "endpoint": "POST /v1/search",
+        "mode": args.mode,
+        "concurrency": args.concurrency,
+        "seconds_per_run": args.seconds,
+        "index": index,
+        "distinct_queries": len(qs),
+        "access_log": False,
+        "cpus": os.cpu_count(),
+        "nice": os.nice(0),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(doc["summary"], indent=2))
 
 
 def _generate(spec_path: str) -> None:

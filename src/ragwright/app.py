@@ -27,6 +27,7 @@ from ragwright.gateway.types import RequestContext
 from ragwright.ingest.pipeline import Ingestor, IngestReport, ProgressCallback
 from ragwright.models.base import Embedder, Reranker, TextGenerator
 from ragwright.models.registry import embedder_from_settings, make_generator, reranker_from_settings
+from ragwright.observability.tracing import configure as configure_tracing
 from ragwright.prompts.registry import PromptRegistry, PromptSource
 from ragwright.retrieval.retriever import Mode, Retriever, SearchResult
 from ragwright.store.base import Filters, Store
@@ -61,6 +62,7 @@ class Ragwright:
         self._prompts: PromptRegistry | None = None
         self.prompt_pins: dict[str, int | str] = {}
         """Prompt versions (or labels) to serve instead of ``production``, by name: eval runs compare versions so."""
+        configure_tracing(settings)  # process-wide, once per distinct [observability]; nothing when it is off
 
     # -- parts, built on first use ------------------------------------------------------------------------------
 

@@ -357,6 +357,34 @@ class RedisSettings(BaseModel):
         return url
 
 
+class ObservabilitySettings(BaseModel):
+    """``[observability]``: where traces go (nowhere, the local trace store, an OTLP/HTTP collector), what they keep."""
+
+    tracing: Literal["off", "local", "otlp", "both", "external"] = Field(
+        "off",
+        description="off: no spans (the no-op tracer); local: the SQLite trace store (<data_dir>/traces.sqlite, "
+        "`ragwright traces`); otlp: an OTLP/HTTP collector (the 'otlp' extra); both; external: the process's own "
+        "OpenTelemetry tracer provider (an application that embeds ragwright and configures OpenTelemetry itself).",
+    )
+    otlp_endpoint: str = Field(
+        "http://127.0.0.1:4318/v1/traces", description="The collector's OTLP/HTTP traces URL (otlp, both)."
+    )
+    otlp_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Headers sent to the collector; values may be env:VAR / file:PATH references (API keys).",
+    )
+    capture_content: bool = Field(
+        False,
+        description="Record message content (prompts, answers, the query) on spans, redacted. Off: spans carry "
+        "names, timings, ids, scores and token counts, never text.",
+    )
+    sample_ratio: float = Field(1.0, ge=0.0, le=1.0, description="Share of new traces recorded (parent-based).")
+    service_name: str = Field("ragwright", min_length=1, description="The OpenTelemetry service.name resource.")
+    trace_store: Path | None = Field(None, description="The local trace store; default <data_dir>/traces.sqlite.")
+    retention_days: float = Field(7.0, gt=0, description="Local traces older than this are deleted.")
+    retention_mb: float = Field(256.0, gt=0, description="Above this size the oldest local traces are deleted.")
+
+
 class LoggingSettings(BaseModel):
     """``[logging]``: how the servers (``serve``, ``gateway serve``, ``mcp``) write their log lines."""
 
@@ -444,6 +472,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
 
@@ -492,6 +521,10 @@ class Settings(BaseSettings):
     @property
     def ledger_path(self) -> Path:
         return self.data_dir / "usage.sqlite"
+
+    @property
+    def trace_store_path(self) -> Path:
+        return self.observability.trace_store or self.data_dir / "traces.sqlite"
 
 
 def resolve_secret(ref: str | None) -> str | None:

@@ -11,6 +11,7 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   │   └── SecretMissing     a secret reference (env:VAR, file:PATH) that cannot be read: the server's setup
     │   ├── NotIndexedError       a command needs an index that does not exist yet
     │   ├── AccessDenied          the key's tags do not allow this write (service.access.TagScope)
+    │   ├── TraceNotFound         no stored trace with that id (for this tenant): 404 over HTTP
     │   ├── AgentRunError         an agent run cannot do that (not paused, unknown call, invalid edited arguments)
     │   ├── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
     │   └── PromptError           a prompt version, label or A/B split that cannot be made (bad template, variables)
@@ -87,6 +88,10 @@ class NotIndexedError(UserError):
 
 class AccessDenied(UserError):
     """A tag-limited key may not write this document (a tag outside the key, or a name it may not replace)."""
+
+
+class TraceNotFound(UserError):
+    """No trace with this id in the local trace store, or not one of the caller's tenant."""
 
 
 class AgentRunError(UserError):

@@ -14,6 +14,7 @@ other ``ConfigError`` (server setup)            500     internal_error          
 ``AccessDenied`` (the key's tags forbid it)      403     forbidden               forbidden
 ``PromptNotFound``                              404     not_found               prompt_not_found
 ``AgentRunError`` (e.g. the run is not paused)   409     conflict                conflict
+``TraceNotFound`` (or another tenant's trace)    404     not_found               not_found
 other ``UserError``                             400     bad_request             bad_request
 ``RateLimited``                                 429     rate_limited            rate_limit_exceeded  + Retry-After
 ``BudgetExceeded``                              429     budget_exceeded         budget_exceeded      + Retry-After
@@ -83,6 +84,7 @@ from ragwright.errors import (
     SharedStateUnavailable,
     StoreError,
     StreamInterrupted,
+    TraceNotFound,
     UnknownModel,
     UserError,
 )
@@ -142,14 +144,8 @@ def _classify(exc: BaseException, text: str) -> HttpError:
     if isinstance(exc, ModelError):  # before UserError: ModelNotInstalledError is both, and the server must act
         log.error("service unavailable: %s", text)
         return HttpError(503, "unavailable", "model_unavailable", text)
-    if isinstance(exc, AccessDenied):
-        return HttpError(403, "forbidden", "forbidden", text)
-    if isinstance(exc, PromptNotFound):
-        return HttpError(404, "not_found", "prompt_not_found", text)
-    if isinstance(exc, AgentRunError):
-        return HttpError(409, "conflict", "conflict", text)
     if isinstance(exc, UserError):
-        return HttpError(400, "bad_request", "bad_request", text)
+        return _user(exc, text)
     if isinstance(exc, DiskFull) or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):
         log.error("disk full: %s", text)
         return HttpError(507, "no_space", "disk_full", NO_SPACE)
@@ -167,6 +163,19 @@ def _classify(exc: BaseException, text: str) -> HttpError:
     return HttpError(
         500, "internal_error", "internal_error", f"internal error (incident {incident}); the server log has the details"
     )
+
+
+def _user(exc: UserError, text: str) -> HttpError:
+    """A mistake the caller can fix: 400, or the more precise status of its kind."""
+    if isinstance(exc, AccessDenied):
+        return HttpError(403, "forbidden", "forbidden", text)
+    if isinstance(exc, PromptNotFound):
+        return HttpError(404, "not_found", "prompt_not_found", text)
+    if isinstance(exc, TraceNotFound):
+        return HttpError(404, "not_found", "not_found", text)
+    if isinstance(exc, AgentRunError):
+        return HttpError(409, "conflict", "conflict", text)
+    return HttpError(400, "bad_request", "bad_request", text)
 
 
 def _gateway(exc: GatewayError) -> HttpError:

@@ -38,6 +38,7 @@ from ragwright.interfaces.mcp.http import build_http_app
 from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
 from ragwright.interfaces.mcp.server import build_server, key_from_http
 from ragwright.interfaces.mcp.tools import RagTools
+from ragwright.observability import tracing
 from ragwright.service.kbs import KnowledgeBases
 from ragwright.service.keys import SCOPES, KeyStore
 from tests.http.conftest import run_server
@@ -337,6 +338,8 @@ def get_internal(p: Principal) -> Seen:
 
 
 QUERY = "kettle warranty note memo"  # no marker: responses echo the query
+TRACE = "5ce0e9a56015fec5aadfa328ae398115"
+"""The trace of a search acme's admin made while the world was built (sent as its traceparent)."""
 ROWS: tuple[Row, ...] = (
     Row("POST /v1/search", "all visible", "read", http_read("POST", "/v1/search", json={"query": QUERY, "k": 20}),
         _gate("read", sees_documents)),
@@ -380,6 +383,10 @@ ROWS: tuple[Row, ...] = (
         _gate("write", replace_internal("202"))),
     Row("POST /v1/documents", "front matter internal", "write", http_upload("fm-{p}.md", FRONT_MATTER),
         _gate("write", new_front_matter("202"))),
+    Row("GET /v1/traces", "list", "admin", http_read("GET", "/v1/traces"),
+        _gate("admin", lambda p: Seen("200"))),  # roots and timings of the key's tenant: no document text
+    Row("GET /v1/traces/{trace_id}", "acme search", "admin", http_read("GET", f"/v1/traces/{TRACE}"),
+        _gate("admin", lambda p: Seen("200", markers=p.markers()) if p.tenant == "acme" else Seen("404"))),
     Row("GET /v1/usage", "by knowledge base", "admin", http_read("GET", "/v1/usage?by=kb"),
         _gate("admin", usage_by_kb)),
     *(
@@ -449,6 +456,7 @@ def _build(tmp: Path) -> tuple[Settings, dict[str, str]]:
         embedding={"model": "fake"},
         service={"rate_limit_rpm": None},
         gateway={"ledger": False, "chain": ["fake:echo"]},
+        observability={"tracing": "local"},
     )
     rw = Ragwright(settings)
     try:
@@ -525,6 +533,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 )
                 assert r.status_code == 200 and r.json()["status"] == "done", r.text
                 w.jobs[f"run_{starter}"] = r.json()["id"]
+            r = httpx.post(
+                f"{http_url}/v1/search",
+                json={"query": QUERY, "k": 20},
+                headers={
+                    **_headers(w, next(p for p in PRINCIPALS if p.name == "admin")),
+                    "traceparent": f"00-{TRACE}-00f067aa0ba902b7-01",
+                },
+                timeout=30,
+            )
+            assert r.status_code == 200, r.text
+            assert tracing.flush()
             yield w
         mcp_keys.close()
         rw.close()

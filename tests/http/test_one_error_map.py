@@ -33,6 +33,7 @@ ROWS: list[tuple[BaseException, int]] = [
     (E.SecretMissing("secret env:OPENAI_API_KEY is not set", ref="env:OPENAI_API_KEY"), 503),
     (E.NotIndexedError("the index was built with a, but the configured embedder is b"), 503),
     (E.AccessDenied("the key may not write tag 'internal'"), 403),
+    (E.TraceNotFound("no trace 'abc'"), 404),
     (E.AgentRunError("run run_1 is done, not awaiting approval"), 409),
     (E.InvalidFilterError("the path glob is over 1,000 characters"), 400),
     (E.PromptError("the template uses undeclared variables: tone"), 400),

@@ -27,6 +27,7 @@ from ragwright.config import AnswerSettings
 from ragwright.errors import GatewayError
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, PromptRef, RequestContext, Usage
 from ragwright.models.base import Embedder
+from ragwright.observability import tracing
 from ragwright.prompts.registry import PromptSource, default_registry
 from ragwright.retrieval.analysis import query_terms
 from ragwright.retrieval.retriever import Hit, Retriever, SearchResult
@@ -108,11 +109,14 @@ class Asker:
         clock = time.perf_counter()
         screened = injection_guard.screen(question, result.hits)  # flagged or stuffed passages never answer
         scored = injection_guard.answerable(question, score_sentences(question, screened.hits, self.embedder))
-        timings["evidence"] = (time.perf_counter() - clock) * 1000.0
+        now = time.perf_counter()
+        timings["evidence"] = (now - clock) * 1000.0
+        tracing.lap("evidence", clock, now)
         best = max((s.support for s in scored), default=0.0)
         idf = self.retriever.store.term_idf(tenant, query_terms(question))
         features = extract_features(question, result.hits, scored, idf, k1=self.retriever.store.bm25_k1)
         answerability = self.model.probability(features)
+        tracing.lap("answerability", now, time.perf_counter(), {"ragwright.answerability": answerability})
         prepared = Prepared(
             asked, rewritten, mode, tenant, result, screened.hits, scored, best, features, answerability, caller
         )
@@ -144,10 +148,12 @@ class Asker:
 
     def verify(self, p: Prepared, generated: str) -> generative.Checked:
         """Rule 3 of :mod:`.injection_guard` and the citation check: the generated sentences the evidence supports."""
-        relevant = injection_guard.relevant(p.scored)
-        kept, echoed = injection_guard.strip_echoes(generated, relevant, p.result.hits)
-        checked = generative.check_citations(kept, relevant, self.embedder, self._judge(p.caller, p.sticky))
-        return dataclasses.replace(checked, dropped=echoed + checked.dropped)
+        with tracing.stage("verification") as span:
+            relevant = injection_guard.relevant(p.scored)
+            kept, echoed = injection_guard.strip_echoes(generated, relevant, p.result.hits)
+            checked = generative.check_citations(kept, relevant, self.embedder, self._judge(p.caller, p.sticky))
+            span.set_attribute("ragwright.verification.dropped", len(echoed) + len(checked.dropped))
+            return dataclasses.replace(checked, dropped=echoed + checked.dropped)
 
     def ask(
         self,
@@ -158,6 +164,22 @@ class Asker:
         generator: GeneratorName | None = None,
         history: Sequence[Turn] = (),
         caller: RequestContext | None = None,
+    ) -> Answer:
+        with tracing.stage("answer", {"ragwright.generator": generator or self.settings.generator}) as span:
+            answer = self._ask(tenant, question, filters=filters, generator=generator, history=history, caller=caller)
+            span.set_attribute("ragwright.abstained", answer.abstained)
+            span.set_attribute("ragwright.answered_by", str(answer.answered_by.value))
+            return answer
+
+    def _ask(
+        self,
+        tenant: str,
+        question: str,
+        *,
+        filters: Filters | None,
+        generator: GeneratorName | None,
+        history: Sequence[Turn],
+        caller: RequestContext | None,
     ) -> Answer:
         p = self.prepare(tenant, question, filters=filters, generator=generator, history=history, caller=caller)
         if p.abstained is not None:
@@ -229,7 +251,9 @@ class Asker:
         asked."""
         clock = time.perf_counter()
         text, citations = extractive.compose(extractive.select(p.scored, max_sentences=self.settings.max_sentences))
-        p.timings["answer"] = (time.perf_counter() - clock) * 1000.0
+        now = time.perf_counter()
+        p.timings["answer"] = (now - clock) * 1000.0
+        tracing.lap("extractive", clock, now)
         return p.tag(
             Answer(
                 question=p.question,

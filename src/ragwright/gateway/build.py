@@ -2,7 +2,8 @@
 
 For every model name the gateway serves, the stack is::
 
-    Ledgered ─> Router? ─> Cache ─> Budget ─> RateLimit ─> Fallback[ Retry(CircuitBreaker(Timeout(provider))) ... ]
+    Traced ─> Ledgered ─> Router? ─> Cache ─> Budget ─> RateLimit
+           ─> Fallback[ Retry(Traced(CircuitBreaker(Timeout(provider)))) ... ]
 
 - A *name* is ``"default"`` (the configured ``gateway.chain``), an alias from ``gateway.aliases``, or a single
   ``provider:model`` spec (a chain of one).
@@ -13,6 +14,8 @@ For every model name the gateway serves, the stack is::
 - The outer layers (cache, budget, rate limit, ledger) are built once per name over shared state, so limits and
   budgets hold across names. With a ``[redis] url`` that state is in Redis, so they hold across replicas too
   (rate limits, budgets and, with ``redis.cache``, the cache; docs/scale-out.md).
+- ``Traced`` layers are spans (:mod:`ragwright.observability.gateway_spans`): one per request, one per attempt at a
+  provider; with tracing off each is one flag check.
 
 Example::
 
@@ -38,6 +41,8 @@ from ragwright.gateway.policies.budget import BudgetStore
 from ragwright.gateway.pricing import PriceTable
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
 from ragwright.models.base import Embedder
+from ragwright.observability.gateway_spans import TracedAttempt, TracedRequest
+from ragwright.observability.tracing import hop
 
 if TYPE_CHECKING:
     from ragwright.gateway.policies.breaker import CircuitBreaker
@@ -142,7 +147,7 @@ class Gateway:
                 provider = Unavailable(spec, str(exc))
             timed = Timeout(provider, **cfg.timeout.model_dump())
             guarded = self._breakers[spec] = CircuitBreaker(timed, **cfg.breaker.model_dump())
-            self._leaves[spec] = self._retries[spec] = Retry(guarded, **cfg.retry.model_dump())
+            self._leaves[spec] = self._retries[spec] = Retry(TracedAttempt(guarded, spec), **cfg.retry.model_dump())
         return self._leaves[spec]
 
     def retries(self) -> dict[str, Retry]:
@@ -229,7 +234,7 @@ class Gateway:
             from ragwright.gateway.policies.ledgered import Ledgered
 
             inner = Ledgered(inner, sinks[0] if len(sinks) == 1 else UsageSinks(sinks), requested=name)
-        return inner
+        return TracedRequest(inner)
 
     @property
     def redis(self) -> SharedRedis | None:
@@ -318,12 +323,20 @@ class SyncGateway:
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the gateway's loop and wait for it (from any thread but the gateway's own)."""
-        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        return future.result()
+        wrapped, back = hop(coro)  # the caller's trace context goes along; the hand-offs are spans
+        future: Future[T] = asyncio.run_coroutine_threadsafe(wrapped, self._loop)
+        try:
+            return future.result()
+        finally:
+            back()
 
     async def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await ``coro`` on the gateway's loop from another running loop; cancelling the caller cancels it there."""
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+        wrapped, back = hop(coro)
+        try:
+            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(wrapped, self._loop))
+        finally:
+            back()
 
     async def stream(self, model: ChatModel, request: ChatRequest) -> AsyncGenerator[Chunk, None]:
         """``model.stream(request)`` iterated on the gateway's loop, its chunks relayed to the caller's loop."""

@@ -41,7 +41,9 @@ from ragwright.gateway.proxy_auth import Authenticator, cached_authenticator, te
 from ragwright.gateway.proxy_stream import Receive, Reply, Send, error_reply, send_reply, stream_response
 from ragwright.gateway.proxy_wire import InvalidRequest, completion_json, error_body, parse_chat_request
 from ragwright.gateway.types import RequestContext
+from ragwright.observability.asgi import TraceMiddleware
 from ragwright.observability.requests import HEADER, accept, begin, identify, incoming
+from ragwright.observability.tracing import annotate_caller, configure
 
 if TYPE_CHECKING:
     from ragwright.observability.metrics import GatewayMetrics
@@ -160,6 +162,7 @@ class ProxyApp:
         if who is None:
             return await send_reply(send, _UNAUTHORIZED, header)
         identify(who.tenant, who.key_id)
+        annotate_caller(who.tenant, who.key_id)
         ctx = RequestContext(tenant=who.tenant, key_id=who.key_id, tags=who.tags, request_id=request_id)
         body = await self._body(receive)
         if body is None:
@@ -274,6 +277,7 @@ def build_proxy(settings: Settings, *, authenticate: Authenticator | None = None
 
     metrics = GatewayMetrics()
     gateway = Gateway(settings, prices=prices, provider_factory=provider, metrics=metrics)
+    configure(settings)
     metrics.watch(gateway, gateway.ledger if settings.gateway.ledger else None)
     return ProxyApp(
         gateway, authenticate=authenticate, default_tenant=settings.tenant, closers=[client.aclose], metrics=metrics
@@ -296,7 +300,7 @@ def serve(
     gc.collect()
     gc.freeze()  # startup objects (config, price table, imports) leave the collector's generations for good
     uvicorn.run(
-        app,
+        TraceMiddleware(app, paths=_CHAT_PATHS | _MODEL_PATHS, laps=False),  # 3 spans a request: the hot path
         host=host,
         port=port,
         loop="uvloop",

@@ -31,6 +31,8 @@ from ragwright.documents.model import Chunk, Document, source_hash
 from ragwright.errors import AccessDenied, IngestError
 from ragwright.ingest.discover import Source, discover
 from ragwright.models.base import Embedder
+from ragwright.observability import semconv, tracing
+from ragwright.observability.trace_store import purge_document
 from ragwright.store.base import DocumentInfo, Store
 
 Status = Literal["added", "updated", "unchanged", "failed", "removed"]
@@ -134,6 +136,20 @@ class Ingestor:
         prune: bool = False,
         tags: tuple[str, ...] = (),
     ) -> IngestReport:
+        with tracing.stage("ingest", {semconv.STORE_TENANT: tenant}) as span:
+            report = self._ingest(roots, tenant, include, exclude, prune, tags)
+            span.set_attribute("ragwright.ingest.files", len(report.outcomes))
+            return report
+
+    def _ingest(
+        self,
+        roots: Sequence[Path],
+        tenant: str,
+        include: Sequence[str],
+        exclude: Sequence[str],
+        prune: bool,
+        tags: tuple[str, ...],
+    ) -> IngestReport:
         started = time.perf_counter()
         sources = list(
             discover(
@@ -163,6 +179,7 @@ class Ingestor:
             path = Path(info.source.split("#", 1)[0])  # BEIR records are "corpus.jsonl#id"
             if any(path == r or r in path.parents for r in roots):
                 self.store.delete(tenant, info.doc_id)
+                purge_document(self.settings, tenant, info.doc_id)
                 report.outcomes.append(FileOutcome(info.doc_id, "removed"))
 
     def ingest_documents(
@@ -190,7 +207,8 @@ class Ingestor:
                     continue
                 yield doc, ("updated" if old else "added")
 
-        self._index(changed(), tenant, report, files_total=total)
+        with tracing.stage("ingest", {semconv.STORE_TENANT: tenant}):
+            self._index(changed(), tenant, report, files_total=total)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -220,7 +238,8 @@ class Ingestor:
                     report.outcomes.append(FileOutcome(src.doc_id, "unchanged"))
                     self._emit(report, len(sources), src.doc_id)
                     continue
-                doc = load_file(src.path, src.doc_id, max_bytes=max_bytes, tags=tags)
+                with tracing.stage("load", {"ragwright.file_type": src.path.suffix.lower().lstrip(".")}):
+                    doc = load_file(src.path, src.doc_id, max_bytes=max_bytes, tags=tags)
             except IngestError as err:
                 report.outcomes.append(FileOutcome(src.doc_id, "failed", reason=err.reason))
                 continue
@@ -258,12 +277,13 @@ class Ingestor:
         todo = 0
         for doc, status in docs:
             try:
-                chunks = chunk_document(
-                    doc,
-                    self.embedder,
-                    max_tokens=self.settings.ingest.chunk_tokens,
-                    overlap_tokens=self.settings.ingest.chunk_overlap,
-                )
+                with tracing.stage("chunk"):
+                    chunks = chunk_document(
+                        doc,
+                        self.embedder,
+                        max_tokens=self.settings.ingest.chunk_tokens,
+                        overlap_tokens=self.settings.ingest.chunk_overlap,
+                    )
             except IngestError as err:
                 report.outcomes.append(FileOutcome(doc.doc_id, "failed", reason=err.reason))
                 continue
@@ -285,13 +305,15 @@ class Ingestor:
             return
         missing = [(p, i) for p in pending for i, v in enumerate(p.vectors) if v is None]
         if missing:
-            vectors = self.embedder.embed([p.chunks[i].indexed_text for p, i in missing])
+            with tracing.stage(f"{semconv.EMBEDDINGS} {self.embedder.name}", {semconv.OPERATION: semconv.EMBEDDINGS}):
+                vectors = self.embedder.embed([p.chunks[i].indexed_text for p, i in missing])
             for (p, i), vec in zip(missing, vectors, strict=True):
                 p.vectors[i] = vec
             report.chunks_embedded += len(missing)
         for p in pending:
             matrix = np.stack([v for v in p.vectors if v is not None]).astype(np.float32)
-            self.store.upsert(tenant, p.doc, p.chunks, matrix)
+            with tracing.stage("write", {"ragwright.chunks": len(p.chunks)}):
+                self.store.upsert(tenant, p.doc, p.chunks, matrix)
             report.outcomes.append(FileOutcome(p.doc.doc_id, p.status, chunks=len(p.chunks)))
             self._emit(report, files_total, p.doc.doc_id)
 

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+from opentelemetry.trace import Span
 
 from ragwright.config import RetrievalSettings
 from ragwright.errors import UserError
 from ragwright.models.base import Embedder, Reranker
+from ragwright.observability import semconv, tracing
 from ragwright.retrieval.fusion import convex, ranked
 from ragwright.store.base import Filters, Store, StoredChunk
 
@@ -60,6 +62,17 @@ class Retriever:
 
     def search(
         self, tenant: str, query: str, *, k: int | None = None, mode: Mode | None = None, filters: Filters | None = None
+    ) -> SearchResult:
+        attrs = {semconv.OPERATION: semconv.RETRIEVAL, semconv.DATA_SOURCE: tenant, semconv.STORE_TENANT: tenant}
+        with tracing.stage(f"retrieval {tenant}", attrs) as span:
+            tracing.record_content(span, semconv.RETRIEVAL_QUERY, query)
+            result = self._search(tenant, query, k=k, mode=mode, filters=filters)
+            if span.is_recording():
+                record_hits(span, result)
+            return result
+
+    def _search(
+        self, tenant: str, query: str, *, k: int | None, mode: Mode | None, filters: Filters | None
     ) -> SearchResult:
         query = query.strip()
         if not query:
@@ -140,4 +153,17 @@ class Retriever:
 def _lap(timings: dict[str, float], name: str, since: float) -> float:
     now = time.perf_counter()
     timings[name] = timings.get(name, 0.0) + (now - since) * 1000.0
+    tracing.lap(f"retrieve.{name}", since, now)
     return now
+
+
+def record_hits(span: Span, result: SearchResult) -> None:
+    """Which chunks a retrieval returned and how they scored (ids and scores: never their text)."""
+    span.set_attribute("ragwright.retrieval.mode", result.mode)
+    span.set_attribute(semconv.HIT_DOCS, [h.chunk.doc_path for h in result.hits])
+    span.set_attribute(semconv.HIT_CHUNKS, [h.chunk.chunk.id for h in result.hits])
+    span.set_attribute(semconv.HIT_SCORES, [float(h.score) for h in result.hits])
+    for name in ("bm25", "dense", "rerank"):
+        scores = [getattr(h, name) for h in result.hits]
+        if any(v is not None for v in scores):
+            span.set_attribute(f"ragwright.hits.{name}", [float("nan") if v is None else float(v) for v in scores])

@@ -37,6 +37,7 @@ from ragwright.gateway.providers.http import (
     translate_error,
 )
 from ragwright.gateway.types import Chunk, Usage
+from ragwright.observability.tracing import inject
 from ragwright.redact import redact
 
 __all__ = ["HTTPChatModel", "StreamState", "looks_like_context_overflow"]
@@ -131,6 +132,7 @@ class HTTPChatModel:
         headers = dict(self._headers)
         if stream:
             headers["accept"] = "text/event-stream"
+        inject(headers)  # W3C traceparent of the attempt's span, when tracing is on
         timeout = None if self.timeout is None else (stream_timeout if stream else httpx_timeout)(self.timeout)
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         return self.client().build_request(

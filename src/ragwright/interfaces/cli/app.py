@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from ragwright.config import Settings, load_settings
 from ragwright.errors import RagwrightError, UserError
 from ragwright.ingest.pipeline import Progress as IngestProgress
 from ragwright.interfaces.cli import render
+from ragwright.observability import semconv, tracing
 from ragwright.store.base import Filters
 
 app = typer.Typer(
@@ -37,6 +39,11 @@ def _open(config: Path | None, data_dir: Path | None, **overrides: object) -> Ra
     return Ragwright(settings)
 
 
+def _command_span(name: str, rw: Ragwright) -> AbstractContextManager[object]:
+    """The root span of one CLI operation (``cli ask``), with the tenant it acts for."""
+    return tracing.stage(f"cli {name}", {semconv.TENANT: rw.settings.tenant})
+
+
 def _filters(paths: list[str] | None, types: list[str] | None, tags: list[str] | None) -> Filters | None:
     f = Filters(paths=tuple(paths or ()), file_types=tuple(types or ()), tags=tuple(tags or ()))
     return f if f else None
@@ -58,18 +65,21 @@ def ingest(
     """Index documents: Markdown, text, HTML, PDF, DOCX and BEIR corpus.jsonl. Unchanged files are skipped."""
     rw = _open(config, data_dir, tenant=tenant)
     try:
-        with Progress(
-            TextColumn("[bold]ingest"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("files"),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[current]}"),
-            console=render.err_console,
-            transient=True,
-            disable=json_out or not sys.stderr.isatty(),
-        ) as bar:
+        with (
+            Progress(
+                TextColumn("[bold]ingest"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("files"),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[current]}"),
+                console=render.err_console,
+                transient=True,
+                disable=json_out or not sys.stderr.isatty(),
+            ) as bar,
+            _command_span("ingest", rw),
+        ):
             task = bar.add_task("ingest", total=None, rate="", current="")
 
             def on_progress(p: IngestProgress) -> None:
@@ -119,7 +129,8 @@ def search(
         raise UserError(f"--mode must be bm25, dense or hybrid, not {mode!r}")
     rw = _open(config, data_dir, tenant=tenant)
     try:
-        result = rw.search(query, k=k, mode=mode, filters=_filters(path, file_type, tag))  # type: ignore[arg-type]
+        with _command_span("search", rw):
+            result = rw.search(query, k=k, mode=mode, filters=_filters(path, file_type, tag))  # type: ignore[arg-type]
     finally:
         rw.close()
     if json_out:
@@ -148,10 +159,10 @@ def ask(
         raise UserError(f"--generator must be extractive, local or gateway, not {generator!r}")
     rw = _open(config, data_dir, tenant=tenant)
     try:
-        answers = [
-            rw.ask(q, filters=_filters(path, file_type, tag), generator=generator)  # type: ignore[arg-type]
-            for q in question
-        ]
+        answers = []
+        for q in question:
+            with _command_span("ask", rw):
+                answers.append(rw.ask(q, filters=_filters(path, file_type, tag), generator=generator))  # type: ignore[arg-type]
     finally:
         rw.close()
     if json_out:
@@ -234,6 +245,9 @@ def _register_eval() -> None:
 
     eval_app.command("agent")(agent_eval_cmd)
     app.add_typer(eval_app, name="eval", help="Evaluation: golden sets, metrics, judges, reports, compare, gate.")
+    from ragwright.interfaces.cli.traces import traces_app
+
+    app.add_typer(traces_app, name="traces", help="The local trace store: list traces, show one as a waterfall.")
 
 
 def _register_agent() -> None:

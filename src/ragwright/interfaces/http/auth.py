@@ -22,6 +22,7 @@ from ragwright.gateway.types import RequestContext
 from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.state import ServiceState
 from ragwright.observability.requests import current_request_id, identify
+from ragwright.observability.tracing import annotate_caller, stage
 from ragwright.service.kbs import check_kb_name, store_tenant
 from ragwright.service.keys import MULTIPLE_AUTHORIZATION, ApiKey
 from ragwright.store.base import DocumentInfo, Filters
@@ -73,30 +74,36 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that authenticates the request and checks ``scope`` (read, write, admin or approve)."""
 
     async def dependency(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
-        state = get_state(request)
-        if len(request.headers.getlist("authorization")) > 1:
-            raise ApiError(400, "bad_request", MULTIPLE_AUTHORIZATION)
-        if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
-            raise ApiError(
-                401,
-                "unauthorized",
-                "missing API key: send Authorization: Bearer <key>",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        key = await state.verify_key(creds.credentials)
-        if key is None:
-            raise ApiError(401, "unauthorized", "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
-        identify(key.tenant, key.key_id)  # for the log lines of this request
-        try:
-            await state.limiter.check(key.key_id)
-        except ApiError:
-            state.metrics.rate_limited.inc()
-            raise
-        if not key.allows(scope):
-            raise ApiError(403, "forbidden", f"this key lacks the {scope!r} scope")
-        return Principal(key)
+        with stage("authenticate"):
+            return await _authenticate(request, creds, scope)
 
     return dependency
+
+
+async def _authenticate(request: Request, creds: HTTPAuthorizationCredentials | None, scope: str) -> Principal:
+    state = get_state(request)
+    if len(request.headers.getlist("authorization")) > 1:
+        raise ApiError(400, "bad_request", MULTIPLE_AUTHORIZATION)
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "missing API key: send Authorization: Bearer <key>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    key = await state.verify_key(creds.credentials)  # with [redis]: revocations from any replica first
+    if key is None:
+        raise ApiError(401, "unauthorized", "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+    identify(key.tenant, key.key_id)  # for the log lines of this request
+    try:
+        await state.limiter.check(key.key_id)
+    except ApiError:
+        state.metrics.rate_limited.inc()
+        raise
+    annotate_caller(key.tenant, key.key_id)
+    if not key.allows(scope):
+        raise ApiError(403, "forbidden", f"this key lacks the {scope!r} scope")
+    return Principal(key)
 
 
 require_read = require("read")

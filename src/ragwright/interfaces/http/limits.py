@@ -28,6 +28,7 @@ from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragwright.interfaces.http.errors import ApiError, error_body
+from ragwright.observability import tracing
 from ragwright.service.ratelimit import RateLimiter
 
 T = TypeVar("T")
@@ -126,10 +127,13 @@ async def run_blocking(fn: Callable[..., T], *args: Any, timeout: float) -> T:
 
     The thread cannot be killed, so it finishes in the background; the client is told at once.
     """
-    call = functools.partial(contextvars.copy_context().run, fn, *args)
+    job, back = tracing.queued(fn)  # the waits for a thread and back to the event loop are spans
+    call = functools.partial(contextvars.copy_context().run, job, *args)
     future = asyncio.get_running_loop().run_in_executor(_POOL, call)
     try:
         async with asyncio.timeout(timeout):
             return await future
     except TimeoutError:
         raise ApiError(503, "timeout", f"the request took longer than {timeout:g}s") from None
+    finally:
+        back()

@@ -28,6 +28,7 @@ from ragwright.interfaces.http.jobs import Job, JobRunner
 from ragwright.interfaces.http.limits import KeyRateLimiter
 from ragwright.interfaces.http.metrics import Metrics
 from ragwright.models.base import Embedder
+from ragwright.observability.trace_store import SQLiteTraceStore, open_trace_store
 from ragwright.private_files import private_dir
 from ragwright.service.kbs import DEFAULT_KB, open_knowledge_bases, store_tenant
 from ragwright.service.keys import VERIFIED_KEY_SECONDS, ApiKey, KeyStore, open_key_store
@@ -149,6 +150,7 @@ class ServiceState:
             self.service.rate_limit_rpm, storage, data_dir=settings.data_dir, redis=self.redis
         )
         self.metrics = Metrics()
+        self._traces: SQLiteTraceStore | None = None
         self._models_lock = threading.Lock()
         self._index_seen = False
         self.jobs.recover()  # jobs of a server process that died: queued ones run, running ones are reconciled
@@ -226,6 +228,13 @@ class ServiceState:
             self.pool.refresh()
             self.warm_up([store_tenant(job.tenant, job.kb)])  # the fresh store loads its caches here, not per request
 
+    def trace_store(self) -> SQLiteTraceStore | None:
+        """The local trace store for ``/v1/traces`` (None until there is one: tracing may never have been on)."""
+        with self._models_lock:
+            if self._traces is None and self.settings.trace_store_path.exists():
+                self._traces = open_trace_store(self.settings)
+            return self._traces
+
     def job_dir(self, job_id: str) -> Path:
         return self.uploads_dir / job_id
 
@@ -237,6 +246,8 @@ class ServiceState:
         self.pool.close()
         await asyncio.to_thread(self.gateway.close)
         self.job_store.close()
+        if self._traces is not None:
+            self._traces.close()
         self.agent_runs.close()
         self.kbs.close()
         self.keys.close()

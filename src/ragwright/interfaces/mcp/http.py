@@ -25,7 +25,9 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ragwright.interfaces.mcp.server import SCOPE_KEY
+from ragwright.observability.asgi import TraceMiddleware
 from ragwright.observability.requests import RequestIdMiddleware, identify
+from ragwright.observability.tracing import annotate_caller
 from ragwright.service.keys import MULTIPLE_AUTHORIZATION, KeyStore
 
 MCP_PATH = "/mcp"
@@ -58,6 +60,7 @@ class BearerKeyAuth:
             return
         scope[SCOPE_KEY] = key
         identify(key.tenant, key.key_id)
+        annotate_caller(key.tenant, key.key_id)
         await self.app(scope, receive, send)
 
 
@@ -106,7 +109,7 @@ def build_http_app(
         host=host,
         max_request_body_size=MAX_BODY_BYTES,
     )
-    return RequestIdMiddleware(BearerKeyAuth(inner, keys))
+    return TraceMiddleware(RequestIdMiddleware(BearerKeyAuth(inner, keys)), paths=frozenset({MCP_PATH}))
 
 
 async def serve_http(

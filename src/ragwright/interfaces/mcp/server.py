@@ -31,6 +31,7 @@ from ragwright.errors import IngestError, NotIndexedError, RagwrightError, UserE
 from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
 from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, IngestArgs, ListDocumentsArgs, SearchArgs
 from ragwright.interfaces.mcp.tools import RagTools
+from ragwright.observability import tracing
 from ragwright.service.keys import ApiKey, KeyStore
 from ragwright.sharedstate.revocation import KeyVersions
 
@@ -196,7 +197,9 @@ def build_server(
         except ValidationError as err:
             return _error(_validation_message(spec.name, err))
         try:
-            with anyio.fail_after(timeout):
+            attrs = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": spec.name}
+            with anyio.fail_after(timeout), tracing.stage(f"execute_tool {spec.name}", attrs):
+                tracing.annotate_caller(key.tenant, key.key_id)
                 result = await spec.run(tools, key, args)
         except TimeoutError:
             return _error(f"{spec.name} timed out" + (f" after {timeout:g}s" if timeout else ""))

@@ -26,6 +26,7 @@ from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.limits import run_blocking
 from ragwright.interfaces.http.schemas import ERRORS, Deleted, DocumentList, DocumentOut, JobOut
 from ragwright.interfaces.http.state import ServiceState
+from ragwright.observability.trace_store import purge_document
 from ragwright.private_files import open_private, private_dir
 from ragwright.service.access import TagScope
 from ragwright.service.pages import DEFAULT_LIMIT, MAX_LIMIT, DocumentPage, decode_cursor, document_page
@@ -164,7 +165,9 @@ def _delete(state: ServiceState, principal: Principal, tenant: str, doc_id: str)
         doc = rw.store.document(tenant, doc_id)
         if doc is None or not principal.may_see(doc):  # a forbidden document gets the same 404 as a missing one
             return False
-        return rw.store.delete(tenant, doc_id)
+        deleted = rw.store.delete(tenant, doc_id)
+    purge_document(state.settings, tenant, doc_id)  # its text leaves the stored traces too
+    return deleted
 
 
 @router.delete("/v1/documents/{doc_id:path}", response_model=Deleted, responses=ERRORS)

@@ -1,0 +1,82 @@
+"""``GET /v1/traces`` and ``/v1/traces/{id}`` for a tag-limited admin key: its own tenant only, another document's
+id and text hidden, message content hidden when the trace retrieved a document it may not read; deleting a document
+takes its text out of the trace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from ragwright.config import load_settings
+from ragwright.interfaces.http.app import create_app
+from ragwright.observability import tracing
+from ragwright.testing import ScriptedGateway
+from tests.http.conftest import Server, clean_env
+from tests.http.conftest import run_server as _run_server
+
+run_server = contextmanager(_run_server)
+TRACE = "6e0c63257de34c92bf9efcd03927272e"
+
+
+@pytest.fixture
+def traced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    monkeypatch.chdir(tmp_path)
+    clean_env(monkeypatch)
+    settings = load_settings(
+        data_dir=tmp_path / "index",
+        embedding={"model": "fake"},
+        service={"rate_limit_rpm": None},
+        gateway={"ledger": False},
+        observability={"tracing": "local", "capture_content": True},
+    )
+    app = create_app(settings, gateway=ScriptedGateway({}))
+    with run_server(app) as url:
+        yield Server(app, url, settings, {})
+
+
+def test_a_tag_limited_admin_sees_only_what_its_tags_allow(traced: Server) -> None:
+    writer = traced.key(scopes=("write",))
+    job = traced.upload(writer, {"pub.md": b"# Pub\n\nThe lantern budget is public."}, tags="public")
+    assert job["status"] == "succeeded"
+    job = traced.upload(writer, {"hr.md": b"# HR\n\nThe lantern salary is secret."}, tags="hr")
+    assert job["status"] == "succeeded"
+    admin = traced.key(scopes=("admin",))
+    limited = traced.key(scopes=("admin",), tags=("public",))
+    other = traced.key(tenant="other", scopes=("admin",))
+    with traced.client(admin) as c:
+        headers = {"traceparent": f"00-{TRACE}-00f067aa0ba902b7-01"}
+        r = c.post("/v1/search", json={"query": "lantern budget salary", "k": 5}, headers=headers)
+        assert r.status_code == 200 and len(r.json()["hits"]) == 2
+    assert tracing.flush()
+
+    with traced.client(admin) as c:
+        full = c.get(f"/v1/traces/{TRACE}").json()
+        listed = c.get("/v1/traces").json()
+    assert TRACE in [t["trace_id"] for t in listed["data"]]
+    texts = {ch["doc_id"]: ch["text"] for ch in full["chunks"]}
+    assert texts.keys() == {"pub.md", "hr.md"} and "secret" in texts["hr.md"]
+    retrieval = next(s for s in full["spans"] if s["name"].startswith("retrieval "))
+    assert "lantern" in retrieval["content"]["gen_ai.retrieval.query.text"]
+
+    with traced.client(limited) as c:
+        seen = c.get(f"/v1/traces/{TRACE}").json()
+    shown = {ch["doc_id"]: ch["text"] for ch in seen["chunks"]}
+    assert shown == {"pub.md": texts["pub.md"], "hidden": None}
+    assert "hr.md" not in str(seen) and "secret" not in str(seen)
+    assert next(s for s in seen["spans"] if s["name"].startswith("retrieval "))["content"] == "hidden"
+
+    with traced.client(other) as c:
+        assert c.get(f"/v1/traces/{TRACE}").status_code == 404
+        assert TRACE not in str(c.get("/v1/traces").json())
+
+    with traced.client(writer) as c:
+        assert c.get(f"/v1/traces/{TRACE}").status_code == 403
+        assert c.delete("/v1/documents/hr.md").status_code == 200
+    with traced.client(admin) as c:
+        after = c.get(f"/v1/traces/{TRACE}").json()
+    assert {ch["doc_id"]: ch["text"] for ch in after["chunks"]}["hr.md"] is None  # its text is gone
+    assert "content" not in next(s for s in after["spans"] if s["name"].startswith("retrieval "))
+    assert "secret" not in str(after)
