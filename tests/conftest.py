@@ -57,3 +57,16 @@ def postgres_dsn() -> Iterator[str]:
 def fresh_postgres_dsn(postgres_dsn: str) -> str:
     """A DSN whose ``search_path`` starts with a new empty schema, so every store it opens starts empty."""
     return new_schema_dsn(postgres_dsn)
+
+
+def backend_store(kind: str, request: pytest.FixtureRequest) -> str:
+    """The ``store`` setting for ``kind``: ``sqlite``, or a DSN of a fresh schema in this process's PostgreSQL."""
+    if kind == "sqlite":
+        return "sqlite"
+    return new_schema_dsn(request.getfixturevalue("postgres_dsn"))
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The ``store`` setting of this test: ``sqlite`` unless parametrised (``tests.http.conftest.both_backends``)."""
+    return backend_store(getattr(request, "param", "sqlite"), request)
