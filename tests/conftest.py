@@ -101,3 +101,16 @@ def own_redis_server() -> Iterator[RedisServer]:
 def redis_settings(redis_server: RedisServer) -> RedisSettings:
     """``[redis]`` settings on this process's server under a prefix of their own: tests never see each other's keys."""
     return RedisSettings(url=redis_server.url, prefix="t" + uuid.uuid4().hex[:12], timeout=5.0)
+
+
+def backend_store(kind: str, request: pytest.FixtureRequest) -> str:
+    """The ``store`` setting for ``kind``: ``sqlite``, or a DSN of a fresh schema in this process's PostgreSQL."""
+    if kind == "sqlite":
+        return "sqlite"
+    return new_schema_dsn(request.getfixturevalue("postgres_dsn"))
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The ``store`` setting of this test: ``sqlite`` unless parametrised (``tests.http.conftest.both_backends``)."""
+    return backend_store(getattr(request, "param", "sqlite"), request)

@@ -27,7 +27,7 @@ from fastapi import FastAPI
 from ragwright.config import Settings, load_settings
 from ragwright.interfaces.http.app import create_app
 from ragwright.testing import FakeChatModel, ScriptedGateway
-from ragwright.testing.postgres import new_schema_dsn
+from tests.conftest import backend_store as _backend_store
 
 BACKENDS = ("sqlite", "postgres")
 both_backends = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
@@ -130,17 +130,8 @@ def make_settings(data_dir: Path, store: str = "sqlite", **service: Any) -> Sett
     )
 
 
-def backend_store(kind: str, request: pytest.FixtureRequest) -> str:
-    """The ``store`` setting for ``kind``: ``sqlite``, or a DSN of a fresh schema in this process's PostgreSQL."""
-    if kind == "sqlite":
-        return "sqlite"
-    return new_schema_dsn(request.getfixturevalue("postgres_dsn"))
-
-
-@pytest.fixture
-def backend(request: pytest.FixtureRequest) -> str:
-    """The ``store`` setting of this test: ``sqlite`` unless the test is parametrised with ``@both_backends``."""
-    return backend_store(getattr(request, "param", "sqlite"), request)
+backend_store = _backend_store  # the ``backend`` fixture itself is in tests/conftest.py (the server fixture is
+# imported by test packages outside tests/http, and needs it wherever it runs)
 
 
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:

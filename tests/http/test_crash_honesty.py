@@ -155,5 +155,6 @@ def test_server_sigkill_mid_job_orphan_worker_dies_running_job_reconciled_queued
         _poll(
             lambda: not (data_dir / "uploads" / running).exists() and not (data_dir / "uploads" / queued["id"]).exists()
         )
-    if backend != "sqlite":  # index, keys, knowledge bases and jobs all lived in PostgreSQL: no SQLite state file
-        assert not [p.name for p in data_dir.iterdir() if p.suffix == ".sqlite"]
+    if backend != "sqlite":  # index, keys, knowledge bases, jobs and ledger lived in PostgreSQL, not in these files
+        written = {p.name for p in data_dir.iterdir()}
+        assert not written & {"index.sqlite", "keys.sqlite", "service.sqlite", "usage.sqlite"}, written
