@@ -6,7 +6,7 @@ DEMO_DIR := .ragwright-demo
 
 .PHONY: setup demo test lint bench-scifact bench-xquad clean
 
-setup: $(VENV)/.installed .venv-phoenix/.installed
+setup: $(VENV)/.installed
 
 # Arize Phoenix: the OTLP collector the tracing tests export to (tests/observability/conftest.py). Its pins conflict
 # with ragwright's (fastapi, pydantic, httpx, uvicorn), so it lives in a venv of its own.
@@ -29,7 +29,7 @@ demo: setup
 	$(BIN)/ragwright ingest examples/sample-docs --data-dir $(DEMO_DIR)
 	tr '\n' '\0' < examples/demo_questions.txt | xargs -0 $(BIN)/ragwright ask --data-dir $(DEMO_DIR)
 
-test: setup
+test: setup .venv-phoenix/.installed
 	# headless Chromium renders the eval report and /docs in tests (skipped only if it cannot be installed)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) || true
 	# a real redis-server for the shared-state tests (started per pytest process on loopback; under CI=true a
