@@ -2,7 +2,7 @@
 
 Phoenix (``arize-phoenix==20.26.1``) pins versions of FastAPI, pydantic, httpx and uvicorn other than ragwright's
 (``pip install --dry-run`` wants fastapi 0.165.0, pydantic 2.14.4, httpx 0.29.0), so it is not a dependency of
-ragwright: ``make setup`` installs it into its own virtual environment, ``.venv-phoenix/``, and the tests start its
+ragwright: ``make test`` installs it into its own virtual environment, ``.venv-phoenix/``, and the tests start its
 ``phoenix serve`` as a separate process on free loopback ports (OTLP/HTTP on ``/v1/traces``; spans read back from its
 REST API ``/v1/projects/default/spans``). ``RAGWRIGHT_PHOENIX`` names another ``phoenix`` executable,
 ``RAGWRIGHT_PHOENIX_URL`` a Phoenix already running (its startup takes a minute or more on a busy machine).
