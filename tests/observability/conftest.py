@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from ragwright.observability import tracing
-from tests.http.conftest import backend, server  # noqa: F401 - fixtures, found by pytest here
+from tests.http.conftest import server  # noqa: F401 - a fixture, found by pytest here (backend: tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_S = 240.0
