@@ -5,7 +5,7 @@ travels on in ragwright's errors, the responses of both OpenAI-compatible front 
 :func:`redact` is the one function every such boundary applies. It removes
 
 - every secret value ragwright resolved from a reference (``env:VAR``, ``file:PATH``: the configured provider keys),
-  registered by :func:`ragwright.config.resolve_secret` through :func:`remember_secret`;
+  registered by :func:`ragwright.secret_refs.resolve_secret` through :func:`remember_secret`;
 - bearer / basic credentials, ``x-api-key``-style ``key: value`` pairs and ``?key=`` URL parameters;
 - strings shaped like API keys: ``sk-...`` (OpenAI, Anthropic ``sk-ant-...``), ``rw_...`` (ragwright's own keys),
   ``AKIA...`` (AWS), ``ghp_...`` / ``github_pat_...``, ``xox?-...`` (Slack).
