@@ -240,10 +240,8 @@ def _register_bench() -> None:
 
 
 def _register_eval() -> None:
-    from ragwright.interfaces.cli.eval_agent import agent_eval_cmd
     from ragwright.interfaces.cli.evals import eval_app
 
-    eval_app.command("agent")(agent_eval_cmd)
     app.add_typer(eval_app, name="eval", help="Evaluation: golden sets, metrics, judges, reports, compare, gate.")
     from ragwright.interfaces.cli.traces import traces_app
 
