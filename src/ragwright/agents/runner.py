@@ -5,7 +5,8 @@ calls, or the JSON fallback of :mod:`ragwright.agents.jsonmode` for models witho
 one dispatch point, :meth:`AgentRunner._call`, which in order
 
 1. refuses an unknown tool or invalid arguments (the reason goes back to the model as the observation);
-2. refuses a call identical to one already made (the model is told; a second repeat stops the run);
+2. refuses a call identical to one that already ran (the model is told; a second repeat stops the run; retrying a
+   call that failed is allowed);
 3. checks the limits (steps, tool calls, tokens, USD, wall time) before anything is spent;
 4. pauses the run when the tool ``needs_approval`` (unless the run's policy approves or denies them all);
 5. records the call ``dispatched`` (committed) *before* running it, then its outcome.
@@ -15,8 +16,9 @@ tools, their flags and the limits are fixed when the run starts, so nothing a to
 
 Example::
 
-    runner = AgentRunner(gateway.model("openai:gpt-4o-mini"), Toolbox.of(kb_tools(app)), RunStore(path))
-    run = runner.new_run("How long is the warranty?", ToolContext(tenant="acme"), model="openai:gpt-4o-mini")
+    model = sync_gateway.relayed("openai:gpt-4o-mini")
+    runner = AgentRunner(model, Toolbox.of(kb_tools(RagTools(app))), RunStore(path))
+    run = runner.new_run("How long is the warranty?", ToolContext(local_key("acme")), model="openai:gpt-4o-mini")
     async for event in runner.drive(run):
         print(event.kind, event.data)
 """
