@@ -28,6 +28,7 @@ from ragwright.interfaces.http.jobs import JobRunner
 from ragwright.interfaces.mcp.access import store_tenant
 from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, IngestArgs, ListDocumentsArgs, SearchArgs
 from ragwright.observability.requests import current_request_id
+from ragwright.private_files import open_private, private_dir
 from ragwright.retrieval.retriever import Hit
 from ragwright.service.keys import ApiKey
 from ragwright.service.pages import DocumentPage, decode_cursor, document_page
@@ -222,9 +223,9 @@ class RagTools:
         # The file is parsed by the ingest worker process (limits, archive guard), never in this server process.
         jobs = self._job_runner()
         job_id = jobs.new_id()
-        job_dir = self.rw.settings.data_dir / "uploads" / job_id
-        job_dir.mkdir(parents=True)
-        (job_dir / args.filename).write_bytes(data)
+        job_dir = private_dir(self.rw.settings.data_dir / "uploads" / job_id)  # 0700/0600 like HTTP uploads
+        with open_private(job_dir / args.filename) as out:
+            out.write(data)
         jobs.submit(
             job_id,
             tenant=key.tenant,
