@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -41,7 +40,7 @@ from ragwright.answering.injection_prompt import fence
 from ragwright.errors import AgentRunError, GatewayError
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext, ToolCall
-from ragwright.interfaces.http.job_store import process_start
+from ragwright.processes import this_process
 from ragwright.prompts.registry import PromptSource, default_registry
 from ragwright.redact import redact
 
@@ -136,7 +135,7 @@ class AgentRunner:
                     why = parsed.error if parsed else "the tool is not available"
                     raise AgentRunError(f"edited arguments for {call.name} are invalid: {why}")
                 edited[d.call_id] = parsed.values
-        if not self.store.claim(run.id, _me()):
+        if not self.store.claim(run.id, this_process()):
             raise AgentRunError(f"run {run.id} was resumed by someone else")
         for d in decisions:
             self._decide(waiting[d.call_id], d, edited.get(d.call_id))
@@ -161,7 +160,7 @@ class AgentRunner:
         """Run until a final answer, a limit, a failure or a pause; every event is yielded as it happens."""
         start = self.clock()
         spent = run.usage.seconds
-        run.status, run.owner = RunStatus.RUNNING, _me()
+        run.status, run.owner = RunStatus.RUNNING, this_process()
         self.store.put_run(run)
 
         def elapsed() -> float:
@@ -359,10 +358,6 @@ class AgentRunner:
 
 _WAITING = (CallStatus.PENDING_APPROVAL, CallStatus.UNKNOWN)
 _RAN = (CallStatus.DONE, CallStatus.DISPATCHED, CallStatus.UNKNOWN)
-
-
-def _me() -> tuple[int, float | None]:
-    return os.getpid(), process_start(os.getpid())
 
 
 def _usage(run: RunState) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from ragwright.agents.records import CallRecord, CallStatus, RunLimits, RunStatus, RunUsage, StopReason
 from ragwright.gateway.types import Message, ToolCall
-from ragwright.interfaces.http.job_store import alive
+from ragwright.processes import alive
 from ragwright.service.keys import ApiKey
 from ragwright.service.sqlite_file import open_service_db
 from ragwright.sqlite_migrations import Schema

@@ -27,7 +27,8 @@ from typing import Any
 from ragwright.config import Settings
 from ragwright.documents.model import source_hash
 from ragwright.ingest.pipeline import FileOutcome, IngestReport
-from ragwright.interfaces.http.job_store import Job, alive
+from ragwright.interfaces.http.job_store import Job
+from ragwright.processes import alive
 from ragwright.store.base import DocumentInfo
 from ragwright.store.sql import document_row
 

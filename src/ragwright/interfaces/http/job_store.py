@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from ragwright.processes import process_start
 from ragwright.service.sqlite_file import open_service_db
 from ragwright.sqlite_migrations import Schema
 
@@ -30,11 +31,9 @@ __all__ = [
     "JobStatus",
     "JobStore",
     "SQLiteJobStore",
-    "alive",
     "job_from_json",
     "job_to_json",
     "open_job_store",
-    "process_start",
 ]
 
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
@@ -93,32 +92,6 @@ class Job:
             "result": self.result,
             "error": self.error,
         }
-
-
-def process_start(pid: int) -> float | None:
-    """The start time of process ``pid`` in clock ticks since boot (Linux ``/proc``), or None where unknown."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return float(stat.rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def alive(pid: int, start: float | None = None) -> bool:
-    """Whether process ``pid`` runs, and is the one that started at ``start`` (when both are known)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        pass
-    now = process_start(pid)
-    if start is not None and now is not None and now != start:
-        return False  # the pid was recycled
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def job_to_json(job: Job) -> str:

@@ -41,7 +41,8 @@ from typing import Any
 from ragwright.config import Settings
 from ragwright.errors import StoreError
 from ragwright.interfaces.http.job_recovery import index_reader, reconcile, stop_worker
-from ragwright.interfaces.http.job_store import Job, JobStatus, JobStore, alive, process_start
+from ragwright.interfaces.http.job_store import Job, JobStatus, JobStore
+from ragwright.processes import alive, process_start
 
 __all__ = ["Job", "JobRunner", "JobStore"]
 
