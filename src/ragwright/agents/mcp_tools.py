@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -81,22 +82,35 @@ def _serves(server: McpServerSettings, tenant: str) -> bool:
     return "*" in server.tenants or tenant in server.tenants
 
 
+CATALOG_SECONDS = 60.0
+"""How long a server's tool list is reused, so each agent run (an HTTP request) does not start every configured server
+just to list its tools; a server's new tools appear within this time. An unreachable server is not remembered."""
+
+_catalog: dict[str, tuple[float, list[AgentTool]]] = {}
+
+
 async def discover_mcp_tools(servers: Mapping[str, McpServerSettings], *, tenant: str) -> list[AgentTool]:
     """The tools of every server configured for ``tenant``. A server that cannot be reached is logged and left out
     (the run goes on with the other tools), never a failure of the whole run."""
     tools: list[AgentTool] = []
     for server_name, server in servers.items():
-        if not _serves(server, tenant):
-            continue
-        try:
-            with anyio.fail_after(server.timeout):
-                async with Client(_target(server), read_timeout_seconds=server.timeout) as client:
-                    listed = (await client.list_tools()).tools
-        except Exception as exc:  # an unreachable server must not take the agent down
-            log.warning(
-                "MCP server %s left out of agent tools: %s", server_name, redact(f"{type(exc).__name__}: {exc}")
-            )
-            continue
-        for t in listed:
-            tools.append(_tool(server_name, server, t.name, t.description or "", dict(t.input_schema or {})))
+        if _serves(server, tenant):
+            tools += await _server_tools(server_name, server)
+    return tools
+
+
+async def _server_tools(server_name: str, server: McpServerSettings) -> list[AgentTool]:
+    key = server_name + server.model_dump_json()
+    cached = _catalog.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    try:
+        with anyio.fail_after(server.timeout):
+            async with Client(_target(server), read_timeout_seconds=server.timeout) as client:
+                listed = (await client.list_tools()).tools
+    except Exception as exc:  # an unreachable server must not take the agent down
+        log.warning("MCP server %s left out of agent tools: %s", server_name, redact(f"{type(exc).__name__}: {exc}"))
+        return []
+    tools = [_tool(server_name, server, t.name, t.description or "", dict(t.input_schema or {})) for t in listed]
+    _catalog[key] = (time.monotonic() + CATALOG_SECONDS, tools)
     return tools
