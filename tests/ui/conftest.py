@@ -118,9 +118,13 @@ def ui(sample_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Chromium under Playwright (one per pytest process). Skipped when missing, except under ``CI=true``."""
+    """Chromium under Playwright, one per test module. Skipped when missing, except under ``CI=true``.
+
+    Module scope, not session: while Playwright's sync API is open, its event loop counts as running in this thread,
+    so any asyncio test that pytest schedules after it in the same process would fail ("Runner.run() cannot be called
+    from a running event loop"). Leaving a module closes it before the next module's tests run."""
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing (Debian package chromium; `make test` installs it)"
         if _under_ci():
