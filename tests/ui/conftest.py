@@ -34,6 +34,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -239,10 +240,10 @@ def _watched(context: Any, problems: list[str]) -> Any:
 
 def login(page: Any, raw_key: str, next_path: str = "/") -> None:
     """Log in through the login form and wait for the page it leads to."""
-    page.goto(f"/login?next={next_path}")
+    page.goto(f"/login?next={quote(next_path, safe='')}")
     page.get_by_label("API key").fill(raw_key)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():  # the form's POST answers with the next page (or the login page again)
+        page.get_by_role("button", name="Log in").click()
 
 
 def assert_accessible(page: Any, what: str = "") -> None:
