@@ -92,7 +92,7 @@ async def login_page(request: Request, next: str = "/", reason: str = "") -> Res
 
 
 @router.post(LOGIN_PATH, response_class=HTMLResponse)
-async def login(request: Request, key: str = Form("", max_length=200), next: str = Form("/")) -> Response:
+async def login(request: Request, key: str = Form(""), next: str = Form("/")) -> Response:
     if not _same_origin(request):
         return render(
             request,
