@@ -101,9 +101,20 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if not (built / ".complete").exists():
             shutil.rmtree(built, ignore_errors=True)
             done = subprocess.run(
-                [sys.executable, "-m", "ragwright", "ingest", str(SAMPLE_DOCS), "--data-dir", str(built), "--strict"],
+                # from the repository root with the relative path, as `make demo` does: the documents' ids are
+                # examples/sample-docs/<file>, not the test machine's absolute path (they show in pages and screenshots)
+                [
+                    sys.executable,
+                    "-m",
+                    "ragwright",
+                    "ingest",
+                    str(SAMPLE_DOCS.relative_to(ROOT)),
+                    "--data-dir",
+                    str(built),
+                    "--strict",
+                ],
                 env=_clean_env(),
-                cwd=shared,
+                cwd=ROOT,
                 capture_output=True,
                 text=True,
                 timeout=600,
