@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
+from ragwright.answering.conversation import Turn
 from ragwright.answering.stream import SentenceEvent, StreamEvent
 from ragwright.interfaces.http.answering import answer_events, ask
 from ragwright.interfaces.http.auth import Principal, get_state, require_read
@@ -95,12 +96,20 @@ async def answer(body: AnswerIn, request: Request, principal: Reader) -> AnswerO
     state = get_state(request)
     principal.store_tenant(body.knowledge_base)
     requested = body.filters.to_filters() if body.filters else None
+    history = [Turn(t.role, t.content) for t in body.history if t.content.strip()]
     if not body.stream:
         result = await run_blocking(
-            ask, state, principal, body.question, body.knowledge_base, requested, timeout=state.service.request_timeout
+            ask,
+            state,
+            principal,
+            body.question,
+            body.knowledge_base,
+            requested,
+            history,
+            timeout=state.service.request_timeout,
         )
         return answer_out(result, body.knowledge_base)
-    events = answer_events(state, principal, body.question, body.knowledge_base, requested)
+    events = answer_events(state, principal, body.question, body.knowledge_base, requested, history)
     first = await anext(events)  # before the first byte: a failure here is a plain JSON error with its status
 
     async def stream() -> AsyncIterator[bytes]:
