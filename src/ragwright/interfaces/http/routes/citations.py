@@ -10,6 +10,7 @@ carrying one of its tags; anything else is a 404, the same as a document that do
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
@@ -86,19 +87,13 @@ def source_out(view: CitedSource, kb: str, original_url: str | None) -> CitedSou
     )
 
 
-@router.get("/v1/citations/source", response_model=CitedSourceOut, responses=ERRORS)
-async def citation_source(
-    request: Request,
-    principal: Reader,
-    doc_id: DocQuery,
-    chunk_id: Annotated[str, Query(pattern=r"^[0-9a-f]{1,64}$", description="The citation's `chunk_id`.")],
-    start: Annotated[int, Query(ge=0, description="The citation's `char_start`.")],
-    end: Annotated[int, Query(ge=1, description="The citation's `char_end`.")],
-    knowledge_base: KbQuery = "default",
+async def locate_citation(
+    request: Request, principal: Principal, kb: str, doc_id: str, chunk_id: str, start: int, end: int, original: str
 ) -> CitedSourceOut:
-    """Where a citation's span sits in the original document, to highlight it there."""
+    """The located span (404 when the key may not see it); ``original`` names the route that serves the PDF (the
+    API's or the web UI's, each behind its own authentication)."""
     state = get_state(request)
-    tenant = principal.store_tenant(knowledge_base)
+    tenant = principal.store_tenant(kb)
     limits = ParseLimits.from_settings(state.settings)
 
     def locate() -> CitedSource | None:
@@ -109,21 +104,15 @@ async def citation_source(
 
     view = await run_blocking(locate, timeout=limits.wall_seconds + 10.0)
     if view is None:
-        raise ApiError(404, "not_found", f"no passage {chunk_id} of document {doc_id!r} in {knowledge_base!r}")
-    url = str(request.url_for("citation_original").include_query_params(doc_id=doc_id, knowledge_base=knowledge_base))
-    return source_out(view, knowledge_base, url if view.kind.value == "pdf" else None)
+        raise ApiError(404, "not_found", f"no passage {chunk_id} of document {doc_id!r} in {kb!r}")
+    url = f"{request.app.url_path_for(original)}?{urlencode({'doc_id': doc_id, 'knowledge_base': kb})}"
+    return source_out(view, kb, url if view.kind.value == "pdf" else None)
 
 
-@router.get(
-    "/v1/citations/original",
-    responses={**ERRORS, 200: {"description": "The original (a PDF, or the decoded text as UTF-8)."}},
-)
-async def citation_original(
-    request: Request, principal: Reader, doc_id: DocQuery, knowledge_base: KbQuery = "default"
-) -> Response:
-    """The stored original of a document a citation points into (the PDF a viewer renders)."""
+async def original_file(request: Request, principal: Principal, kb: str, doc_id: str) -> Response:
+    """The stored original of a document the key may see, with headers that keep a browser from running it."""
     state = get_state(request)
-    tenant = principal.store_tenant(knowledge_base)
+    tenant = principal.store_tenant(kb)
 
     def read() -> tuple[str, bytes] | None:
         if not state.index_exists():
@@ -134,7 +123,7 @@ async def citation_original(
 
     got = await run_blocking(read, timeout=state.service.request_timeout)
     if got is None:
-        raise ApiError(404, "not_found", f"no original of document {doc_id!r} in {knowledge_base!r}")
+        raise ApiError(404, "not_found", f"no original of document {doc_id!r} in {kb!r}")
     media_type, data = got
     headers = {
         "Cache-Control": "private, max-age=300",
@@ -143,3 +132,35 @@ async def citation_original(
         "Content-Disposition": "inline",
     }
     return Response(data, media_type=media_type, headers=headers)
+
+
+ChunkQuery = Annotated[str, Query(pattern=r"^[0-9a-f]{1,64}$", description="The citation's `chunk_id`.")]
+StartQuery = Annotated[int, Query(ge=0, description="The citation's `char_start`.")]
+EndQuery = Annotated[int, Query(ge=1, description="The citation's `char_end`.")]
+
+
+@router.get("/v1/citations/source", response_model=CitedSourceOut, responses=ERRORS)
+async def citation_source(
+    request: Request,
+    principal: Reader,
+    doc_id: DocQuery,
+    chunk_id: ChunkQuery,
+    start: StartQuery,
+    end: EndQuery,
+    knowledge_base: KbQuery = "default",
+) -> CitedSourceOut:
+    """Where a citation's span sits in the original document, to highlight it there."""
+    return await locate_citation(
+        request, principal, knowledge_base, doc_id, chunk_id, start, end, original="citation_original"
+    )
+
+
+@router.get(
+    "/v1/citations/original",
+    responses={**ERRORS, 200: {"description": "The original (a PDF, or the decoded text as UTF-8)."}},
+)
+async def citation_original(
+    request: Request, principal: Reader, doc_id: DocQuery, knowledge_base: KbQuery = "default"
+) -> Response:
+    """The stored original of a document a citation points into (the PDF a viewer renders)."""
+    return await original_file(request, principal, knowledge_base, doc_id)
