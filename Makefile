@@ -29,7 +29,7 @@ demo: setup
 	$(BIN)/ragwright ingest examples/sample-docs --data-dir $(DEMO_DIR)
 	tr '\n' '\0' < examples/demo_questions.txt | xargs -0 $(BIN)/ragwright ask --data-dir $(DEMO_DIR)
 	@# the web UI: an admin key of tenant "default" (the tenant `ingest` wrote to), shown once and kept in the demo dir
-	@$(BIN)/ragwright keys create --tenant default --scopes admin --name demo --data-dir $(DEMO_DIR) > $(DEMO_DIR)/demo-key.txt
+	@$(BIN)/ragwright keys create --tenant default --scopes admin --name demo --data-dir $(DEMO_DIR) > $(DEMO_DIR)/demo-key.txt 2>/dev/null
 	@chmod 600 $(DEMO_DIR)/demo-key.txt
 	@echo
 	@echo "Web UI: start the server with"
