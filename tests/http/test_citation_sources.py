@@ -81,6 +81,8 @@ def test_a_markdown_citation_marks_the_sentence_in_the_decoded_file(server: Serv
     assert view["kind"] == "text" and view["text"] == source and view["original_url"] is None
     marked = " ".join(source[m["start"] : m["end"]] for m in view["marks"])
     assert _words(marked) == _words(cite["snippet"]) and view["highlighted"] == marked
+    rendered = re.findall(r'<mark class="source-mark">(.*?)</mark>', view["html"], re.S)  # the file, rendered
+    assert _words(" ".join(rendered)) == _words(cite["snippet"]) and "<h4>" in view["html"]
 
 
 @both_backends

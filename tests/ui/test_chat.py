@@ -18,9 +18,10 @@ from typing import Any
 
 from tests.ui.conftest import PAGE_BUDGET, SCREENSHOTS, UiServer, assert_accessible, login, page_weight, screenshots
 
-CLS_OBSERVER = """() => {
+CLS_OBSERVER = """(buffered) => {
+  if (window.__clsObserver) window.__clsObserver.disconnect();
   window.__cls = 0; window.__shifts = [];
-  new PerformanceObserver((list) => {
+  window.__clsObserver = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       if (!e.hadRecentInput) {
         window.__cls += e.value;
@@ -28,7 +29,8 @@ CLS_OBSERVER = """() => {
         window.__shifts.push([e.value, names]);
       }
     }
-  }).observe({type: "layout-shift", buffered: true});
+  });
+  window.__clsObserver.observe({type: "layout-shift", buffered: buffered !== false});
 }"""
 
 
@@ -105,14 +107,20 @@ def test_a_markdown_citation_shows_the_marked_span_and_a_follow_up_uses_the_conv
     assert ".md" in (cite.get_attribute("aria-label") or "")
     cite.click()
     page.locator('#source-panel[data-state="ready"]').wait_for()
-    mark = page.locator("#source-text mark.source-mark").first
+    rendered = page.locator("#source-rendered")  # the file rendered: headings are headings, the span is marked
+    mark = rendered.locator("mark.source-mark").first
     assert "first boot takes about four minutes" in mark.inner_text()
-    assert "Quillfin Vault Getting Started Guide" in page.locator("#source-text").inner_text()  # the whole file
+    assert rendered.get_by_role("heading", name="First boot").is_visible()
     assert mark.is_visible()  # scrolled into view
+    page.get_by_role("button", name="Show the file's text").click()  # the file itself, the same span marked
+    text_mark = page.locator("#source-text mark.source-mark").first
+    assert "first boot takes about four minutes" in text_mark.inner_text() and text_mark.is_visible()
+    assert "### First boot" in page.locator("#source-text").inner_text()
+    page.get_by_role("button", name="Show it rendered").click()
     assert_accessible(page, "chat with a Markdown citation open")
     screenshots(page, "chat-markdown-citation", full_page=False)
     page.get_by_role("button", name="Close the source panel").click()
-    page.evaluate(CLS_OBSERVER)  # the screenshots resized the window: count from here
+    page.evaluate(CLS_OBSERVER, False)  # the screenshots resized the window: count from here, not from the buffer
     follow = _ask(page, "And when does the status light turn green?")
     assert "status light" in follow.locator(".answer-text").inner_text().lower()
     assert page.evaluate("window.__cls") == 0, page.evaluate("window.__shifts")

@@ -6,10 +6,9 @@ the bottom left, as pdf.js's ``viewport.convertToViewportRectangle`` expects the
 text a reader sees highlighted.
 
 A stored PDF is still an untrusted file, and the servers never parse one (docs/security.md): :func:`pdf_marks` runs
-``python -m ragwright.documents.pdf_marks`` under the ingest worker's limits (:mod:`ragwright.ingest.limits`: address
-space, CPU budget, wall-clock backstop) and reads its JSON answer. Protocol on stdin: one JSON line
-``{"spans": [[page, start, end], ...], "cpu_seconds", "memory_bytes", "wall_seconds"}``, then the PDF's bytes; on
-stdout one JSON object ``{"rects": [[page, left, bottom, right, top], ...], "text", "sizes": {page: [w, h]}}``.
+``python -m ragwright.documents.pdf_marks`` under the ingest worker's limits (:mod:`ragwright.documents.isolated`)
+with ``{"spans": [[page, start, end], ...]}`` and the PDF's bytes, and reads
+``{"rects": [[page, left, bottom, right, top], ...], "text", "sizes": {page: [w, h]}}``.
 
 Example::
 
@@ -20,15 +19,12 @@ Example::
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from ragwright.documents.isolated import run_isolated, serve_one
 from ragwright.documents.model import SourceSpan
-from ragwright.errors import CorruptFileError, ResourceLimitError
-from ragwright.ingest.limits import ParseLimits, limit_memory, parse_budget
+from ragwright.ingest.limits import ParseLimits
 
 __all__ = ["PdfMarks", "PdfRect", "pdf_marks"]
 
@@ -89,46 +85,14 @@ def _compute(data: bytes, spans: list[list[int]]) -> dict[str, Any]:
 
 
 def main() -> None:
-    """The child process: read the request, compute under the limits, print one JSON object."""
-    header = json.loads(sys.stdin.buffer.readline())
-    limits = ParseLimits(header["memory_bytes"], header["cpu_seconds"], header["wall_seconds"])
-    limit_memory(limits)
-    data = sys.stdin.buffer.read()
-    try:
-        with parse_budget("cited PDF", limits):
-            out = _compute(data, header["spans"])
-    except ResourceLimitError as err:
-        out = {"error": err.reason}
-    except Exception as err:  # a PDFium failure on a strange file: reported, never a traceback to the caller
-        out = {"error": f"could not read the PDF ({type(err).__name__})"}
-    sys.stdout.write(json.dumps(out))
-    sys.stdout.flush()
+    """The child process (:func:`~ragwright.documents.isolated.serve_one`)."""
+    serve_one("cited PDF", lambda data, header: _compute(data, header["spans"]))
 
 
 def pdf_marks(data: bytes, spans: tuple[SourceSpan, ...], limits: ParseLimits) -> PdfMarks:
     """The highlight of ``spans`` on a PDF, computed in a child process under ``limits`` (blocking)."""
-    header = {
-        "spans": [[s.page, s.start, s.end] for s in spans if s.page is not None],
-        "memory_bytes": limits.memory_bytes,
-        "cpu_seconds": limits.cpu_seconds,
-        "wall_seconds": limits.wall_seconds,
-    }
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "ragwright.documents.pdf_marks"],
-            input=json.dumps(header).encode() + b"\n" + data,
-            capture_output=True,
-            timeout=limits.wall_seconds + 5.0,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise ResourceLimitError("cited PDF", "time", "locating the cited span took too long") from None
-    try:
-        out = json.loads(proc.stdout or b"{}")
-    except ValueError:
-        out = {}
-    if "rects" not in out:
-        raise CorruptFileError("cited PDF", str(out.get("error") or f"the PDF reader exited with {proc.returncode}"))
+    header = {"spans": [[s.page, s.start, s.end] for s in spans if s.page is not None]}
+    out = run_isolated("ragwright.documents.pdf_marks", "cited PDF", header, data, limits)
     return PdfMarks(
         rects=tuple(PdfRect(int(p), float(left), float(b), float(r), float(t)) for p, left, b, r, t in out["rects"]),
         text=str(out["text"]),

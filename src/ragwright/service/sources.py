@@ -8,7 +8,8 @@ document's text that supports the sentence. The store keeps each document's
   highlighted text by :func:`~ragwright.documents.pdf_marks.pdf_marks` (a child process under the parse limits: the
   servers never parse a PDF); the viewer fetches the file (:meth:`Store.original`) and renders that page.
 - **Markdown, HTML, plain text** (:attr:`ViewKind.TEXT`): the decoded source the map indexes, with the span's
-  ranges in it as :class:`Mark` s.
+  ranges in it as :class:`Mark` s; for Markdown also ``html``, the file rendered with the span marked
+  (:func:`~ragwright.documents.markdown_marks.markdown_marks`, in a child process like a PDF's rectangles).
 - **Anything else** (DOCX, BEIR records, documents indexed before originals were kept, a PDF that cannot be read
   again) (:attr:`ViewKind.CHUNK`): the chunk's own text with the span marked, and a note saying why.
 
@@ -28,6 +29,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from ragwright.documents.markdown_marks import markdown_marks
 from ragwright.documents.model import Original, SourceSpan
 from ragwright.documents.pdf_marks import PdfMarks, PdfRect, pdf_marks
 from ragwright.errors import IngestError, UserError
@@ -73,25 +75,28 @@ class CitedSource:
     marks: tuple[Mark, ...] = ()
     rects: tuple[PdfRect, ...] = ()
     page_sizes: dict[int, tuple[float, float]] = field(default_factory=dict)
+    html: str = ""
+    """A Markdown original rendered with the span marked (``<mark class="source-mark">``); empty otherwise."""
     note: str = ""
 
 
 class _MarksCache:
-    """The last few PDF highlights, so opening the same citation twice spawns no second child process."""
+    """The last few highlights (PDF rectangles, rendered Markdown), so opening the same citation twice spawns no
+    second child process."""
 
     def __init__(self, size: int = 256) -> None:
         self._size = size
-        self._items: OrderedDict[tuple[object, ...], PdfMarks] = OrderedDict()
+        self._items: OrderedDict[tuple[object, ...], PdfMarks | str] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[object, ...]) -> PdfMarks | None:
+    def get(self, key: tuple[object, ...]) -> PdfMarks | str | None:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
             return found
 
-    def put(self, key: tuple[object, ...], marks: PdfMarks) -> None:
+    def put(self, key: tuple[object, ...], marks: PdfMarks | str) -> None:
         with self._lock:
             self._items[key] = marks
             while len(self._items) > self._size:
@@ -157,17 +162,34 @@ def cited_source(
         return replace(base, kind=ViewKind.PDF, highlighted=marks.text, rects=marks.rects, page_sizes=marks.sizes)
     text = original.original.data.decode("utf-8", "replace")
     marks_t = tuple(Mark(s.start, s.end) for s in spans if 0 <= s.start < s.end <= len(text))
-    return replace(base, highlighted=" ".join(text[m.start : m.end] for m in marks_t), text=text, marks=marks_t)
+    html = _markdown(tenant, info, original.original.data, marks_t, limits) if info.file_type == "md" else ""
+    highlighted = " ".join(text[m.start : m.end] for m in marks_t)
+    return replace(base, highlighted=highlighted, text=text, marks=marks_t, html=html)
+
+
+def _markdown(tenant: str, info: DocumentInfo, data: bytes, marks: tuple[Mark, ...], limits: ParseLimits) -> str:
+    """The Markdown file rendered with ``marks``; empty when it cannot be rendered (the text view remains)."""
+    key = ("md", tenant, info.doc_id, info.content_hash, marks)
+    found = _CACHE.get(key)
+    if isinstance(found, str):
+        return found
+    try:
+        html = markdown_marks(data, [(m.start, m.end) for m in marks], limits)
+    except IngestError:
+        return ""
+    _CACHE.put(key, html)
+    return html
 
 
 def _pdf_marks(
     tenant: str, info: DocumentInfo, data: bytes, spans: tuple[SourceSpan, ...], limits: ParseLimits
 ) -> PdfMarks:
-    key = (tenant, info.doc_id, info.content_hash, spans)
-    marks = _CACHE.get(key)
-    if marks is None:
-        marks = pdf_marks(data, spans, limits)
-        _CACHE.put(key, marks)
+    key = ("pdf", tenant, info.doc_id, info.content_hash, spans)
+    found = _CACHE.get(key)
+    if isinstance(found, PdfMarks):
+        return found
+    marks = pdf_marks(data, spans, limits)
+    _CACHE.put(key, marks)
     return marks
 
 

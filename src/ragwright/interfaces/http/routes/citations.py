@@ -64,6 +64,8 @@ class CitedSourceOut(BaseModel):
     marks: list[MarkOut]
     rects: list[RectOut]
     page_sizes: dict[int, tuple[float, float]]
+    html: str
+    """A Markdown original rendered (raw HTML escaped, no images) with the span in ``<mark class="source-mark">``."""
     original_url: str | None
     note: str
 
@@ -82,6 +84,7 @@ def source_out(view: CitedSource, kb: str, original_url: str | None) -> CitedSou
         marks=[MarkOut(start=m.start, end=m.end) for m in view.marks],
         rects=[RectOut(page=r.page, left=r.left, bottom=r.bottom, right=r.right, top=r.top) for r in view.rects],
         page_sizes=view.page_sizes,
+        html=view.html,
         original_url=original_url,
         note=view.note,
     )

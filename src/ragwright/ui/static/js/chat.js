@@ -402,6 +402,8 @@
     show("source-note", false);
     show("source-pdf", false);
     show("source-text", false);
+    show("source-rendered", false);
+    show("source-toggle", false);
     show("source-quote", false);
     document.getElementById("source-title").focus();
     var params = new URLSearchParams({
@@ -442,18 +444,34 @@
     var pre = document.getElementById("source-text");
     pre.textContent = "";
     var at = 0;
-    var first = null;
     view.marks.forEach(function (m) {
       if (m.start > at) pre.appendChild(document.createTextNode(view.text.slice(at, m.start)));
-      var mark = el("mark", "source-mark", view.text.slice(m.start, m.end));
-      pre.appendChild(mark);
-      first = first || mark;
+      pre.appendChild(el("mark", "source-mark", view.text.slice(m.start, m.end)));
       at = m.end;
     });
     pre.appendChild(document.createTextNode(view.text.slice(at)));
-    pre.hidden = false;
+    var rendered = document.getElementById("source-rendered");
+    var toggle = document.getElementById("source-toggle");
+    // A Markdown file comes rendered by the server (raw HTML escaped, no images), the span in <mark>; the file's
+    // own text stays one click away.
+    rendered.innerHTML = view.html || "";
+    toggle.hidden = !view.html;
+    showRendered(!!view.html);
+  }
+
+  function showRendered(on) {
+    var rendered = document.getElementById("source-rendered");
+    var pre = document.getElementById("source-text");
+    rendered.hidden = !on;
+    pre.hidden = on;
+    document.getElementById("source-toggle").textContent = on ? "Show the file's text" : "Show it rendered";
+    var first = (on ? rendered : pre).querySelector("mark");
     if (first) first.scrollIntoView({ block: "center" });
   }
+
+  document.getElementById("source-toggle").addEventListener("click", function () {
+    showRendered(document.getElementById("source-rendered").hidden);
+  });
 
   function loadPdfjs() {
     if (!pdfjs) {
