@@ -85,6 +85,20 @@ def test_a_markdown_citation_marks_the_sentence_in_the_decoded_file(server: Serv
     assert _words(" ".join(rendered)) == _words(cite["snippet"]) and "<h4>" in view["html"]
 
 
+def test_an_html_citation_is_rendered_without_anything_that_runs_and_the_span_marked(server: Server) -> None:
+    key = server.key()
+    _upload_samples(server, key, "pricing.html")
+    answer = _answer(server, key, "How much does the Quillfin Vault Q2 cost?")
+    cite = next(c for c in answer["citations"] if c["doc_id"] == "pricing.html")
+    view = _source(server, key, cite).json()
+    assert view["kind"] == "text" and view["text"] == (SAMPLE / "pricing.html").read_text(encoding="utf-8")
+    rendered = re.findall(r'<mark class="source-mark">(.*?)</mark>', view["html"], re.S)
+    assert _words(" ".join(rendered)) == _words(cite["snippet"])
+    assert "<h4>Quillfin Vault pricing</h4>" in view["html"]  # <main>'s h1, moved under the viewer's headings
+    for unsafe in ("<script", "analytics", "cookie", "<link", "style=", "onclick", "<button"):
+        assert unsafe not in view["html"].lower(), unsafe  # head, scripts, banners outside <main>, attributes: gone
+
+
 @both_backends
 def test_spans_outside_the_passage_and_other_keys_documents_are_refused(server: Server) -> None:
     key = server.key()

@@ -126,6 +126,21 @@ def test_a_markdown_citation_shows_the_marked_span_and_a_follow_up_uses_the_conv
     assert page.evaluate("window.__cls") == 0, page.evaluate("window.__shifts")
 
 
+def test_an_html_citation_opens_the_page_rendered_with_the_span_marked(page: Any, ui: UiServer) -> None:
+    login(page, ui.keys["reader"], "/chat")
+    turn = _ask(page, "How much does the Quillfin Vault Q2 cost?")
+    cite = turn.locator("button.cite").first
+    assert "pricing.html" in (cite.get_attribute("aria-label") or "")
+    cite.click()
+    page.locator('#source-panel[data-state="ready"]').wait_for()
+    rendered = page.locator("#source-rendered")
+    assert "349 US dollars" in rendered.locator("mark.source-mark").first.inner_text()
+    assert rendered.get_by_role("heading", name="Quillfin Vault pricing").is_visible()
+    assert rendered.locator("script, img, button, form").count() == 0
+    assert_accessible(page, "chat with an HTML citation open")
+    screenshots(page, "chat-html-citation", full_page=False)
+
+
 def test_an_abstention_shows_the_closest_passages(page: Any, ui: UiServer) -> None:
     login(page, ui.keys["reader"], "/chat")
     turn = _ask(page, "Who won the 1954 football world cup final in Bern?")

@@ -8,8 +8,9 @@ document's text that supports the sentence. The store keeps each document's
   highlighted text by :func:`~ragwright.documents.pdf_marks.pdf_marks` (a child process under the parse limits: the
   servers never parse a PDF); the viewer fetches the file (:meth:`Store.original`) and renders that page.
 - **Markdown, HTML, plain text** (:attr:`ViewKind.TEXT`): the decoded source the map indexes, with the span's
-  ranges in it as :class:`Mark` s; for Markdown also ``html``, the file rendered with the span marked
-  (:func:`~ragwright.documents.markdown_marks.markdown_marks`, in a child process like a PDF's rectangles).
+  ranges in it as :class:`Mark` s; for Markdown and HTML also ``html``, the file rendered with the span marked and
+  nothing that can run (:mod:`~ragwright.documents.markdown_marks`, :mod:`~ragwright.documents.html_marks`, in a
+  child process like a PDF's rectangles).
 - **Anything else** (DOCX, BEIR records, documents indexed before originals were kept, a PDF that cannot be read
   again) (:attr:`ViewKind.CHUNK`): the chunk's own text with the span marked, and a note saying why.
 
@@ -29,6 +30,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from ragwright.documents.html_marks import html_marks
 from ragwright.documents.markdown_marks import markdown_marks
 from ragwright.documents.model import Original, SourceSpan
 from ragwright.documents.pdf_marks import PdfMarks, PdfRect, pdf_marks
@@ -76,7 +78,7 @@ class CitedSource:
     rects: tuple[PdfRect, ...] = ()
     page_sizes: dict[int, tuple[float, float]] = field(default_factory=dict)
     html: str = ""
-    """A Markdown original rendered with the span marked (``<mark class="source-mark">``); empty otherwise."""
+    """A Markdown or HTML original rendered with the span marked (``<mark class="source-mark">``); else empty."""
     note: str = ""
 
 
@@ -162,19 +164,26 @@ def cited_source(
         return replace(base, kind=ViewKind.PDF, highlighted=marks.text, rects=marks.rects, page_sizes=marks.sizes)
     text = original.original.data.decode("utf-8", "replace")
     marks_t = tuple(Mark(s.start, s.end) for s in spans if 0 <= s.start < s.end <= len(text))
-    html = _markdown(tenant, info, original.original.data, marks_t, limits) if info.file_type == "md" else ""
+    html = _rendered(tenant, info, original.original.data, marks_t, limits)
     highlighted = " ".join(text[m.start : m.end] for m in marks_t)
     return replace(base, highlighted=highlighted, text=text, marks=marks_t, html=html)
 
 
-def _markdown(tenant: str, info: DocumentInfo, data: bytes, marks: tuple[Mark, ...], limits: ParseLimits) -> str:
-    """The Markdown file rendered with ``marks``; empty when it cannot be rendered (the text view remains)."""
-    key = ("md", tenant, info.doc_id, info.content_hash, marks)
+_RENDERERS = {"md": markdown_marks, "html": html_marks}
+
+
+def _rendered(tenant: str, info: DocumentInfo, data: bytes, marks: tuple[Mark, ...], limits: ParseLimits) -> str:
+    """A Markdown or HTML file rendered with ``marks``; empty for plain text, or when it cannot be rendered (the
+    text view remains)."""
+    render = _RENDERERS.get(info.file_type)
+    if render is None:
+        return ""
+    key = (info.file_type, tenant, info.doc_id, info.content_hash, marks)
     found = _CACHE.get(key)
     if isinstance(found, str):
         return found
     try:
-        html = markdown_marks(data, [(m.start, m.end) for m in marks], limits)
+        html = render(data, [(m.start, m.end) for m in marks], limits)
     except IngestError:
         return ""
     _CACHE.put(key, html)
