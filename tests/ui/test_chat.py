@@ -69,6 +69,7 @@ def test_chat_streams_a_cited_answer_and_opens_the_pdf_at_the_cited_page(page: A
     meta = turn.locator(".answer-meta").inner_text()
     assert "Answerability" in meta and "%" in meta and "Answered by" in meta and "extractive" in meta
     assert "Prompt" in meta
+    screenshots(page, "chat-answer")
 
     cite = turn.locator("button.cite", has_text="[1]")
     label = cite.get_attribute("aria-label") or ""
@@ -88,7 +89,7 @@ def test_chat_streams_a_cited_answer_and_opens_the_pdf_at_the_cited_page(page: A
     assert canvas["y"] <= box["y"] <= canvas["y"] + canvas["height"]
     assert page.evaluate("document.activeElement.id") == "source-title"  # focus moved into the panel
     assert_accessible(page, "chat with an answer and the PDF citation open")
-    screenshots(page, "chat-pdf-citation", full_page=False)
+    screenshots(page, "chat-citation", full_page=False)  # the README's set (scripts/ui_screenshots.py)
     page.keyboard.press("Escape")
     assert panel.is_hidden()
     assert page.evaluate("document.activeElement.dataset.n") == "1"  # focus back on the citation
