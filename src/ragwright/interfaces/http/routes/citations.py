@@ -63,7 +63,8 @@ class CitedSourceOut(BaseModel):
     text: str
     marks: list[MarkOut]
     rects: list[RectOut]
-    page_sizes: dict[int, tuple[float, float]]
+    page_sizes: dict[str, tuple[float, float]]
+    """Each highlighted page's width and height in PDF points, by page number."""
     html: str
     """A Markdown original rendered (raw HTML escaped, no images) with the span in ``<mark class="source-mark">``."""
     original_url: str | None
@@ -83,7 +84,7 @@ def source_out(view: CitedSource, kb: str, original_url: str | None) -> CitedSou
         text=view.text,
         marks=[MarkOut(start=m.start, end=m.end) for m in view.marks],
         rects=[RectOut(page=r.page, left=r.left, bottom=r.bottom, right=r.right, top=r.top) for r in view.rects],
-        page_sizes=view.page_sizes,
+        page_sizes={str(k): v for k, v in view.page_sizes.items()},
         html=view.html,
         original_url=original_url,
         note=view.note,
