@@ -305,7 +305,7 @@ def new_front_matter(status: str) -> Expect:
 
 
 def delete_internal(p: Principal) -> Seen:
-    """``DELETE del-<principal>.md``: acme's, tagged internal."""
+    """``DELETE del-<principal>.md`` (or ``PATCH tag-<principal>.md``): acme's, tagged internal."""
     return Seen("200" if p.tenant == "acme" and p.sees("internal") else "404", markers=frozenset())
 
 
@@ -377,6 +377,11 @@ ROWS: tuple[Row, ...] = (
         http_read("POST", "/v1/agent/runs/{run_read}/approvals",
                   json={"decisions": [{"call_id": "x", "approve": True}]}),
         _gate("approve", lambda p: Seen("409" if p.tenant == "acme" else "404"))),
+    Row("GET /v1/documents/{doc_id:path}/chunks", "internal document", "read",
+        http_read("GET", "/v1/documents/intmark.md/chunks"), _gate("read", get_internal)),
+    Row("PATCH /v1/documents/{doc_id:path}", "internal document keeps its tag", "write",
+        http_read("PATCH", "/v1/documents/tag-{p}.md?knowledge_base=scratch", json={"tags": ["internal"]}),
+        _gate("write", delete_internal)),
     Row("DELETE /v1/documents/{doc_id:path}", "internal document", "write",
         http_read("DELETE", "/v1/documents/del-{p}.md?knowledge_base=scratch"), _gate("write", delete_internal)),
     Row("POST /v1/documents", "replace internal", "write", http_upload("int.md", SCRATCH_INT),
@@ -475,6 +480,7 @@ def _build(tmp: Path) -> tuple[Settings, dict[str, str]]:
             _put(rw, tmp, tenant, "int.md", SCRATCH_INT)
         for p in PRINCIPALS:
             _put(rw, tmp, "acme.scratch", f"del-{p.name}.md", f"# Delete\n\nDelete me, {p.name}.\n", ("internal",))
+            _put(rw, tmp, "acme.scratch", f"tag-{p.name}.md", f"# Tags\n\nRetag me, {p.name}.\n", ("internal",))
     finally:
         rw.close()
     with contextlib.closing(Ragwright(settings)) as rw:
