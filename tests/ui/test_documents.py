@@ -11,7 +11,10 @@ from playwright.sync_api import expect
 
 from tests.ui.conftest import PAGE_BUDGET, UiServer, assert_accessible, login, page_weight, screenshots
 
-GOOD = b"# Heron field guide\n\n## Nesting\n\nHerons nest in colonies called heronries.\n\n## Feeding\n\nThey wade slowly.\n"
+GOOD = (
+    b"# Heron field guide\n\n## Nesting\n\nHerons nest in colonies called heronries.\n\n"
+    b"## Feeding\n\nThey wade slowly.\n"
+)
 
 
 def _item(page: Any, name: str) -> Any:

@@ -19,7 +19,7 @@ from ragwright.evals.report import KEY_METRICS
 from ragwright.interfaces.http import eval_ops as ops
 from ragwright.interfaces.http.auth import get_state
 from ragwright.interfaces.http.limits import run_blocking
-from ragwright.interfaces.http.routes.evals import REPORT_CSP
+from ragwright.interfaces.http.routes.evals import REPORT_FRAME_CSP
 from ragwright.service.kbs import DEFAULT_KB
 from ragwright.ui.auth import UiUser, ui_read, ui_write
 from ragwright.ui.pages.documents import knowledge_bases
@@ -151,8 +151,8 @@ async def run_report(
         )
     except EvalRunNotFound:
         return _not_found(request, user, f"No finished eval run {name!r}.")
-    headers = {
-        "Content-Security-Policy": f"{REPORT_CSP}; frame-ancestors 'self'",
+    headers = {  # the page's iframe sandboxes it (no script, same origin so it renders in the page's process)
+        "Content-Security-Policy": f"{REPORT_FRAME_CSP}; frame-ancestors 'self'",
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "no-store",
     }

@@ -26,8 +26,10 @@ Reader = Annotated[Principal, Depends(require_read)]
 Writer = Annotated[Principal, Depends(require_write)]
 KbQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Knowledge base.")]
 RunName = Annotated[str, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$", description="A run's name.")]
-REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+REPORT_FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 """The report is a static page (inline CSS and SVG, no script): it may load nothing and run nothing."""
+REPORT_CSP = f"{REPORT_FRAME_CSP}; sandbox"
+"""Opened on its own, it is also sandboxed (the web UI's iframe sandboxes it with the ``sandbox`` attribute)."""
 
 
 class RunOut(BaseModel):
