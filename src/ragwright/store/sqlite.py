@@ -15,15 +15,13 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import sqlean as sqlite3
 import sqlite_vec
 
-from ragwright.answering.injection import InjectionKind
-from ragwright.documents.model import Chunk, Document, spans_from_json
+from ragwright.documents.model import Chunk, Document
 from ragwright.errors import StoreError
 from ragwright.private_files import private_file
 from ragwright.retrieval.analysis import query_terms
@@ -34,6 +32,7 @@ from ragwright.store.dense_cache import DenseCache
 from ragwright.store.keyword_cache import BM25Params, KeywordCache
 from ragwright.store.migrations import INDEX
 from ragwright.store.sql import (
+    CHUNK_SELECT,
     batches,
     bm25_search,
     check_tenant,
@@ -41,6 +40,7 @@ from ragwright.store.sql import (
     db_errors,
     document_rows,
     filter_sql,
+    stored_chunk,
 )
 from ragwright.store.sqlite_vectors import ann_search, exact_search, to_chunk_ids, vectors_for_rowids
 from ragwright.store.sqlite_write import create_keyword_table, create_vector_table, delete_document, insert_document
@@ -50,39 +50,6 @@ from ragwright.store.sqlite_write import create_keyword_table, create_vector_tab
 _EXACT_FILTER_LIMIT = 50_000
 _VEC_MAX_K = 4096
 _IMMUTABLE_META = frozenset({"embedding_model", "embedding_dim"})
-
-
-_CHUNK_SELECT = (
-    "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.context, c.char_start, c.char_end,"
-    " c.heading_path, c.page, c.n_tokens, d.source, d.title, d.file_type, d.tags, c.injection,"
-    " c.source_spans"
-    " FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
-)
-
-
-def _stored_chunk(row: Sequence[Any]) -> StoredChunk:
-    """A row of :data:`_CHUNK_SELECT` as a :class:`StoredChunk`."""
-    chunk = Chunk(
-        id=row[0],
-        doc_id=row[1],
-        ordinal=row[2],
-        text=row[3],
-        context=row[4],
-        char_start=row[5],
-        char_end=row[6],
-        heading_path=tuple(json.loads(row[7])),
-        page=row[8],
-        n_tokens=row[9],
-        source_spans=spans_from_json(row[15]),
-    )
-    return StoredChunk(
-        chunk=chunk,
-        doc_path=row[1],
-        doc_title=row[11],
-        file_type=row[12],
-        tags=tuple(json.loads(row[13])),
-        injection=InjectionKind(row[14]) if row[14] else None,
-    )
 
 
 class SQLiteStore:
@@ -249,9 +216,9 @@ class SQLiteStore:
             for batch in batches(list(dict.fromkeys(chunk_ids)), 500):
                 marks = ",".join("?" * len(batch))
                 for row in self._db.execute(
-                    f"{_CHUNK_SELECT} WHERE c.tenant = ? AND c.chunk_id IN ({marks})", (tenant, *batch)
+                    f"{CHUNK_SELECT} WHERE c.tenant = ? AND c.chunk_id IN ({marks})", (tenant, *batch)
                 ):
-                    found[row[0]] = _stored_chunk(row)
+                    found[row[0]] = stored_chunk(row, json.loads)
         return [found[c] for c in chunk_ids if c in found]
 
     @db_errors
@@ -259,9 +226,9 @@ class SQLiteStore:
         check_tenant(tenant)
         with self._lock:
             rows = self._db.execute(
-                f"{_CHUNK_SELECT} WHERE c.tenant = ? AND c.doc_id = ? ORDER BY c.ordinal", (tenant, doc_id)
+                f"{CHUNK_SELECT} WHERE c.tenant = ? AND c.doc_id = ? ORDER BY c.ordinal", (tenant, doc_id)
             ).fetchall()
-        return [_stored_chunk(r) for r in rows]
+        return [stored_chunk(r, json.loads) for r in rows]
 
     def set_tags(self, tenant: str, doc_id: str, tags: tuple[str, ...]) -> bool:
         check_tenant(tenant)
