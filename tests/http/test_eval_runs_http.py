@@ -110,3 +110,27 @@ def test_runs_follow_tenant_scope_and_tags(server: Server) -> None:
         assert c.get("/v1/evals/runs").json()["data"] == []
         assert c.get("/v1/evals/runs/base").status_code == 404
         assert c.get("/v1/evals/compare", params={"base": "base", "new": "base"}).status_code == 404
+
+
+def test_a_run_in_another_knowledge_base_records_the_tenants_own_prompt_versions(server: Server) -> None:
+    admin = server.key(scopes=("admin",))
+    server.upload(admin, {"guide.md": GUIDE}, kb="handbook")
+    folder = _evals_dir(server, "acme.handbook") / "datasets"
+    folder.mkdir(parents=True)
+    (folder / "smoke.jsonl").write_text(json.dumps(CASES[0]) + "\n", encoding="utf-8")
+    with server.client(admin) as c:
+        made = c.post("/v1/prompts/answer/versions", json={"template": "Short. $boundary", "variables": ["boundary"]})
+        assert made.status_code == 201, made.text
+        version, tag = made.json()["version"], made.json()["tag"]
+        assert c.put("/v1/prompts/answer/labels/production", json={"version": version}).status_code == 200
+        started = c.post("/v1/evals/runs", json={"dataset": "smoke", "name": "kb", "knowledge_base": "handbook"})
+        assert started.status_code == 202, started.text
+        deadline = time.monotonic() + 120
+        while c.get("/v1/evals/runs/kb/status", params={"knowledge_base": "handbook"}).json()["status"] not in (
+            "succeeded",
+            "failed",
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        run = c.get("/v1/evals/runs/kb", params={"knowledge_base": "handbook"}).json()
+    assert run["prompt_versions"]["answer"] == tag  # acme's, which the answers used (not the packaged default)
