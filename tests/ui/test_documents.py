@@ -108,3 +108,15 @@ def test_a_reader_sees_the_list_without_upload_or_delete(page: Any, ui: UiServer
     expect(page.locator("#doc-list tbody tr").first).to_be_visible()  # the sample corpus
     expect(page.get_by_label("Files to upload")).to_have_count(0)
     expect(page.get_by_role("button", name="Delete", exact=False)).to_have_count(0)
+
+
+def test_a_tag_limited_key_sees_and_opens_only_its_documents(page: Any, ui: UiServer) -> None:
+    login(page, ui.new_key(("read", "write"), tags=("security",), name="security-team"), "/documents")
+    links = page.locator("#doc-list tbody tr td:first-child a")
+    expect(links).to_have_count(1)
+    expect(links.first).to_contain_text("security-policy.md")
+    href = links.first.get_attribute("href")
+    assert page.request.get(href).status == 200
+    assert page.request.get(href.replace("security-policy.md", "troubleshooting.md")).status == 404  # not its tag
+    page.goto("/documents?tag=support")  # a tag outside the key narrows to nothing, never widens
+    expect(page.get_by_text("No document matches these filters.")).to_be_visible()
