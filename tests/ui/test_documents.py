@@ -120,3 +120,14 @@ def test_a_tag_limited_key_sees_and_opens_only_its_documents(page: Any, ui: UiSe
     assert page.request.get(href.replace("security-policy.md", "troubleshooting.md")).status == 404  # not its tag
     page.goto("/documents?tag=support")  # a tag outside the key narrows to nothing, never widens
     expect(page.get_by_text("No document matches these filters.")).to_be_visible()
+
+
+def test_a_file_over_the_json_body_limit_is_uploaded_under_the_upload_limit(
+    page: Any, ui: UiServer, tmp_path: Any
+) -> None:
+    big = tmp_path / f"big-{uuid.uuid4().hex[:8]}.xyz"  # 1.5 MB: over [service] max_body_mb (1), under max_upload_mb
+    big.write_bytes(b"x" * 1_500_000)
+    login(page, ui.keys["writer"], "/documents")
+    page.get_by_label("Files to upload").set_input_files(str(big))
+    expect(_item(page, big.name)).to_have_attribute("data-state", "failed", timeout=60_000)
+    expect(_item(page, big.name).locator(".upload-status")).to_contain_text("unsupported file type")  # the worker's
