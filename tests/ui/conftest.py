@@ -10,7 +10,9 @@ What a test gets (docs/ui.md, "Browser tests"):
   process. Missing: skipped, but under ``CI=true`` the run fails.
 - ``page`` (per test): a fresh context (no cookies) on ``ui.url``; every request to another host is blocked and fails
   the test (the UI must work air-gapped), as does an uncaught script error or a Content-Security-Policy violation.
-  ``new_page()`` makes more such pages (two users at once); ``browser`` is the raw Playwright ``Browser``.
+  ``new_page()`` makes more such pages (two users at once; ``new_page(url)`` on another loopback server);
+  ``browser`` is the raw Playwright ``Browser``, and ``with open_page(browser, url) as tab`` the guarded page of any
+  loopback server (an in-process app served by ``tests.http.conftest.run_server``).
 - helpers: :func:`login`, :func:`assert_accessible` (axe-core: 0 serious or critical violations, no rule disabled),
   :func:`screenshots` (375 and 1440 px wide, into the git-ignored ``ui-screenshots/``), :func:`page_weight` (gzip
   bytes of a page's HTML, CSS and JS, pdf.js excepted).
@@ -28,10 +30,11 @@ import subprocess
 import sys
 from asyncio import events as asyncio_events
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -98,9 +101,20 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if not (built / ".complete").exists():
             shutil.rmtree(built, ignore_errors=True)
             done = subprocess.run(
-                [sys.executable, "-m", "ragwright", "ingest", str(SAMPLE_DOCS), "--data-dir", str(built), "--strict"],
+                # from the repository root with the relative path, as `make demo` does: the documents' ids are
+                # examples/sample-docs/<file>, not the test machine's absolute path (they show in pages and screenshots)
+                [
+                    sys.executable,
+                    "-m",
+                    "ragwright",
+                    "ingest",
+                    str(SAMPLE_DOCS.relative_to(ROOT)),
+                    "--data-dir",
+                    str(built),
+                    "--strict",
+                ],
                 env=_clean_env(),
-                cwd=shared,
+                cwd=ROOT,
                 capture_output=True,
                 text=True,
                 timeout=600,
@@ -182,28 +196,31 @@ def browser(chromium: Chromium) -> Iterator[Any]:
         yield active
 
 
-@pytest.fixture
-def new_page(browser: Any, ui: UiServer) -> Iterator[Callable[[], Any]]:
-    """A factory of fresh pages, each in its own context (own cookies): for tests that need two users at once.
-    Off-host requests, script errors and CSP violations fail the test, as with ``page``."""
-    contexts: list[Any] = []
+@contextmanager
+def open_page(browser: Any, base_url: str) -> Iterator[Any]:
+    """A fresh page in its own context (own cookies) on ``base_url`` (any loopback server: ``ui.url``, or an
+    in-process app from ``tests.http.conftest.run_server``), with the guards: a request to another host, an uncaught
+    script error or a Content-Security-Policy violation fails the test when the page is closed. Use it inside a test
+    that requests ``browser`` (or ``page``/``new_page``)."""
     problems: list[str] = []
-
-    def make() -> Any:
-        context = browser.new_context(base_url=ui.url, viewport={"width": 1440, "height": 900})
-        contexts.append(context)
-        return _watched(context, problems)
-
+    context = browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 900})
     try:
-        yield make
+        yield _watched(context, problems)
     finally:
-        for context in contexts:
-            context.close()
+        context.close()
     assert not problems, "\n".join(problems)
 
 
 @pytest.fixture
-def page(new_page: Callable[[], Any]) -> Any:
+def new_page(browser: Any, ui: UiServer) -> Iterator[Callable[..., Any]]:
+    """A factory of fresh guarded pages (:func:`open_page`), each with its own cookies: ``new_page()`` on ``ui.url``,
+    ``new_page(base_url)`` on another loopback server. For tests that need two users at once."""
+    with ExitStack() as stack:
+        yield lambda base_url=None: stack.enter_context(open_page(browser, base_url or ui.url))
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Any]) -> Any:
     """A fresh page (own cookies) on the server. Off-host requests, script errors and CSP violations fail the test."""
     return new_page()
 
@@ -234,10 +251,10 @@ def _watched(context: Any, problems: list[str]) -> Any:
 
 def login(page: Any, raw_key: str, next_path: str = "/") -> None:
     """Log in through the login form and wait for the page it leads to."""
-    page.goto(f"/login?next={next_path}")
+    page.goto(f"/login?next={quote(next_path, safe='')}")
     page.get_by_label("API key").fill(raw_key)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():  # the form's POST answers with the next page (or the login page again)
+        page.get_by_role("button", name="Log in").click()
 
 
 def assert_accessible(page: Any, what: str = "") -> None:
