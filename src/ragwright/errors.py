@@ -14,8 +14,10 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── TraceNotFound         no stored trace with that id (for this tenant): 404 over HTTP
     │   ├── AgentRunError         an agent run cannot do that (not paused, unknown call, invalid edited arguments)
     │   ├── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
-    │   └── PromptError           a prompt version, label or A/B split that cannot be made (bad template, variables)
-    │       └── PromptNotFound    no such prompt, version or label in this tenant (404 over HTTP)
+    │   ├── PromptError           a prompt version, label or A/B split that cannot be made (bad template, variables)
+    │   │   └── PromptNotFound    no such prompt, version or label in this tenant (404 over HTTP)
+    │   ├── EvalRunNotFound       no eval run or dataset of that name that this key may read: 404 over HTTP
+    │   └── EvalRunExists         an eval run of that name already exists: 409 over HTTP
     ├── IngestError               one source could not be turned into chunks (reported per file, the run goes on)
     │   ├── UnsupportedFileError  no loader for this extension
     │   ├── EmptyDocumentError    nothing to index after extraction
@@ -110,6 +112,15 @@ class PromptError(UserError):
 
 class PromptNotFound(PromptError):
     """No prompt, version or label of that name in the caller's tenant (another tenant's read as missing)."""
+
+
+class EvalRunNotFound(UserError):
+    """No eval run or dataset of this name in the knowledge base, or a run started by a key whose tags the caller's
+    do not cover (:mod:`ragwright.evals.run_store`)."""
+
+
+class EvalRunExists(UserError):
+    """An eval run of this name exists already (finished or going): runs are never overwritten from the server."""
 
 
 class IngestError(RagwrightError):

@@ -15,6 +15,8 @@ other ``ConfigError`` (server setup)            500     internal_error          
 ``PromptNotFound``                              404     not_found               prompt_not_found
 ``AgentRunError`` (e.g. the run is not paused)   409     conflict                conflict
 ``TraceNotFound`` (or another tenant's trace)    404     not_found               not_found
+``EvalRunNotFound`` (run or dataset)             404     not_found               not_found
+``EvalRunExists`` (a run of that name)           409     conflict                conflict
 other ``UserError``                             400     bad_request             bad_request
 ``RateLimited``                                 429     rate_limited            rate_limit_exceeded  + Retry-After
 ``BudgetExceeded``                              429     budget_exceeded         budget_exceeded      + Retry-After
@@ -69,6 +71,8 @@ from ragwright.errors import (
     ContentFiltered,
     ContextLengthExceeded,
     DiskFull,
+    EvalRunExists,
+    EvalRunNotFound,
     GatewayError,
     ModelError,
     NotIndexedError,
@@ -174,6 +178,10 @@ def _user(exc: UserError, text: str) -> HttpError:
     if isinstance(exc, TraceNotFound):
         return HttpError(404, "not_found", "not_found", text)
     if isinstance(exc, AgentRunError):
+        return HttpError(409, "conflict", "conflict", text)
+    if isinstance(exc, EvalRunNotFound):
+        return HttpError(404, "not_found", "not_found", text)
+    if isinstance(exc, EvalRunExists):
         return HttpError(409, "conflict", "conflict", text)
     return HttpError(400, "bad_request", "bad_request", text)
 

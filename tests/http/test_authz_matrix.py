@@ -31,6 +31,8 @@ from mcp.client.streamable_http import streamable_http_client
 from ragwright.app import Ragwright
 from ragwright.config import Settings, load_settings
 from ragwright.documents.loaders import load_file
+from ragwright.evals.records import CaseRecord, EvalRun
+from ragwright.evals.summary import summarize
 from ragwright.gateway.ledger import UsageLedger, UsageRecord
 from ragwright.ingest.pipeline import Ingestor
 from ragwright.interfaces.http.app import create_app
@@ -180,6 +182,16 @@ def http_read(method: str, path: str, **kw: Any) -> Run:
     return run
 
 
+def http_start_eval(dataset: str, kb: str) -> Run:
+    """``POST /v1/evals/runs`` of ``dataset`` as run ``run-<principal>`` (each principal its own name)."""
+
+    async def run(world: World, p: Principal) -> Seen:
+        body = {"dataset": dataset, "name": f"run-{p.name}", "knowledge_base": kb}
+        return await http_read("POST", "/v1/evals/runs", json=body)(world, p)
+
+    return run
+
+
 def http_upload(name: str, text: str) -> Run:
     async def run(world: World, p: Principal) -> Seen:
         async with httpx.AsyncClient(base_url=world.http, headers=_headers(world, p), timeout=30) as c:
@@ -306,7 +318,7 @@ def new_front_matter(status: str) -> Expect:
 
 
 def delete_internal(p: Principal) -> Seen:
-    """``DELETE del-<principal>.md``: acme's, tagged internal."""
+    """``DELETE del-<principal>.md`` (or ``PATCH tag-<principal>.md``): acme's, tagged internal."""
     return Seen("200" if p.tenant == "acme" and p.sees("internal") else "404", markers=frozenset())
 
 
@@ -361,6 +373,21 @@ def get_internal(p: Principal) -> Seen:
     return Seen("200", markers=frozenset({INT})) if p.tenant == "acme" and p.sees("internal") else Seen("404")
 
 
+def eval_run(p: Principal) -> Seen:
+    """acme's eval run ``intmark-run`` (written by the CLI, so limited by no key's tags) and dataset ``intmark-set``:
+    readable by acme's keys without tag limits; a tag-limited key or another tenant's gets 404 (lists: nothing)."""
+    return Seen("200", markers=frozenset({INT})) if p.tenant == "acme" and not p.tags else Seen("404")
+
+
+def eval_list(p: Principal) -> Seen:
+    return Seen("200", markers=frozenset({INT}) if p.tenant == "acme" and not p.tags else frozenset())
+
+
+def eval_start(p: Principal) -> Seen:
+    """Start a run of acme's scratch dataset: only a key without tag limits (403), of acme (404: no such dataset)."""
+    return Seen("403") if p.tags else Seen("202" if p.tenant == "acme" else "404")
+
+
 QUERY = "kettle warranty note memo"  # no marker: responses echo the query
 TRACE = "5ce0e9a56015fec5aadfa328ae398115"
 """The trace of a search acme's admin made while the world was built (sent as its traceparent)."""
@@ -408,12 +435,28 @@ ROWS: tuple[Row, ...] = (
     Row("POST /v1/feedback", "thumbs down", "read",
         http_read("POST", "/v1/feedback", json={"rating": "down", "question": "q?", "answer": "a", "comment": "{p}"}),
         _gate("read", lambda p: Seen("201"))),
+    Row("GET /v1/documents/{doc_id:path}/chunks", "internal document", "read",
+        http_read("GET", "/v1/documents/intmark.md/chunks"), _gate("read", get_internal)),
+    Row("PATCH /v1/documents/{doc_id:path}", "internal document keeps its tag", "write",
+        http_read("PATCH", "/v1/documents/tag-{p}.md?knowledge_base=scratch", json={"tags": ["internal"]}),
+        _gate("write", delete_internal)),
     Row("DELETE /v1/documents/{doc_id:path}", "internal document", "write",
         http_read("DELETE", "/v1/documents/del-{p}.md?knowledge_base=scratch"), _gate("write", delete_internal)),
     Row("POST /v1/documents", "replace internal", "write", http_upload("int.md", SCRATCH_INT),
         _gate("write", replace_internal("202"))),
     Row("POST /v1/documents", "front matter internal", "write", http_upload("fm-{p}.md", FRONT_MATTER),
         _gate("write", new_front_matter("202"))),
+    Row("GET /v1/evals/runs", "list", "read", http_read("GET", "/v1/evals/runs"), _gate("read", eval_list)),
+    Row("GET /v1/evals/datasets", "list", "read", http_read("GET", "/v1/evals/datasets"), _gate("read", eval_list)),
+    *(
+        Row(f"GET /v1/evals/runs/{{name}}{tail}", "CLI run", "read",
+            http_read("GET", f"/v1/evals/runs/intmark-run{tail}"), _gate("read", eval_run))
+        for tail in ("", "/status", "/report", "/gate")
+    ),
+    Row("GET /v1/evals/compare", "CLI run with itself", "read",
+        http_read("GET", "/v1/evals/compare?base=intmark-run&new=intmark-run"), _gate("read", eval_run)),
+    Row("POST /v1/evals/runs", "scratch dataset", "write",
+        http_start_eval("scratch-set", "scratch"), _gate("write", eval_start)),
     Row("GET /v1/traces", "list", "admin", http_read("GET", "/v1/traces"),
         _gate("admin", lambda p: Seen("200"))),  # roots and timings of the key's tenant: no document text
     Row("GET /v1/traces/{trace_id}", "acme search", "admin", http_read("GET", f"/v1/traces/{TRACE}"),
@@ -482,6 +525,18 @@ def _put(rw: Ragwright, tmp: Path, tenant: str, doc_id: str, text: str, tags: tu
     assert report.count("added") == 1, report.summary()
 
 
+def _eval_files(root: Path) -> None:
+    """acme's CLI-written run ``intmark-run`` and dataset ``intmark-set`` (default kb); a dataset in acme's scratch."""
+    case = CaseRecord(id="c1", question="What does intmark say about the kettle warranty?", answer="42 percent")
+    run = EvalRun(name="intmark-run", cases=[case], summary=summarize([case]), dataset="intmark-set")
+    (root / "acme" / "runs").mkdir(parents=True)
+    (root / "acme" / "runs" / "intmark-run.json").write_text(json.dumps(run.to_json()), encoding="utf-8")
+    line = json.dumps({"id": "c1", "question": "What is the heron count?"}) + "\n"
+    for folder, name in (("acme", "intmark-set"), ("acme.scratch", "scratch-set")):
+        (root / folder / "datasets").mkdir(parents=True)
+        (root / folder / "datasets" / f"{name}.jsonl").write_text(line, encoding="utf-8")
+
+
 def _build(tmp: Path) -> tuple[Settings, dict[str, str]]:
     settings = load_settings(
         data_dir=tmp / "data",
@@ -507,6 +562,7 @@ def _build(tmp: Path) -> tuple[Settings, dict[str, str]]:
             _put(rw, tmp, tenant, "int.md", SCRATCH_INT)
         for p in PRINCIPALS:
             _put(rw, tmp, "acme.scratch", f"del-{p.name}.md", f"# Delete\n\nDelete me, {p.name}.\n", ("internal",))
+            _put(rw, tmp, "acme.scratch", f"tag-{p.name}.md", f"# Tags\n\nRetag me, {p.name}.\n", ("internal",))
     finally:
         rw.close()
     with contextlib.closing(Ragwright(settings)) as rw:
@@ -516,6 +572,7 @@ def _build(tmp: Path) -> tuple[Settings, dict[str, str]]:
     for tenant, kb in (("acme", ACME_KB), ("other", OTH)):
         ledger.record(UsageRecord(tenant=tenant, kb=kb, model_requested="default", model="fake:echo", cost_usd=0.1))
     ledger.close()
+    _eval_files(settings.data_dir / "evals")
     registry = KnowledgeBases(settings.data_dir / "service.sqlite")
     for tenant, kb in (("acme", "scratch"), ("acme", ACME_KB), ("other", "scratch")):
         registry.add(tenant, kb)

@@ -38,6 +38,8 @@ ROWS: list[tuple[BaseException, int]] = [
     (E.InvalidFilterError("the path glob is over 1,000 characters"), 400),
     (E.PromptError("the template uses undeclared variables: tone"), 400),
     (E.PromptNotFound("prompt 'answer' has no version 9"), 404),
+    (E.EvalRunNotFound("no eval run 'base'"), 404),
+    (E.EvalRunExists("an eval run 'base' exists already"), 409),
     (E.IngestError("a.md", "bad"), 500),
     (E.UnsupportedFileError("a.xyz", "no loader"), 500),
     (E.EmptyDocumentError("a.md", "empty"), 500),

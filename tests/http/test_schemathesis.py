@@ -57,7 +57,7 @@ def test_no_server_errors_and_schema_conformance(
 ) -> None:
     schema, auth = live
     operations = _operations(schema)
-    assert len(operations) == 29  # 16, the 8 prompt-registry routes, the 2 traces routes, citations (2), feedback
+    assert len(operations) == 39  # 16, 8 prompt-registry, 2 traces, citations (2), feedback, 2 document, 8 eval routes
     skipped: list[str] = []
     for operation in operations:
 

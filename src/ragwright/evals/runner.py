@@ -34,6 +34,8 @@ from ragwright.evals.records import RUN_FORMAT, CaseRecord, CitedPassage, EvalRu
 from ragwright.evals.rubrics import prompt_versions
 from ragwright.evals.scores import Metric, Score
 from ragwright.evals.summary import summarize
+from ragwright.gateway.types import RequestContext
+from ragwright.store.base import Filters
 
 __all__ = ["NO_JUDGE_NOTE", "RUN_FORMAT", "load_run", "run_eval", "sidecar_path"]
 NO_JUDGE_NOTE = (
@@ -165,8 +167,13 @@ async def run_eval(
     dataset: str = "",
     fresh: bool = False,
     on_case: Callable[[int, int], None] | None = None,
+    filters: Filters | None = None,
+    caller: RequestContext | None = None,
 ) -> EvalRun:
-    """Evaluate ``cases``; returns the run (also written to ``out``). See the module docstring for resuming."""
+    """Evaluate ``cases``; returns the run (also written to ``out``). See the module docstring for resuming.
+
+    ``filters`` restrict what every case may retrieve (a run started by a tag-limited key searches only its tags);
+    ``caller`` is who the model calls are billed to (budgets, usage)."""
     if metrics is None:
         metrics = [*offline_metrics(), *(judged_metrics(judge) if judge is not None else [])]
     config = _config(rw, judge)
@@ -194,7 +201,7 @@ async def run_eval(
 
     def ask(case: Case) -> tuple[Answer, float]:
         clock = time.perf_counter()
-        answer = rw.ask(case.question, history=case.turns) if case.history else rw.ask(case.question)
+        answer = rw.ask(case.question, history=case.turns, filters=filters, caller=caller)
         return answer, (time.perf_counter() - clock) * 1000.0
 
     with side.open("a", encoding="utf-8") as sink:

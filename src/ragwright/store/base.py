@@ -168,6 +168,16 @@ class Store(Protocol):
         restrict by tags check the document's tags first (:meth:`document`)."""
         ...
 
+    def chunks(self, tenant: str, doc_id: str) -> list[StoredChunk]:
+        """Every chunk of one of the tenant's documents, in document order (``Chunk.ordinal``): how it was split.
+        Empty when the tenant has no such document."""
+        ...
+
+    def set_tags(self, tenant: str, doc_id: str, tags: tuple[str, ...]) -> bool:
+        """Replace one document's tags (searches filter on them from then on); False when the tenant has no such
+        document. The tenant's version moves, so cached filter results are not reused."""
+        ...
+
     def stats(self, tenant: str) -> StoreStats: ...
 
     def term_idf(self, tenant: str, terms: Sequence[str]) -> dict[str, float]:

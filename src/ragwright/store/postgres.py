@@ -23,9 +23,8 @@ from pgvector.psycopg import register_vector
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
-from ragwright.answering.injection import InjectionKind
 from ragwright.config import PostgresSettings
-from ragwright.documents.model import Chunk, Document, Original, source_map_from_json, spans_from_json
+from ragwright.documents.model import Chunk, Document, Original, source_map_from_json
 from ragwright.errors import DiskFull, StoreError
 from ragwright.retrieval.analysis import query_terms
 from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoredOriginal, StoreStats
@@ -33,7 +32,7 @@ from ragwright.store.postgres_schema import PG_INDEX, migrate_postgres
 from ragwright.store.postgres_sql import DOCUMENT_COLUMNS, bm25_query, document_info, document_rows
 from ragwright.store.postgres_vectors import DenseSearch
 from ragwright.store.postgres_write import delete_document, insert_document, lock_tenant
-from ragwright.store.sql import bm25_idf, check_tenant, check_upsert
+from ragwright.store.sql import CHUNK_SELECT, bm25_idf, check_tenant, check_upsert, stored_chunk
 
 F = TypeVar("F", bound=Callable[..., Any])
 _IMMUTABLE_META = frozenset({"embedding_model", "embedding_dim"})
@@ -211,38 +210,35 @@ class PostgresStore:
     @_pg_errors
     def get(self, tenant: str, chunk_ids: Sequence[str]) -> list[StoredChunk]:
         check_tenant(tenant)
-        found: dict[str, StoredChunk] = {}
         with self._pool.connection() as conn:
-            for row in conn.execute(
-                "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.context, c.char_start, c.char_end,"
-                " c.heading_path, c.page, c.n_tokens, d.source, d.title, d.file_type, d.tags, c.injection,"
-                " c.source_spans"
-                " FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
-                " WHERE c.tenant = %s AND c.chunk_id = ANY(%s::text[])",
+            rows = conn.execute(
+                f"{CHUNK_SELECT} WHERE c.tenant = %s AND c.chunk_id = ANY(%s::text[])",
                 (tenant, list(dict.fromkeys(chunk_ids))),
-            ):
-                chunk = Chunk(
-                    id=row[0],
-                    doc_id=row[1],
-                    ordinal=row[2],
-                    text=row[3],
-                    context=row[4],
-                    char_start=row[5],
-                    char_end=row[6],
-                    heading_path=tuple(row[7]),
-                    page=row[8],
-                    n_tokens=row[9],
-                    source_spans=spans_from_json(row[15]),
-                )
-                found[row[0]] = StoredChunk(
-                    chunk=chunk,
-                    doc_path=row[1],
-                    doc_title=row[11],
-                    file_type=row[12],
-                    tags=tuple(row[13]),
-                    injection=InjectionKind(row[14]) if row[14] else None,
-                )
+            ).fetchall()
+        found = {row[0]: stored_chunk(row, tuple) for row in rows}
         return [found[c] for c in chunk_ids if c in found]
+
+    @_pg_errors
+    def chunks(self, tenant: str, doc_id: str) -> list[StoredChunk]:
+        check_tenant(tenant)
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                f"{CHUNK_SELECT} WHERE c.tenant = %s AND c.doc_id = %s ORDER BY c.ordinal", (tenant, doc_id)
+            ).fetchall()
+        return [stored_chunk(r, tuple) for r in rows]
+
+    def set_tags(self, tenant: str, doc_id: str, tags: tuple[str, ...]) -> bool:
+        check_tenant(tenant)
+        with self._transaction() as conn:
+            lock_tenant(conn, tenant)
+            cur = conn.execute(
+                "UPDATE documents SET tags = %s WHERE tenant = %s AND doc_id = %s",
+                (list(dict.fromkeys(tags)), tenant, doc_id),
+            )
+            if cur.rowcount == 0:
+                return False
+            conn.execute("UPDATE tenants SET version = version + 1 WHERE tenant = %s", (tenant,))
+            return True
 
     @_pg_errors
     def get_vectors(self, tenant: str, chunk_ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:

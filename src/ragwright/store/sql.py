@@ -13,8 +13,10 @@ import numpy as np
 import numpy.typing as npt
 import sqlean as sqlite3
 
+from ragwright.answering.injection import InjectionKind
+from ragwright.documents.model import Chunk, spans_from_json
 from ragwright.errors import DiskFull, StoreError
-from ragwright.store.base import DocumentInfo, Filters
+from ragwright.store.base import DocumentInfo, Filters, StoredChunk
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -121,6 +123,41 @@ def _document_info(r: Sequence[Any]) -> DocumentInfo:
         tags=tuple(json.loads(r[6])),
         ingested_at=r[7],
         flagged_chunks=r[8],
+    )
+
+
+CHUNK_SELECT = (
+    "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.context, c.char_start, c.char_end,"
+    " c.heading_path, c.page, c.n_tokens, d.source, d.title, d.file_type, d.tags, c.injection,"
+    " c.source_spans"
+    " FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
+)
+"""A chunk with the document fields a citation needs; both SQL stores add their own ``WHERE``."""
+
+
+def stored_chunk(row: Sequence[Any], strings: Callable[[Any], Sequence[str]]) -> StoredChunk:
+    """A row of :data:`CHUNK_SELECT` as a :class:`StoredChunk`; ``strings`` reads a list column (JSON text in
+    SQLite, an array in PostgreSQL)."""
+    chunk = Chunk(
+        id=row[0],
+        doc_id=row[1],
+        ordinal=row[2],
+        text=row[3],
+        context=row[4],
+        char_start=row[5],
+        char_end=row[6],
+        heading_path=tuple(strings(row[7])),
+        page=row[8],
+        n_tokens=row[9],
+        source_spans=spans_from_json(row[15]),
+    )
+    return StoredChunk(
+        chunk=chunk,
+        doc_path=row[1],
+        doc_title=row[11],
+        file_type=row[12],
+        tags=tuple(strings(row[13])),
+        injection=InjectionKind(row[14]) if row[14] else None,
     )
 
 

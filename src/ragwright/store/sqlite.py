@@ -21,8 +21,7 @@ import numpy.typing as npt
 import sqlean as sqlite3
 import sqlite_vec
 
-from ragwright.answering.injection import InjectionKind
-from ragwright.documents.model import Chunk, Document, Original, source_map_from_json, spans_from_json
+from ragwright.documents.model import Chunk, Document, Original, source_map_from_json
 from ragwright.errors import StoreError
 from ragwright.private_files import private_file
 from ragwright.retrieval.analysis import query_terms
@@ -33,6 +32,7 @@ from ragwright.store.dense_cache import DenseCache
 from ragwright.store.keyword_cache import BM25Params, KeywordCache
 from ragwright.store.migrations import INDEX
 from ragwright.store.sql import (
+    CHUNK_SELECT,
     batches,
     bm25_search,
     check_tenant,
@@ -40,6 +40,7 @@ from ragwright.store.sql import (
     db_errors,
     document_rows,
     filter_sql,
+    stored_chunk,
 )
 from ragwright.store.sqlite_vectors import ann_search, exact_search, to_chunk_ids, vectors_for_rowids
 from ragwright.store.sqlite_write import create_keyword_table, create_vector_table, delete_document, insert_document
@@ -215,35 +216,31 @@ class SQLiteStore:
             for batch in batches(list(dict.fromkeys(chunk_ids)), 500):
                 marks = ",".join("?" * len(batch))
                 for row in self._db.execute(
-                    "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.context, c.char_start, c.char_end,"
-                    " c.heading_path, c.page, c.n_tokens, d.source, d.title, d.file_type, d.tags, c.injection,"
-                    " c.source_spans"
-                    " FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id"
-                    f" WHERE c.tenant = ? AND c.chunk_id IN ({marks})",
-                    (tenant, *batch),
+                    f"{CHUNK_SELECT} WHERE c.tenant = ? AND c.chunk_id IN ({marks})", (tenant, *batch)
                 ):
-                    chunk = Chunk(
-                        id=row[0],
-                        doc_id=row[1],
-                        ordinal=row[2],
-                        text=row[3],
-                        context=row[4],
-                        char_start=row[5],
-                        char_end=row[6],
-                        heading_path=tuple(json.loads(row[7])),
-                        page=row[8],
-                        n_tokens=row[9],
-                        source_spans=spans_from_json(row[15]),
-                    )
-                    found[row[0]] = StoredChunk(
-                        chunk=chunk,
-                        doc_path=row[1],
-                        doc_title=row[11],
-                        file_type=row[12],
-                        tags=tuple(json.loads(row[13])),
-                        injection=InjectionKind(row[14]) if row[14] else None,
-                    )
+                    found[row[0]] = stored_chunk(row, json.loads)
         return [found[c] for c in chunk_ids if c in found]
+
+    @db_errors
+    def chunks(self, tenant: str, doc_id: str) -> list[StoredChunk]:
+        check_tenant(tenant)
+        with self._lock:
+            rows = self._db.execute(
+                f"{CHUNK_SELECT} WHERE c.tenant = ? AND c.doc_id = ? ORDER BY c.ordinal", (tenant, doc_id)
+            ).fetchall()
+        return [stored_chunk(r, json.loads) for r in rows]
+
+    def set_tags(self, tenant: str, doc_id: str, tags: tuple[str, ...]) -> bool:
+        check_tenant(tenant)
+        with self._lock, self._transaction():
+            cur = self._db.execute(
+                "UPDATE documents SET tags = ? WHERE tenant = ? AND doc_id = ?",
+                (json.dumps(list(dict.fromkeys(tags))), tenant, doc_id),
+            )
+            if cur.rowcount == 0:
+                return False
+            self._db.execute("UPDATE tenants SET version = version + 1 WHERE tenant = ?", (tenant,))
+            return True
 
     @db_errors
     def get_vectors(self, tenant: str, chunk_ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:

@@ -301,6 +301,35 @@ class StoreContract:
         with pytest.raises(StoreError):
             store.document("", "a.md")
 
+    def test_chunks_lists_one_documents_chunks_in_order_within_the_tenant(self, store: Store) -> None:
+        doc, chunks, vecs = make_doc("a.md", ["first part", "second part", "third part"], tags=("ops",))
+        store.upsert("t1", doc, list(reversed(chunks)), vecs[::-1])  # stored out of order: listed by ordinal
+        store.upsert("t1", *make_doc("b.md", ["other document"]))
+        store.upsert("t2", *make_doc("a.md", ["another tenant's a"]))
+        got = store.chunks("t1", "a.md")
+        assert [g.chunk for g in got] == chunks
+        assert got == store.get("t1", [c.id for c in chunks])  # the same fields as a lookup by id
+        assert [g.chunk.text for g in store.chunks("t2", "a.md")] == ["another tenant's a"]
+        assert store.chunks("t1", "missing.md") == [] and store.chunks("nobody", "a.md") == []
+        with pytest.raises(StoreError):
+            store.chunks("", "a.md")
+
+    def test_set_tags_changes_what_tag_filters_find_in_both_searches(self, store: Store) -> None:
+        doc, chunks, vecs = make_doc("a.md", ["heron ledger count"], tags=("internal",))
+        store.upsert("t1", doc, chunks, vecs)
+        store.upsert("t2", *make_doc("a.md", ["heron ledger count"], tags=("internal",)))
+        public = Filters(tags=("public",))
+        assert store.keyword_search("t1", "heron", 5, public) == []  # also fills any cached filter mask
+        assert store.set_tags("t1", "a.md", ("public", "eu", "public")) is True
+        assert store.document("t1", "a.md").tags == ("public", "eu")  # type: ignore[union-attr]
+        assert [h.chunk_id for h in store.keyword_search("t1", "heron", 5, public)] == [chunks[0].id]
+        assert [h.chunk_id for h in store.vector_search("t1", vecs[0], 5, public)] == [chunks[0].id]
+        assert store.keyword_search("t1", "heron", 5, Filters(tags=("internal",))) == []
+        assert store.get("t1", [chunks[0].id])[0].tags == ("public", "eu")
+        assert store.document("t2", "a.md").tags == ("internal",)  # type: ignore[union-attr]
+        assert store.set_tags("t1", "missing.md", ("x",)) is False
+        assert store.set_tags("t1", "a.md", ()) is True and store.document("t1", "a.md").tags == ()  # type: ignore[union-attr]
+
     def test_unknown_tenant_and_empty_query_return_nothing(self, store: Store) -> None:
         store.upsert("t1", *make_doc("a.md", ["hello world"]))
         assert store.keyword_search("nobody", "hello", 5) == []

@@ -25,6 +25,7 @@ from ragwright.interfaces.http.routes import (
     chat,
     citations,
     documents,
+    evals,
     feedback,
     ops,
     prompts,
@@ -90,7 +91,7 @@ def create_app(
     app.state.service = state
     install_error_handlers(app)
     install_docs(app)
-    for module in (search, chat, documents, citations, feedback, ops, usage, agents, prompts, traces):
+    for module in (search, chat, documents, evals, citations, feedback, ops, usage, agents, prompts, traces):
         app.include_router(module.router)
     install_ui(app, state.settings)  # the web UI at / (docs/ui.md): after the API, so API requests match first
     app.add_middleware(

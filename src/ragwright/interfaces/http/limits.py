@@ -33,6 +33,8 @@ from ragwright.service.ratelimit import RateLimiter
 
 T = TypeVar("T")
 UPLOAD_PATH = "/v1/documents"
+UPLOAD_PATHS = frozenset((UPLOAD_PATH, "/documents/upload"))
+"""POST paths that take document uploads (the API's and the web UI's): ``max_upload_mb``, not ``max_body_mb``."""
 
 
 class BodyTooLarge(HTTPException):
@@ -54,7 +56,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_upload = scope.get("method") == "POST" and scope.get("path", "").rstrip("/") == UPLOAD_PATH
+        is_upload = scope.get("method") == "POST" and scope.get("path", "").rstrip("/") in UPLOAD_PATHS
         limit = self.max_upload if is_upload else self.max_body
         declared = _content_length(scope)
         if declared is not None and declared > limit:

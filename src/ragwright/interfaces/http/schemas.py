@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragwright.answering.types import AbstentionReason, AnsweredBy, FallbackCause
-from ragwright.store.base import Filters
+from ragwright.store.base import Filters, StoredChunk
 
 KbName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Knowledge base (see docs/serve.md).")]
 
@@ -174,6 +174,52 @@ class DocumentList(BaseModel):
     data: list[DocumentOut]
     has_more: bool = Field(False, description="Whether documents follow this page.")
     next_cursor: str | None = Field(None, description="Opaque; the `after` of the next page, null on the last page.")
+
+
+class TagsIn(BaseModel):
+    """The body of ``PATCH /v1/documents/{id}``: the document's new tags (replacing the old ones)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tags: list[str] = Field(max_length=50, description="1-128 of A-Z a-z 0-9 _ . : - each.")
+
+
+class ChunkOut(BaseModel):
+    """One chunk of a document as stored: its place in the document and its text."""
+
+    id: str
+    ordinal: int
+    heading_path: list[str]
+    page: int | None
+    char_start: int
+    char_end: int
+    tokens: int
+    text: str
+    injection: Literal["override", "role", "directive", "address"] | None = Field(
+        None, description="Set when the passage addresses the assistant (flagged at ingest); never used to answer."
+    )
+
+    @classmethod
+    def from_stored(cls, stored: StoredChunk) -> ChunkOut:
+        c = stored.chunk
+        return cls(
+            id=c.id,
+            ordinal=c.ordinal,
+            heading_path=list(c.heading_path),
+            page=c.page,
+            char_start=c.char_start,
+            char_end=c.char_end,
+            tokens=c.n_tokens,
+            text=c.text,
+            injection=stored.injection.value if stored.injection is not None else None,
+        )
+
+
+class DocumentChunksOut(BaseModel):
+    """A document and its chunks in document order."""
+
+    document: DocumentOut
+    chunks: list[ChunkOut]
 
 
 class Deleted(BaseModel):

@@ -21,8 +21,10 @@ from ragwright.agents.store import RunStore
 from ragwright.app import Ragwright
 from ragwright.config import Settings
 from ragwright.errors import RagwrightError, UnknownModel
+from ragwright.evals.run_store import EvalRunStore
 from ragwright.gateway.base import ChatModel, ModelSource
 from ragwright.gateway.build import Gateway, SyncGateway
+from ragwright.interfaces.http.eval_ops import EvalLauncher
 from ragwright.interfaces.http.job_store import open_job_store
 from ragwright.interfaces.http.jobs import Job, JobRunner
 from ragwright.interfaces.http.limits import KeyRateLimiter
@@ -139,6 +141,8 @@ class ServiceState:
         self.job_store = open_job_store(settings)
         self.agent_runs = RunStore(runs_path(settings))  # SQLite beside the index for now, also with PostgreSQL
         self.jobs = JobRunner(settings, on_done=self._job_done, store=self.job_store)
+        self.evals = EvalRunStore(settings.data_dir / "evals")  # files beside the index (interfaces/http/eval_ops)
+        self.eval_launcher = EvalLauncher(settings, self.evals, gateway=self.gateway, embedder=embedder)
         # with a [redis] url: per-key limits and revocations shared by every replica (docs/scale-out.md)
         self.redis = SharedRedis.from_settings(settings.redis)
         self.key_versions = KeyVersions(self.redis) if self.redis is not None else None
@@ -245,6 +249,7 @@ class ServiceState:
             await self.redis.aclose()
         await self.limiter.aclose()
         self.jobs.close()
+        await asyncio.to_thread(self.eval_launcher.close)
         self.pool.close()
         await asyncio.to_thread(self.gateway.close)
         self.job_store.close()

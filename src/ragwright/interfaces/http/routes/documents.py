@@ -1,6 +1,8 @@
 """Documents and ingest jobs: ``POST /v1/documents`` (multipart upload, ingested in the background),
-``GET /v1/jobs/{job_id}``, ``GET /v1/documents`` (keyset pages, see :mod:`ragwright.service.pages`),
-``DELETE /v1/documents/{doc_id}``.
+``GET /v1/jobs/{job_id}``, ``GET /v1/documents`` (keyset pages, see :mod:`ragwright.service.pages`; search by
+``q``, filter by ``tag`` and ``file_type``), ``GET /v1/documents/{doc_id}/chunks`` (how a document was split),
+``PATCH /v1/documents/{doc_id}`` (replace its tags), ``DELETE /v1/documents/{doc_id}``. The rules live in
+:mod:`ragwright.interfaces.http.document_ops`, which the web UI uses too.
 
 An upload is saved under ``<data_dir>/uploads/<job_id>/`` and queued for the ingest worker process; the response is
 ``202`` with the job. Each file becomes a document whose id is its file name (uploading the same name again replaces
@@ -12,24 +14,27 @@ as every other write path (:mod:`ragwright.service.access`).
 
 from __future__ import annotations
 
-import re
-import shutil
-from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from ragwright.errors import AccessDenied
+from ragwright.interfaces.http import document_ops as ops
 from ragwright.interfaces.http.auth import Principal, get_state, require_read, require_write
 from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.limits import run_blocking
-from ragwright.interfaces.http.schemas import ERRORS, Deleted, DocumentList, DocumentOut, JobOut
-from ragwright.interfaces.http.state import ServiceState
-from ragwright.observability.trace_store import purge_document
-from ragwright.private_files import open_private, private_dir
-from ragwright.service.access import TagScope
-from ragwright.service.pages import DEFAULT_LIMIT, MAX_LIMIT, DocumentPage, decode_cursor, document_page
+from ragwright.interfaces.http.schemas import (
+    ERRORS,
+    ChunkOut,
+    Deleted,
+    DocumentChunksOut,
+    DocumentList,
+    DocumentOut,
+    JobOut,
+    TagsIn,
+)
+from ragwright.service.pages import DEFAULT_LIMIT, MAX_LIMIT, DocumentQuery, decode_cursor
+from ragwright.store.base import DocumentInfo
 
 router = APIRouter(tags=["documents"])
 Reader = Annotated[Principal, Depends(require_read)]
@@ -37,33 +42,23 @@ Writer = Annotated[Principal, Depends(require_write)]
 KbQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Knowledge base.")]
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Documents per page (1-{MAX_LIMIT}).")]
 AfterQuery = Annotated[str | None, Query(description="The `next_cursor` of the previous page (opaque).")]
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()+-]{0,199}$")
-_TAG_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+TextQuery = Annotated[str, Query(max_length=200, description="Only documents whose id or title contains this.")]
+TagQuery = Annotated[
+    list[str], Query(max_length=ops.MAX_TAGS, description="Only documents carrying any of these tags (repeatable).")
+]
+TypeQuery = Annotated[list[str], Query(max_length=20, description="Only these file types, e.g. pdf, md (repeatable).")]
 
 
-def _safe_name(raw: str | None) -> str:
-    name = PureWindowsPath(PurePosixPath(raw or "").name).name.strip()
-    if not _NAME_RE.match(name) or ".." in name:
-        raise ApiError(400, "bad_request", f"unusable file name {raw!r}: use letters, digits, space and ._()+-")
-    return name
-
-
-def _tags(raw: str, principal: Principal) -> tuple[str, ...]:
-    tags = tuple(sorted({t.strip() for t in raw.split(",") if t.strip()}))
-    for t in tags:
-        if not _TAG_RE.match(t):
-            raise ApiError(400, "bad_request", f"invalid tag {t!r}: 1-128 of A-Z a-z 0-9 _ . : -")
-    try:
-        return principal.key.scope.upload_tags(tags)
-    except AccessDenied as err:
-        raise ApiError(403, "forbidden", str(err)) from None
-
-
-def _save(files: list[UploadFile], names: list[str], job_dir: Path) -> None:
-    private_dir(job_dir)
-    for upload, name in zip(files, names, strict=True):
-        with open_private(job_dir / name) as out:
-            shutil.copyfileobj(upload.file, out, 1 << 20)
+def document_out(d: DocumentInfo, kb: str) -> DocumentOut:
+    return DocumentOut(
+        id=d.doc_id,
+        knowledge_base=kb,
+        file_type=d.file_type,
+        title=d.title,
+        chunks=d.n_chunks,
+        tags=list(d.tags),
+        ingested_at=d.ingested_at,
+    )
 
 
 @router.post("/v1/documents", status_code=202, response_model=JobOut, responses=ERRORS)
@@ -81,48 +76,28 @@ async def upload(
         raise ApiError(400, "bad_request", "no files in the upload")
     if len(files) > state.service.max_upload_files:
         raise ApiError(413, "payload_too_large", f"at most {state.service.max_upload_files} files per upload")
-    names = [_safe_name(f.filename) for f in files]
-    if len(set(names)) != len(names):
-        raise ApiError(400, "bad_request", "two files in the upload have the same name")
-    doc_tags = _tags(tags, principal)
-    job_id = state.jobs.new_id()
-    job_dir = state.job_dir(job_id)
-    try:
-        await run_blocking(_save, files, names, job_dir, timeout=state.service.request_timeout)
-    except BaseException:
-        shutil.rmtree(job_dir, ignore_errors=True)
-        raise
-    job = state.jobs.submit(
-        job_id,
-        tenant=principal.tenant,
-        kb=knowledge_base,
-        store_tenant=tenant,
-        job_dir=job_dir,
-        files=names,
-        tags=doc_tags,
-        key_tags=principal.key.tags,  # the worker checks every document against them as it will be stored
+    uploads = [ops.Upload(ops.check_file_name(f.filename), f.file) for f in files]
+    doc_tags = ops.parse_tags(tags)
+    job = await run_blocking(
+        ops.submit_upload,
+        state,
+        principal.key,
+        knowledge_base,
+        tenant,
+        uploads,
+        doc_tags,
+        timeout=state.service.request_timeout,
     )
-    state.metrics.jobs_pending.set(state.jobs.pending())
     return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
 
 
 @router.get("/v1/jobs/{job_id}", response_model=JobOut, responses=ERRORS)
 async def get_job(job_id: str, request: Request, principal: Reader) -> JobOut:
     """A job's status, progress and (when finished) its result with per-file reasons for failures."""
-    state = get_state(request)
-    job = state.jobs.get(job_id, tenant=principal.tenant)
-    # another tag scope's job reads like an unknown one: its file names and failures are about documents this key
-    # may not be able to read (service.access.TagScope.covers)
-    if job is None or not principal.key.scope.covers(TagScope(job.key_tags)):
+    job = ops.read_job(get_state(request), principal.key, job_id)
+    if job is None:
         raise ApiError(404, "not_found", f"no job {job_id}")
     return JobOut.model_validate(job.to_dict())
-
-
-def _documents(state: ServiceState, principal: Principal, tenant: str, limit: int, after: str | None) -> DocumentPage:
-    if not state.index_exists():
-        return DocumentPage([], False, None)
-    with state.reader() as rw:
-        return document_page(rw.store, tenant, limit=limit, after=after, tags=principal.key.tags)
 
 
 @router.get("/v1/documents", response_model=DocumentList, responses=ERRORS)
@@ -132,42 +107,65 @@ async def list_documents(
     knowledge_base: KbQuery = "default",
     limit: LimitQuery = DEFAULT_LIMIT,
     after: AfterQuery = None,
+    q: TextQuery = "",
+    tag: TagQuery = [],  # noqa: B006 (FastAPI copies query defaults)
+    file_type: TypeQuery = [],  # noqa: B006
 ) -> DocumentList:
     """Documents of a knowledge base that the key may read, in id order, one page at a time (keyset pagination:
-    pass the response's ``next_cursor`` as ``after`` while ``has_more`` is true)."""
+    pass the response's ``next_cursor`` as ``after`` while ``has_more`` is true). ``q``, ``tag`` and ``file_type``
+    narrow the list; a narrowed page may hold fewer than ``limit`` documents while ``has_more`` is true."""
     state = get_state(request)
     tenant = principal.store_tenant(knowledge_base)
     start = decode_cursor(after) if after is not None else None
-    page = await run_blocking(_documents, state, principal, tenant, limit, start, timeout=state.service.request_timeout)
+    query = DocumentQuery(q.strip(), ops.parse_tags(tag), tuple(t.strip().lower() for t in file_type if t.strip()))
+    page = await run_blocking(
+        ops.list_documents,
+        state,
+        principal.key,
+        tenant,
+        limit,
+        start,
+        query,
+        timeout=state.service.request_timeout,
+    )
     return DocumentList(
-        data=[
-            DocumentOut(
-                id=d.doc_id,
-                knowledge_base=knowledge_base,
-                file_type=d.file_type,
-                title=d.title,
-                chunks=d.n_chunks,
-                tags=list(d.tags),
-                ingested_at=d.ingested_at,
-            )
-            for d in page.documents
-            if principal.may_see(d)
-        ],
+        data=[document_out(d, knowledge_base) for d in page.documents],
         has_more=page.has_more,
         next_cursor=page.next_cursor,
     )
 
 
-def _delete(state: ServiceState, principal: Principal, tenant: str, doc_id: str) -> bool:
-    if not state.index_exists():
-        return False
-    with state.pool.write() as rw:
-        doc = rw.store.document(tenant, doc_id)
-        if doc is None or not principal.may_see(doc):  # a forbidden document gets the same 404 as a missing one
-            return False
-        deleted = rw.store.delete(tenant, doc_id)
-    purge_document(state.settings, tenant, doc_id)  # its text leaves the stored traces too
-    return deleted
+@router.get("/v1/documents/{doc_id:path}/chunks", response_model=DocumentChunksOut, responses=ERRORS)
+async def document_chunks(
+    doc_id: str, request: Request, principal: Reader, knowledge_base: KbQuery = "default"
+) -> DocumentChunksOut:
+    """How a document was split: its chunks in order, each with its heading path, page and character span."""
+    state = get_state(request)
+    tenant = principal.store_tenant(knowledge_base)
+    found = await run_blocking(
+        ops.document_chunks, state, principal.key, tenant, doc_id, timeout=state.service.request_timeout
+    )
+    if found is None:
+        raise ApiError(404, "not_found", f"no document {doc_id!r} in knowledge base {knowledge_base!r}")
+    return DocumentChunksOut(
+        document=document_out(found.document, knowledge_base),
+        chunks=[ChunkOut.from_stored(c) for c in found.chunks],
+    )
+
+
+@router.patch("/v1/documents/{doc_id:path}", response_model=DocumentOut, responses=ERRORS)
+async def set_tags(
+    doc_id: str, body: TagsIn, request: Request, principal: Writer, knowledge_base: KbQuery = "default"
+) -> DocumentOut:
+    """Replace a document's tags (a tag-limited key may only give its own tags, and at least one)."""
+    state = get_state(request)
+    tenant = principal.store_tenant(knowledge_base)
+    doc = await run_blocking(
+        ops.set_document_tags, state, principal.key, tenant, doc_id, body.tags, timeout=state.service.request_timeout
+    )
+    if doc is None:
+        raise ApiError(404, "not_found", f"no document {doc_id!r} in knowledge base {knowledge_base!r}")
+    return document_out(doc, knowledge_base)
 
 
 @router.delete("/v1/documents/{doc_id:path}", response_model=Deleted, responses=ERRORS)
@@ -177,6 +175,9 @@ async def delete_document(
     """Remove a document and all its passages."""
     state = get_state(request)
     tenant = principal.store_tenant(knowledge_base)
-    if not await run_blocking(_delete, state, principal, tenant, doc_id, timeout=state.service.request_timeout):
+    deleted = await run_blocking(
+        ops.delete_document, state, principal.key, tenant, doc_id, timeout=state.service.request_timeout
+    )
+    if not deleted:
         raise ApiError(404, "not_found", f"no document {doc_id!r} in knowledge base {knowledge_base!r}")
     return Deleted(id=doc_id)
