@@ -15,6 +15,7 @@ other ``ConfigError`` (server setup)            500     internal_error          
 ``PromptNotFound``                              404     not_found               prompt_not_found
 ``AgentRunError`` (e.g. the run is not paused)   409     conflict                conflict
 ``TraceNotFound`` (or another tenant's trace)    404     not_found               not_found
+``AgentRunNotFound``, ``KeyNotFound``            404     not_found               not_found
 other ``UserError``                             400     bad_request             bad_request
 ``RateLimited``                                 429     rate_limited            rate_limit_exceeded  + Retry-After
 ``BudgetExceeded``                              429     budget_exceeded         budget_exceeded      + Retry-After
@@ -62,6 +63,7 @@ from dataclasses import dataclass, replace
 from ragwright.errors import (
     AccessDenied,
     AgentRunError,
+    AgentRunNotFound,
     AllProvidersFailed,
     BudgetExceeded,
     CircuitOpen,
@@ -70,6 +72,7 @@ from ragwright.errors import (
     ContextLengthExceeded,
     DiskFull,
     GatewayError,
+    KeyNotFound,
     ModelError,
     NotIndexedError,
     PromptNotFound,
@@ -171,7 +174,7 @@ def _user(exc: UserError, text: str) -> HttpError:
         return HttpError(403, "forbidden", "forbidden", text)
     if isinstance(exc, PromptNotFound):
         return HttpError(404, "not_found", "prompt_not_found", text)
-    if isinstance(exc, TraceNotFound):
+    if isinstance(exc, TraceNotFound | AgentRunNotFound | KeyNotFound):
         return HttpError(404, "not_found", "not_found", text)
     if isinstance(exc, AgentRunError):
         return HttpError(409, "conflict", "conflict", text)

@@ -20,6 +20,7 @@ from ragwright.interfaces.http.auth import Principal, get_state, require
 from ragwright.interfaces.http.limits import run_blocking
 from ragwright.interfaces.http.schemas import ERRORS
 from ragwright.interfaces.http.state import ServiceState
+from ragwright.observability.trace_store import TraceFilter
 from ragwright.observability.views import summary_dict, trace_view
 from ragwright.store.base import StoredChunk
 
@@ -77,14 +78,19 @@ async def list_traces(
     principal: Admin,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     before: Annotated[int | None, Query(ge=0, description="next_before of the previous page")] = None,
+    root: Annotated[str | None, Query(max_length=200, description="Only traces whose root span has this name.")] = None,
+    key_id: Annotated[str | None, Query(max_length=64, description="Only traces of this API key.")] = None,
+    errors: Annotated[bool, Query(description="Only traces with a failed span.")] = False,
+    min_ms: Annotated[float | None, Query(ge=0, le=86_400_000, description="Only traces at least this long.")] = None,
 ) -> TraceListOut:
-    """The newest traces of this key's tenant (root span, duration, span and error counts, model cost)."""
+    """The newest traces of this key's tenant (root span, duration, span and error counts, model cost), filtered."""
     state = get_state(request)
     store = state.trace_store()
     if store is None:
         return TraceListOut(data=[], next_before=None)
+    where = TraceFilter(root=root, key_id=key_id, errors_only=errors, min_ms=min_ms)
     traces = await run_blocking(
-        lambda: store.list(tenant=principal.tenant, limit=limit, before_ns=before),
+        lambda: store.list(tenant=principal.tenant, limit=limit, before_ns=before, where=where),
         timeout=state.service.request_timeout,
     )
     nxt = traces[-1].started_ns if len(traces) == limit else None
