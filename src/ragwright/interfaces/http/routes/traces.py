@@ -21,7 +21,8 @@ from ragwright.interfaces.http.limits import run_blocking
 from ragwright.interfaces.http.schemas import ERRORS
 from ragwright.interfaces.http.state import ServiceState
 from ragwright.observability.trace_store import TraceFilter
-from ragwright.observability.views import summary_dict, trace_view
+from ragwright.observability.views import TraceView, summary_dict, trace_view
+from ragwright.service.keys import ApiKey
 from ragwright.store.base import StoredChunk
 
 router = APIRouter(tags=["traces"])
@@ -104,9 +105,11 @@ async def get_trace(trace_id: str, request: Request, principal: Admin) -> TraceO
     return await run_blocking(_trace, state, principal, trace_id.lower(), timeout=state.service.request_timeout)
 
 
-def _trace(state: ServiceState, principal: Principal, trace_id: str) -> TraceOut:
+def read_trace(state: ServiceState, key: ApiKey, trace_id: str) -> TraceView:
+    """One trace of ``key``'s tenant as ``key`` may see it (chunk text from the index where its tags allow);
+    :class:`TraceNotFound` for a missing trace or another tenant's. Blocking: call it off the event loop."""
     store = state.trace_store()
-    detail = None if store is None else store.get(trace_id, tenant=principal.tenant)
+    detail = None if store is None or len(trace_id) > 64 else store.get(trace_id.lower(), tenant=key.tenant)
     if detail is None:
         raise TraceNotFound(f"no trace {trace_id!r}")
 
@@ -116,7 +119,11 @@ def _trace(state: ServiceState, principal: Principal, trace_id: str) -> TraceOut
         with state.reader() as rw:
             return rw.store.get(tenant, list(ids))
 
-    view = trace_view(detail, fetch=fetch, scope=principal.key.scope)
+    return trace_view(detail, fetch=fetch, scope=key.scope)
+
+
+def _trace(state: ServiceState, principal: Principal, trace_id: str) -> TraceOut:
+    view = read_trace(state, principal.key, trace_id)
     return TraceOut(
         trace=TraceSummaryOut(**summary_dict(view.summary)),
         uncovered_share=round(view.uncovered_share, 4),
