@@ -26,6 +26,7 @@ from ragwright.models.base import Embedder
 from ragwright.observability.asgi import TraceMiddleware
 from ragwright.observability.requests import RequestIdMiddleware
 from ragwright.service.keys import KeyStore
+from ragwright.ui import install_ui
 
 _MB = 1024 * 1024
 
@@ -78,6 +79,7 @@ def create_app(
     app.state.service = state
     install_error_handlers(app)
     install_docs(app)
+    install_ui(app, state.settings)  # the web UI at / (docs/ui.md), its routes outside the OpenAPI document
     for module in (search, chat, documents, ops, usage, agents, prompts, traces):
         app.include_router(module.router)
     app.add_middleware(
