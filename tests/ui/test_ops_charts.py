@@ -29,11 +29,12 @@ def test_bar_chart_is_labelled_escaped_and_proportional() -> None:
 
 
 def test_column_chart_puts_days_in_order_and_handles_no_data() -> None:
-    root = _parse(column_chart([("2026-12-01", 1.0), ("2026-12-02", 3.0)], title="By day", fmt=str, chart_id="d"))
-    labels = [t.text for t in root.iter(f"{NS}text")]
-    assert labels[:2] == ["2026-12-01", "2026-12-02"] and "max 3.0" in labels
-    heights = [float(r.get("height", "0")) for r in root.iter(f"{NS}rect")]
+    html = column_chart([("2026-12-01", 1.0), ("2026-12-02", 3.0)], title="By day", fmt=str, chart_id="d")
+    root = _parse(html)  # the chart and its HTML scale are one well-formed fragment
+    svg = root.find(f"{NS}svg")
+    assert svg is not None and svg.get("aria-labelledby") == "d-title d-desc"
+    heights = [float(r.get("height", "0")) for r in svg.iter(f"{NS}rect")]
     assert heights[1] == pytest.approx(3 * heights[0], rel=0.01)
-    empty = _parse(column_chart([], title="By day", fmt=str, chart_id="e"))
-    assert [t.text for t in empty.iter(f"{NS}text")] == ["No data"]
+    assert [t.text for t in root.iter("span")] == ["2026-12-01", "2026-12-02"] and "max 3.0" in html
+    assert "No data" in column_chart([], title="By day", fmt=str, chart_id="e")
     assert _parse(bar_chart([], title="t", fmt=str, chart_id="f")).find(f"{NS}desc").text == "No data."  # type: ignore[union-attr]

@@ -22,7 +22,9 @@ __all__ = ["bar_chart", "column_chart"]
 
 Fmt = Callable[[float], str]
 _W = 640
-_LABEL_CHARS = 28
+_BAR_W = 360
+"""Bar charts sit in half-width cards: a narrower drawing keeps their text readable."""
+_LABEL_CHARS = 17
 
 
 def _short(label: str) -> str:
@@ -37,11 +39,15 @@ def _describe(points: Sequence[tuple[str, float]], fmt: Fmt) -> str:
     return f"{len(points)} groups. Largest: {listed}."
 
 
-def _frame(chart_id: str, title: str, desc: str, height: int, body: str) -> Markup:
+def _frame(
+    chart_id: str, title: str, desc: str, height: int, body: str, width: int = _W, *, stretch: bool = False
+) -> Markup:
     t, d = f"{chart_id}-title", f"{chart_id}-desc"
+    aspect = "none" if stretch else "xMinYMin meet"
+    kind = "chart chart-stretch" if stretch else "chart"
     return Markup(
-        f'<svg class="chart" id="{escape(chart_id)}" role="img" aria-labelledby="{escape(t)} {escape(d)}" '
-        f'viewBox="0 0 {_W} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
+        f'<svg class="{kind}" id="{escape(chart_id)}" role="img" aria-labelledby="{escape(t)} {escape(d)}" '
+        f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="{aspect}" '
         f'xmlns="http://www.w3.org/2000/svg"><title id="{escape(t)}">{escape(title)}</title>'
         f'<desc id="{escape(d)}">{escape(desc)}</desc>{body}</svg>'
     )
@@ -50,54 +56,50 @@ def _frame(chart_id: str, title: str, desc: str, height: int, body: str) -> Mark
 def bar_chart(rows: Sequence[tuple[str, float]], *, title: str, fmt: Fmt, chart_id: str, max_rows: int = 12) -> Markup:
     """Horizontal bars, one per group (the first ``max_rows``), label on the left, value on the right."""
     rows = list(rows)[:max_rows]
-    row_h, label_w, value_w = 26, 200, 110
+    row_h, label_w, value_w, width_all = 26, 130, 84, _BAR_W
     height = max(row_h * len(rows), row_h) + 8
     top = max((v for _, v in rows), default=0.0)
     parts: list[str] = []
     for i, (label, value) in enumerate(rows):
         y = 4 + i * row_h
-        width = 0.0 if top <= 0 else (_W - label_w - value_w) * max(value, 0.0) / top
+        width = 0.0 if top <= 0 else (width_all - label_w - value_w) * max(value, 0.0) / top
         shown = escape(fmt(value))
         parts.append(
             f"<g><title>{escape(label)}: {shown}</title>"
-            f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end" fill="currentColor" font-size="13">'
+            f'<text x="{label_w - 8}" y="{y + 18}" text-anchor="end" fill="currentColor" font-size="13">'
             f"{escape(_short(label))}</text>"
             f'<rect class="chart-bar" x="{label_w}" y="{y + 4}" width="{max(width, 1.0):.1f}" height="{row_h - 8}" '
             f'rx="2" fill="#3f7bbf"></rect>'
-            f'<text x="{label_w + width + 6:.1f}" y="{y + 17}" fill="currentColor" font-size="13">{shown}</text></g>'
+            f'<text x="{label_w + width + 6:.1f}" y="{y + 18}" fill="currentColor" font-size="13">{shown}</text></g>'
         )
     if not rows:
         parts.append('<text x="8" y="20" fill="currentColor" font-size="13">No data</text>')
-    return _frame(chart_id, title, _describe(rows, fmt), height, "".join(parts))
+    return _frame(chart_id, title, _describe(rows, fmt), height, "".join(parts), width_all)
 
 
 def column_chart(points: Sequence[tuple[str, float]], *, title: str, fmt: Fmt, chart_id: str) -> Markup:
-    """Vertical columns over time (one per day, oldest first), with the first and last labels on the axis."""
+    """Vertical columns over time (one per day, oldest first). The drawing stretches to its box (CSS gives the height)
+    and holds no text; the scale and the first and last day are HTML under it, so they stay readable at any width."""
     points = list(points)
-    height, base, left = 220, 190, 8
+    height, base = 200, 199
     top = max((v for _, v in points), default=0.0)
     n = max(len(points), 1)
-    step = (_W - 2 * left) / n
-    parts = [f'<line class="chart-axis" x1="{left}" y1="{base}" x2="{_W - left}" y2="{base}" stroke="currentColor" '
-             f'stroke-width="1"></line>']  # fmt: skip
+    step = _W / n
+    parts = [f'<line class="chart-axis" x1="0" y1="{base}" x2="{_W}" y2="{base}" stroke="currentColor" '
+             f'stroke-width="1" vector-effect="non-scaling-stroke"></line>']  # fmt: skip
     for i, (label, value) in enumerate(points):
-        h = 0.0 if top <= 0 else (base - 24) * max(value, 0.0) / top
-        x = left + i * step + step * 0.15
+        h = 0.0 if top <= 0 else (base - 4) * max(value, 0.0) / top
+        x = i * step + step * 0.15
         parts.append(
             f"<g><title>{escape(label)}: {escape(fmt(value))}</title>"
             f'<rect class="chart-bar" x="{x:.1f}" y="{base - max(h, 1.0):.1f}" width="{step * 0.7:.1f}" '
-            f'height="{max(h, 1.0):.1f}" rx="2" fill="#3f7bbf"></rect></g>'
+            f'height="{max(h, 1.0):.1f}" fill="#3f7bbf"></rect></g>'
         )
-    if points:
-        parts.append(
-            f'<text x="{left}" y="{base + 20}" fill="currentColor" font-size="13">{escape(points[0][0])}</text>'
-        )
-        if len(points) > 1:
-            parts.append(
-                f'<text x="{_W - left}" y="{base + 20}" text-anchor="end" fill="currentColor" font-size="13">'
-                f"{escape(points[-1][0])}</text>"
-            )
-        parts.append(f'<text x="{left}" y="14" fill="currentColor" font-size="13">max {escape(fmt(top))}</text>')
-    else:
-        parts.append('<text x="8" y="20" fill="currentColor" font-size="13">No data</text>')
-    return _frame(chart_id, title, _describe(points, fmt), height, "".join(parts))
+    svg = _frame(chart_id, title, _describe(points, fmt), height, "".join(parts), stretch=True)
+    if not points:
+        return Markup('<div class="column-chart">{}<p class="chart-scale">No data</p></div>').format(svg)
+    first, last = points[0][0], points[-1][0]
+    return Markup(
+        '<div class="column-chart"><p class="chart-scale" aria-hidden="true">max {}</p>{}'
+        '<p class="chart-days" aria-hidden="true"><span>{}</span><span>{}</span></p></div>'
+    ).format(fmt(top), svg, first, last if len(points) > 1 else "")
