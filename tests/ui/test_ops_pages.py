@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ragwright.config import load_settings
+from ragwright.config import RedisSettings, load_settings
 from ragwright.gateway.ledger import UsageLedger, UsageRecord
 from ragwright.gateway.types import ChatRequest, ToolCall
 from ragwright.interfaces.http.app import create_app
@@ -180,3 +180,31 @@ def test_the_pages_say_what_they_need_when_nothing_is_recorded(tmp_path: Path, m
         assert "No runs." in c.get("/ops/agents").text
         overview = c.get("/ops").text
         assert "tracing = &#34;local&#34;" in overview and "gateway.ledger = false" in overview
+
+
+def test_a_key_revoked_on_one_replicas_page_is_refused_by_the_other_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_settings: RedisSettings
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    clean_env(monkeypatch)
+    secret = tmp_path / "ui.secret"
+    secret.write_text("s" * 40, encoding="utf-8")
+    settings = load_settings(
+        data_dir=tmp_path / "data", embedding={"model": "fake"}, service={"rate_limit_rpm": None},
+        gateway={"ledger": False}, redis=redis_settings.model_dump(), ui={"session_secret": f"file:{secret}"},
+    )  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        apps = [create_app(settings, gateway=ScriptedGateway({})) for _ in range(2)]
+        urls = [stack.enter_context(contextlib.contextmanager(run_server)(app)) for app in apps]
+        admin, _ = apps[0].state.service.keys.create("acme", scopes=("admin",))
+        victim, key = apps[0].state.service.keys.create("acme", scopes=("read",))
+        bearer = {"Authorization": f"Bearer {victim}"}
+        assert httpx.get(f"{urls[1]}/v1/documents", headers=bearer).status_code == 200  # replica B now trusts it
+        with httpx.Client(base_url=urls[0], timeout=30) as c:
+            assert c.post("/login", data={"key": admin, "next": "/ops/keys"}).status_code == 303
+            token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/ops/keys").text)
+            assert token
+            r = c.post(f"/ops/keys/{key.key_id}/revoke", data={"csrf_token": token.group(1)})
+            assert r.status_code == 303
+        # within B's verified-key second, yet refused: the page announced the revocation through Redis
+        assert httpx.get(f"{urls[1]}/v1/documents", headers=bearer).status_code == 401
