@@ -29,7 +29,7 @@ from ragwright.interfaces.http.app import create_app
 from ragwright.observability import tracing
 from ragwright.testing import FakeChatModel, Reply
 from tests.http.conftest import clean_env, run_server
-from tests.ui.conftest import assert_accessible, screenshots
+from tests.ui.conftest import PAGE_BUDGET, assert_accessible, page_weight, screenshots
 
 MODEL = "paid:agent"
 DOC = b"# Kettle\n\nThe kettle warranty is 3 years. Descaling is free within the first year.\n"
@@ -147,6 +147,10 @@ def test_a_key_is_created_shown_once_and_revoked_and_then_cannot_log_in(tab: Any
     assert dialog.is_visible()
     raw = tab.get_by_label("The new API key").input_value()
     assert raw.startswith("rw_")
+    tab.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    tab.get_by_role("button", name="Copy key").click()
+    tab.get_by_text("Copied to the clipboard.").wait_for()
+    assert tab.evaluate("navigator.clipboard.readText()") == raw
     assert_accessible(tab, "keys page with the new key's dialog open")
     screenshots(tab, "ops-keys")
     kid = raw.split("_")[1]
@@ -229,6 +233,8 @@ def test_a_paused_agent_run_is_approved_from_the_page(tab: Any, ops: Ops) -> Non
     tab.goto("/ops")
     assert_accessible(tab, "operations overview")
     screenshots(tab, "ops-overview")
+    weights = {path: page_weight(tab, path).total for path in ("/ops/usage", "/ops/traces", "/ops/agents")}
+    assert all(w <= PAGE_BUDGET for w in weights.values()), weights
 
 
 def test_a_key_without_admin_cannot_open_operations(tab: Any, ops: Ops) -> None:
