@@ -175,15 +175,24 @@ def login(page: Any, raw_key: str, next_path: str = "/") -> None:
 
 
 def assert_accessible(page: Any, what: str = "") -> None:
-    """axe-core on the page as it is now: no serious or critical violation, every rule on."""
+    """axe-core on the page as it is now, in the light and the dark colour scheme: no serious or critical
+    violation, every rule on (contrast differs between the schemes, so both are checked)."""
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page)
-    bad = [v for v in results.response["violations"] if v.get("impact") in SERIOUS]
-    report = "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:5]}" for v in bad
-    )
-    assert not bad, f"axe found {len(bad)} serious/critical violation(s) on {what or page.url}:\n{report}"
+    axe = Axe()
+    failures = []
+    try:
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            bad = [v for v in axe.run(page).response["violations"] if v.get("impact") in SERIOUS]
+            failures += [
+                f"[{scheme}] {v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:5]}"
+                for v in bad
+            ]
+    finally:
+        page.emulate_media(color_scheme="light")
+    report = "\n".join(failures)
+    assert not failures, f"axe found {len(failures)} serious/critical violation(s) on {what or page.url}:\n{report}"
 
 
 def screenshots(page: Any, name: str, *, full_page: bool = True) -> list[Path]:

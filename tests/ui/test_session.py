@@ -102,3 +102,22 @@ def test_an_expired_session_is_sent_to_log_in_again(tmp_path: Path, monkeypatch:
             assert r.headers["set-cookie"].startswith(f'{COOKIE}=""; ') and "Max-Age=0" in r.headers["set-cookie"]
             page = c.get(r.headers["location"])
             assert page.status_code == 200 and "Your session expired" in page.text
+
+
+def test_replicas_without_a_shared_secret_get_an_explanation_and_the_api_serves_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    clean_env(monkeypatch)
+    settings = make_settings(tmp_path / "index").model_copy(
+        update={"redis": load_settings(redis={"url": "redis://127.0.0.1:1/0"}).redis}
+    )
+    app = create_app(settings)
+    raw, _ = app.state.service.keys.create("acme", scopes=("read",))
+    for url in run_server(app):
+        with httpx.Client(base_url=url, timeout=30) as c:
+            assert c.get("/login").status_code == 200
+            r = c.post("/login", data={"key": raw})
+            assert r.status_code == 503 and "session_secret" in r.text and COOKIE not in c.cookies
+            assert c.get("/healthz").status_code == 200
+    assert not (tmp_path / "index" / SECRET_FILE).exists()

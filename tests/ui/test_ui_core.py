@@ -3,12 +3,17 @@ accessibility of the shared layout, and the page weight budget."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import pytest
+
+from ragwright.ui.session import COOKIE, SECRET_FILE, Session, SessionCodec
 from tests.ui.conftest import (
     PAGE_BUDGET,
     UiServer,
     assert_accessible,
+    key_id,
     login,
     page_weight,
     screenshots,
@@ -109,3 +114,26 @@ def test_the_home_page_stays_within_the_weight_budget(page: Any, ui: UiServer) -
     assert weight.files and weight.total <= PAGE_BUDGET
     login_page = page_weight(page, "/login?next=/")  # logged in: redirected onwards; still counted
     assert login_page.total <= PAGE_BUDGET
+
+
+def test_an_expired_session_sends_an_htmx_request_to_log_in_and_back(
+    page: Any, ui: UiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    login(page, ui.keys["writer"])
+    page.goto("/login?next=/")  # logged in: passed on to the start page
+    start = page.url
+    assert "/login" not in start
+    codec = SessionCodec((ui.data_dir / SECRET_FILE).read_bytes().strip(), max_age=8 * 3600)
+    now = time.time()
+    with monkeypatch.context() as m:  # a cookie signed 9 hours ago: past the default 8 h
+        m.setattr("itsdangerous.timed.time.time", lambda: now - 9 * 3600)
+        old = codec.dumps(Session.new(key_id(ui.keys["writer"])))
+    page.context.clear_cookies()
+    page.context.add_cookies([{"name": COOKIE, "value": old, "url": ui.url, "httpOnly": True, "sameSite": "Lax"}])
+    with page.expect_navigation():
+        page.evaluate("htmx.ajax('GET', '/', {target: '#main'})")  # what any htmx part of a page does
+    assert "/login" in page.url and "reason=expired" in page.url
+    assert page.get_by_text("Your session expired").is_visible()
+    page.get_by_label("API key").fill(ui.keys["writer"])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(start)  # back where the user was

@@ -79,9 +79,9 @@ def create_app(
     app.state.service = state
     install_error_handlers(app)
     install_docs(app)
-    install_ui(app, state.settings)  # the web UI at / (docs/ui.md), its routes outside the OpenAPI document
     for module in (search, chat, documents, ops, usage, agents, prompts, traces):
         app.include_router(module.router)
+    install_ui(app, state.settings)  # the web UI at / (docs/ui.md): after the API, so API requests match first
     app.add_middleware(
         BodyLimit, max_body=int(state.service.max_body_mb * _MB), max_upload=int(state.service.max_upload_mb * _MB)
     )
