@@ -208,3 +208,10 @@ def test_a_key_revoked_on_one_replicas_page_is_refused_by_the_other_at_once(
             assert r.status_code == 303
         # within B's verified-key second, yet refused: the page announced the revocation through Redis
         assert httpx.get(f"{urls[1]}/v1/documents", headers=bearer).status_code == 401
+
+
+def test_notices_come_from_what_happened_not_from_the_link(world: World) -> None:
+    with session(world, "admin") as (c, _):
+        assert "was revoked" not in c.get("/ops/keys", params={"revoked": "fake-news"}).text
+        assert "moved." not in c.get("/ops/prompts/answer", params={"moved": "fake-news"}).text
+        assert "Decision recorded" not in c.get(f"/ops/agents/{world.run}", params={"decided": "fake-news"}).text

@@ -93,7 +93,7 @@ async def run_page(run_id: str, request: Request, user: UiUser = Depends(ui_admi
         steps=_steps(run, calls),
         waiting=[c for c in calls if c.status in WAITING] if run.status is RunStatus.AWAITING_APPROVAL else [],
         can_decide=user.allows("approve"),
-        decided=request.query_params.get("decided", ""),
+        decided=decided if (decided := request.query_params.get("decided", "")) in ("approve", "deny") else "",
     )
 
 

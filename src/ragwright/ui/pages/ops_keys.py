@@ -34,6 +34,12 @@ def _split(tags: str) -> list[str]:
     return [t.strip() for t in tags.split(",") if t.strip()]
 
 
+def _revoked(request: Request, keys: list[ApiKey]) -> str:
+    """The key id the revoke redirect names, when it is a revoked key on this list (a link cannot fake the notice)."""
+    named = request.query_params.get("revoked", "")
+    return named if any(k.key_id == named and k.revoked for k in keys) else ""
+
+
 async def _page(
     request: Request,
     user: UiUser,
@@ -59,7 +65,7 @@ async def _page(
         scope_choices=SCOPE_CHOICES,
         scope_help=SCOPE_HELP,
         max_name=MAX_NAME,
-        revoked=request.query_params.get("revoked", ""),
+        revoked=_revoked(request, keys),
         me=user.key.key_id,
     )
 

@@ -67,7 +67,7 @@ async def prompt_page(
         versions=sorted(versions, key=lambda x: -x.version),
         shown=shown,
         movable=movable,
-        moved=request.query_params.get("moved", ""),
+        moved=moved if (moved := request.query_params.get("moved", "")) in info.labels else "",
     )
 
 
