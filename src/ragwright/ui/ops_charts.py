@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
-__all__ = ["bar_chart", "column_chart"]
+__all__ = ["Fmt", "bar_chart", "column_chart"]
 
 Fmt = Callable[[float], str]
 _W = 640

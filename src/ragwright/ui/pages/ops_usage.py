@@ -20,7 +20,7 @@ from markupsafe import Markup
 from ragwright.gateway.usage import GroupBy, UsageRow, summarize_ledger
 from ragwright.interfaces.http.auth import get_state
 from ragwright.ui.auth import UiUser, ui_admin
-from ragwright.ui.ops_charts import bar_chart, column_chart
+from ragwright.ui.ops_charts import Fmt, bar_chart, column_chart
 from ragwright.ui.ops_common import blocking, ops_render
 
 router = APIRouter()
@@ -53,7 +53,7 @@ def _value(row: UsageRow, metric: Metric) -> float:
     return row.cost_usd if metric == "cost" else float(row.calls)
 
 
-def _fmt(metric: Metric) -> object:
+def _fmt(metric: Metric) -> Fmt:
     return (lambda v: f"${v:,.4f}") if metric == "cost" else (lambda v: f"{v:,.0f} calls")
 
 
@@ -93,7 +93,7 @@ async def usage_page(
     day_chart = column_chart(
         [(r.group, _value(r, metric)) for r in daily],
         title=f"{'Cost (USD)' if metric == 'cost' else 'Model calls'} per day, last {days} days",
-        fmt=fmt,  # type: ignore[arg-type]
+        fmt=fmt,
         chart_id="chart-day",
     )
     key_names = {k.key_id: k.name for k in await blocking(request, lambda: state.keys.list(tenant)) if k.name}
@@ -108,7 +108,7 @@ async def usage_page(
                 bar_chart(
                     [(names.get(r.group, r.group), _value(r, metric)) for r in report[by]],
                     title=f"{'Cost (USD)' if metric == 'cost' else 'Model calls'} by {label}",
-                    fmt=fmt,  # type: ignore[arg-type]
+                    fmt=fmt,
                     chart_id=f"chart-{by}",
                 ),
                 names,
