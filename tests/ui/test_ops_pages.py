@@ -214,4 +214,4 @@ def test_notices_come_from_what_happened_not_from_the_link(world: World) -> None
     with session(world, "admin") as (c, _):
         assert "was revoked" not in c.get("/ops/keys", params={"revoked": "fake-news"}).text
         assert "moved." not in c.get("/ops/prompts/answer", params={"moved": "fake-news"}).text
-        assert "Decision recorded" not in c.get(f"/ops/agents/{world.run}", params={"decided": "fake-news"}).text
+        assert "the run went on" not in c.get(f"/ops/agents/{world.run}", params={"decided": "fake-news"}).text
