@@ -29,7 +29,7 @@ from ragwright.interfaces.http.app import create_app
 from ragwright.observability import tracing
 from ragwright.testing import FakeChatModel, Reply
 from tests.http.conftest import clean_env, run_server
-from tests.ui.conftest import PAGE_BUDGET, assert_accessible, page_weight, screenshots
+from tests.ui.conftest import PAGE_BUDGET, assert_accessible, open_page, page_weight, screenshots
 
 MODEL = "paid:agent"
 DOC = b"# Kettle\n\nThe kettle warranty is 3 years. Descaling is free within the first year.\n"
@@ -109,25 +109,9 @@ def ops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ops]:
 
 @pytest.fixture
 def tab(browser: Any, ops: Ops) -> Iterator[Any]:
-    """A fresh browser page on this module's server; off-host requests, script errors and CSP violations fail."""
-    context = browser.new_context(base_url=ops.url, viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(15_000)
-    problems: list[str] = []
-    local = re.compile(r"^(https?|wss?)://127\.0\.0\.1(:\d+)?/")
-
-    def block(route: Any) -> None:
-        problems.append(f"request to another host: {route.request.url}")
-        route.abort()
-
-    context.route(lambda url: not local.match(url) and not url.startswith(("data:", "blob:")), block)
-    page = context.new_page()
-    page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "Security Policy" in m.text else None)
-    try:
+    """A fresh guarded page (the harness's ``open_page``) on this module's server."""
+    with open_page(browser, ops.url) as page:
         yield page
-    finally:
-        context.close()
-    assert not problems, "\n".join(problems)
 
 
 def log_in(page: Any, raw_key: str, next_path: str = "/ops") -> None:
@@ -163,13 +147,9 @@ def test_a_key_is_created_shown_once_and_revoked_and_then_cannot_log_in(tab: Any
     tab.get_by_role("button", name="Revoke key").click()
     assert tab.get_by_text(f"Key {kid} was revoked").is_visible()
 
-    other = browser.new_context(base_url=ops.url)
-    try:
-        page = other.new_page()
+    with open_page(browser, ops.url) as page:  # a new browser session with the revoked key
         log_in(page, raw, "/")
         assert page.get_by_text("That API key is not valid, or it has been revoked.").is_visible()
-    finally:
-        other.close()
     assert httpx.get(f"{ops.url}/v1/agent/runs", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
 
 
