@@ -1,9 +1,10 @@
 """Browser tests of the Operations pages (admin keys): keys, usage and cost, traces, prompts, agent runs and approvals.
 
-The server here is the real service app on a real loopback uvicorn server (``tests.http.conftest.run_server``) rather
-than a `ragwright serve` subprocess: an agent run that pauses for approval needs a scripted model
-(:class:`~ragwright.testing.FakeChatModel`), which only an in-process app can be given. The model sits behind the real
-gateway (ledger, budgets, tracing), so the usage page and the traces show what real requests recorded. Pages are
+Keys and the scope check run against the harness's real `ragwright serve` over the sample corpus (``ui``). Usage,
+traces, prompts and agent runs run against the service app on a real loopback uvicorn server in this process
+(``tests.http.conftest.run_server``): an agent run that pauses for approval needs a scripted model
+(:class:`~ragwright.testing.FakeChatModel`), which a `ragwright serve` process cannot be given. The model sits behind
+the real gateway (ledger, budgets, tracing), so the usage page and the traces show what real requests recorded. Pages are
 checked with axe-core in a populated state (the new key's dialog open, lists and charts filled) and photographed at
 375 and 1440 px.
 """
@@ -14,6 +15,7 @@ import contextlib
 import json
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +31,7 @@ from ragwright.interfaces.http.app import create_app
 from ragwright.observability import tracing
 from ragwright.testing import FakeChatModel, Reply
 from tests.http.conftest import clean_env, run_server
-from tests.ui.conftest import PAGE_BUDGET, assert_accessible, open_page, page_weight, screenshots
+from tests.ui.conftest import PAGE_BUDGET, UiServer, assert_accessible, open_page, page_weight, screenshots
 
 MODEL = "paid:agent"
 DOC = b"# Kettle\n\nThe kettle warranty is 3 years. Descaling is free within the first year.\n"
@@ -121,36 +123,44 @@ def log_in(page: Any, raw_key: str, next_path: str = "/ops") -> None:
     page.wait_for_load_state("load")
 
 
-def test_a_key_is_created_shown_once_and_revoked_and_then_cannot_log_in(tab: Any, ops: Ops, browser: Any) -> None:
-    log_in(tab, ops.keys["admin"], "/ops/keys")
-    assert tab.get_by_role("heading", name="Keys", exact=True).is_visible()
-    tab.get_by_label("Name", exact=True).fill("support desk")
-    tab.get_by_label("Tags").fill("public")
-    tab.get_by_role("button", name="Create key").click()
-    dialog = tab.get_by_role("dialog", name="Key created: copy it now")
-    assert dialog.is_visible()
-    raw = tab.get_by_label("The new API key").input_value()
+def test_a_key_is_created_shown_once_and_revoking_it_ends_its_session(new_page: Any, ui: UiServer) -> None:
+    """On the real `ragwright serve` over the sample corpus (the harness's ``ui``)."""
+    admin = new_page()
+    log_in(admin, ui.keys["admin"], "/ops/keys")
+    assert admin.get_by_role("heading", name="Keys", exact=True).is_visible()
+    name = f"support {uuid.uuid4().hex[:6]}"
+    admin.get_by_label("Name", exact=True).fill(name)
+    admin.get_by_label("Tags").fill("public")
+    admin.get_by_role("button", name="Create key").click()
+    assert admin.get_by_role("dialog", name="Key created: copy it now").is_visible()
+    raw = admin.get_by_label("The new API key").input_value()
     assert raw.startswith("rw_")
-    tab.context.grant_permissions(["clipboard-read", "clipboard-write"])
-    tab.get_by_role("button", name="Copy key").click()
-    tab.get_by_text("Copied to the clipboard.").wait_for()
-    assert tab.evaluate("navigator.clipboard.readText()") == raw
-    assert_accessible(tab, "keys page with the new key's dialog open")
-    screenshots(tab, "ops-keys")
+    admin.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    admin.get_by_role("button", name="Copy key").click()
+    admin.get_by_text("Copied to the clipboard.").wait_for()
+    assert admin.evaluate("navigator.clipboard.readText()") == raw
+    assert_accessible(admin, "keys page with the new key's dialog open")
+    screenshots(admin, "ops-keys")
     kid = raw.split("_")[1]
 
-    tab.goto("/ops/keys")  # shown once: never again
-    assert raw not in tab.content() and kid in tab.content()
-    tab.get_by_role("link", name="Revoke key support desk").click()
-    assert tab.get_by_role("heading", name="Revoke key support desk?").is_visible()
-    assert_accessible(tab, "revoke confirmation")
-    tab.get_by_role("button", name="Revoke key").click()
-    assert tab.get_by_text(f"Key {kid} was revoked").is_visible()
+    holder = new_page()  # someone logged in with the new key
+    log_in(holder, raw, "/")
+    assert "/login" not in holder.url
 
-    with open_page(browser, ops.url) as page:  # a new browser session with the revoked key
-        log_in(page, raw, "/")
-        assert page.get_by_text("That API key is not valid, or it has been revoked.").is_visible()
-    assert httpx.get(f"{ops.url}/v1/agent/runs", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
+    admin.goto("/ops/keys")  # shown once: never again
+    assert raw not in admin.content() and kid in admin.content()
+    admin.get_by_role("link", name=f"Revoke key {name}").click()
+    assert admin.get_by_role("heading", name=f"Revoke key {name}?").is_visible()
+    assert_accessible(admin, "revoke confirmation")
+    admin.get_by_role("button", name="Revoke key").click()
+    assert admin.get_by_text(f"Key {kid} was revoked").is_visible()
+
+    holder.reload()  # the session ended at once
+    assert "/login" in holder.url and holder.get_by_text("the key it used was revoked").is_visible()
+    again = new_page()
+    log_in(again, raw, "/")
+    assert again.get_by_text("That API key is not valid, or it has been revoked.").is_visible()
+    assert httpx.get(f"{ui.url}/v1/documents", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
 
 
 def test_usage_page_charts_the_recorded_spend(tab: Any, ops: Ops) -> None:
@@ -217,11 +227,11 @@ def test_a_paused_agent_run_is_approved_from_the_page(tab: Any, ops: Ops) -> Non
     assert all(w <= PAGE_BUDGET for w in weights.values()), weights
 
 
-def test_a_key_without_admin_cannot_open_operations(tab: Any, ops: Ops) -> None:
-    log_in(tab, ops.keys["reader"], "/")
-    assert tab.get_by_role("navigation", name="Main").get_by_role("link", name="Operations").count() == 0
-    for path in ("/ops", "/ops/keys", "/ops/usage", "/ops/traces", "/ops/prompts", "/ops/agents",
-                 f"/ops/agents/{ops.run_id}"):  # fmt: skip
-        response = tab.goto(path)
+def test_a_key_without_admin_cannot_open_operations(page: Any, ui: UiServer) -> None:
+    log_in(page, ui.keys["reader"], "/")
+    assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Operations").count() == 0
+    for path in ("/ops", "/ops/keys", "/ops/usage", "/ops/traces", "/ops/prompts", "/ops/agents", "/ops/agents/run_x",
+                 "/ops/traces/0123", "/ops/prompts/answer"):  # fmt: skip
+        response = page.goto(path)
         assert response is not None and response.status == 403, path
-        assert tab.get_by_role("heading", name="Not allowed").is_visible()
+        assert page.get_by_role("heading", name="Not allowed").is_visible()
