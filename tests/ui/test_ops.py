@@ -4,9 +4,9 @@ Keys and the scope check run against the harness's real `ragwright serve` over t
 traces, prompts and agent runs run against the service app on a real loopback uvicorn server in this process
 (``tests.http.conftest.run_server``): an agent run that pauses for approval needs a scripted model
 (:class:`~ragwright.testing.FakeChatModel`), which a `ragwright serve` process cannot be given. The model sits behind
-the real gateway (ledger, budgets, tracing), so the usage page and the traces show what real requests recorded. Pages are
-checked with axe-core in a populated state (the new key's dialog open, lists and charts filled) and photographed at
-375 and 1440 px.
+the real gateway (ledger, budgets, tracing), so the usage page and the traces show what real requests recorded.
+Pages are checked with axe-core in a populated state (the new key's dialog open, lists and charts filled) and
+photographed at 375 and 1440 px.
 """
 
 from __future__ import annotations
