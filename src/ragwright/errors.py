@@ -13,6 +13,8 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── AccessDenied          the key's tags do not allow this write (service.access.TagScope)
     │   ├── TraceNotFound         no stored trace with that id (for this tenant): 404 over HTTP
     │   ├── AgentRunError         an agent run cannot do that (not paused, unknown call, invalid edited arguments)
+    │   ├── AgentRunNotFound      no agent run with that id that this key may read: 404 over HTTP
+    │   ├── KeyNotFound           no API key with that id that this admin key may manage: 404 over HTTP
     │   ├── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
     │   ├── PromptError           a prompt version, label or A/B split that cannot be made (bad template, variables)
     │   │   └── PromptNotFound    no such prompt, version or label in this tenant (404 over HTTP)
@@ -99,6 +101,14 @@ class TraceNotFound(UserError):
 class AgentRunError(UserError):
     """An agent run cannot do what was asked: an empty task, a run that is not paused, an unknown call id, edited
     arguments that do not validate."""
+
+
+class AgentRunNotFound(UserError):
+    """No agent run with this id, or one of another tenant or started by a key whose tags the caller's do not cover."""
+
+
+class KeyNotFound(UserError):
+    """No API key with this id, or one the caller may not manage (another tenant's, or outside its tags)."""
 
 
 class InvalidFilterError(UserError):

@@ -17,6 +17,7 @@ other ``ConfigError`` (server setup)            500     internal_error          
 ``TraceNotFound`` (or another tenant's trace)    404     not_found               not_found
 ``EvalRunNotFound`` (run or dataset)             404     not_found               not_found
 ``EvalRunExists`` (a run of that name)           409     conflict                conflict
+``AgentRunNotFound``, ``KeyNotFound``            404     not_found               not_found
 other ``UserError``                             400     bad_request             bad_request
 ``RateLimited``                                 429     rate_limited            rate_limit_exceeded  + Retry-After
 ``BudgetExceeded``                              429     budget_exceeded         budget_exceeded      + Retry-After
@@ -64,6 +65,7 @@ from dataclasses import dataclass, replace
 from ragwright.errors import (
     AccessDenied,
     AgentRunError,
+    AgentRunNotFound,
     AllProvidersFailed,
     BudgetExceeded,
     CircuitOpen,
@@ -74,6 +76,7 @@ from ragwright.errors import (
     EvalRunExists,
     EvalRunNotFound,
     GatewayError,
+    KeyNotFound,
     ModelError,
     NotIndexedError,
     PromptNotFound,
@@ -175,7 +178,7 @@ def _user(exc: UserError, text: str) -> HttpError:
         return HttpError(403, "forbidden", "forbidden", text)
     if isinstance(exc, PromptNotFound):
         return HttpError(404, "not_found", "prompt_not_found", text)
-    if isinstance(exc, TraceNotFound):
+    if isinstance(exc, TraceNotFound | AgentRunNotFound | KeyNotFound):
         return HttpError(404, "not_found", "not_found", text)
     if isinstance(exc, AgentRunError):
         return HttpError(409, "conflict", "conflict", text)

@@ -459,6 +459,9 @@ ROWS: tuple[Row, ...] = (
         http_start_eval("scratch-set", "scratch"), _gate("write", eval_start)),
     Row("GET /v1/traces", "list", "admin", http_read("GET", "/v1/traces"),
         _gate("admin", lambda p: Seen("200"))),  # roots and timings of the key's tenant: no document text
+    Row("GET /v1/traces", "filtered", "admin",
+        http_read("GET", "/v1/traces?root=POST%20/v1/search&min_ms=0&errors=false&key_id=x"),
+        _gate("admin", lambda p: Seen("200"))),
     Row("GET /v1/traces/{trace_id}", "acme search", "admin", http_read("GET", f"/v1/traces/{TRACE}"),
         _gate("admin", lambda p: Seen("200", markers=p.markers()) if p.tenant == "acme" else Seen("404"))),
     Row("GET /v1/usage", "by knowledge base", "admin", http_read("GET", "/v1/usage?by=kb"),

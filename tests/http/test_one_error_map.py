@@ -35,6 +35,8 @@ ROWS: list[tuple[BaseException, int]] = [
     (E.AccessDenied("the key may not write tag 'internal'"), 403),
     (E.TraceNotFound("no trace 'abc'"), 404),
     (E.AgentRunError("run run_1 is done, not awaiting approval"), 409),
+    (E.AgentRunNotFound("no agent run 'run_1'"), 404),
+    (E.KeyNotFound("no key 'a1b2c3d4e5f6'"), 404),
     (E.InvalidFilterError("the path glob is over 1,000 characters"), 400),
     (E.PromptError("the template uses undeclared variables: tone"), 400),
     (E.PromptNotFound("prompt 'answer' has no version 9"), 404),

@@ -118,3 +118,29 @@ def test_the_schema_is_applied_once_through_the_migration_mechanism(tmp_path: Pa
     with sqlite3.connect(path) as db:
         names = [r[0] for r in db.execute("SELECT name FROM migrations")]
     assert names == ["traces.m001_traces"]
+
+
+def test_lists_filter_by_root_key_errors_and_duration(tmp_path: Path) -> None:
+    from ragwright.observability.trace_store import TraceFilter
+
+    store = SQLiteTraceStore(tmp_path / "traces.sqlite")
+    now = time.time_ns()
+    store.write(_trace("a" * 32, "acme", now))  # POST /v1/answer, 5 ms, no error
+    slow_failed = [
+        SpanRecord("b" * 32, "1" * 16, None, "POST /v1/search", "server", now + 10, now + 90_000_000, status="error",
+                   error="boom", attributes={semconv.TENANT: "acme", semconv.KEY_ID: "k1"}, local_root=True),
+    ]  # fmt: skip
+    store.write(slow_failed)
+    store.write(_trace("c" * 32, "other", now + 20))
+
+    def ids(**kw: object) -> list[str]:
+        return [t.trace_id[0] for t in store.list(tenant="acme", where=TraceFilter(**kw))]  # type: ignore[arg-type]
+
+    assert ids() == ["b", "a"]
+    assert ids(root="POST /v1/answer") == ["a"]
+    assert ids(errors_only=True) == ["b"] and ids(key_id="k1") == ["b"] and ids(key_id="zz") == []
+    assert ids(min_ms=50) == ["b"] and ids(min_ms=1) == ["b", "a"]
+    assert ids(root="POST /v1/answer", errors_only=True) == []
+    assert store.roots(tenant="acme") == ("POST /v1/answer", "POST /v1/search")
+    assert store.roots(tenant="nobody") == ()
+    store.close()

@@ -56,6 +56,12 @@ def test_a_tag_limited_admin_sees_only_what_its_tags_allow(traced: Server) -> No
         full = c.get(f"/v1/traces/{TRACE}").json()
         listed = c.get("/v1/traces").json()
     assert TRACE in [t["trace_id"] for t in listed["data"]]
+    root = next(t["root"] for t in listed["data"] if t["trace_id"] == TRACE)
+    with traced.client(admin) as c:
+        assert TRACE in str(c.get("/v1/traces", params={"root": root, "min_ms": 0}).json())
+        assert c.get("/v1/traces", params={"root": "no such root"}).json()["data"] == []
+        assert TRACE not in str(c.get("/v1/traces", params={"errors": True}).json())  # the search did not fail
+        assert c.get("/v1/traces", params={"min_ms": -1}).status_code == 422
     texts = {ch["doc_id"]: ch["text"] for ch in full["chunks"]}
     assert texts.keys() == {"pub.md", "hr.md"} and "secret" in texts["hr.md"]
     retrieval = next(s for s in full["spans"] if s["name"].startswith("retrieval "))

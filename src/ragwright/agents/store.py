@@ -189,10 +189,14 @@ class RunStore:
             return None
         return RunState.from_dict(json.loads(row[1]))
 
-    def list_runs(self, tenant: str, limit: int = 50) -> list[RunState]:
+    def list_runs(self, tenant: str, limit: int = 50, status: RunStatus | None = None) -> list[RunState]:
+        """The tenant's newest runs (of one ``status`` when given)."""
+        where, args = (
+            ("tenant = ?", [tenant]) if status is None else ("tenant = ? AND status = ?", [tenant, status.value])
+        )
         with self._lock:
             rows = self._db.execute(
-                "SELECT data FROM agent_runs WHERE tenant = ? ORDER BY created_at DESC LIMIT ?", (tenant, limit)
+                f"SELECT data FROM agent_runs WHERE {where} ORDER BY created_at DESC LIMIT ?", (*args, limit)
             ).fetchall()
         return [RunState.from_dict(json.loads(r[0])) for r in rows]
 

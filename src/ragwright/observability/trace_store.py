@@ -40,7 +40,15 @@ from ragwright.sqlite_migrations import Schema, execute_script
 if TYPE_CHECKING:
     from ragwright.config import Settings
 
-__all__ = ["SQLiteTraceStore", "purge_document", "SpanRecord", "TraceDetail", "TraceStore", "TraceSummary"]
+__all__ = [
+    "SQLiteTraceStore",
+    "SpanRecord",
+    "TraceDetail",
+    "TraceFilter",
+    "TraceStore",
+    "TraceSummary",
+    "purge_document",
+]
 
 SCHEMA = Schema("traces")
 RETENTION_EVERY_S = 60.0
@@ -127,12 +135,52 @@ class TraceDetail:
     docs: list[tuple[str, str]]
 
 
+@dataclass(frozen=True, slots=True)
+class TraceFilter:
+    """Which traces a list keeps: by root span name, key, errors, and a least duration (all optional, all must hold).
+
+    Example::
+
+        store.list(tenant="acme", where=TraceFilter(root="POST /v1/answer", errors_only=True, min_ms=500))
+    """
+
+    root: str | None = None
+    key_id: str | None = None
+    errors_only: bool = False
+    min_ms: float | None = None
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """The clause (starting with `` AND``, or empty) and its arguments, over the ``traces`` table."""
+        clause, args = "", list[Any]()
+        if self.root:
+            clause += " AND root = ?"
+            args.append(self.root)
+        if self.key_id:
+            clause += " AND key_id = ?"
+            args.append(self.key_id)
+        if self.errors_only:
+            clause += " AND errors > 0"
+        if self.min_ms is not None:
+            clause += " AND ended_ns - started_ns >= ?"
+            args.append(int(self.min_ms * 1e6))
+        return clause, args
+
+
 class TraceStore(Protocol):
     """Where finished spans are kept and read back, tenant-scoped (``tenant=None``: every tenant, the local CLI)."""
 
     def write(self, spans: Sequence[SpanRecord]) -> None: ...
 
-    def list(self, *, tenant: str | None, limit: int = 50, before_ns: int | None = None) -> list[TraceSummary]: ...
+    def list(
+        self,
+        *,
+        tenant: str | None,
+        limit: int = 50,
+        before_ns: int | None = None,
+        where: TraceFilter | None = None,
+    ) -> list[TraceSummary]: ...
+
+    def roots(self, *, tenant: str | None) -> tuple[str, ...]: ...
 
     def get(self, trace_id: str, *, tenant: str | None) -> TraceDetail | None: ...
 
@@ -291,17 +339,38 @@ class SQLiteTraceStore:
 
     # -- reading ---------------------------------------------------------------------------------------------------
 
-    def list(self, *, tenant: str | None, limit: int = 50, before_ns: int | None = None) -> list[TraceSummary]:
-        """The newest traces (of ``tenant``; None: all), started before ``before_ns`` when given (paging)."""
-        where, args = _tenant_clause(tenant)
+    def list(
+        self,
+        *,
+        tenant: str | None,
+        limit: int = 50,
+        before_ns: int | None = None,
+        where: TraceFilter | None = None,
+    ) -> list[TraceSummary]:
+        """The newest traces (of ``tenant``; None: all) that ``where`` keeps, started before ``before_ns`` when given
+        (paging)."""
+        clause, args = _tenant_clause(tenant)
         if before_ns is not None:
-            where += " AND started_ns < ?"
+            clause += " AND started_ns < ?"
             args.append(before_ns)
+        if where is not None:
+            more, more_args = where.sql()
+            clause += more
+            args.extend(more_args)
         with self._lock:
             rows = self._db.execute(
-                f"SELECT * FROM traces WHERE {where} ORDER BY started_ns DESC LIMIT ?", [*args, limit]
+                f"SELECT * FROM traces WHERE {clause} ORDER BY started_ns DESC LIMIT ?", [*args, limit]
             ).fetchall()
         return [_summary(r) for r in rows]
+
+    def roots(self, *, tenant: str | None) -> tuple[str, ...]:
+        """The distinct root span names of ``tenant``'s traces (what :attr:`TraceFilter.root` can name), sorted."""
+        clause, args = _tenant_clause(tenant)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT DISTINCT root FROM traces WHERE {clause} AND root != '' ORDER BY root LIMIT 200", args
+            ).fetchall()
+        return tuple(str(r[0]) for r in rows)
 
     def get(self, trace_id: str, *, tenant: str | None) -> TraceDetail | None:
         """One trace (None when it does not exist, or belongs to another tenant than ``tenant``)."""

@@ -20,20 +20,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ragwright.agents.kb_tools import kb_tools
-from ragwright.agents.mcp_tools import discover_mcp_tools
 from ragwright.agents.records import AgentEvent, Decision
 from ragwright.agents.runner import AgentRunner
-from ragwright.agents.service import agent_model_name, default_limits, native_tool_calls
+from ragwright.agents.service import agent_model_name, default_limits
 from ragwright.agents.store import RunState
-from ragwright.agents.tools import Toolbox, ToolContext
+from ragwright.agents.tools import ToolContext
+from ragwright.interfaces.http.agent_runs import runner_for, visible_run, visible_runs
 from ragwright.interfaces.http.auth import Principal, get_state, require_approve, require_read
-from ragwright.interfaces.http.errors import ApiError, translate
+from ragwright.interfaces.http.errors import translate
 from ragwright.interfaces.http.schemas import ERRORS, KbName
 from ragwright.interfaces.http.sse import SSE_HEADERS, sse
 from ragwright.interfaces.http.state import ServiceState
-from ragwright.interfaces.mcp.tools import RagTools
-from ragwright.service.access import TagScope
 
 router = APIRouter(tags=["agents"])
 Reader = Annotated[Principal, Depends(require_read)]
@@ -78,10 +75,7 @@ class ApprovalsIn(BaseModel):
 
 
 def _visible(state: ServiceState, principal: Principal, run_id: str) -> RunState:
-    run = state.agent_runs.get_run(run_id, tenant=principal.tenant)
-    if run is None or not principal.key.scope.covers(TagScope(run.key.tags)):
-        raise ApiError(404, "not_found", f"no agent run {run_id!r}")
-    return run
+    return visible_run(state, principal.key, run_id)
 
 
 def _summary(state: ServiceState, run: RunState) -> dict[str, Any]:
@@ -94,15 +88,7 @@ def _summary(state: ServiceState, run: RunState) -> dict[str, Any]:
 
 
 async def _runner(state: ServiceState, model: str, tenant: str, lease: ExitStack) -> AgentRunner:
-    """A runner whose tools use the current index for as long as ``lease`` is open (the run may outlive a refresh),
-    with the tools of the MCP servers configured for ``tenant``."""
-    state.chat_model(model)  # only models GET /v1/models lists (UnknownModel otherwise)
-    chat = state.gateway.relayed(model)
-    servers = state.settings.agent.mcp_servers
-    extra = await discover_mcp_tools(servers, tenant=tenant) if servers else []
-    rw = lease.enter_context(state.pool.use())
-    tools = Toolbox.of([*kb_tools(RagTools(rw)), *extra]).requiring_approval(state.settings.agent.require_approval)
-    return AgentRunner(chat, tools, state.agent_runs, native_tools=native_tool_calls(state.settings.agent, model))
+    return await runner_for(state, model, tenant, lease)
 
 
 async def _respond(
@@ -148,7 +134,7 @@ async def start_run(body: AgentRunIn, request: Request, principal: Reader) -> An
 async def list_runs(request: Request, principal: Reader) -> dict[str, Any]:
     """This tenant's recent runs that the key may read, newest first."""
     state = get_state(request)
-    runs = [r for r in state.agent_runs.list_runs(principal.tenant) if principal.key.scope.covers(TagScope(r.key.tags))]
+    runs = visible_runs(state, principal.key)
     return {"data": [{"id": r.id, "status": r.status.value, "task": r.task, "created_at": r.created_at} for r in runs]}
 
 

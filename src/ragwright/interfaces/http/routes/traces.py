@@ -20,7 +20,9 @@ from ragwright.interfaces.http.auth import Principal, get_state, require
 from ragwright.interfaces.http.limits import run_blocking
 from ragwright.interfaces.http.schemas import ERRORS
 from ragwright.interfaces.http.state import ServiceState
-from ragwright.observability.views import summary_dict, trace_view
+from ragwright.observability.trace_store import TraceFilter
+from ragwright.observability.views import TraceView, summary_dict, trace_view
+from ragwright.service.keys import ApiKey
 from ragwright.store.base import StoredChunk
 
 router = APIRouter(tags=["traces"])
@@ -77,14 +79,19 @@ async def list_traces(
     principal: Admin,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     before: Annotated[int | None, Query(ge=0, description="next_before of the previous page")] = None,
+    root: Annotated[str | None, Query(max_length=200, description="Only traces whose root span has this name.")] = None,
+    key_id: Annotated[str | None, Query(max_length=64, description="Only traces of this API key.")] = None,
+    errors: Annotated[bool, Query(description="Only traces with a failed span.")] = False,
+    min_ms: Annotated[float | None, Query(ge=0, le=86_400_000, description="Only traces at least this long.")] = None,
 ) -> TraceListOut:
-    """The newest traces of this key's tenant (root span, duration, span and error counts, model cost)."""
+    """The newest traces of this key's tenant (root span, duration, span and error counts, model cost), filtered."""
     state = get_state(request)
     store = state.trace_store()
     if store is None:
         return TraceListOut(data=[], next_before=None)
+    where = TraceFilter(root=root, key_id=key_id, errors_only=errors, min_ms=min_ms)
     traces = await run_blocking(
-        lambda: store.list(tenant=principal.tenant, limit=limit, before_ns=before),
+        lambda: store.list(tenant=principal.tenant, limit=limit, before_ns=before, where=where),
         timeout=state.service.request_timeout,
     )
     nxt = traces[-1].started_ns if len(traces) == limit else None
@@ -98,9 +105,11 @@ async def get_trace(trace_id: str, request: Request, principal: Admin) -> TraceO
     return await run_blocking(_trace, state, principal, trace_id.lower(), timeout=state.service.request_timeout)
 
 
-def _trace(state: ServiceState, principal: Principal, trace_id: str) -> TraceOut:
+def read_trace(state: ServiceState, key: ApiKey, trace_id: str) -> TraceView:
+    """One trace of ``key``'s tenant as ``key`` may see it (chunk text from the index where its tags allow);
+    :class:`TraceNotFound` for a missing trace or another tenant's. Blocking: call it off the event loop."""
     store = state.trace_store()
-    detail = None if store is None else store.get(trace_id, tenant=principal.tenant)
+    detail = None if store is None or len(trace_id) > 64 else store.get(trace_id.lower(), tenant=key.tenant)
     if detail is None:
         raise TraceNotFound(f"no trace {trace_id!r}")
 
@@ -110,7 +119,11 @@ def _trace(state: ServiceState, principal: Principal, trace_id: str) -> TraceOut
         with state.reader() as rw:
             return rw.store.get(tenant, list(ids))
 
-    view = trace_view(detail, fetch=fetch, scope=principal.key.scope)
+    return trace_view(detail, fetch=fetch, scope=key.scope)
+
+
+def _trace(state: ServiceState, principal: Principal, trace_id: str) -> TraceOut:
+    view = read_trace(state, principal.key, trace_id)
     return TraceOut(
         trace=TraceSummaryOut(**summary_dict(view.summary)),
         uncovered_share=round(view.uncovered_share, 4),
