@@ -182,6 +182,12 @@ class PostgresSettings(BaseModel):
     build_memory: str = Field(
         "512MB", pattern=r"^[0-9]+(kB|MB|GB)$", description="maintenance_work_mem while an HNSW index is built."
     )
+    keyword_cache_max: int = Field(
+        1_000_000,
+        ge=0,
+        description="Largest tenant (chunks) whose BM25 postings each process holds in memory (about 0.7 KB per "
+        "chunk of SciFact-like text); larger tenants are scored in SQL (docs/adr/0012).",
+    )
 
 
 class AnswerSettings(BaseModel):
