@@ -26,6 +26,9 @@ import numpy.typing as npt
 from ragwright.store.base import Filters, ScoredChunk
 from ragwright.store.sql import bm25_idf, filter_sql
 
+Ints = npt.NDArray[np.integer[Any]]
+"""Integer columns of postings (int64 or int32)."""
+
 _MAX_MASKS = 64  # filter masks remembered per tenant version
 
 
@@ -188,10 +191,10 @@ def build_entry(
     chunks: ChunkRows,
     terms: Sequence[Hashable],
     counts: npt.NDArray[np.int64],
-    rid: npt.NDArray[np.int64],
-    tf: npt.NDArray[np.int64],
-    tf_context: npt.NDArray[np.int64],
-    dl: npt.NDArray[np.int64],
+    rid: Ints,
+    tf: Ints,
+    tf_context: Ints,
+    dl: Ints,
 ) -> KeywordEntry:
     """A :class:`KeywordEntry` from postings grouped by term: ``counts[i]`` postings of ``terms[i]`` (ascending
     ``rid`` within a term), then the next term's; BM25 statistics ``n_chunks``/``n_terms`` of the same snapshot.
@@ -283,9 +286,9 @@ def load_sqlite(db: Any, tenant: str, table: str, params: BM25Params) -> Keyword
 
 def _weights(
     idf: npt.NDArray[np.float64],
-    tf_raw: npt.NDArray[np.int64],
-    tf_context: npt.NDArray[np.int64],
-    dl: npt.NDArray[np.int64],
+    tf_raw: Ints,
+    tf_context: Ints,
+    dl: Ints,
     params: BM25Params,
     *,
     avgdl: float,

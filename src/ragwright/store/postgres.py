@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -32,6 +32,7 @@ from ragwright.errors import DiskFull, StoreError
 from ragwright.retrieval.analysis import query_terms
 from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoreStats
 from ragwright.store.keyword_cache import BM25Params
+from ragwright.store.postgres_bulk import Batch, copy_documents
 from ragwright.store.postgres_keywords import PostgresKeywords, document_frequencies
 from ragwright.store.postgres_schema import PG_INDEX, migrate_postgres
 from ragwright.store.postgres_sql import DOCUMENT_COLUMNS, document_info, document_rows
@@ -151,6 +152,39 @@ class PostgresStore:
             delete_document(conn, tenant, doc.doc_id)
             insert_document(conn, tenant, doc, chunks, vectors)
         self.build_vector_index(tenant, when_due=True)
+
+    def bulk_load(
+        self,
+        tenant: str,
+        documents: Iterable[tuple[Document, Sequence[Chunk], npt.NDArray[np.float32]]],
+        *,
+        batch_documents: int = 500,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> int:
+        """Write *new* documents by binary COPY, ``batch_documents`` per transaction, then build the tenant's HNSW
+        index if it is due (:mod:`ragwright.store.postgres_bulk`); return the number of chunks written.
+        ``on_batch`` is called with the running total after each batch (progress)."""
+        written = 0
+        batch: list[tuple[Document, Sequence[Chunk], npt.NDArray[np.float32]]] = []
+        for item in documents:
+            check_upsert(tenant, item[0].doc_id, len(item[1]), item[2], self.embedding_dim)
+            batch.append(item)
+            if len(batch) >= batch_documents:
+                written += self._copy_batch(tenant, batch)
+                batch = []
+                if on_batch is not None:
+                    on_batch(written)
+        if batch:
+            written += self._copy_batch(tenant, batch)
+            if on_batch is not None:
+                on_batch(written)
+        self.build_vector_index(tenant, when_due=True)
+        return written
+
+    def _copy_batch(self, tenant: str, batch: Batch) -> int:
+        with self._transaction() as conn:
+            lock_tenant(conn, tenant)
+            return copy_documents(conn, tenant, batch)
 
     @_pg_errors
     def build_vector_index(self, tenant: str, *, when_due: bool = False) -> bool:

@@ -56,7 +56,7 @@ _POSTINGS_SQL = (
     + ", ".join(f"string_agg({packed}, ''::bytea ORDER BY chunk)" for _, packed, _ in _COLUMNS)
     + " FROM postings WHERE tenant = %s AND chunk BETWEEN %s AND %s"
 )
-Int64s = npt.NDArray[np.int64]
+Ints = npt.NDArray[np.integer[Any]]
 _BATCH = 50_000  # chunks per slice: ~3 M postings, ~80 MB of rows for SciFact-like text
 
 
@@ -174,23 +174,19 @@ def load_postgres(conn: Any, tenant: str, params: BM25Params) -> KeywordEntry | 
     )
 
 
-def _read_postings(
-    conn: Any, tenant: str, rowids: npt.NDArray[np.int64]
-) -> tuple[
-    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
-]:
+def _read_postings(conn: Any, tenant: str, rowids: npt.NDArray[np.int64]) -> tuple[Ints, Ints, Ints, Ints, Ints]:
     """The tenant's postings as columns (term hash, chunk rowid, tf, tf_context, dl) in chunk order, read in slices of
     :data:`_BATCH` chunks, each column of a slice one ``bytea`` of fixed-width values packed by the server. (A binary
     ``COPY`` sends one message per row, which psycopg hands over one at a time: several times slower at 11.9 M
     postings.)"""
-    parts: list[list[Int64s]] = [[] for _ in _COLUMNS]
+    parts: list[list[Ints]] = [[] for _ in _COLUMNS]
     for start in range(0, len(rowids), _BATCH):
         lo, hi = int(rowids[start]), int(rowids[min(start + _BATCH, len(rowids)) - 1])
         row = conn.execute(_POSTINGS_SQL, (tenant, lo, hi), binary=True).fetchone()
         if row[0] is None:
             continue
         arrays = [
-            np.frombuffer(blob, dtype=kind).astype(np.int64) for blob, (_, _, kind) in zip(row, _COLUMNS, strict=True)
+            np.frombuffer(blob, dtype=kind).astype(kind[1:]) for blob, (_, _, kind) in zip(row, _COLUMNS, strict=True)
         ]
         if len({len(a) for a in arrays}) != 1:
             raise StoreError("PostgreSQL returned postings columns of different lengths")
