@@ -20,32 +20,13 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from store_scale import TENANT, exact_top, pct  # noqa: E402
+from store_scale import TENANT, exact_top, pct, stored_vectors  # noqa: E402
 
 from ragwright.bench.retrieval import load_beir_queries  # noqa: E402
 from ragwright.config import PostgresSettings  # noqa: E402
 from ragwright.models.embedder import default_embedder  # noqa: E402
 from ragwright.store.postgres import PostgresStore  # noqa: E402
 from ragwright.store.postgres_vectors import index_name  # noqa: E402
-
-
-def stored_vectors(store: PostgresStore) -> tuple[list[str], np.ndarray]:
-    """The tenant's chunk ids and vectors in row order, read in slices."""
-    ids: list[str] = []
-    parts: list[np.ndarray] = []
-    last = 0
-    with store._pool.connection() as conn:
-        while True:
-            rows = conn.execute(
-                "SELECT id, chunk_id, embedding FROM chunks WHERE tenant = %s AND id > %s ORDER BY id LIMIT 50000",
-                (TENANT, last),
-            ).fetchall()
-            if not rows:
-                break
-            last = rows[-1][0]
-            ids += [r[1] for r in rows]
-            parts.append(np.stack([np.asarray(r[2].to_numpy(), dtype=np.float32) for r in rows]))
-    return ids, np.concatenate(parts)
 
 
 def index_params(store: PostgresStore) -> dict[str, Any]:

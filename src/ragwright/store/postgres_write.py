@@ -28,7 +28,7 @@ CHUNK_WRITE_COLUMNS = (
 )
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=16_384)
 def analysed(context: str, text: str) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
     """A chunk's context terms, all its terms (context first) and its injection flag; identical chunks (a document
     ingested again, replicated text) are analysed once."""
