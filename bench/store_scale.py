@@ -130,7 +130,10 @@ def exact_latencies(store: PostgresStore, queries: Vectors) -> list[float]:
     return out
 
 
-def pct(values: list[float], q: float) -> float:
+def pct(values: list[float], q: float) -> float | None:
+    """The q-th percentile in milliseconds (None when nothing was measured)."""
+    if not values:
+        return None
     return round(float(np.percentile(np.asarray(values) * 1000.0, q)), 2)
 
 
@@ -243,6 +246,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             t0 = time.perf_counter()
             retriever.search(TENANT, text, k=10, mode="hybrid")
             hybrid_lat.append(time.perf_counter() - t0)
+    print(f"hybrid p50 {pct(hybrid_lat, 50)} ms, p99 {pct(hybrid_lat, 99)} ms", flush=True)
     store.close()
     return {
         "chunks": int(len(corpus)),
@@ -339,9 +343,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--exact-queries", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2, help="hybrid passes over the queries")
-    parser.add_argument("--m", type=int, default=16)
-    parser.add_argument("--ef-construction", type=int, default=64)
-    parser.add_argument("--ef-search", type=int, default=100)
+    parser.add_argument("--m", type=int, default=32)
+    parser.add_argument("--ef-construction", type=int, default=128)
+    parser.add_argument("--ef-search", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--build-memory", default="2GB", help="maintenance_work_mem for the HNSW build")
     parser.add_argument("--batch-documents", type=int, default=2000, help="documents per bulk-load transaction")
