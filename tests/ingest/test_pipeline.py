@@ -122,3 +122,56 @@ def test_files_indexed_by_older_loaders_are_re_extracted(
     assert rw.store.documents("default")[0].content_hash.endswith(f".x{model.EXTRACTION_VERSION}")
     assert rw.ingest([tmp_path / "docs"]).count("unchanged") == 1
     assert guide.exists()
+
+
+def test_the_next_batch_is_embedded_while_the_previous_one_is_written(rw: Ragwright) -> None:
+    """Writing batch 1 waits until batch 2's embedding has started: only an overlapping pipeline gets past it."""
+    import threading
+
+    from ragwright.documents.model import Document, Section, sha256_bytes
+    from ragwright.ingest.pipeline import Ingestor
+    from ragwright.testing.fakes import FakeEmbedder
+
+    second_started = threading.Event()
+    waited: list[bool] = []
+
+    class Embedder(FakeEmbedder):
+        calls = 0
+
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            Embedder.calls += 1
+            if Embedder.calls == 2:
+                second_started.set()
+            return super().embed(texts)
+
+    class Store:
+        def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+            self.inner = inner
+
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(self.inner, name)
+
+        def upsert(self, tenant, doc, chunks, vectors) -> None:  # type: ignore[no-untyped-def]
+            if not waited:
+                waited.append(second_started.wait(timeout=60))
+            self.inner.upsert(tenant, doc, chunks, vectors)
+
+    def doc(i: int) -> Document:
+        text = f"Document number {i} talks about topic {i}."
+        return Document(
+            doc_id=f"d{i}",
+            source=f"upload#d{i}",
+            file_type="txt",
+            title=f"d{i}",
+            text=text,
+            sections=[Section(0, len(text))],
+            content_hash=sha256_bytes(text.encode()),
+        )
+
+    settings = rw.settings.model_copy(update={"ingest": rw.settings.ingest.model_copy(update={"embed_batch": 1})})
+    embedder = Embedder(rw.embedder.dim)
+    store = Store(rw.store)
+    report = Ingestor(store, embedder, settings).ingest_documents([doc(i) for i in range(4)], tenant="t")  # type: ignore[arg-type]
+    assert waited == [True]  # batch 2 was being embedded while batch 1 was written
+    assert report.count("added") == 4 and report.chunks_embedded == 4 and Embedder.calls == 4
+    assert [d.doc_id for d in rw.store.documents("t")] == ["d0", "d1", "d2", "d3"]

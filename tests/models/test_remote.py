@@ -184,3 +184,13 @@ def test_reranker_from_settings_takes_the_key_reference(
     monkeypatch.setenv("RERANK_KEY", "rk-0123456789abcdef")
     assert rr is not None and rr.score("q", ["a", "b"]).shape == (2,)
     assert server.requests[-1].headers["authorization"] == "Bearer rk-0123456789abcdef"
+
+
+def test_calls_reuse_the_pooled_connection(server: EmbeddingServer) -> None:
+    embedder = remote(server, batch_size=4, concurrency=1)
+    for i in range(5):
+        embedder.embed([f"text {i}", "another"])
+    assert server.request_count == 5 and server.connections == 1  # one client for the embedder's life
+    embedder._caller.close()
+    embedder.embed(["after close"])  # a closed caller starts again
+    assert server.connections == 2

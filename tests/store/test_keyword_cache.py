@@ -11,7 +11,7 @@ import sqlean as sqlite3
 
 from ragwright.documents.model import Chunk, Document, Section
 from ragwright.store.base import Filters, ScoredChunk
-from ragwright.store.keyword_cache import BM25Params, KeywordCache
+from ragwright.store.keyword_cache import BM25Params, KeywordCache, KeywordEntry, load_sqlite, sqlite_head
 from ragwright.store.sqlite import SQLiteStore
 
 DIM = 8
@@ -173,14 +173,19 @@ def test_bm25_settings_changed_after_open_are_used(stores) -> None:  # type: ign
     compare(mem, sql, "acme", qs)
 
 
+def cached(cache: KeywordCache, db: sqlite3.Connection, table: str, params: BM25Params) -> KeywordEntry | None:
+    """The cache's answer for tenant "acme" of a SQLite index, as the store asks it."""
+    return cache.get("acme", params, sqlite_head(db, "acme"), lambda: load_sqlite(db, "acme", table, params))
+
+
 def test_tenants_above_the_bound_are_not_cached(stores, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     mem, _, _ = stores
     db = sqlite3.connect(str(tmp_path / "index.sqlite"), isolation_level=None)
     try:
         ((acme_table,),) = db.execute("SELECT kw_table FROM tenants WHERE tenant = 'acme'").fetchall()
         params = BM25Params(0.9, 0.4, 1.0)
-        assert KeywordCache(max_chunks=10).get(db, "acme", acme_table, params) is None
-        entry = KeywordCache(max_chunks=10_000).get(db, "acme", acme_table, params)
+        assert cached(KeywordCache(max_chunks=10), db, acme_table, params) is None
+        entry = cached(KeywordCache(max_chunks=10_000), db, acme_table, params)
         assert entry is not None and len(entry.chunk_ids) == mem.stats("acme").chunks
         assert not db.in_transaction
     finally:
@@ -193,17 +198,17 @@ def test_a_changed_tenant_is_reloaded_once_sql_has_cost_as_much_as_a_load(stores
     try:
         ((table,),) = db.execute("SELECT kw_table FROM tenants WHERE tenant = 'acme'").fetchall()
         params, cache = BM25Params(0.9, 0.4, 1.0), KeywordCache(max_chunks=10_000)
-        first = cache.get(db, "acme", table, params)
+        first = cached(cache, db, table, params)
         assert first is not None and first.load_s > 0
-        assert cache.get(db, "acme", table, params) is first
+        assert cached(cache, db, table, params) is first
         mem.upsert("acme", *make_doc(rng, "docs/changed.md", 2, "md"))
-        assert cache.get(db, "acme", table, params) is None  # stale: the caller scores in SQL
+        assert cached(cache, db, table, params) is None  # stale: the caller scores in SQL
         cache.charge("acme", first.load_s / 2)
-        assert cache.get(db, "acme", table, params) is None
+        assert cached(cache, db, table, params) is None
         cache.charge("acme", first.load_s / 2)
-        second = cache.get(db, "acme", table, params)
+        second = cached(cache, db, table, params)
         assert second is not None and second.version == first.version + 1
         assert len(second.chunk_ids) == len(first.chunk_ids) + 2 and second.stale_sql_s == 0
-        assert cache.get(db, "acme", table, BM25Params(1.2, 0.4, 1.0)) is not second  # new settings: reload now
+        assert cached(cache, db, table, BM25Params(1.2, 0.4, 1.0)) is not second  # new settings: reload now
     finally:
         db.close()

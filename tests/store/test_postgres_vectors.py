@@ -159,3 +159,22 @@ def test_each_tenant_searches_only_its_own_index(fresh_postgres_dsn: str) -> Non
     assert store.vector_search("big", vecs[0], 10) == []
     assert len(store.vector_search("small", vecs[0], 10)) == 10
     store.close()
+
+
+def test_a_build_in_one_schema_does_not_block_the_same_tenant_in_another(postgres_dsn: str) -> None:
+    rng = np.random.default_rng(5)
+    one = PostgresStore(new_schema_dsn(postgres_dsn), pool_max=2)
+    two = PostgresStore(new_schema_dsn(postgres_dsn), pool_max=2)
+    for store in (one, two):
+        store.bind_embedder("m", DIM)
+        store.upsert("t", *_doc("a.md", 30, rng))
+    with one._pool.connection() as conn:  # a build of tenant "t" in the first schema holds its lock
+        key = conn.execute("SELECT hashtext('ragwright.hnsw.' || current_schema() || '.t')").fetchone()[0]
+        assert conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+        try:
+            assert not one.build_vector_index("t")  # the same schema waits for it
+            assert two.build_vector_index("t")  # another schema builds
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    one.close()
+    two.close()

@@ -14,8 +14,10 @@ Bad input never stops the run: each failure is recorded with its reason in :clas
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -104,6 +106,14 @@ class _Pending:
     chunks: list[Chunk]
     vectors: list[npt.NDArray[np.float32] | None]
     status: Status
+
+
+@dataclass(slots=True)
+class _InFlight:
+    """A batch whose vectors are being computed in the embedding thread."""
+
+    pending: list[_Pending]
+    embedded: Future[int]
 
 
 class Ingestor:
@@ -271,45 +281,74 @@ class Ingestor:
     def _index(
         self, docs: Iterable[tuple[Document, Status]], tenant: str, report: IngestReport, files_total: int
     ) -> None:
-        """Chunk, then embed in batches that span documents (full batches are what make the embedder fast)."""
+        """Chunk, then embed in batches that span documents (full batches are what make the embedder fast).
+
+        A batch is embedded in a background thread while this thread writes the previous batch and chunks the next
+        one, so a remote embedder's latency overlaps the local work (chunking, postings, store writes). Writes,
+        outcomes and progress stay in this thread, batches written in order. A chunk can only reuse a vector stored
+        by a batch written before it was chunked: identical text in two consecutive batches is embedded twice."""
         batch = self.settings.ingest.embed_batch
         pending: list[_Pending] = []
         todo = 0
-        for doc, status in docs:
-            try:
-                with tracing.stage("chunk"):
-                    chunks = chunk_document(
-                        doc,
-                        self.embedder,
-                        max_tokens=self.settings.ingest.chunk_tokens,
-                        overlap_tokens=self.settings.ingest.chunk_overlap,
-                    )
-            except IngestError as err:
-                report.outcomes.append(FileOutcome(doc.doc_id, "failed", reason=err.reason))
-                continue
-            if not chunks:
-                report.outcomes.append(FileOutcome(doc.doc_id, "failed", reason="no indexable text"))
-                continue
-            reused = self.store.vectors_by_text_hash(tenant, [c.text_hash for c in chunks])
-            vectors: list[npt.NDArray[np.float32] | None] = [reused.get(c.text_hash) for c in chunks]
-            report.chunks_reused += sum(v is not None for v in vectors)
-            pending.append(_Pending(doc, chunks, vectors, status))
-            todo += sum(v is None for v in vectors)
-            if todo >= batch:
-                self._flush(pending, tenant, report, files_total)
-                pending, todo = [], 0
-        self._flush(pending, tenant, report, files_total)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragwright-embed") as embedding:
+            inflight: _InFlight | None = None
+            for doc, status in docs:
+                try:
+                    with tracing.stage("chunk"):
+                        chunks = chunk_document(
+                            doc,
+                            self.embedder,
+                            max_tokens=self.settings.ingest.chunk_tokens,
+                            overlap_tokens=self.settings.ingest.chunk_overlap,
+                        )
+                except IngestError as err:
+                    report.outcomes.append(FileOutcome(doc.doc_id, "failed", reason=err.reason))
+                    continue
+                if not chunks:
+                    report.outcomes.append(FileOutcome(doc.doc_id, "failed", reason="no indexable text"))
+                    continue
+                reused = self.store.vectors_by_text_hash(tenant, [c.text_hash for c in chunks])
+                vectors: list[npt.NDArray[np.float32] | None] = [reused.get(c.text_hash) for c in chunks]
+                report.chunks_reused += sum(v is not None for v in vectors)
+                pending.append(_Pending(doc, chunks, vectors, status))
+                todo += sum(v is None for v in vectors)
+                if todo >= batch:
+                    inflight = self._next(embedding, inflight, pending, tenant, report, files_total)
+                    pending, todo = [], 0
+            inflight = self._next(embedding, inflight, pending, tenant, report, files_total)
+            self._next(embedding, inflight, [], tenant, report, files_total)
 
-    def _flush(self, pending: list[_Pending], tenant: str, report: IngestReport, files_total: int) -> None:
-        if not pending:
-            return
+    def _next(
+        self,
+        embedding: ThreadPoolExecutor,
+        inflight: _InFlight | None,
+        pending: list[_Pending],
+        tenant: str,
+        report: IngestReport,
+        files_total: int,
+    ) -> _InFlight | None:
+        """Start embedding ``pending``, then wait for the batch in flight and write it; the new batch in flight."""
+        started = (
+            _InFlight(pending, embedding.submit(contextvars.copy_context().run, self._embed, pending))
+            if pending
+            else None
+        )
+        if inflight is not None:
+            report.chunks_embedded += inflight.embedded.result()  # an embedding error is raised here
+            self._write(inflight.pending, tenant, report, files_total)
+        return started
+
+    def _embed(self, pending: list[_Pending]) -> int:
+        """Fill in the vectors ``pending`` lacks (in the embedding thread); how many were embedded."""
         missing = [(p, i) for p in pending for i, v in enumerate(p.vectors) if v is None]
         if missing:
             with tracing.stage(f"{semconv.EMBEDDINGS} {self.embedder.name}", {semconv.OPERATION: semconv.EMBEDDINGS}):
                 vectors = self.embedder.embed([p.chunks[i].indexed_text for p, i in missing])
             for (p, i), vec in zip(missing, vectors, strict=True):
                 p.vectors[i] = vec
-            report.chunks_embedded += len(missing)
+        return len(missing)
+
+    def _write(self, pending: list[_Pending], tenant: str, report: IngestReport, files_total: int) -> None:
         for p in pending:
             matrix = np.stack([v for v in p.vectors if v is not None]).astype(np.float32)
             with tracing.stage("write", {"ragwright.chunks": len(p.chunks)}):

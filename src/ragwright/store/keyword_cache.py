@@ -1,18 +1,22 @@
 """A tenant's BM25 postings held in memory, reloaded after the tenant's version changes (see KeywordCache).
 
-Scoring BM25 in SQL over the postings table (docs/adr/0001) costs a few milliseconds a query at SciFact's size, most
-of it SQLite stepping through a ``UNION ALL``/``GROUP BY`` row by row. Here the same postings are read once into CSR
+Scoring BM25 in SQL over the postings table (docs/adr/0001) costs a few milliseconds a query at SciFact's size on
+SQLite, and seconds at 200,000 chunks on PostgreSQL (docs/adr/0012). Here the same postings are read once into CSR
 arrays with each posting's BM25 weight already computed (within one tenant version, N, df and avgdl are fixed, so
 the weight of a posting is too), and a query is a gather plus one ``bincount``. Weights are computed in float64 with
-the same operations, in the same order, as the SQL expression in :func:`ragwright.store.sql.bm25_sql`, so scores
-agree with the SQL path to the last bits (the sum order of a chunk's terms aside) and ties break the same way:
-higher score first, then lower chunk rowid. Above ``max_chunks`` a tenant is not cached and the store falls back to
-SQL, to bound memory.
+the same operations, in the same order, as the SQL expressions (:func:`ragwright.store.sql.bm25_sql`,
+:func:`ragwright.store.postgres_sql.bm25_query`), so scores agree with the SQL path to the last bits (the sum order
+of a chunk's terms aside) and ties break the same way: higher score first, then lower chunk rowid. Above
+``max_chunks`` a tenant is not cached and the store falls back to SQL, to bound memory.
+
+Both stores use this module: the cache logic and :func:`build_entry` are shared; each store reads its postings its
+own way (:func:`load_sqlite` here, :mod:`ragwright.store.postgres_keywords` for PostgreSQL).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +25,9 @@ import numpy.typing as npt
 
 from ragwright.store.base import Filters, ScoredChunk
 from ragwright.store.sql import bm25_idf, filter_sql
+
+Ints = npt.NDArray[np.integer[Any]]
+"""Integer columns of postings (int64 or int32)."""
 
 _MAX_MASKS = 64  # filter masks remembered per tenant version
 
@@ -44,8 +51,9 @@ class KeywordEntry:
     """Chunk id of each row; rows are the tenant's chunks in rowid order, so row order is the SQL tie-break order."""
     doc_of_row: npt.NDArray[np.int32]
     doc_ids: list[str]
-    spans: dict[str, tuple[int, int]]
-    """term → ``[start, end)`` of its postings in :attr:`rows` / :attr:`weights`."""
+    spans: dict[Hashable, tuple[int, int]]
+    """term (its text, or the store's key for it) → ``[start, end)`` of its postings in :attr:`rows` /
+    :attr:`weights`."""
     rows: npt.NDArray[np.int32]
     weights: npt.NDArray[np.float64]
     masks: dict[Filters, npt.NDArray[np.bool_]] = field(default_factory=dict)
@@ -54,7 +62,9 @@ class KeywordEntry:
     stale_sql_s: float = 0.0
     """CPU seconds spent on the SQL path for this tenant since the entry went stale."""
 
-    def search(self, terms: list[str], k: int, allowed: npt.NDArray[np.bool_] | None = None) -> list[ScoredChunk]:
+    def search(
+        self, terms: Sequence[Hashable], k: int, allowed: npt.NDArray[np.bool_] | None = None
+    ) -> list[ScoredChunk]:
         """The top ``k`` rows for distinct analysed ``terms``, restricted to ``allowed`` rows when given."""
         spans = [self.spans[t] for t in terms if t in self.spans]
         if not spans or k <= 0:
@@ -90,38 +100,53 @@ class KeywordEntry:
         return [ScoredChunk(names[r], float(scores[r])) for r in hit[order].tolist()]
 
 
+@dataclass(frozen=True, slots=True)
+class TenantHead:
+    """A tenant's version and size as the store reads them before a search (the cache's validity check)."""
+
+    version: int
+    n_chunks: int
+
+
 class KeywordCache:
-    """Per-tenant :class:`KeywordEntry` objects.
+    """Per-tenant :class:`KeywordEntry` objects, for any store: the store reads the tenant's :class:`TenantHead` and
+    hands over a loader; the cache decides whether the held entry is current, must be (re)loaded, or the store should
+    score in SQL.
 
     When a tenant changes, its entry is not reloaded at once: searches take the SQL path until they have spent as
-    much CPU time there as the last load took, and then the entry is reloaded (the ski-rental rule). A tenant that
-    changed once is reloaded after a few searches; one being ingested into while it is searched (a new version per
-    document) costs at most about twice the SQL path instead of a full reload per document.
+    much time there as the last load took (the ski-rental rule), measured with ``clock`` (CPU time for SQLite, which
+    works in this process; wall time for PostgreSQL, whose SQL path runs on the server). A tenant that changed once is
+    reloaded after a few searches; one being ingested into while it is searched (a new version per document) costs at
+    most about twice the SQL path instead of a full reload per document. Not thread-safe: callers serialise per store
+    or per tenant.
     """
 
-    def __init__(self, max_chunks: int) -> None:
+    def __init__(self, max_chunks: int, clock: Callable[[], float] = time.thread_time) -> None:
         self.max_chunks = max_chunks
+        self.clock = clock
         self._entries: dict[str, KeywordEntry] = {}
 
-    def get(self, db: Any, tenant: str, table: str, params: BM25Params) -> KeywordEntry | None:
+    def get(
+        self, tenant: str, params: BM25Params, head: TenantHead | None, load: Callable[[], KeywordEntry | None]
+    ) -> KeywordEntry | None:
         """The tenant's current postings, or None when the caller should score in SQL: the tenant has no chunks, is
-        too large to hold, or changed and has not yet earned a reload (report that SQL time with :meth:`charge`)."""
-        row = db.execute("SELECT version, n_chunks FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
-        if row is None or row[1] <= 0 or row[1] > self.max_chunks:
+        too large to hold, or changed and has not yet earned a reload (report that SQL time with :meth:`charge`).
+        ``load`` reads the tenant's postings in one snapshot (its entry may be newer than ``head``)."""
+        if head is None or head.n_chunks <= 0 or head.n_chunks > self.max_chunks:
             self._entries.pop(tenant, None)
             return None
         entry = self._entries.get(tenant)
         if entry is not None and entry.params == params:
-            if entry.version == int(row[0]):
+            if entry.version == head.version:
                 return entry
             if entry.stale_sql_s < entry.load_s:
                 return None
-        started = time.thread_time()
-        loaded = _load(db, tenant, table, params)
+        started = self.clock()
+        loaded = load()
         if loaded is None:
             self._entries.pop(tenant, None)
             return None
-        loaded.load_s = time.thread_time() - started
+        loaded.load_s = self.clock() - started
         self._entries[tenant] = loaded
         return loaded
 
@@ -131,15 +156,15 @@ class KeywordCache:
         if entry is not None:
             entry.stale_sql_s += seconds
 
-    def mask(self, db: Any, tenant: str, entry: KeywordEntry, filters: Filters) -> npt.NDArray[np.bool_]:
-        """Rows whose document passes ``filters``, decided by the same SQL conditions as the SQL path."""
+    def mask(
+        self, entry: KeywordEntry, filters: Filters, passing_docs: Callable[[], set[str]]
+    ) -> npt.NDArray[np.bool_]:
+        """Rows whose document passes ``filters``; ``passing_docs`` returns the tenant's documents that pass them,
+        decided by the store's own filter SQL (the same conditions as its SQL path)."""
         cached = entry.masks.get(filters)
         if cached is not None:
             return cached
-        where, params = filter_sql(filters)
-        passing = {
-            r[0] for r in db.execute(f"SELECT d.doc_id FROM documents d WHERE d.tenant = ?{where}", (tenant, *params))
-        }
+        passing = passing_docs()
         doc_ok = np.fromiter((d in passing for d in entry.doc_ids), dtype=np.bool_, count=len(entry.doc_ids))
         mask = doc_ok[entry.doc_of_row]
         if len(entry.masks) >= _MAX_MASKS:
@@ -148,8 +173,73 @@ class KeywordCache:
         return mask
 
 
-def _load(db: Any, tenant: str, table: str, params: BM25Params) -> KeywordEntry | None:
-    """Read the tenant's chunks and postings in one read transaction, so statistics and postings agree."""
+@dataclass(frozen=True, slots=True)
+class ChunkRows:
+    """A tenant's chunks in rowid order: rowids (ascending), chunk ids and document ids."""
+
+    rowids: npt.NDArray[np.int64]
+    chunk_ids: list[str]
+    doc_ids: list[str]
+
+
+def build_entry(
+    version: int,
+    params: BM25Params,
+    *,
+    n_chunks: int,
+    n_terms: int,
+    chunks: ChunkRows,
+    terms: Sequence[Hashable],
+    counts: npt.NDArray[np.int64],
+    rid: Ints,
+    tf: Ints,
+    tf_context: Ints,
+    dl: Ints,
+) -> KeywordEntry:
+    """A :class:`KeywordEntry` from postings grouped by term: ``counts[i]`` postings of ``terms[i]`` (ascending
+    ``rid`` within a term), then the next term's; BM25 statistics ``n_chunks``/``n_terms`` of the same snapshot.
+    The one place where both stores turn postings into weighted CSR arrays."""
+    rowids = chunks.rowids
+    doc_names = list(dict.fromkeys(chunks.doc_ids))
+    doc_index = {d: i for i, d in enumerate(doc_names)}
+    doc_of_row = np.fromiter((doc_index[d] for d in chunks.doc_ids), dtype=np.int32, count=len(chunks.doc_ids))
+    idf = np.array([bm25_idf(n_chunks, int(df)) for df in counts.tolist()], dtype=np.float64)
+    weights = _weights(np.repeat(idf, counts), tf, tf_context, dl, params, avgdl=n_terms / n_chunks)
+    rows = np.searchsorted(rowids, rid)
+    known = rows < len(rowids)
+    known[known] = rowids[rows[known]] == rid[known]
+    if not known.all():  # postings of a chunk row that is gone: the SQL path's join drops them too
+        starts = np.r_[0, np.cumsum(counts)[:-1]]
+        rows, weights, counts = rows[known], weights[known], np.add.reduceat(known.astype(np.int64), starts)
+    ends = np.cumsum(counts).tolist()
+    spans = {t: (end - int(c), end) for t, c, end in zip(terms, counts.tolist(), ends, strict=True) if c}
+    return KeywordEntry(
+        version=version,
+        params=params,
+        chunk_ids=chunks.chunk_ids,
+        doc_of_row=doc_of_row,
+        doc_ids=doc_names,
+        spans=spans,
+        rows=rows.astype(np.int32),
+        weights=weights,
+    )
+
+
+def sqlite_head(db: Any, tenant: str) -> TenantHead | None:
+    """The tenant's version and size in a SQLite index."""
+    row = db.execute("SELECT version, n_chunks FROM tenants WHERE tenant = ?", (tenant,)).fetchone()
+    return TenantHead(int(row[0]), int(row[1])) if row is not None else None
+
+
+def sqlite_passing_docs(db: Any, tenant: str, filters: Filters) -> set[str]:
+    """The tenant's documents in a SQLite index that pass ``filters``."""
+    where, params = filter_sql(filters)
+    return {r[0] for r in db.execute(f"SELECT d.doc_id FROM documents d WHERE d.tenant = ?{where}", (tenant, *params))}
+
+
+def load_sqlite(db: Any, tenant: str, table: str, params: BM25Params) -> KeywordEntry | None:
+    """Read the tenant's chunks and postings from a SQLite index in one read transaction, so statistics and postings
+    agree."""
     own = not db.in_transaction
     if own:
         db.execute("BEGIN")
@@ -170,41 +260,35 @@ def _load(db: Any, tenant: str, table: str, params: BM25Params) -> KeywordEntry 
     finally:
         if own:
             db.execute("COMMIT")
-    rowids = np.fromiter((r[0] for r in chunk_rows), dtype=np.int64, count=len(chunk_rows))
-    doc_ids = list(dict.fromkeys(r[2] for r in chunk_rows))
-    doc_index = {d: i for i, d in enumerate(doc_ids)}
-    doc_of_row = np.fromiter((doc_index[r[2]] for r in chunk_rows), dtype=np.int32, count=len(chunk_rows))
+    chunks = ChunkRows(
+        rowids=np.fromiter((r[0] for r in chunk_rows), dtype=np.int64, count=len(chunk_rows)),
+        chunk_ids=[r[1] for r in chunk_rows],
+        doc_ids=[r[2] for r in chunk_rows],
+    )
     counts = np.fromiter((r[1] for r in term_rows), dtype=np.int64, count=len(term_rows))
     rid, tf, tf_context, dl = (
         np.fromstring(",".join([r[i] for r in term_rows]), dtype=np.int64, sep=",") for i in range(2, 6)
     )
-    idf = np.array([bm25_idf(n_chunks, int(df)) for df in counts.tolist()], dtype=np.float64)
-    weights = _weights(np.repeat(idf, counts), tf, tf_context, dl, params, avgdl=n_terms / n_chunks)
-    rows = np.searchsorted(rowids, rid)
-    known = rows < len(rowids)
-    known[known] = rowids[rows[known]] == rid[known]
-    if not known.all():  # postings of a chunk row that is gone: the SQL path's join drops them too
-        starts = np.r_[0, np.cumsum(counts)[:-1]]
-        rows, weights, counts = rows[known], weights[known], np.add.reduceat(known.astype(np.int64), starts)
-    ends = np.cumsum(counts).tolist()
-    spans = {r[0]: (end - int(c), end) for r, c, end in zip(term_rows, counts.tolist(), ends, strict=True) if c}
-    return KeywordEntry(
-        version=version,
-        params=params,
-        chunk_ids=[r[1] for r in chunk_rows],
-        doc_of_row=doc_of_row,
-        doc_ids=doc_ids,
-        spans=spans,
-        rows=rows.astype(np.int32),
-        weights=weights,
+    return build_entry(
+        version,
+        params,
+        n_chunks=n_chunks,
+        n_terms=n_terms,
+        chunks=chunks,
+        terms=[r[0] for r in term_rows],
+        counts=counts,
+        rid=rid,
+        tf=tf,
+        tf_context=tf_context,
+        dl=dl,
     )
 
 
 def _weights(
     idf: npt.NDArray[np.float64],
-    tf_raw: npt.NDArray[np.int64],
-    tf_context: npt.NDArray[np.int64],
-    dl: npt.NDArray[np.int64],
+    tf_raw: Ints,
+    tf_context: Ints,
+    dl: Ints,
     params: BM25Params,
     *,
     avgdl: float,

@@ -1,18 +1,20 @@
 """The PostgreSQL store: the `Store` Protocol over psycopg 3 with a connection pool and pgvector.
 
 Layout (:mod:`ragwright.store.postgres_schema`): ``documents``, ``chunks`` (with an ``embedding vector(dim)`` column),
-``postings`` and ``tenants``, every one carrying the tenant and every query restricted by it. BM25 is computed in SQL
-from the tenant's own postings and totals with the same formula, analyzer and weights as the SQLite store (ADR 0001,
-ADR 0006); dense search is exact cosine (``ORDER BY embedding <=> q``) for a small tenant and goes through the
-tenant's own HNSW index from ``[postgres] hnsw_min_chunks`` on (:mod:`ragwright.store.postgres_vectors`), with the
-filters in the same ``WHERE``. A document and all its rows are replaced in one transaction.
+``postings`` and ``tenants``, every one carrying the tenant and every query restricted by it. BM25 uses the tenant's
+own postings and totals with the same formula, analyzer and weights as the SQLite store (ADR 0001, ADR 0006), scored
+from the postings held in this process and checked against the tenant's version on every query, or in SQL
+(:mod:`ragwright.store.postgres_keywords`, ADR 0012). Dense search is exact cosine (``ORDER BY embedding <=> q``) for
+a small tenant and goes through the tenant's own HNSW index from ``[postgres] hnsw_min_chunks`` on
+(:mod:`ragwright.store.postgres_vectors`), with the filters in the same ``WHERE``. A document and all its rows are
+replaced in one transaction.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -28,8 +30,11 @@ from ragwright.documents.model import Chunk, Document, Original, source_map_from
 from ragwright.errors import DiskFull, StoreError
 from ragwright.retrieval.analysis import query_terms
 from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoredOriginal, StoreStats
+from ragwright.store.keyword_cache import BM25Params
+from ragwright.store.postgres_bulk import Batch, copy_documents
+from ragwright.store.postgres_keywords import PostgresKeywords, document_frequencies
 from ragwright.store.postgres_schema import PG_INDEX, migrate_postgres
-from ragwright.store.postgres_sql import DOCUMENT_COLUMNS, bm25_query, document_info, document_rows
+from ragwright.store.postgres_sql import DOCUMENT_COLUMNS, document_info, document_rows
 from ragwright.store.postgres_vectors import DenseSearch
 from ragwright.store.postgres_write import delete_document, insert_document, lock_tenant
 from ragwright.store.sql import CHUNK_SELECT, bm25_idf, check_tenant, check_upsert, stored_chunk
@@ -83,6 +88,8 @@ class PostgresStore:
         self.settings = settings or PostgresSettings()
         self.dense = DenseSearch(self.settings)
         """Exact or HNSW dense search per tenant (:mod:`ragwright.store.postgres_vectors`)."""
+        self.keywords = PostgresKeywords(self.settings.keyword_cache_max)
+        """BM25 from per-tenant postings held in memory, or SQL (:mod:`ragwright.store.postgres_keywords`)."""
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
         self.context_weight = context_weight
@@ -145,6 +152,39 @@ class PostgresStore:
             insert_document(conn, tenant, doc, chunks, vectors)
         self.build_vector_index(tenant, when_due=True)
 
+    def bulk_load(
+        self,
+        tenant: str,
+        documents: Iterable[tuple[Document, Sequence[Chunk], npt.NDArray[np.float32]]],
+        *,
+        batch_documents: int = 500,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> int:
+        """Write *new* documents by binary COPY, ``batch_documents`` per transaction, then build the tenant's HNSW
+        index if it is due (:mod:`ragwright.store.postgres_bulk`); return the number of chunks written.
+        ``on_batch`` is called with the running total after each batch (progress)."""
+        written = 0
+        batch: list[tuple[Document, Sequence[Chunk], npt.NDArray[np.float32]]] = []
+        for item in documents:
+            check_upsert(tenant, item[0].doc_id, len(item[1]), item[2], self.embedding_dim)
+            batch.append(item)
+            if len(batch) >= batch_documents:
+                written += self._copy_batch(tenant, batch)
+                batch = []
+                if on_batch is not None:
+                    on_batch(written)
+        if batch:
+            written += self._copy_batch(tenant, batch)
+            if on_batch is not None:
+                on_batch(written)
+        self.build_vector_index(tenant, when_due=True)
+        return written
+
+    def _copy_batch(self, tenant: str, batch: Batch) -> int:
+        with self._transaction() as conn:
+            lock_tenant(conn, tenant)
+            return copy_documents(conn, tenant, batch)
+
     @_pg_errors
     def build_vector_index(self, tenant: str, *, when_due: bool = False) -> bool:
         """Build the tenant's HNSW index now (``when_due``: only once it holds ``hnsw_min_chunks`` chunks); return
@@ -165,30 +205,19 @@ class PostgresStore:
 
     @_pg_errors
     def keyword_search(self, tenant: str, query: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
-        """BM25 over the tenant's own statistics: Lucene's non-negative IDF, ``k1``/``b`` from the constructor."""
+        """BM25 over the tenant's own statistics: Lucene's non-negative IDF, ``k1``/``b`` from the constructor.
+
+        Scored from the tenant's postings held in this process (loaded on first use, used while the tenant's version
+        in the database is the one loaded), or in SQL while the tenant is larger than ``[postgres]
+        keyword_cache_max`` or changed and has not yet earned a reload (:mod:`ragwright.store.postgres_keywords`);
+        both paths give the same scores and order."""
         check_tenant(tenant)
         terms = query_terms(query)
         if not terms or k <= 0:
             return []
+        params = BM25Params(self.bm25_k1, self.bm25_b, self.context_weight)
         with self._pool.connection() as conn:
-            totals = conn.execute("SELECT n_chunks, n_terms FROM tenants WHERE tenant = %s", (tenant,)).fetchone()
-            if totals is None or totals[0] <= 0:
-                return []
-            n_chunks, n_terms = int(totals[0]), int(totals[1])
-            df = self._document_frequencies(conn, tenant, terms)
-            present = [t for t in terms if df.get(t)]
-            if not present:
-                return []
-            sql, params = bm25_query(
-                k1=self.bm25_k1,
-                b=self.bm25_b,
-                avgdl=n_terms / n_chunks,
-                context_weight=self.context_weight,
-                filters=filters,
-            )
-            idfs = [bm25_idf(n_chunks, df[t]) for t in present]
-            rows = conn.execute(sql, (present, idfs, tenant, *params, k)).fetchall()
-        return [ScoredChunk(cid, float(score)) for cid, score in rows]
+            return self.keywords.search(conn, tenant, terms, k, filters, params)
 
     @_pg_errors
     def vector_search(
@@ -317,22 +346,13 @@ class PostgresStore:
             row = conn.execute("SELECT n_chunks FROM tenants WHERE tenant = %s", (tenant,)).fetchone()
             if row is None or row[0] <= 0:
                 return {}
-            df = self._document_frequencies(conn, tenant, list(terms))
+            df = document_frequencies(conn, tenant, list(terms))
         return {t: bm25_idf(int(row[0]), df.get(t, 0)) for t in terms}
 
     def close(self) -> None:
         self._pool.close()
 
     # -- helpers -------------------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _document_frequencies(conn: Any, tenant: str, terms: Sequence[str]) -> dict[str, int]:
-        """How many of the tenant's chunks hold each term (a range scan of the postings key per term)."""
-        rows = conn.execute(
-            "SELECT term, COUNT(*) FROM postings WHERE tenant = %s AND term = ANY(%s::text[]) GROUP BY term",
-            (tenant, list(dict.fromkeys(terms))),
-        )
-        return {t: int(n) for t, n in rows}
 
     def _meta(self, key: str) -> str | None:
         """A meta value; the embedding binding never changes once written, so a found value is kept in memory."""

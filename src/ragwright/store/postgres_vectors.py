@@ -116,8 +116,11 @@ class DenseSearch:
         build lock."""
         s = self.settings
         name = sql.Identifier(index_name(tenant))
-        key = f"ragwright.hnsw.{tenant}"
-        if not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,)).fetchone()[0]:
+        # Advisory locks are per database: the key names the schema too, so the same tenant name in two schemas
+        # (two stores in one database) does not make one build give up for the other's.
+        key = conn.execute("SELECT hashtext('ragwright.hnsw.' || current_schema() || '.' || %s)", (tenant,))
+        key = key.fetchone()[0]
+        if not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
             return False
         try:
             if self.has_index(conn, tenant):
@@ -139,4 +142,4 @@ class DenseSearch:
             conn.execute("ANALYZE chunks")
             return self.has_index(conn, tenant)
         finally:
-            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))

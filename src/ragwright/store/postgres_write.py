@@ -7,6 +7,7 @@ tenant's ``n_chunks``/``n_terms`` totals (the BM25 statistics) move with them in
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -20,26 +21,75 @@ from ragwright.answering.injection import flag
 from ragwright.documents.model import Chunk, Document, source_map_json, spans_json
 from ragwright.retrieval.analysis import analyze
 
+DOCUMENT_WRITE_COLUMNS = "tenant, doc_id, source, file_type, title, content_hash, tags, metadata, n_chunks, ingested_at"
+CHUNK_WRITE_COLUMNS = (
+    "tenant, doc_id, chunk_id, ordinal, text, context, char_start, char_end, heading_path, page, n_tokens, n_terms,"
+    " text_hash, injection, source_spans, embedding"
+)
+
+
+@functools.lru_cache(maxsize=16_384)
+def analysed(context: str, text: str) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
+    """A chunk's context terms, all its terms (context first) and its injection flag; identical chunks (a document
+    ingested again, replicated text) are analysed once."""
+    context_terms = analyze(context)
+    kind = flag(text)
+    return tuple(context_terms), tuple(context_terms + analyze(text)), kind.value if kind is not None else None
+
+
+def document_values(tenant: str, doc: Document, n_chunks: int) -> tuple[Any, ...]:
+    """A ``documents`` row in :data:`DOCUMENT_WRITE_COLUMNS` order."""
+    return (
+        tenant,
+        doc.doc_id,
+        doc.source,
+        doc.file_type,
+        doc.title,
+        doc.content_hash,
+        list(doc.tags),
+        Jsonb(doc.metadata),
+        n_chunks,
+        time.time(),
+    )
+
+
+def chunk_values(tenant: str, doc_id: str, chunk: Chunk, vector: Any) -> tuple[Any, ...]:
+    """A ``chunks`` row in :data:`CHUNK_WRITE_COLUMNS` order."""
+    _, terms, injection = analysed(chunk.context, chunk.text)
+    return (
+        tenant,
+        doc_id,
+        chunk.id,
+        chunk.ordinal,
+        chunk.text,
+        chunk.context,
+        chunk.char_start,
+        chunk.char_end,
+        list(chunk.heading_path),
+        chunk.page,
+        chunk.n_tokens,
+        len(terms),
+        chunk.text_hash,
+        injection,
+        spans_json(chunk.source_spans),
+        np.asarray(vector, dtype=np.float32),
+    )
+
+
+def posting_values(tenant: str, rid: int, chunk: Chunk) -> list[tuple[str, str, int, int, int, int]]:
+    """The chunk's ``postings`` rows: ``(tenant, term, chunk, tf, tf_context, dl)``."""
+    context_terms, terms, _ = analysed(chunk.context, chunk.text)
+    in_context = Counter(context_terms)
+    return [(tenant, term, rid, tf, in_context.get(term, 0), len(terms)) for term, tf in Counter(terms).items()]
+
 
 def insert_document(
     conn: Any, tenant: str, doc: Document, chunks: Sequence[Chunk], vectors: npt.NDArray[np.float32]
 ) -> None:
     """Insert ``doc`` with its chunks, vectors and postings; the caller deleted any old rows."""
     conn.execute(
-        "INSERT INTO documents (tenant, doc_id, source, file_type, title, content_hash, tags, metadata, n_chunks,"
-        " ingested_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            tenant,
-            doc.doc_id,
-            doc.source,
-            doc.file_type,
-            doc.title,
-            doc.content_hash,
-            list(doc.tags),
-            Jsonb(doc.metadata),
-            len(chunks),
-            time.time(),
-        ),
+        f"INSERT INTO documents ({DOCUMENT_WRITE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        document_values(tenant, doc, len(chunks)),
     )
     if doc.original is not None:
         conn.execute(
@@ -48,36 +98,10 @@ def insert_document(
         )
     if not chunks:
         return
-    rows: list[tuple[Any, ...]] = []
-    terms_of: list[tuple[list[str], list[str]]] = []
-    for chunk, vector in zip(chunks, vectors, strict=True):
-        context_terms = analyze(chunk.context)
-        terms = context_terms + analyze(chunk.text)
-        terms_of.append((context_terms, terms))
-        rows.append(
-            (
-                tenant,
-                doc.doc_id,
-                chunk.id,
-                chunk.ordinal,
-                chunk.text,
-                chunk.context,
-                chunk.char_start,
-                chunk.char_end,
-                list(chunk.heading_path),
-                chunk.page,
-                chunk.n_tokens,
-                len(terms),
-                chunk.text_hash,
-                kind.value if (kind := flag(chunk.text)) is not None else None,
-                spans_json(chunk.source_spans),
-                np.asarray(vector, dtype=np.float32),
-            )
-        )
+    rows = [chunk_values(tenant, doc.doc_id, chunk, vector) for chunk, vector in zip(chunks, vectors, strict=True)]
     with conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO chunks (tenant, doc_id, chunk_id, ordinal, text, context, char_start, char_end,"
-            " heading_path, page, n_tokens, n_terms, text_hash, injection, source_spans, embedding)"
+            f"INSERT INTO chunks ({CHUNK_WRITE_COLUMNS})"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             rows,
             returning=True,
@@ -87,18 +111,18 @@ def insert_document(
             ids.append(int(cur.fetchone()[0]))
             if not cur.nextset():
                 break
-        postings: list[tuple[Any, ...]] = []
-        for rid, (context_terms, terms) in zip(ids, terms_of, strict=True):
-            in_context = Counter(context_terms)
-            postings += [
-                (tenant, term, rid, tf, in_context.get(term, 0), len(terms)) for term, tf in Counter(terms).items()
-            ]
+        postings = [p for rid, chunk in zip(ids, chunks, strict=True) for p in posting_values(tenant, rid, chunk)]
         cur.executemany(
             "INSERT INTO postings (tenant, term, chunk, tf, tf_context, dl) VALUES (%s, %s, %s, %s, %s, %s)", postings
         )
+    add_to_totals(conn, tenant, len(chunks), sum(r[11] for r in rows))
+
+
+def add_to_totals(conn: Any, tenant: str, n_chunks: int, n_terms: int) -> None:
+    """Move the tenant's BM25 totals and bump its version (what searches in every process check)."""
     conn.execute(
         "UPDATE tenants SET n_chunks = n_chunks + %s, n_terms = n_terms + %s, version = version + 1 WHERE tenant = %s",
-        (len(chunks), sum(len(t) for _, t in terms_of), tenant),
+        (n_chunks, n_terms, tenant),
     )
 
 
@@ -120,10 +144,6 @@ def delete_document(conn: Any, tenant: str, doc_id: str) -> bool:
         "SELECT COUNT(*), COALESCE(SUM(n_terms), 0) FROM chunks WHERE tenant = %s AND doc_id = %s", (tenant, doc_id)
     ).fetchone()
     if n:
-        conn.execute(
-            "UPDATE tenants SET n_chunks = n_chunks - %s, n_terms = n_terms - %s, version = version + 1"
-            " WHERE tenant = %s",
-            (n, n_terms, tenant),
-        )
+        add_to_totals(conn, tenant, -int(n), -int(n_terms))
     cur = conn.execute("DELETE FROM documents WHERE tenant = %s AND doc_id = %s", (tenant, doc_id))
     return bool(cur.rowcount > 0)

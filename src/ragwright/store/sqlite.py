@@ -29,7 +29,7 @@ from ragwright.sqlite_migrations import migrate
 from ragwright.store import sql
 from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoredOriginal, StoreStats
 from ragwright.store.dense_cache import DenseCache
-from ragwright.store.keyword_cache import BM25Params, KeywordCache
+from ragwright.store.keyword_cache import BM25Params, KeywordCache, load_sqlite, sqlite_head, sqlite_passing_docs
 from ragwright.store.migrations import INDEX
 from ragwright.store.sql import (
     CHUNK_SELECT,
@@ -153,8 +153,9 @@ class SQLiteStore:
         if not terms or table is None or k <= 0:
             return []
         with self._lock:
+            params = BM25Params(self.bm25_k1, self.bm25_b, self.context_weight)
             entry = self._keywords.get(
-                self._db, tenant, table, BM25Params(self.bm25_k1, self.bm25_b, self.context_weight)
+                tenant, params, sqlite_head(self._db, tenant), lambda: load_sqlite(self._db, tenant, table, params)
             )
             if entry is None:
                 started = time.thread_time()
@@ -171,7 +172,11 @@ class SQLiteStore:
                 )
                 self._keywords.charge(tenant, time.thread_time() - started)
                 return [ScoredChunk(cid, sc) for cid, sc in rows]
-            allowed = self._keywords.mask(self._db, tenant, entry, filters) if filters else None
+            allowed = (
+                self._keywords.mask(entry, filters, lambda: sqlite_passing_docs(self._db, tenant, filters))
+                if filters
+                else None
+            )
         return entry.search(terms, k, allowed)
 
     def vector_search(
