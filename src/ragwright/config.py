@@ -202,6 +202,11 @@ class AnswerSettings(BaseModel):
     abstain_below: float = Field(
         0.0, ge=0.0, le=1.0, description="Optional hard floor on the best evidence support (0 = off)."
     )
+    alignment: bool | None = Field(
+        None,
+        description="Compute the late-interaction alignment features (the question's words against the best "
+        "passages' token vectors; needs the ONNX embedder). None: when the answerability model reads them.",
+    )
     max_tokens: int = Field(256, ge=16, le=4096)
     local_model: str = Field(
         "smollm2",

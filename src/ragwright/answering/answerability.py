@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ragwright.answering.features import FEATURE_NAMES, AnswerabilityFeatures
+from ragwright.answering.features import ALIGNMENT_NAMES, FEATURE_NAMES, AnswerabilityFeatures
 from ragwright.errors import UserError
 
 __all__ = ["AnswerabilityModel", "load_model", "operating_point", "shipped_model"]
@@ -51,8 +51,14 @@ class AnswerabilityModel:
     has no generator output (see the JSON's provenance)."""
     provenance: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def reads_alignment(self) -> bool:
+        """Whether a nonzero coefficient reads a late-interaction alignment feature (then the asker computes them)."""
+        return any(n in ALIGNMENT_NAMES and c != 0 for n, c in zip(self.features, self.coef, strict=True))
+
     def log_odds(self, features: AnswerabilityFeatures) -> float:
         x = features.vector() if self.features == FEATURE_NAMES else _select(features, self.features)
+        x = np.where(np.isnan(x), self.mean, x)  # a feature not computed (no token embedder) counts as average
         z = float(self.coef @ ((x - self.mean) / self.scale)) + self.intercept
         if features.generator_declined:
             z += self.declined_log_odds
@@ -108,7 +114,9 @@ def operating_point(answerable_probs: Sequence[float], max_false_abstention: flo
 
 
 def _select(features: AnswerabilityFeatures, names: tuple[str, ...]) -> np.ndarray:
-    return np.array([float(getattr(features, n)) for n in names], dtype=np.float64)
+    return np.array(
+        [float("nan") if (v := getattr(features, n)) is None else float(v) for n in names], dtype=np.float64
+    )
 
 
 def load_model(path: Path) -> AnswerabilityModel:

@@ -244,6 +244,8 @@ def run_abstention_bench(
     on_query: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     docs, questions = load_abstention_set(dataset, data, corpus_limit)
+    # the records always hold the alignment features, so a model that reads them can be fitted from any run
+    settings = settings.model_copy(update={"answer": settings.answer.model_copy(update={"alignment": True})})
     if dataset == "solana" and part != "test":
         raise UserError("the Solana set is never used for fitting: it has only a test part")
     questions = [q for q in questions if q.part == part][:limit] if limit else [q for q in questions if q.part == part]
