@@ -30,9 +30,11 @@ import numpy as np
 from ragwright.answering.features import ALIGNMENT_NAMES, FEATURE_NAMES, AnswerabilityFeatures
 from ragwright.errors import UserError
 
-__all__ = ["AnswerabilityModel", "load_model", "operating_point", "shipped_model"]
+__all__ = ["SHIPPED_VERSIONS", "AnswerabilityModel", "load_model", "operating_point", "resolve_model", "shipped_model"]
 
 MODEL_FILE = "answerability.json"
+SHIPPED_VERSIONS = ("v2", "v3")
+"""Earlier or alternative models that ship beside the default, as ``data/answerability-<version>.json``."""
 
 
 @dataclass(frozen=True)
@@ -126,8 +128,19 @@ def load_model(path: Path) -> AnswerabilityModel:
         raise UserError(f"cannot read answerability model {path}: {exc}") from None
 
 
-@lru_cache(maxsize=1)
-def shipped_model() -> AnswerabilityModel:
-    """The model that ships in the package (read once per process)."""
-    text = resources.files("ragwright").joinpath(f"data/{MODEL_FILE}").read_text(encoding="utf-8")
+@lru_cache(maxsize=4)
+def shipped_model(version: str | None = None) -> AnswerabilityModel:
+    """The default model that ships in the package, or the shipped one of ``version`` (read once per process)."""
+    if version is not None and version not in SHIPPED_VERSIONS:
+        raise UserError(f"no shipped answerability model {version!r}: one of {', '.join(SHIPPED_VERSIONS)}")
+    name = MODEL_FILE if version is None else f"answerability-{version}.json"
+    text = resources.files("ragwright").joinpath(f"data/{name}").read_text(encoding="utf-8")
     return AnswerabilityModel.from_dict(json.loads(text))
+
+
+def resolve_model(choice: str | None) -> AnswerabilityModel:
+    """``answer.answerability_model``: None for the default, a shipped version ("v2", "v3") or a model file's path
+    (written by ``bench/fit_answerability.py --write``)."""
+    if choice is None or choice in SHIPPED_VERSIONS:
+        return shipped_model(choice)
+    return load_model(Path(choice))

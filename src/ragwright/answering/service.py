@@ -10,7 +10,7 @@ from typing import Literal
 
 from ragwright.answering import conversation, extractive, generative, injection_guard
 from ragwright.answering.alignment import Aligner
-from ragwright.answering.answerability import AnswerabilityModel, shipped_model
+from ragwright.answering.answerability import AnswerabilityModel, resolve_model
 from ragwright.answering.conversation import Rewrite, RewriteMethod, Turn
 from ragwright.answering.evidence import EvidenceSentence, score_sentences
 from ragwright.answering.features import AnswerabilityFeatures, extract_features
@@ -66,7 +66,7 @@ class Asker:
         self.embedder = embedder
         self.settings = settings
         self.chat = chat
-        self.model = model or shipped_model()
+        self.model = model or resolve_model(settings.answerability_model)
         wanted = settings.alignment if settings.alignment is not None else self.model.reads_alignment
         if aligner is None and isinstance(embedder, TokenEmbedder):
             aligner = Aligner(embedder)

@@ -265,9 +265,9 @@ def run_abstention_bench(
     if records is not None:
         records.parent.mkdir(parents=True, exist_ok=True)
         records.write_text("".join(json.dumps(asdict(r)) + "\n" for r in results), encoding="utf-8")
-    from ragwright.answering.answerability import shipped_model
+    from ragwright.answering.answerability import resolve_model
 
-    model = shipped_model()
+    model = resolve_model(settings.answer.answerability_model)
     data_out: dict[str, Any] = {
         "dataset": dataset,
         "part": part,
