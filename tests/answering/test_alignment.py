@@ -144,3 +144,20 @@ def test_the_asker_aligns_when_asked_or_when_the_model_reads_it(settings: Settin
         assert (feats.align_mean is None) == (not shipped_model().reads_alignment)
     finally:
         default.close()
+
+
+def test_the_opt_in_model_reads_alignment_end_to_end(settings: Settings, tmp_path: Path) -> None:
+    for name, text in DOCS.items():
+        write(tmp_path / "docs" / name, text)
+    v3 = settings.answer.model_copy(update={"answerability_model": "v3"})
+    app = Ragwright(settings.model_copy(update={"answer": v3}))
+    app.ingest([tmp_path / "docs"])
+    try:
+        there = app.ask("How many years is the Aurora compressor covered?")
+        absent = app.ask("How many years is the Zephyr compressor warranty valid in Peru?")
+    finally:
+        app.close()
+    assert there.features is not None and there.features.align_low_share == 0.0
+    assert absent.features is not None and absent.features.align_low_share > 0.3
+    assert (there.answerability or 0.0) > (absent.answerability or 0.0)
+    assert not there.abstained and absent.abstained
