@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ragwright.answering.answerability import AnswerabilityModel, operating_point
-from ragwright.answering.features import FEATURE_NAMES, AnswerabilityFeatures
+from ragwright.answering.answerability import AnswerabilityModel, load_model, operating_point
+from ragwright.answering.features import ALIGNMENT_NAMES, FEATURE_NAMES, AnswerabilityFeatures
 from ragwright.bench.abstention import QuestionResult, summarise
 
 MAX_FALSE_ABSTENTION = 0.05
@@ -61,15 +61,25 @@ EXPECTED_SIGN = {
     "sentence_entities_missing": -1,
     "dense_standout": 1,
     "bm25_standout": 1,
+    "align_mean": 1,
+    "align_gap": 1,
+    "align_rare_min": 1,
+    "align_low_share": -1,
+    "align_sentence": 1,
+    "align_sentence_rare_min": 1,
+    "aligned_type_missing": -1,
 }
+CORE_NAMES = tuple(n for n in FEATURE_NAMES if n not in ALIGNMENT_NAMES)
+"""answerability-v2's features: everything but the late-interaction alignment."""
+FEATURE_SETS = {"core": CORE_NAMES, "aligned": FEATURE_NAMES}
 
 
 def load_records(path: Path) -> list[QuestionResult]:
     return [QuestionResult(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def matrix(records: list[QuestionResult]) -> np.ndarray:
-    return np.array([[float(r.features[n]) for n in FEATURE_NAMES] for r in records], dtype=np.float64)
+def matrix(records: list[QuestionResult], names: tuple[str, ...]) -> np.ndarray:
+    return np.array([[float(r.features[n]) for n in names] for r in records], dtype=np.float64)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = L2) -> tuple[np.ndarray, float]:
@@ -100,9 +110,11 @@ def joint_operating_point(model: AnswerabilityModel, by_dataset: dict[str, list[
     return operating_point(list(probabilities(model, pooled)), MAX_FALSE_ABSTENTION)
 
 
-def fit(by_dataset: dict[str, list[QuestionResult]], provenance: dict[str, Any]) -> AnswerabilityModel:
+def fit(
+    by_dataset: dict[str, list[QuestionResult]], provenance: dict[str, Any], names: tuple[str, ...] = CORE_NAMES
+) -> AnswerabilityModel:
     rows = {k: [r for r in v if not (r.answerable and not r.gold_top5)] for k, v in by_dataset.items()}
-    x = np.vstack([matrix(v) for v in rows.values()])
+    x = np.vstack([matrix(v, names) for v in rows.values()])
     y = np.concatenate([[1.0 if r.answerable else 0.0 for r in v] for v in rows.values()])
     total = sum(len(v) for v in rows.values())
     w = np.concatenate([np.full(len(v), total / (len(rows) * len(v))) for v in rows.values()])
@@ -110,17 +122,17 @@ def fit(by_dataset: dict[str, list[QuestionResult]], provenance: dict[str, Any])
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     z = (x - mean) / scale
-    active = list(range(len(FEATURE_NAMES)))
+    active = list(range(len(names)))
     while True:
         sub, intercept = fit_logistic(z[:, active], y, w)
-        wrong = [a for a, c in zip(active, sub, strict=True) if c * EXPECTED_SIGN[FEATURE_NAMES[a]] < 0]
+        wrong = [a for a, c in zip(active, sub, strict=True) if c * EXPECTED_SIGN[names[a]] < 0]
         if not wrong:
             break
-        worst = min(wrong, key=lambda a: sub[active.index(a)] * EXPECTED_SIGN[FEATURE_NAMES[a]])
+        worst = min(wrong, key=lambda a: sub[active.index(a)] * EXPECTED_SIGN[names[a]])
         active.remove(worst)
-    coef = np.zeros(len(FEATURE_NAMES))
+    coef = np.zeros(len(names))
     coef[active] = sub
-    model = AnswerabilityModel(tuple(FEATURE_NAMES), mean, scale, coef, intercept, 0.5, provenance=provenance)
+    model = AnswerabilityModel(names, mean, scale, coef, intercept, 0.5, provenance=provenance)
     threshold = joint_operating_point(model, by_dataset)
     return AnswerabilityModel(
         model.features, mean, scale, coef, intercept, threshold, model.declined_log_odds, provenance
@@ -145,6 +157,18 @@ def evaluate(model: AnswerabilityModel, records: list[QuestionResult]) -> dict[s
         for r, pi in zip(records, p, strict=True)
     ]
     return summarise(redone)
+
+
+def auc(model: AnswerabilityModel, records: list[QuestionResult]) -> float | None:
+    """Area under the ROC curve of the model's probability: answerable (gold retrieved in the top 5) against gold
+    removed (ties count half)."""
+    p = probabilities(model, records)
+    pos = np.array([pi for r, pi in zip(records, p, strict=True) if r.answerable and r.gold_top5])
+    neg = np.array([pi for r, pi in zip(records, p, strict=True) if not r.answerable])
+    if not len(pos) or not len(neg):
+        return None
+    wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return round(float(wins) / (len(pos) * len(neg)), 4)
 
 
 def evaluate_hand_set_rule(records: list[QuestionResult], below: float = HAND_SET_SUPPORT) -> dict[str, Any]:
@@ -176,6 +200,9 @@ def main() -> None:
     ap.add_argument("--train", action="append", default=[], help="name=records.jsonl of a fitting part")
     ap.add_argument("--evaluate", action="append", default=[], help="name=records.jsonl to report on")
     ap.add_argument("--lodo", action="store_true", help="also fit on each fitting dataset alone (leave one out)")
+    ap.add_argument("--features", choices=sorted(FEATURE_SETS), default="core", help="core: v2's; aligned: + alignment")
+    ap.add_argument("--version", default="answerability-v2", help="the fitted model's version name")
+    ap.add_argument("--baseline", type=Path, help="also evaluate this model file (as it is) on the same records")
     ap.add_argument("--write", type=Path, help="write the fitted model here")
     ap.add_argument("--out", type=Path, help="write the report JSON here")
     args = ap.parse_args()
@@ -183,7 +210,8 @@ def main() -> None:
     assert all(r.part == "train" for recs in train.values() for r in recs), "fitting data must be train parts"
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     provenance = {
-        "version": "answerability-v2",
+        "version": args.version,
+        "features": args.features,
         "fitted": datetime.now(UTC).strftime("%Y-%m-%d"),
         "fitted_on": {k: len(v) for k, v in train.items()},
         "method": "L2 logistic regression (IRLS, lambda=1) on standardised features, coefficients sign-constrained "
@@ -195,12 +223,29 @@ def main() -> None:
         "code_commit": commit,
         "generator_declined": "declined_log_odds is set by hand (-4), not fitted: no generator ran on the fitting data",
     }
-    model = fit(train, provenance)
+    names = FEATURE_SETS[args.features]
+    model = fit(train, provenance, names)
     report: dict[str, Any] = {"model": model.to_dict(), "fit": {k: evaluate(model, v) for k, v in train.items()}}
     if args.write:
         args.write.write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")
     tests = {k: load_records(p) for k, p in _pairs(args.evaluate).items()}
     report["test"] = {k: evaluate(model, v) for k, v in tests.items()}
+    report["auc"] = {
+        f"{k} {part}": auc(model, v) for part, recs in (("train", train), ("test", tests)) for k, v in recs.items()
+    }
+    if args.baseline:
+        base = load_model(args.baseline)
+        report["baseline"] = {
+            "model": base.provenance.get("version", str(args.baseline)),
+            "threshold": base.threshold,
+            "fit": {k: evaluate(base, v) for k, v in train.items()},
+            "test": {k: evaluate(base, v) for k, v in tests.items()},
+            "auc": {
+                f"{k} {part}": auc(base, v)
+                for part, recs in (("train", train), ("test", tests))
+                for k, v in recs.items()
+            },
+        }
     report["hand_set_rule_support_below_0.35"] = {
         f"{k} {part}": evaluate_hand_set_rule(v)
         for part, recs in (("train", train), ("test", tests))
@@ -209,7 +254,7 @@ def main() -> None:
     if args.lodo:
         report["leave_one_dataset_out"] = {}
         for name in train:
-            alone = fit({name: train[name]}, {"version": f"lodo-{name}-only"})
+            alone = fit({name: train[name]}, {"version": f"lodo-{name}-only"}, names)
             report["leave_one_dataset_out"][f"fit on {name} only"] = {
                 "threshold": round(alone.threshold, 4),
                 **{k: evaluate(alone, v) for k, v in tests.items()},

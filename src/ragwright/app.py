@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 
+from ragwright.answering.alignment import Aligner
 from ragwright.answering.conversation import Turn
 from ragwright.answering.service import Asker, GeneratorName
 from ragwright.answering.types import Answer
@@ -25,7 +26,7 @@ from ragwright.gateway.build import Gateway, SyncGateway
 from ragwright.gateway.pricing import PriceTable
 from ragwright.gateway.types import RequestContext
 from ragwright.ingest.pipeline import Ingestor, IngestReport, ProgressCallback
-from ragwright.models.base import Embedder, Reranker, TextGenerator
+from ragwright.models.base import Embedder, Reranker, TextGenerator, TokenEmbedder
 from ragwright.models.registry import embedder_from_settings, make_generator, reranker_from_settings
 from ragwright.observability.tracing import configure as configure_tracing
 from ragwright.prompts.registry import PromptRegistry, PromptSource
@@ -60,6 +61,7 @@ class Ragwright:
         self._gateway = gateway
         self._owns_gateway = gateway is None
         self._prompts: PromptRegistry | None = None
+        self._aligner: Aligner | None = None
         self.prompt_pins: dict[str, int | str] = {}
         """Prompt versions (or labels) to serve instead of ``production``, by name: eval runs compare versions so."""
         configure_tracing(settings)  # process-wide, once per distinct [observability]; nothing when it is off
@@ -199,7 +201,17 @@ class Ragwright:
         """The answerer for ``generator`` (default: the configured one), on this app's retriever and gateway."""
         gen_name = generator or self.settings.answer.generator
         chat = self.gateway.chat if gen_name != "extractive" else None
-        return Asker(self.retriever, self.embedder, self.settings.answer, chat, prompts=self.prompt_source)
+        return Asker(
+            self.retriever, self.embedder, self.settings.answer, chat, prompts=self.prompt_source, aligner=self.aligner
+        )
+
+    @property
+    def aligner(self) -> Aligner | None:
+        """The late-interaction aligner on this app's embedder (one per app, so its token cache is shared), or None
+        when the embedder has no token vectors."""
+        if self._aligner is None and isinstance(self.embedder, TokenEmbedder):
+            self._aligner = Aligner(self.embedder)
+        return self._aligner
 
     def ask(
         self,

@@ -214,6 +214,16 @@ class AnswerSettings(BaseModel):
     abstain_below: float = Field(
         0.0, ge=0.0, le=1.0, description="Optional hard floor on the best evidence support (0 = off)."
     )
+    answerability_model: str | None = Field(
+        None,
+        description="The answerability model: None = the shipped default; a shipped version (v2: no alignment "
+        "features, v3: with them) or the path of a model JSON written by bench/fit_answerability.py.",
+    )
+    alignment: bool | None = Field(
+        None,
+        description="Compute the late-interaction alignment features (the question's words against the best "
+        "passages' token vectors; needs the ONNX embedder). None: when the answerability model reads them.",
+    )
     max_tokens: int = Field(256, ge=16, le=4096)
     local_model: str = Field(
         "smollm2",

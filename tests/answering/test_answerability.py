@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ragwright.answering.answerability import AnswerabilityModel, load_model, operating_point, shipped_model
+from ragwright.answering.answerability import (
+    SHIPPED_VERSIONS,
+    AnswerabilityModel,
+    load_model,
+    operating_point,
+    resolve_model,
+    shipped_model,
+)
 from ragwright.answering.features import FEATURE_NAMES, AnswerabilityFeatures, AnswerType, answer_type, name_phrases
 from ragwright.app import Ragwright
 from ragwright.config import Settings
@@ -101,9 +108,10 @@ def test_features_of_an_answerable_and_an_unanswerable_question(settings: Settin
     assert len(yes.vector()) == len(FEATURE_NAMES)
 
 
-def test_shipped_model_loads_gives_probabilities_and_is_monotone_in_the_obvious_features() -> None:
-    model = shipped_model()
-    assert model.features == FEATURE_NAMES and 0 < model.threshold < 1
+@pytest.mark.parametrize("version", [None, *SHIPPED_VERSIONS])
+def test_shipped_model_loads_gives_probabilities_and_is_monotone_in_the_obvious_features(version: str | None) -> None:
+    model = shipped_model(version)
+    assert set(model.features) <= set(FEATURE_NAMES) and 0 < model.threshold < 1
     assert model.provenance.get("version") and model.provenance.get("fitted_on")
     rng = np.random.default_rng(0)
     for _ in range(200):
@@ -122,13 +130,30 @@ def test_shipped_model_loads_gives_probabilities_and_is_monotone_in_the_obvious_
         ("phrase_coverage", 1),
         ("names_missing", -1),
         ("bm25_standout", 1),
+        ("align_mean", 1),
+        ("align_sentence", 1),
+        ("align_rare_min", 1),
+        ("align_low_share", -1),
     ]:
         lo, hi = (model.probability(replace(base, **{name: v})) for v in (0.0, 1.0))
         assert (hi - lo) * direction >= 0, name
     assert model.probability(base.with_generator(True)) < model.probability(base)
-    assert model.probability(_features(support_best=0.1, similarity_best=0.1, rare_coverage=0.1)) < model.probability(
-        _features(support_best=0.8, similarity_best=0.8, rare_coverage=1.0)
-    )
+    weak = {"support_best": 0.1, "support_margin": 0.0, "rare_coverage": 0.1, "align_sentence": 0.3, "align_gap": 0.0}
+    strong = {"support_best": 0.8, "support_margin": 0.5, "rare_coverage": 1.0, "align_sentence": 0.9, "align_gap": 0.4}
+    assert model.probability(_features(**weak)) < model.probability(_features(**strong))
+
+
+def test_the_configured_model_is_a_shipped_version_or_a_file(tmp_path: Path) -> None:
+    assert resolve_model(None).provenance == shipped_model().provenance
+    assert not resolve_model("v2").reads_alignment and resolve_model("v2").provenance["version"] == "answerability-v2"
+    assert resolve_model("v3").reads_alignment and resolve_model("v3").provenance["version"] == "answerability-v3"
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(shipped_model("v2").to_dict() | {"threshold": 0.5}))
+    assert resolve_model(str(path)).threshold == 0.5
+    with pytest.raises(UserError, match="cannot read"):
+        resolve_model(str(tmp_path / "missing.json"))
+    with pytest.raises(UserError, match="no shipped"):
+        shipped_model("v9")
 
 
 def test_a_malformed_model_file_is_a_user_error(tmp_path: Path) -> None:

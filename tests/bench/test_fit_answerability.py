@@ -37,13 +37,20 @@ def test_fit_is_sign_constrained_and_its_operating_point_keeps_false_abstention_
     train = {"a": _records("a", 150, 0), "b": _records("b", 90, 1)}
     model = fit_answerability.fit(train, {"version": "test"})
     coef = dict(zip(model.features, model.coef, strict=True))
-    assert all(coef[n] * sign >= 0 for n, sign in fit_answerability.EXPECTED_SIGN.items())
+    assert all(coef[n] * fit_answerability.EXPECTED_SIGN[n] >= 0 for n in coef)
     assert coef["support_best"] > 0 and coef["names_missing"] <= 0
     pooled = [r for recs in train.values() for r in recs if r.answerable]
     abstained = sum(p < model.threshold for p in fit_answerability.probabilities(model, pooled))
     assert abstained <= 0.05 * len(pooled)
     report = fit_answerability.evaluate(model, train["a"])
     assert report["unanswerable_abstained"] > 0.5 and report["answerable_false_abstention"] <= 0.1
+
+
+def test_the_aligned_feature_set_fits_the_alignment_features_too() -> None:
+    train = {"a": _records("a", 150, 0)}
+    model = fit_answerability.fit(train, {"version": "test"}, fit_answerability.FEATURE_SETS["aligned"])
+    assert model.features == FEATURE_NAMES and model.features != fit_answerability.CORE_NAMES
+    assert all(c * fit_answerability.EXPECTED_SIGN[n] >= 0 for n, c in zip(model.features, model.coef, strict=True))
 
 
 def test_every_feature_has_an_expected_sign() -> None:

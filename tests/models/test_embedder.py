@@ -105,3 +105,25 @@ def test_missing_model_package_gives_pip_command(monkeypatch: pytest.MonkeyPatch
 def test_rejects_a_bare_string(emb: OnnxEmbedder) -> None:
     with pytest.raises(TypeError):
         emb.embed("one string")  # type: ignore[arg-type]
+
+
+def test_embed_tokens_gives_unit_vectors_at_word_offsets(emb: OnnxEmbedder) -> None:
+    texts = ["The British Nationality Act came into force.", "Photosynthesis happens in chloroplasts."]
+    act, photo = emb.embed_tokens(texts)
+    assert [texts[0][a:b] for a, b in act.offsets] == [
+        "The",
+        "British",
+        "Nationality",
+        "Act",
+        "came",
+        "into",
+        "force",
+        ".",
+    ]
+    np.testing.assert_allclose(np.linalg.norm(act.vectors, axis=1), 1.0, atol=1e-5)
+    (alone,) = emb.embed_tokens(texts[:1])  # padding in a batch does not change a text's vectors
+    np.testing.assert_allclose(alone.vectors, act.vectors, atol=1e-4)
+    (question,) = emb.embed_tokens(["When did the Nationality Act come into force?"])
+    sim = question.vectors @ act.vectors.T
+    assert sim[3].max() > 0.8  # "Nationality" finds itself
+    assert float((question.vectors @ photo.vectors.T)[3].max()) < 0.6  # and nothing in the other text

@@ -27,12 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from ragwright.answering.features import FEATURE_NAMES, AnswerabilityFeatures
+from ragwright.answering.features import ALIGNMENT_NAMES, FEATURE_NAMES, AnswerabilityFeatures
 from ragwright.errors import UserError
 
-__all__ = ["AnswerabilityModel", "load_model", "operating_point", "shipped_model"]
+__all__ = ["SHIPPED_VERSIONS", "AnswerabilityModel", "load_model", "operating_point", "resolve_model", "shipped_model"]
 
 MODEL_FILE = "answerability.json"
+SHIPPED_VERSIONS = ("v2", "v3")
+"""Earlier or alternative models that ship beside the default, as ``data/answerability-<version>.json``."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,14 @@ class AnswerabilityModel:
     has no generator output (see the JSON's provenance)."""
     provenance: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def reads_alignment(self) -> bool:
+        """Whether a nonzero coefficient reads a late-interaction alignment feature (then the asker computes them)."""
+        return any(n in ALIGNMENT_NAMES and c != 0 for n, c in zip(self.features, self.coef, strict=True))
+
     def log_odds(self, features: AnswerabilityFeatures) -> float:
         x = features.vector() if self.features == FEATURE_NAMES else _select(features, self.features)
+        x = np.where(np.isnan(x), self.mean, x)  # a feature not computed (no token embedder) counts as average
         z = float(self.coef @ ((x - self.mean) / self.scale)) + self.intercept
         if features.generator_declined:
             z += self.declined_log_odds
@@ -108,7 +116,9 @@ def operating_point(answerable_probs: Sequence[float], max_false_abstention: flo
 
 
 def _select(features: AnswerabilityFeatures, names: tuple[str, ...]) -> np.ndarray:
-    return np.array([float(getattr(features, n)) for n in names], dtype=np.float64)
+    return np.array(
+        [float("nan") if (v := getattr(features, n)) is None else float(v) for n in names], dtype=np.float64
+    )
 
 
 def load_model(path: Path) -> AnswerabilityModel:
@@ -118,8 +128,19 @@ def load_model(path: Path) -> AnswerabilityModel:
         raise UserError(f"cannot read answerability model {path}: {exc}") from None
 
 
-@lru_cache(maxsize=1)
-def shipped_model() -> AnswerabilityModel:
-    """The model that ships in the package (read once per process)."""
-    text = resources.files("ragwright").joinpath(f"data/{MODEL_FILE}").read_text(encoding="utf-8")
+@lru_cache(maxsize=4)
+def shipped_model(version: str | None = None) -> AnswerabilityModel:
+    """The default model that ships in the package, or the shipped one of ``version`` (read once per process)."""
+    if version is not None and version not in SHIPPED_VERSIONS:
+        raise UserError(f"no shipped answerability model {version!r}: one of {', '.join(SHIPPED_VERSIONS)}")
+    name = MODEL_FILE if version is None else f"answerability-{version}.json"
+    text = resources.files("ragwright").joinpath(f"data/{name}").read_text(encoding="utf-8")
     return AnswerabilityModel.from_dict(json.loads(text))
+
+
+def resolve_model(choice: str | None) -> AnswerabilityModel:
+    """``answer.answerability_model``: None for the default, a shipped version ("v2", "v3") or a model file's path
+    (written by ``bench/fit_answerability.py --write``)."""
+    if choice is None or choice in SHIPPED_VERSIONS:
+        return shipped_model(choice)
+    return load_model(Path(choice))

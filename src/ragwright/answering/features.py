@@ -14,7 +14,8 @@ Example::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +24,20 @@ from ragwright.answering.evidence import EvidenceSentence
 from ragwright.retrieval.analysis import analyze, query_terms
 from ragwright.retrieval.retriever import Hit
 
-__all__ = ["FEATURE_NAMES", "AnswerabilityFeatures", "AnswerType", "answer_type", "extract_features", "name_phrases"]
+if TYPE_CHECKING:
+    from ragwright.answering.alignment import Alignment
+
+__all__ = [
+    "ALIGNMENT_NAMES",
+    "FEATURE_NAMES",
+    "FORM_WORDS",
+    "AnswerType",
+    "AnswerabilityFeatures",
+    "answer_type",
+    "extract_features",
+    "has_answer_type",
+    "name_phrases",
+]
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NUMBER_WORDS = (
@@ -38,7 +52,7 @@ _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*")
 _WORD = re.compile(r"[\w'’-]+")
 # Words of a question's form, not its content ("how *many*", "what *kind* of"): left out of the rarity features,
 # where a corpus that never says "many" would otherwise look like it lacks the question's rarest term.
-_FORM_WORDS = "many much long old far often kind type sort name call called mean means".split()
+FORM_WORDS = "many much long old far often kind type sort name call called mean means".split()
 _ARTICLES = {"the", "a", "an"}
 _PAIR_REACH = 3
 """Two question terms count as found together when a passage holds them at most this many analysed terms apart."""
@@ -73,7 +87,7 @@ def answer_type(question: str) -> str:
     return AnswerType.NONE
 
 
-def _has_type(kind: str, text: str, question_words: set[str]) -> bool:
+def has_answer_type(kind: str, text: str, question_words: set[str]) -> bool:
     """Whether ``text`` holds something of the asked-for kind that the question does not already say."""
     words = [w.lower() for w in _WORD.findall(text)]
     if kind == AnswerType.NUMBER:
@@ -165,25 +179,43 @@ class AnswerabilityFeatures:
     """Best dense score minus the mean of the other hits': one passage stands out rather than several alike."""
     bm25_standout: float
     """The same for BM25, normalised as ``bm25_top``."""
+    align_mean: float | None = None
+    """Late-interaction alignment (:mod:`ragwright.answering.alignment`; None when not computed): IDF-weighted mean
+    of the question words' best token cosine in the best passage."""
+    align_gap: float | None = None
+    align_rare_min: float | None = None
+    align_low_share: float | None = None
+    align_sentence: float | None = None
+    align_sentence_rare_min: float | None = None
+    aligned_type_missing: float | None = None
     generator_declined: bool | None = None
     """The generator replied NOT IN DOCUMENTS (None: no generator ran)."""
 
     def vector(self) -> npt.NDArray[np.float64]:
-        """The numeric features in :data:`FEATURE_NAMES` order."""
-        return np.array([float(getattr(self, n)) for n in FEATURE_NAMES], dtype=np.float64)
+        """The numeric features in :data:`FEATURE_NAMES` order (NaN for a feature not computed)."""
+        return np.array([_number(getattr(self, n)) for n in FEATURE_NAMES], dtype=np.float64)
 
     def with_generator(self, declined: bool) -> AnswerabilityFeatures:
         return replace(self, generator_declined=declined)
 
+    def with_alignment(self, alignment: Alignment) -> AnswerabilityFeatures:
+        return replace(self, **asdict(alignment))
+
+
+def _number(value: float | bool | None) -> float:
+    return float("nan") if value is None else float(value)
+
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(AnswerabilityFeatures) if f.name != "generator_declined")
+ALIGNMENT_NAMES: tuple[str, ...] = tuple(n for n in FEATURE_NAMES if n.startswith(("align_", "aligned_")))
+"""The features only an :class:`~ragwright.answering.alignment.Aligner` fills (a token embedder is needed)."""
 
 
 def extract_features(
     question: str, hits: list[Hit], scored: list[EvidenceSentence], idf: dict[str, float], *, k1: float
 ) -> AnswerabilityFeatures:
     """The features of one question's retrieval (``hits``), evidence (``scored``) and term rarity (``idf``)."""
-    form = set(query_terms(" ".join(_FORM_WORDS)))
+    form = set(query_terms(" ".join(FORM_WORDS)))
     terms = [t for t in query_terms(question) if t not in form]
     if not scored:
         none = 0.0
@@ -238,7 +270,7 @@ def extract_features(
     kind = answer_type(question)
     q_words = {w.lower() for w in _WORD.findall(question)}
     top_text = " ".join(s.text for s in ranked[:3])
-    mismatch = 0.0 if kind == AnswerType.NONE or _has_type(kind, top_text, q_words) else 1.0
+    mismatch = 0.0 if kind == AnswerType.NONE or has_answer_type(kind, top_text, q_words) else 1.0
     phrases = _phrase_features(question, terms, weights, best, scored, rare_coverage)
     return AnswerabilityFeatures(
         support_best=best.support,

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ragwright.answering import conversation, extractive, generative, injection_guard
-from ragwright.answering.answerability import AnswerabilityModel, shipped_model
+from ragwright.answering.alignment import Aligner
+from ragwright.answering.answerability import AnswerabilityModel, resolve_model
 from ragwright.answering.conversation import Rewrite, RewriteMethod, Turn
 from ragwright.answering.evidence import EvidenceSentence, score_sentences
 from ragwright.answering.features import AnswerabilityFeatures, extract_features
@@ -26,7 +27,7 @@ from ragwright.answering.verify_judge import ModelJudge
 from ragwright.config import AnswerSettings
 from ragwright.errors import GatewayError
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, PromptRef, RequestContext, Usage
-from ragwright.models.base import Embedder
+from ragwright.models.base import Embedder, TokenEmbedder
 from ragwright.observability import tracing
 from ragwright.prompts.registry import PromptSource, default_registry
 from ragwright.retrieval.analysis import query_terms
@@ -59,12 +60,19 @@ class Asker:
         chat: ChatFn | None = None,
         model: AnswerabilityModel | None = None,
         prompts: PromptSource | None = None,
+        aligner: Aligner | None = None,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self.settings = settings
         self.chat = chat
-        self.model = model or shipped_model()
+        self.model = model or resolve_model(settings.answerability_model)
+        wanted = settings.alignment if settings.alignment is not None else self.model.reads_alignment
+        if aligner is None and isinstance(embedder, TokenEmbedder):
+            aligner = Aligner(embedder)
+        self.aligner = aligner if wanted else None
+        """Computes the late-interaction alignment features, when the model reads them (or ``answer.alignment``);
+        pass the app's so its cache of passage token vectors outlives one question."""
         self.prompts = prompts or default_registry()
         """Where every prompt comes from (the app's registry: labels, A/B splits, tenant versions)."""
 
@@ -115,6 +123,10 @@ class Asker:
         best = max((s.support for s in scored), default=0.0)
         idf = self.retriever.store.term_idf(tenant, query_terms(question))
         features = extract_features(question, result.hits, scored, idf, k1=self.retriever.store.bm25_k1)
+        if self.aligner is not None:
+            aligned = time.perf_counter()
+            features = features.with_alignment(self.aligner.features(question, scored, idf))
+            timings["alignment"] = (time.perf_counter() - aligned) * 1000.0
         answerability = self.model.probability(features)
         tracing.lap("answerability", now, time.perf_counter(), {"ragwright.answerability": answerability})
         prepared = Prepared(

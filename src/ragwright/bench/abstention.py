@@ -244,6 +244,8 @@ def run_abstention_bench(
     on_query: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     docs, questions = load_abstention_set(dataset, data, corpus_limit)
+    # the records always hold the alignment features, so a model that reads them can be fitted from any run
+    settings = settings.model_copy(update={"answer": settings.answer.model_copy(update={"alignment": True})})
     if dataset == "solana" and part != "test":
         raise UserError("the Solana set is never used for fitting: it has only a test part")
     questions = [q for q in questions if q.part == part][:limit] if limit else [q for q in questions if q.part == part]
@@ -263,9 +265,9 @@ def run_abstention_bench(
     if records is not None:
         records.parent.mkdir(parents=True, exist_ok=True)
         records.write_text("".join(json.dumps(asdict(r)) + "\n" for r in results), encoding="utf-8")
-    from ragwright.answering.answerability import shipped_model
+    from ragwright.answering.answerability import resolve_model
 
-    model = shipped_model()
+    model = resolve_model(settings.answer.answerability_model)
     data_out: dict[str, Any] = {
         "dataset": dataset,
         "part": part,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ragwright.answering import extractive
-from ragwright.answering.answerability import shipped_model
+from ragwright.answering.answerability import resolve_model
 from ragwright.answering.evidence import score_sentences
 from ragwright.answering.features import extract_features
 from ragwright.answering.sentences import split_sentences
@@ -53,7 +53,7 @@ def run_answer_bench(
     indexed = [d for d in docs if d.doc_id not in held_out]
     if limit:
         questions = questions[:limit]
-    model = shipped_model()
+    model = resolve_model(settings.answer.answerability_model)
     threshold = settings.answer.min_answerability if settings.answer.min_answerability is not None else model.threshold
     sums = {k: 0.0 for k in ("r1", "r5", "em", "f1", "base_em", "base_f1", "abstain_ok", "abstain_bad")}
     n_answerable = n_unanswerable = 0

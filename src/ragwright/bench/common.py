@@ -14,8 +14,8 @@ import numpy.typing as npt
 
 from ragwright.config import Settings
 from ragwright.documents.model import text_hash
-from ragwright.errors import UserError
-from ragwright.models.base import Embedder
+from ragwright.errors import ModelError, UserError
+from ragwright.models.base import Embedder, TokenEmbedder, TokenVectors
 from ragwright.store.base import Store
 
 TENANT = "bench"
@@ -94,6 +94,12 @@ class MemoEmbedder:
 
     def embed_query(self, text: str) -> npt.NDArray[np.float32]:
         return self.inner.embed_query(text)
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        """The inner embedder's token vectors (not remembered here: the aligner caches them)."""
+        if not isinstance(self.inner, TokenEmbedder):
+            raise ModelError(f"{self.inner.name} has no token vectors")
+        return self.inner.embed_tokens(texts)
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)

@@ -100,10 +100,10 @@ def calibrate_abstention(
         labels.append(case.answerable)
         if on_case is not None:
             on_case(i + 1, len(cases))
-    from ragwright.answering.answerability import shipped_model
+    from ragwright.answering.answerability import resolve_model
 
     configured = rw.settings.answer.min_answerability
-    previous = shipped_model().threshold if configured is None else configured
+    previous = resolve_model(rw.settings.answer.answerability_model).threshold if configured is None else configured
     yes = [p for p, a in zip(probs, labels, strict=True) if a]
     no = [p for p, a in zip(probs, labels, strict=True) if not a]
     if not yes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -29,6 +30,24 @@ class Embedder(TokenCounter, Protocol):
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
 
     def embed_query(self, text: str) -> npt.NDArray[np.float32]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TokenVectors:
+    """The encoder's per-token output for one text (special tokens left out): where each token is in the text and its
+    L2-normalised contextual vector."""
+
+    offsets: npt.NDArray[np.int64]
+    """(n, 2) character start and end of each token in the text."""
+    vectors: npt.NDArray[np.float32]
+    """(n, dim) unit vectors, the encoder's last hidden state before pooling."""
+
+
+@runtime_checkable
+class TokenEmbedder(Protocol):
+    """An embedder that also exposes its per-token vectors (late interaction: ``ragwright.answering.alignment``)."""
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]: ...
 
 
 @runtime_checkable

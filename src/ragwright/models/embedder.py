@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ragwright.errors import ModelError, ModelNotInstalledError
+from ragwright.models.base import TokenVectors
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -208,6 +209,26 @@ class OnnxEmbedder:
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
             out[idx] = self._run([encodings[i] for i in idx], session)
+        return out
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        """Each text's per-token vectors (the last hidden state before pooling, each row unit length) with the
+        tokens' character offsets; [CLS] and [SEP] left out; truncated at ``max_length`` like ``embed``."""
+        encodings = self._embed_tok.encode_batch(list(texts))  # the _fast variant leaves offsets out
+        out: list[TokenVectors] = []
+        for start in range(0, len(encodings), self.batch_size):
+            batch = encodings[start : start + self.batch_size]
+            feeds = pad_batch(batch, self._input_names)
+            try:
+                (hidden,) = self._session.run(["last_hidden_state"], feeds)
+            except Exception as exc:
+                raise ModelError(f"embedding model failed: {exc}") from exc
+            for row, enc in enumerate(batch):
+                keep = [i for i, special in enumerate(enc.special_tokens_mask) if not special]
+                vectors = np.asarray(hidden[row, keep], dtype=np.float32)
+                vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+                offsets = np.array([enc.offsets[i] for i in keep], dtype=np.int64).reshape(-1, 2)
+                out.append(TokenVectors(offsets=offsets, vectors=vectors))
         return out
 
     def embed_query(self, text: str) -> npt.NDArray[np.float32]:

@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from ragwright.models.base import TokenVectors
+
 __all__ = ["FakeEmbedder", "FakeGenerator", "FakeReranker", "word_tokens"]
 
 _WORD = re.compile(r"\w+")
@@ -62,6 +64,20 @@ class FakeEmbedder:
     def embed_query(self, text: str) -> npt.NDArray[np.float32]:
         vec: npt.NDArray[np.float32] = self.embed([text])[0]
         return vec
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        """One token per word, its vector a random unit vector seeded by the lower-cased word: the same word aligns
+        at cosine 1, two different words near 0 (|cosine| above 0.6 is a one-in-a-million event at dim 64)."""
+        out: list[TokenVectors] = []
+        for text in texts:
+            spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+            vectors = np.zeros((len(spans), self.dim), dtype=np.float32)
+            for row, (a, b) in enumerate(spans):
+                seed = int.from_bytes(hashlib.blake2b(text[a:b].lower().encode(), digest_size=8).digest(), "little")
+                vec = np.random.default_rng(seed).standard_normal(self.dim)
+                vectors[row] = vec / np.linalg.norm(vec)
+            out.append(TokenVectors(offsets=np.array(spans, dtype=np.int64).reshape(-1, 2), vectors=vectors))
+        return out
 
     def count_tokens(self, text: str) -> int:
         return len(text.split()) + 2
