@@ -14,6 +14,7 @@ other ``ConfigError`` (server setup)            500     internal_error          
 ``AccessDenied`` (the key's tags forbid it)      403     forbidden               forbidden
 ``PromptNotFound``                              404     not_found               prompt_not_found
 ``AgentRunError`` (e.g. the run is not paused)   409     conflict                conflict
+``JobNotCancellable`` (the job ended)            409     conflict                conflict
 ``TraceNotFound`` (or another tenant's trace)    404     not_found               not_found
 other ``UserError``                             400     bad_request             bad_request
 ``RateLimited``                                 429     rate_limited            rate_limit_exceeded  + Retry-After
@@ -70,6 +71,7 @@ from ragwright.errors import (
     ContextLengthExceeded,
     DiskFull,
     GatewayError,
+    JobNotCancellable,
     ModelError,
     NotIndexedError,
     PromptNotFound,
@@ -173,7 +175,7 @@ def _user(exc: UserError, text: str) -> HttpError:
         return HttpError(404, "not_found", "prompt_not_found", text)
     if isinstance(exc, TraceNotFound):
         return HttpError(404, "not_found", "not_found", text)
-    if isinstance(exc, AgentRunError):
+    if isinstance(exc, AgentRunError | JobNotCancellable):
         return HttpError(409, "conflict", "conflict", text)
     return HttpError(400, "bad_request", "bad_request", text)
 

@@ -167,7 +167,7 @@ class JobOut(BaseModel):
 
     id: str
     object: Literal["job"] = "job"
-    status: Literal["queued", "running", "succeeded", "failed"]
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     knowledge_base: str
     files: list[str]
     tags: list[str]
@@ -177,6 +177,8 @@ class JobOut(BaseModel):
     progress: JobProgress
     result: dict[str, Any] | None = Field(description="The ingest summary; `failures` lists each bad file's reason.")
     error: str | None
+    attempts: int = Field(0, description="Attempts started (a failed or interrupted attempt on the queue is retried).")
+    dead_letter: bool = Field(False, description="Failed for good after its last retry (the queue's dead letters).")
 
 
 class ContentPart(BaseModel):

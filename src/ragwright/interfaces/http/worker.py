@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -33,6 +34,21 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ragwright.ingest.limits import ParseLimits, limit_memory, parse_budget
+
+
+def spawn(settings_json: str) -> subprocess.Popen[str]:
+    """Start a worker process and hand it the settings (its first line); tasks follow one per line."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ragwright.interfaces.http.worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        bufsize=1,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(settings_json + "\n")
+    return proc
 
 
 def _send(out: TextIO, **event: Any) -> None:

@@ -1,6 +1,6 @@
 """Documents and ingest jobs: ``POST /v1/documents`` (multipart upload, ingested in the background),
-``GET /v1/jobs/{job_id}``, ``GET /v1/documents`` (keyset pages, see :mod:`ragwright.service.pages`),
-``DELETE /v1/documents/{doc_id}``.
+``GET /v1/jobs/{job_id}``, ``POST /v1/jobs/{job_id}/cancel``, ``GET /v1/documents`` (keyset pages, see
+:mod:`ragwright.service.pages`), ``DELETE /v1/documents/{doc_id}``.
 
 An upload is saved under ``<data_dir>/uploads/<job_id>/`` and queued for the ingest worker process; the response is
 ``202`` with the job. Each file becomes a document whose id is its file name (uploading the same name again replaces
@@ -12,6 +12,7 @@ as every other write path (:mod:`ragwright.service.access`).
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -116,6 +117,21 @@ async def get_job(job_id: str, request: Request, principal: Reader) -> JobOut:
     if job is None or not principal.key.scope.covers(TagScope(job.key_tags)):
         raise ApiError(404, "not_found", f"no job {job_id}")
     return JobOut.model_validate(job.to_dict())
+
+
+@router.post("/v1/jobs/{job_id}/cancel", response_model=JobOut, responses=ERRORS)
+async def cancel_job(job_id: str, request: Request, principal: Writer) -> JobOut:
+    """Cancel a job: a waiting one at once; a running one is stopped by its worker (only with the ingest queue), which
+    then records ``cancelled`` with what the index holds. 409 if the job has ended or cannot be stopped here."""
+    state = get_state(request)
+    job = state.jobs.get(job_id, tenant=principal.tenant)
+    if job is None or not principal.key.scope.covers(TagScope(job.key_tags)):
+        raise ApiError(404, "not_found", f"no job {job_id}")
+    cancel = functools.partial(state.jobs.cancel, job_id, tenant=principal.tenant)
+    cancelled = await run_blocking(cancel, timeout=state.service.request_timeout)
+    if cancelled is None:
+        raise ApiError(404, "not_found", f"no job {job_id}")
+    return JobOut.model_validate(cancelled.to_dict())
 
 
 def _documents(state: ServiceState, principal: Principal, tenant: str, limit: int, after: str | None) -> DocumentPage:
