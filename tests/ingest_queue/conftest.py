@@ -18,10 +18,10 @@ import httpx
 import psycopg
 import pytest
 
+from ragwright.config import load_settings
 from ragwright.interfaces.http.app import create_app
 from ragwright.testing.embedding_server import EmbeddingServer
 from ragwright.testing.fakes import FakeEmbedder
-from ragwright.config import load_settings
 from tests.http.conftest import clean_env, run_server
 
 FAST_QUEUE = {"heartbeat_seconds": 0.3, "stalled_seconds": 1.5, "poll_seconds": 0.2, "backoff_seconds": 0, "retries": 2}
