@@ -57,7 +57,7 @@ def test_no_server_errors_and_schema_conformance(
 ) -> None:
     schema, auth = live
     operations = _operations(schema)
-    assert len(operations) == 27  # 17 (with the job cancel), the 8 prompt-registry routes and the 2 traces routes
+    assert len(operations) == 28  # 18 (with the job list and cancel), the 8 prompt-registry routes, 2 traces routes
     skipped: list[str] = []
     for operation in operations:
 

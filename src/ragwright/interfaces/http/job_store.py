@@ -170,6 +170,10 @@ class JobStore(Protocol):
         several server processes exactly one takes over an orphaned job); the claimed job, or None."""
         ...
 
+    def for_tenant(self, tenant: str, limit: int) -> list[Job]:
+        """The tenant's newest ``limit`` jobs, newest first."""
+        ...
+
     def trim(self, keep: int) -> None:
         """Forget all but the newest ``keep`` finished jobs."""
         ...
@@ -223,6 +227,15 @@ class SQLiteJobStore:
                 (job_to_json(claimed), time.time(), job.id, row[0]),
             )
         return claimed if cur.rowcount == 1 else None
+
+    def for_tenant(self, tenant: str, limit: int) -> list[Job]:
+        """The tenant's newest ``limit`` jobs, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT data FROM jobs WHERE tenant = ? ORDER BY json_extract(data, '$.created_at') DESC LIMIT ?",
+                (tenant, limit),
+            ).fetchall()
+        return [job_from_json(r[0]) for r in rows]
 
     def trim(self, keep: int) -> None:
         """Forget all but the newest ``keep`` finished jobs."""

@@ -140,6 +140,14 @@ class JobRunner:
                 job = self._take_over(job) or self._store.get(job_id)
         return job if job is not None and job.tenant == tenant else None
 
+    def for_tenant(self, *, tenant: str, limit: int) -> list[Job]:
+        """The tenant's newest ``limit`` jobs, newest first (every server process's, from the job store)."""
+        if self._store is not None:
+            return self._store.for_tenant(tenant, limit)
+        with self._lock:
+            mine = [dataclasses.replace(j) for j in self._jobs.values() if j.tenant == tenant]
+        return mine[::-1][:limit]
+
     def cancel(self, job_id: str, *, tenant: str) -> Job | None:
         """Cancel a job of this process that has not started; None if unknown. A running job cannot be stopped half-way
         here (that needs the queue, ``[queue] enabled``): :class:`JobNotCancellable`, as for one that has ended."""

@@ -34,9 +34,11 @@ __all__ = ["QueuedJobs"]
 class QueuedJobs:
     """Submit, read and cancel ingest jobs on the queue; the rows are the truth every replica reads."""
 
-    def __init__(self, settings: Settings, store: PostgresJobStore) -> None:
+    def __init__(self, settings: Settings, store: PostgresJobStore, keep: int = 1000) -> None:
         self._store = store
         self._queue = IngestQueue(settings)
+        self._keep = keep
+        self._submitted = 0
 
     @staticmethod
     def new_id() -> str:
@@ -69,6 +71,9 @@ class QueuedJobs:
             key_tags=key_tags,
         )
         self._store.submit(job, data)
+        self._submitted += 1
+        if self._submitted % 100 == 0:  # finished jobs beyond the newest `keep` go, with dead letters' uploads
+            self._store.trim(self._keep)
         try:
             queue_id = self._queue.defer(job_id)
         except RagwrightError as exc:
@@ -85,6 +90,10 @@ class QueuedJobs:
         """The job, only if it belongs to ``tenant`` (another tenant's job id reads as unknown)."""
         job = self._store.get(job_id)
         return job if job is not None and job.tenant == tenant else None
+
+    def for_tenant(self, *, tenant: str, limit: int) -> list[Job]:
+        """The tenant's newest ``limit`` jobs, newest first."""
+        return self._store.for_tenant(tenant, limit)
 
     def cancel(self, job_id: str, *, tenant: str) -> Job | None:
         """Cancel a waiting job at once, or ask the worker running it to stop (it then records ``cancelled``); the

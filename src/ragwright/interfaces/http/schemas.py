@@ -181,6 +181,13 @@ class JobOut(BaseModel):
     dead_letter: bool = Field(False, description="Failed for good after its last retry (the queue's dead letters).")
 
 
+class JobList(BaseModel):
+    """The key's newest ingest jobs, newest first (OpenAI's list object)."""
+
+    object: Literal["list"] = "list"
+    data: list[JobOut]
+
+
 class ContentPart(BaseModel):
     """One part of a multi-part chat message (only text parts are read)."""
 

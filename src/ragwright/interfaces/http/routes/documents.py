@@ -1,6 +1,6 @@
 """Documents and ingest jobs: ``POST /v1/documents`` (multipart upload, ingested in the background),
-``GET /v1/jobs/{job_id}``, ``POST /v1/jobs/{job_id}/cancel``, ``GET /v1/documents`` (keyset pages, see
-:mod:`ragwright.service.pages`), ``DELETE /v1/documents/{doc_id}``.
+``GET /v1/jobs``, ``GET /v1/jobs/{job_id}``, ``POST /v1/jobs/{job_id}/cancel``, ``GET /v1/documents`` (keyset
+pages, see :mod:`ragwright.service.pages`), ``DELETE /v1/documents/{doc_id}``.
 
 An upload is saved under ``<data_dir>/uploads/<job_id>/`` and queued for the ingest worker process; the response is
 ``202`` with the job. Each file becomes a document whose id is its file name (uploading the same name again replaces
@@ -25,7 +25,7 @@ from ragwright.errors import AccessDenied
 from ragwright.interfaces.http.auth import Principal, get_state, require_read, require_write
 from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.limits import run_blocking
-from ragwright.interfaces.http.schemas import ERRORS, Deleted, DocumentList, DocumentOut, JobOut
+from ragwright.interfaces.http.schemas import ERRORS, Deleted, DocumentList, DocumentOut, JobList, JobOut
 from ragwright.interfaces.http.state import ServiceState
 from ragwright.observability.trace_store import purge_document
 from ragwright.private_files import open_private, private_dir
@@ -117,6 +117,20 @@ async def get_job(job_id: str, request: Request, principal: Reader) -> JobOut:
     if job is None or not principal.key.scope.covers(TagScope(job.key_tags)):
         raise ApiError(404, "not_found", f"no job {job_id}")
     return JobOut.model_validate(job.to_dict())
+
+
+@router.get("/v1/jobs", response_model=JobList, responses=ERRORS)
+async def list_jobs(
+    request: Request,
+    principal: Reader,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Jobs to return (1-1000).")] = 100,
+) -> JobList:
+    """The tenant's newest jobs, newest first: those whose tag scope the key covers (like ``GET /v1/jobs/{id}``)."""
+    state = get_state(request)
+    listing = functools.partial(state.jobs.for_tenant, tenant=principal.tenant, limit=limit)
+    jobs = await run_blocking(listing, timeout=state.service.request_timeout)
+    scope = principal.key.scope
+    return JobList(data=[JobOut.model_validate(j.to_dict()) for j in jobs if scope.covers(TagScope(j.key_tags))])
 
 
 @router.post("/v1/jobs/{job_id}/cancel", response_model=JobOut, responses=ERRORS)
