@@ -39,7 +39,9 @@ def test_an_upload_is_ingested_by_a_worker_process(world: QueueWorld) -> None:
     assert stored == worker.pid  # the worker process ran it, not the server
     with world.client(key) as c:
         hits = c.post("/v1/search", json={"query": "rotate billing key number 2", "k": 3}).json()["hits"]
+        listed = c.get("/v1/jobs").json()["data"]
     assert hits and hits[0]["doc_id"] == "doc2.md"
+    assert [(j["id"], j["status"]) for j in listed] == [(job["id"], "succeeded")]
 
 
 def test_a_failed_attempt_is_retried_and_the_last_one_dead_letters_the_job(world: QueueWorld) -> None:

@@ -107,6 +107,12 @@ class PostgresJobStore:
             conn.execute(_UPSERT, _row(new))
             return new
 
+    def count_unfinished(self) -> int:
+        """How many jobs are queued or running (one indexed count, for ``/readyz`` and the pending-jobs gauge)."""
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT count(*) FROM jobs WHERE finished = 0").fetchone()
+        return int(row[0])
+
     def for_tenant(self, tenant: str, limit: int) -> list[Job]:
         """The tenant's newest ``limit`` jobs, newest first."""
         with self._db.connection() as conn:

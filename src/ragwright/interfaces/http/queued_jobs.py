@@ -110,7 +110,7 @@ class QueuedJobs:
         return ended
 
     def pending(self) -> int:
-        return len(self._store.unfinished())
+        return self._store.count_unfinished()
 
     def recover(self) -> list[str]:
         """Nothing to take over here: workers take back each other's stalled jobs (:mod:`ragwright.queue.consumer`)."""
