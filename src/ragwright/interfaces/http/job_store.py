@@ -14,6 +14,7 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -34,6 +35,7 @@ __all__ = [
     "SQLiteJobStore",
     "job_from_json",
     "job_to_json",
+    "new_job_id",
     "open_job_store",
     "worker_task",
 ]
@@ -110,6 +112,11 @@ class Job:
             "attempts": self.attempts,
             "dead_letter": self.dead_letter,
         }
+
+
+def new_job_id() -> str:
+    """A fresh job id: ``job_`` and 20 random hex digits."""
+    return "job_" + uuid.uuid4().hex[:20]
 
 
 def job_to_json(job: Job) -> str:

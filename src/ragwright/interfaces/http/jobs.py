@@ -31,7 +31,6 @@ import sqlite3
 import subprocess
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +39,7 @@ from typing import Any
 from ragwright.config import Settings
 from ragwright.errors import JobNotCancellable, StoreError
 from ragwright.interfaces.http.job_recovery import index_reader, reconcile, stop_worker
-from ragwright.interfaces.http.job_store import Job, JobStatus, JobStore, worker_task
+from ragwright.interfaces.http.job_store import Job, JobStatus, JobStore, new_job_id, worker_task
 from ragwright.interfaces.http.worker import spawn
 from ragwright.processes import alive, process_start
 
@@ -81,9 +80,7 @@ class JobRunner:
 
     # -- API -------------------------------------------------------------------------------------------------------
 
-    @staticmethod
-    def new_id() -> str:
-        return "job_" + uuid.uuid4().hex[:20]
+    new_id = staticmethod(new_job_id)
 
     def submit(
         self,

@@ -19,12 +19,11 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
-import uuid
 from pathlib import Path
 
 from ragwright.config import Settings
 from ragwright.errors import JobNotCancellable, RagwrightError
-from ragwright.interfaces.http.job_store import Job, JobStatus
+from ragwright.interfaces.http.job_store import Job, JobStatus, new_job_id
 from ragwright.queue.client import IngestQueue
 from ragwright.service.postgres_jobs import PostgresJobStore
 
@@ -40,9 +39,7 @@ class QueuedJobs:
         self._keep = keep
         self._submitted = 0
 
-    @staticmethod
-    def new_id() -> str:
-        return "job_" + uuid.uuid4().hex[:20]
+    new_id = staticmethod(new_job_id)
 
     def submit(
         self,
