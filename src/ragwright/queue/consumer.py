@@ -90,6 +90,7 @@ class IngestConsumer:
                     update_heartbeat_interval=self.queue.heartbeat_seconds,
                     stalled_worker_timeout=self.queue.stalled_seconds,
                     shutdown_graceful_timeout=SHUTDOWN_SECONDS,
+                    delete_jobs="successful",  # the queue keeps what needs looking at: failed, cancelled, aborted
                 )
             finally:
                 sweeper.cancel()
