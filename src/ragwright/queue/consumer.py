@@ -168,8 +168,8 @@ class IngestConsumer:
                     raise IngestAttemptFailed(str(final["message"]))
                 summary = self._summary(job_id, final["summary"], job_dir)
         except ChildStopped:
-            if context.abort_reason() == AbortReason.SHUTDOWN:  # the worker is stopping: back on the queue
-                self._attempt_ended(job_id, "the worker stopped during the job", last=False)
+            if context.abort_reason() == AbortReason.SHUTDOWN:  # the worker is stopping: back on the queue, as a retry
+                self._attempt_ended(job_id, "the worker stopped during the job", last)
             else:
                 self._end(job_id, "cancelled", "cancelled on request")
             raise JobAborted from None
