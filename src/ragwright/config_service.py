@@ -116,6 +116,13 @@ class QueueSettings(BaseModel):
     poll_seconds: float = Field(
         2.0, gt=0, le=60, description="Fallback poll for new jobs, cancellations and stalled workers (LISTEN first)."
     )
+    stop_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="On SIGTERM a worker lets the job in hand run this long, then stops it and puts it back on the "
+        "queue (give the container a longer stop grace period).",
+    )
 
     @model_validator(mode="after")
     def _heartbeat_below_stall(self) -> QueueSettings:

@@ -88,9 +88,9 @@ def test_compose_runs_workers_on_the_queue_in_postgres(compose: dict[str, Any]) 
     assert "postgres" in services["worker"]["depends_on"]
     assert env["RAGWRIGHT_STORE"].endswith("env:RAGWRIGHT_PG_DSN}") and "true" in env["RAGWRIGHT_QUEUE__ENABLED"]
     grace = int(str(services["worker"]["stop_grace_period"]).rstrip("s"))
-    from ragwright.queue.consumer import SHUTDOWN_SECONDS
+    from ragwright.config import QueueSettings
 
-    assert grace > SHUTDOWN_SECONDS  # the job in hand can be handed back before Docker kills the worker
+    assert grace > QueueSettings().stop_seconds  # the job in hand can be handed back before Docker kills the worker
 
 
 def test_every_ragwright_command_in_compose_exists(compose: dict[str, Any]) -> None:

@@ -24,8 +24,15 @@ from ragwright.testing.embedding_server import EmbeddingServer
 from ragwright.testing.fakes import FakeEmbedder
 from tests.http.conftest import clean_env, run_server
 
-FAST_QUEUE = {"heartbeat_seconds": 0.3, "stalled_seconds": 1.5, "poll_seconds": 0.2, "backoff_seconds": 0, "retries": 2}
-"""Queue timings for tests: a dead worker is noticed within ~2 s."""
+FAST_QUEUE = {
+    "heartbeat_seconds": 0.3,
+    "stalled_seconds": 1.5,
+    "poll_seconds": 0.2,
+    "backoff_seconds": 0,
+    "retries": 2,
+    "stop_seconds": 0.5,
+}
+"""Queue timings for tests: a dead worker is noticed within ~2 s, a stopping one hands its job back after 0.5 s."""
 
 
 def queue_env(dsn: str, data_dir: Path, embed_url: str, **extra: str) -> dict[str, str]:
@@ -69,7 +76,8 @@ class Workers:
         return proc
 
     def stop_one(self, proc: subprocess.Popen[str]) -> str:
-        """Stop one worker (SIGTERM: it finishes or hands back its job); its stderr."""
+        """Stop one worker with SIGTERM to the whole process group (as systemd does; Docker signals the worker
+        alone): it finishes or hands back its job; its stderr."""
         os.killpg(proc.pid, signal.SIGTERM)
         return proc.communicate(timeout=60)[1]
 

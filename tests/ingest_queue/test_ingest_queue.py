@@ -1,7 +1,7 @@
 """Ingest on the queue with a real PostgreSQL and real ``ragwright worker`` processes: a job uploaded through the API
 runs on a worker; a failed attempt is retried and the last one dead-letters the job; a waiting or running job is
-cancelled; a worker killed with SIGKILL mid-job leaves the job to another worker, and the documents are indexed
-exactly once."""
+cancelled; a worker stopped (SIGTERM) or killed (SIGKILL) mid-job leaves the job to another worker, and the documents
+are indexed exactly once."""
 
 from __future__ import annotations
 
@@ -88,19 +88,31 @@ def test_a_waiting_job_and_a_running_job_are_cancelled(world: QueueWorld) -> Non
     assert world.count("SELECT count(*) FROM documents WHERE doc_id LIKE 'never%%'") == 0
 
 
-def test_a_worker_killed_mid_job_leaves_it_to_another_and_every_document_is_indexed_once(world: QueueWorld) -> None:
+def test_a_worker_stopped_or_killed_mid_job_leaves_it_to_another_and_every_document_is_indexed_once(
+    world: QueueWorld,
+) -> None:
     key = world.key()
     world.embed.default = Plan(delay=0.3)
     job = world.upload(key, _docs(8))
-    first = world.workers.start()
-    world.wait(key, job["id"], lambda j: j["status"] == "running" and j["progress"]["files_done"] >= 2)
-    os.killpg(first.pid, signal.SIGKILL)  # the worker and its ingest subprocess
-    first.wait()
+
+    # SIGTERM: the job in hand may run for stop_seconds, then goes back on the queue
+    stopped = world.workers.start()
+    world.wait(key, job["id"], lambda j: j["status"] == "running" and j["progress"]["files_done"] >= 1)
+    world.workers.stop_one(stopped)
+    handed_back = world.job(key, job["id"])
+    assert handed_back["status"] == "queued" and handed_back["attempts"] == 1, handed_back
+    assert "the worker stopped during the job" in handed_back["error"]
+
+    # SIGKILL: nothing is handed back; another worker takes the job once the dead one's heartbeat is stale
+    killed = world.workers.start()
+    world.wait(key, job["id"], lambda j: j["attempts"] == 2 and j["progress"]["files_done"] >= 2)
+    os.killpg(killed.pid, signal.SIGKILL)  # the worker and its ingest subprocess
+    killed.wait()
     committed = world.count("SELECT count(*) FROM documents")
-    assert 1 <= committed < 8, committed  # killed mid-job
+    assert 1 <= committed < 8, committed  # stopped and killed mid-job
     world.workers.start()
     done = world.wait(key, job["id"], finished)
-    assert done["status"] == "succeeded" and done["attempts"] == 2, done
+    assert done["status"] == "succeeded" and done["attempts"] == 3, done
     assert done["result"]["added"] == 8 and done["result"]["unchanged"] == 0  # counted against the first plan
     assert world.count("SELECT count(*) FROM documents") == 8
     assert world.count("SELECT count(*) FROM chunks") == 8  # one chunk each, none twice

@@ -51,13 +51,9 @@ from ragwright.queue.child import ChildDied, ChildStopped, IngestChild
 from ragwright.queue.schema import TASK, migrate_queue
 from ragwright.service.postgres_jobs import PostgresJobStore
 
-__all__ = ["SHUTDOWN_SECONDS", "IngestConsumer"]
+__all__ = ["IngestConsumer"]
 
 log = logging.getLogger("ragwright.worker")
-
-SHUTDOWN_SECONDS = 30.0
-"""On SIGTERM a worker finishes its job for this long, then stops it; the job goes back on the queue."""
-
 
 class IngestConsumer:
     """One ``ragwright worker`` process: the procrastinate worker, the ingest subprocess, the stalled-job sweep."""
@@ -89,7 +85,7 @@ class IngestConsumer:
                     abort_job_polling_interval=self.queue.poll_seconds,
                     update_heartbeat_interval=self.queue.heartbeat_seconds,
                     stalled_worker_timeout=self.queue.stalled_seconds,
-                    shutdown_graceful_timeout=SHUTDOWN_SECONDS,
+                    shutdown_graceful_timeout=self.queue.stop_seconds,
                     delete_jobs="successful",  # the queue keeps what needs looking at: failed, cancelled, aborted
                 )
             finally:

@@ -166,8 +166,10 @@ def run(inp: TextIO, out: TextIO) -> None:
 
 
 def main() -> None:
-    # Ctrl-C in a terminal reaches the whole process group; the server ends this process by closing stdin instead.
+    # Ctrl-C in a terminal (and systemd's stop) signals the whole process group; the server, or `ragwright worker`,
+    # ends this process by closing stdin instead, after its own graceful stop, and it exits if they die
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # stray prints from libraries go to stderr, not into the protocol
     sys.stdout = sys.stderr
