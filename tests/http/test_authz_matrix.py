@@ -334,6 +334,29 @@ def usage_by_kb(p: Principal) -> Seen:
     return Seen("200", markers=frozenset({ACME_KB}) if p.tenant == "acme" else frozenset({OTH}))
 
 
+def http_citation(path: str, doc_id: str, marker: str) -> Run:
+    """``GET <path>`` for the passage of ``doc_id`` (acme's) that holds ``marker``: the chunk id and span are looked
+    up in the store first, as an answer's citation would carry them."""
+
+    async def run(world: World, p: Principal) -> Seen:
+        from ragwright.store.sqlite import SQLiteStore
+
+        store = SQLiteStore(world.settings.index_path)
+        try:
+            hit = next(
+                c
+                for c in store.get("acme", [h.chunk_id for h in store.keyword_search("acme", marker, 5)])
+                if c.doc_path == doc_id
+            )
+        finally:
+            store.close()
+        chunk = hit.chunk
+        params = {"doc_id": doc_id, "chunk_id": chunk.id, "start": chunk.char_start, "end": chunk.char_end}
+        return await http_read("GET", path, params=params)(world, p)
+
+    return run
+
+
 def get_internal(p: Principal) -> Seen:
     return Seen("200", markers=frozenset({INT})) if p.tenant == "acme" and p.sees("internal") else Seen("404")
 
@@ -381,6 +404,13 @@ ROWS: tuple[Row, ...] = (
         http_read("POST", "/v1/agent/runs/{run_read}/approvals",
                   json={"decisions": [{"call_id": "x", "approve": True}]}),
         _gate("approve", lambda p: Seen("409" if p.tenant == "acme" else "404"))),
+    Row("GET /v1/citations/source", "internal passage", "read",
+        http_citation("/v1/citations/source", "intmark.md", "intmark"), _gate("read", get_internal)),
+    Row("GET /v1/citations/original", "internal document", "read",
+        http_read("GET", "/v1/citations/original?doc_id=intmark.md"), _gate("read", get_internal)),
+    Row("POST /v1/feedback", "thumbs down", "read",
+        http_read("POST", "/v1/feedback", json={"rating": "down", "question": "q?", "answer": "a", "comment": "{p}"}),
+        _gate("read", lambda p: Seen("201"))),
     Row("DELETE /v1/documents/{doc_id:path}", "internal document", "write",
         http_read("DELETE", "/v1/documents/del-{p}.md?knowledge_base=scratch"), _gate("write", delete_internal)),
     Row("POST /v1/documents", "replace internal", "write", http_upload("int.md", SCRATCH_INT),

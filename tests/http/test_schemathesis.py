@@ -57,7 +57,7 @@ def test_no_server_errors_and_schema_conformance(
 ) -> None:
     schema, auth = live
     operations = _operations(schema)
-    assert len(operations) == 28  # 18 (with the job list and cancel), the 8 prompt-registry routes, 2 traces routes
+    assert len(operations) == 31  # 16, the job list and cancel, 8 prompt-registry, 2 traces, citations (2), feedback
     skipped: list[str] = []
     for operation in operations:
 

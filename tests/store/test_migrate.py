@@ -75,6 +75,7 @@ def test_round_trip_of_the_sample_index_has_equal_checksums_and_searches_the_sam
     assert report.ok and not report.resumed, [c for c in report.checks if not c.ok]
     assert {t for t, c in by_table.items() if not c.absent} == {
         "documents",
+        "document_originals",
         "chunks",
         "postings",
         "tenants",
@@ -85,6 +86,7 @@ def test_round_trip_of_the_sample_index_has_equal_checksums_and_searches_the_sam
         "usage",
     }
     assert by_table["documents"].target_rows == 8 and by_table["chunks"].target_rows > 8
+    assert 0 < by_table["document_originals"].target_rows <= 8  # the PDFs and text files of the sample, not DOCX
     assert by_table["usage"].target_rows == 3 and by_table["api_keys"].target_rows == 2
     assert by_table["postings"].source_checksum == by_table["postings"].target_checksum != "0" * 32
 

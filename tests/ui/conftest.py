@@ -6,10 +6,13 @@ What a test gets (docs/ui.md, "Browser tests"):
   ``examples/sample-docs`` built with the default local embedder (the index is built once for all xdist workers, each
   worker serves its own copy). ``ui.keys`` has ready keys of tenant ``default`` (``admin``, ``writer``: read+write,
   ``reader``: read); ``ui.new_key(...)`` and ``ui.revoke(key_id)`` change the key store the server reads.
-- ``browser`` (session): Debian's Chromium (``/usr/bin/chromium``) under Playwright's sync API. Missing: skipped, but
-  under ``CI=true`` the run fails.
+- ``chromium`` (session): Debian's Chromium (``/usr/bin/chromium``) under Playwright's sync API, one per pytest
+  process. Missing: skipped, but under ``CI=true`` the run fails.
 - ``page`` (per test): a fresh context (no cookies) on ``ui.url``; every request to another host is blocked and fails
   the test (the UI must work air-gapped), as does an uncaught script error or a Content-Security-Policy violation.
+  ``new_page()`` makes more such pages (two users at once; ``new_page(url)`` on another loopback server);
+  ``browser`` is the raw Playwright ``Browser``, and ``with open_page(browser, url) as tab`` the guarded page of any
+  loopback server (an in-process app served by ``tests.http.conftest.run_server``).
 - helpers: :func:`login`, :func:`assert_accessible` (axe-core: 0 serious or critical violations, no rule disabled),
   :func:`screenshots` (375 and 1440 px wide, into the git-ignored ``ui-screenshots/``), :func:`page_weight` (gzip
   bytes of a page's HTML, CSS and JS, pdf.js excepted).
@@ -17,6 +20,7 @@ What a test gets (docs/ui.md, "Browser tests"):
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import gzip
 import os
@@ -24,10 +28,13 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from asyncio import events as asyncio_events
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -84,16 +91,30 @@ def _clean_env() -> dict[str, str]:
 def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample corpus indexed with the default embedder: built once per test run (a lock shared by the xdist
     workers; the first one builds, the others wait and reuse it)."""
-    shared = tmp_path_factory.getbasetemp().parent  # the same directory for every worker of this run
+    base = tmp_path_factory.getbasetemp()
+    # under xdist every worker's basetemp is popen-gwN inside this run's own pytest-N directory: share that; a run
+    # without xdist keeps it in its own basetemp (never reuse another run's index: it may come from other code)
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     built = shared / "ui-sample-index"
     with open(shared / "ui-sample-index.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (built / ".complete").exists():
             shutil.rmtree(built, ignore_errors=True)
             done = subprocess.run(
-                [sys.executable, "-m", "ragwright", "ingest", str(SAMPLE_DOCS), "--data-dir", str(built), "--strict"],
+                # from the repository root with the relative path, as `make demo` does: the documents' ids are
+                # examples/sample-docs/<file>, not the test machine's absolute path (they show in pages and screenshots)
+                [
+                    sys.executable,
+                    "-m",
+                    "ragwright",
+                    "ingest",
+                    str(SAMPLE_DOCS.relative_to(ROOT)),
+                    "--data-dir",
+                    str(built),
+                    "--strict",
+                ],
                 env=_clean_env(),
-                cwd=shared,
+                cwd=ROOT,
                 capture_output=True,
                 text=True,
                 timeout=600,
@@ -118,9 +139,32 @@ def ui(sample_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield server
 
 
+@dataclass
+class Chromium:
+    """The browser of this pytest process and the event loop Playwright's sync API runs it on."""
+
+    browser: Any
+    loop: asyncio.AbstractEventLoop
+
+    @contextmanager
+    def active(self) -> Iterator[Any]:
+        """Mark Playwright's loop as this thread's running loop while a browser test runs (see :func:`chromium`)."""
+        previous = asyncio_events._get_running_loop()
+        asyncio_events._set_running_loop(self.loop)
+        try:
+            yield self.browser
+        finally:
+            asyncio_events._set_running_loop(previous)
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Chromium under Playwright (one per pytest process). Skipped when missing, except under ``CI=true``."""
+def chromium() -> Iterator[Chromium]:
+    """Chromium under Playwright's sync API (one per pytest process). Skipped when missing, except under ``CI=true``.
+
+    The sync API keeps its event loop marked as the thread's *running* loop between calls, which makes every
+    ``asyncio.run`` (pytest-asyncio's tests, run by the same xdist worker) fail. So the mark is set only while a browser
+    test runs (:meth:`Chromium.active`, from the ``page`` and ``new_page`` fixtures) and cleared in between.
+    """
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing (Debian package chromium; `make test` installs it)"
         if _under_ci():
@@ -128,27 +172,70 @@ def browser() -> Iterator[Any]:
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=["--disable-gpu"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    playwright = sync_playwright().start()
+    loop = asyncio_events._get_running_loop()
+    assert loop is not None
+    try:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--disable-gpu"])
+    except BaseException:
+        playwright.stop()
+        raise
+    asyncio_events._set_running_loop(None)
+    try:
+        yield Chromium(browser, loop)
+    finally:
+        asyncio_events._set_running_loop(loop)
+        browser.close()
+        playwright.stop()  # ends the loop's run: the running mark is cleared by asyncio itself
 
 
 @pytest.fixture
-def page(browser: Any, ui: UiServer) -> Iterator[Any]:
-    """A fresh page (own cookies) on the server. Off-host requests, script errors and CSP violations fail the test."""
-    context = browser.new_context(base_url=ui.url, viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(15_000)
+def browser(chromium: Chromium) -> Iterator[Any]:
+    """The Playwright ``Browser`` for one test (prefer ``page`` or ``new_page``: they add the checks)."""
+    with chromium.active() as active:
+        yield active
+
+
+@contextmanager
+def open_page(browser: Any, base_url: str) -> Iterator[Any]:
+    """A fresh page in its own context (own cookies) on ``base_url`` (any loopback server: ``ui.url``, or an
+    in-process app from ``tests.http.conftest.run_server``), with the guards: a request to another host, an uncaught
+    script error or a Content-Security-Policy violation fails the test when the page is closed. Use it inside a test
+    that requests ``browser`` (or ``page``/``new_page``)."""
     problems: list[str] = []
-    local = re.compile(r"^(https?|wss?)://127\.0\.0\.1(:\d+)?/")
+    context = browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 900})
+    try:
+        yield _watched(context, problems)
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def new_page(browser: Any, ui: UiServer) -> Iterator[Callable[..., Any]]:
+    """A factory of fresh guarded pages (:func:`open_page`), each with its own cookies: ``new_page()`` on ``ui.url``,
+    ``new_page(base_url)`` on another loopback server. For tests that need two users at once."""
+    with ExitStack() as stack:
+        yield lambda base_url=None: stack.enter_context(open_page(browser, base_url or ui.url))
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Any]) -> Any:
+    """A fresh page (own cookies) on the server. Off-host requests, script errors and CSP violations fail the test."""
+    return new_page()
+
+
+LOCAL = re.compile(r"^(https?|wss?)://127\.0\.0\.1(:\d+)?/")
+
+
+def _watched(context: Any, problems: list[str]) -> Any:
+    context.set_default_timeout(15_000)
 
     def block(route: Any) -> None:
         problems.append(f"request to another host: {route.request.url}")
         route.abort()
 
-    context.route(lambda url: not local.match(url) and not url.startswith(("data:", "blob:")), block)
+    context.route(lambda url: not LOCAL.match(url) and not url.startswith(("data:", "blob:")), block)
     tab = context.new_page()
     tab.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
     tab.on(
@@ -159,19 +246,15 @@ def page(browser: Any, ui: UiServer) -> Iterator[Any]:
             else None
         ),
     )
-    try:
-        yield tab
-    finally:
-        context.close()
-    assert not problems, "\n".join(problems)
+    return tab
 
 
 def login(page: Any, raw_key: str, next_path: str = "/") -> None:
     """Log in through the login form and wait for the page it leads to."""
-    page.goto(f"/login?next={next_path}")
+    page.goto(f"/login?next={quote(next_path, safe='')}")
     page.get_by_label("API key").fill(raw_key)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():  # the form's POST answers with the next page (or the login page again)
+        page.get_by_role("button", name="Log in").click()
 
 
 def assert_accessible(page: Any, what: str = "") -> None:

@@ -384,4 +384,10 @@ def load_html(data: bytes, source: str) -> Extracted:
         for block in blocks:
             builder.add(block.text)
         text, sections = builder.build()
-    return Extracted(text=text, sections=sections, title=parser.title or first_heading, source_map=builder.source_map())
+    return Extracted(
+        text=text,
+        sections=sections,
+        title=parser.title or first_heading,
+        source_map=builder.source_map(),
+        source_text=page,
+    )

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from ragwright.documents.model import Document, source_hash
+from ragwright.documents.model import Document, Original, source_hash
 from ragwright.documents.normalize import clean_text
 from ragwright.documents.text import Extracted
 from ragwright.errors import (
@@ -112,4 +112,16 @@ def load_file(path: Path, doc_id: str, *, max_bytes: int, tags: tuple[str, ...] 
         tags=tuple(dict.fromkeys((*extracted.tags, *tags))),
         metadata=extracted.metadata,
         source_map=extracted.source_map,
+        original=_original(spec.file_type, data, extracted),
     )
+
+
+def _original(file_type: str, data: bytes, extracted: Extracted) -> Original | None:
+    """What a citation viewer needs of this file: the PDF itself, or the decoded text the source map indexes."""
+    if extracted.source_map is None:
+        return None
+    if file_type == "pdf":
+        return Original(Original.PDF, data)
+    if extracted.source_text is not None:
+        return Original(Original.TEXT, extracted.source_text.encode("utf-8", "replace"))
+    return None

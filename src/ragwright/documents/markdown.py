@@ -228,4 +228,5 @@ def load_markdown(data: bytes, source: str) -> Extracted:
         title=title,
         tags=_as_tags(fields.get("tags")),
         source_map=parsed.source_map,
+        source_text=decoded,
     )

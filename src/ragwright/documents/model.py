@@ -101,6 +101,39 @@ class SourceMap:
         return tuple(out)
 
 
+def source_map_json(smap: SourceMap) -> str:
+    """``smap`` as the compact JSON the stores keep per document: ``[text_starts, text_ends, src_starts, src_ends,
+    pages or null]``."""
+    pages = list(smap.pages) if smap.pages is not None else None
+    parts = [list(smap.text_starts), list(smap.text_ends), list(smap.src_starts), list(smap.src_ends), pages]
+    return json.dumps(parts, separators=(",", ":"))
+
+
+def source_map_from_json(raw: str | None) -> SourceMap | None:
+    """The inverse of :func:`source_map_json` (``None``: no map)."""
+    if not raw:
+        return None
+    t0, t1, s0, s1, pages = json.loads(raw)
+    return SourceMap(tuple(t0), tuple(t1), tuple(s0), tuple(s1), tuple(pages) if pages is not None else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Original:
+    """What a citation viewer shows a document from, kept by the store beside the document.
+
+    For a PDF, the file itself (``media_type`` ``application/pdf``): a viewer renders the cited page and highlights
+    the PDFium character range of :class:`SourceSpan`. For the text formats (Markdown, HTML, plain text), the decoded
+    source as UTF-8 (``text/plain``): exactly the text whose offsets :class:`SourceSpan` counts, so it needs no
+    decoding (or parsing) to be marked.
+    """
+
+    media_type: str
+    data: bytes
+
+    PDF = "application/pdf"
+    TEXT = "text/plain; charset=utf-8"
+
+
 @dataclass(slots=True)
 class Document:
     """One source, loaded.
@@ -126,6 +159,9 @@ class Document:
     source_map: SourceMap | None = None
     """Offsets of ``text`` back to the original (pages, PDF character indices); ``None`` when ``text`` is the source
     itself (BEIR records, benchmark passages)."""
+    original: Original | None = None
+    """The source a citation viewer shows (the PDF, or the decoded text the map points into); ``None`` when the
+    document has no map (DOCX, BEIR records)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,8 @@ class Extracted:
     tags: tuple[str, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
     source_map: SourceMap | None = None
+    source_text: str | None = None
+    """The decoded source the map's offsets count (text formats); kept so a citation can be marked in it."""
 
 
 def normalize_newlines(text: str) -> str:
@@ -165,8 +167,9 @@ def load_text(data: bytes, source: str) -> Extracted:
     Plain text has no reliable headings, so the title falls back to the file name.
     """
     mapped = MappedText()
-    mapped.append_clean(decode_text(data, source), 0)
+    decoded = decode_text(data, source)
+    mapped.append_clean(decoded, 0)
     text = mapped.text
     start, end = trimmed_span(text, 0, len(text))
     sections = [Section(start, end)] if end > start else []
-    return Extracted(text=text, sections=sections, source_map=mapped.source_map())
+    return Extracted(text=text, sections=sections, source_map=mapped.source_map(), source_text=decoded)

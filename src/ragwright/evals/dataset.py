@@ -59,6 +59,7 @@ class Case(BaseModel):
     answerable: bool = True
     tags: list[str] = Field(default_factory=list)
     history: list[HistoryTurn] = Field(default_factory=list, description="Earlier turns: the question follows them.")
+    note: str | None = Field(None, description="Why the case exists (e.g. a user's feedback comment); not scored.")
 
     @property
     def turns(self) -> tuple[Turn, ...]:

@@ -5,6 +5,10 @@
 - **SQuAD / XQuAD**: one case per question. Every ``holdout``-th paragraph is left out of the corpus written beside
   the cases (the rule ``ragwright bench answers`` uses), so its questions are unanswerable by construction: a good
   system answers the others and abstains on those.
+- **Feedback** (thumbs up/down from the chat page, :mod:`ragwright.service.feedback`): a thumbs-up answer becomes
+  its reference (markers removed) with the cited documents as ``relevant``, and a thumbs-up abstention an
+  unanswerable case; a thumbs-down keeps the question, conversation and comment (``note``) with no reference, tagged
+  ``needs-review`` for someone to write the right answer.
 - **LlamaIndex** ``rag_dataset.json``: one case per example with its reference answer; with the source pages
   (``source_pages.jsonl``) each reference context is matched to the page it came from, which becomes ``relevant``.
 
@@ -24,9 +28,10 @@ from typing import Any
 from ragwright.bench.retrieval import load_beir_queries
 from ragwright.bench.squad import held_out_ids, load_squad
 from ragwright.errors import UserError
-from ragwright.evals.dataset import Case, write_cases
+from ragwright.evals.dataset import Case, HistoryTurn, write_cases
+from ragwright.service.feedback import Feedback, FeedbackQuery, FeedbackStore, Rating
 
-__all__ = ["held_out_ids", "import_beir", "import_llamaindex", "import_squad"]
+__all__ = ["feedback_cases", "held_out_ids", "import_beir", "import_feedback", "import_llamaindex", "import_squad"]
 
 
 def import_beir(src: Path, *, out: Path, split: str = "test", limit: int | None = None) -> int:
@@ -122,3 +127,37 @@ def import_llamaindex(src: Path, *, out: Path, pages: Path | None = None, limit:
             )
         )
     return write_cases(out, cases)
+
+
+_MARKERS = re.compile(r"\s*\[\d+\]")
+
+
+def feedback_cases(ratings: list[Feedback]) -> list[Case]:
+    """One case per rating, oldest first (ids ``fb-<first 12 hex of the rating id>``)."""
+    cases: list[Case] = []
+    for f in ratings:
+        up = f.rating is Rating.UP
+        tags = ["feedback", f"feedback:{f.rating.value}", f"kb:{f.kb}", f"tenant:{f.tenant}"]
+        if not up:
+            tags.append("needs-review")
+        if f.prompt_version:
+            tags.append(f"prompt:{f.prompt_version}")
+        answered = up and not f.abstained
+        cases.append(
+            Case(
+                id=f"fb-{f.id[:12]}",
+                question=f.question,
+                reference_answer=_MARKERS.sub("", f.answer).strip() if answered else None,
+                relevant=dict.fromkeys(f.cited_docs, 1) if answered and f.cited_docs else None,
+                answerable=not (up and f.abstained),
+                tags=tags,
+                history=[HistoryTurn.model_validate({"role": r, "content": c}) for r, c in f.history],
+                note=f.comment or None,
+            )
+        )
+    return cases
+
+
+def import_feedback(store: FeedbackStore, query: FeedbackQuery, *, out: Path) -> int:
+    """Cases from stored ratings (:func:`feedback_cases`); returns how many were written."""
+    return write_cases(out, feedback_cases(store.list(query)))

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ragwright.answering.injection import InjectionKind
-from ragwright.documents.model import Chunk, Document
+from ragwright.documents.model import Chunk, Document, Original, SourceMap
 from ragwright.errors import InvalidFilterError
 
 MAX_GLOB_CHARS = 2048
@@ -95,6 +95,14 @@ class DocumentInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredOriginal:
+    """A document's :class:`~ragwright.documents.model.Original` as stored, with the map from its text into it."""
+
+    original: Original
+    source_map: SourceMap | None
+
+
+@dataclass(frozen=True, slots=True)
 class StoreStats:
     """Counts for one tenant: documents, chunks, documents per file type, and the embedding model."""
 
@@ -152,6 +160,12 @@ class Store(Protocol):
         """One of the tenant's documents by id, or None when the tenant has no such document (another tenant's
         document of the same id is never returned). A lookup by key: it does not list the tenant's documents.
         Callers that restrict by tags check ``DocumentInfo.tags`` themselves, like the other readers."""
+        ...
+
+    def original(self, tenant: str, doc_id: str) -> StoredOriginal | None:
+        """What a citation viewer shows of one of the tenant's documents (the PDF, or the decoded text) and its
+        source map; None when the document does not exist in this tenant or was stored without one. Callers that
+        restrict by tags check the document's tags first (:meth:`document`)."""
         ...
 
     def stats(self, tenant: str) -> StoreStats: ...

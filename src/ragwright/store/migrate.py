@@ -43,6 +43,7 @@ register(IndexTables())
 register(RowTable("api_keys", "keys.sqlite", schema="ragwright.service.postgres_keys:PG_KEYS"))
 register(RowTable("knowledge_bases", "service.sqlite", schema="ragwright.service.postgres_kbs:PG_KBS"))
 register(RowTable("jobs", "service.sqlite", schema="ragwright.service.postgres_jobs:PG_JOBS"))
+register(RowTable("feedback", "service.sqlite", schema="ragwright.service.postgres_feedback:PG_FEEDBACK"))
 register(RowTable("usage", "usage.sqlite", schema="ragwright.service.postgres_ledger:PG_LEDGER"))
 register(RowTable("agent_runs", "agents.sqlite"))  # no PostgreSQL backend yet: mirrored, so nothing is left behind
 register(RowTable("agent_calls", "agents.sqlite"))

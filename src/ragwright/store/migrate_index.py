@@ -11,6 +11,7 @@ rows of both stores: the chunk row includes its float32 vector's bytes, a postin
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -60,7 +61,7 @@ class IndexTables:
     name = "index"
 
     def target_tables(self) -> list[str]:
-        return ["documents", "chunks", "postings", "tenants", "meta"]
+        return ["documents", "document_originals", "chunks", "postings", "tenants", "meta"]
 
     # -- copy ----------------------------------------------------------------------------------------------------
 
@@ -120,6 +121,7 @@ class IndexTables:
             " ingested_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (*doc[:6], json.loads(doc[6]), Jsonb(json.loads(doc[7])), doc[8], doc[9]),
         )
+        _copy_original(conn, src, tenant, doc_id)
         chunks = src.execute(
             f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE tenant = ? AND doc_id = ? ORDER BY id", (tenant, doc_id)
         ).fetchall()
@@ -195,6 +197,14 @@ class IndexTables:
                     " ingested_at FROM documents"
                 )
             ),
+            "document_originals": tally(
+                (t, d, m, _digest(data), smap)
+                for t, d, m, data, smap in (
+                    src.execute("SELECT tenant, doc_id, media_type, data, source_map FROM document_originals")
+                    if _has_originals(src)
+                    else []
+                )
+            ),
             "chunks": Tally(),
             "postings": Tally(),
             "tenants": tally(src.execute("SELECT tenant, n_chunks, n_terms, version FROM tenants")),
@@ -225,6 +235,12 @@ class IndexTables:
                     " ingested_at FROM documents"
                 )
             ),
+            "document_originals": tally(
+                (t, d, m, _digest(data), smap)
+                for t, d, m, data, smap in conn.execute(
+                    "SELECT tenant, doc_id, media_type, data, source_map FROM document_originals"
+                )
+            ),
             "chunks": tally(
                 (*r[1:9], _list(r[9]), *r[10:16], _vector(r[16]))
                 for r in conn.execute(f"SELECT {_CHUNK_COLUMNS}, embedding FROM chunks")
@@ -238,6 +254,33 @@ class IndexTables:
             "tenants": tally(conn.execute("SELECT tenant, n_chunks, n_terms, version FROM tenants")),
             "meta": tally(conn.execute("SELECT key, value FROM meta")),
         }
+
+
+def _has_originals(src: Any) -> bool:
+    """Whether the SQLite index keeps originals (an index last opened before ``m004_document_originals`` does not)."""
+    return src.execute("SELECT 1 FROM sqlite_master WHERE name = 'document_originals'").fetchone() is not None
+
+
+def _digest(data: Any) -> str:
+    return hashlib.sha256(bytes(data)).hexdigest()
+
+
+def _copy_original(conn: Any, src: Any, tenant: str, doc_id: str) -> None:
+    """The document's original (what a citation viewer shows), when the SQLite index has one."""
+    has_table = _has_originals(src)
+    row = (
+        src.execute(
+            "SELECT media_type, data, source_map FROM document_originals WHERE tenant = ? AND doc_id = ?",
+            (tenant, doc_id),
+        ).fetchone()
+        if has_table
+        else None
+    )
+    if row is not None:
+        conn.execute(
+            "INSERT INTO document_originals (tenant, doc_id, media_type, data, source_map) VALUES (%s, %s, %s, %s, %s)",
+            (tenant, doc_id, row[0], bytes(row[1]), row[2]),
+        )
 
 
 def _batched(src: Any, sql: str, params: tuple[Any, ...], size: int = 500) -> Iterator[list[tuple[Any, ...]]]:

@@ -85,3 +85,14 @@ def m003_chunk_source_spans(db: Any) -> None:
     """Per chunk, where its text sits in the original file (:func:`~ragwright.documents.model.spans_json`), so a
     citation can be highlighted there; chunks indexed before this migration have none until they are re-ingested."""
     db.execute("ALTER TABLE chunks ADD COLUMN source_spans TEXT NOT NULL DEFAULT '[]'")
+
+
+@migration
+def m004_document_originals(db: Any) -> None:
+    """Per document, what a citation viewer shows (:class:`~ragwright.documents.model.Original`: the PDF, or the
+    decoded text) and its source map, so a cited span can be highlighted in the original; documents indexed before
+    this migration have none until their file is re-ingested."""
+    db.execute(
+        "CREATE TABLE document_originals (tenant TEXT NOT NULL, doc_id TEXT NOT NULL, media_type TEXT NOT NULL,"
+        " data BLOB NOT NULL, source_map TEXT, PRIMARY KEY (tenant, doc_id))"
+    )

@@ -25,10 +25,10 @@ from psycopg_pool import ConnectionPool
 
 from ragwright.answering.injection import InjectionKind
 from ragwright.config import PostgresSettings
-from ragwright.documents.model import Chunk, Document, spans_from_json
+from ragwright.documents.model import Chunk, Document, Original, source_map_from_json, spans_from_json
 from ragwright.errors import DiskFull, StoreError
 from ragwright.retrieval.analysis import query_terms
-from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoreStats
+from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoredOriginal, StoreStats
 from ragwright.store.postgres_schema import PG_INDEX, migrate_postgres
 from ragwright.store.postgres_sql import DOCUMENT_COLUMNS, bm25_query, document_info, document_rows
 from ragwright.store.postgres_vectors import DenseSearch
@@ -281,6 +281,18 @@ class PostgresStore:
                 f"SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.tenant = %s AND d.doc_id = %s", (tenant, doc_id)
             ).fetchone()
         return document_info(row) if row is not None else None
+
+    @_pg_errors
+    def original(self, tenant: str, doc_id: str) -> StoredOriginal | None:
+        check_tenant(tenant)
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT media_type, data, source_map FROM document_originals WHERE tenant = %s AND doc_id = %s",
+                (tenant, doc_id),
+            ).fetchone()
+        if row is None:
+            return None
+        return StoredOriginal(Original(row[0], bytes(row[1])), source_map_from_json(row[2]))
 
     @_pg_errors
     def stats(self, tenant: str) -> StoreStats:

@@ -121,3 +121,14 @@ def m003_vectors_inline(conn: Any) -> None:
     row instead of one TOAST lookup per row (5x faster at 20,000 chunks, docs/postgres.md). Applies to rows written
     from now on; ``VACUUM FULL chunks`` rewrites older ones."""
     conn.execute("ALTER TABLE chunks ALTER COLUMN embedding SET STORAGE PLAIN")
+
+
+@migration
+def m004_document_originals(conn: Any) -> None:
+    """Per document, what a citation viewer shows and its source map (the SQLite index's
+    ``m004_document_originals``); removed with the document."""
+    conn.execute(
+        'CREATE TABLE document_originals (tenant TEXT NOT NULL, doc_id TEXT COLLATE "C" NOT NULL,'
+        " media_type TEXT NOT NULL, data BYTEA NOT NULL, source_map TEXT, PRIMARY KEY (tenant, doc_id),"
+        " FOREIGN KEY (tenant, doc_id) REFERENCES documents (tenant, doc_id) ON DELETE CASCADE)"
+    )

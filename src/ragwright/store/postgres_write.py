@@ -17,7 +17,7 @@ import numpy.typing as npt
 from psycopg.types.json import Jsonb
 
 from ragwright.answering.injection import flag
-from ragwright.documents.model import Chunk, Document, spans_json
+from ragwright.documents.model import Chunk, Document, source_map_json, spans_json
 from ragwright.retrieval.analysis import analyze
 
 
@@ -41,6 +41,11 @@ def insert_document(
             time.time(),
         ),
     )
+    if doc.original is not None:
+        conn.execute(
+            "INSERT INTO document_originals (tenant, doc_id, media_type, data, source_map) VALUES (%s, %s, %s, %s, %s)",
+            (tenant, doc.doc_id, doc.original.media_type, doc.original.data, _map_json(doc)),
+        )
     if not chunks:
         return
     rows: list[tuple[Any, ...]] = []
@@ -95,6 +100,10 @@ def insert_document(
         "UPDATE tenants SET n_chunks = n_chunks + %s, n_terms = n_terms + %s, version = version + 1 WHERE tenant = %s",
         (len(chunks), sum(len(t) for _, t in terms_of), tenant),
     )
+
+
+def _map_json(doc: Document) -> str | None:
+    return source_map_json(doc.source_map) if doc.source_map is not None else None
 
 
 def lock_tenant(conn: Any, tenant: str) -> None:

@@ -22,13 +22,13 @@ import sqlean as sqlite3
 import sqlite_vec
 
 from ragwright.answering.injection import InjectionKind
-from ragwright.documents.model import Chunk, Document, spans_from_json
+from ragwright.documents.model import Chunk, Document, Original, source_map_from_json, spans_from_json
 from ragwright.errors import StoreError
 from ragwright.private_files import private_file
 from ragwright.retrieval.analysis import query_terms
 from ragwright.sqlite_migrations import migrate
 from ragwright.store import sql
-from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoreStats
+from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk, StoredOriginal, StoreStats
 from ragwright.store.dense_cache import DenseCache
 from ragwright.store.keyword_cache import BM25Params, KeywordCache
 from ragwright.store.migrations import INDEX
@@ -297,6 +297,18 @@ class SQLiteStore:
         check_tenant(tenant)
         with self._lock:
             return sql.document_row(self._db, tenant, doc_id)
+
+    @db_errors
+    def original(self, tenant: str, doc_id: str) -> StoredOriginal | None:
+        check_tenant(tenant)
+        with self._lock:
+            row = self._db.execute(
+                "SELECT media_type, data, source_map FROM document_originals WHERE tenant = ? AND doc_id = ?",
+                (tenant, doc_id),
+            ).fetchone()
+        if row is None:
+            return None
+        return StoredOriginal(Original(row[0], bytes(row[1])), source_map_from_json(row[2]))
 
     @db_errors
     def stats(self, tenant: str) -> StoreStats:

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ragwright.answering.injection import flag
-from ragwright.documents.model import Chunk, Document, spans_json
+from ragwright.documents.model import Chunk, Document, source_map_json, spans_json
 from ragwright.retrieval.analysis import analyze
 from ragwright.store.sql import batches
 
@@ -63,6 +63,12 @@ def insert_document(
             time.time(),
         ),
     )
+    if doc.original is not None:
+        smap = source_map_json(doc.source_map) if doc.source_map is not None else None
+        db.execute(
+            "INSERT INTO document_originals (tenant, doc_id, media_type, data, source_map) VALUES (?, ?, ?, ?, ?)",
+            (tenant, doc.doc_id, doc.original.media_type, doc.original.data, smap),
+        )
     total_terms = 0
     for chunk, vector in zip(chunks, vectors, strict=True):
         context_terms = analyze(chunk.context)
@@ -122,5 +128,6 @@ def delete_document(db: Any, tenant: str, doc_id: str, kw: str | None) -> bool:
             db.execute(f"DELETE FROM {kw} WHERE rid IN ({marks})", batch)
         db.execute(f"DELETE FROM chunks_vec WHERE rowid IN ({marks})", batch)
         db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", batch)
+    db.execute("DELETE FROM document_originals WHERE tenant = ? AND doc_id = ?", (tenant, doc_id))
     cur = db.execute("DELETE FROM documents WHERE tenant = ? AND doc_id = ?", (tenant, doc_id))
     return bool(cur.rowcount > 0)

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ragwright.documents.model import Chunk, Document, Section, SourceSpan
+from ragwright.documents.model import Chunk, Document, Original, Section, SourceMap, SourceSpan
 from ragwright.errors import StoreError
 from ragwright.retrieval.analysis import analyze
 from ragwright.store.base import Filters, Store
@@ -99,6 +99,26 @@ class StoreContract:
         info = store.documents("t1")
         assert [(d.doc_id, d.content_hash, d.n_chunks) for d in info] == [("guide.md", "guide.md:1", 2)]
         assert store.stats("t1").chunks == 2 and store.stats("t1").documents == 1
+
+    def test_originals_round_trip_per_tenant_and_leave_with_their_document(self, store: Store) -> None:
+        doc, chunks, vecs = make_doc("manual.pdf", ["alpha beta"], file_type="pdf")
+        doc.original = Original(Original.PDF, b"%PDF-1.7 \x00\xff bytes")
+        doc.source_map = SourceMap((0, 7), (5, 12), (3, 40), (8, 45), (1, 2))
+        store.upsert("t1", doc, chunks, vecs)
+        plain, pchunks, pvecs = make_doc("notes.md", ["gamma"])  # stored without an original
+        store.upsert("t1", plain, pchunks, pvecs)
+        got = store.original("t1", "manual.pdf")
+        assert got is not None and got.original == doc.original and got.source_map == doc.source_map
+        assert store.original("t2", "manual.pdf") is None  # another tenant never reads it
+        assert store.original("t1", "notes.md") is None
+        doc.original = Original(Original.TEXT, "café".encode())
+        doc.source_map = None
+        doc.content_hash = "manual.pdf:2"
+        store.upsert("t1", doc, chunks, vecs)  # replaced with the document
+        again = store.original("t1", "manual.pdf")
+        assert again is not None and again.original.data == "café".encode() and again.source_map is None
+        store.delete("t1", "manual.pdf")
+        assert store.original("t1", "manual.pdf") is None
 
     def test_reupsert_replaces_stale_chunks_everywhere(self, store: Store) -> None:
         store.upsert("t1", *make_doc("a.md", ["zebra stripes", "lion mane"]))

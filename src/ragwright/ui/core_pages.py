@@ -59,7 +59,9 @@ async def refusal_response(request: Request, exc: Exception) -> Response:
         message = f"Your API key does not have the {exc.detail!r} scope this page needs."
     elif exc.reason is Refusal.UNAVAILABLE:
         message = exc.detail
-    return render(request, "error.html", exc.user, status_code=status, title=title, message=message)
+    # htmx does not swap an error response: app.js shows this header in the page's live region instead
+    headers = {"X-Error-Message": message.encode("ascii", "replace").decode("ascii")}
+    return render(request, "error.html", exc.user, status_code=status, title=title, message=message, headers=headers)
 
 
 def _same_origin(request: Request) -> bool:
@@ -90,7 +92,7 @@ async def login_page(request: Request, next: str = "/", reason: str = "") -> Res
 
 
 @router.post(LOGIN_PATH, response_class=HTMLResponse)
-async def login(request: Request, key: str = Form("", max_length=200), next: str = Form("/")) -> Response:
+async def login(request: Request, key: str = Form(""), next: str = Form("/")) -> Response:
     if not _same_origin(request):
         return render(
             request,

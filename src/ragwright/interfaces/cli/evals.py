@@ -80,6 +80,37 @@ def import_llamaindex_cmd(
     render.err_console.print(f"{n} cases -> {out}", markup=False)
 
 
+@import_app.command("feedback")
+def import_feedback_cmd(
+    out: OutOpt,
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's ratings (default: every tenant).")] = None,
+    kb: Annotated[str | None, typer.Option("--kb", help="Only this knowledge base.")] = None,
+    rating: Annotated[str | None, typer.Option(help="Only 'up' or 'down' ratings.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only ratings on or after this UTC date (YYYY-MM-DD).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Config file (default: ./ragwright.toml).")] = None,
+) -> None:
+    """Thumbs up/down from the chat page as cases: up = the answer is the reference, down = needs a reference."""
+    from datetime import UTC, datetime
+
+    from ragwright.evals.importers import import_feedback
+    from ragwright.service.feedback import FeedbackQuery, Rating, open_feedback
+
+    if rating is not None and rating not in ("up", "down"):
+        raise UserError(f"--rating must be 'up' or 'down', not {rating!r}")
+    try:
+        start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() if since else None
+    except ValueError:
+        raise UserError(f"--since must be a date like 2026-01-31, not {since!r}") from None
+    settings = load_settings(config_file=config) if config else load_settings()
+    store = open_feedback(settings)
+    try:
+        query = FeedbackQuery(tenant=tenant, kb=kb, rating=Rating(rating) if rating else None, since=start)
+        n = import_feedback(store, query, out=out)
+    finally:
+        store.close()
+    render.err_console.print(f"{n} cases -> {out}")
+
+
 def _judge(
     settings: Settings,
     *,

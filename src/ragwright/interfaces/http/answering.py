@@ -11,17 +11,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
+from fastapi.responses import StreamingResponse
+
 from ragwright.answering.conversation import Turn
 from ragwright.answering.service import ABSTAIN_TEXT, Asker
-from ragwright.answering.stream import Done, StreamEvent, stream_answer
+from ragwright.answering.stream import Done, SentenceEvent, StreamEvent, stream_answer
 from ragwright.answering.types import AbstentionReason, Answer, AnsweredBy
 from ragwright.gateway.types import ChatRequest, Chunk
 from ragwright.interfaces.http.auth import Principal
+from ragwright.interfaces.http.errors import translate
 from ragwright.interfaces.http.limits import run_blocking
+from ragwright.interfaces.http.sse import SSE_HEADERS, answer_out, citation_out, sse
 from ragwright.interfaces.http.state import ServiceState
 from ragwright.store.base import Filters
 
-__all__ = ["answer_events", "ask", "token_usage"]
+__all__ = ["answer_events", "answer_stream", "ask", "token_usage"]
 
 T = TypeVar("T")
 
@@ -111,6 +115,40 @@ async def answer_events(
             if isinstance(event, Done):
                 state.metrics.observe_answer(event.answer)
             yield event
+
+
+async def answer_stream(
+    state: ServiceState,
+    principal: Principal,
+    question: str,
+    kb: str,
+    requested: Filters | None,
+    history: Sequence[Turn] = (),
+) -> StreamingResponse:
+    """The answer as server-sent events: ``delta`` ({text, citations}: one verified sentence and the citations it
+    adds), then ``done`` (the whole :class:`AnswerOut`) or ``error``. ``POST /v1/answer`` with ``stream: true`` and
+    the chat page both send this."""
+    events = answer_events(state, principal, question, kb, requested, history)
+    first = await anext(events)  # before the first byte: a failure here is a plain JSON error with its status
+
+    async def stream() -> AsyncIterator[bytes]:
+        # Each sentence is sent once verified against the evidence, with the citations it adds: the first one
+        # while the model is still writing, and never text that verification removes.
+        event: StreamEvent | None = first
+        try:
+            while event is not None:
+                if isinstance(event, SentenceEvent):
+                    data = {"text": event.text, "citations": [citation_out(c).model_dump() for c in event.citations]}
+                    yield sse(data, "delta")
+                else:
+                    yield sse(answer_out(event.answer, kb).model_dump(), "done")
+                event = await anext(events, None)
+        except Exception as exc:  # after the first byte: an explicit error event, never a silent truncation
+            state.metrics.stream_errors.inc()
+            err = translate(exc)
+            yield sse({"type": err.type, "message": err.message}, "error")
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 def token_usage(state: ServiceState, prompt: str, answer: Answer, content: str) -> dict[str, int]:

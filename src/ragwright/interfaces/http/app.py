@@ -20,7 +20,18 @@ from ragwright.interfaces.http.docs_ui import install_docs
 from ragwright.interfaces.http.errors import install_error_handlers
 from ragwright.interfaces.http.limits import BodyLimit
 from ragwright.interfaces.http.metrics import MetricsMiddleware
-from ragwright.interfaces.http.routes import agents, chat, documents, ops, prompts, search, traces, usage
+from ragwright.interfaces.http.routes import (
+    agents,
+    chat,
+    citations,
+    documents,
+    feedback,
+    ops,
+    prompts,
+    search,
+    traces,
+    usage,
+)
 from ragwright.interfaces.http.state import ServiceState
 from ragwright.models.base import Embedder
 from ragwright.observability.asgi import TraceMiddleware
@@ -79,7 +90,7 @@ def create_app(
     app.state.service = state
     install_error_handlers(app)
     install_docs(app)
-    for module in (search, chat, documents, ops, usage, agents, prompts, traces):
+    for module in (search, chat, documents, citations, feedback, ops, usage, agents, prompts, traces):
         app.include_router(module.router)
     install_ui(app, state.settings)  # the web UI at / (docs/ui.md): after the API, so API requests match first
     app.add_middleware(

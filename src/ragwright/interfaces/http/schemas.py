@@ -66,6 +66,15 @@ class SearchOut(BaseModel):
     timings_ms: dict[str, float]
 
 
+class TurnIn(BaseModel):
+    """One earlier message of a conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=8000)
+
+
 class AnswerIn(BaseModel):
     """The body of ``POST /v1/answer``."""
 
@@ -75,6 +84,12 @@ class AnswerIn(BaseModel):
     knowledge_base: KbName = "default"
     filters: FiltersIn | None = None
     stream: bool = Field(False, description="Server-sent events: citations, text deltas, then the whole answer.")
+    history: list[TurnIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Earlier turns of the conversation, oldest first: a follow-up is rewritten with them before "
+        "retrieval.",
+    )
 
 
 class CitationOut(BaseModel):
@@ -101,6 +116,13 @@ class FallbackOut(BaseModel):
     detail: str = ""
 
 
+class PromptRefOut(BaseModel):
+    """A versioned prompt: its name and immutable version."""
+
+    name: str
+    version: str
+
+
 class AnswerOut(BaseModel):
     """A cited answer, or an abstention with the closest passages."""
 
@@ -122,6 +144,14 @@ class AnswerOut(BaseModel):
     closest: list[CitationOut]
     flagged: list[str]
     timings_ms: dict[str, float]
+    answerability: float | None = None
+    """Calibrated probability (0..1) that the documents hold the answer; ragwright abstains under its threshold."""
+    prompt: PromptRefOut | None = None
+    """The versioned ``answer`` prompt a model wrote with (None: extractive)."""
+    rewritten_question: str | None = None
+    """A follow-up rewritten with the conversation: what was retrieved and answered."""
+    trace_id: str | None = None
+    """The request's trace (``ragwright traces show``), when tracing is on."""
 
 
 class DocumentOut(BaseModel):

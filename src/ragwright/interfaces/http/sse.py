@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ragwright.answering.types import Answer, Citation, fallback_dict
-from ragwright.interfaces.http.schemas import AnswerOut, CitationOut, FallbackOut
+from ragwright.interfaces.http.schemas import AnswerOut, CitationOut, FallbackOut, PromptRefOut
+from ragwright.observability.tracing import current_trace_id
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -63,6 +64,10 @@ def answer_out(answer: Answer, kb: str) -> AnswerOut:
         closest=[citation_out(c) for c in answer.closest],
         flagged=list(answer.flagged),
         timings_ms={k: round(v, 3) for k, v in answer.timings_ms.items()},
+        answerability=answer.answerability,
+        prompt=PromptRefOut(name=answer.prompt.name, version=answer.prompt.version) if answer.prompt else None,
+        rewritten_question=answer.rewritten_question,
+        trace_id=current_trace_id(),
     )
 
 

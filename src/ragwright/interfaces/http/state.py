@@ -31,6 +31,7 @@ from ragwright.interfaces.http.metrics import Metrics
 from ragwright.models.base import Embedder
 from ragwright.observability.trace_store import SQLiteTraceStore, open_trace_store
 from ragwright.private_files import private_dir
+from ragwright.service.feedback import open_feedback
 from ragwright.service.kbs import DEFAULT_KB, open_knowledge_bases, store_tenant
 from ragwright.service.keys import VERIFIED_KEY_SECONDS, ApiKey, KeyStore, open_key_store
 from ragwright.sharedstate.client import SharedRedis, limit_storage
@@ -136,6 +137,7 @@ class ServiceState:
         self.uploads_dir = settings.data_dir / "uploads"
         self.keys = keys or open_key_store(settings, cache_seconds=VERIFIED_KEY_SECONDS)
         self.kbs = open_knowledge_bases(settings)
+        self.feedback = open_feedback(settings)
         self.gateway = SyncGateway(gateway if gateway is not None else Gateway(settings, embedder=embedder))
         self.pool = RagwrightPool(settings, embedder, gateway=self.gateway)
         self.job_store = open_job_store(settings)
@@ -262,4 +264,5 @@ class ServiceState:
             self._traces.close()
         self.agent_runs.close()
         self.kbs.close()
+        self.feedback.close()
         self.keys.close()

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
-from ragwright.answering.stream import SentenceEvent, StreamEvent
-from ragwright.interfaces.http.answering import answer_events, ask
+from ragwright.answering.conversation import Turn
+from ragwright.interfaces.http.answering import answer_stream, ask
 from ragwright.interfaces.http.auth import Principal, get_state, require_read
-from ragwright.interfaces.http.errors import translate
 from ragwright.interfaces.http.limits import run_blocking
 from ragwright.interfaces.http.schemas import ERRORS, AnswerIn, AnswerOut, SearchIn, SearchOut
-from ragwright.interfaces.http.sse import SSE_HEADERS, answer_out, citation_out, sse
+from ragwright.interfaces.http.sse import answer_out, citation_out
 from ragwright.interfaces.http.state import ServiceState
 from ragwright.retrieval.retriever import SearchResult
 from ragwright.store.base import Filters
@@ -95,32 +93,20 @@ async def answer(body: AnswerIn, request: Request, principal: Reader) -> AnswerO
     state = get_state(request)
     principal.store_tenant(body.knowledge_base)
     requested = body.filters.to_filters() if body.filters else None
+    history = [Turn(t.role, t.content) for t in body.history if t.content.strip()]
     if not body.stream:
         result = await run_blocking(
-            ask, state, principal, body.question, body.knowledge_base, requested, timeout=state.service.request_timeout
+            ask,
+            state,
+            principal,
+            body.question,
+            body.knowledge_base,
+            requested,
+            history,
+            timeout=state.service.request_timeout,
         )
         return answer_out(result, body.knowledge_base)
-    events = answer_events(state, principal, body.question, body.knowledge_base, requested)
-    first = await anext(events)  # before the first byte: a failure here is a plain JSON error with its status
-
-    async def stream() -> AsyncIterator[bytes]:
-        # Each sentence is sent once verified against the evidence, with the citations it adds: the first one
-        # while the model is still writing, and never text that verification removes.
-        event: StreamEvent | None = first
-        try:
-            while event is not None:
-                if isinstance(event, SentenceEvent):
-                    data = {"text": event.text, "citations": [citation_out(c).model_dump() for c in event.citations]}
-                    yield sse(data, "delta")
-                else:
-                    yield sse(answer_out(event.answer, body.knowledge_base).model_dump(), "done")
-                event = await anext(events, None)
-        except Exception as exc:  # after the first byte: an explicit error event, never a silent truncation
-            state.metrics.stream_errors.inc()
-            err = translate(exc)
-            yield sse({"type": err.type, "message": err.message}, "error")
-
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
+    return await answer_stream(state, principal, body.question, body.knowledge_base, requested, history)
 
 
 __all__ = ["citation_out", "router", "search_json"]
