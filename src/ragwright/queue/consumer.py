@@ -55,6 +55,7 @@ __all__ = ["IngestConsumer"]
 
 log = logging.getLogger("ragwright.worker")
 
+
 class IngestConsumer:
     """One ``ragwright worker`` process: the procrastinate worker, the ingest subprocess, the stalled-job sweep."""
 
