@@ -141,6 +141,7 @@ def start_server(
     workers: int = 1,
     access_log: bool = True,
     tracing: str = "off",
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     env = {
         k: v
@@ -157,6 +158,7 @@ def start_server(
     )
     if embed_threads:
         env["RAGWRIGHT_EMBEDDING__THREADS"] = str(embed_threads)
+    env.update(extra_env or {})  # e.g. RAGWRIGHT_STORE (bench/replicas_load.py)
     with log.open("wb") as out:
         cmd = [
             sys.executable,

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -43,6 +43,7 @@ from ragwright.config_service import (
     LoggingSettings,
     McpServerSettings,
     ObservabilitySettings,
+    QueueSettings,
     RedisSettings,
     ServiceSettings,
     UiSettings,
@@ -67,6 +68,7 @@ __all__ = [
     "PostgresSettings",
     "ProviderSettings",
     "RateLimitSettings",
+    "QueueSettings",
     "RedisSettings",
     "RetrievalSettings",
     "RetrySettings",
@@ -259,6 +261,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
@@ -281,6 +284,12 @@ class Settings(BaseSettings):
         if value == "sqlite" or value.startswith(STORE_PREFIXES):
             return value
         raise ValueError('store must be "sqlite", a postgresql:// DSN, or an env:VAR / file:PATH reference to one')
+
+    @model_validator(mode="after")
+    def _queue_needs_postgres(self) -> Settings:
+        if self.queue.enabled and self.store == "sqlite":
+            raise ValueError("queue.enabled needs the PostgreSQL store (store = postgresql://...)")
+        return self
 
     @property
     def uses_postgres(self) -> bool:

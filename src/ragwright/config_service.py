@@ -1,5 +1,5 @@
-"""The sections for running ragwright as a service: ``[service]``, ``[redis]``, ``[observability]``, ``[logging]`` and
-``[agent]`` (re-exported by :mod:`ragwright.config`)."""
+"""The sections for running ragwright as a service: ``[service]``, ``[redis]``, ``[queue]``, ``[observability]``,
+``[logging]`` and ``[agent]`` (re-exported by :mod:`ragwright.config`)."""
 
 from __future__ import annotations
 
@@ -91,6 +91,44 @@ class RedisSettings(BaseModel):
 
         remember_secret(urlsplit(url).password)
         return url
+
+
+class QueueSettings(BaseModel):
+    """``[queue]``: ingest jobs on a PostgreSQL queue that ``ragwright worker`` processes on any host consume."""
+
+    enabled: bool = Field(
+        False,
+        description="Put uploads on the queue in the PostgreSQL store (needs store = postgresql://...) for "
+        "`ragwright worker` processes; off: each server ingests in a subprocess of its own (docs/scale-out.md).",
+    )
+    name: str = Field("ingest", pattern=r"^[A-Za-z0-9_.\-]{1,64}$", description="The queue's name.")
+    retries: int = Field(3, ge=0, le=100, description="Retries after a failed attempt; then the job is dead-lettered.")
+    backoff_seconds: int = Field(
+        2, ge=0, le=3600, description="Exponential backoff base: the n-th retry waits backoff_seconds ** n seconds."
+    )
+    heartbeat_seconds: float = Field(10.0, gt=0, le=600, description="How often a worker says it is alive.")
+    stalled_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="A worker silent this long is presumed dead: its running job is retried (or dead-lettered).",
+    )
+    poll_seconds: float = Field(
+        2.0, gt=0, le=60, description="Fallback poll for new jobs, cancellations and stalled workers (LISTEN first)."
+    )
+    stop_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="On SIGTERM a worker lets the job in hand run this long, then stops it and puts it back on the "
+        "queue (give the container a longer stop grace period).",
+    )
+
+    @model_validator(mode="after")
+    def _heartbeat_below_stall(self) -> QueueSettings:
+        if self.stalled_seconds <= 2 * self.heartbeat_seconds:
+            raise ValueError("queue.stalled_seconds must exceed twice queue.heartbeat_seconds")
+        return self
 
 
 class ObservabilitySettings(BaseModel):

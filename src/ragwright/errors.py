@@ -34,6 +34,7 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── StoreUnavailable      the database server cannot be reached or refuses the connection
     │   └── DiskFull              a write failed because the disk (or the database's size cap) is full; reads go on
     ├── SharedStateUnavailable    the Redis replicas share (limits, budgets, revocation) did not answer: fail closed
+    ├── IngestAttemptFailed       one attempt of a queued ingest job failed as a whole (the queue retries it)
     ├── ModelError                a local model could not be loaded or run
     │   ├── RemoteModelError      a remote embedding or re-ranking endpoint failed after retries, or answered nonsense
     │   ├── ModelNotInstalledError   a model package is missing (says which pip command installs it)
@@ -109,6 +110,10 @@ class AgentRunNotFound(UserError):
 
 class KeyNotFound(UserError):
     """No API key with this id, or one the caller may not manage (another tenant's, or outside its tags)."""
+
+
+class JobNotCancellable(UserError):
+    """The ingest job already ended, or it runs in a server's own subprocess where it cannot be stopped half-way."""
 
 
 class InvalidFilterError(UserError):
@@ -212,6 +217,11 @@ class SharedStateUnavailable(RagwrightError):
     def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class IngestAttemptFailed(RagwrightError):
+    """One attempt of a queued ingest job failed as a whole (its worker subprocess died, the store failed): the
+    queue retries it after a backoff, and dead-letters it after ``[queue] retries``."""
 
 
 class ModelError(RagwrightError):

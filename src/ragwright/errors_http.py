@@ -14,6 +14,7 @@ other ``ConfigError`` (server setup)            500     internal_error          
 ``AccessDenied`` (the key's tags forbid it)      403     forbidden               forbidden
 ``PromptNotFound``                              404     not_found               prompt_not_found
 ``AgentRunError`` (e.g. the run is not paused)   409     conflict                conflict
+``JobNotCancellable`` (the job ended)            409     conflict                conflict
 ``TraceNotFound`` (or another tenant's trace)    404     not_found               not_found
 ``EvalRunNotFound`` (run or dataset)             404     not_found               not_found
 ``EvalRunExists`` (a run of that name)           409     conflict                conflict
@@ -76,6 +77,7 @@ from ragwright.errors import (
     EvalRunExists,
     EvalRunNotFound,
     GatewayError,
+    JobNotCancellable,
     KeyNotFound,
     ModelError,
     NotIndexedError,
@@ -180,7 +182,7 @@ def _user(exc: UserError, text: str) -> HttpError:
         return HttpError(404, "not_found", "prompt_not_found", text)
     if isinstance(exc, TraceNotFound | AgentRunNotFound | KeyNotFound):
         return HttpError(404, "not_found", "not_found", text)
-    if isinstance(exc, AgentRunError):
+    if isinstance(exc, AgentRunError | JobNotCancellable):
         return HttpError(409, "conflict", "conflict", text)
     if isinstance(exc, EvalRunNotFound):
         return HttpError(404, "not_found", "not_found", text)

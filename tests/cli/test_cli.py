@@ -118,3 +118,13 @@ def test_help_text_keeps_config_section_names(tmp_path: Path) -> None:
     """Help that names a config section ("with a [redis] url") shows it; it used to be eaten as rich markup."""
     result = run(["keys", "revoke", "--help"], tmp_path)
     assert result.returncode == 0 and "[redis] url" in " ".join(result.stdout.replace("│", " ").split())
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [({}, "the ingest queue is off"), ({"RAGWRIGHT_QUEUE__ENABLED": "true"}, "queue.enabled needs the PostgreSQL")],
+)
+def test_worker_without_a_queue_is_a_user_error(tmp_path: Path, env: dict[str, str], says: str) -> None:
+    """`ragwright worker` needs [queue] enabled with a PostgreSQL store; the single-host mode never starts one."""
+    result = run(["worker"], tmp_path, **env)
+    assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr, result.stderr

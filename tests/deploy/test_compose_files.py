@@ -82,6 +82,17 @@ def test_compose_has_postgres_with_pgvector_redis_and_replicated_api(compose: di
     assert redis_args[redis_args.index("--appendonly") + 1] == "yes"  # budgets survive a restart
 
 
+def test_compose_runs_workers_on_the_queue_in_postgres(compose: dict[str, Any]) -> None:
+    services, env = compose["services"], compose["x-ragwright-env"]
+    assert services["worker"]["command"] == ["worker"] and services["worker"]["deploy"]["replicas"] >= 1
+    assert "postgres" in services["worker"]["depends_on"]
+    assert env["RAGWRIGHT_STORE"].endswith("env:RAGWRIGHT_PG_DSN}") and "true" in env["RAGWRIGHT_QUEUE__ENABLED"]
+    grace = int(str(services["worker"]["stop_grace_period"]).rstrip("s"))
+    from ragwright.config import QueueSettings
+
+    assert grace > QueueSettings().stop_seconds  # the job in hand can be handed back before Docker kills the worker
+
+
 def test_every_ragwright_command_in_compose_exists(compose: dict[str, Any]) -> None:
     ran = 0
     for name, service in compose["services"].items():

@@ -5,6 +5,10 @@ Same columns as the SQLite ``jobs`` table (the job as JSON text in ``data``), pl
 keeps insertion order for :meth:`PostgresJobStore.unfinished` (SQLite's ``rowid``). :meth:`PostgresJobStore.claim` is
 the same compare-and-set on the row, so of several processes exactly one takes an orphaned job over.
 
+With the ingest queue (``[queue] enabled``) an upload's bytes wait in ``job_files`` (:meth:`PostgresJobStore.submit`
+writes them with the job row in one transaction), so a ``ragwright worker`` on any host can read them;
+:meth:`PostgresJobStore.update` is the read-modify-write every status change of a queued job goes through.
+
 Example::
 
     jobs = PostgresJobStore(dsn)
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ragwright.interfaces.http.job_store import Job, job_from_json, job_to_json
@@ -38,6 +43,25 @@ def m001_jobs(conn: Any) -> None:
     conn.execute("CREATE INDEX jobs_unfinished ON jobs (seq) WHERE finished = 0")
 
 
+@PG_JOBS.migration
+def m002_job_files(conn: Any) -> None:
+    conn.execute(
+        "CREATE TABLE job_files (job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, name TEXT NOT NULL,"
+        " data BYTEA NOT NULL, PRIMARY KEY (job_id, name))"
+    )
+
+
+def _row(job: Job) -> tuple[Any, ...]:
+    return (job.id, job.tenant, job_to_json(job), int(job.finished), time.time())
+
+
+_UPSERT = (
+    "INSERT INTO jobs (id, tenant, data, finished, updated_at) VALUES (%s, %s, %s, %s, %s)"
+    " ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, data = excluded.data,"
+    " finished = excluded.finished, updated_at = excluded.updated_at"
+)
+
+
 class PostgresJobStore:
     """Jobs as rows of a PostgreSQL table. Safe to share between threads (a connection pool)."""
 
@@ -47,12 +71,55 @@ class PostgresJobStore:
 
     def put(self, job: Job) -> None:
         with self._db.connection() as conn:
-            conn.execute(
-                "INSERT INTO jobs (id, tenant, data, finished, updated_at) VALUES (%s, %s, %s, %s, %s)"
-                " ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, data = excluded.data,"
-                " finished = excluded.finished, updated_at = excluded.updated_at",
-                (job.id, job.tenant, job_to_json(job), int(job.status in ("succeeded", "failed")), time.time()),
-            )
+            conn.execute(_UPSERT, _row(job))
+
+    def submit(self, job: Job, files: dict[str, bytes]) -> None:
+        """Record a new job and its upload's bytes together (a worker on another host reads them from here)."""
+        with self._db.transaction() as conn:
+            conn.execute(_UPSERT, _row(job))
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO job_files (job_id, name, data) VALUES (%s, %s, %s)",
+                    [(job.id, name, data) for name, data in files.items()],
+                )
+
+    def files(self, job_id: str) -> dict[str, bytes]:
+        """The upload of a job, by file name (empty once it was dropped)."""
+        with self._db.connection() as conn:
+            rows = conn.execute("SELECT name, data FROM job_files WHERE job_id = %s", (job_id,)).fetchall()
+        return {str(name): bytes(data) for name, data in rows}
+
+    def drop_files(self, job_id: str) -> None:
+        with self._db.connection() as conn:
+            conn.execute("DELETE FROM job_files WHERE job_id = %s", (job_id,))
+
+    def update(self, job_id: str, change: Callable[[Job], Job | None]) -> Job | None:
+        """Apply ``change`` to the stored job under a row lock (one writer at a time): it returns the new job, or None
+        to leave the row as it is. The job as stored afterwards; None when there is no such job."""
+        with self._db.transaction() as conn:
+            row = conn.execute("SELECT data FROM jobs WHERE id = %s FOR UPDATE", (job_id,)).fetchone()
+            if row is None:
+                return None
+            job = job_from_json(row[0])
+            new = change(dataclasses.replace(job))
+            if new is None:
+                return job
+            conn.execute(_UPSERT, _row(new))
+            return new
+
+    def count_unfinished(self) -> int:
+        """How many jobs are queued or running (one indexed count, for ``/readyz`` and the pending-jobs gauge)."""
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT count(*) FROM jobs WHERE finished = 0").fetchone()
+        return int(row[0])
+
+    def for_tenant(self, tenant: str, limit: int) -> list[Job]:
+        """The tenant's newest ``limit`` jobs, newest first."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT data FROM jobs WHERE tenant = %s ORDER BY seq DESC LIMIT %s", (tenant, limit)
+            ).fetchall()
+        return [job_from_json(r[0]) for r in rows]
 
     def get(self, job_id: str) -> Job | None:
         with self._db.connection() as conn:

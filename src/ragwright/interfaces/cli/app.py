@@ -238,6 +238,9 @@ def _register_bench() -> None:
     from ragwright.interfaces.cli.migrate import migrate_command
 
     app.command("migrate")(migrate_command)
+    from ragwright.interfaces.cli.worker import worker_command
+
+    app.command("worker")(worker_command)
 
 
 def _register_eval() -> None:

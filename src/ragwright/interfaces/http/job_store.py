@@ -14,6 +14,7 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from ragwright.config import Settings
 
 __all__ = [
+    "FINISHED",
     "SCHEMA",
     "Job",
     "JobStatus",
@@ -33,10 +35,14 @@ __all__ = [
     "SQLiteJobStore",
     "job_from_json",
     "job_to_json",
+    "new_job_id",
     "open_job_store",
+    "worker_task",
 ]
 
-JobStatus = Literal["queued", "running", "succeeded", "failed"]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+"""The statuses a job does not leave."""
 
 
 @dataclass
@@ -73,6 +79,18 @@ class Job:
     """The tag limits of the key that submitted it (empty: none): the worker enforces them on every document, and
     only keys whose scope covers them may read the job (``service.access.TagScope``)."""
 
+    attempts: int = 0
+    """Attempts started so far (on the queue a failed or interrupted attempt is retried, ``[queue] retries``)."""
+    queue_id: int | None = None
+    """The job's id on the ingest queue (``[queue] enabled``); None when a server process runs it itself."""
+    dead_letter: bool = False
+    """Failed for good after its last retry (the queue's dead-letter state); its upload is kept for a re-run."""
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job has ended (succeeded, failed or cancelled)."""
+        return self.status in FINISHED
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -91,7 +109,14 @@ class Job:
             },
             "result": self.result,
             "error": self.error,
+            "attempts": self.attempts,
+            "dead_letter": self.dead_letter,
         }
+
+
+def new_job_id() -> str:
+    """A fresh job id: ``job_`` and 20 random hex digits."""
+    return "job_" + uuid.uuid4().hex[:20]
 
 
 def job_to_json(job: Job) -> str:
@@ -107,6 +132,21 @@ def job_from_json(text: str) -> Job:
     if data.get("worker") is not None:
         data["worker"] = tuple(data["worker"])
     return Job(**data)
+
+
+def worker_task(job: Job, job_dir: str | None = None) -> dict[str, Any]:
+    """The ingest worker's task for ``job`` (:mod:`ragwright.interfaces.http.worker`), its upload in ``job_dir``
+    (default: where the job says)."""
+    return {
+        "job_id": job.id,
+        "tenant": job.store_tenant,
+        "job_dir": job.job_dir if job_dir is None else job_dir,
+        "files": job.files,
+        "tags": list(job.tags),
+        "key_tags": list(job.key_tags),
+        "api_tenant": job.tenant,
+        "kb": job.kb,
+    }
 
 
 SCHEMA = Schema("jobs")
@@ -137,6 +177,10 @@ class JobStore(Protocol):
         several server processes exactly one takes over an orphaned job); the claimed job, or None."""
         ...
 
+    def for_tenant(self, tenant: str, limit: int) -> list[Job]:
+        """The tenant's newest ``limit`` jobs, newest first."""
+        ...
+
     def trim(self, keep: int) -> None:
         """Forget all but the newest ``keep`` finished jobs."""
         ...
@@ -163,7 +207,7 @@ class SQLiteJobStore:
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?)",
-                (job.id, job.tenant, data, int(job.status in ("succeeded", "failed")), time.time()),
+                (job.id, job.tenant, data, int(job.finished), time.time()),
             )
 
     def get(self, job_id: str) -> Job | None:
@@ -190,6 +234,15 @@ class SQLiteJobStore:
                 (job_to_json(claimed), time.time(), job.id, row[0]),
             )
         return claimed if cur.rowcount == 1 else None
+
+    def for_tenant(self, tenant: str, limit: int) -> list[Job]:
+        """The tenant's newest ``limit`` jobs, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT data FROM jobs WHERE tenant = ? ORDER BY json_extract(data, '$.created_at') DESC LIMIT ?",
+                (tenant, limit),
+            ).fetchall()
+        return [job_from_json(r[0]) for r in rows]
 
     def trim(self, keep: int) -> None:
         """Forget all but the newest ``keep`` finished jobs."""

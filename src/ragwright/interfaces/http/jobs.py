@@ -29,19 +29,18 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ragwright.config import Settings
-from ragwright.errors import StoreError
+from ragwright.errors import JobNotCancellable, StoreError
 from ragwright.interfaces.http.job_recovery import index_reader, reconcile, stop_worker
-from ragwright.interfaces.http.job_store import Job, JobStatus, JobStore
+from ragwright.interfaces.http.job_store import Job, JobStatus, JobStore, new_job_id, worker_task
+from ragwright.interfaces.http.worker import spawn
 from ragwright.processes import alive, process_start
 
 __all__ = ["Job", "JobRunner", "JobStore"]
@@ -81,9 +80,7 @@ class JobRunner:
 
     # -- API -------------------------------------------------------------------------------------------------------
 
-    @staticmethod
-    def new_id() -> str:
-        return "job_" + uuid.uuid4().hex[:20]
+    new_id = staticmethod(new_job_id)
 
     def submit(
         self,
@@ -139,6 +136,34 @@ class JobRunner:
             if job is not None and job.status in ("queued", "running") and not alive(job.owner, job.owner_start):
                 job = self._take_over(job) or self._store.get(job_id)
         return job if job is not None and job.tenant == tenant else None
+
+    def for_tenant(self, *, tenant: str, limit: int) -> list[Job]:
+        """The tenant's newest ``limit`` jobs, newest first (every server process's, from the job store)."""
+        if self._store is not None:
+            return self._store.for_tenant(tenant, limit)
+        with self._lock:
+            mine = [dataclasses.replace(j) for j in self._jobs.values() if j.tenant == tenant]
+        return mine[::-1][:limit]
+
+    def cancel(self, job_id: str, *, tenant: str) -> Job | None:
+        """Cancel a job of this process that has not started; None if unknown. A running job cannot be stopped half-way
+        here (that needs the queue, ``[queue] enabled``): :class:`JobNotCancellable`, as for one that has ended."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            waiting = [t for t in self._queued if json.loads(t)["job_id"] == job_id]
+            if job is not None and job.tenant == tenant and waiting:
+                self._queued.remove(waiting[0])
+        if job is None or job.tenant != tenant:
+            other = self._store.get(job_id) if self._store is not None else None
+            if other is None or other.tenant != tenant:
+                return None
+            job = other
+        if not waiting:
+            why = f"has already {job.status}" if job.finished else "is running in a server's ingest subprocess"
+            raise JobNotCancellable(f"job {job_id} {why}")
+        self._finish(job_id, "cancelled", error="cancelled on request")
+        with self._lock:
+            return dataclasses.replace(self._jobs[job_id])
 
     def _take_over(self, job: Job) -> Job | None:
         """Claim an orphaned job: run it if it never started (and its upload is still there), else fail it with the
@@ -204,16 +229,7 @@ class JobRunner:
     def _pump(self) -> None:
         """Hand queued tasks to the worker, starting one if needed. Called with the lock held."""
         if self._proc is None or self._proc.poll() is not None:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "ragwright.interfaces.http.worker"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-                encoding="utf-8",
-                bufsize=1,
-            )
-            assert self._proc.stdin is not None
-            self._proc.stdin.write(self._settings_json + "\n")
+            self._proc = spawn(self._settings_json)
             self._sent = []
             self._reader = threading.Thread(
                 target=self._read_events, args=(self._proc,), name="ragwright-jobs", daemon=True
@@ -322,7 +338,7 @@ class JobRunner:
 
     def _trim(self) -> None:
         """Forget old finished jobs (called with the lock held)."""
-        finished = [j.id for j in self._jobs.values() if j.status in ("succeeded", "failed")]
+        finished = [j.id for j in self._jobs.values() if j.finished]
         for job_id in finished[: max(0, len(finished) - self._keep)]:
             del self._jobs[job_id]
         self._submitted += 1
@@ -332,15 +348,4 @@ class JobRunner:
 
 def _task(job: Job) -> str:
     """The worker's JSON line for ``job``."""
-    return json.dumps(
-        {
-            "job_id": job.id,
-            "tenant": job.store_tenant,
-            "job_dir": job.job_dir,
-            "files": job.files,
-            "tags": list(job.tags),
-            "key_tags": list(job.key_tags),
-            "api_tenant": job.tenant,
-            "kb": job.kb,
-        }
-    )
+    return json.dumps(worker_task(job))

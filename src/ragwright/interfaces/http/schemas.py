@@ -243,7 +243,7 @@ class JobOut(BaseModel):
 
     id: str
     object: Literal["job"] = "job"
-    status: Literal["queued", "running", "succeeded", "failed"]
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     knowledge_base: str
     files: list[str]
     tags: list[str]
@@ -253,6 +253,15 @@ class JobOut(BaseModel):
     progress: JobProgress
     result: dict[str, Any] | None = Field(description="The ingest summary; `failures` lists each bad file's reason.")
     error: str | None
+    attempts: int = Field(0, description="Attempts started (a failed or interrupted attempt on the queue is retried).")
+    dead_letter: bool = Field(False, description="Failed for good after its last retry (the queue's dead letters).")
+
+
+class JobList(BaseModel):
+    """The key's newest ingest jobs, newest first (OpenAI's list object)."""
+
+    object: Literal["list"] = "list"
+    data: list[JobOut]
 
 
 class ContentPart(BaseModel):

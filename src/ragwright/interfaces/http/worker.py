@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -33,6 +34,21 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ragwright.ingest.limits import ParseLimits, limit_memory, parse_budget
+
+
+def spawn(settings_json: str) -> subprocess.Popen[str]:
+    """Start a worker process and hand it the settings (its first line); tasks follow one per line."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ragwright.interfaces.http.worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        bufsize=1,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(settings_json + "\n")
+    return proc
 
 
 def _send(out: TextIO, **event: Any) -> None:
@@ -150,8 +166,10 @@ def run(inp: TextIO, out: TextIO) -> None:
 
 
 def main() -> None:
-    # Ctrl-C in a terminal reaches the whole process group; the server ends this process by closing stdin instead.
+    # Ctrl-C in a terminal (and systemd's stop) signals the whole process group; the server, or `ragwright worker`,
+    # ends this process by closing stdin instead, after its own graceful stop, and it exits if they die
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # stray prints from libraries go to stderr, not into the protocol
     sys.stdout = sys.stderr

@@ -1,8 +1,9 @@
-"""Documents and ingest jobs: ``POST /v1/documents`` (multipart upload, ingested in the background),
-``GET /v1/jobs/{job_id}``, ``GET /v1/documents`` (keyset pages, see :mod:`ragwright.service.pages`; search by
-``q``, filter by ``tag`` and ``file_type``), ``GET /v1/documents/{doc_id}/chunks`` (how a document was split),
-``PATCH /v1/documents/{doc_id}`` (replace its tags), ``DELETE /v1/documents/{doc_id}``. The rules live in
-:mod:`ragwright.interfaces.http.document_ops`, which the web UI uses too.
+"""Documents and ingest jobs: ``POST /v1/documents`` (multipart upload, ingested in the background), ``GET /v1/jobs``,
+``GET /v1/jobs/{job_id}``, ``POST /v1/jobs/{job_id}/cancel``, ``GET /v1/documents`` (keyset pages, see
+:mod:`ragwright.service.pages`; search by ``q``, filter by ``tag`` and ``file_type``), ``GET
+/v1/documents/{doc_id}/chunks`` (how a document was split), ``PATCH /v1/documents/{doc_id}`` (replace its tags),
+``DELETE /v1/documents/{doc_id}``. The rules live in :mod:`ragwright.interfaces.http.document_ops`, which the web UI
+uses too.
 
 An upload is saved under ``<data_dir>/uploads/<job_id>/`` and queued for the ingest worker process; the response is
 ``202`` with the job. Each file becomes a document whose id is its file name (uploading the same name again replaces
@@ -14,6 +15,7 @@ as every other write path (:mod:`ragwright.service.access`).
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
@@ -30,9 +32,11 @@ from ragwright.interfaces.http.schemas import (
     DocumentChunksOut,
     DocumentList,
     DocumentOut,
+    JobList,
     JobOut,
     TagsIn,
 )
+from ragwright.service.access import TagScope
 from ragwright.service.pages import DEFAULT_LIMIT, MAX_LIMIT, DocumentQuery, decode_cursor
 from ragwright.store.base import DocumentInfo
 
@@ -98,6 +102,35 @@ async def get_job(job_id: str, request: Request, principal: Reader) -> JobOut:
     if job is None:
         raise ApiError(404, "not_found", f"no job {job_id}")
     return JobOut.model_validate(job.to_dict())
+
+
+@router.get("/v1/jobs", response_model=JobList, responses=ERRORS)
+async def list_jobs(
+    request: Request,
+    principal: Reader,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Jobs to return (1-1000).")] = 100,
+) -> JobList:
+    """The tenant's newest jobs, newest first: those whose tag scope the key covers (like ``GET /v1/jobs/{id}``)."""
+    state = get_state(request)
+    listing = functools.partial(state.jobs.for_tenant, tenant=principal.tenant, limit=limit)
+    jobs = await run_blocking(listing, timeout=state.service.request_timeout)
+    scope = principal.key.scope
+    return JobList(data=[JobOut.model_validate(j.to_dict()) for j in jobs if scope.covers(TagScope(j.key_tags))])
+
+
+@router.post("/v1/jobs/{job_id}/cancel", response_model=JobOut, responses=ERRORS)
+async def cancel_job(job_id: str, request: Request, principal: Writer) -> JobOut:
+    """Cancel a job: a waiting one at once; a running one is stopped by its worker (only with the ingest queue), which
+    then records ``cancelled`` with what the index holds. 409 if the job has ended or cannot be stopped here."""
+    state = get_state(request)
+    job = state.jobs.get(job_id, tenant=principal.tenant)
+    if job is None or not principal.key.scope.covers(TagScope(job.key_tags)):
+        raise ApiError(404, "not_found", f"no job {job_id}")
+    cancel = functools.partial(state.jobs.cancel, job_id, tenant=principal.tenant)
+    cancelled = await run_blocking(cancel, timeout=state.service.request_timeout)
+    if cancelled is None:
+        raise ApiError(404, "not_found", f"no job {job_id}")
+    return JobOut.model_validate(cancelled.to_dict())
 
 
 @router.get("/v1/documents", response_model=DocumentList, responses=ERRORS)
