@@ -14,6 +14,7 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── TraceNotFound         no stored trace with that id (for this tenant): 404 over HTTP
     │   ├── AgentRunError         an agent run cannot do that (not paused, unknown call, invalid edited arguments)
     │   ├── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
+    │   ├── ExtractionSchemaError an extraction schema or example file that cannot be used (bad JSON Schema, bad ref)
     │   └── PromptError           a prompt version, label or A/B split that cannot be made (bad template, variables)
     │       └── PromptNotFound    no such prompt, version or label in this tenant (404 over HTTP)
     ├── IngestError               one source could not be turned into chunks (reported per file, the run goes on)
@@ -97,6 +98,11 @@ class TraceNotFound(UserError):
 class AgentRunError(UserError):
     """An agent run cannot do what was asked: an empty task, a run that is not paused, an unknown call id, edited
     arguments that do not validate."""
+
+
+class ExtractionSchemaError(UserError):
+    """An extraction schema (JSON Schema file, ``module:Model`` reference, a request's schema) or few-shot example
+    file that cannot be used: not valid JSON Schema, not an object schema, an example that does not follow it."""
 
 
 class InvalidFilterError(UserError):

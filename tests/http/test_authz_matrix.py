@@ -337,6 +337,7 @@ def get_internal(p: Principal) -> Seen:
     return Seen("200", markers=frozenset({INT})) if p.tenant == "acme" and p.sees("internal") else Seen("404")
 
 
+SCHEMA = {"type": "object", "properties": {"company": {"type": ["string", "null"]}}}
 QUERY = "kettle warranty note memo"  # no marker: responses echo the query
 TRACE = "5ce0e9a56015fec5aadfa328ae398115"
 """The trace of a search acme's admin made while the world was built (sent as its traceparent)."""
@@ -377,6 +378,11 @@ ROWS: tuple[Row, ...] = (
         http_read("POST", "/v1/agent/runs/{run_read}/approvals",
                   json={"decisions": [{"call_id": "x", "approve": True}]}),
         _gate("approve", lambda p: Seen("409" if p.tenant == "acme" else "404"))),
+    Row("POST /v1/extract", "text", "read", http_read("POST", "/v1/extract", json={"schema": SCHEMA, "text": "Kopi"}),
+        _gate("read", public_route)),
+    Row("POST /v1/extract", "internal document", "read",
+        http_read("POST", "/v1/extract", json={"schema": SCHEMA, "doc_id": "intmark.md", "max_reasks": 0}),
+        _gate("read", get_internal)),
     Row("DELETE /v1/documents/{doc_id:path}", "internal document", "write",
         http_read("DELETE", "/v1/documents/del-{p}.md?knowledge_base=scratch"), _gate("write", delete_internal)),
     Row("POST /v1/documents", "replace internal", "write", http_upload("int.md", SCRATCH_INT),

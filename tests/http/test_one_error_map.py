@@ -36,6 +36,7 @@ ROWS: list[tuple[BaseException, int]] = [
     (E.TraceNotFound("no trace 'abc'"), 404),
     (E.AgentRunError("run run_1 is done, not awaiting approval"), 409),
     (E.InvalidFilterError("the path glob is over 1,000 characters"), 400),
+    (E.ExtractionSchemaError("the schema is not an object schema"), 400),
     (E.PromptError("the template uses undeclared variables: tone"), 400),
     (E.PromptNotFound("prompt 'answer' has no version 9"), 404),
     (E.IngestError("a.md", "bad"), 500),

@@ -20,7 +20,7 @@ from ragwright.interfaces.http.docs_ui import install_docs
 from ragwright.interfaces.http.errors import install_error_handlers
 from ragwright.interfaces.http.limits import BodyLimit
 from ragwright.interfaces.http.metrics import MetricsMiddleware
-from ragwright.interfaces.http.routes import agents, chat, documents, ops, prompts, search, traces, usage
+from ragwright.interfaces.http.routes import agents, chat, documents, extract, ops, prompts, search, traces, usage
 from ragwright.interfaces.http.state import ServiceState
 from ragwright.models.base import Embedder
 from ragwright.observability.asgi import TraceMiddleware
@@ -78,7 +78,7 @@ def create_app(
     app.state.service = state
     install_error_handlers(app)
     install_docs(app)
-    for module in (search, chat, documents, ops, usage, agents, prompts, traces):
+    for module in (search, chat, documents, ops, usage, agents, extract, prompts, traces):
         app.include_router(module.router)
     app.add_middleware(
         BodyLimit, max_body=int(state.service.max_body_mb * _MB), max_upload=int(state.service.max_upload_mb * _MB)
