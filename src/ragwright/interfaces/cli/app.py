@@ -257,6 +257,9 @@ def _register_agent() -> None:
     from ragwright.interfaces.cli.extract import extract_command
 
     app.command("extract")(extract_command)
+    from ragwright.interfaces.cli.research import research_command
+
+    app.command("research")(research_command)
 
 
 def main() -> None:
