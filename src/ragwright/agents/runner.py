@@ -32,6 +32,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
+from ragwright.agents.evidence import check_answer
 from ragwright.agents.jsonmode import json_request, parse_json_reply
 from ragwright.agents.records import AgentEvent, CallRecord, CallStatus, Decision, RunLimits, RunStatus, StopReason
 from ragwright.agents.store import RunState, RunStore
@@ -40,6 +41,7 @@ from ragwright.answering.injection_prompt import fence
 from ragwright.errors import AgentRunError, GatewayError
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext, ToolCall
+from ragwright.models.base import Embedder
 from ragwright.processes import this_process
 from ragwright.prompts.registry import PromptSource, default_registry
 from ragwright.redact import redact
@@ -80,8 +82,13 @@ class AgentRunner:
         native_tools: bool = True,
         clock: Callable[[], float] = time.monotonic,
         prompts: PromptSource | None = None,
+        embedder: Embedder | None = None,
+        check_answers: bool = True,
     ) -> None:
         self.model = model
+        self.embedder = embedder
+        self.check_answers = check_answers
+        """Check the final answer's sentences against what the tools returned (:mod:`ragwright.agents.evidence`)."""
         self.toolbox = toolbox
         self.store = store
         self.native_tools = native_tools
@@ -244,8 +251,15 @@ class AgentRunner:
             yield AgentEvent("thought", run.id, step, {"text": message.content})
         if not message.tool_calls:
             run.status, run.answer = RunStatus.DONE, message.content or ""
+            checked = check_answer(run.answer, run.messages, self.embedder) if self.check_answers else None
+            if checked is not None:  # the tools returned passages: cite the sentences they support, like ask
+                run.cited_answer, run.unsupported = checked.text, checked.unsupported
+                run.citations = [c.to_dict() for c in checked.citations]
             self.store.put_run(run)
-            yield AgentEvent("final", run.id, step, {"answer": run.answer, "usage": _usage(run)})
+            data: dict[str, Any] = {"answer": run.answer, "usage": _usage(run)}
+            if checked is not None:
+                data |= {"cited_answer": run.cited_answer, "citations": run.citations, "unsupported": run.unsupported}
+            yield AgentEvent("final", run.id, step, data)
 
     def _account(self, run: RunState, reply: ChatResponse) -> None:
         run.usage.tokens += reply.usage.total_tokens

@@ -68,4 +68,5 @@ def agent_runner(
         store or RunStore(runs_path(rw.settings)),
         native_tools=native_tool_calls(rw.settings.agent, name),
         prompts=rw.prompt_source,
+        embedder=rw.embedder,
     )

@@ -5,7 +5,8 @@
 - :mod:`ragwright.research.service`: one research run over a Ragwright instance.
 """
 
-from ragwright.research.planner import Passage, ResearchPlanner, collect_passages
+from ragwright.agents.evidence import Passage, collect_passages
+from ragwright.research.planner import ResearchPlanner
 from ragwright.research.report import Claim, ClaimStatus, ResearchReport, Section, check_report
 from ragwright.research.service import ResearchOutcome, research, research_runner
 

@@ -24,16 +24,16 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from ragwright.agents.evidence import collect_passages
 from ragwright.answering.injection_prompt import fence
 from ragwright.extract.extractor import parse_reply
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk, Message, ResponseFormat, ToolCall, Usage
 from ragwright.prompts.registry import PromptSource, default_registry
 
-__all__ = ["PLAN_PROMPT", "REPORT_PROMPT", "Passage", "ResearchPlanner", "collect_passages"]
+__all__ = ["PLAN_PROMPT", "REPORT_PROMPT", "ResearchPlanner"]
 
 PLAN_PROMPT = "research_plan"
 REPORT_PROMPT = "research_report"
@@ -74,78 +74,6 @@ REPORT_SCHEMA = {
     },
     "required": ["sections", "not_found"],
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Passage:
-    """One passage a search returned, numbered for the report (``n``, 1-based, across all searches)."""
-
-    n: int
-    source: str
-    text: str
-    heading: str = ""
-    page: int | None = None
-    query: str = ""
-    knowledge_base: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "n": self.n,
-            "source": self.source,
-            "heading": self.heading,
-            "page": self.page,
-            "query": self.query,
-            "knowledge_base": self.knowledge_base,
-            "text": self.text,
-        }
-
-
-def _unfence(content: str) -> str:
-    lines = content.split("\n")
-    if len(lines) >= 2 and lines[0].startswith("<<<") and lines[-1].startswith("<<<END"):
-        return "\n".join(lines[1:-1])
-    return content
-
-
-def _tool_calls(messages: Sequence[Message]) -> dict[str, ToolCall]:
-    return {c.id: c for m in messages if m.role == "assistant" for c in m.tool_calls}
-
-
-def collect_passages(messages: Sequence[Message]) -> list[Passage]:
-    """The passages of every tool result in ``messages``, numbered in order, each distinct (source, text) once.
-
-    A knowledge-base ``search`` result gives its passages; any other tool's text output (an MCP source) is one
-    passage named after the tool; errors and outputs that are not search results are skipped."""
-    calls = _tool_calls(messages)
-    out: list[Passage] = []
-    seen: set[tuple[str, str]] = set()
-    for m in messages:
-        if m.role != "tool" or not m.content:
-            continue
-        body = _unfence(m.content)
-        if body.startswith("ERROR:"):
-            continue
-        call = calls.get(m.tool_call_id or "")
-        args = json.loads(call.arguments) if call else {}
-        query, kb = str(args.get("query", "")), str(args.get("knowledge_base", ""))
-        try:
-            data = json.loads(body)
-        except json.JSONDecodeError:
-            data = None
-        if isinstance(data, dict) and isinstance(data.get("passages"), list):
-            found = [
-                (str(p.get("source", "")), str(p.get("text", "")), str(p.get("heading") or ""), p.get("page"))
-                for p in data["passages"]
-                if isinstance(p, dict)
-            ]
-        else:
-            found = [(m.name or "tool", body, "", None)] if body.strip() else []
-        for source, text, heading, page in found:
-            if (source, text) in seen or not text.strip():
-                continue
-            seen.add((source, text))
-            out.append(Passage(len(out) + 1, source, text, heading, page if isinstance(page, int) else None, query, kb))
-    return out
 
 
 class ResearchPlanner:

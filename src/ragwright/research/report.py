@@ -25,11 +25,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ragwright.answering.sentences import split_sentences
-from ragwright.answering.verify import EvidenceText, verify_offline
+from ragwright.agents.evidence import Passage, passage_evidence
+from ragwright.answering.verify import verify_offline
 from ragwright.extract.extractor import parse_reply
 from ragwright.models.base import Embedder
-from ragwright.research.planner import Passage
 
 __all__ = ["Claim", "ClaimStatus", "ResearchReport", "Section", "check_report"]
 
@@ -134,25 +133,15 @@ class ResearchReport:
         return "\n".join(lines) + "\n"
 
 
-def _evidence(passages: Sequence[Passage]) -> tuple[list[EvidenceText], list[int]]:
-    texts: list[EvidenceText] = []
-    owner: list[int] = []
-    for p in passages:
-        for start, end in split_sentences(p.text):
-            texts.append(EvidenceText(p.text[start:end], passage=str(p.n), context=" ".join((p.source, p.heading))))
-            owner.append(p.n)
-    return texts, owner
-
-
 def _check(claim: Claim, passages: Sequence[Passage], embedder: Embedder | None) -> None:
     cited = [p for p in passages if p.n in claim.cited]
-    texts, owner = _evidence(cited)
+    texts, owner = passage_evidence(cited)
     verdict = verify_offline([claim.text], texts, embedder)[0] if texts else None
     if verdict is not None and verdict.supported and verdict.evidence is not None:
         claim.status, claim.citations = ClaimStatus.SUPPORTED, [owner[verdict.evidence]]
         claim.citations += [n for n in claim.cited if n != owner[verdict.evidence] and n in {p.n for p in cited}]
         return
-    texts, owner = _evidence(passages)
+    texts, owner = passage_evidence(passages)
     again = verify_offline([claim.text], texts, embedder)[0] if texts else None
     if again is not None and again.supported and again.evidence is not None:
         claim.status, claim.citations = ClaimStatus.RECITED, [owner[again.evidence]]

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
+from ragwright.agents.evidence import collect_passages
 from ragwright.agents.kb_tools import kb_tools
 from ragwright.agents.records import AgentEvent, RunLimits, RunStatus
 from ragwright.agents.runner import AgentRunner
@@ -26,7 +27,7 @@ from ragwright.agents.tools import AgentTool, Toolbox, ToolContext
 from ragwright.app import Ragwright
 from ragwright.errors import AgentRunError
 from ragwright.interfaces.mcp.tools import RagTools
-from ragwright.research.planner import ResearchPlanner, collect_passages
+from ragwright.research.planner import ResearchPlanner
 from ragwright.research.report import ResearchReport, check_report
 
 __all__ = ["ResearchOutcome", "research", "research_runner"]
@@ -59,7 +60,9 @@ def research_runner(
         prompts=rw.prompt_source,
     )
     tools = Toolbox.of([*kb_tools(RagTools(rw)), *sources])
-    return AgentRunner(planner, tools, store or RunStore(runs_path(rw.settings)), prompts=rw.prompt_source)
+    store = store or RunStore(runs_path(rw.settings))
+    # the final answer is the report (JSON): its claims are checked by research.report, not as sentences
+    return AgentRunner(planner, tools, store, prompts=rw.prompt_source, check_answers=False)
 
 
 async def research(

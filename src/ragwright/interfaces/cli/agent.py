@@ -62,7 +62,12 @@ def _print(event: AgentEvent, json_out: bool) -> None:
         what = "outcome unknown (the process stopped while it ran)" if d["status"] == "unknown" else "needs approval"
         render.console.print(f"[yellow]⏸ {escape(d['name'])} {args}: {what} (call {escape(d['call_id'])})[/]")
     elif event.kind == "final":
-        render.console.print(f"[bold green]A:[/] {escape(d['answer'])}")
+        render.console.print(f"[bold green]A:[/] {escape(d.get('cited_answer') or d['answer'])}")
+        for c in d.get("citations", []):
+            where = " › ".join(x for x in (c["source"], c["heading"]) if x)
+            render.console.print(f"  [dim][{c['n']}] {escape(where)}: {escape(render.snippet(c['snippet'], 120))}[/]")
+        if d.get("unsupported"):
+            render.console.print(f"  [yellow]not in any tool output: {escape(' | '.join(d['unsupported']))}[/]")
         _usage(d["usage"])
     elif event.kind == "stopped":
         render.console.print(f"[red]stopped: {d['reason']}[/]")

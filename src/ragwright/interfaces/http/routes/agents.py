@@ -102,7 +102,8 @@ async def _runner(state: ServiceState, model: str, tenant: str, lease: ExitStack
     extra = await discover_mcp_tools(servers, tenant=tenant) if servers else []
     rw = lease.enter_context(state.pool.use())
     tools = Toolbox.of([*kb_tools(RagTools(rw)), *extra]).requiring_approval(state.settings.agent.require_approval)
-    return AgentRunner(chat, tools, state.agent_runs, native_tools=native_tool_calls(state.settings.agent, model))
+    native = native_tool_calls(state.settings.agent, model)
+    return AgentRunner(chat, tools, state.agent_runs, native_tools=native, embedder=rw.embedder)
 
 
 async def _respond(
