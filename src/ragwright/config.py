@@ -40,6 +40,7 @@ from ragwright.config_gateway import (
 )
 from ragwright.config_service import (
     AgentSettings,
+    FetchSettings,
     LoggingSettings,
     McpServerSettings,
     ObservabilitySettings,
@@ -58,6 +59,7 @@ __all__ = [
     "BudgetSettings",
     "CacheSettings",
     "EmbeddingSettings",
+    "FetchSettings",
     "GatewaySettings",
     "IngestSettings",
     "LoggingSettings",

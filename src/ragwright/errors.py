@@ -15,6 +15,7 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── AgentRunError         an agent run cannot do that (not paused, unknown call, invalid edited arguments)
     │   ├── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
     │   ├── ExtractionSchemaError an extraction schema or example file that cannot be used (bad JSON Schema, bad ref)
+    │   ├── FetchRefused          the agent fetch tool will not get a URL (not allowed, not text, too slow)
     │   └── PromptError           a prompt version, label or A/B split that cannot be made (bad template, variables)
     │       └── PromptNotFound    no such prompt, version or label in this tenant (404 over HTTP)
     ├── IngestError               one source could not be turned into chunks (reported per file, the run goes on)
@@ -103,6 +104,11 @@ class AgentRunError(UserError):
 class ExtractionSchemaError(UserError):
     """An extraction schema (JSON Schema file, ``module:Model`` reference, a request's schema) or few-shot example
     file that cannot be used: not valid JSON Schema, not an object schema, an example that does not follow it."""
+
+
+class FetchRefused(UserError):
+    """The agent ``fetch`` tool refused or gave up on a URL: not on ``[agent.fetch] allow`` (redirects included), not
+    http(s), a body that is not text, or over its time limit. The model sees the reason as the tool's error."""
 
 
 class InvalidFilterError(UserError):

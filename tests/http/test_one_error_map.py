@@ -37,6 +37,7 @@ ROWS: list[tuple[BaseException, int]] = [
     (E.AgentRunError("run run_1 is done, not awaiting approval"), 409),
     (E.InvalidFilterError("the path glob is over 1,000 characters"), 400),
     (E.ExtractionSchemaError("the schema is not an object schema"), 400),
+    (E.FetchRefused("http://x/ is not on the fetch allow-list"), 400),
     (E.PromptError("the template uses undeclared variables: tone"), 400),
     (E.PromptNotFound("prompt 'answer' has no version 9"), 404),
     (E.IngestError("a.md", "bad"), 500),

@@ -1,7 +1,7 @@
 """What a run's tools returned, as numbered passages, and a final answer checked against them like ``ask``'s.
 
 :func:`collect_passages` reads the tool results of a run's conversation: a ``search`` result gives its passages, an
-``answer`` result the snippets it cites, a ``get_document`` result the document's text, and any other tool's text
+``answer`` result the snippets it cites, a ``get_document`` (or ``fetch``) result the text, and any other tool's text
 output (an MCP server's) one passage named after the tool. Errors are skipped; each distinct (source, text) counts
 once, numbered in order.
 
@@ -88,8 +88,9 @@ def _found(name: str, body: str) -> list[tuple[str, str, str, Any]]:
             for c in data["citations"]
             if isinstance(c, dict)
         ]
-    if isinstance(data, dict) and isinstance(data.get("text"), str) and "doc_id" in data:  # get_document
-        return [(str(data["doc_id"]), data["text"], str(data.get("title") or ""), None)]
+    if isinstance(data, dict) and isinstance(data.get("text"), str) and ("doc_id" in data or "url" in data):
+        source = str(data.get("doc_id") or data.get("url"))  # get_document, fetch
+        return [(source, data["text"], str(data.get("title") or ""), None)]
     return [(name, body, "", None)] if body.strip() else []
 
 

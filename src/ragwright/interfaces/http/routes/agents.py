@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from ragwright.agents.fetch_tool import fetch_tool
 from ragwright.agents.kb_tools import kb_tools
 from ragwright.agents.mcp_tools import discover_mcp_tools
 from ragwright.agents.records import AgentEvent, Decision
@@ -101,7 +102,10 @@ async def _runner(state: ServiceState, model: str, tenant: str, lease: ExitStack
     servers = state.settings.agent.mcp_servers
     extra = await discover_mcp_tools(servers, tenant=tenant) if servers else []
     rw = lease.enter_context(state.pool.use())
-    tools = Toolbox.of([*kb_tools(RagTools(rw)), *extra]).requiring_approval(state.settings.agent.require_approval)
+    fetch = fetch_tool(state.settings.agent.fetch)  # None unless [agent.fetch] enables it with an allow-list
+    tools = Toolbox.of([*kb_tools(RagTools(rw)), *([fetch] if fetch else []), *extra]).requiring_approval(
+        state.settings.agent.require_approval
+    )
     native = native_tool_calls(state.settings.agent, model)
     return AgentRunner(chat, tools, state.agent_runs, native_tools=native, embedder=rw.embedder)
 
