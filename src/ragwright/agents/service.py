@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ragwright.agents.extract_tool import extract_tool
 from ragwright.agents.fetch_tool import fetch_tool
 from ragwright.agents.kb_tools import kb_tools
 from ragwright.agents.records import RunLimits
@@ -61,9 +62,8 @@ def agent_runner(
     name = agent_model_name(rw.settings, model)
     chat = rw.gateway.relayed(name)  # calls run on the gateway's own loop, whatever loop drives the run
     fetch = fetch_tool(rw.settings.agent.fetch)  # None unless [agent.fetch] enables it with an allow-list
-    tools = Toolbox.of([*kb_tools(RagTools(rw)), *([fetch] if fetch else []), *(extra_tools or [])]).requiring_approval(
-        rw.settings.agent.require_approval
-    )
+    builtin = [*kb_tools(RagTools(rw)), extract_tool(rw, model=name), *([fetch] if fetch else [])]
+    tools = Toolbox.of([*builtin, *(extra_tools or [])]).requiring_approval(rw.settings.agent.require_approval)
     return AgentRunner(
         chat,
         tools,

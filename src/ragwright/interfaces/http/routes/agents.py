@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from ragwright.agents.extract_tool import extract_tool
 from ragwright.agents.fetch_tool import fetch_tool
 from ragwright.agents.kb_tools import kb_tools
 from ragwright.agents.mcp_tools import discover_mcp_tools
@@ -103,9 +104,8 @@ async def _runner(state: ServiceState, model: str, tenant: str, lease: ExitStack
     extra = await discover_mcp_tools(servers, tenant=tenant) if servers else []
     rw = lease.enter_context(state.pool.use())
     fetch = fetch_tool(state.settings.agent.fetch)  # None unless [agent.fetch] enables it with an allow-list
-    tools = Toolbox.of([*kb_tools(RagTools(rw)), *([fetch] if fetch else []), *extra]).requiring_approval(
-        state.settings.agent.require_approval
-    )
+    builtin = [*kb_tools(RagTools(rw)), extract_tool(rw, model=model), *([fetch] if fetch else [])]
+    tools = Toolbox.of([*builtin, *extra]).requiring_approval(state.settings.agent.require_approval)
     native = native_tool_calls(state.settings.agent, model)
     return AgentRunner(chat, tools, state.agent_runs, native_tools=native, embedder=rw.embedder)
 
