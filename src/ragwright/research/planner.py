@@ -26,7 +26,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from ragwright.agents.evidence import collect_passages
+from ragwright.agents.evidence import Passage, collect_passages
 from ragwright.answering.injection_prompt import fence
 from ragwright.extract.extractor import parse_reply
 from ragwright.gateway.base import ChatModel
@@ -88,6 +88,7 @@ class ResearchPlanner:
         max_sub_queries: int = 4,
         k: int = 4,
         max_passages: int = 12,
+        passage_chars: int = 12_000,
         prompts: PromptSource | None = None,
         max_tokens: int = 700,
     ) -> None:
@@ -97,6 +98,9 @@ class ResearchPlanner:
         self.max_sub_queries = max_sub_queries
         self.k = k
         self.max_passages = max_passages
+        self.passage_chars = passage_chars
+        """The passages shown to the report prompt stay under this many characters together (a local model's window
+        is 2,048 tokens); the ones after are not shown, and not used to check claims either."""
         self.prompts = prompts or default_registry()
         self.max_tokens = max_tokens
 
@@ -142,8 +146,20 @@ class ResearchPlanner:
         thought = "Sub-queries: " + "; ".join(queries)
         return reply.replace(message=Message("assistant", thought, tool_calls=tuple(calls)), finish_reason="tool_calls")
 
+    def shown(self, messages: Sequence[Message]) -> list[Passage]:
+        """The passages the report prompt shows: in order, at most ``max_passages``, within ``passage_chars``."""
+        out: list[Passage] = []
+        used = 0
+        for p in collect_passages(messages)[: self.max_passages]:
+            size = min(len(p.text), PASSAGE_CHARS)
+            if out and used + size > self.passage_chars:
+                break
+            out.append(p)
+            used += size
+        return out
+
     async def _report(self, question: str, request: ChatRequest) -> ChatResponse:
-        passages = collect_passages(request.messages)[: self.max_passages]
+        passages = self.shown(request.messages)
         if not passages:
             report = {"title": question, "sections": [], "not_found": [question]}
             return ChatResponse(model=self.name, message=Message("assistant", json.dumps(report)), usage=Usage())

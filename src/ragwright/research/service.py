@@ -52,11 +52,16 @@ def research_runner(
 ) -> AgentRunner:
     """A runner whose model is the research planner over ``rw``'s gateway; its tools are ``search`` (and the rest of
     the knowledge-base tools) plus ``sources``, tools of configured MCP servers that take a ``query``."""
+    name = agent_model_name(rw.settings, model)
+    small = name.startswith("local:")  # a 2,048-token window: fewer, shorter passages in the report prompt
     planner = ResearchPlanner(
-        rw.gateway.relayed(agent_model_name(rw.settings, model)),
+        rw.gateway.relayed(name),
         kbs=kbs,
         sources=[s.name for s in sources],
         max_sub_queries=max_sub_queries,
+        k=2 if small else 4,
+        passage_chars=2_400 if small else 12_000,
+        max_tokens=400 if small else 700,
         prompts=rw.prompt_source,
     )
     tools = Toolbox.of([*kb_tools(RagTools(rw)), *sources])
@@ -89,8 +94,8 @@ async def research(
     if run.status is not RunStatus.DONE:
         reason = run.stop_reason.value if run.stop_reason else run.error or run.status.value
         raise AgentRunError(f"research run {run.id} ended without a report: {reason}")
-    passages = collect_passages(run.messages)
-    if isinstance(runner.model, ResearchPlanner):  # the passages the report prompt showed, numbered the same
-        passages = passages[: runner.model.max_passages]
+    # the passages the report prompt showed, numbered the same
+    planner = runner.model
+    passages = planner.shown(run.messages) if isinstance(planner, ResearchPlanner) else collect_passages(run.messages)
     report = check_report(question, run.answer or "", passages, rw.embedder)
     return ResearchOutcome(run, report)
