@@ -28,10 +28,19 @@ demo: setup
 	rm -rf $(DEMO_DIR)
 	$(BIN)/ragwright ingest examples/sample-docs --data-dir $(DEMO_DIR)
 	tr '\n' '\0' < examples/demo_questions.txt | xargs -0 $(BIN)/ragwright ask --data-dir $(DEMO_DIR)
+	@# the web UI: an admin key of tenant "default" (the tenant `ingest` wrote to), shown once and kept in the demo dir
+	@$(BIN)/ragwright keys create --tenant default --scopes admin --name demo --data-dir $(DEMO_DIR) > $(DEMO_DIR)/demo-key.txt 2>/dev/null
+	@chmod 600 $(DEMO_DIR)/demo-key.txt
+	@echo
+	@echo "Web UI: start the server with"
+	@echo "    $(BIN)/ragwright serve --data-dir $(DEMO_DIR)"
+	@echo "then open http://127.0.0.1:8000/ and log in with this API key (admin of tenant 'default'; also in $(DEMO_DIR)/demo-key.txt):"
+	@echo "    $$(cat $(DEMO_DIR)/demo-key.txt)"
 
 test: setup .venv-phoenix/.installed
-	# headless Chromium renders the eval report and /docs in tests (skipped only if it cannot be installed)
-	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) || true
+	# Debian's Chromium at /usr/bin/chromium: the web UI's browser tests (tests/ui) drive it with Playwright, and it
+	# renders the eval report and /docs. Under CI=true a missing browser fails those tests, never skips them.
+	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium) || true
 	# a real redis-server for the shared-state tests (started per pytest process on loopback; under CI=true a
 	# missing one fails the run)
 	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server) || true

@@ -46,6 +46,7 @@ from ragwright.config_service import (
     ObservabilitySettings,
     RedisSettings,
     ServiceSettings,
+    UiSettings,
 )
 from ragwright.errors import ConfigError
 from ragwright.redact import remember_secret
@@ -75,6 +76,7 @@ __all__ = [
     "ServiceSettings",
     "Settings",
     "TimeoutSettings",
+    "UiSettings",
     "load_settings",
     "resolve_secret",
 ]
@@ -242,6 +244,7 @@ class Settings(BaseSettings):
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)
 
     @classmethod
     def settings_customise_sources(

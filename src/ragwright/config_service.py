@@ -30,6 +30,30 @@ class ServiceSettings(BaseModel):
     keys_file: Path | None = Field(None, description="API key store; default <data_dir>/keys.sqlite.")
 
 
+class UiSettings(BaseModel):
+    """``[ui]``: the web interface `ragwright serve` offers at ``/`` (sessions; docs/adr/0010-web-ui.md)."""
+
+    session_secret: str | None = Field(
+        None,
+        description="env:VAR or file:PATH reference to the secret that signs session cookies; every replica must "
+        "share it. Unset: <data_dir>/ui-session.secret, created once (0600); with a [redis] url (replicas) the UI "
+        "refuses to log in until it is set.",
+    )
+    session_hours: float = Field(8.0, gt=0, le=24 * 30, description="A login lasts this long, then asks again.")
+    secure_cookie: bool | None = Field(
+        None,
+        description="Mark the session cookie Secure (HTTPS only). Unset: when the request came over https "
+        "(behind a proxy: run uvicorn with --forwarded-allow-ips).",
+    )
+
+    @field_validator("session_secret")
+    @classmethod
+    def _secret_ref(cls, value: str | None) -> str | None:
+        if value is None or value.startswith(("env:", "file:")):
+            return value
+        raise ValueError("ui.session_secret must be an env:VAR or file:PATH reference, never the secret itself")
+
+
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 

@@ -102,3 +102,19 @@ def test_bad_config_is_a_user_error(tmp_path: Path) -> None:
     (tmp_path / "ragwright.toml").write_text("[retrieval]\nmode = 'psychic'\n", encoding="utf-8")
     result = run(["search", "x"], tmp_path)
     assert result.returncode == 2 and "retrieval.mode" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [["ingest", "[/docs]"], ["keys", "revoke", "[/k1]"]])
+def test_error_messages_are_printed_as_written_not_as_markup(tmp_path: Path, args: list[str]) -> None:
+    """A path or key id with square brackets comes back in the one-line error as typed (it used to be parsed as rich
+    markup: a closing tag crashed with a MarkupError traceback, other brackets vanished)."""
+    result = run(args, tmp_path)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and args[-1] in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_help_text_keeps_config_section_names(tmp_path: Path) -> None:
+    """Help that names a config section ("with a [redis] url") shows it; it used to be eaten as rich markup."""
+    result = run(["keys", "revoke", "--help"], tmp_path)
+    assert result.returncode == 0 and "[redis] url" in " ".join(result.stdout.replace("│", " ").split())

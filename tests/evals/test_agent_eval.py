@@ -64,6 +64,9 @@ def test_metrics_on_a_hand_made_trajectory() -> None:
     assert trajectory_scores(case, finished("I don't know, maybe 349"), calls)["goal_success"].value == 0.0
     stopped = trajectory_scores(case, finished("349", RunStatus.STOPPED), calls)
     assert stopped["goal_success"].value == 0.0 and "stopped" in stopped["goal_success"].reason
+    failed = finished("", RunStatus.FAILED)
+    failed.error = "ProviderTimeout: local:m: no total within 120s"
+    assert "ProviderTimeout" in trajectory_scores(case, failed, [])["goal_success"].reason  # why, not just "failed"
     assert {"wasted_calls", "steps", "tokens", "cost_usd"} <= LOWER_IS_BETTER
 
 

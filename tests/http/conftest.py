@@ -96,11 +96,17 @@ class ServeProcess:
 
 
 @contextmanager
-def serve_process(data_dir: Path, *args: str) -> Iterator[ServeProcess]:
-    """``ragwright serve --port 0 ARGS`` over ``data_dir`` with the fake embedder, run from its parent directory;
-    stopped with SIGINT on exit, after which ``output`` holds its stdout and stderr."""
+def serve_process(
+    data_dir: Path, *args: str, fake_embedder: bool = True, env: dict[str, str] | None = None
+) -> Iterator[ServeProcess]:
+    """``ragwright serve --port 0 ARGS`` over ``data_dir`` with the fake embedder (``fake_embedder=False``: the
+    default local one), run from its parent directory with ``env`` added to a clean environment; stopped with SIGINT
+    on exit, after which ``output`` holds its stdout and stderr."""
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
-    env.update(RAGWRIGHT_EMBEDDING__MODEL="fake", RAGWRIGHT_DATA_DIR=str(data_dir))
+    env.update(RAGWRIGHT_DATA_DIR=str(data_dir), **extra)
+    if fake_embedder:
+        env["RAGWRIGHT_EMBEDDING__MODEL"] = "fake"
     proc = subprocess.Popen(
         [sys.executable, "-m", "ragwright", "serve", "--port", "0", *args],
         env=env,
@@ -111,6 +117,8 @@ def serve_process(data_dir: Path, *args: str) -> Iterator[ServeProcess]:
         start_new_session=True,
     )
     running = ServeProcess(proc, "")
+    lines: list[str] = []
+    drain: threading.Thread | None = None
     try:
         assert proc.stdout is not None
         deadline = time.monotonic() + 60
@@ -118,10 +126,18 @@ def serve_process(data_dir: Path, *args: str) -> Iterator[ServeProcess]:
             found = re.search(r"(http://127\.0\.0\.1:\d+)", proc.stdout.readline())
             running.url = found.group(1) if found else ""
         assert running.url, "serve did not report its address"
+        # read the rest as it comes, so a long-lived server never blocks on a full pipe (its access log)
+        drain = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
+        drain.start()
         yield running
     finally:
         os.killpg(proc.pid, signal.SIGINT)
-        running.output, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        if drain is not None:
+            drain.join(10)
+        else:
+            lines.extend(proc.stdout or ())
+        running.output = "".join(lines)
 
 
 def make_settings(data_dir: Path, store: str = "sqlite", **service: Any) -> Settings:

@@ -41,6 +41,7 @@ from ragwright.interfaces.mcp.tools import RagTools
 from ragwright.observability import tracing
 from ragwright.service.kbs import KnowledgeBases
 from ragwright.service.keys import SCOPES, KeyStore
+from ragwright.ui import UI_TAG
 from tests.http.conftest import run_server
 
 PUB, INT, OTH, ACME_KB = "pubmark", "intmark", "othmark", "acme-private"
@@ -419,6 +420,7 @@ ROWS: tuple[Row, ...] = (
         http_read("DELETE", "/v1/prompts/condense/splits/production"), _gate("admin", lambda p: Seen("204"))),
     Row("MOUNT /docs/assets", "public", None, http_read("GET", "/docs/assets/swagger-ui.css"),
         _gate(None, public_route)),
+    Row("MOUNT /static", "the web UI's CSS", None, http_read("GET", "/static/css/app.css"), _gate(None, public_route)),
     Row("mcp:search", "all visible", "read", mcp_tool("search", {"query": QUERY, "k": 20}),
         _gate("read", sees_documents)),
     Row("mcp:answer", "question", "read", mcp_tool("answer", {"question": "What is the warranty?"}),
@@ -571,6 +573,8 @@ def _route_keys(routes: list[Any], prefix: str = "") -> set[str]:
     keys: set[str] = set()
     for route in routes:
         if hasattr(route, "original_router"):  # FastAPI >= 0.160 keeps included routers as such
+            if UI_TAG in route.original_router.tags:  # the web UI's pages: cookie sessions, tests/ui/test_ui_authz.py
+                continue
             keys |= _route_keys(route.original_router.routes, prefix + route.include_context.prefix)
         elif hasattr(route, "methods") and route.methods:
             keys |= {f"{m} {prefix}{route.path}" for m in route.methods if m != "HEAD"}

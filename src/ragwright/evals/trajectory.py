@@ -140,9 +140,7 @@ def trajectory_scores(case: AgentCase, run: RunState, calls: Sequence[CallRecord
         "tool_f1": Score.of(f1),
         "tool_order": Score.of(order),
         "wasted_calls": Score.of(float(made - hit)),
-        "goal_success": Score.of(
-            1.0 if goal else 0.0, "" if goal else f"run {run.status.value}: {run.answer or ''}"[:200]
-        ),
+        "goal_success": Score.of(1.0 if goal else 0.0, "" if goal else _why_not(run)),
         "steps": Score.of(float(run.usage.steps)),
         "tool_calls": Score.of(float(run.usage.tool_calls)),
         "tokens": Score.of(float(run.usage.tokens)),
@@ -151,3 +149,11 @@ def trajectory_scores(case: AgentCase, run: RunState, calls: Sequence[CallRecord
     if case.inject_error is not None:
         scores["recovered"] = Score.of(1.0 if goal else 0.0)
     return scores
+
+
+def _why_not(run: RunState) -> str:
+    """Why a run missed its goal, in a line: the gateway's error, the limit that stopped it, or the answer it gave."""
+    detail = run.error if run.status is RunStatus.FAILED and run.error else run.answer or ""
+    if run.status is RunStatus.STOPPED and run.stop_reason is not None:
+        detail = f"{run.stop_reason.value}; {detail}" if detail else run.stop_reason.value
+    return f"run {run.status.value}: {detail}"[:200]

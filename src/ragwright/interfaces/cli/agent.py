@@ -29,7 +29,7 @@ from ragwright.errors import UserError
 from ragwright.interfaces.cli import render
 from ragwright.interfaces.mcp.access import local_key
 
-agent_app = typer.Typer(no_args_is_help=True)
+agent_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Path to ragwright.toml.")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")]
@@ -70,7 +70,7 @@ def _print(event: AgentEvent, json_out: bool) -> None:
             render.console.print(f"  [yellow]not in any tool output: {escape(' | '.join(d['unsupported']))}[/]")
         _usage(d["usage"])
     elif event.kind == "stopped":
-        render.console.print(f"[red]stopped: {d['reason']}[/]")
+        render.console.print(f"[red]stopped: {escape(str(d['reason']))}[/]")
         _usage(d["usage"])
     elif event.kind == "failed":
         render.console.print(f"[red]failed: {escape(d['error'])}[/]")
@@ -207,7 +207,7 @@ def show_cmd(
         return
     render.console.print(f"[bold]{run.id}[/] {run.status.value} · {escape(run.model)} · {escape(run.task)}")
     for c in calls:
-        render.console.print(f"  {c.call_id} {c.name} {json.dumps(c.arguments)} → {c.status.value}")
+        render.console.print(f"  {c.call_id} {c.name} {json.dumps(c.arguments)} → {c.status.value}", markup=False)
     if run.answer:
         render.console.print(f"[bold green]A:[/] {escape(run.answer)}")
     _usage({**run.to_dict()["usage"]})

@@ -22,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help names config sections like [redis]: plain text, not rich markup
     help="Grounded, cited answers over your own documents, offline.",
 )
 
@@ -269,10 +270,10 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
-        render.err_console.print(f"[red]error:[/] {exc}")
+        render.print_error(str(exc))
         sys.exit(2)
     except RagwrightError as exc:
-        render.err_console.print(f"[red]error:[/] {exc}")
+        render.print_error(str(exc))
         sys.exit(1)
     except KeyboardInterrupt:
         render.err_console.print("interrupted")

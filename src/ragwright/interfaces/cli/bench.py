@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ragwright.config import load_settings
@@ -16,7 +17,7 @@ from ragwright.errors import UserError
 from ragwright.ingest.pipeline import Progress as IngestProgress
 from ragwright.interfaces.cli import render
 
-bench_app = typer.Typer(no_args_is_help=True)
+bench_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 
 @contextmanager
@@ -196,7 +197,7 @@ def verifier(
             judge_name=judge_model,
             judge_limit=judge_limit,
             splits=("tune", "test") if split == "both" else (split,),
-            progress=lambda msg: render.err_console.print(f"[dim]{msg}[/]"),
+            progress=lambda msg: render.err_console.print(f"[dim]{escape(msg)}[/]"),
         )
     finally:
         app.close()

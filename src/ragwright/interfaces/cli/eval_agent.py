@@ -71,4 +71,4 @@ def agent_eval_cmd(
     errors = sum(1 for c in run.cases if c.error is not None)
     if errors:
         render.console.print(f"[red]{errors} task(s) failed to run[/] (see the run JSON)")
-    render.err_console.print(f"run -> {out}")
+    render.err_console.print(f"run -> {out}", markup=False)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
     from ragwright.gateway.build import SyncGateway
     from ragwright.prompts.registry import PromptSource
 
-eval_app = typer.Typer(no_args_is_help=True)
-import_app = typer.Typer(no_args_is_help=True)
+eval_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+import_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 eval_app.add_typer(import_app, name="import", help="Convert a public benchmark into a cases.jsonl golden set.")
 
 OutOpt = Annotated[Path, typer.Option("--out", help="Write the cases here (JSONL).")]
@@ -42,7 +43,9 @@ def import_beir_cmd(
     from ragwright.evals.importers import import_beir
 
     n = import_beir(src, out=out, split=split, limit=limit)
-    render.err_console.print(f"{n} cases -> {out}; index the corpus with: ragwright ingest {src / 'corpus.jsonl'}")
+    render.err_console.print(
+        f"{n} cases -> {out}; index the corpus with: ragwright ingest {src / 'corpus.jsonl'}", markup=False
+    )
 
 
 @import_app.command("squad")
@@ -58,7 +61,9 @@ def import_squad_cmd(
 
     corpus = corpus_out or out.with_name(out.name.removesuffix(".jsonl") + ".corpus.jsonl")
     n = import_squad(src, out=out, corpus_out=corpus, holdout=holdout, limit=limit)
-    render.err_console.print(f"{n} cases -> {out}; corpus -> {corpus} (index it, e.g. eval run --ingest {corpus})")
+    render.err_console.print(
+        f"{n} cases -> {out}; corpus -> {corpus} (index it, e.g. eval run --ingest {corpus})", markup=False
+    )
 
 
 @import_app.command("llamaindex")
@@ -72,7 +77,7 @@ def import_llamaindex_cmd(
     from ragwright.evals.importers import import_llamaindex
 
     n = import_llamaindex(src, out=out, pages=pages, limit=limit)
-    render.err_console.print(f"{n} cases -> {out}")
+    render.err_console.print(f"{n} cases -> {out}", markup=False)
 
 
 def _judge(
@@ -190,7 +195,7 @@ def run_cmd(
     finally:
         rw.close()
     _print_summary(run)
-    render.err_console.print(f"run -> {out}")
+    render.err_console.print(f"run -> {out}", markup=False)
 
 
 def _pins(rw: Ragwright, specs: list[str]) -> dict[str, int | str]:
@@ -225,7 +230,7 @@ def _print_summary(run: EvalRun) -> None:
         f"${judge.cost_per_1k_questions_usd:.4f} per 1,000 questions"
     )
     if run.judge_note:
-        render.console.print(f"[yellow]note:[/] {run.judge_note}")
+        render.console.print(f"[yellow]note:[/] {escape(run.judge_note)}")
 
 
 @eval_app.command("compare")
@@ -281,11 +286,11 @@ def gate_cmd(
 
     result = gate(load_run(new), load_policy(policy), load_run(baseline) if baseline is not None else None)
     for line in result.passes:
-        render.console.print(f"[green]pass[/] {line}")
+        render.console.print(f"[green]pass[/] {escape(line)}")
     for line in result.inconclusive:
-        render.console.print(f"[yellow]INCONCLUSIVE[/] {line}")
+        render.console.print(f"[yellow]INCONCLUSIVE[/] {escape(line)}")
     for line in result.failures:
-        render.console.print(f"[red]FAIL[/] {line}")
+        render.console.print(f"[red]FAIL[/] {escape(line)}")
     verdict = "passed" if result.ok else f"failed ({len(result.failures)} checks)"
     if result.ok and result.inconclusive:
         verdict += f", {len(result.inconclusive)} inconclusive (set fail_on_inconclusive = true to fail on them)"
@@ -305,7 +310,7 @@ def report_cmd(
 
     html_out.parent.mkdir(parents=True, exist_ok=True)
     html_out.write_text(render_html(load_run(run_file)), encoding="utf-8")
-    render.err_console.print(f"report -> {html_out}")
+    render.err_console.print(f"report -> {html_out}", markup=False)
 
 
 @eval_app.command("calibrate")

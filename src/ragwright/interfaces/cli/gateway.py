@@ -18,7 +18,7 @@ from ragwright.interfaces.cli.serve import LogFormatOpt
 if TYPE_CHECKING:
     from ragwright.gateway.proxy import ProxyApp
 
-gateway_app = typer.Typer(no_args_is_help=True)
+gateway_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Path to ragwright.toml.")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default ./.ragwright).")]
@@ -127,7 +127,7 @@ def usage(
         return
     scope = (f" since {since}" if since else "") + (f" for tenant {tenant}" if tenant else "")
     if not rows:
-        render.console.print(f"no calls recorded in {where}{scope}")
+        render.console.print(f"no calls recorded in {where}{scope}", markup=False)
         return
     table = Table(title=f"usage by {by}{scope}")
     group_width = min(32, max(len(by), *(len(r.group) for r in rows)))  # never squeezed away on a narrow terminal

@@ -14,7 +14,7 @@ from ragwright.service.keys import KeyStore, open_key_store
 from ragwright.sharedstate.client import SharedRedis
 from ragwright.sharedstate.revocation import announce_revocation
 
-keys_app = typer.Typer(no_args_is_help=True)
+keys_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Path to ragwright.toml.")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")]
@@ -99,9 +99,9 @@ def revoke(
         existed = store.get(key_id) is not None
         changed = store.revoke(key_id)
     if not existed:
-        render.err_console.print(f"[red]error:[/] no key {key_id}")
+        render.print_error(f"no key {key_id}")
         raise typer.Exit(2)
     redis = SharedRedis.from_settings(settings.redis)
     if redis is not None:  # replicas forget the keys they verified before serving their next request
         asyncio.run(announce_revocation(redis))
-    render.console.print(f"revoked {key_id}" if changed else f"{key_id} was already revoked")
+    render.console.print(f"revoked {key_id}" if changed else f"{key_id} was already revoked", markup=False)

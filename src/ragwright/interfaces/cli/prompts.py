@@ -15,7 +15,7 @@ from ragwright.errors import UserError
 from ragwright.interfaces.cli import render
 from ragwright.prompts.registry import PromptRegistry
 
-prompts_app = typer.Typer(no_args_is_help=True)
+prompts_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Path to ragwright.toml.")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")]
@@ -136,7 +136,7 @@ def label_cmd(
     with _registry(config, data_dir, tenant) as (reg, t):
         previous = reg.label(t, name, label, version, by="cli")
     was = f" (was v{previous})" if previous is not None else " (new label)"
-    render.console.print(f"{name}: {label} -> v{version}{was}")
+    render.console.print(f"{name}: {label} -> v{version}{was}", markup=False)
 
 
 @prompts_app.command("diff")
@@ -169,9 +169,11 @@ def ab_cmd(
     with _registry(config, data_dir, tenant) as (reg, t):
         if stop:
             reg.unsplit(t, name, label=label, by="cli")
-            render.console.print(f"{name}: no split on {label}")
+            render.console.print(f"{name}: no split on {label}", markup=False)
             return
         if version is None or percent is None:
             raise UserError("give VERSION and PERCENT (e.g. `ragwright prompts ab answer 3 10`), or --stop")
         split = reg.split(t, name, version, percent, label=label, by="cli")
-    render.console.print(f"{name}: {split.percent:g}% of {label} -> v{split.version}, sticky per key or conversation")
+    render.console.print(
+        f"{name}: {split.percent:g}% of {label} -> v{split.version}, sticky per key or conversation", markup=False
+    )

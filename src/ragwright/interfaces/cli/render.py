@@ -18,6 +18,11 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
+def print_error(message: str) -> None:
+    """One line on stderr: "error:" in red, then the message as written (paths and ids may hold square brackets)."""
+    err_console.print(f"[red]error:[/] {escape(message)}")
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 

@@ -19,7 +19,7 @@ from ragwright.observability import semconv
 from ragwright.observability.trace_store import open_trace_store
 from ragwright.observability.views import TraceView, summary_dict, trace_view
 
-traces_app = typer.Typer(no_args_is_help=True)
+traces_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Path to ragwright.toml.")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")]

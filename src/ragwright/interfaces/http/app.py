@@ -26,6 +26,7 @@ from ragwright.models.base import Embedder
 from ragwright.observability.asgi import TraceMiddleware
 from ragwright.observability.requests import RequestIdMiddleware
 from ragwright.service.keys import KeyStore
+from ragwright.ui import install_ui
 
 _MB = 1024 * 1024
 
@@ -80,6 +81,7 @@ def create_app(
     install_docs(app)
     for module in (search, chat, documents, ops, usage, agents, extract, prompts, traces):
         app.include_router(module.router)
+    install_ui(app, state.settings)  # the web UI at / (docs/ui.md): after the API, so API requests match first
     app.add_middleware(
         BodyLimit, max_body=int(state.service.max_body_mb * _MB), max_upload=int(state.service.max_upload_mb * _MB)
     )
