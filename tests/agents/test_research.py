@@ -141,3 +141,18 @@ def test_claims_in_odd_shapes_are_read(world: Any) -> None:
     raw = json.dumps({"claims": ["bare claim"], "sections": [{"claims": [{"text": "x", "cite": 1}]}], "not_found": []})
     report = check_report("Q?", raw, [], None)
     assert [c.text for c in report.claims] == ["x", "bare claim"] and all(c.cited in ([1], []) for c in report.claims)
+
+
+def test_the_report_prompt_shows_passages_within_its_budget() -> None:
+    from ragwright.gateway.types import Message, ToolCall
+    from ragwright.research import ResearchPlanner
+
+    passages = [{"n": i, "source": f"d{i}.md", "heading": "", "page": None, "text": "w " * 300} for i in range(1, 6)]
+    body = json.dumps({"query": "q", "passages": passages})
+    messages = [
+        Message("assistant", None, tool_calls=(ToolCall("s", "search", json.dumps({"query": "q"})),)),
+        Message("tool", f"<<<TOOL OUTPUT b>>>\n{body}\n<<<END TOOL OUTPUT b>>>", tool_call_id="s", name="search"),
+    ]
+    planner = ResearchPlanner(FakeChatModel([]), passage_chars=1_300, max_passages=4)
+    assert [p.n for p in planner.shown(messages)] == [1, 2]  # 600 characters each: a third would pass 1,300
+    assert [p.n for p in ResearchPlanner(FakeChatModel([]), max_passages=4).shown(messages)] == [1, 2, 3, 4]
