@@ -32,6 +32,8 @@ from ragwright.interfaces.mcp.tools import RagTools, ToolFailure
 router = APIRouter(tags=["extraction"])
 Reader = Annotated[Principal, Depends(require_read)]
 MAX_TEXT = 200_000
+MAX_CHUNKS = 8
+"""Chunks of one request's text sent to the model (each may be re-asked): the rest is reported as ``chunks_skipped``."""
 
 
 class ExampleIn(BaseModel):
@@ -84,7 +86,7 @@ async def extract(body: ExtractIn, request: Request, principal: Reader) -> dict[
             doc = text_document(body.doc_id, stored["text"])
         else:
             doc = text_document("text", body.text or "")
-        options = ExtractOptions(k=body.k, max_reasks=body.max_reasks)
+        options = ExtractOptions(k=body.k, max_reasks=body.max_reasks, max_chunks=MAX_CHUNKS)
         extractor = await asyncio.to_thread(  # embedding the examples is CPU work: off the event loop
             make_extractor,
             rw,
