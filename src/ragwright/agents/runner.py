@@ -42,6 +42,7 @@ from ragwright.errors import AgentRunError, GatewayError
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext, ToolCall
 from ragwright.models.base import Embedder
+from ragwright.observability import semconv, tracing
 from ragwright.processes import this_process
 from ragwright.prompts.registry import PromptSource, default_registry
 from ragwright.redact import redact
@@ -52,6 +53,10 @@ AGENT_PROMPT = "agent"
 """The system prompt's name in the prompt registry (:mod:`ragwright.prompts`; packaged as ``agent_system_v1.txt``)."""
 OUTPUT_CHARS = 6_000
 """A tool's output is cut here before it reaches the model (the stored record keeps the same text)."""
+
+RUN_ID, STEP, CALL_STATUS = "ragwright.agent.run_id", "ragwright.agent.step", "ragwright.agent.call_status"
+TOOL_NAME, TOOL_CALL_ID = "gen_ai.tool.name", "gen_ai.tool.call.id"
+"""Span attributes: each model step is an ``invoke_agent step N`` span, each tool call an ``execute_tool NAME`` one."""
 
 Approve = str  # "ask" | "all" | "none"
 _APPROVE = ("ask", "all", "none")
@@ -236,8 +241,10 @@ class AgentRunner:
         run.usage.steps += 1
         step = run.usage.steps
         yield AgentEvent("step", run.id, step)
+        attrs = {semconv.OPERATION: "invoke_agent", RUN_ID: run.id, STEP: step, semconv.TENANT: run.tenant}
         try:
-            reply = await self.model.chat(self._request(run))
+            with tracing.stage(f"invoke_agent step {step}", attrs):  # the model call's gateway span nests here
+                reply = await self.model.chat(self._request(run))
         except GatewayError as exc:
             run.status, run.error = RunStatus.FAILED, redact(f"{type(exc).__name__}: {exc}")
             self.store.put_run(run)
@@ -359,14 +366,18 @@ class AgentRunner:
         self.store.put_call(rec)  # committed before the tool runs: at most once
         run.usage.tool_calls += 1
         remaining = max(run.limits.max_seconds - elapsed(), 0.001)
-        try:
-            value = await asyncio.wait_for(tool.run(self.context(run), rec.arguments), timeout=remaining)
-        except TimeoutError:
-            rec.status, rec.error = CallStatus.FAILED, "the tool ran past the run's time limit"
-        except Exception as exc:  # a tool's failure is an observation for the model, not the end of the run
-            rec.status, rec.error = CallStatus.FAILED, redact(f"{type(exc).__name__}: {exc}")
-        else:
-            rec.status, rec.output = CallStatus.DONE, output_text(value)[:OUTPUT_CHARS]
+        attrs = {semconv.OPERATION: "execute_tool", TOOL_NAME: tool.name, TOOL_CALL_ID: rec.call_id, RUN_ID: run.id}
+        with tracing.stage(f"execute_tool {tool.name}", attrs) as span:
+            tracing.annotate_caller(run.tenant, run.key.key_id)
+            try:
+                value = await asyncio.wait_for(tool.run(self.context(run), rec.arguments), timeout=remaining)
+            except TimeoutError:
+                rec.status, rec.error = CallStatus.FAILED, "the tool ran past the run's time limit"
+            except Exception as exc:  # a tool's failure is an observation for the model, not the end of the run
+                rec.status, rec.error = CallStatus.FAILED, redact(f"{type(exc).__name__}: {exc}")
+            else:
+                rec.status, rec.output = CallStatus.DONE, output_text(value)[:OUTPUT_CHARS]
+            span.set_attribute(CALL_STATUS, rec.status.value)
         self.store.put_call(rec)
 
 
