@@ -147,6 +147,23 @@ def table(out: Path) -> dict[str, Any]:
     return report
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """The report as the table in docs/extract.md."""
+    lines = [
+        "| arm | n | field precision | field recall | field F1 | exact documents | valid | re-asks "
+        "| values with a span | F1 company / date / address / total | s per receipt |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for arm, r in report["arms"].items():
+        per = " / ".join(f"{r['by_field'][f]['f1']:.2f}" for f in ("company", "date", "address", "total"))
+        lines.append(
+            f"| {arm.replace('_', '-')} | {r['n']} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} "
+            f"| {r['exact_document_accuracy']:.1%} | {r['valid']}/{r['n']} | {r['reasks']} | {r['span_linked']} "
+            f"| {per} | {r['seconds_per_doc']} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="local:qwen2.5-coder-1.5b")
@@ -156,9 +173,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads (1 on a shared machine)")
     ap.add_argument("--out", type=Path, default=Path("bench/results/extract-sroie-qwen15b.jsonl"))
     ap.add_argument("--table", action="store_true", help="score the results file and print the report")
+    ap.add_argument("--markdown", action="store_true", help="with --table: print the docs table")
     args = ap.parse_args()
     if args.table:
-        print(json.dumps(table(args.out), indent=2))
+        report = table(args.out)
+        print(markdown(report) if args.markdown else json.dumps(report, indent=2))
         return
     run(args)
 
