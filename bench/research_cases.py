@@ -39,7 +39,8 @@ def build(model: str) -> Ragwright:
     tmp = Path(tempfile.mkdtemp(prefix="research-bench-"))
     timeout = {"first_token": 1800, "total": 1800}
     gateway = {"chain": [model], "ledger": False, "timeout": timeout, "retry": {"max_attempts": 1}}
-    rw = Ragwright(load_settings(data_dir=tmp, gateway=gateway))
+    agent = {"max_seconds": 3600}  # a local model on a busy 2-core machine: one step can take 10 minutes
+    rw = Ragwright(load_settings(data_dir=tmp, gateway=gateway, agent=agent))
     for kb, names in SPLIT.items():
         docs = [load_file(DOCS / n, n, max_bytes=50 << 20) for n in names]
         Ingestor(rw.store, rw.embedder, rw.settings).ingest_documents(
