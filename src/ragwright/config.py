@@ -40,6 +40,7 @@ from ragwright.config_gateway import (
 )
 from ragwright.config_service import (
     AgentSettings,
+    FetchSettings,
     LoggingSettings,
     McpServerSettings,
     ObservabilitySettings,
@@ -60,6 +61,7 @@ __all__ = [
     "BudgetSettings",
     "CacheSettings",
     "EmbeddingSettings",
+    "FetchSettings",
     "GatewaySettings",
     "IngestSettings",
     "LoggingSettings",

@@ -195,6 +195,20 @@ class McpServerSettings(BaseModel):
         return self
 
 
+class FetchSettings(BaseModel):
+    """``[agent.fetch]``: the ``fetch`` tool (HTTP GET of a web page). Off unless enabled, and only for ``allow``."""
+
+    enabled: bool = Field(False, description="Offer agents the fetch tool.")
+    allow: list[str] = Field(
+        default_factory=list,
+        description="What may be fetched: a host (docs.example.com, HTTPS only), *.example.com (its subdomains), or a "
+        "URL prefix with its scheme (https://api.example.com/v1/). Nothing else is reachable, redirects included.",
+    )
+    max_bytes: int = Field(1_000_000, ge=1_000, le=50_000_000, description="A longer body is cut here.")
+    timeout: float = Field(10.0, gt=0.0, le=300.0, description="Seconds for the whole fetch, body included.")
+    max_redirects: int = Field(3, ge=0, le=10)
+
+
 class AgentSettings(BaseModel):
     """``[agent]``: which model an agent run uses and the limits a run gets unless the caller sets its own."""
 
@@ -216,6 +230,7 @@ class AgentSettings(BaseModel):
         default_factory=list,
         description="Tools that always need a human's approval, whatever their own flags say (e.g. get_document).",
     )
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
     max_steps: int = Field(12, ge=1, le=200)
     max_tool_calls: int = Field(24, ge=0, le=1000)
     max_tokens: int = Field(60_000, ge=100, le=10_000_000)

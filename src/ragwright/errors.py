@@ -16,6 +16,8 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── AgentRunNotFound      no agent run with that id that this key may read: 404 over HTTP
     │   ├── KeyNotFound           no API key with that id that this admin key may manage: 404 over HTTP
     │   ├── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
+    │   ├── ExtractionSchemaError an extraction schema or example file that cannot be used (bad JSON Schema, bad ref)
+    │   ├── FetchRefused          the agent fetch tool will not get a URL (not allowed, not text, too slow)
     │   ├── PromptError           a prompt version, label or A/B split that cannot be made (bad template, variables)
     │   │   └── PromptNotFound    no such prompt, version or label in this tenant (404 over HTTP)
     │   ├── EvalRunNotFound       no eval run or dataset of that name that this key may read: 404 over HTTP
@@ -114,6 +116,16 @@ class KeyNotFound(UserError):
 
 class JobNotCancellable(UserError):
     """The ingest job already ended, or it runs in a server's own subprocess where it cannot be stopped half-way."""
+
+
+class ExtractionSchemaError(UserError):
+    """An extraction schema (JSON Schema file, ``module:Model`` reference, a request's schema) or few-shot example
+    file that cannot be used: not valid JSON Schema, not an object schema, an example that does not follow it."""
+
+
+class FetchRefused(UserError):
+    """The agent ``fetch`` tool refused or gave up on a URL: not on ``[agent.fetch] allow`` (redirects included), not
+    http(s), a body that is not text, or over its time limit. The model sees the reason as the tool's error."""
 
 
 class InvalidFilterError(UserError):

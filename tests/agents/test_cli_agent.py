@@ -28,7 +28,7 @@ def test_agent_run_searches_and_answers_then_show_and_list(tmp_path: Path) -> No
         assert events[4]["answer"].startswith("The tool returned:")
         # the request carried the tools' schemas, and the secret never reached the output
         sent = server.requests[0].body
-        assert {t["function"]["name"] for t in sent["tools"]} == {"search", "answer", "get_document"}
+        assert {t["function"]["name"] for t in sent["tools"]} == {"search", "answer", "get_document", "extract"}
         assert "sk-test" not in out.stdout + out.stderr
     run_id = events[0]["run_id"]
     shown = run(["agent", "show", run_id, "--json"], tmp_path)

@@ -388,6 +388,7 @@ def eval_start(p: Principal) -> Seen:
     return Seen("403") if p.tags else Seen("202" if p.tenant == "acme" else "404")
 
 
+SCHEMA = {"type": "object", "properties": {"company": {"type": ["string", "null"]}}}
 QUERY = "kettle warranty note memo"  # no marker: responses echo the query
 TRACE = "5ce0e9a56015fec5aadfa328ae398115"
 """The trace of a search acme's admin made while the world was built (sent as its traceparent)."""
@@ -443,6 +444,11 @@ ROWS: tuple[Row, ...] = (
     Row("PATCH /v1/documents/{doc_id:path}", "internal document keeps its tag", "write",
         http_read("PATCH", "/v1/documents/tag-{p}.md?knowledge_base=scratch", json={"tags": ["internal"]}),
         _gate("write", delete_internal)),
+    Row("POST /v1/extract", "text", "read", http_read("POST", "/v1/extract", json={"schema": SCHEMA, "text": "Kopi"}),
+        _gate("read", public_route)),
+    Row("POST /v1/extract", "internal document", "read",
+        http_read("POST", "/v1/extract", json={"schema": SCHEMA, "doc_id": "intmark.md", "max_reasks": 0}),
+        _gate("read", get_internal)),
     Row("DELETE /v1/documents/{doc_id:path}", "internal document", "write",
         http_read("DELETE", "/v1/documents/del-{p}.md?knowledge_base=scratch"), _gate("write", delete_internal)),
     Row("POST /v1/documents", "replace internal", "write", http_upload("int.md", SCRATCH_INT),

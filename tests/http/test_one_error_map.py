@@ -39,6 +39,8 @@ ROWS: list[tuple[BaseException, int]] = [
     (E.KeyNotFound("no key 'a1b2c3d4e5f6'"), 404),
     (E.JobNotCancellable("job job_1 has already succeeded"), 409),
     (E.InvalidFilterError("the path glob is over 1,000 characters"), 400),
+    (E.ExtractionSchemaError("the schema is not an object schema"), 400),
+    (E.FetchRefused("http://x/ is not on the fetch allow-list"), 400),
     (E.PromptError("the template uses undeclared variables: tone"), 400),
     (E.PromptNotFound("prompt 'answer' has no version 9"), 404),
     (E.EvalRunNotFound("no eval run 'base'"), 404),

@@ -32,6 +32,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
+from ragwright.agents.evidence import check_answer
 from ragwright.agents.jsonmode import json_request, parse_json_reply
 from ragwright.agents.records import AgentEvent, CallRecord, CallStatus, Decision, RunLimits, RunStatus, StopReason
 from ragwright.agents.store import RunState, RunStore
@@ -40,6 +41,8 @@ from ragwright.answering.injection_prompt import fence
 from ragwright.errors import AgentRunError, GatewayError
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext, ToolCall
+from ragwright.models.base import Embedder
+from ragwright.observability import semconv, tracing
 from ragwright.processes import this_process
 from ragwright.prompts.registry import PromptSource, default_registry
 from ragwright.redact import redact
@@ -50,6 +53,10 @@ AGENT_PROMPT = "agent"
 """The system prompt's name in the prompt registry (:mod:`ragwright.prompts`; packaged as ``agent_system_v1.txt``)."""
 OUTPUT_CHARS = 6_000
 """A tool's output is cut here before it reaches the model (the stored record keeps the same text)."""
+
+RUN_ID, STEP, CALL_STATUS = "ragwright.agent.run_id", "ragwright.agent.step", "ragwright.agent.call_status"
+TOOL_NAME, TOOL_CALL_ID = "gen_ai.tool.name", "gen_ai.tool.call.id"
+"""Span attributes: each model step is an ``invoke_agent step N`` span, each tool call an ``execute_tool NAME`` one."""
 
 Approve = str  # "ask" | "all" | "none"
 _APPROVE = ("ask", "all", "none")
@@ -80,8 +87,13 @@ class AgentRunner:
         native_tools: bool = True,
         clock: Callable[[], float] = time.monotonic,
         prompts: PromptSource | None = None,
+        embedder: Embedder | None = None,
+        check_answers: bool = True,
     ) -> None:
         self.model = model
+        self.embedder = embedder
+        self.check_answers = check_answers
+        """Check the final answer's sentences against what the tools returned (:mod:`ragwright.agents.evidence`)."""
         self.toolbox = toolbox
         self.store = store
         self.native_tools = native_tools
@@ -229,8 +241,10 @@ class AgentRunner:
         run.usage.steps += 1
         step = run.usage.steps
         yield AgentEvent("step", run.id, step)
+        attrs = {semconv.OPERATION: "invoke_agent", RUN_ID: run.id, STEP: step, semconv.TENANT: run.tenant}
         try:
-            reply = await self.model.chat(self._request(run))
+            with tracing.stage(f"invoke_agent step {step}", attrs):  # the model call's gateway span nests here
+                reply = await self.model.chat(self._request(run))
         except GatewayError as exc:
             run.status, run.error = RunStatus.FAILED, redact(f"{type(exc).__name__}: {exc}")
             self.store.put_run(run)
@@ -244,8 +258,15 @@ class AgentRunner:
             yield AgentEvent("thought", run.id, step, {"text": message.content})
         if not message.tool_calls:
             run.status, run.answer = RunStatus.DONE, message.content or ""
+            checked = check_answer(run.answer, run.messages, self.embedder) if self.check_answers else None
+            if checked is not None:  # the tools returned passages: cite the sentences they support, like ask
+                run.cited_answer, run.unsupported = checked.text, checked.unsupported
+                run.citations = [c.to_dict() for c in checked.citations]
             self.store.put_run(run)
-            yield AgentEvent("final", run.id, step, {"answer": run.answer, "usage": _usage(run)})
+            data: dict[str, Any] = {"answer": run.answer, "usage": _usage(run)}
+            if checked is not None:
+                data |= {"cited_answer": run.cited_answer, "citations": run.citations, "unsupported": run.unsupported}
+            yield AgentEvent("final", run.id, step, data)
 
     def _account(self, run: RunState, reply: ChatResponse) -> None:
         run.usage.tokens += reply.usage.total_tokens
@@ -345,14 +366,18 @@ class AgentRunner:
         self.store.put_call(rec)  # committed before the tool runs: at most once
         run.usage.tool_calls += 1
         remaining = max(run.limits.max_seconds - elapsed(), 0.001)
-        try:
-            value = await asyncio.wait_for(tool.run(self.context(run), rec.arguments), timeout=remaining)
-        except TimeoutError:
-            rec.status, rec.error = CallStatus.FAILED, "the tool ran past the run's time limit"
-        except Exception as exc:  # a tool's failure is an observation for the model, not the end of the run
-            rec.status, rec.error = CallStatus.FAILED, redact(f"{type(exc).__name__}: {exc}")
-        else:
-            rec.status, rec.output = CallStatus.DONE, output_text(value)[:OUTPUT_CHARS]
+        attrs = {semconv.OPERATION: "execute_tool", TOOL_NAME: tool.name, TOOL_CALL_ID: rec.call_id, RUN_ID: run.id}
+        with tracing.stage(f"execute_tool {tool.name}", attrs) as span:
+            tracing.annotate_caller(run.tenant, run.key.key_id)
+            try:
+                value = await asyncio.wait_for(tool.run(self.context(run), rec.arguments), timeout=remaining)
+            except TimeoutError:
+                rec.status, rec.error = CallStatus.FAILED, "the tool ran past the run's time limit"
+            except Exception as exc:  # a tool's failure is an observation for the model, not the end of the run
+                rec.status, rec.error = CallStatus.FAILED, redact(f"{type(exc).__name__}: {exc}")
+            else:
+                rec.status, rec.output = CallStatus.DONE, output_text(value)[:OUTPUT_CHARS]
+            span.set_attribute(CALL_STATUS, rec.status.value)
         self.store.put_call(rec)
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ragwright.agents.extract_tool import extract_tool
+from ragwright.agents.fetch_tool import fetch_tool
 from ragwright.agents.kb_tools import kb_tools
 from ragwright.agents.records import RunLimits
 from ragwright.agents.runner import AgentRunner
@@ -59,13 +61,14 @@ def agent_runner(
     """A runner over ``rw``'s gateway with the knowledge-base tools (plus ``extra_tools``)."""
     name = agent_model_name(rw.settings, model)
     chat = rw.gateway.relayed(name)  # calls run on the gateway's own loop, whatever loop drives the run
-    tools = Toolbox.of([*kb_tools(RagTools(rw)), *(extra_tools or [])]).requiring_approval(
-        rw.settings.agent.require_approval
-    )
+    fetch = fetch_tool(rw.settings.agent.fetch)  # None unless [agent.fetch] enables it with an allow-list
+    builtin = [*kb_tools(RagTools(rw)), extract_tool(rw, model=name), *([fetch] if fetch else [])]
+    tools = Toolbox.of([*builtin, *(extra_tools or [])]).requiring_approval(rw.settings.agent.require_approval)
     return AgentRunner(
         chat,
         tools,
         store or RunStore(runs_path(rw.settings)),
         native_tools=native_tool_calls(rw.settings.agent, name),
         prompts=rw.prompt_source,
+        embedder=rw.embedder,
     )

@@ -76,6 +76,11 @@ class RunState:
     usage: RunUsage = field(default_factory=RunUsage)
     messages: list[Message] = field(default_factory=list)
     answer: str | None = None
+    cited_answer: str | None = None
+    """The answer with ``[n]`` after each sentence a tool's output supports (None: no tool returned passages)."""
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    """Sentences of the answer that no tool output supports (kept in the answer, flagged here)."""
     stop_reason: StopReason | None = None
     error: str | None = None
     created_at: float = field(default_factory=time.time)
@@ -101,6 +106,9 @@ class RunState:
             "usage": {f: getattr(self.usage, f) for f in RunUsage.__dataclass_fields__},
             "messages": [message_to_dict(m) for m in self.messages],
             "answer": self.answer,
+            "cited_answer": self.cited_answer,
+            "citations": self.citations,
+            "unsupported": self.unsupported,
             "stop_reason": self.stop_reason.value if self.stop_reason else None,
             "error": self.error,
             "created_at": self.created_at,
@@ -122,6 +130,9 @@ class RunState:
             usage=RunUsage(**d["usage"]),
             messages=[message_from_dict(m) for m in d["messages"]],
             answer=d["answer"],
+            cited_answer=d.get("cited_answer"),
+            citations=list(d.get("citations") or []),
+            unsupported=list(d.get("unsupported") or []),
             stop_reason=StopReason(d["stop_reason"]) if d["stop_reason"] else None,
             error=d["error"],
             created_at=d["created_at"],

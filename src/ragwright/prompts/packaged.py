@@ -30,6 +30,9 @@ PACKAGED_FILES: dict[str, str] = {
     "judge_relevance": "judge_relevance_v1.txt",
     "judge_pairwise": "judge_pairwise_v1.txt",
     "agent": "agent_system_v1.txt",
+    "extract": "extract_system_v1.txt",
+    "research_plan": "research_plan_v1.txt",
+    "research_report": "research_report_v1.txt",
 }
 """Prompt name -> packaged file. A name here always exists in every tenant."""
 

@@ -36,7 +36,7 @@ DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Index direc
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print events as JSON lines.")]
 
 
-def _mcp_tools(rw: Ragwright) -> list[AgentTool]:
+def mcp_tools(rw: Ragwright) -> list[AgentTool]:
     """The tools of the MCP servers configured for this tenant (none configured: none, and nothing is started)."""
     servers = rw.settings.agent.mcp_servers
     return asyncio.run(discover_mcp_tools(servers, tenant=rw.settings.tenant)) if servers else []
@@ -62,7 +62,12 @@ def _print(event: AgentEvent, json_out: bool) -> None:
         what = "outcome unknown (the process stopped while it ran)" if d["status"] == "unknown" else "needs approval"
         render.console.print(f"[yellow]⏸ {escape(d['name'])} {args}: {what} (call {escape(d['call_id'])})[/]")
     elif event.kind == "final":
-        render.console.print(f"[bold green]A:[/] {escape(d['answer'])}")
+        render.console.print(f"[bold green]A:[/] {escape(d.get('cited_answer') or d['answer'])}")
+        for c in d.get("citations", []):
+            where = " › ".join(x for x in (c["source"], c["heading"]) if x)
+            render.console.print(f"  [dim][{c['n']}] {escape(where)}: {escape(render.snippet(c['snippet'], 120))}[/]")
+        if d.get("unsupported"):
+            render.console.print(f"  [yellow]not in any tool output: {escape(' | '.join(d['unsupported']))}[/]")
         _usage(d["usage"])
     elif event.kind == "stopped":
         render.console.print(f"[red]stopped: {escape(str(d['reason']))}[/]")
@@ -128,7 +133,7 @@ def run_cmd(
         raise UserError(f"--approve must be one of ask, all, none, not {approve!r}")
     rw = Ragwright(load_settings(config, data_dir=data_dir))
     try:
-        runner = agent_runner(rw, model=model, extra_tools=_mcp_tools(rw))
+        runner = agent_runner(rw, model=model, extra_tools=mcp_tools(rw))
         policy = approve or rw.settings.agent.approve
         key = local_key(rw.settings.tenant, scopes=("read",))
         limits = default_limits(rw.settings.agent, max_usd=max_usd, max_steps=max_steps)
@@ -174,7 +179,7 @@ def resume_cmd(
         run = store.get_run(run_id, tenant=rw.settings.tenant)
         if run is None:
             raise UserError(f"no agent run {run_id!r}")
-        runner = agent_runner(rw, model=run.model, store=store, extra_tools=_mcp_tools(rw))
+        runner = agent_runner(rw, model=run.model, store=store, extra_tools=mcp_tools(rw))
         decisions = _decisions(approve or [], deny or [], args, outcome)
         _loop(runner, run, runner.resume(run, decisions), json_out, ask=run.approve == "ask")
     finally:

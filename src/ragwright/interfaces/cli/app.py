@@ -258,6 +258,12 @@ def _register_agent() -> None:
     app.add_typer(
         agent_app, name="agent", help="Agents: a model that calls tools, within limits, asking before acting."
     )
+    from ragwright.interfaces.cli.extract import extract_command
+
+    app.command("extract")(extract_command)
+    from ragwright.interfaces.cli.research import research_command
+
+    app.command("research")(research_command)
 
 
 def main() -> None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import ExitStack
 
+from ragwright.agents.extract_tool import extract_tool
+from ragwright.agents.fetch_tool import fetch_tool
 from ragwright.agents.kb_tools import kb_tools
 from ragwright.agents.mcp_tools import discover_mcp_tools
 from ragwright.agents.records import Decision, RunStatus
@@ -61,8 +63,11 @@ async def runner_for(state: ServiceState, model: str, tenant: str, lease: ExitSt
     servers = state.settings.agent.mcp_servers
     extra = await discover_mcp_tools(servers, tenant=tenant) if servers else []
     rw = lease.enter_context(state.pool.use())
-    tools = Toolbox.of([*kb_tools(RagTools(rw)), *extra]).requiring_approval(state.settings.agent.require_approval)
-    return AgentRunner(chat, tools, state.agent_runs, native_tools=native_tool_calls(state.settings.agent, model))
+    fetch = fetch_tool(state.settings.agent.fetch)  # None unless [agent.fetch] enables it with an allow-list
+    builtin = [*kb_tools(RagTools(rw)), extract_tool(rw, model=model), *([fetch] if fetch else [])]
+    tools = Toolbox.of([*builtin, *extra]).requiring_approval(state.settings.agent.require_approval)
+    native = native_tool_calls(state.settings.agent, model)
+    return AgentRunner(chat, tools, state.agent_runs, native_tools=native, embedder=rw.embedder)
 
 
 async def decide(state: ServiceState, key: ApiKey, run_id: str, decisions: Sequence[Decision]) -> RunState:

@@ -26,6 +26,7 @@ from ragwright.interfaces.http.routes import (
     citations,
     documents,
     evals,
+    extract,
     feedback,
     ops,
     prompts,
@@ -91,7 +92,7 @@ def create_app(
     app.state.service = state
     install_error_handlers(app)
     install_docs(app)
-    for module in (search, chat, documents, evals, citations, feedback, ops, usage, agents, prompts, traces):
+    for module in (search, chat, documents, evals, citations, feedback, ops, usage, agents, extract, prompts, traces):
         app.include_router(module.router)
     install_ui(app, state.settings)  # the web UI at / (docs/ui.md): after the API, so API requests match first
     app.add_middleware(
