@@ -68,16 +68,35 @@ def json_request(
 
 def parse_json_reply(text: str, step: int) -> Message:
     """The reply as an assistant message: one tool call (id ``json_<step>``), or the final answer."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        return Message("assistant", text.strip())
-    if not isinstance(data, dict):
+    data = _reply_object(text)
+    if data is None:
         return Message("assistant", text.strip())
     tool, final = data.get("tool"), data.get("final")
     if isinstance(tool, str) and tool:
         args = data.get("arguments")
         arguments = json.dumps(args if isinstance(args, dict) else {})
-        thought = data.get("thought") if isinstance(data.get("thought"), str) else None
-        return Message("assistant", thought or None, tool_calls=(ToolCall(f"json_{step}", tool, arguments),))
+        thought = data.get("thought")
+        return Message("assistant", thought if isinstance(thought, str) and thought else None, tool_calls=(ToolCall(f"json_{step}", tool, arguments),))
     return Message("assistant", final if isinstance(final, str) else text.strip())
+
+
+def _reply_object(text: str) -> dict[str, object] | None:
+    """The reply's JSON object: the whole text, or else the first object in it that has the format's ``tool`` or
+    ``final`` key (small models wrap it in prose or a Markdown code fence despite being told not to)."""
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError:
+        whole = None
+    if isinstance(whole, dict):
+        return whole
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    while start != -1:
+        try:
+            found, _ = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            found = None
+        if isinstance(found, dict) and ("tool" in found or "final" in found):
+            return found
+        start = text.find("{", start + 1)
+    return None
