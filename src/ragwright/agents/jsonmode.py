@@ -76,7 +76,11 @@ def parse_json_reply(text: str, step: int) -> Message:
         args = data.get("arguments")
         arguments = json.dumps(args if isinstance(args, dict) else {})
         thought = data.get("thought")
-        return Message("assistant", thought if isinstance(thought, str) and thought else None, tool_calls=(ToolCall(f"json_{step}", tool, arguments),))
+        return Message(
+            "assistant",
+            thought if isinstance(thought, str) and thought else None,
+            tool_calls=(ToolCall(f"json_{step}", tool, arguments),),
+        )
     return Message("assistant", final if isinstance(final, str) else text.strip())
 
 
