@@ -119,3 +119,30 @@ def test_run_pauses_for_approval_and_resumes_after_a_restart(tmp_path: Path, mon
         assert again.status_code == 409 and "not awaiting approval" in again.json()["error"]["message"]
         listed = c.get("/v1/agent/runs", headers=auth).json()["data"]
         assert run_id in [x["id"] for x in listed]
+
+
+def test_an_http_run_uses_the_tenants_production_agent_prompt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tenant's own version of the agent prompt, labelled production, is what HTTP runs are given (as CLI runs
+    are); the HTTP runner used to be built without the prompt registry, so it always sent the packaged prompt."""
+    monkeypatch.chdir(tmp_path)
+    clean_env(monkeypatch)
+    systems: list[str] = []
+
+    def answer(req: ChatRequest) -> str:
+        systems.append(req.messages[0].content or "")
+        return "Nothing to look up."
+
+    with serving(tmp_path / "data", FakeChatModel(answer, name="fake:agent")) as (app, url):
+        admin, _ = app.state.service.keys.create("acme", scopes=("admin",))
+        h = {"Authorization": f"Bearer {admin}"}
+        with httpx.Client(base_url=url, timeout=60) as c:
+            made = c.post(
+                "/v1/prompts/agent/versions", headers=h, json={"template": "ACME AGENT RULES", "variables": []}
+            )
+            assert made.status_code == 201, made.text
+            version = made.json()["version"]
+            r = c.put("/v1/prompts/agent/labels/production", headers=h, json={"version": version})
+            assert r.status_code == 200, r.text
+            r = c.post("/v1/agent/runs", headers=h, json={"task": "hello", "approve": "none"})
+            assert r.status_code == 200, r.text
+    assert systems and systems[0].startswith("ACME AGENT RULES")

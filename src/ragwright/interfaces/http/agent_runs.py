@@ -67,7 +67,9 @@ async def runner_for(state: ServiceState, model: str, tenant: str, lease: ExitSt
     builtin = [*kb_tools(RagTools(rw)), extract_tool(rw, model=model), *([fetch] if fetch else [])]
     tools = Toolbox.of([*builtin, *extra]).requiring_approval(state.settings.agent.require_approval)
     native = native_tool_calls(state.settings.agent, model)
-    return AgentRunner(chat, tools, state.agent_runs, native_tools=native, embedder=rw.embedder)
+    return AgentRunner(
+        chat, tools, state.agent_runs, native_tools=native, prompts=rw.prompt_source, embedder=rw.embedder
+    )
 
 
 async def decide(state: ServiceState, key: ApiKey, run_id: str, decisions: Sequence[Decision]) -> RunState:
