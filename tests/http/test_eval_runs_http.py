@@ -23,7 +23,9 @@ CASES = [
      "relevant": {"guide.md": 1}},
     {"id": "c3", "question": "What colour is the lid?", "answerable": False},
 ]  # fmt: skip
-GATE = '[metrics."hit@10"]\nmin = 0.5\n[metrics.latency_ms]\nmax = 60000\n'
+# latency gets a wide regression tolerance: the second run may be slower on a loaded machine, and the gate would
+# rightly call three uniformly slower cases a regression
+GATE = '[metrics."hit@10"]\nmin = 0.5\n[metrics.latency_ms]\nmax = 60000\nmax_regression = 60000\n'
 
 
 def _evals_dir(server: Server, kb_tenant: str = "acme") -> Path:
@@ -81,7 +83,7 @@ def test_a_run_started_from_a_dataset_is_listed_reported_compared_and_gated(serv
         assert no_policy["passed"] is None and no_policy["policy"] == "evals/acme/gate.toml"
         (_evals_dir(server) / "gate.toml").write_text(GATE, encoding="utf-8")
         verdict = c.get("/v1/evals/runs/new/gate", params={"baseline": "base"}).json()
-        assert verdict["passed"] is True and verdict["failures"] == []
+        assert verdict["passed"] is True and verdict["failures"] == [], verdict
         assert any(p.startswith("hit@10") for p in verdict["passes"])
 
         assert c.get("/v1/evals/runs/missing").status_code == 404
