@@ -142,6 +142,7 @@ async def current_user(request: Request, scope: str | None) -> UiUser:
     if not await csrf_ok(request, codec.secret, session.sid):
         raise PageRefusal(Refusal.CSRF)
     user = UiUser(key=key, session=session, csrf=csrf_token(codec.secret, session.sid))
+    request.state.ui_user = user  # an error page later in this request keeps the user's layout (ui.error_pages)
     if scope is not None and not key.allows(scope):
         raise PageRefusal(Refusal.FORBIDDEN, scope, user=user)
     return user

@@ -28,6 +28,7 @@ from ragwright.ui.auth import (
     ui_any,
     ui_sessions,
 )
+from ragwright.ui.error_pages import page_facts
 from ragwright.ui.render import nav_for, render
 from ragwright.ui.session import COOKIE, Session
 
@@ -61,7 +62,10 @@ async def refusal_response(request: Request, exc: Exception) -> Response:
         message = exc.detail
     # htmx does not swap an error response: app.js shows this header in the page's live region instead
     headers = {"X-Error-Message": message.encode("ascii", "replace").decode("ascii")}
-    return render(request, "error.html", exc.user, status_code=status, title=title, message=message, headers=headers)
+    facts = page_facts(request, status)
+    return render(
+        request, "error.html", exc.user, status_code=status, title=title, message=message, headers=headers, **facts
+    )
 
 
 def _same_origin(request: Request) -> bool:
