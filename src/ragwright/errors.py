@@ -106,6 +106,11 @@ class AgentRunError(UserError):
     arguments that do not validate."""
 
 
+class EditedArgumentsInvalid(AgentRunError):
+    """A human's edited arguments for a paused tool call do not validate against the tool's schema (the message says
+    which field and why; the web UI shows it beside the arguments)."""
+
+
 class AgentRunNotFound(UserError):
     """No agent run with this id, or one of another tenant or started by a key whose tags the caller's do not cover."""
 

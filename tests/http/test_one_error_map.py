@@ -35,6 +35,7 @@ ROWS: list[tuple[BaseException, int]] = [
     (E.AccessDenied("the key may not write tag 'internal'"), 403),
     (E.TraceNotFound("no trace 'abc'"), 404),
     (E.AgentRunError("run run_1 is done, not awaiting approval"), 409),
+    (E.EditedArgumentsInvalid("edited arguments for search are invalid: query: Field required"), 409),
     (E.AgentRunNotFound("no agent run 'run_1'"), 404),
     (E.KeyNotFound("no key 'a1b2c3d4e5f6'"), 404),
     (E.JobNotCancellable("job job_1 has already succeeded"), 409),
