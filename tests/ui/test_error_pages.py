@@ -67,6 +67,8 @@ def test_errors_in_pages_are_pages_in_the_layout(site: tuple[str, dict[str, str]
     url, raws = site
     with _client(url, None) as anon:
         _is_error_page(anon.get("/no-such-page", headers=PAGE), 404, "Not found", "/")
+        echoed = anon.get(f"/chat/{SECRET}/<script>x</script>", params={"q": SECRET}, headers=PAGE)
+        assert SECRET not in _is_error_page(echoed, 404, "Not found", "/chat")  # the path is never echoed back
     with _client(url, raws["reader"]) as reader:
         text = _is_error_page(reader.get("/documents/no-such-page", headers=PAGE), 404, "Not found", "/documents")
         assert 'aria-label="Main"' in text  # the user's navigation stays
