@@ -250,6 +250,11 @@ class RemoteModelError(ModelError):
         self.cause = cause
 
 
+class GenerationCancelled(ModelError):
+    """A local generation was stopped before its end because its caller gave up on it (a timeout, a cancelled
+    request): llama.cpp stops at the next token, so an abandoned call does not keep the model busy."""
+
+
 class ModelNotInstalledError(ModelError, UserError):
     """A model package is missing; the message names the install command."""
 

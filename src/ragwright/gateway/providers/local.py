@@ -5,9 +5,12 @@ The model part of the spec picks the weights: ``smollm2`` (the packaged SmolLM2-
 path (``local:/models/x.gguf``, ``local:./x.gguf``).
 
 The generator is blocking and loads its weights on first use, so every call runs in a worker thread
-(``asyncio.to_thread``) and the model is built only when the first request arrives. It has no token-level streaming
-here: ``stream`` yields the whole reply as one chunk, then the final chunk with usage. Token counts are estimates
-(about four characters a token), and the cost is zero.
+(``asyncio.to_thread``) and the model is built only when the first request arrives. A call whose caller gives up (the
+gateway's ``Timeout``, a cancelled request) does not leave that thread generating for nobody: the generator is told to
+stop at its next token, and a call still waiting for the model does not start (the model generates one reply at a
+time), so a retry after a timeout never runs beside, or queues behind, the generation it replaces.
+It has no token-level streaming here: ``stream`` yields the whole reply as one chunk, then the final chunk with
+usage. Token counts are estimates (about four characters a token), and the cost is zero.
 
 Example::
 
@@ -31,7 +34,7 @@ from ragwright.errors import (
     ProviderUnavailable,
 )
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk, Message, Usage
-from ragwright.models.base import ChatGenerator, TextGenerator
+from ragwright.models.base import ChatGenerator, InterruptibleGenerator, TextGenerator
 
 __all__ = ["LOCAL_CONTEXT_WINDOW", "LocalChatModel", "estimate_tokens"]
 
@@ -130,7 +133,7 @@ class LocalChatModel:
                 self._generator = self._factory()
             return self._generator
 
-    def _generate(self, prompt: str, request: ChatRequest) -> str:
+    def _generate(self, prompt: str, request: ChatRequest, cancel: threading.Event) -> str:
         try:
             generator = self._get()
             max_tokens, temperature, seed = (
@@ -138,6 +141,10 @@ class LocalChatModel:
                 request.temperature or 0.0,
                 request.seed or 0,
             )
+            if isinstance(generator, InterruptibleGenerator):
+                return generator.chat_until(
+                    turns(request.messages), cancel, max_tokens=max_tokens, temperature=temperature, seed=seed
+                )
             if isinstance(generator, ChatGenerator):  # the model's chat template places the system turn
                 return generator.chat(
                     turns(request.messages), max_tokens=max_tokens, temperature=temperature, seed=seed
@@ -161,7 +168,12 @@ class LocalChatModel:
                 tokens=prompt_tokens + budget,
                 limit=self.context_window,
             )
-        text = await asyncio.to_thread(self._generate, prompt, request)
+        cancel = threading.Event()
+        try:
+            text = await asyncio.to_thread(self._generate, prompt, request, cancel)
+        except asyncio.CancelledError:  # the caller gave up (a timeout): stop the generation at its next token
+            cancel.set()
+            raise
         for stop in request.stop:
             cut = text.find(stop)
             if cut >= 0:
