@@ -72,23 +72,27 @@ def is_gguf_path(model: str) -> bool:
     return model.endswith(".gguf") or "/" in model or model.startswith(".")
 
 
-def generator_factory(model: str, context_window: int = LOCAL_CONTEXT_WINDOW) -> Callable[[], TextGenerator]:
-    """How to build the generator for a ``local:`` model name (nothing is loaded until the factory is called)."""
+def generator_factory(
+    model: str, context_window: int = LOCAL_CONTEXT_WINDOW, threads: int | None = None
+) -> Callable[[], TextGenerator]:
+    """How to build the generator for a ``local:`` model name (nothing is loaded until the factory is called), with
+    ``threads`` llama.cpp threads (None: every core)."""
 
     def build() -> TextGenerator:
         from ragwright.models.embedder import package_dir
         from ragwright.models.generator import LOCAL_LLM_PIP, LocalGenerator, default_generator
 
         if model == "smollm2":
-            return default_generator(n_ctx=context_window)
+            return default_generator(n_ctx=context_window, threads=threads)
         if is_gguf_path(model):
-            return LocalGenerator(Path(model).expanduser(), n_ctx=context_window, name=f"{Path(model).name}")
+            path = Path(model).expanduser()
+            return LocalGenerator(path, n_ctx=context_window, threads=threads, name=f"{Path(model).name}")
         from ragwright.models.gguf_parts import SPLIT_MODELS, joined_gguf
 
         if model in SPLIT_MODELS:
             if package_dir("xllamacpp") is None:
                 raise ModelNotInstalledError(f"the local LLM runtime (xllamacpp) is not installed: {LOCAL_LLM_PIP}")
-            return LocalGenerator(joined_gguf(SPLIT_MODELS[model]), n_ctx=context_window, name=model)
+            return LocalGenerator(joined_gguf(SPLIT_MODELS[model]), n_ctx=context_window, threads=threads, name=model)
         known = ", ".join(["smollm2", *SPLIT_MODELS])
         raise ConfigError(f"unknown local model {model!r}: use one of {known} or a path to a .gguf file")
 
@@ -119,12 +123,13 @@ class LocalChatModel:
         generator: TextGenerator | None = None,
         factory: Callable[[], TextGenerator] | None = None,
         context_window: int = LOCAL_CONTEXT_WINDOW,
+        threads: int | None = None,
     ) -> None:
         self.model = model
         self.name = f"local:{model}"
         self.context_window = context_window
         self._generator = generator
-        self._factory = factory or generator_factory(model, context_window)
+        self._factory = factory or generator_factory(model, context_window, threads)
         self._lock = threading.Lock()
 
     def _get(self) -> TextGenerator:
