@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ragwright.errors import GenerationCancelled, ModelError, ModelNotInstalledError
+from ragwright.errors import GenerationCancelled, ModelContextExceeded, ModelError, ModelNotInstalledError
 from ragwright.models.embedder import package_dir
 
 __all__ = ["DEFAULT_SYSTEM_PROMPT", "LocalGenerator", "default_generator", "llama_params"]
@@ -155,6 +155,7 @@ class _Reply:
         self.cancel = cancel
         self.parts: list[str] = []
         self.error: str | None = None
+        self.overflow: ModelContextExceeded | None = None
         self.cancelled = False
 
     def on_chunk(self, chunk: Any) -> bool:
@@ -162,6 +163,13 @@ class _Reply:
         if not isinstance(chunk, dict) or "choices" not in chunk:
             error = chunk.get("error", chunk) if isinstance(chunk, dict) else chunk
             self.error = str(error.get("message", error) if isinstance(error, dict) else error)
+            if isinstance(error, dict) and error.get("type") == "exceed_context_size_error":  # llama.cpp's own count
+                tokens, limit = error.get("n_prompt_tokens"), error.get("n_ctx")
+                self.overflow = ModelContextExceeded(
+                    f"local generation failed: {self.error}",
+                    tokens=tokens if isinstance(tokens, int) else None,
+                    limit=limit if isinstance(limit, int) else None,
+                )
             return True
         for choice in chunk["choices"]:
             delta = choice.get("delta") or choice.get("message") or {}
@@ -173,6 +181,8 @@ class _Reply:
 
     def text(self) -> str:
         """The whole reply; ModelError carrying the server's message, GenerationCancelled if it was stopped."""
+        if self.overflow is not None:
+            raise self.overflow
         if self.error is not None:
             raise ModelError(f"local generation failed: {self.error}")
         if self.cancelled:

@@ -29,6 +29,7 @@ from ragwright.errors import (
     ConfigError,
     ContextLengthExceeded,
     GatewayError,
+    ModelContextExceeded,
     ModelError,
     ModelNotInstalledError,
     ProviderUnavailable,
@@ -155,6 +156,10 @@ class LocalChatModel:
                     turns(request.messages), max_tokens=max_tokens, temperature=temperature, seed=seed
                 )
             return generator.generate(prompt, max_tokens=max_tokens, temperature=temperature, seed=seed)
+        except ModelContextExceeded as exc:  # the model's tokenizer counted more than its context holds
+            raise ContextLengthExceeded(
+                f"{self.name}: {exc}", provider=self.name, tokens=exc.tokens, limit=exc.limit
+            ) from exc
         except (ModelError, ConfigError) as exc:
             error: GatewayError = (ProviderUnavailable if isinstance(exc, ModelNotInstalledError) else GatewayError)(
                 f"{self.name}: {exc}", provider=self.name
