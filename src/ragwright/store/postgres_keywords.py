@@ -68,11 +68,17 @@ _COLUMNS = (  # name, how the server packs it (big-endian), numpy's type of the 
 # Each column one bytea of fixed-width values, all in chunk order.
 _PACKED = "SELECT " + ", ".join(f"string_agg({packed}, ''::bytea ORDER BY chunk)" for _, packed, _ in _COLUMNS)
 _POSTINGS_SQL = _PACKED + " FROM postings WHERE tenant = %s AND chunk BETWEEN %s AND %s"  # one slice of chunks
-_RANGES = "unnest(%s::int8[], %s::int8[]) AS r(lo, hi)"  # the chunk id ranges that changes added
-_ADDED_POSTINGS_SQL = _PACKED + f" FROM postings p JOIN {_RANGES} ON p.chunk BETWEEN r.lo AND r.hi WHERE p.tenant = %s"
+# The chunk id ranges that changes added, each looked up by index (LATERAL, and OFFSET 0 so the planner does not
+# flatten it): joined plainly, it scanned the whole chunks table in id order for ten ranges (800 ms at 200,000
+# chunks instead of a few).
+_RANGES = "unnest(%s::int8[], %s::int8[]) AS r(lo, hi), LATERAL"
+_ADDED_POSTINGS_SQL = (
+    _PACKED
+    + f" FROM {_RANGES} (SELECT * FROM postings p WHERE p.tenant = %s AND p.chunk BETWEEN r.lo AND r.hi OFFSET 0) p"
+)
 _ADDED_CHUNKS_SQL = (
-    f"SELECT c.id, c.chunk_id, c.doc_id FROM chunks c JOIN {_RANGES} ON c.id BETWEEN r.lo AND r.hi"
-    " WHERE c.tenant = %s ORDER BY c.id"
+    f"SELECT c.id, c.chunk_id, c.doc_id FROM {_RANGES}"
+    " (SELECT * FROM chunks c WHERE c.tenant = %s AND c.id BETWEEN r.lo AND r.hi OFFSET 0) c ORDER BY c.id"
 )
 _CHANGES_SQL = (
     "SELECT version, added_from, added_to, removed FROM tenant_changes"
