@@ -3,7 +3,10 @@
 ``tools/list`` shows a tool only to keys whose scope allows it (``ingest`` needs ``write``), so a read-only key never
 sees it. ``tools/call`` checks the scope again, counts the call against the key's rate limit, validates the arguments
 against the tool's pydantic model, and returns the result both as structured content and as JSON text. Failures come
-back as tool errors with a one-line reason, never a traceback. MCP prompts (the prompt registry) and resources (the
+back as tool errors with a one-line reason, never a traceback. Each call has a request id, as each HTTP request does
+(the HTTP request's over ``--http``, a fresh one per call over stdio): on its span (``ragwright.request_id``), in its
+log lines, and at the end of an error result (``(request id 5f3a9c0e1b2d4a67-1c)``), so a failure can be found in
+the logs. MCP prompts (the prompt registry) and resources (the
 documents) are served by :mod:`ragwright.interfaces.mcp.catalog`.
 
 Example::
@@ -32,6 +35,8 @@ from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
 from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, IngestArgs, ListDocumentsArgs, SearchArgs
 from ragwright.interfaces.mcp.tools import RagTools
 from ragwright.observability import tracing
+from ragwright.observability.requests import identify, serving
+from ragwright.observability.semconv import REQUEST_ID
 from ragwright.service.keys import ApiKey, KeyStore
 from ragwright.sharedstate.revocation import KeyVersions
 
@@ -179,40 +184,50 @@ def build_server(
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
+        with serving() as request:  # over HTTP the request's id; over stdio a fresh one for this call
+            return await run_tool(ctx, params, request.request_id)
+
+    async def run_tool(
+        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams, request_id: str
+    ) -> types.CallToolResult:
+        def error(message: str) -> types.CallToolResult:
+            return _error(f"{message} (request id {request_id})")
+
         key = await resolve_key(ctx)
         if key is None:
-            return _error(REVOKED)
+            return error(REVOKED)
+        identify(key.tenant, key.key_id)
         spec = specs.get(params.name)
         if spec is None or not key.allows(spec.scope):
-            return _error(
+            return error(
                 f"unknown tool {params.name!r}"
                 if spec is None
                 else f"tool {params.name!r} needs a key with the {spec.scope!r} scope"
             )
         retry_after = await limiter.check(key.key_id)
         if retry_after is not None:
-            return _error(f"rate limit reached for this key; retry in {retry_after:.1f}s")
+            return error(f"rate limit reached for this key; retry in {retry_after:.1f}s")
         try:
             args = spec.args.model_validate(params.arguments or {})
         except ValidationError as err:
-            return _error(_validation_message(spec.name, err))
+            return error(_validation_message(spec.name, err))
         try:
-            attrs = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": spec.name}
+            attrs = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": spec.name, REQUEST_ID: request_id}
             with anyio.fail_after(timeout), tracing.stage(f"execute_tool {spec.name}", attrs):
                 tracing.annotate_caller(key.tenant, key.key_id)
                 result = await spec.run(tools, key, args)
         except TimeoutError:
-            return _error(f"{spec.name} timed out" + (f" after {timeout:g}s" if timeout else ""))
+            return error(f"{spec.name} timed out" + (f" after {timeout:g}s" if timeout else ""))
         except IngestError as err:
-            return _error(f"cannot ingest: {err.reason}")
+            return error(f"cannot ingest: {err.reason}")
         except (UserError, NotIndexedError) as err:
-            return _error(str(err))
+            return error(str(err))
         except RagwrightError as err:
-            log.warning("tool %s failed: %s: %s", spec.name, type(err).__name__, err)
-            return _error(f"{spec.name} failed: {type(err).__name__}")
+            log.warning("tool %s failed (request id %s): %s: %s", spec.name, request_id, type(err).__name__, err)
+            return error(f"{spec.name} failed: {type(err).__name__}")
         except Exception:
-            log.exception("tool %s raised an unexpected error", spec.name)
-            return _error(f"{spec.name} failed: internal error")
+            log.exception("tool %s raised an unexpected error (request id %s)", spec.name, request_id)
+            return error(f"{spec.name} failed: internal error")
         text = json.dumps(result, ensure_ascii=False)
         return types.CallToolResult(content=[types.TextContent(type="text", text=text)], structured_content=result)
 
