@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     texts = list(queries.values())[: args.queries]
     emb = default_embedder(document_precision="int8")
     qvecs = np.stack([emb.embed_query(t) for t in texts]).astype(np.float32)
-    settings = PostgresSettings(hnsw_m=args.m, hnsw_ef_construction=args.ef_construction, build_memory="2GB")
+    settings = PostgresSettings(hnsw_m=args.m, hnsw_ef_construction=args.ef_construction, build_memory=args.build_memory)
     store = PostgresStore(args.store, settings=settings)
     out: dict[str, Any] = {"queries": len(texts)}
     if args.rebuild:
@@ -93,6 +93,7 @@ def main() -> None:
     parser.add_argument("--m", type=int, default=16)
     parser.add_argument("--ef-construction", type=int, default=64)
     parser.add_argument("--ef-search", type=int, nargs="+", default=[100, 400, 1000])
+    parser.add_argument("--build-memory", default="2GB", help="maintenance_work_mem for the HNSW build")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     result = run(args)

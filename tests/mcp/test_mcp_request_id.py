@@ -35,7 +35,9 @@ _ID = re.compile(r"\(request id ([A-Za-z0-9._:-]+)\)")
 
 class BrokenTools:
     """Tools that fail: ``search`` with a library error, ``answer`` with a bug; ``list_documents`` reports the id
-    it ran under."""
+    it ran under. No app behind them (``rw``): the agent approval tools are listed but never called here."""
+
+    rw: Any = None
 
     async def search(self, key: Any, args: Any) -> dict[str, Any]:
         raise StoreError("disk I/O error")
