@@ -255,6 +255,21 @@ class RemoteModelError(ModelError):
         self.cause = cause
 
 
+class GenerationCancelled(ModelError):
+    """A local generation was stopped before its end because its caller gave up on it (a timeout, a cancelled
+    request): llama.cpp stops at the next token, so an abandoned call does not keep the model busy."""
+
+
+class ModelContextExceeded(ModelError):
+    """A local model's own tokenizer found the prompt too long for its context: ``tokens`` it counted, ``limit`` its
+    context size (the local provider reports it as the gateway's ContextLengthExceeded)."""
+
+    def __init__(self, message: str, *, tokens: int | None = None, limit: int | None = None) -> None:
+        super().__init__(message)
+        self.tokens = tokens
+        self.limit = limit
+
+
 class ModelNotInstalledError(ModelError, UserError):
     """A model package is missing; the message names the install command."""
 

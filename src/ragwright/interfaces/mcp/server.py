@@ -22,7 +22,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -39,6 +39,9 @@ from ragwright.observability.requests import identify, serving
 from ragwright.observability.semconv import REQUEST_ID
 from ragwright.service.keys import ApiKey, KeyStore
 from ragwright.sharedstate.revocation import KeyVersions
+
+if TYPE_CHECKING:
+    from ragwright.interfaces.mcp.agent_tools import AgentRuns
 
 log = logging.getLogger(__name__)
 
@@ -168,18 +171,55 @@ def _validation_message(name: str, err: ValidationError) -> str:
     return f"invalid arguments for {name}: " + "; ".join(parts)
 
 
+def agent_specs(agents: AgentRuns) -> tuple[ToolSpec, ...]:
+    """The tools over paused agent runs (:mod:`ragwright.interfaces.mcp.agent_tools`); both need ``approve``."""
+    from ragwright.interfaces.mcp.agent_tools import AgentDecideArgs, PendingApprovalsArgs
+
+    return (
+        ToolSpec(
+            "agent_pending_approvals",
+            "Agent runs of this tenant paused for a human, newest first, each with the tool calls waiting for a "
+            "decision (name, arguments, status: pending_approval or unknown).",
+            PendingApprovalsArgs,
+            "approve",
+            lambda t, k, a: agents.pending(k, a),
+        ),
+        ToolSpec(
+            "agent_decide",
+            "Approve (optionally with edited arguments) or deny a paused agent run's waiting calls; the run then goes "
+            "on until it ends or pauses again, and its status, answer and calls come back. If this call times out "
+            "the run still goes on; agent_pending_approvals shows it again if it pauses.",
+            AgentDecideArgs,
+            "approve",
+            lambda t, k, a: agents.decide(k, a),
+            read_only=False,
+        ),
+    )
+
+
 def build_server(
-    tools: RagTools, resolve_key: KeyResolver, limiter: KeyRateLimiter, *, timeout: float | None = None
+    tools: RagTools,
+    resolve_key: KeyResolver,
+    limiter: KeyRateLimiter,
+    *,
+    timeout: float | None = None,
+    agents: AgentRuns | None = None,
 ) -> Server[Any]:
     """The ragwright MCP server over ``tools``, with keys found by ``resolve_key``, calls limited by ``limiter`` and
-    each taking at most ``timeout`` seconds (None: no limit)."""
-    specs = {s.name: s for s in TOOLS}
+    each taking at most ``timeout`` seconds (None: no limit); ``agents`` (default: the runs beside ``tools``' index)
+    serves the approval tools, and whoever passes it closes it."""
+    if agents is None:
+        from ragwright.interfaces.mcp.agent_tools import AgentRuns
+
+        agents = AgentRuns(tools.rw)
+    all_specs = (*TOOLS, *agent_specs(agents))
+    specs = {s.name: s for s in all_specs}
 
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         key = await resolve_key(ctx)
-        return types.ListToolsResult(tools=[s.tool() for s in TOOLS if key is not None and key.allows(s.scope)])
+        return types.ListToolsResult(tools=[s.tool() for s in all_specs if key is not None and key.allows(s.scope)])
 
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
