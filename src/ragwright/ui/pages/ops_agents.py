@@ -22,6 +22,7 @@ from fastapi.responses import RedirectResponse, Response
 from ragwright.agents.records import CallRecord, CallStatus, Decision, RunStatus
 from ragwright.agents.store import RunState
 from ragwright.errors import EditedArgumentsInvalid, RagwrightError, UserError
+from ragwright.errors_http import http_error
 from ragwright.interfaces.http.agent_runs import decide, visible_run, visible_runs
 from ragwright.interfaces.http.auth import get_state
 from ragwright.ui.auth import UiUser, ui_admin
@@ -74,6 +75,29 @@ async def runs_page(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ArgumentsEdit:
+    """Edited arguments that were not accepted: the call, the text as the human typed it, and why."""
+
+    call_id: str
+    text: str
+    error: str
+
+
+def _edited(call_id: str, text: str) -> dict[str, Any] | ArgumentsEdit:
+    """The edited arguments as the JSON object the API takes, or why the text is not one (the tool's schema is
+    checked by the runner, as for ``POST /v1/agent/runs/{id}/approvals``)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return ArgumentsEdit(
+            call_id, text, f"This is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})."
+        )
+    if not isinstance(value, dict):
+        return ArgumentsEdit(call_id, text, 'The arguments must be a JSON object: {"name": value, ...}.')
+    return value
+
+
 @router.get("/ops/agents/{run_id}")
 async def run_page(run_id: str, request: Request, user: UiUser = Depends(ui_admin)) -> Response:
     return await _run_view(request, user, run_id)
@@ -110,29 +134,6 @@ async def _run_view(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class ArgumentsEdit:
-    """Edited arguments that were not accepted: the call, the text as the human typed it, and why."""
-
-    call_id: str
-    text: str
-    error: str
-
-
-def _edited(call_id: str, text: str) -> dict[str, Any] | ArgumentsEdit:
-    """The edited arguments as the JSON object the API takes, or why the text is not one (the tool's schema is
-    checked by the runner, as for ``POST /v1/agent/runs/{id}/approvals``)."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return ArgumentsEdit(
-            call_id, text, f"This is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})."
-        )
-    if not isinstance(value, dict):
-        return ArgumentsEdit(call_id, text, 'The arguments must be a JSON object: {"name": value, ...}.')
-    return value
-
-
 @router.post("/ops/agents/{run_id}/decisions")
 async def decide_call(
     run_id: str,
@@ -157,7 +158,9 @@ async def decide_call(
     try:
         await decide(state, user.key, run_id, [choice])
     except EditedArgumentsInvalid as exc:  # the tool's schema refused them: shown beside the arguments
-        return await _run_view(request, user, run_id, edit=ArgumentsEdit(call_id, arguments, str(exc)), status_code=422)
+        return await _run_view(
+            request, user, run_id, edit=ArgumentsEdit(call_id, arguments, http_error(exc).message), status_code=422
+        )
     except RagwrightError as exc:  # not paused any more, an unknown call, the model failing as the run went on
         return ops_error(request, user, exc)
     return RedirectResponse(f"/ops/agents/{quote(run_id)}?decided={decision}", status_code=303)
