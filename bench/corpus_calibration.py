@@ -3,7 +3,9 @@
 Opens the same gold-removed copy of the kept index that ``ragwright bench abstention --part P`` asks against (the
 corpus a user of that part would have), runs :func:`ragwright.answering.corpus_calibration.calibrate` on it and
 writes the per-feature statistics. Reads no question and no label of the part: only its documents.
-It also times ``--asks`` real asks of pseudo-questions in the same process, for the cost ratio.
+``--asks N`` measures the cost: first N plain asks of pseudo-questions made from documents outside the calibration
+sample (and, per ask, the three models' decision alone: v2, trees, calibrated), then the calibration, all with the
+plain embedder (no memo shared between them), so the ratio is the calibration's cost in asks.
 
     python bench/corpus_calibration.py --dataset xquad --data ../shared/datasets/xquad-en/xquad.en.json \\
         --part train --index bench/.cache/xquad-index --out rec/cal-xquad-train.json
@@ -15,13 +17,50 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
-from ragwright.answering.corpus_calibration import SAMPLE, calibrate, pseudo_question, sample_passages
+from ragwright.answering.answerability import shipped_model
+from ragwright.answering.corpus_calibration import (
+    SAMPLE,
+    CorpusCalibration,
+    calibrate,
+    pseudo_question,
+    sample_passages,
+)
+from ragwright.answering.service import Asker
 from ragwright.bench.abstention import gold_removed_copy, load_abstention_set
 from ragwright.bench.common import TENANT, MemoEmbedder
 from ragwright.config import load_settings
 from ragwright.models.registry import embedder_from_settings
 from ragwright.retrieval.analysis import analyze
+
+
+def _ask_cost(asker: Asker, n: int, asks: int) -> dict[str, Any]:
+    store = asker.retriever.store
+    sample = list(sample_passages(store, TENANT, n + asks))[n:]
+    qs = [q for _, s in sample if (q := pseudo_question(s, store.term_idf(TENANT, analyze(s)))) is not None]
+    seconds: list[float] = []
+    feats = []
+    for q in qs:
+        clock = time.perf_counter()
+        answer = asker.ask(TENANT, q)
+        seconds.append(time.perf_counter() - clock)
+        feats.append(answer.features)
+    models = {v: shipped_model(v) for v in ("v2", "trees", "calibrated")}
+    dummy = CorpusCalibration.from_vectors(models["calibrated"].features, [], [])
+    decide = {}
+    for name, model in models.items():
+        clock = time.perf_counter()
+        for f in feats:
+            if f is not None:
+                model.probability(f, dummy)
+        decide[name] = round((time.perf_counter() - clock) / max(len(feats), 1) * 1000, 4)
+    return {
+        "asks": len(qs),
+        "ask_seconds_mean": round(sum(seconds) / max(len(seconds), 1), 4),
+        "ask_seconds_p50": round(sorted(seconds)[len(seconds) // 2], 4) if seconds else None,
+        "decision_ms_per_ask": decide,
+    }
 
 
 def main() -> None:
@@ -39,23 +78,15 @@ def main() -> None:
     part = [q for q in questions if q.part == args.part]
     removed = set().union(*(q.gold for q in part if not q.answerable)) if part else set()
     settings = load_settings()
-    memo = MemoEmbedder(embedder_from_settings(settings.embedding, settings.gateway))
-    with gold_removed_copy(args.index, removed, settings, memo, {d.doc_id for d in docs}) as rw:
+    plain = embedder_from_settings(settings.embedding, settings.gateway)
+    embedder = plain if args.asks else MemoEmbedder(plain)
+    with gold_removed_copy(args.index, removed, settings, embedder, {d.doc_id for d in docs}) as rw:
         asker = rw.asker("extractive")
+        timing = _ask_cost(asker, args.n, args.asks) if args.asks else {}
         cal = calibrate(asker, TENANT, n=args.n)
-        out = cal.to_dict()
+        out = {**cal.to_dict(), **timing}
         if args.asks:
-            store = asker.retriever.store
-            qs = [
-                q
-                for _, s in sample_passages(store, TENANT, args.asks)
-                if (q := pseudo_question(s, store.term_idf(TENANT, analyze(s)))) is not None
-            ]
-            clock = time.perf_counter()
-            for q in qs:
-                asker.ask(TENANT, q)
-            out["ask_seconds_mean"] = round((time.perf_counter() - clock) / max(len(qs), 1), 4)
-            out["calibration_over_ask"] = round(cal.seconds / out["ask_seconds_mean"], 1)
+            out["calibration_over_ask"] = round(cal.seconds / timing["ask_seconds_mean"], 1)
     out["dataset"], out["part"] = args.dataset, args.part
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
