@@ -37,7 +37,7 @@ from ragwright.retrieval.analysis import analyze
 
 def _ask_cost(asker: Asker, n: int, asks: int) -> dict[str, Any]:
     store = asker.retriever.store
-    sample = list(sample_passages(store, TENANT, n + asks))[n:]
+    sample = list(sample_passages(store, TENANT, n + asks))[n : n + asks]
     qs = [q for _, s in sample if (q := pseudo_question(s, store.term_idf(TENANT, analyze(s)))) is not None]
     seconds: list[float] = []
     feats = []

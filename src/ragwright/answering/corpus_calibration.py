@@ -156,8 +156,9 @@ def pseudo_question(sentence: str, idf: dict[str, float], keep: int = KEEP) -> s
 
 
 def sample_passages(store: Store, tenant: str, n: int) -> Iterator[tuple[str, str]]:
-    """(document id, sentence) for up to ``n`` of the tenant's documents, chosen by hash (stable across runs): one
-    chunk of each, and its longest sentence of at least 8 words."""
+    """(document id, sentence) from the tenant's documents in hash order (stable across runs), at most ``2 n`` of
+    them (some give no usable sentence or question; the caller stops after ``n``): one chunk of each, and its
+    longest sentence of at least 8 words."""
     ids: list[str] = []
     after: str | None = None
     while True:
