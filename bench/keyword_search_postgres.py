@@ -52,8 +52,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     mem.keyword_search(args.tenant, "warm up", 1)
     load_s = time.perf_counter() - t0
     entry = mem.keywords.cache._entries[args.tenant]
+    (seg,) = entry.segments  # a fresh load: one segment
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"loaded {len(entry.rows)} postings of {len(entry.chunk_ids)} chunks in {load_s:.1f} s", flush=True)
+    print(f"loaded {len(seg.rows)} postings of {len(entry.chunk_ids)} chunks in {load_s:.1f} s", flush=True)
     mem_lat: list[float] = []
     mem_results: list[list[ScoredChunk]] = []
     for _ in range(args.rounds):
@@ -72,11 +73,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "tenant": args.tenant,
         "chunks": len(entry.chunk_ids),
-        "postings": int(len(entry.rows)),
-        "terms": len(entry.spans),
+        "postings": int(len(seg.rows)),
+        "terms": len(seg.spans),
         "k": args.k,
         "load_s": round(load_s, 2),
-        "entry_mb": round((entry.rows.nbytes + entry.weights.nbytes) / 2**20, 1),
+        "entry_mb": round((seg.rows.nbytes + seg.tf.nbytes + entry.norm.nbytes + entry.dl.nbytes) / 2**20, 1),
         "peak_rss_growth_mb": round((rss1 - rss0) / 1024, 1),
         "in_memory_ms": {"queries": len(mem_lat), "p50": pct(mem_lat, 50), "p99": pct(mem_lat, 99)},
         "sql_ms": {"queries": len(sql_lat), "p50": pct(sql_lat, 50), "p99": pct(sql_lat, 99)},

@@ -38,6 +38,18 @@ class TimeoutSettings(BaseModel):
     total: float = Field(120.0, gt=0, description="Seconds for the whole call.")
 
 
+class LocalModelSettings(BaseModel):
+    """``[gateway.local]``: how ``local:`` models run in this process."""
+
+    threads: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="llama.cpp threads per local model (default: every core). On a machine other processes keep "
+        "busy, 1 is faster: the threads wait for each other at every step.",
+    )
+
+
 class RetrySettings(BaseModel):
     """``[gateway.retry]``: attempts per model, backoff, and the retry budget."""
 
@@ -120,6 +132,7 @@ class GatewaySettings(BaseModel):
     prices_file: Path | None = Field(None, description="TOML price table merged over the packaged one.")
     ledger: bool = Field(True, description="Record every call's usage and cost in <data_dir>/usage.sqlite.")
     timeout: TimeoutSettings = Field(default_factory=TimeoutSettings)
+    local: LocalModelSettings = Field(default_factory=LocalModelSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     breaker: BreakerSettings = Field(default_factory=BreakerSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)

@@ -106,6 +106,11 @@ class AgentRunError(UserError):
     arguments that do not validate."""
 
 
+class EditedArgumentsInvalid(AgentRunError):
+    """A human's edited arguments for a paused tool call do not validate against the tool's schema (the message says
+    which field and why; the web UI shows it beside the arguments)."""
+
+
 class AgentRunNotFound(UserError):
     """No agent run with this id, or one of another tenant or started by a key whose tags the caller's do not cover."""
 
@@ -248,6 +253,21 @@ class RemoteModelError(ModelError):
         super().__init__(message)
         self.endpoint = endpoint
         self.cause = cause
+
+
+class GenerationCancelled(ModelError):
+    """A local generation was stopped before its end because its caller gave up on it (a timeout, a cancelled
+    request): llama.cpp stops at the next token, so an abandoned call does not keep the model busy."""
+
+
+class ModelContextExceeded(ModelError):
+    """A local model's own tokenizer found the prompt too long for its context: ``tokens`` it counted, ``limit`` its
+    context size (the local provider reports it as the gateway's ContextLengthExceeded)."""
+
+    def __init__(self, message: str, *, tokens: int | None = None, limit: int | None = None) -> None:
+        super().__init__(message)
+        self.tokens = tokens
+        self.limit = limit
 
 
 class ModelNotInstalledError(ModelError, UserError):

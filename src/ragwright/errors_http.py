@@ -14,6 +14,7 @@ other ``ConfigError`` (server setup)            500     internal_error          
 ``AccessDenied`` (the key's tags forbid it)      403     forbidden               forbidden
 ``PromptNotFound``                              404     not_found               prompt_not_found
 ``AgentRunError`` (e.g. the run is not paused)   409     conflict                conflict
+(incl. ``EditedArgumentsInvalid``)
 ``JobNotCancellable`` (the job ended)            409     conflict                conflict
 ``TraceNotFound`` (or another tenant's trace)    404     not_found               not_found
 ``EvalRunNotFound`` (run or dataset)             404     not_found               not_found

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ragwright.documents.beir import iter_beir_corpus, parse_beir_record
-from ragwright.documents.model import source_hash
+from ragwright.documents.model import EXTRACTION_VERSION, source_hash
 from ragwright.errors import CorruptFileError, DecodeError, EmptyDocumentError, IngestError
 
 GOOD = [
@@ -46,7 +46,7 @@ def test_good_records_become_documents_and_bad_lines_are_reported(tmp_path: Path
     assert d1.file_type == "beir" and d1.source == f"{path}#d1"
     assert d1.metadata == {"year": "2020"}
     canonical = json.dumps(GOOD[0], sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-    assert d1.content_hash == source_hash(canonical) == f"{hashlib.sha256(canonical).hexdigest()}.x2"
+    assert d1.content_hash == source_hash(canonical) == f"{hashlib.sha256(canonical).hexdigest()}.x{EXTRACTION_VERSION}"
     assert d2.title == "" and d2.text[d2.sections[0].start : d2.sections[0].end] == "Untitled abstract."
 
     assert [(type(e), e.path) for e in errors] == [

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from ragwright.documents.loaders import load_file
-from ragwright.errors import ExtractionSchemaError, ProviderHTTPError
+from ragwright.errors import ContextLengthExceeded, ExtractionSchemaError, ProviderHTTPError
 from ragwright.extract import Example, ExamplePool, ExtractionSchema, ExtractOptions, Extractor
 from ragwright.extract.examples import read_examples
 from ragwright.extract.extractor import parse_reply
@@ -208,3 +208,32 @@ async def test_examples_over_the_character_budget_are_left_out_least_similar_fir
     result = await ex.extract(doc(tmp_path, "Receipt MAMAK total cash\n", "r.txt"))
     assert result.examples == ["short-near"]  # the pair was over 300 characters: the less similar one went
     assert len(model.requests[0].messages) == 4
+
+
+async def test_a_prompt_the_model_finds_too_long_drops_the_least_similar_example(tmp_path: Path) -> None:
+    pool = ExamplePool(
+        [
+            Example("Receipt MAMAK total RM 7.00 cash", {"company": "MAMAK", "total": "7.00"}, "near"),
+            Example("Receipt TEA HOUSE total cash change", {"company": "TEA HOUSE", "total": None}, "far"),
+        ],
+        FakeEmbedder(),
+    )
+
+    def model_window(request: ChatRequest) -> Any:  # the model's own count: two examples do not fit, one does
+        shots = (len(request.messages) - 2) // 2
+        if shots > 1:
+            return ContextLengthExceeded("too long", provider="fake:extract", tokens=2066, limit=2048)
+        return json.dumps({"company": "MAMAK", "total": "7.00"})
+
+    ex, model = extractor(model_window, pool=pool, options=ExtractOptions(k=2))
+    result = await ex.extract(doc(tmp_path, "Receipt MAMAK total RM 7.00 cash\n", "r.txt"))
+    assert result.valid and result.data == {"company": "MAMAK", "total": "7.00"}
+    assert result.examples == ["near"] and result.reasks == 0
+    assert [len(r.messages) for r in model.requests] == [6, 4]
+
+
+async def test_a_zero_shot_prompt_that_does_not_fit_is_the_gateway_error(tmp_path: Path) -> None:
+    too_long = ContextLengthExceeded("too long", provider="fake:extract", tokens=3000, limit=2048)
+    ex, _ = extractor([too_long], options=ExtractOptions(k=0))
+    with pytest.raises(ContextLengthExceeded):
+        await ex.extract(doc(tmp_path, "Receipt\n", "r.txt"))

@@ -242,14 +242,19 @@ def mcp_tool(tool: str, args: dict[str, Any]) -> Run:
         http = _mcp_http(_headers(world, p))
         async with http, Client(streamable_http_client(world.mcp, http_client=http), read_timeout_seconds=30) as c:
             listed = {t.name for t in (await c.list_tools()).tools}
-            result = await c.call_tool(tool, json.loads(json.dumps(args).replace("{p}", p.name)))
+            raw = json.dumps(args).replace("{p}", p.name)
+            for name, value in world.jobs.items():  # agent run ids, as the HTTP rows' paths get them
+                raw = raw.replace("{" + name + "}", value)
+            result = await c.call_tool(tool, json.loads(raw))
         text = "\n".join(getattr(x, "text", "") for x in result.content)
         if result.is_error:
             assert tool not in listed or "needs a key" not in text, "a tool the key may not call was listed"
             if "needs a key with the" in text:
                 return Seen("403")
-            if text.startswith("no document"):
+            if text.startswith(("no document", "no agent run")):
                 return Seen("404")
+            if "not awaiting approval" in text:  # the HTTP routes' 409
+                return Seen("409")
             return Seen("200", "refused" if "this key may" in text else f"error: {text}")
         assert tool in listed, "a tool the key may call was not listed"
         content = result.structured_content or {}
@@ -423,6 +428,9 @@ ROWS: tuple[Row, ...] = (
     Row("POST /v1/agent/runs", "task", "read",
         http_read("POST", "/v1/agent/runs", json={"task": "What is the kettle warranty?", "stream": False}),
         _gate("read", sees_documents), subset=True),
+    Row("POST /v1/research", "question", "read",
+        http_read("POST", "/v1/research", json={"question": "What is the kettle warranty?", "stream": False}),
+        _gate("read", sees_documents), subset=True),
     Row("GET /v1/agent/runs", "list", "read", http_read("GET", "/v1/agent/runs"), _gate("read", public_route)),
     Row("GET /v1/agent/runs/{run_id}", "unrestricted reader's run", "read",
         http_read("GET", "/v1/agent/runs/{run_read}"), _gate("read", job_of(()))),
@@ -516,6 +524,11 @@ ROWS: tuple[Row, ...] = (
         _gate("read", public_route)),
     Row("mcp:resources/read", "internal document", "read",
         mcp_method("resources/read", uri="ragwright://kb/default/doc/intmark.md"), _gate("read", get_internal)),
+    Row("mcp:agent_pending_approvals", "list", "approve", mcp_tool("agent_pending_approvals", {}),
+        _gate("approve", public_route)),
+    Row("mcp:agent_decide", "finished run", "approve",
+        mcp_tool("agent_decide", {"run_id": "{run_read}", "decisions": [{"call_id": "x", "approve": True}]}),
+        _gate("approve", lambda p: Seen("409" if p.tenant == "acme" else "404"))),
     Row("mcp:ingest", "replace internal", "write",
         mcp_tool("ingest", {"filename": "int.md", "text": SCRATCH_INT, "knowledge_base": "scratch"}),
         _gate("write", replace_internal("200"))),

@@ -82,7 +82,7 @@ async def test_a_key_revoked_while_the_stdio_process_runs_stops_working(env: Env
             if result.is_error or time.monotonic() > deadline:
                 break
             await anyio.sleep(0.1)
-        assert result.is_error and texts(result) == "invalid or revoked API key"
+        assert result.is_error and texts(result).startswith("invalid or revoked API key (request id ")
         assert not result.structured_content
         assert (await client.list_tools()).tools == []
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ragwright.errors import ModelError, ModelNotInstalledError
+from ragwright.errors import GenerationCancelled, ModelError, ModelNotInstalledError
 from ragwright.models import generator as generator_module
 from ragwright.models.base import TextGenerator
-from ragwright.models.generator import LocalGenerator, default_generator
+from ragwright.models.generator import LocalGenerator, default_generator, llama_params
 
 pytest.importorskip("xllamacpp")
 
@@ -33,6 +36,64 @@ def test_loads_lazily_and_answers_deterministically(gen: LocalGenerator, capfd: 
     assert "Paris" in first
     out, err = capfd.readouterr()
     assert out == "" and err == "", "llama.cpp must not log to the terminal"
+
+
+def _predicted_tokens(gen: LocalGenerator) -> int:
+    """llama.cpp's own count of the tokens it generated (its Prometheus metrics)."""
+    metrics = gen._load().handle_metrics()
+    return int(next(line.split()[1] for line in metrics.splitlines() if line.startswith("llamacpp:tokens_predicted")))
+
+
+def test_a_cancelled_generation_stops_at_its_next_token_and_frees_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    def with_metrics(*args: Any, **kwargs: Any) -> Any:
+        params = llama_params(*args, **kwargs)
+        params.endpoint_metrics = True  # only so the test can read how many tokens llama.cpp generated
+        return params
+
+    monkeypatch.setattr(generator_module, "llama_params", with_metrics)
+    try:
+        gen = default_generator(n_ctx=2048, threads=2)
+    except ModelNotInstalledError as exc:
+        pytest.skip(str(exc))
+    server = gen._load()
+    cancel = threading.Event()
+    chunks: list[object] = []
+
+    class Counting:  # passes llama.cpp's chunks through, and sets ``cancel`` at the fifth
+        def handle_chat_completions(self, request: dict[str, object], callback: Callable[[object], bool]) -> None:
+            def counted(chunk: object) -> bool:
+                chunks.append(chunk)
+                if len(chunks) == 5:
+                    cancel.set()
+                return callback(chunk)
+
+            server.handle_chat_completions(request, counted)
+
+    story = [("user", "Write a very long story about a lighthouse keeper, with many chapters.")]
+    gen._server = Counting()
+    with pytest.raises(GenerationCancelled):
+        gen.chat_until(story, cancel, max_tokens=400)
+    gen._server = server
+    assert len(chunks) == 5, "llama.cpp kept streaming after the generation was cancelled"
+    assert "Paris" in gen.generate("What is the capital of France? Answer in one short sentence.", max_tokens=24)
+    assert _predicted_tokens(gen) <= 5 + 24 + 2, "the cancelled generation went on inside llama.cpp"
+
+    outcome: list[str] = []
+
+    def waiting_call() -> None:
+        try:
+            gen.chat_until(story, cancel, max_tokens=8)
+            outcome.append("ran")
+        except GenerationCancelled:
+            outcome.append("cancelled")
+
+    with gen._lock:  # another call holds the model; this one is cancelled while it waits
+        waiting = threading.Thread(target=waiting_call)
+        waiting.start()
+        cancel.set()
+    waiting.join()
+    assert outcome == ["cancelled"]
+    gen.close()
 
 
 def test_prompt_longer_than_the_context_is_a_model_error(gen: LocalGenerator) -> None:
@@ -64,9 +125,11 @@ class _RecordingServer:
     def __init__(self) -> None:
         self.requests: list[dict[str, object]] = []
 
-    def handle_chat_completions(self, request: dict[str, object]) -> dict[str, object]:
+    def handle_chat_completions(self, request: dict[str, object], callback: Callable[[object], bool]) -> None:
         self.requests.append(request)
-        return {"choices": [{"message": {"role": "assistant", "content": " ok "}}]}
+        for delta in ({"role": "assistant", "content": " o"}, {"content": "k "}, {}):
+            if callback({"choices": [{"index": 0, "delta": delta}]}):
+                return
 
 
 def test_chat_turns_keep_their_roles_and_the_default_system_prompt_only_fills_a_gap(tmp_path: Path) -> None:

@@ -102,5 +102,6 @@ def test_loaded_postings_match_the_table(stores) -> None:  # type: ignore[no-unt
         n_terms = conn.execute("SELECT COUNT(DISTINCT term) FROM postings WHERE tenant = 'other'").fetchone()[0]
         assert postgres_keywords.load_postgres(conn, "nobody", params) is None
     assert entry is not None
-    assert len(entry.rows) == n_postings and len(entry.spans) == n_terms
+    (seg,) = entry.segments
+    assert len(seg.rows) == n_postings and len(seg.spans) == n_terms
     assert len(entry.chunk_ids) == mem.stats("other").chunks

@@ -235,3 +235,31 @@ def test_a_key_without_admin_cannot_open_operations(page: Any, ui: UiServer) -> 
         response = page.goto(path)
         assert response is not None and response.status == 403, path
         assert page.get_by_role("heading", name="Not allowed").is_visible()
+
+
+def test_a_paused_call_is_approved_with_edited_arguments(tab: Any, ops: Ops) -> None:
+    with httpx.Client(base_url=ops.url, timeout=60, headers={"Authorization": f"Bearer {ops.keys['admin']}"}) as c:
+        run_id = _agent_run(c)
+    log_in(tab, ops.keys["admin"], f"/ops/agents/{run_id}")
+    call = tab.locator(f"#call-{run_id}-g1")
+    call.get_by_text("Edit the arguments, then approve").click()
+    box = call.get_by_label("Arguments of get_document (JSON)")
+    assert json.loads(box.input_value())["doc_id"] == "kettle.md"  # the arguments the call would run with
+    approve = call.get_by_role("button", name="Approve the edited get_document call")
+    for text, reason in (('{"doc_id": ', "not valid JSON"), ('["kettle.md"]', "must be a JSON object"),
+                         ('{"doc": "kettle.md"}', "edited arguments for get_document are invalid")):  # fmt: skip
+        box.fill(text)
+        approve.click()
+        tab.wait_for_load_state("load")
+        call = tab.locator(f"#call-{run_id}-g1")  # the run page again, the call still waiting
+        box = call.get_by_label("Arguments of get_document (JSON)")
+        assert reason in call.get_by_role("alert").inner_text()
+        assert box.input_value() == text and box.get_attribute("aria-invalid") == "true"  # what was typed, kept
+        approve = call.get_by_role("button", name="Approve the edited get_document call")
+    assert_accessible(tab, "edited arguments refused")
+    screenshots(tab, "ops-edit-arguments")
+    box.fill('{"doc_id": "descaling.md"}')
+    approve.click()
+    assert tab.locator("#run-status").inner_text() == "done"
+    steps = tab.locator(".steps")
+    assert "descaling.md" in steps.inner_text()  # the call ran with the human's arguments, not the model's

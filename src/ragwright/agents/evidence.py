@@ -20,19 +20,16 @@ Example::
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ragwright.answering.sentences import split_sentences
+from ragwright.answering.sentences import reply_sentences, split_sentences
 from ragwright.answering.verify import EvidenceText, verify_offline
 from ragwright.gateway.types import Message, ToolCall
 from ragwright.models.base import Embedder
 
 __all__ = ["AnswerCitation", "CheckedAnswer", "Passage", "check_answer", "collect_passages"]
-
-_MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +156,7 @@ def check_answer(answer: str, messages: Sequence[Message], embedder: Embedder | 
     evidence, owner = passage_evidence(passages)
     if not evidence or not answer.strip():
         return None
-    sentences = [_MARKER.sub("", answer[s:e]).strip() for s, e in split_sentences(answer)]
-    sentences = [s for s in sentences if s]
+    sentences = reply_sentences(answer)
     verdicts = verify_offline(sentences, evidence, embedder)
     by_n = {p.n: p for p in passages}
     numbers: dict[int, int] = {}

@@ -38,7 +38,7 @@ from ragwright.agents.records import AgentEvent, CallRecord, CallStatus, Decisio
 from ragwright.agents.store import RunState, RunStore
 from ragwright.agents.tools import AgentTool, Toolbox, ToolContext
 from ragwright.answering.injection_prompt import fence
-from ragwright.errors import AgentRunError, GatewayError
+from ragwright.errors import AgentRunError, EditedArgumentsInvalid, GatewayError
 from ragwright.gateway.base import ChatModel
 from ragwright.gateway.types import ChatRequest, ChatResponse, Message, RequestContext, ToolCall
 from ragwright.models.base import Embedder
@@ -145,7 +145,7 @@ class AgentRunner:
                 parsed = tool.parse(d.arguments) if tool else None
                 if parsed is None or parsed.values is None:
                     why = parsed.error if parsed else "the tool is not available"
-                    raise AgentRunError(f"edited arguments for {call.name} are invalid: {why}")
+                    raise EditedArgumentsInvalid(f"edited arguments for {call.name} are invalid: {why}")
                 edited[d.call_id] = parsed.values
         if not self.store.claim(run.id, this_process()):
             raise AgentRunError(f"run {run.id} was resumed by someone else")

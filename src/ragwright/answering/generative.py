@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ragwright.answering.evidence import EvidenceSentence
 from ragwright.answering.injection_prompt import answer_messages
-from ragwright.answering.sentences import split_sentences
+from ragwright.answering.sentences import reply_sentences
 from ragwright.answering.types import Citation
 from ragwright.answering.verify import EvidenceText, Failure, Verdict, verify_offline
 from ragwright.answering.verify_judge import ModelJudge
@@ -21,7 +21,6 @@ from ragwright.models.base import Embedder
 from ragwright.prompts.model import PromptVersion
 from ragwright.retrieval.retriever import Hit
 
-_MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _ABSTENTION = re.compile(r"\bnot\s+in\s+(?:the\s+)?(?:provided\s+)?(?:documents|passages)\b", re.I)
 
 
@@ -56,8 +55,7 @@ def check_citations(
     """Keep the generated sentences the evidence supports and cite that evidence; collapse repeats; note the model's
     abstention. Each sentence goes through the offline check (:mod:`ragwright.answering.verify`), then, with a
     ``judge``, through the model's yes/no judgment (the offline verdict stands when the judge cannot answer)."""
-    sentences = [generated[s:e] for s, e in split_sentences(generated)]
-    sentences = [_MARKER.sub("", s).strip() for s in sentences]
+    sentences = reply_sentences(generated)
     model_abstained = any(is_abstention(s) for s in sentences)
     sentences = [s for s in sentences if s and not is_abstention(s)]
     if not sentences or not evidence:

@@ -12,6 +12,8 @@ _BOUNDARY = re.compile(
     r"|\n(?=\s*(?:[-*+•]|\d+[.)]|#{1,6}\s|\|))"
     r"|(?<=:)[ \t]*\n(?=\s*[A-Z])"
 )
+# A model's own citation markers ("[1]", "[1, 2]") with the space before them: not trusted, citations are recomputed.
+_MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "Dr.", "Mr.", "Mrs.", "Ms.", "No.", "Fig.", "approx.", "Inc.")
 
 
@@ -35,3 +37,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if e > s and any(ch.isalnum() for ch in text[s:e]):
             out.append((s, e))
     return out
+
+
+def reply_sentences(text: str) -> list[str]:
+    """The sentences of a model's reply with its own ``[n]`` markers removed; sentences left empty are dropped."""
+    sentences = (_MARKER.sub("", text[s:e]).strip() for s, e in split_sentences(text))
+    return [s for s in sentences if s]

@@ -211,10 +211,12 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-EXTRACTION_VERSION = 2
-"""Raised whenever the loaders turn the same bytes into different text (2: hyphens re-joined, hidden text dropped,
-CommonMark, HTML without trafilatura), so ``ingest`` re-extracts files it indexed before instead of skipping them.
-Chunks whose text did not change keep their vectors (they are reused by text hash)."""
+EXTRACTION_VERSION = 3
+"""Raised whenever the loaders turn the same bytes into different text or keep more of a file (2: hyphens re-joined,
+hidden text dropped, CommonMark, HTML without trafilatura; 3: each file's original and source map are stored for
+highlighting citations, which files indexed at 2 lack), so ``ingest`` re-extracts files it indexed before instead of
+skipping them. Chunks whose text did not change keep their vectors (they are reused by text hash): a re-extraction
+costs parsing, not embedding."""
 
 
 def source_hash(data: bytes) -> str:

@@ -4,9 +4,10 @@ For each document :class:`Extractor`
 
 1. cuts it into chunks when it is longer than ``chunk_tokens`` (the ingest chunker, so chunk boundaries fall at
    headings and paragraphs and every chunk keeps its offsets into the document);
-2. for each chunk, picks the ``k`` few-shot examples nearest to it by embedding similarity (:mod:`.examples`) and asks
-   the model for one JSON object (the packaged ``extract`` prompt with the schema; the chunk fenced as data; a
-   ``response_format`` with the schema, which providers that enforce JSON Schema apply);
+2. for each chunk, picks the ``k`` few-shot examples nearest to it by embedding similarity (:mod:`.examples`; fewer
+   when the model finds the prompt longer than its context) and asks the model for one JSON object (the packaged
+   ``extract`` prompt with the schema; the chunk fenced as data; a ``response_format`` with the schema, which
+   providers that enforce JSON Schema apply);
 3. validates the reply against the schema; when it is not JSON or does not validate, asks again, showing the model
    its reply and the validation errors, at most ``max_reasks`` times;
 4. merges the chunks' results field by field (:mod:`.merge`), validates the merged result, and links every leaf
@@ -34,6 +35,7 @@ from typing import Any
 from ragwright.answering.injection_prompt import fence
 from ragwright.documents.chunker import chunk_document
 from ragwright.documents.model import Document
+from ragwright.errors import ContextLengthExceeded
 from ragwright.extract.examples import Example, ExamplePool
 from ragwright.extract.merge import merge_results
 from ragwright.extract.schema import ExtractionSchema
@@ -64,8 +66,10 @@ class ExtractOptions:
     max_tokens: int = 512
     """The reply's token budget."""
     example_chars: int = 8_000
-    """The chosen examples' texts and outputs together stay under this many characters: the least similar ones are
-    left out first, so a few long examples cannot push the prompt past a small model's context window."""
+    """The chosen examples' texts and outputs together stay under this many characters, the least similar ones left
+    out first: a first cut. What decides is the model's own count: when it reports the prompt longer than its context
+    (the gateway's ContextLengthExceeded, with the tokens its tokenizer counted), the least similar example left goes
+    and the chunk is asked again, down to zero-shot."""
 
 
 @dataclass
@@ -200,6 +204,17 @@ class Extractor:
         examples = self.pool.select(text, self.options.k) if self.pool is not None else []
         while examples and sum(len(e.text) + len(json.dumps(e.output)) for e in examples) > self.options.example_chars:
             examples.pop()  # the least similar goes first
+        while True:
+            try:
+                return await self._ask(text, examples)
+            except ContextLengthExceeded:
+                # the model counted the prompt in its own tokens and it does not fit: the least similar example goes
+                # (the character budget above is only a first cut; a tokenizer can need far more tokens per character)
+                if not examples:
+                    raise
+                examples = examples[:-1]
+
+    async def _ask(self, text: str, examples: Sequence[Example]) -> _Outcome:
         messages = self._messages(text, examples)
         out = _Outcome(None, [], examples=[e.id or " ".join(e.text.split()[:3]) for e in examples])
         prompt = self.prompts.resolve(self.context.tenant, EXTRACT_PROMPT, sticky=self.context.key_id)

@@ -64,6 +64,8 @@ def _error(status: int, message: str, kind: str, code: str, *, param: str | None
 
 _UNAUTHORIZED = _error(401, "invalid or missing API key", "unauthorized", "invalid_api_key")
 _METHOD_NOT_ALLOWED = _error(405, "use POST", "method_not_allowed", "method_not_allowed")
+# Fixed: the request's path and method are not echoed back (a path may carry a secret, or text meant for a reader).
+_NOT_FOUND = _error(404, "no such route", "not_found", "not_found")
 
 
 class ProxyApp:
@@ -125,9 +127,7 @@ class ProxyApp:
                 route, status = "metrics", await self._send_metrics(send, header)
             else:
                 route = "other"
-                status = await send_reply(
-                    send, _error(404, f"no route {method} {path}", "not_found", "not_found"), header
-                )
+                status = await send_reply(send, _NOT_FOUND, header)
             if self.metrics is not None:
                 self.metrics.http(route, status, perf_counter() - started)
         elif kind == "lifespan":

@@ -55,7 +55,7 @@ def _local(
 ) -> ChatModel:
     _load("ragwright.gateway.providers.local:check_local_model")(model)
     cls = _load("ragwright.gateway.providers.local:LocalChatModel")
-    model_obj: ChatModel = cls(model)
+    model_obj: ChatModel = cls(model, threads=settings.local.threads)
     return model_obj
 
 

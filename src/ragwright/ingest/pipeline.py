@@ -4,7 +4,8 @@ Incremental by construction:
 - a file whose bytes hash to the stored ``content_hash`` is skipped before it is parsed (the hash carries the
   loaders' extraction version, so a ragwright whose loaders read the same bytes differently re-extracts it);
 - a changed file is re-chunked, and every chunk whose exact indexed text was embedded before (in any document of the
-  tenant) reuses its stored vector, so only new text is embedded;
+  tenant) reuses its stored vector, so only new text is embedded; within a run each distinct text is embedded once
+  (the same text in one batch, or in the batch still being embedded, shares that one vector);
 - each document is written in one store transaction, so a crash (even SIGKILL) leaves every document either in its
   old or its new state, and the next run finishes the job;
 - with ``prune``, documents that lived under an ingested root and are gone from disk are deleted.
@@ -113,7 +114,7 @@ class _InFlight:
     """A batch whose vectors are being computed in the embedding thread."""
 
     pending: list[_Pending]
-    embedded: Future[int]
+    embedded: Future[tuple[int, int]]
 
 
 class Ingestor:
@@ -132,6 +133,8 @@ class Ingestor:
         self.embedder = embedder
         self.settings = settings
         self.progress = progress
+        self._recent: dict[str, npt.NDArray[np.float32]] = {}
+        """Text hash -> vector, of the batch embedded last (touched only by the embedding thread, one at a time)."""
         store.bind_embedder(embedder.name, embedder.dim)
 
     # -- public ------------------------------------------------------------------------------------------------
@@ -285,9 +288,11 @@ class Ingestor:
 
         A batch is embedded in a background thread while this thread writes the previous batch and chunks the next
         one, so a remote embedder's latency overlaps the local work (chunking, postings, store writes). Writes,
-        outcomes and progress stay in this thread, batches written in order. A chunk can only reuse a vector stored
-        by a batch written before it was chunked: identical text in two consecutive batches is embedded twice."""
+        outcomes and progress stay in this thread, batches written in order. A chunk reuses a vector stored by a
+        batch written before it was chunked; identical text in the batch still in flight, which the store does not
+        hold yet, is taken from that batch's vectors instead (:meth:`_embed`)."""
         batch = self.settings.ingest.embed_batch
+        self._recent = {}
         pending: list[_Pending] = []
         todo = 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragwright-embed") as embedding:
@@ -334,19 +339,31 @@ class Ingestor:
             else None
         )
         if inflight is not None:
-            report.chunks_embedded += inflight.embedded.result()  # an embedding error is raised here
+            embedded, shared = inflight.embedded.result()  # an embedding error is raised here
+            report.chunks_embedded += embedded
+            report.chunks_reused += shared
             self._write(inflight.pending, tenant, report, files_total)
         return started
 
-    def _embed(self, pending: list[_Pending]) -> int:
-        """Fill in the vectors ``pending`` lacks (in the embedding thread); how many were embedded."""
+    def _embed(self, pending: list[_Pending]) -> tuple[int, int]:
+        """Fill in the vectors ``pending`` lacks (in the embedding thread), embedding each distinct text once and
+        none the previous batch embedded (not written yet, so the store could not offer it): how many texts were
+        embedded, and how many chunks took a vector embedded for another chunk."""
         missing = [(p, i) for p in pending for i, v in enumerate(p.vectors) if v is None]
-        if missing:
+        known, self._recent = self._recent, {}
+        todo: dict[str, str] = {}  # text hash -> the text, each distinct text once, in order
+        for p, i in missing:
+            chunk = p.chunks[i]
+            if chunk.text_hash not in known:
+                todo.setdefault(chunk.text_hash, chunk.indexed_text)
+        if todo:
             with tracing.stage(f"{semconv.EMBEDDINGS} {self.embedder.name}", {semconv.OPERATION: semconv.EMBEDDINGS}):
-                vectors = self.embedder.embed([p.chunks[i].indexed_text for p, i in missing])
-            for (p, i), vec in zip(missing, vectors, strict=True):
-                p.vectors[i] = vec
-        return len(missing)
+                vectors = self.embedder.embed(list(todo.values()))
+            known = {**known, **dict(zip(todo, vectors, strict=True))}
+        for p, i in missing:
+            key = p.chunks[i].text_hash
+            p.vectors[i] = self._recent[key] = known[key]
+        return len(todo), len(missing) - len(todo)
 
     def _write(self, pending: list[_Pending], tenant: str, report: IngestReport, files_total: int) -> None:
         for p in pending:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -75,4 +76,21 @@ class ChatGenerator(TextGenerator, Protocol):
 
     def chat(
         self, turns: Sequence[tuple[str, str]], *, max_tokens: int = 256, temperature: float = 0.0, seed: int = 0
+    ) -> str: ...
+
+
+@runtime_checkable
+class InterruptibleGenerator(ChatGenerator, Protocol):
+    """A chat generator that can be stopped mid-generation: ``chat_until`` checks ``cancel`` at every token and raises
+    :class:`~ragwright.errors.GenerationCancelled` once it is set (and at once if it is set before the model is
+    free), so a caller that gave up does not leave the model generating for nobody."""
+
+    def chat_until(
+        self,
+        turns: Sequence[tuple[str, str]],
+        cancel: threading.Event,
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int = 0,
     ) -> str: ...

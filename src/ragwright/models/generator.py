@@ -1,9 +1,13 @@
 """A local chat model: SmolLM2-135M-Instruct (GGUF) through xllamacpp, loaded lazily.
 
 xllamacpp wraps llama.cpp's server in-process: ``Server(CommonParams)`` loads the model and
-``Server.handle_chat_completions(dict) -> dict`` answers an OpenAI-style chat request, applying the chat template
-stored in the GGUF. The wrapped server also binds an HTTP listener on 127.0.0.1 (random port) that we never use, so
-it is locked with a random API key that is never shared: other local processes cannot drive the model through it.
+``Server.handle_chat_completions(dict, callback)`` answers an OpenAI-style chat request, applying the chat template
+stored in the GGUF. Requests are streamed (``"stream": true``): the callback gets each token's chunk and returning
+True from it stops the generation (xllamacpp drops llama.cpp's response reader, which cancels the task and frees the
+slot), which is how a call whose caller gave up (``chat_until``'s ``cancel``) stops at its next token instead of
+generating to ``max_tokens`` for nobody. The wrapped server also binds an HTTP listener on 127.0.0.1 (random port)
+that we never use, so it is locked with a random API key that is never shared: other local processes cannot drive the
+model through it.
 
 Example::
 
@@ -20,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ragwright.errors import ModelError, ModelNotInstalledError
+from ragwright.errors import GenerationCancelled, ModelContextExceeded, ModelError, ModelNotInstalledError
 from ragwright.models.embedder import package_dir
 
 __all__ = ["DEFAULT_SYSTEM_PROMPT", "LocalGenerator", "default_generator", "llama_params"]
@@ -69,13 +73,35 @@ class LocalGenerator:
     ) -> str:
         """The model's reply to role-tagged ``(role, text)`` turns, laid out by the GGUF's chat template; the default
         system prompt is added only when no turn is a system turn."""
+        return self.chat_until(turns, threading.Event(), max_tokens=max_tokens, temperature=temperature, seed=seed)
+
+    def chat_until(
+        self,
+        turns: Sequence[tuple[str, str]],
+        cancel: threading.Event,
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int = 0,
+    ) -> str:
+        """``chat``, stopped at the next token once ``cancel`` is set (GenerationCancelled). A call waiting for the
+        model while another generates gives up without starting if ``cancel`` is set by the time the model is free."""
         messages = [{"role": role, "content": text} for role, text in turns]
         if self.system_prompt and not any(role == "system" for role, _ in turns):
             messages.insert(0, {"role": "system", "content": self.system_prompt})
-        request = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature, "seed": seed}
+        request = {
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "seed": seed,
+            "stream": True,
+        }
+        reply = _Reply(cancel)
         with self._lock:
-            reply = self._load().handle_chat_completions(request)
-        return _content(reply)
+            if cancel.is_set():
+                raise GenerationCancelled(f"{self.name}: cancelled before it started")
+            self._load().handle_chat_completions(request, reply.on_chunk)
+        return reply.text()
 
     def close(self) -> None:
         """Free the model (the next ``generate`` loads it again)."""
@@ -122,14 +148,46 @@ def llama_params(model_path: Path, *, n_ctx: int, threads: int, api_key: str) ->
     return params
 
 
-def _content(reply: Any) -> str:
-    """The assistant text of a chat-completion reply, or ModelError carrying the server's message."""
-    error = reply.get("error") if isinstance(reply, dict) else None
-    if error is not None or not isinstance(reply, dict) or "choices" not in reply:
-        detail = error.get("message", error) if isinstance(error, dict) else (error or reply)
-        raise ModelError(f"local generation failed: {detail}")
-    content = reply["choices"][0]["message"].get("content") or ""
-    return str(content).strip()
+class _Reply:
+    """Collects a streamed chat completion chunk by chunk (xllamacpp's callback) and tells it when to stop."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self.parts: list[str] = []
+        self.error: str | None = None
+        self.overflow: ModelContextExceeded | None = None
+        self.cancelled = False
+
+    def on_chunk(self, chunk: Any) -> bool:
+        """Called by xllamacpp with each chunk (or the error reply); True stops the generation."""
+        if not isinstance(chunk, dict) or "choices" not in chunk:
+            error = chunk.get("error", chunk) if isinstance(chunk, dict) else chunk
+            self.error = str(error.get("message", error) if isinstance(error, dict) else error)
+            if isinstance(error, dict) and error.get("type") == "exceed_context_size_error":  # llama.cpp's own count
+                tokens, limit = error.get("n_prompt_tokens"), error.get("n_ctx")
+                self.overflow = ModelContextExceeded(
+                    f"local generation failed: {self.error}",
+                    tokens=tokens if isinstance(tokens, int) else None,
+                    limit=limit if isinstance(limit, int) else None,
+                )
+            return True
+        for choice in chunk["choices"]:
+            delta = choice.get("delta") or choice.get("message") or {}
+            self.parts.append(str(delta.get("content") or ""))
+        if self.cancel.is_set():
+            self.cancelled = True
+            return True
+        return False
+
+    def text(self) -> str:
+        """The whole reply; ModelError carrying the server's message, GenerationCancelled if it was stopped."""
+        if self.overflow is not None:
+            raise self.overflow
+        if self.error is not None:
+            raise ModelError(f"local generation failed: {self.error}")
+        if self.cancelled:
+            raise GenerationCancelled("local generation cancelled after its caller gave up")
+        return "".join(self.parts).strip()
 
 
 def _import_xllamacpp() -> Any:

@@ -17,12 +17,22 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["HEADER", "RequestInfo", "RequestIdMiddleware", "current", "current_request_id", "new_request_id"]
+__all__ = [
+    "HEADER",
+    "RequestIdMiddleware",
+    "RequestInfo",
+    "current",
+    "current_request_id",
+    "new_request_id",
+    "serving",
+]
 
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
@@ -69,6 +79,22 @@ def begin(request_id: str) -> RequestInfo:
     info = RequestInfo(request_id)
     _CURRENT.set(info)
     return info
+
+
+@contextmanager
+def serving() -> Iterator[RequestInfo]:
+    """The request being served inside the block: the current one (an HTTP request's), else a fresh id for just this
+    block (a tool call over MCP stdio, which has no request of its own); the context is restored after it."""
+    info = _CURRENT.get()
+    if info is not None:
+        yield info
+        return
+    info = RequestInfo(new_request_id())
+    token = _CURRENT.set(info)
+    try:
+        yield info
+    finally:
+        _CURRENT.reset(token)
 
 
 def identify(tenant: str, key_id: str | None) -> None:

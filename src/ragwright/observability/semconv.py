@@ -51,6 +51,7 @@ a document they may quote is deleted."""
 # -- ragwright -----------------------------------------------------------------------------------------------------
 TENANT: Final = "ragwright.tenant"
 KEY_ID: Final = "ragwright.key_id"
+REQUEST_ID: Final = "ragwright.request_id"
 COST_USD: Final = "ragwright.cost_usd"
 CACHE_HIT: Final = "ragwright.cache_hit"
 RETRY: Final = "ragwright.retry"

@@ -27,10 +27,11 @@ from ragwright.agents.tools import AgentTool, Toolbox, ToolContext
 from ragwright.app import Ragwright
 from ragwright.errors import AgentRunError
 from ragwright.interfaces.mcp.tools import RagTools
+from ragwright.models.base import Embedder
 from ragwright.research.planner import ResearchPlanner
 from ragwright.research.report import ResearchReport, check_report
 
-__all__ = ["ResearchOutcome", "research", "research_runner"]
+__all__ = ["ResearchOutcome", "finish_research", "research", "research_runner", "start_research"]
 
 
 @dataclass
@@ -70,6 +71,25 @@ def research_runner(
     return AgentRunner(planner, tools, store, prompts=rw.prompt_source, check_answers=False)
 
 
+def start_research(runner: AgentRunner, question: str, ctx: ToolContext, limits: RunLimits | None = None) -> RunState:
+    """A new research run of ``runner`` (drive it with ``runner.drive(run)``, then :func:`finish_research`)."""
+    # sources that need approval are denied, not waited for: a research run does not pause for a human
+    return runner.new_run(question, ctx, model=runner.model.name, limits=limits, approve="none")
+
+
+def finish_research(runner: AgentRunner, run: RunState, embedder: Embedder) -> ResearchOutcome:
+    """The checked report of a research run that has been driven to its end; AgentRunError when it ended without
+    one (a limit, a failure)."""
+    if run.status is not RunStatus.DONE:
+        reason = run.stop_reason.value if run.stop_reason else run.error or run.status.value
+        raise AgentRunError(f"research run {run.id} ended without a report: {reason}")
+    # the passages the report prompt showed, numbered the same
+    planner = runner.model
+    passages = planner.shown(run.messages) if isinstance(planner, ResearchPlanner) else collect_passages(run.messages)
+    report = check_report(run.task, run.answer or "", passages, embedder)
+    return ResearchOutcome(run, report)
+
+
 async def research(
     rw: Ragwright,
     question: str,
@@ -85,17 +105,9 @@ async def research(
 ) -> ResearchOutcome:
     """Plan, search every knowledge base in ``kbs`` (and each source), write and check the report."""
     runner = runner or research_runner(rw, kbs=kbs, sources=sources, model=model, max_sub_queries=max_sub_queries)
-    # sources that need approval are denied, not waited for: a research run does not pause for a human
-    run = runner.new_run(question, ctx, model=runner.model.name, limits=limits, approve="none")
+    run = start_research(runner, question, ctx, limits)
     events: AsyncIterator[AgentEvent] = runner.drive(run)
     async for event in events:
         if on_event is not None:
             on_event(event)
-    if run.status is not RunStatus.DONE:
-        reason = run.stop_reason.value if run.stop_reason else run.error or run.status.value
-        raise AgentRunError(f"research run {run.id} ended without a report: {reason}")
-    # the passages the report prompt showed, numbered the same
-    planner = runner.model
-    passages = planner.shown(run.messages) if isinstance(planner, ResearchPlanner) else collect_passages(run.messages)
-    report = check_report(question, run.answer or "", passages, rw.embedder)
-    return ResearchOutcome(run, report)
+    return finish_research(runner, run, rw.embedder)

@@ -145,8 +145,10 @@ def cited_source(
         raise UserError(f"the span [{start}, {end}) is not inside the cited passage {where}")
     original = store.original(tenant, doc_id)
     spans = original.source_map.spans(start, end) if original is not None and original.source_map else ()
-    if original is None or not spans:
-        return _chunk_view(info, stored, start, end, "the original of this document is not kept (re-ingest it)")
+    if original is None:
+        return _chunk_view(info, stored, start, end, _no_original(info))
+    if not spans:
+        return _chunk_view(info, stored, start, end, "the cited passage could not be located in the original file")
     base = CitedSource(
         doc_id=doc_id,
         title=info.title,
@@ -200,6 +202,20 @@ def _pdf_marks(
     marks = pdf_marks(data, spans, limits)
     _CACHE.put(key, marks)
     return marks
+
+
+NO_ORIGINAL_TYPES = frozenset({"docx"})
+"""File types whose loader keeps no source map, so no original (see ``ragwright.documents.loaders._original``)."""
+
+
+def _no_original(info: DocumentInfo) -> str:
+    """Why the cited passage is shown instead of the file, and what brings the file (docs/ui.md, Chat)."""
+    if info.file_type in NO_ORIGINAL_TYPES:
+        return f"ragwright keeps no original of {info.file_type.upper()} files: this is the cited passage"
+    return (
+        "this document was indexed before ragwright kept originals: run `ragwright ingest` on its file again (or "
+        "upload it again) to see the passage highlighted in the file"
+    )
 
 
 def _chunk_view(info: DocumentInfo, stored: StoredChunk, start: int, end: int, note: str) -> CitedSource:

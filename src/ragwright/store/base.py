@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +68,20 @@ class StoredChunk:
     tags: tuple[str, ...] = ()
     injection: InjectionKind | None = None
     """Set when the chunk's text addresses the assistant (flagged at ingest): it is shown, never used to answer."""
+
+    def passage_json(self) -> dict[str, Any]:
+        """The passage's fields as a search hit shows them after its rank, scores and document (CLI and HTTP)."""
+        c = self.chunk
+        return {
+            "chunk_id": c.id,
+            "title": self.doc_title,
+            "heading_path": list(c.heading_path),
+            "page": c.page,
+            "char_start": c.char_start,
+            "char_end": c.char_end,
+            "text": c.text,
+            "injection": self.injection.value if self.injection else None,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,5 +74,5 @@ def copy_documents(conn: Any, tenant: str, batch: Batch) -> int:
                 for chunk in chunks:
                     for row in posting_values(tenant, next(written), chunk):
                         copy.write_row(row)
-    add_to_totals(conn, tenant, n_chunks, n_terms)
+    add_to_totals(conn, tenant, n_chunks, n_terms, added=(min(rids), max(rids)) if rids else None)
     return n_chunks

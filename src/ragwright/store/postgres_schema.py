@@ -132,3 +132,16 @@ def m004_document_originals(conn: Any) -> None:
         " media_type TEXT NOT NULL, data BYTEA NOT NULL, source_map TEXT, PRIMARY KEY (tenant, doc_id),"
         " FOREIGN KEY (tenant, doc_id) REFERENCES documents (tenant, doc_id) ON DELETE CASCADE)"
     )
+
+
+@migration
+def m005_tenant_changes(conn: Any) -> None:
+    """What each write changed, by the tenant version it produced: the chunk ids it added (a range: a tenant's writes
+    are serialised, so no other write of the tenant takes ids inside it) and the ids it removed. A process holding a
+    tenant's postings at an older version reads the entries after it and applies them instead of reloading
+    everything (docs/adr/0012, "Refresh"). Old entries are pruned by the writes (:func:`postgres_write.add_to_totals`);
+    a holder whose version is older than what is kept reloads."""
+    conn.execute(
+        "CREATE TABLE tenant_changes (tenant TEXT NOT NULL, version BIGINT NOT NULL, added_from BIGINT,"
+        " added_to BIGINT, removed BIGINT[] NOT NULL DEFAULT '{}', PRIMARY KEY (tenant, version))"
+    )

@@ -115,14 +115,41 @@ def insert_document(
         cur.executemany(
             "INSERT INTO postings (tenant, term, chunk, tf, tf_context, dl) VALUES (%s, %s, %s, %s, %s, %s)", postings
         )
-    add_to_totals(conn, tenant, len(chunks), sum(r[11] for r in rows))
+    add_to_totals(conn, tenant, len(chunks), sum(r[11] for r in rows), added=(min(ids), max(ids)))
 
 
-def add_to_totals(conn: Any, tenant: str, n_chunks: int, n_terms: int) -> None:
-    """Move the tenant's BM25 totals and bump its version (what searches in every process check)."""
+CHANGES_KEPT = 10_000
+"""Versions of a tenant's change log kept (``tenant_changes``): a process holding postings older than that reloads."""
+
+
+def add_to_totals(
+    conn: Any,
+    tenant: str,
+    n_chunks: int,
+    n_terms: int,
+    *,
+    added: tuple[int, int] | None = None,
+    removed: Sequence[int] = (),
+) -> None:
+    """Move the tenant's BM25 totals, bump its version (what searches in every process check) and log what the new
+    version changed — the chunk ids ``added`` (first, last) and ``removed`` — so that processes holding the
+    tenant's postings refresh them instead of reloading (:mod:`ragwright.store.keyword_refresh`); log entries older
+    than :data:`CHANGES_KEPT` versions are pruned in the same statement."""
     conn.execute(
-        "UPDATE tenants SET n_chunks = n_chunks + %s, n_terms = n_terms + %s, version = version + 1 WHERE tenant = %s",
-        (n_chunks, n_terms, tenant),
+        "WITH t AS (UPDATE tenants SET n_chunks = n_chunks + %(n)s, n_terms = n_terms + %(terms)s,"
+        " version = version + 1 WHERE tenant = %(tenant)s RETURNING version),"
+        " logged AS (INSERT INTO tenant_changes (tenant, version, added_from, added_to, removed)"
+        " SELECT %(tenant)s, t.version, %(lo)s, %(hi)s, %(removed)s::int8[] FROM t)"
+        " DELETE FROM tenant_changes c USING t WHERE c.tenant = %(tenant)s AND c.version <= t.version - %(kept)s",
+        {
+            "n": n_chunks,
+            "terms": n_terms,
+            "tenant": tenant,
+            "lo": added[0] if added else None,
+            "hi": added[1] if added else None,
+            "removed": list(removed),
+            "kept": CHANGES_KEPT,
+        },
     )
 
 
@@ -140,10 +167,12 @@ def lock_tenant(conn: Any, tenant: str) -> None:
 def delete_document(conn: Any, tenant: str, doc_id: str) -> bool:
     """Delete ``doc_id`` and every row that belongs to it (chunks and postings go by cascade); return whether the
     document existed."""
-    n, n_terms = conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(n_terms), 0) FROM chunks WHERE tenant = %s AND doc_id = %s", (tenant, doc_id)
+    n, n_terms, ids = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(n_terms), 0), COALESCE(array_agg(id), '{}') FROM chunks"
+        " WHERE tenant = %s AND doc_id = %s",
+        (tenant, doc_id),
     ).fetchone()
     if n:
-        add_to_totals(conn, tenant, -int(n), -int(n_terms))
+        add_to_totals(conn, tenant, -int(n), -int(n_terms), removed=ids)
     cur = conn.execute("DELETE FROM documents WHERE tenant = %s AND doc_id = %s", (tenant, doc_id))
     return bool(cur.rowcount > 0)

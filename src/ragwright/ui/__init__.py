@@ -2,8 +2,9 @@
 
 :func:`install_ui` adds it to the service app: the login/logout/home routes (:mod:`ragwright.ui.core_pages`), every
 page module in :mod:`ragwright.ui.pages` (each exposes ``router``; adding a file there adds its pages), the static
-files at ``/static`` (CSS, JS, vendored libraries with their licences) and the handler that turns a
-:class:`~ragwright.ui.auth.PageRefusal` into the login page or an error page. UI routes are not part of the OpenAPI
+files at ``/static`` (CSS, JS, vendored libraries with their licences), the handler that turns a
+:class:`~ragwright.ui.auth.PageRefusal` into the login page or an error page, and the error pages the API's one error
+map is shown as on UI routes (:mod:`ragwright.ui.error_pages`). UI routes are not part of the OpenAPI
 document (``include_in_schema=False``); :data:`UI_TAG` marks them for the tests that enumerate routes.
 
 docs/ui.md is the guide: using the UI, and how to add a page, a form and a browser test.
@@ -22,7 +23,8 @@ from ragwright.ui import pages
 from ragwright.ui.auth import PageRefusal, UiSessions
 from ragwright.ui.core_pages import refusal_response
 from ragwright.ui.core_pages import router as core_router
-from ragwright.ui.render import STATIC_DIR, STATIC_PATH
+from ragwright.ui.error_pages import error_page
+from ragwright.ui.render import STATIC_DIR, STATIC_PATH, route_paths
 
 UI_TAG = "ui"
 """The tag of every UI route (tests: routes with it are checked by tests/ui/test_ui_authz.py, not the API matrix)."""
@@ -49,5 +51,8 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     """Serve the web UI from ``app`` (called by :func:`ragwright.interfaces.http.app.create_app`)."""
     app.state.ui_sessions = UiSessions(settings)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="ui-static")
-    app.include_router(ui_router())
+    router = ui_router()
+    app.state.ui_route_paths = route_paths(router.routes)  # which matched routes are the UI's (ui.error_pages)
+    app.include_router(router)
     app.add_exception_handler(PageRefusal, refusal_response)
+    app.state.error_page = error_page  # the API's error handlers show a UI page's errors as HTML (error_pages)

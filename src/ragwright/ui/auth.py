@@ -4,7 +4,9 @@ Every UI route except the login page and static files depends on one of :data:`u
 :data:`ui_admin` or :data:`ui_approve` (the key's scope that the page needs: ``admin`` pages are the Operations
 views), or :data:`ui_any` (any live key: home, logout). The dependency, in order:
 
-1. reads the signed cookie (:mod:`ragwright.ui.session`); none, forged or expired: to the login page;
+1. reads the signed cookie (:mod:`ragwright.ui.session`); none, forged or expired: to the login page; a session
+   ended by logging out (:mod:`ragwright.service.ended_sessions`: Redis with replicas, else the service database),
+   also when it comes from a copy of the cookie: to the login page;
 2. with ``[redis]``, reads the deployment's key version, exactly as the API does (:mod:`ragwright.sharedstate.
    revocation`), then reads the key by id from the key store, uncached: a revoked key (from the UI, the API or
    ``ragwright keys revoke`` on any host) ends every session of it on their next request, on every replica;
@@ -44,6 +46,7 @@ class Refusal(enum.Enum):
     LOGIN = "login"  # no session
     EXPIRED = "expired"  # the session ran out
     REVOKED = "revoked"  # the key was revoked (or deleted) since login
+    LOGGED_OUT = "logged_out"  # the session was ended by logging out (a copy of its cookie)
     CSRF = "csrf"  # a state-changing request without its session's token
     FORBIDDEN = "forbidden"  # the key lacks the page's scope
     UNAVAILABLE = "unavailable"  # the UI cannot sign sessions here (replicas without a shared secret)
@@ -131,6 +134,8 @@ async def current_user(request: Request, scope: str | None) -> UiUser:
     if session is None:
         raise PageRefusal(Refusal.EXPIRED if codec.expired(cookie) else Refusal.LOGIN)
     state = get_state(request)
+    if await state.ended_sessions.is_ended(session.sid):
+        raise PageRefusal(Refusal.LOGGED_OUT)
     if state.key_versions is not None:
         await state.key_versions.refresh(state.keys)  # Redis unreachable: 503, as for the API (fail closed)
     key = state.keys.get(session.key_id)
@@ -142,6 +147,7 @@ async def current_user(request: Request, scope: str | None) -> UiUser:
     if not await csrf_ok(request, codec.secret, session.sid):
         raise PageRefusal(Refusal.CSRF)
     user = UiUser(key=key, session=session, csrf=csrf_token(codec.secret, session.sid))
+    request.state.ui_user = user  # an error page later in this request keeps the user's layout (ui.error_pages)
     if scope is not None and not key.allows(scope):
         raise PageRefusal(Refusal.FORBIDDEN, scope, user=user)
     return user
@@ -185,12 +191,16 @@ def login_redirect(request: Request, reason: Refusal) -> Response:
     if request.method != "GET" and request.headers.get("HX-Request") != "true":
         here = "/"
     target = f"{LOGIN_PATH}?next={quote(safe_next(here), safe='')}"
-    if reason in (Refusal.EXPIRED, Refusal.REVOKED):
+    if reason in _ENDED:
         target += f"&reason={reason.value}"
     if request.headers.get("HX-Request") == "true":
         response: Response = Response(status_code=401, headers={"HX-Redirect": target})
     else:
         response = RedirectResponse(target, status_code=303)
-    if reason in (Refusal.EXPIRED, Refusal.REVOKED):
+    if reason in _ENDED:
         ui_sessions(request).clear_cookie(request, response)
     return response
+
+
+_ENDED = (Refusal.EXPIRED, Refusal.REVOKED, Refusal.LOGGED_OUT)
+"""Refusals of a session that existed: the login page says why and the browser's cookie is deleted."""

@@ -11,6 +11,7 @@ CSRF token to, and a forged login would put the victim in the attacker's tenant.
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -28,6 +29,7 @@ from ragwright.ui.auth import (
     ui_any,
     ui_sessions,
 )
+from ragwright.ui.error_pages import page_facts
 from ragwright.ui.render import nav_for, render
 from ragwright.ui.session import COOKIE, Session
 
@@ -52,7 +54,7 @@ REFUSED = {
 async def refusal_response(request: Request, exc: Exception) -> Response:
     """The answer to a :class:`PageRefusal`: the login page for a missing or ended session, else an error page."""
     assert isinstance(exc, PageRefusal)
-    if exc.reason in (Refusal.LOGIN, Refusal.EXPIRED, Refusal.REVOKED):
+    if exc.reason in (Refusal.LOGIN, Refusal.EXPIRED, Refusal.REVOKED, Refusal.LOGGED_OUT):
         return login_redirect(request, exc.reason)
     status, title, message = REFUSED[exc.reason]
     if exc.reason is Refusal.FORBIDDEN:
@@ -61,7 +63,10 @@ async def refusal_response(request: Request, exc: Exception) -> Response:
         message = exc.detail
     # htmx does not swap an error response: app.js shows this header in the page's live region instead
     headers = {"X-Error-Message": message.encode("ascii", "replace").decode("ascii")}
-    return render(request, "error.html", exc.user, status_code=status, title=title, message=message, headers=headers)
+    facts = page_facts(request, status)
+    return render(
+        request, "error.html", exc.user, status_code=status, title=title, message=message, headers=headers, **facts
+    )
 
 
 def _same_origin(request: Request) -> bool:
@@ -123,8 +128,12 @@ async def login(request: Request, key: str = Form(""), next: str = Form("/")) ->
 
 @router.post("/logout")
 async def logout(request: Request, user: UiUser = Depends(ui_any)) -> Response:
+    """End the session on the server (a copy of the cookie is refused from now on, on every process and replica)
+    and delete the cookie."""
+    sessions = ui_sessions(request)
+    await get_state(request).ended_sessions.end(user.session.sid, until=time.time() + sessions.codec().max_age)
     response = RedirectResponse(f"{LOGIN_PATH}?reason=logged_out", status_code=303)
-    ui_sessions(request).clear_cookie(request, response)
+    sessions.clear_cookie(request, response)
     return response
 
 

@@ -6,8 +6,9 @@ CSRF token is bound to it, :mod:`ragwright.ui.csrf`), ``kid`` the key's public i
 SameSite=Lax, Secure over HTTPS, and expires after ``[ui] session_hours``; the signature's timestamp enforces the
 same expiry on the server, whatever the browser keeps.
 
-Nothing about a session is stored on the server: every request re-reads the key by id (:mod:`ragwright.ui.auth`), so a
-revoked key ends all its sessions on its next request, on every replica.
+A live session is stored nowhere but in its cookie: every request re-reads the key by id (:mod:`ragwright.ui.auth`), so
+a revoked key ends all its sessions on its next request, on every replica. Logging out records the session's ``sid``
+as ended until the cookie's expiry (:mod:`ragwright.service.ended_sessions`), so a copy of the cookie is refused too.
 
 The signing secret (:func:`signing_secret`) is ``[ui] session_secret`` (an ``env:``/``file:`` reference shared by
 every replica) or, on one host, ``<data_dir>/ui-session.secret``: 32 random bytes written once, 0600, by whichever

@@ -29,9 +29,9 @@ from typing import Any
 import httpx
 
 from ragwright.config import TimeoutSettings
-from ragwright.errors import ContentFiltered, ContextLengthExceeded, GatewayError, ProviderProtocolError
+from ragwright.errors import ContentFiltered, GatewayError, ProviderProtocolError
 from ragwright.gateway.pricing import PriceTable
-from ragwright.gateway.providers.common import HTTPChatModel, StreamState, looks_like_context_overflow
+from ragwright.gateway.providers.common import HTTPChatModel, StreamState
 from ragwright.gateway.providers.http import ServerSentEvent
 from ragwright.gateway.types import (
     ChatRequest,
@@ -43,7 +43,6 @@ from ragwright.gateway.types import (
     ToolCallDelta,
     Usage,
 )
-from ragwright.redact import redact
 
 __all__ = ["ANTHROPIC_VERSION", "DEFAULT_MAX_TOKENS", "AnthropicChatModel"]
 
@@ -156,18 +155,6 @@ class AnthropicChatModel(HTTPChatModel):
     def _format_tool(self, request: ChatRequest) -> str | None:
         fmt = request.response_format
         return fmt.name if fmt is not None and fmt.json_schema is not None else None
-
-    def status_error(
-        self,
-        status: int,
-        message: str,
-        code: str,
-        body: str,
-        retry_after: float | None,
-    ) -> GatewayError:
-        if status in (400, 413) and looks_like_context_overflow(message):
-            return ContextLengthExceeded(f"{self.name}: {redact(message)}", provider=self.name)
-        return super().status_error(status, message, code, body, retry_after)
 
     def _event_error(self, data: dict[str, Any]) -> GatewayError:
         raw = data.get("error")

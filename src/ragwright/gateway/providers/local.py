@@ -5,9 +5,12 @@ The model part of the spec picks the weights: ``smollm2`` (the packaged SmolLM2-
 path (``local:/models/x.gguf``, ``local:./x.gguf``).
 
 The generator is blocking and loads its weights on first use, so every call runs in a worker thread
-(``asyncio.to_thread``) and the model is built only when the first request arrives. It has no token-level streaming
-here: ``stream`` yields the whole reply as one chunk, then the final chunk with usage. Token counts are estimates
-(about four characters a token), and the cost is zero.
+(``asyncio.to_thread``) and the model is built only when the first request arrives. A call whose caller gives up (the
+gateway's ``Timeout``, a cancelled request) does not leave that thread generating for nobody: the generator is told to
+stop at its next token, and a call still waiting for the model does not start (the model generates one reply at a
+time), so a retry after a timeout never runs beside, or queues behind, the generation it replaces.
+It has no token-level streaming here: ``stream`` yields the whole reply as one chunk, then the final chunk with
+usage. Token counts are estimates (about four characters a token), and the cost is zero.
 
 Example::
 
@@ -26,12 +29,13 @@ from ragwright.errors import (
     ConfigError,
     ContextLengthExceeded,
     GatewayError,
+    ModelContextExceeded,
     ModelError,
     ModelNotInstalledError,
     ProviderUnavailable,
 )
 from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk, Message, Usage
-from ragwright.models.base import ChatGenerator, TextGenerator
+from ragwright.models.base import ChatGenerator, InterruptibleGenerator, TextGenerator
 
 __all__ = ["LOCAL_CONTEXT_WINDOW", "LocalChatModel", "estimate_tokens"]
 
@@ -69,23 +73,27 @@ def is_gguf_path(model: str) -> bool:
     return model.endswith(".gguf") or "/" in model or model.startswith(".")
 
 
-def generator_factory(model: str, context_window: int = LOCAL_CONTEXT_WINDOW) -> Callable[[], TextGenerator]:
-    """How to build the generator for a ``local:`` model name (nothing is loaded until the factory is called)."""
+def generator_factory(
+    model: str, context_window: int = LOCAL_CONTEXT_WINDOW, threads: int | None = None
+) -> Callable[[], TextGenerator]:
+    """How to build the generator for a ``local:`` model name (nothing is loaded until the factory is called), with
+    ``threads`` llama.cpp threads (None: every core)."""
 
     def build() -> TextGenerator:
         from ragwright.models.embedder import package_dir
         from ragwright.models.generator import LOCAL_LLM_PIP, LocalGenerator, default_generator
 
         if model == "smollm2":
-            return default_generator(n_ctx=context_window)
+            return default_generator(n_ctx=context_window, threads=threads)
         if is_gguf_path(model):
-            return LocalGenerator(Path(model).expanduser(), n_ctx=context_window, name=f"{Path(model).name}")
+            path = Path(model).expanduser()
+            return LocalGenerator(path, n_ctx=context_window, threads=threads, name=f"{Path(model).name}")
         from ragwright.models.gguf_parts import SPLIT_MODELS, joined_gguf
 
         if model in SPLIT_MODELS:
             if package_dir("xllamacpp") is None:
                 raise ModelNotInstalledError(f"the local LLM runtime (xllamacpp) is not installed: {LOCAL_LLM_PIP}")
-            return LocalGenerator(joined_gguf(SPLIT_MODELS[model]), n_ctx=context_window, name=model)
+            return LocalGenerator(joined_gguf(SPLIT_MODELS[model]), n_ctx=context_window, threads=threads, name=model)
         known = ", ".join(["smollm2", *SPLIT_MODELS])
         raise ConfigError(f"unknown local model {model!r}: use one of {known} or a path to a .gguf file")
 
@@ -116,12 +124,13 @@ class LocalChatModel:
         generator: TextGenerator | None = None,
         factory: Callable[[], TextGenerator] | None = None,
         context_window: int = LOCAL_CONTEXT_WINDOW,
+        threads: int | None = None,
     ) -> None:
         self.model = model
         self.name = f"local:{model}"
         self.context_window = context_window
         self._generator = generator
-        self._factory = factory or generator_factory(model, context_window)
+        self._factory = factory or generator_factory(model, context_window, threads)
         self._lock = threading.Lock()
 
     def _get(self) -> TextGenerator:
@@ -130,7 +139,7 @@ class LocalChatModel:
                 self._generator = self._factory()
             return self._generator
 
-    def _generate(self, prompt: str, request: ChatRequest) -> str:
+    def _generate(self, prompt: str, request: ChatRequest, cancel: threading.Event) -> str:
         try:
             generator = self._get()
             max_tokens, temperature, seed = (
@@ -138,11 +147,19 @@ class LocalChatModel:
                 request.temperature or 0.0,
                 request.seed or 0,
             )
+            if isinstance(generator, InterruptibleGenerator):
+                return generator.chat_until(
+                    turns(request.messages), cancel, max_tokens=max_tokens, temperature=temperature, seed=seed
+                )
             if isinstance(generator, ChatGenerator):  # the model's chat template places the system turn
                 return generator.chat(
                     turns(request.messages), max_tokens=max_tokens, temperature=temperature, seed=seed
                 )
             return generator.generate(prompt, max_tokens=max_tokens, temperature=temperature, seed=seed)
+        except ModelContextExceeded as exc:  # the model's tokenizer counted more than its context holds
+            raise ContextLengthExceeded(
+                f"{self.name}: {exc}", provider=self.name, tokens=exc.tokens, limit=exc.limit
+            ) from exc
         except (ModelError, ConfigError) as exc:
             error: GatewayError = (ProviderUnavailable if isinstance(exc, ModelNotInstalledError) else GatewayError)(
                 f"{self.name}: {exc}", provider=self.name
@@ -161,7 +178,12 @@ class LocalChatModel:
                 tokens=prompt_tokens + budget,
                 limit=self.context_window,
             )
-        text = await asyncio.to_thread(self._generate, prompt, request)
+        cancel = threading.Event()
+        try:
+            text = await asyncio.to_thread(self._generate, prompt, request, cancel)
+        except asyncio.CancelledError:  # the caller gave up (a timeout): stop the generation at its next token
+            cancel.set()
+            raise
         for stop in request.stop:
             cut = text.find(stop)
             if cut >= 0:

@@ -106,7 +106,9 @@ def mcp_command(
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")] = None,
     log_format: LogFormatOpt = None,
 ) -> None:
-    """Serve search, answer, list_documents, get_document and (write keys only) ingest to MCP clients."""
+    """Serve search, answer, list_documents, get_document, (write keys only) ingest and (approve keys only) agent
+    approvals to MCP clients."""
+    from ragwright.interfaces.mcp.agent_tools import AgentRuns
     from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
     from ragwright.interfaces.mcp.server import build_server, key_from_http
     from ragwright.interfaces.mcp.tools import RagTools
@@ -128,6 +130,7 @@ def mcp_command(
     limiter = KeyRateLimiter(rpm or settings.service.rate_limit_rpm, storage, data_dir=settings.data_dir, redis=redis)
     rw = Ragwright(settings)
     tools = RagTools(rw)
+    agents = AgentRuns(rw)  # paused agent runs: the approval tools (approve grant)
     try:
         if http:
             from ragwright.interfaces.mcp.http import serve_http
@@ -135,7 +138,9 @@ def mcp_command(
             if key or tenant:
                 raise UserError("--key and --tenant are for stdio; over HTTP each request brings its own key")
             with open_key_store(settings) as keys:
-                server = build_server(tools, key_from_http, limiter, timeout=settings.service.request_timeout)
+                server = build_server(
+                    tools, key_from_http, limiter, timeout=settings.service.request_timeout, agents=agents
+                )
                 typer.echo(f"MCP over streamable HTTP at http://{host}:{port}/mcp (Bearer API keys)", err=True)
                 log_config = logging_config(fmt, "warning")
                 anyio.run(lambda: serve_http(server, keys, host=host, port=port, log_config=log_config))
@@ -146,8 +151,9 @@ def mcp_command(
             with open_key_store(settings, cache_seconds=VERIFIED_KEY_SECONDS) if raw else nullcontext() as keys:
                 versions = KeyVersions(redis) if redis is not None else None  # revocations reach it at once
                 resolver = _stdio_resolver(keys, raw, tenant or settings.tenant, scopes, tags, versions)
-                server = build_server(tools, resolver, limiter, timeout=settings.service.request_timeout)
+                server = build_server(tools, resolver, limiter, timeout=settings.service.request_timeout, agents=agents)
                 anyio.run(serve_stdio, server)
     finally:
+        agents.close()
         tools.close()
         rw.close()

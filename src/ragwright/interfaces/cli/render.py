@@ -44,14 +44,7 @@ def search_to_dict(result: SearchResult) -> dict[str, Any]:
                 "dense": h.dense,
                 "rerank": h.rerank,
                 "doc_path": h.chunk.doc_path,
-                "chunk_id": h.chunk.chunk.id,
-                "title": h.chunk.doc_title,
-                "heading_path": list(h.chunk.chunk.heading_path),
-                "page": h.chunk.chunk.page,
-                "char_start": h.chunk.chunk.char_start,
-                "char_end": h.chunk.chunk.char_end,
-                "text": h.chunk.chunk.text,
-                "injection": h.chunk.injection.value if h.chunk.injection else None,
+                **h.chunk.passage_json(),
             }
             for h in result.hits
         ],

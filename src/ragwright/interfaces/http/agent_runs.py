@@ -1,9 +1,10 @@
-"""Agent runs as one key of the service may see and steer them: the rule the JSON routes and the web UI share.
+"""Agent runs as one key of the service may see and steer them: the HTTP service's side of
+:mod:`ragwright.agents.approvals` (the rule the JSON routes, the web UI and the MCP server share).
 
-A key reads a run of its own tenant started by a key whose tags its own cover (the job rule,
-:meth:`~ragwright.service.access.TagScope.covers`: a run's tool outputs quote documents); any other run reads as
-missing (:class:`~ragwright.errors.AgentRunNotFound`). Deciding on a paused run's calls needs the ``approve`` grant
-(admin keys hold it) on top; the front door checks that before calling :func:`decide`.
+A key reads a run of its own tenant started by a key whose tags its own cover; deciding on a paused run's calls needs
+the ``approve`` grant on top. What is particular to the service is the runner: the model must be one ``GET
+/v1/models`` lists, the tools use the current index for as long as the run goes on, and the tenant's MCP servers lend
+theirs.
 
 Example::
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import ExitStack
 
+from ragwright.agents import approvals
 from ragwright.agents.extract_tool import extract_tool
 from ragwright.agents.fetch_tool import fetch_tool
 from ragwright.agents.kb_tools import kb_tools
@@ -26,33 +28,23 @@ from ragwright.agents.runner import AgentRunner
 from ragwright.agents.service import native_tool_calls
 from ragwright.agents.store import RunState
 from ragwright.agents.tools import Toolbox
-from ragwright.errors import AccessDenied, AgentRunNotFound
 from ragwright.interfaces.http.state import ServiceState
 from ragwright.interfaces.mcp.tools import RagTools
-from ragwright.service.access import TagScope
 from ragwright.service.keys import ApiKey
 
 __all__ = ["decide", "runner_for", "visible_run", "visible_runs"]
 
 
-def _covers(key: ApiKey, run: RunState) -> bool:
-    return key.scope.covers(TagScope(run.key.tags))
-
-
 def visible_run(state: ServiceState, key: ApiKey, run_id: str) -> RunState:
     """The run, when ``key`` may read it; else :class:`AgentRunNotFound` (also for another tenant's)."""
-    run = state.agent_runs.get_run(run_id, tenant=key.tenant) if len(run_id) <= 200 else None
-    if run is None or not _covers(key, run):
-        raise AgentRunNotFound(f"no agent run {run_id!r}")
-    return run
+    return approvals.visible_run(state.agent_runs, key, run_id)
 
 
 def visible_runs(
     state: ServiceState, key: ApiKey, *, status: RunStatus | None = None, limit: int = 50
 ) -> list[RunState]:
     """``key``'s tenant's recent runs that it may read (of one ``status`` when given), newest first."""
-    runs = state.agent_runs.list_runs(key.tenant, limit=limit, status=status)
-    return [r for r in runs if _covers(key, r)]
+    return approvals.visible_runs(state.agent_runs, key, status=status, limit=limit)
 
 
 async def runner_for(state: ServiceState, model: str, tenant: str, lease: ExitStack) -> AgentRunner:
@@ -73,13 +65,10 @@ async def runner_for(state: ServiceState, model: str, tenant: str, lease: ExitSt
 
 
 async def decide(state: ServiceState, key: ApiKey, run_id: str, decisions: Sequence[Decision]) -> RunState:
-    """Apply ``key``'s decisions to a paused run and let it go on until it ends or pauses again; returns the run as
-    it then stands. :class:`~ragwright.errors.AgentRunError` when it is not paused or a call id is not waiting."""
-    if not key.allows("approve"):
-        raise AccessDenied("deciding on an agent's paused calls needs the 'approve' grant")
-    run = visible_run(state, key, run_id)
-    with ExitStack() as lease:
-        runner = await runner_for(state, run.model, run.tenant, lease)
-        async for _ in runner.resume(run, list(decisions)):
-            pass
-    return run
+    """Apply ``key``'s decisions to a paused run and let it go on until it ends or pauses again
+    (:func:`ragwright.agents.approvals.decide` with this service's runner)."""
+
+    async def runner(run: RunState, lease: ExitStack) -> AgentRunner:
+        return await runner_for(state, run.model, run.tenant, lease)
+
+    return await approvals.decide(state.agent_runs, key, run_id, decisions, runner)

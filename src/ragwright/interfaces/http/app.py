@@ -30,6 +30,7 @@ from ragwright.interfaces.http.routes import (
     feedback,
     ops,
     prompts,
+    research,
     search,
     traces,
     usage,
@@ -92,7 +93,21 @@ def create_app(
     app.state.service = state
     install_error_handlers(app)
     install_docs(app)
-    for module in (search, chat, documents, evals, citations, feedback, ops, usage, agents, extract, prompts, traces):
+    for module in (
+        search,
+        chat,
+        documents,
+        evals,
+        citations,
+        feedback,
+        ops,
+        usage,
+        agents,
+        research,
+        extract,
+        prompts,
+        traces,
+    ):
         app.include_router(module.router)
     install_ui(app, state.settings)  # the web UI at / (docs/ui.md): after the API, so API requests match first
     app.add_middleware(

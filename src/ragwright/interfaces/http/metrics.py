@@ -25,10 +25,11 @@ from ragwright.answering.types import Answer
 
 _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 STAGES = frozenset(
-    [f"retrieve.{s}" for s in ("keyword", "embed", "vector", "fill", "fuse", "rerank", "fetch")]
+    [f"retrieve.{s}" for s in ("keyword", "embed", "vector", "keyword_wait", "fill", "fuse", "rerank", "fetch")]
     + ["evidence", "generate", "answer"]
 )
-"""The stage names an answer's ``timings_ms`` may hold (``retrieve.total`` is their sum, so it is left out)."""
+"""The stage names an answer's ``timings_ms`` may hold (``retrieve.total`` is the retrieval's wall time, so it is left
+out; in hybrid mode ``retrieve.keyword`` overlaps ``embed`` + ``vector``, and ``keyword_wait`` is what it added)."""
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 

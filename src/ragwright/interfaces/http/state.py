@@ -33,6 +33,7 @@ from ragwright.interfaces.http.metrics import Metrics
 from ragwright.models.base import Embedder
 from ragwright.observability.trace_store import SQLiteTraceStore, open_trace_store
 from ragwright.private_files import private_dir
+from ragwright.service.ended_sessions import open_ended_sessions
 from ragwright.service.feedback import open_feedback
 from ragwright.service.kbs import DEFAULT_KB, open_knowledge_bases, store_tenant
 from ragwright.service.keys import VERIFIED_KEY_SECONDS, ApiKey, KeyStore, open_key_store
@@ -158,6 +159,7 @@ class ServiceState:
         # with a [redis] url: per-key limits and revocations shared by every replica (docs/scale-out.md)
         self.redis = SharedRedis.from_settings(settings.redis)
         self.key_versions = KeyVersions(self.redis) if self.redis is not None else None
+        self.ended_sessions = open_ended_sessions(settings, self.redis)  # web UI logouts, seen by every process
         storage = limit_storage(
             self.service.rate_limit_storage,
             explicit="rate_limit_storage" in self.service.model_fields_set,
@@ -270,4 +272,5 @@ class ServiceState:
         self.agent_runs.close()
         self.kbs.close()
         self.feedback.close()
+        self.ended_sessions.close()
         self.keys.close()

@@ -3,7 +3,10 @@
 ``tools/list`` shows a tool only to keys whose scope allows it (``ingest`` needs ``write``), so a read-only key never
 sees it. ``tools/call`` checks the scope again, counts the call against the key's rate limit, validates the arguments
 against the tool's pydantic model, and returns the result both as structured content and as JSON text. Failures come
-back as tool errors with a one-line reason, never a traceback. MCP prompts (the prompt registry) and resources (the
+back as tool errors with a one-line reason, never a traceback. Each call has a request id, as each HTTP request does
+(the HTTP request's over ``--http``, a fresh one per call over stdio): on its span (``ragwright.request_id``), in its
+log lines, and at the end of an error result (``(request id 5f3a9c0e1b2d4a67-1c)``), so a failure can be found in
+the logs. MCP prompts (the prompt registry) and resources (the
 documents) are served by :mod:`ragwright.interfaces.mcp.catalog`.
 
 Example::
@@ -19,7 +22,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -32,8 +35,13 @@ from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
 from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, IngestArgs, ListDocumentsArgs, SearchArgs
 from ragwright.interfaces.mcp.tools import RagTools
 from ragwright.observability import tracing
+from ragwright.observability.requests import identify, serving
+from ragwright.observability.semconv import REQUEST_ID
 from ragwright.service.keys import ApiKey, KeyStore
 from ragwright.sharedstate.revocation import KeyVersions
+
+if TYPE_CHECKING:
+    from ragwright.interfaces.mcp.agent_tools import AgentRuns
 
 log = logging.getLogger(__name__)
 
@@ -163,56 +171,103 @@ def _validation_message(name: str, err: ValidationError) -> str:
     return f"invalid arguments for {name}: " + "; ".join(parts)
 
 
+def agent_specs(agents: AgentRuns) -> tuple[ToolSpec, ...]:
+    """The tools over paused agent runs (:mod:`ragwright.interfaces.mcp.agent_tools`); both need ``approve``."""
+    from ragwright.interfaces.mcp.agent_tools import AgentDecideArgs, PendingApprovalsArgs
+
+    return (
+        ToolSpec(
+            "agent_pending_approvals",
+            "Agent runs of this tenant paused for a human, newest first, each with the tool calls waiting for a "
+            "decision (name, arguments, status: pending_approval or unknown).",
+            PendingApprovalsArgs,
+            "approve",
+            lambda t, k, a: agents.pending(k, a),
+        ),
+        ToolSpec(
+            "agent_decide",
+            "Approve (optionally with edited arguments) or deny a paused agent run's waiting calls; the run then goes "
+            "on until it ends or pauses again, and its status, answer and calls come back. If this call times out "
+            "the run still goes on; agent_pending_approvals shows it again if it pauses.",
+            AgentDecideArgs,
+            "approve",
+            lambda t, k, a: agents.decide(k, a),
+            read_only=False,
+        ),
+    )
+
+
 def build_server(
-    tools: RagTools, resolve_key: KeyResolver, limiter: KeyRateLimiter, *, timeout: float | None = None
+    tools: RagTools,
+    resolve_key: KeyResolver,
+    limiter: KeyRateLimiter,
+    *,
+    timeout: float | None = None,
+    agents: AgentRuns | None = None,
 ) -> Server[Any]:
     """The ragwright MCP server over ``tools``, with keys found by ``resolve_key``, calls limited by ``limiter`` and
-    each taking at most ``timeout`` seconds (None: no limit)."""
-    specs = {s.name: s for s in TOOLS}
+    each taking at most ``timeout`` seconds (None: no limit); ``agents`` (default: the runs beside ``tools``' index)
+    serves the approval tools, and whoever passes it closes it."""
+    if agents is None:
+        from ragwright.interfaces.mcp.agent_tools import AgentRuns
+
+        agents = AgentRuns(tools.rw)
+    all_specs = (*TOOLS, *agent_specs(agents))
+    specs = {s.name: s for s in all_specs}
 
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         key = await resolve_key(ctx)
-        return types.ListToolsResult(tools=[s.tool() for s in TOOLS if key is not None and key.allows(s.scope)])
+        return types.ListToolsResult(tools=[s.tool() for s in all_specs if key is not None and key.allows(s.scope)])
 
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
+        with serving() as request:  # over HTTP the request's id; over stdio a fresh one for this call
+            return await run_tool(ctx, params, request.request_id)
+
+    async def run_tool(
+        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams, request_id: str
+    ) -> types.CallToolResult:
+        def error(message: str) -> types.CallToolResult:
+            return _error(f"{message} (request id {request_id})")
+
         key = await resolve_key(ctx)
         if key is None:
-            return _error(REVOKED)
+            return error(REVOKED)
+        identify(key.tenant, key.key_id)
         spec = specs.get(params.name)
         if spec is None or not key.allows(spec.scope):
-            return _error(
+            return error(
                 f"unknown tool {params.name!r}"
                 if spec is None
                 else f"tool {params.name!r} needs a key with the {spec.scope!r} scope"
             )
         retry_after = await limiter.check(key.key_id)
         if retry_after is not None:
-            return _error(f"rate limit reached for this key; retry in {retry_after:.1f}s")
+            return error(f"rate limit reached for this key; retry in {retry_after:.1f}s")
         try:
             args = spec.args.model_validate(params.arguments or {})
         except ValidationError as err:
-            return _error(_validation_message(spec.name, err))
+            return error(_validation_message(spec.name, err))
         try:
-            attrs = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": spec.name}
+            attrs = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": spec.name, REQUEST_ID: request_id}
             with anyio.fail_after(timeout), tracing.stage(f"execute_tool {spec.name}", attrs):
                 tracing.annotate_caller(key.tenant, key.key_id)
                 result = await spec.run(tools, key, args)
         except TimeoutError:
-            return _error(f"{spec.name} timed out" + (f" after {timeout:g}s" if timeout else ""))
+            return error(f"{spec.name} timed out" + (f" after {timeout:g}s" if timeout else ""))
         except IngestError as err:
-            return _error(f"cannot ingest: {err.reason}")
+            return error(f"cannot ingest: {err.reason}")
         except (UserError, NotIndexedError) as err:
-            return _error(str(err))
+            return error(str(err))
         except RagwrightError as err:
-            log.warning("tool %s failed: %s: %s", spec.name, type(err).__name__, err)
-            return _error(f"{spec.name} failed: {type(err).__name__}")
+            log.warning("tool %s failed (request id %s): %s: %s", spec.name, request_id, type(err).__name__, err)
+            return error(f"{spec.name} failed: {type(err).__name__}")
         except Exception:
-            log.exception("tool %s raised an unexpected error", spec.name)
-            return _error(f"{spec.name} failed: internal error")
+            log.exception("tool %s raised an unexpected error (request id %s)", spec.name, request_id)
+            return error(f"{spec.name} failed: internal error")
         text = json.dumps(result, ensure_ascii=False)
         return types.CallToolResult(content=[types.TextContent(type="text", text=text)], structured_content=result)
 

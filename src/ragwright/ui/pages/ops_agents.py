@@ -1,14 +1,18 @@
 """Operations · Agent runs (``/ops/agents``, admin keys): runs of the tenant, calls waiting for a human with approve /
-deny forms, and one run's steps with its tool calls and conversation.
+deny forms (approve also with edited arguments), and one run's steps with its tool calls and conversation.
 
 Reads and decisions go through :mod:`ragwright.interfaces.http.agent_runs`, the rule ``/v1/agent/runs`` uses: runs of
 the key's tenant started by keys its tags cover; deciding needs the ``approve`` grant (admin keys hold it). A
 decision lets the run go on until it ends or pauses again before the page answers (the run's own limits bound that),
-then the run's page shows where it stands. Forms carry the session's CSRF token like every UI form.
+then the run's page shows where it stands. Forms carry the session's CSRF token like every UI form. Edited arguments
+are the API's: a JSON object, checked against the tool's schema by the runner (``EditedArgumentsInvalid``), and a
+refusal is shown beside the text the human typed (422).
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -17,7 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ragwright.agents.records import CallRecord, CallStatus, Decision, RunStatus
 from ragwright.agents.store import RunState
-from ragwright.errors import RagwrightError, UserError
+from ragwright.errors import EditedArgumentsInvalid, RagwrightError, UserError
 from ragwright.interfaces.http.agent_runs import decide, visible_run, visible_runs
 from ragwright.interfaces.http.auth import get_state
 from ragwright.ui.auth import UiUser, ui_admin
@@ -72,6 +76,13 @@ async def runs_page(
 
 @router.get("/ops/agents/{run_id}")
 async def run_page(run_id: str, request: Request, user: UiUser = Depends(ui_admin)) -> Response:
+    return await _run_view(request, user, run_id)
+
+
+async def _run_view(
+    request: Request, user: UiUser, run_id: str, *, edit: ArgumentsEdit | None = None, status_code: int = 200
+) -> Response:
+    """One run's page; ``edit``: arguments a human edited that were refused, shown again with the reason."""
     state = get_state(request)
 
     def read() -> tuple[RunState, list[CallRecord]]:
@@ -88,13 +99,38 @@ async def run_page(run_id: str, request: Request, user: UiUser = Depends(ui_admi
         user,
         sub="agents",
         title=f"Agent run {run.id}",
+        status_code=status_code,
         run=run,
         calls=calls,
         steps=_steps(run, calls),
         waiting=[c for c in calls if c.status in WAITING] if run.status is RunStatus.AWAITING_APPROVAL else [],
         can_decide=user.allows("approve"),
         decided=decided if (decided := request.query_params.get("decided", "")) in ("approve", "deny") else "",
+        edit=edit,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ArgumentsEdit:
+    """Edited arguments that were not accepted: the call, the text as the human typed it, and why."""
+
+    call_id: str
+    text: str
+    error: str
+
+
+def _edited(call_id: str, text: str) -> dict[str, Any] | ArgumentsEdit:
+    """The edited arguments as the JSON object the API takes, or why the text is not one (the tool's schema is
+    checked by the runner, as for ``POST /v1/agent/runs/{id}/approvals``)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return ArgumentsEdit(
+            call_id, text, f"This is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})."
+        )
+    if not isinstance(value, dict):
+        return ArgumentsEdit(call_id, text, 'The arguments must be a JSON object: {"name": value, ...}.')
+    return value
 
 
 @router.post("/ops/agents/{run_id}/decisions")
@@ -106,12 +142,22 @@ async def decide_call(
     decision: str = Form(..., pattern="^(approve|deny)$"),
     reason: str = Form("", max_length=2000),
     outcome: str = Form("", max_length=20_000),
+    arguments: str = Form("", max_length=20_000),
 ) -> Response:
+    """Approve (with the model's arguments, or edited ones from the *Edit the arguments* form) or deny a call."""
     state = get_state(request)
     approve = decision == "approve"
-    choice = Decision(call_id, approve, reason=reason, outcome=outcome or None)
+    edited: dict[str, Any] | None = None
+    if approve and arguments.strip():
+        parsed = _edited(call_id, arguments)
+        if isinstance(parsed, ArgumentsEdit):
+            return await _run_view(request, user, run_id, edit=parsed, status_code=422)
+        edited = parsed
+    choice = Decision(call_id, approve, arguments=edited, reason=reason, outcome=outcome or None)
     try:
         await decide(state, user.key, run_id, [choice])
+    except EditedArgumentsInvalid as exc:  # the tool's schema refused them: shown beside the arguments
+        return await _run_view(request, user, run_id, edit=ArgumentsEdit(call_id, arguments, str(exc)), status_code=422)
     except RagwrightError as exc:  # not paused any more, an unknown call, the model failing as the run went on
         return ops_error(request, user, exc)
     return RedirectResponse(f"/ops/agents/{quote(run_id)}?decided={decision}", status_code=303)

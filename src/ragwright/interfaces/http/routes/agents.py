@@ -20,7 +20,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ragwright.agents.records import AgentEvent, Decision
+from ragwright.agents.approvals import DecisionIn, run_summary
+from ragwright.agents.records import AgentEvent
 from ragwright.agents.runner import AgentRunner
 from ragwright.agents.service import agent_model_name, default_limits
 from ragwright.agents.store import RunState
@@ -53,18 +54,6 @@ class AgentRunIn(BaseModel):
     stream: bool = True
 
 
-class DecisionIn(BaseModel):
-    """One decision on a paused call."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    call_id: str = Field(min_length=1, max_length=200)
-    approve: bool
-    arguments: dict[str, Any] | None = Field(None, description="Edited arguments (validated like the model's).")
-    reason: str = Field("", max_length=2000)
-    outcome: str | None = Field(None, max_length=20_000, description="For a call whose outcome is unknown.")
-
-
 class ApprovalsIn(BaseModel):
     """The body of ``POST /v1/agent/runs/{run_id}/approvals``."""
 
@@ -79,12 +68,7 @@ def _visible(state: ServiceState, principal: Principal, run_id: str) -> RunState
 
 
 def _summary(state: ServiceState, run: RunState) -> dict[str, Any]:
-    data = run.to_dict()
-    for private in ("messages", "key", "owner"):
-        data.pop(private)
-    data["key_id"] = run.key.key_id
-    data["calls"] = [c.to_dict() for c in state.agent_runs.calls(run.id)]
-    return data
+    return run_summary(state.agent_runs, run)
 
 
 async def _runner(state: ServiceState, model: str, tenant: str, lease: ExitStack) -> AgentRunner:
@@ -150,7 +134,7 @@ async def approve_calls(run_id: str, body: ApprovalsIn, request: Request, princi
     """Approve (optionally with edited arguments) or deny a paused run's calls, and let it go on."""
     state = get_state(request)
     run = _visible(state, principal, run_id)
-    decisions = [Decision(d.call_id, d.approve, d.arguments, d.reason, d.outcome) for d in body.decisions]
+    decisions = [d.decision() for d in body.decisions]
     lease = ExitStack()
     try:
         events = (await _runner(state, run.model, run.tenant, lease)).resume(run, decisions)

@@ -38,14 +38,7 @@ def search_json(query: str, mode: str, kb: str, result: SearchResult | None) -> 
                 "rank": h.rank,
                 "score": float(round(h.score, 6)),
                 "doc_id": h.chunk.doc_path,
-                "chunk_id": h.chunk.chunk.id,
-                "title": h.chunk.doc_title,
-                "heading_path": list(h.chunk.chunk.heading_path),
-                "page": h.chunk.chunk.page,
-                "char_start": h.chunk.chunk.char_start,
-                "char_end": h.chunk.chunk.char_end,
-                "text": h.chunk.chunk.text,
-                "injection": h.chunk.injection.value if h.chunk.injection else None,
+                **h.chunk.passage_json(),
             }
             for h in result.hits
         ]
