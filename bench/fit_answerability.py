@@ -20,6 +20,7 @@ is read when fitting or choosing the operating point.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ragwright.answering.answerability import AnswerabilityModel, load_model, operating_point
+from ragwright.answering.corpus_calibration import SCALINGS, CorpusCalibration, rescale
 from ragwright.answering.features import ALIGNMENT_NAMES, FEATURE_NAMES, AnswerabilityFeatures
 from ragwright.bench.abstention import QuestionResult, summarise
 
@@ -100,8 +102,26 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = L2) ->
     return beta[:-1], float(beta[-1])
 
 
-def probabilities(model: AnswerabilityModel, records: list[QuestionResult]) -> np.ndarray:
-    return np.array([model.probability(AnswerabilityFeatures(**r.features)) for r in records])
+def probabilities(
+    model: AnswerabilityModel, records: list[QuestionResult], cal: CorpusCalibration | None = None
+) -> np.ndarray:
+    """The model's probability of each record (``cal``: the records' corpus self-calibration, for a model that
+    reads features on its corpus's scale)."""
+    return np.array([model.probability(AnswerabilityFeatures(**r.features), cal) for r in records])
+
+
+def on_corpus_scale(
+    records: list[QuestionResult], cal: CorpusCalibration, scaling: str, names: tuple[str, ...] = CORE_NAMES
+) -> list[QuestionResult]:
+    """The records with their core features on ``cal``'s corpus scale (the other features left out)."""
+    out = []
+    for r in records:
+        u = rescale(cal, names, np.array([float(r.features[n]) for n in names]), scaling)
+        feats: dict[str, Any] = {n: None for n in r.features}
+        feats.update({n: float(v) for n, v in zip(names, u, strict=True)})
+        feats["generator_declined"] = r.features.get("generator_declined")
+        out.append(dataclasses.replace(r, features=feats))
+    return out
 
 
 def joint_operating_point(model: AnswerabilityModel, by_dataset: dict[str, list[QuestionResult]]) -> float:
@@ -139,8 +159,10 @@ def fit(
     )
 
 
-def evaluate(model: AnswerabilityModel, records: list[QuestionResult]) -> dict[str, Any]:
-    p = probabilities(model, records)
+def evaluate(
+    model: AnswerabilityModel, records: list[QuestionResult], cal: CorpusCalibration | None = None
+) -> dict[str, Any]:
+    p = probabilities(model, records, cal)
     redone = [
         QuestionResult(
             r.dataset,
@@ -159,10 +181,10 @@ def evaluate(model: AnswerabilityModel, records: list[QuestionResult]) -> dict[s
     return summarise(redone)
 
 
-def auc(model: AnswerabilityModel, records: list[QuestionResult]) -> float | None:
+def auc(model: AnswerabilityModel, records: list[QuestionResult], cal: CorpusCalibration | None = None) -> float | None:
     """Area under the ROC curve of the model's probability: answerable (gold retrieved in the top 5) against gold
     removed (ties count half)."""
-    p = probabilities(model, records)
+    p = probabilities(model, records, cal)
     pos = np.array([pi for r, pi in zip(records, p, strict=True) if r.answerable and r.gold_top5])
     neg = np.array([pi for r, pi in zip(records, p, strict=True) if not r.answerable])
     if not len(pos) or not len(neg):
@@ -202,7 +224,13 @@ def main() -> None:
     ap.add_argument("--lodo", action="store_true", help="also fit on each fitting dataset alone (leave one out)")
     ap.add_argument("--features", choices=sorted(FEATURE_SETS), default="core", help="core: v2's; aligned: + alignment")
     ap.add_argument("--version", default="answerability-v2", help="the fitted model's version name")
-    ap.add_argument("--baseline", type=Path, help="also evaluate this model file (as it is) on the same records")
+    ap.add_argument("--baseline", type=Path, action="append", default=[], help="also evaluate this model file as it is")
+    ap.add_argument("--calibration", action="append", default=[], help="name=corpus calibration of a --train part")
+    ap.add_argument(
+        "--evaluate-calibration", action="append", default=[], help="name=calibration of an --evaluate part"
+    )
+    ap.add_argument("--scaling", choices=SCALINGS, help="fit on features on each corpus's scale (needs --calibration)")
+    ap.add_argument("--model", choices=("logistic", "trees"), default="logistic", help="trees: bench/fit_trees.py")
     ap.add_argument("--write", type=Path, help="write the fitted model here")
     ap.add_argument("--out", type=Path, help="write the report JSON here")
     args = ap.parse_args()
@@ -224,27 +252,48 @@ def main() -> None:
         "generator_declined": "declined_log_odds is set by hand (-4), not fitted: no generator ran on the fitting data",
     }
     names = FEATURE_SETS[args.features]
-    model = fit(train, provenance, names)
-    report: dict[str, Any] = {"model": model.to_dict(), "fit": {k: evaluate(model, v) for k, v in train.items()}}
+    cals = {k: CorpusCalibration.from_dict(json.loads(p.read_text())) for k, p in _pairs(args.calibration).items()}
+    test_cals = {
+        k: CorpusCalibration.from_dict(json.loads(p.read_text())) for k, p in _pairs(args.evaluate_calibration).items()
+    }
+
+    def fitter(data: dict[str, list[QuestionResult]], prov: dict[str, Any]) -> AnswerabilityModel:
+        if args.scaling:
+            assert set(cals) >= set(data), "--scaling needs a --calibration of every --train part"
+            data = {k: on_corpus_scale(v, cals[k], args.scaling, names) for k, v in data.items()}
+            prov = {
+                **prov,
+                "corpus_scaling": f"features on each corpus's scale ({args.scaling}) from its "
+                "pseudo-question self-calibration (ragwright.answering.corpus_calibration)",
+            }
+        if args.model == "trees":
+            from fit_trees import fit_trees
+
+            model = fit_trees(data, names)
+            model = dataclasses.replace(model, provenance={**prov, **model.provenance, "version": prov["version"]})
+        else:
+            model = fit(data, prov, names)
+        return dataclasses.replace(model, corpus_scaling=args.scaling)
+
+    model = fitter(train, provenance)
+    report: dict[str, Any] = {
+        "model": model.to_dict(),
+        "fit": {k: evaluate(model, v, cals.get(k)) for k, v in train.items()},
+    }
     if args.write:
         args.write.write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")
     tests = {k: load_records(p) for k, p in _pairs(args.evaluate).items()}
-    report["test"] = {k: evaluate(model, v) for k, v in tests.items()}
-    report["auc"] = {
-        f"{k} {part}": auc(model, v) for part, recs in (("train", train), ("test", tests)) for k, v in recs.items()
-    }
-    if args.baseline:
-        base = load_model(args.baseline)
-        report["baseline"] = {
-            "model": base.provenance.get("version", str(args.baseline)),
+    report["test"] = {k: evaluate(model, v, test_cals.get(k)) for k, v in tests.items()}
+    parts = (("train", train, cals), ("test", tests, test_cals))
+    report["auc"] = {f"{k} {part}": auc(model, v, c.get(k)) for part, recs, c in parts for k, v in recs.items()}
+    report["baseline"] = {}
+    for path in args.baseline:
+        base = load_model(path)
+        report["baseline"][base.provenance.get("version", str(path))] = {
             "threshold": base.threshold,
-            "fit": {k: evaluate(base, v) for k, v in train.items()},
-            "test": {k: evaluate(base, v) for k, v in tests.items()},
-            "auc": {
-                f"{k} {part}": auc(base, v)
-                for part, recs in (("train", train), ("test", tests))
-                for k, v in recs.items()
-            },
+            "fit": {k: evaluate(base, v, cals.get(k)) for k, v in train.items()},
+            "test": {k: evaluate(base, v, test_cals.get(k)) for k, v in tests.items()},
+            "auc": {f"{k} {part}": auc(base, v, c.get(k)) for part, recs, c in parts for k, v in recs.items()},
         }
     report["hand_set_rule_support_below_0.35"] = {
         f"{k} {part}": evaluate_hand_set_rule(v)
@@ -254,10 +303,10 @@ def main() -> None:
     if args.lodo:
         report["leave_one_dataset_out"] = {}
         for name in train:
-            alone = fit({name: train[name]}, {"version": f"lodo-{name}-only"}, names)
+            alone = fitter({name: train[name]}, {"version": f"lodo-{name}-only"})
             report["leave_one_dataset_out"][f"fit on {name} only"] = {
                 "threshold": round(alone.threshold, 4),
-                **{k: evaluate(alone, v) for k, v in tests.items()},
+                **{k: evaluate(alone, v, test_cals.get(k)) for k, v in tests.items()},
             }
     text = json.dumps(report, indent=2)
     if args.out:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ragwright.answering.alignment import Aligner
 from ragwright.answering.conversation import Turn
+from ragwright.answering.corpus_calibration import CalibrationCache
 from ragwright.answering.service import Asker, GeneratorName
 from ragwright.answering.types import Answer
 from ragwright.config import Settings
@@ -62,6 +63,7 @@ class Ragwright:
         self._owns_gateway = gateway is None
         self._prompts: PromptRegistry | None = None
         self._aligner: Aligner | None = None
+        self._calibrations = CalibrationCache()
         self.prompt_pins: dict[str, int | str] = {}
         """Prompt versions (or labels) to serve instead of ``production``, by name: eval runs compare versions so."""
         configure_tracing(settings)  # process-wide, once per distinct [observability]; nothing when it is off
@@ -202,7 +204,13 @@ class Ragwright:
         gen_name = generator or self.settings.answer.generator
         chat = self.gateway.chat if gen_name != "extractive" else None
         return Asker(
-            self.retriever, self.embedder, self.settings.answer, chat, prompts=self.prompt_source, aligner=self.aligner
+            self.retriever,
+            self.embedder,
+            self.settings.answer,
+            chat,
+            prompts=self.prompt_source,
+            aligner=self.aligner,
+            calibrations=self._calibrations,
         )
 
     @property

@@ -221,7 +221,9 @@ class AnswerSettings(BaseModel):
     answerability_model: str | None = Field(
         None,
         description="The answerability model: None = the shipped default; a shipped version (v2: no alignment "
-        "features, v3: with them) or the path of a model JSON written by bench/fit_answerability.py.",
+        "features, v3: with them, trees: boosted trees over v2's features, calibrated: v2's features on the corpus's "
+        "own scale from a label-free self-calibration computed on first use) or the path of a model JSON written by "
+        "bench/fit_answerability.py.",
     )
     alignment: bool | None = Field(
         None,

@@ -27,13 +27,15 @@ from typing import Any
 
 import numpy as np
 
+from ragwright.answering.corpus_calibration import SCALINGS, CorpusCalibration, rescale
 from ragwright.answering.features import ALIGNMENT_NAMES, FEATURE_NAMES, AnswerabilityFeatures
+from ragwright.answering.trees import TreeEnsemble
 from ragwright.errors import UserError
 
 __all__ = ["SHIPPED_VERSIONS", "AnswerabilityModel", "load_model", "operating_point", "resolve_model", "shipped_model"]
 
 MODEL_FILE = "answerability.json"
-SHIPPED_VERSIONS = ("v2", "v3")
+SHIPPED_VERSIONS = ("v2", "v3", "trees", "calibrated")
 """Earlier or alternative models that ship beside the default, as ``data/answerability-<version>.json``."""
 
 
@@ -52,22 +54,34 @@ class AnswerabilityModel:
     """Added to the log-odds when the generator replied NOT IN DOCUMENTS. Set by hand, not fitted: the fitting data
     has no generator output (see the JSON's provenance)."""
     provenance: dict[str, Any] = field(default_factory=dict)
+    trees: TreeEnsemble | None = None
+    """Boosted trees that replace the linear part (``coef``) when set (``bench/fit_trees.py``)."""
+    corpus_scaling: str | None = None
+    """When set (one of ``SCALINGS``), features are first put on the corpus's own scale from its self-calibration
+    (:mod:`ragwright.answering.corpus_calibration`), as they were when the model was fitted."""
 
     @property
     def reads_alignment(self) -> bool:
         """Whether a nonzero coefficient reads a late-interaction alignment feature (then the asker computes them)."""
+        if self.trees is not None:
+            return any(n in ALIGNMENT_NAMES for n in self.trees.used_features())
         return any(n in ALIGNMENT_NAMES and c != 0 for n, c in zip(self.features, self.coef, strict=True))
 
-    def log_odds(self, features: AnswerabilityFeatures) -> float:
+    def log_odds(self, features: AnswerabilityFeatures, calibration: CorpusCalibration | None = None) -> float:
         x = features.vector() if self.features == FEATURE_NAMES else _select(features, self.features)
+        if self.corpus_scaling is not None and calibration is not None:
+            x = rescale(calibration, self.features, x, self.corpus_scaling)
         x = np.where(np.isnan(x), self.mean, x)  # a feature not computed (no token embedder) counts as average
-        z = float(self.coef @ ((x - self.mean) / self.scale)) + self.intercept
+        if self.trees is not None:
+            z = float(self.trees.log_odds_matrix(x[None, :])[0])
+        else:
+            z = float(self.coef @ ((x - self.mean) / self.scale)) + self.intercept
         if features.generator_declined:
             z += self.declined_log_odds
         return z
 
-    def probability(self, features: AnswerabilityFeatures) -> float:
-        z = self.log_odds(features)
+    def probability(self, features: AnswerabilityFeatures, calibration: CorpusCalibration | None = None) -> float:
+        z = self.log_odds(features, calibration)
         return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,6 +94,8 @@ class AnswerabilityModel:
             "threshold": round(self.threshold, 6),
             "declined_log_odds": self.declined_log_odds,
             "provenance": self.provenance,
+            **({"trees": self.trees.to_dict()} if self.trees is not None else {}),
+            **({"corpus_scaling": self.corpus_scaling} if self.corpus_scaling is not None else {}),
         }
 
     @classmethod
@@ -92,6 +108,12 @@ class AnswerabilityModel:
             arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
             if any(a.shape != (len(names),) for a in arrays) or np.any(arrays[1] <= 0):
                 raise UserError("answerability model: mean, scale and coef must have one value per feature")
+            trees = TreeEnsemble.from_dict(data["trees"]) if "trees" in data else None
+            if trees is not None and trees.features != names:
+                raise UserError("answerability model: its trees read other features than the model")
+            scaling = data.get("corpus_scaling")
+            if scaling is not None and scaling not in SCALINGS:
+                raise UserError(f"answerability model: corpus_scaling must be one of {SCALINGS}")
             return cls(
                 features=names,
                 mean=arrays[0],
@@ -101,6 +123,8 @@ class AnswerabilityModel:
                 threshold=float(data["threshold"]),
                 declined_log_odds=float(data.get("declined_log_odds", -4.0)),
                 provenance=dict(data.get("provenance", {})),
+                trees=trees,
+                corpus_scaling=scaling,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise UserError(f"answerability model is malformed: {exc!r}") from None
@@ -139,8 +163,8 @@ def shipped_model(version: str | None = None) -> AnswerabilityModel:
 
 
 def resolve_model(choice: str | None) -> AnswerabilityModel:
-    """``answer.answerability_model``: None for the default, a shipped version ("v2", "v3") or a model file's path
-    (written by ``bench/fit_answerability.py --write``)."""
+    """``answer.answerability_model``: None for the default, a shipped version (``SHIPPED_VERSIONS``) or a model
+    file's path (written by ``bench/fit_answerability.py --write``)."""
     if choice is None or choice in SHIPPED_VERSIONS:
         return shipped_model(choice)
     return load_model(Path(choice))

@@ -12,6 +12,7 @@ from ragwright.answering import conversation, extractive, generative, injection_
 from ragwright.answering.alignment import Aligner
 from ragwright.answering.answerability import AnswerabilityModel, resolve_model
 from ragwright.answering.conversation import Rewrite, RewriteMethod, Turn
+from ragwright.answering.corpus_calibration import CalibrationCache, CorpusCalibration
 from ragwright.answering.evidence import EvidenceSentence, score_sentences
 from ragwright.answering.features import AnswerabilityFeatures, extract_features
 from ragwright.answering.types import (
@@ -61,6 +62,7 @@ class Asker:
         model: AnswerabilityModel | None = None,
         prompts: PromptSource | None = None,
         aligner: Aligner | None = None,
+        calibrations: CalibrationCache | None = None,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
@@ -73,6 +75,9 @@ class Asker:
         self.aligner = aligner if wanted else None
         """Computes the late-interaction alignment features, when the model reads them (or ``answer.alignment``);
         pass the app's so its cache of passage token vectors outlives one question."""
+        self.calibrations = calibrations or CalibrationCache()
+        """Corpus self-calibrations by tenant, for a model that reads features on its corpus's scale (pass the
+        app's, so an index is calibrated once per process)."""
         self.prompts = prompts or default_registry()
         """Where every prompt comes from (the app's registry: labels, A/B splits, tenant versions)."""
 
@@ -115,22 +120,19 @@ class Asker:
         timings = {f"retrieve.{k}": v for k, v in result.timings_ms.items()}
         retrieved = [Retrieved(h.chunk.doc_path, h.chunk.chunk.id, h.score, h.chunk.chunk.text) for h in result.hits]
         clock = time.perf_counter()
-        screened = injection_guard.screen(question, result.hits)  # flagged or stuffed passages never answer
-        scored = injection_guard.answerable(question, score_sentences(question, screened.hits, self.embedder))
+        screened, scored, features, idf = self.evidence(tenant, question, result.hits)
         now = time.perf_counter()
         timings["evidence"] = (now - clock) * 1000.0
         tracing.lap("evidence", clock, now)
         best = max((s.support for s in scored), default=0.0)
-        idf = self.retriever.store.term_idf(tenant, query_terms(question))
-        features = extract_features(question, result.hits, scored, idf, k1=self.retriever.store.bm25_k1)
         if self.aligner is not None:
             aligned = time.perf_counter()
             features = features.with_alignment(self.aligner.features(question, scored, idf))
             timings["alignment"] = (time.perf_counter() - aligned) * 1000.0
-        answerability = self.model.probability(features)
+        answerability = self.model.probability(features, self.calibration(tenant))
         tracing.lap("answerability", now, time.perf_counter(), {"ragwright.answerability": answerability})
         prepared = Prepared(
-            asked, rewritten, mode, tenant, result, screened.hits, scored, best, features, answerability, caller
+            asked, rewritten, mode, tenant, result, screened, scored, best, features, answerability, caller
         )
         prepared.timings, prepared.retrieved, prepared.sticky = timings, retrieved, sticky
         unsupported_follow_up = rewritten.method is not RewriteMethod.NONE and not conversation.follow_up_supported(
@@ -141,6 +143,21 @@ class Asker:
             answer.retrieved, answer.answerability, answer.features = retrieved, answerability, features
             prepared.abstained = prepared.tag(answer)
         return prepared
+
+    def calibration(self, tenant: str) -> CorpusCalibration | None:
+        """The tenant's corpus self-calibration when the model reads it (computed on first use), else None."""
+        return self.calibrations.get(self, tenant) if self.model.corpus_scaling is not None else None
+
+    def evidence(
+        self, tenant: str, question: str, hits: list[Hit]
+    ) -> tuple[list[Hit], list[EvidenceSentence], AnswerabilityFeatures, dict[str, float]]:
+        """Screen ``hits``, score their sentences and compute the answerability features (no alignment): the
+        screened hits, scored sentences, features and the question terms' IDF in this tenant's corpus."""
+        screened = injection_guard.screen(question, hits)  # flagged or stuffed passages never answer
+        scored = injection_guard.answerable(question, score_sentences(question, screened.hits, self.embedder))
+        idf = self.retriever.store.term_idf(tenant, query_terms(question))
+        features = extract_features(question, hits, scored, idf, k1=self.retriever.store.bm25_k1)
+        return screened.hits, scored, features, idf
 
     def model_request(self, p: Prepared) -> ChatRequest | None:
         """The generation request for ``p`` (passages fenced as data), or None in extractive mode."""
@@ -229,7 +246,9 @@ class Asker:
             usage=usage,
             model_abstained=checked.model_abstained,
             answerability=(
-                self.model.probability(features.with_generator(True)) if checked.model_abstained else p.answerability
+                self.model.probability(features.with_generator(True), self.calibration(p.tenant))
+                if checked.model_abstained
+                else p.answerability
             ),
             features=features.with_generator(checked.model_abstained),
         )

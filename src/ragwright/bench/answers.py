@@ -65,6 +65,7 @@ def run_answer_bench(
                 indexed, tenant=TENANT, total=len(indexed)
             )
             memo = MemoEmbedder(rw.embedder)  # the same evidence sentences come back question after question
+            calibration = rw.asker("extractive").calibration(TENANT)  # a corpus-calibrated model's (else None)
             for i, q in enumerate(questions):
                 started = time.perf_counter()
                 result = rw.search(q.question, tenant=TENANT, k=max(5, settings.answer.evidence_k))
@@ -74,7 +75,7 @@ def run_answer_bench(
                 latencies.append(time.perf_counter() - started)
                 idf = rw.store.term_idf(TENANT, query_terms(q.question))
                 features = extract_features(q.question, evidence, scored, idf, k1=rw.store.bm25_k1)
-                abstains = model.probability(features) < threshold  # as Asker decides
+                abstains = model.probability(features, calibration) < threshold  # as Asker decides
                 if q.doc_id in held_out:
                     n_unanswerable += 1
                     sums["abstain_ok"] += abstains
