@@ -45,7 +45,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     texts = list(queries.values())[: args.queries]
     emb = default_embedder(document_precision="int8")
     qvecs = np.stack([emb.embed_query(t) for t in texts]).astype(np.float32)
-    settings = PostgresSettings(hnsw_m=args.m, hnsw_ef_construction=args.ef_construction, build_memory=args.build_memory)
+    settings = PostgresSettings(
+        hnsw_m=args.m, hnsw_ef_construction=args.ef_construction, build_memory=args.build_memory
+    )
     store = PostgresStore(args.store, settings=settings)
     out: dict[str, Any] = {"queries": len(texts)}
     if args.rebuild:

@@ -57,7 +57,7 @@ def test_no_server_errors_and_schema_conformance(
 ) -> None:
     schema, auth = live
     operations = _operations(schema)
-    # 16, job list and cancel, 8 prompt-registry, 2 traces, citations (2), feedback, 2 document, 8 eval, extract, research
+    # 16, jobs list and cancel, 8 prompts, 2 traces, 2 citations, feedback, 2 document, 8 eval, extract, research
     assert len(operations) == 43
     skipped: list[str] = []
     for operation in operations:
