@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from ragwright.agents.evidence import check_answer
+from ragwright.agents.fit import ask_within_window
 from ragwright.agents.jsonmode import json_request, parse_json_reply
 from ragwright.agents.records import AgentEvent, CallRecord, CallStatus, Decision, RunLimits, RunStatus, StopReason
 from ragwright.agents.store import RunState, RunStore
@@ -242,9 +243,13 @@ class AgentRunner:
         step = run.usage.steps
         yield AgentEvent("step", run.id, step)
         attrs = {semconv.OPERATION: "invoke_agent", RUN_ID: run.id, STEP: step, semconv.TENANT: run.tenant}
-        try:
+
+        async def ask() -> ChatResponse:
             with tracing.stage(f"invoke_agent step {step}", attrs):  # the model call's gateway span nests here
-                reply = await self.model.chat(self._request(run))
+                return await self.model.chat(self._request(run))
+
+        try:  # a conversation longer than the model's window gives way in its tool outputs (agents.fit)
+            reply = await ask_within_window(ask, run.messages, lambda: self.store.put_run(run))
         except GatewayError as exc:
             run.status, run.error = RunStatus.FAILED, redact(f"{type(exc).__name__}: {exc}")
             self.store.put_run(run)

@@ -1,12 +1,12 @@
 """The MCP server: a low-level :class:`mcp.server.Server` whose tool list and tool calls depend on the caller's key.
 
-``tools/list`` shows a tool only to keys whose scope allows it (``ingest`` needs ``write``), so a read-only key never
-sees it. ``tools/call`` checks the scope again, counts the call against the key's rate limit, validates the arguments
-against the tool's pydantic model, and returns the result both as structured content and as JSON text. Failures come
-back as tool errors with a one-line reason, never a traceback. Each call has a request id, as each HTTP request does
-(the HTTP request's over ``--http``, a fresh one per call over stdio): on its span (``ragwright.request_id``), in its
-log lines, and at the end of an error result (``(request id 5f3a9c0e1b2d4a67-1c)``), so a failure can be found in
-the logs. MCP prompts (the prompt registry) and resources (the
+``tools/list`` shows a tool only to keys whose scope allows it (``ingest`` needs ``write``, the agent approval tools
+``approve``), so a read-only key never sees them. ``tools/call`` checks the scope again, counts the call against the
+key's rate limit, validates the arguments against the tool's pydantic model, and returns the result both as structured
+content and as JSON text. Failures come back as tool errors with a one-line reason, never a traceback. Each call has a
+request id, as each HTTP request does (the HTTP request's over ``--http``, a fresh one per call over stdio): on its
+span (``ragwright.request_id``), in its log lines, and at the end of an error result (``(request id
+5f3a9c0e1b2d4a67-1c)``), so a failure can be found in the logs. MCP prompts (the prompt registry) and resources (the
 documents) are served by :mod:`ragwright.interfaces.mcp.catalog`.
 
 Example::
