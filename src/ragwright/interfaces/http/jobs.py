@@ -314,6 +314,10 @@ class JobRunner:
         files_done: int | None = None,
     ) -> None:
         with self._lock:
+            upload = self._jobs[job_id].job_dir if job_id in self._jobs else None
+        if upload:  # before the status is final, so whoever sees it finished never finds its upload on disk
+            shutil.rmtree(upload, ignore_errors=True)
+        with self._lock:
             if job_id in self._sent:
                 self._sent.remove(job_id)
             job = self._jobs.get(job_id)
@@ -328,8 +332,6 @@ class JobRunner:
             self._finished.notify_all()
             if not self._closed and self._proc is not None:
                 self._pump()
-        if job.job_dir:
-            shutil.rmtree(job.job_dir, ignore_errors=True)
         if self._on_done is not None:
             try:
                 self._on_done(job)
