@@ -1,5 +1,5 @@
 """Both OpenAI-compatible front ends answer every error the same way: the HTTP service's chat completions and the
-gateway proxy, over real HTTP, for every class in ragwright/errors.py (plus a few variants), plain and streamed.
+gateway proxy, over real HTTP, for every class in ragwright.errors (plus a few variants), plain and streamed.
 
 They used to disagree (a provider timeout was 504 from the proxy and 503 from the service; a chain of rate-limited
 models 429 and 503; only the proxy sent Retry-After with a budget error). A new error class fails
