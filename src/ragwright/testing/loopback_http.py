@@ -183,12 +183,13 @@ class LoopbackServer:
             self._plans.extend(plans)
 
     def reset(self) -> None:
-        """Forget queued plans and recorded requests (the default plan stays)."""
+        """Forget queued plans, recorded requests and counts (the default plan stays)."""
         with self._lock:
             self._plans.clear()
             self.requests.clear()
             self._count = 0
             self.connections = 0
+            self.max_in_flight = self._in_flight
 
     def start(self) -> LoopbackServer:
         ready = threading.Event()
