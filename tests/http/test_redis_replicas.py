@@ -20,6 +20,7 @@ from ragwright.interfaces.cli.keys import keys_app
 from ragwright.interfaces.http.app import create_app
 from ragwright.testing import ScriptedGateway
 from ragwright.testing.redis_server import RedisServer
+from tests.conftest import REDIS_TIMEOUT
 from tests.http.conftest import clean_env, run_server
 
 
@@ -52,7 +53,7 @@ def replicas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.Fi
 
 @pytest.fixture
 def own_redis_settings(own_redis_server: RedisServer) -> RedisSettings:
-    return RedisSettings(url=own_redis_server.url, prefix="own", timeout=0.5)
+    return RedisSettings(url=own_redis_server.url, prefix="own", timeout=REDIS_TIMEOUT)
 
 
 def _key(data_dir: Path) -> tuple[str, str]:

@@ -41,6 +41,7 @@ from ragwright.testing.loopback_http import Plan
 from ragwright.testing.openai_server import OpenAIServer
 from ragwright.testing.postgres import new_schema_dsn
 from ragwright.testing.redis_server import RedisServer
+from tests.conftest import REDIS_TIMEOUT
 from tests.http.test_isolation import Doc, check_isolation, docs_st, filter_st, keys_st
 
 RPM = 30  # above the isolation property's 24 requests per key
@@ -133,7 +134,7 @@ def replicas(
 ) -> Iterator[Replicas]:
     tmp_path = tmp_path_factory.mktemp("replicas")
     dsn = new_schema_dsn(postgres_dsn)
-    redis = RedisSettings(url=redis_server.url, prefix="t" + uuid.uuid4().hex[:12], timeout=5.0)
+    redis = RedisSettings(url=redis_server.url, prefix="t" + uuid.uuid4().hex[:12], timeout=REDIS_TIMEOUT)
     with OpenAIServer() as upstream, EmbeddingServer(FakeEmbedder()) as embed:
         slow = EmbeddingServer(FakeEmbedder(), default=Plan(delay=0.3)).start()
         (tmp_path / "prices.toml").write_text(f'["{MODEL}"]\ninput = {PRICE.input}\noutput = {PRICE.output}\n')
@@ -148,7 +149,7 @@ rate_limit_rpm = {RPM}
 [redis]
 url = "{redis.url}"
 prefix = "{redis.prefix}"
-timeout = 5.0
+timeout = {REDIS_TIMEOUT}
 [queue]
 enabled = true
 heartbeat_seconds = 0.3

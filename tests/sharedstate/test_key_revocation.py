@@ -13,6 +13,7 @@ from ragwright.service.keys import KeyStore
 from ragwright.sharedstate.client import SharedRedis
 from ragwright.sharedstate.revocation import KeyVersions, announce_revocation
 from ragwright.testing.redis_server import RedisServer
+from tests.conftest import REDIS_TIMEOUT
 
 
 def _redis(settings: RedisSettings) -> SharedRedis:
@@ -48,7 +49,7 @@ async def test_a_redis_restarted_empty_cannot_replay_an_old_version(own_redis_se
         def forget_verified(self) -> None:
             self.forgotten += 1
 
-    redis = SharedRedis(own_redis_server.url, prefix="t" + uuid.uuid4().hex[:8], timeout=0.5)
+    redis = SharedRedis(own_redis_server.url, prefix="t" + uuid.uuid4().hex[:8], timeout=REDIS_TIMEOUT)
     versions, keys = KeyVersions(redis), Forgetful()
     await versions.bump()
     await versions.refresh(keys)

@@ -18,6 +18,7 @@ from ragwright.service.ratelimit import RateLimiter
 from ragwright.sharedstate.client import SharedRedis
 from ragwright.sharedstate.window import Charge, RedisWindows
 from ragwright.testing.redis_server import RedisServer
+from tests.conftest import REDIS_TIMEOUT
 
 
 def _redis(settings: RedisSettings) -> SharedRedis:
@@ -32,7 +33,7 @@ from ragwright.sharedstate.client import SharedRedis
 from ragwright.service.ratelimit import RateLimiter
 
 async def main():
-    redis = SharedRedis(sys.argv[1], prefix=sys.argv[2], timeout=5.0)
+    redis = SharedRedis(sys.argv[1], prefix=sys.argv[2], timeout=float(sys.argv[5]))
     limiter = RateLimiter(int(sys.argv[3]), "redis", redis=redis)
     waits = await asyncio.gather(*(limiter.retry_after("k1") for _ in range(int(sys.argv[4]))))
     await redis.aclose()
@@ -45,7 +46,7 @@ asyncio.run(main())
 def test_an_rpm_limit_lets_exactly_n_through_from_several_processes(redis_settings: RedisSettings) -> None:
     n, processes, each = 25, 4, 20  # 80 concurrent requests from 4 processes (20 at once in each) for 25 slots
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    args = [redis_settings.url or "", redis_settings.prefix, str(n), str(each)]
+    args = [redis_settings.url or "", redis_settings.prefix, str(n), str(each), str(redis_settings.timeout)]
     procs = [
         subprocess.Popen([sys.executable, "-c", _CLIENT, *args], stdout=subprocess.PIPE, text=True, env=env)
         for _ in range(processes)
@@ -98,7 +99,7 @@ async def test_a_window_frees_its_slots_only_once_it_has_passed(redis_settings: 
 
 
 async def test_redis_going_away_fails_closed_and_coming_back_works(own_redis_server: RedisServer) -> None:
-    redis = SharedRedis(own_redis_server.url, prefix="t" + uuid.uuid4().hex[:8], timeout=0.3)
+    redis = SharedRedis(own_redis_server.url, prefix="t" + uuid.uuid4().hex[:8], timeout=REDIS_TIMEOUT)
     limiter = RateLimiter(5, "redis", redis=redis)
     assert await limiter.retry_after("a") is None
     own_redis_server.stop()

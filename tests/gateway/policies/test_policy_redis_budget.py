@@ -20,6 +20,7 @@ from ragwright.gateway.pricing import Price, PriceTable
 from ragwright.sharedstate.client import SharedRedis
 from ragwright.testing import FakeChatModel, Reply
 from ragwright.testing.redis_server import RedisServer
+from tests.conftest import REDIS_TIMEOUT
 
 PRICES = PriceTable({"fake:m": Price(input=1.0, output=2.0)})
 NOON = datetime(2026, 11, 22, 12, 0, tzinfo=UTC).timestamp()
@@ -83,7 +84,7 @@ async def test_a_shared_budget_holds_across_replicas_under_100_concurrent_calls(
 async def test_redis_gone_refuses_the_call_and_a_lost_settlement_stays_held(
     own_redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    redis = SharedRedis(own_redis_server.url, prefix="t" + uuid.uuid4().hex[:8], timeout=0.3)
+    redis = SharedRedis(own_redis_server.url, prefix="t" + uuid.uuid4().hex[:8], timeout=REDIS_TIMEOUT)
     store = RedisBudgetStore(redis)
     fake = FakeChatModel(["fine"], cycle=True, name="fake:m", prices=PRICES)
     model = Budget(fake, tenant_usd=1.0, prices=PRICES, clock=lambda: NOON, store=store)

@@ -19,6 +19,7 @@ from ragwright.gateway.policies.ratelimit import RateLimit
 from ragwright.sharedstate.client import SharedRedis
 from ragwright.testing import FakeChatModel
 from ragwright.testing.redis_server import RedisServer
+from tests.conftest import REDIS_TIMEOUT
 
 NONE = {**NO_LIMITS, "storage": "redis"}
 
@@ -81,7 +82,7 @@ async def test_the_gateway_keeps_limits_and_budgets_in_redis_when_a_url_is_set(
 
 
 async def test_redis_gone_refuses_with_503_not_a_local_limit(own_redis_server: RedisServer) -> None:
-    redis = SharedRedis(own_redis_server.url, prefix="t" + uuid.uuid4().hex[:8], timeout=0.3)
+    redis = SharedRedis(own_redis_server.url, prefix="t" + uuid.uuid4().hex[:8], timeout=REDIS_TIMEOUT)
     fake = FakeChatModel(["ok"], cycle=True, name="fake:m")
     model = RateLimit(fake, **{**NONE, "per_key_rpm": 100}, redis=redis)  # type: ignore[arg-type]
     await model.chat(request(key="k"))
