@@ -82,7 +82,8 @@ def test_a_client_error_is_not_retried(server: EmbeddingServer) -> None:
 
 def test_a_hung_request_times_out_and_is_retried(server: EmbeddingServer) -> None:
     server.enqueue(Plan(hang=True))
-    emb = remote(server, timeout=TimeoutSettings(connect=1, first_token=1, total=0.5))
+    # the hung request ends after 3 s; the retry, answered at once, has as long (0.5 s could end it under load)
+    emb = remote(server, timeout=TimeoutSettings(connect=30, first_token=3, total=3))
     assert emb.embed(TEXTS[:1]).shape == (1, 384)
     assert server.request_count == 2
     server.enqueue(Plan(hang=True), Plan(hang=True))

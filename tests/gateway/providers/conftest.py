@@ -12,7 +12,9 @@ from ragwright.gateway.pricing import PriceTable
 from ragwright.gateway.providers.http import make_client
 from ragwright.testing.provider_servers import AnthropicServer, OpenAIServer, Plan
 
-FAST = TimeoutSettings(connect=1.0, first_token=0.5, total=1.0)
+PATIENT = TimeoutSettings(connect=30.0, first_token=60.0, total=60.0)
+"""The ``client`` fixture's socket deadlines: far above what a loopback reply needs, even on a loaded 2-core machine.
+A test about a timeout sets its own on the model (``timeout=...``); these only keep a broken test from hanging."""
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,7 @@ def anthropic_server(_anthropic_server: AnthropicServer) -> AnthropicServer:
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    c = make_client(FAST)
+    c = make_client(PATIENT)
     yield c
     await c.aclose()
 

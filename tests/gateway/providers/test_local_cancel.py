@@ -24,7 +24,8 @@ from ragwright.gateway.providers.local import LocalChatModel
 from ragwright.gateway.types import ChatRequest, Message
 from ragwright.models.generator import LocalGenerator
 
-TOKENS = 200  # one full generation: TOKENS * TOKEN_SECONDS = 2 s
+TOKENS = 1000  # one full generation: TOKENS * TOKEN_SECONDS = 10 s (three timed-out attempts of 0.2 s each stop
+# far below it, even when a loaded machine makes each stop late; ones that ran on would make 3,000)
 
 
 class SlowEngine:

@@ -15,7 +15,7 @@ from ragwright.gateway.providers.http import make_client
 from ragwright.gateway.providers.openai import OpenAIChatModel
 from ragwright.gateway.types import ChatRequest, Message, ResponseFormat, Tool, ToolCall, Usage
 from ragwright.testing.provider_servers import AnthropicServer, OpenAIServer, Plan
-from tests.gateway.providers.conftest import FAST
+from tests.gateway.providers.conftest import PATIENT
 
 # USD per 1M tokens, every rate distinct so a token counted in the wrong bucket changes the total
 TABLE = PriceTable(
@@ -239,8 +239,8 @@ async def test_streams_and_calls_reuse_pooled_connections(
 
 async def test_abandoned_stream_releases_its_connection(openai_server: OpenAIServer) -> None:
     openai_server.default = Plan(text="one two three four five six", chunk_delay=0.01)
-    # one connection in the pool, and a pool wait of FAST.connect: a stream that kept it would fail the next call
-    async with make_client(FAST, max_connections=1) as client:
+    # one connection in the pool, and a pool wait of PATIENT.connect: a stream that kept it would fail the next call
+    async with make_client(PATIENT, max_connections=1) as client:
         model = OpenAIChatModel("m", base_url=openai_server.base_url, client=client)
         for _ in range(3):
             stream = model.stream(REQ)
