@@ -54,7 +54,7 @@ def test_sigkill_mid_ingest_leaves_consistent_index_that_next_run_completes(tmp_
         stderr=subprocess.PIPE,
     )
     db_path = tmp_path / "index" / "index.sqlite"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a subprocess importing ragwright: seconds when idle, a minute at load 25
     count = 0
     while time.monotonic() < deadline and proc.poll() is None:
         if db_path.exists():
@@ -68,6 +68,7 @@ def test_sigkill_mid_ingest_leaves_consistent_index_that_next_run_completes(tmp_
                 break
         time.sleep(0.005)
     assert proc.poll() is None, "ingest finished before it could be killed; raise N_FILES"
+    assert count >= 20, f"only {count} documents after 180 s"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
 

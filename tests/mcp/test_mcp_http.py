@@ -40,7 +40,7 @@ def base_url(env: Env) -> Iterator[str]:
     uv = uvicorn.Server(uvicorn.Config(build_http_app(server, keys), log_level="warning", lifespan="on"))
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # a bound for a start-up that takes well under a second when idle
     while not uv.started and time.monotonic() < deadline:
         time.sleep(0.02)
     assert uv.started

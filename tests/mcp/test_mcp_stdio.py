@@ -76,7 +76,7 @@ async def test_a_key_revoked_while_the_stdio_process_runs_stops_working(env: Env
         assert not ok.is_error and ok.structured_content["results"]
         with KeyStore(env.data_dir / "keys.sqlite") as store:  # as `ragwright keys revoke` does, from elsewhere
             assert store.revoke(key.key_id)
-        deadline = time.monotonic() + 10  # the server trusts a verified key for up to 1 s (service.keys cache)
+        deadline = time.monotonic() + 60  # the server trusts a verified key for up to 1 s (service.keys cache)
         while True:
             result = await client.call_tool("search", {"query": "kettle warranty", "k": 3})
             if result.is_error or time.monotonic() > deadline:

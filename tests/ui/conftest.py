@@ -51,6 +51,10 @@ PAGE_BUDGET = 300_000
 """Most gzip bytes of one page's HTML + CSS + JS (pdf.js excepted): issue 17's performance budget."""
 UNBUDGETED = re.compile(r"/static/vendor/pdfjs/")
 SERIOUS = ("serious", "critical")
+ACTION_TIMEOUT_MS = 60_000
+"""How long a Playwright action or ``wait_for`` waits for its element (Playwright's default: 30 s)."""
+ASSERT_TIMEOUT_MS = 30_000
+"""How long an ``expect(...)`` assertion waits for its condition (Playwright's default: 5 s)."""
 
 
 @dataclass
@@ -170,8 +174,11 @@ def chromium() -> Iterator[Chromium]:
         if _under_ci():
             pytest.fail(reason + ": under CI=true the browser tests must run")
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Waits, not timings: a condition that holds returns at once, so a long bound costs nothing when the UI works and
+    # spares a loaded 2-core machine (CI shares it with the suite's other worker) from failing a slow but correct page.
+    expect.set_options(timeout=ASSERT_TIMEOUT_MS)
     playwright = sync_playwright().start()
     loop = asyncio_events._get_running_loop()
     assert loop is not None
@@ -229,7 +236,7 @@ LOCAL = re.compile(r"^(https?|wss?)://127\.0\.0\.1(:\d+)?/")
 
 
 def _watched(context: Any, problems: list[str]) -> Any:
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
 
     def block(route: Any) -> None:
         problems.append(f"request to another host: {route.request.url}")
