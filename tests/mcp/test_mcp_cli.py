@@ -126,7 +126,7 @@ def test_glob_literal_and_stitch() -> None:
 
 class _SlowTools(RagTools):
     async def search(self, key: ApiKey, args: SearchArgs) -> dict[str, Any]:
-        await anyio.sleep(30)
+        await anyio.sleep(300)
         return {}
 
 
@@ -138,7 +138,7 @@ async def test_a_slow_tool_call_times_out(env: Env) -> None:
             started = time.monotonic()
             slow = await client.call_tool("search", {"query": "kettle"})
             assert slow.is_error and "timed out after 0.3s" in slow.content[0].text  # type: ignore[union-attr]
-            assert time.monotonic() - started < 10
+            assert time.monotonic() - started < 60  # the 0.3 s tool deadline, not the tool's 300 s
             listed = await client.call_tool("list_documents", {})
             assert not listed.is_error and len(listed.structured_content["documents"]) == 2
     finally:
