@@ -78,8 +78,9 @@ def test_everything_under_data_dir_is_private(tmp_path: Path, monkeypatch: pytes
             model="default", messages=[{"role": "user", "content": "ping"}]
         )
         assert chat.choices[0].message.content
-        deadline = time.monotonic() + 30
-        while server.app.state.service.jobs.pending() and time.monotonic() < deadline:
+        deadline = time.monotonic() + 120  # the second upload's job, before the server stops
+        while server.app.state.service.jobs.pending():
+            assert time.monotonic() < deadline, "the upload's job did not finish"
             time.sleep(0.05)
     rw = Ragwright(settings)
     try:
