@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from ragwright.config import PostgresSettings
 from ragwright.store import keyword_refresh, postgres_write
 from ragwright.store.base import Filters, ScoredChunk
 from ragwright.store.postgres import PostgresStore
@@ -134,3 +135,20 @@ def test_too_many_dead_rows_reload(replicas: Replicas) -> None:
         assert a.delete("acme", f"docs/a{d}.md")
     assert_like_a_fresh_load(b, dsn, qs)
     assert b.keywords.cache.counts.refreshes == 0
+
+
+def test_the_sql_path_scores_exactly_like_postings_in_memory(replicas: Replicas) -> None:
+    """Which path a search takes depends on time (a stale entry is reloaded once the SQL path has cost as much as a
+    load), so the two must agree to the last bit: SQL sums each chunk's terms in the query's order, as numpy does."""
+    a, b, rng, dsn = replicas
+    qs = queries(rng, 60)
+    in_sql = PostgresStore(dsn, settings=PostgresSettings(keyword_cache_max=1), **WEIGHTS)  # type: ignore[arg-type]
+    try:
+        for tenant in ("acme", "other"):
+            assert search_all(in_sql, tenant, qs) == search_all(b, tenant, qs)
+            for filters in FILTERS:
+                assert search_all(in_sql, tenant, qs[:20], filters) == search_all(b, tenant, qs[:20], filters)
+        assert in_sql.keywords.cache.counts.loads == 0 and in_sql.keywords.cache.counts.sql > 0
+        assert b.keywords.cache.counts.loads == 2 and b.keywords.cache.counts.sql == 0
+    finally:
+        in_sql.close()

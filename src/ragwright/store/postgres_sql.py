@@ -105,11 +105,13 @@ def bm25_query(
     boost = context_weight - 1.0  # title/heading occurrences count context_weight times
     tf = f"(p.tf + {boost!r}::float8 * p.tf_context)"
     norm = f"({1.0 - b!r}::float8 + {b / avgdl!r}::float8 * p.dl)"
-    score = f"SUM(q.idf * {tf} * {k1 + 1.0!r}::float8 / ({tf} + {k1!r}::float8 * {norm}))"
+    # summed in the query's term order (ORDER BY inside the aggregate), as the postings held in memory are: float
+    # addition depends on its order, and a search takes either path depending on time, so both must agree to the bit
+    score = f"SUM(q.idf * {tf} * {k1 + 1.0!r}::float8 / ({tf} + {k1!r}::float8 * {norm}) ORDER BY q.ord)"
     where, params = filter_sql(filters)
     sql = (
         f"SELECT c.chunk_id, {score} AS s"
-        " FROM unnest(%s::text[], %s::float8[]) AS q(term, idf)"
+        " FROM unnest(%s::text[], %s::float8[]) WITH ORDINALITY AS q(term, idf, ord)"
         " JOIN postings p ON p.term = q.term AND p.tenant = %s"
         " JOIN chunks c ON c.id = p.chunk AND c.tenant = p.tenant"
         + (" JOIN documents d ON d.tenant = c.tenant AND d.doc_id = c.doc_id" if where else "")
