@@ -73,7 +73,9 @@ def test_run_pauses_for_approval_and_resumes_after_a_restart(tmp_path: Path, mon
                 )
                 assert r.status_code == 202, r.text
                 job = r.json()["id"]
+                deadline = time.monotonic() + 120  # a bound, so a job that never ends fails instead of hanging
                 while c.get(f"/v1/jobs/{job}", headers=h["w"]).json()["status"] not in ("succeeded", "failed"):
+                    assert time.monotonic() < deadline, f"job {job} did not finish"
                     time.sleep(0.05)
             # a tag-limited key's run: its search never shows the internal memo
             r = c.post("/v1/agent/runs", headers=h["p"], json={"task": "warranty?", "approve": "none"})

@@ -41,7 +41,9 @@ def upload(c: httpx.Client, raw: str, name: str, text: str, kb: str, tags: str) 
     )
     assert r.status_code == 202, r.text
     job = r.json()["id"]
+    deadline = time.monotonic() + 120  # a bound, so a job that never ends fails instead of hanging
     while (status := c.get(f"/v1/jobs/{job}", headers=auth).json()["status"]) not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline, f"job {job} did not finish"
         time.sleep(0.05)
     assert status == "succeeded"
 

@@ -55,7 +55,9 @@ def test_extract_from_text_and_from_a_document_the_key_may_read(
             data={"tags": "internal"},
         )
         job = r.json()["id"]
+        deadline = time.monotonic() + 120  # a bound, so a job that never ends fails instead of hanging
         while c.get(f"/v1/jobs/{job}", headers=h["w"]).json()["status"] not in ("succeeded", "failed"):
+            assert time.monotonic() < deadline, f"job {job} did not finish"
             time.sleep(0.05)
 
         examples = [{"text": "The toaster warranty is 2 years.", "output": {"years": "2", "product": "toaster"}}]

@@ -103,7 +103,7 @@ def test_redis_going_away_is_a_503_not_a_local_limit(
 ) -> None:
     raw, _ = _key(tmp_path / "index")
     assert _get(replicas[0], raw).status_code == 200
-    assert httpx.get(f"{replicas[0]}/readyz").json()["checks"]["redis"] == "ok"
+    assert httpx.get(f"{replicas[0]}/readyz", timeout=30).json()["checks"]["redis"] == "ok"
     own_redis_server.stop()
     ready = httpx.get(f"{replicas[0]}/readyz", timeout=30)
     assert ready.status_code == 503 and ready.json()["checks"]["redis"] == "error: unreachable"

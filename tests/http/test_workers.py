@@ -113,7 +113,9 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
                 files=[("files", ("a.md", b"# A\n\nAlpha rockets.\n"))],
                 data={"knowledge_base": "space"},
             ).json()
+            deadline = time.monotonic() + 120  # a bound, so a job that never ends fails instead of hanging
             while job["status"] in ("queued", "running"):
+                assert time.monotonic() < deadline, job
                 time.sleep(0.05)
                 r = c.get(f"/v1/jobs/{job['id']}")
                 assert r.status_code == 200, r.text

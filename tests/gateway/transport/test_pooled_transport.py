@@ -288,7 +288,9 @@ async def test_a_full_pool_times_out_as_pool_timeout(server: OpenAIServer) -> No
         url = f"{server.base_url}/chat/completions"
         body = b'{"model": "m", "messages": [{"role": "user", "content": "hi"}]}'
         stuck = asyncio.ensure_future(client.post(url, content=body))
+        deadline = asyncio.get_running_loop().time() + 60
         while server.request_count == 0:  # until the hung request holds the only connection
+            assert asyncio.get_running_loop().time() < deadline and not stuck.done()
             await asyncio.sleep(0.01)
         with pytest.raises(httpx.PoolTimeout):
             await client.post(url, content=body)
