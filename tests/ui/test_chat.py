@@ -16,6 +16,8 @@ import subprocess
 import sys
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.ui.conftest import PAGE_BUDGET, SCREENSHOTS, UiServer, assert_accessible, login, page_weight, screenshots
 
 CLS_OBSERVER = """(buffered) => {
@@ -111,11 +113,12 @@ def test_a_markdown_citation_shows_the_marked_span_and_a_follow_up_uses_the_conv
     rendered = page.locator("#source-rendered")  # the file rendered: headings are headings, the span is marked
     mark = rendered.locator("mark.source-mark").first
     assert "first boot takes about four minutes" in mark.inner_text()
-    assert rendered.get_by_role("heading", name="First boot").is_visible()
-    assert mark.is_visible()  # scrolled into view
+    expect(rendered.get_by_role("heading", name="First boot")).to_be_visible()
+    expect(mark).to_be_visible()  # scrolled into view
     page.get_by_role("button", name="Show the file's text").click()  # the file itself, the same span marked
     text_mark = page.locator("#source-text mark.source-mark").first
-    assert "first boot takes about four minutes" in text_mark.inner_text() and text_mark.is_visible()
+    assert "first boot takes about four minutes" in text_mark.inner_text()
+    expect(text_mark).to_be_visible()
     assert "### First boot" in page.locator("#source-text").inner_text()
     page.get_by_role("button", name="Show it rendered").click()
     assert_accessible(page, "chat with a Markdown citation open")
@@ -136,7 +139,7 @@ def test_an_html_citation_opens_the_page_rendered_with_the_span_marked(page: Any
     page.locator('#source-panel[data-state="ready"]').wait_for()
     rendered = page.locator("#source-rendered")
     assert "349 US dollars" in rendered.locator("mark.source-mark").first.inner_text()
-    assert rendered.get_by_role("heading", name="Quillfin Vault pricing").is_visible()
+    expect(rendered.get_by_role("heading", name="Quillfin Vault pricing")).to_be_visible()
     assert rendered.locator("script, img, button, form").count() == 0
     assert_accessible(page, "chat with an HTML citation open")
     screenshots(page, "chat-html-citation", full_page=False)
@@ -147,7 +150,7 @@ def test_an_abstention_shows_the_closest_passages(page: Any, ui: UiServer) -> No
     turn = _ask(page, "Who won the 1954 football world cup final in Bern?")
     assert "abstained" in (turn.locator(".answer").get_attribute("class") or "")
     closest = turn.locator(".closest")
-    assert closest.get_by_role("heading", name="Closest passages in the documents").is_visible()
+    expect(closest.get_by_role("heading", name="Closest passages in the documents")).to_be_visible()
     assert closest.locator("li").count() >= 1
     closest.get_by_role("button").first.click()
     page.locator('#source-panel[data-state="ready"]').wait_for()

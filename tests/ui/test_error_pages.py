@@ -122,8 +122,8 @@ def test_the_error_page_and_an_htmx_error_in_the_browser(page: Any, ui: UiServer
     response = page.goto("/documents/no-such-page")
     assert response is not None and response.status == 404
     page.get_by_role("heading", name="Not found").wait_for()
-    assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Documents").is_visible()
-    assert page.get_by_text(response.headers["x-request-id"]).is_visible()
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Documents")).to_be_visible()
+    expect(page.get_by_text(response.headers["x-request-id"])).to_be_visible()
     assert_accessible(page, "the 404 page")
     screenshots(page, "error-404")
     page.get_by_role("link", name="Back to Documents").click()

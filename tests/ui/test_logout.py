@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from ragwright.config import RedisSettings, load_settings
 from ragwright.interfaces.http.app import create_app
@@ -127,4 +128,4 @@ def test_a_copied_cookie_is_refused_in_the_browser_after_logout(page: Any, ui: U
     page.context.add_cookies(copied)  # the cookie as it was before logging out (copied from the browser)
     page.goto("/chat")
     assert "/login" in page.url and "reason=logged_out" in page.url
-    assert page.get_by_text("You are logged out.").is_visible()
+    expect(page.get_by_text("You are logged out.")).to_be_visible()

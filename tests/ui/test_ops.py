@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from ragwright.config import load_settings
 from ragwright.gateway.build import Gateway
@@ -127,12 +128,12 @@ def test_a_key_is_created_shown_once_and_revoking_it_ends_its_session(new_page: 
     """On the real `ragwright serve` over the sample corpus (the harness's ``ui``)."""
     admin = new_page()
     log_in(admin, ui.keys["admin"], "/ops/keys")
-    assert admin.get_by_role("heading", name="Keys", exact=True).is_visible()
+    expect(admin.get_by_role("heading", name="Keys", exact=True)).to_be_visible()
     name = f"support {uuid.uuid4().hex[:6]}"
     admin.get_by_label("Name", exact=True).fill(name)
     admin.get_by_label("Tags").fill("public")
     admin.get_by_role("button", name="Create key").click()
-    assert admin.get_by_role("dialog", name="Key created: copy it now").is_visible()
+    expect(admin.get_by_role("dialog", name="Key created: copy it now")).to_be_visible()
     raw = admin.get_by_label("The new API key").input_value()
     assert raw.startswith("rw_")
     admin.context.grant_permissions(["clipboard-read", "clipboard-write"])
@@ -150,16 +151,17 @@ def test_a_key_is_created_shown_once_and_revoking_it_ends_its_session(new_page: 
     admin.goto("/ops/keys")  # shown once: never again
     assert raw not in admin.content() and kid in admin.content()
     admin.get_by_role("link", name=f"Revoke key {name}").click()
-    assert admin.get_by_role("heading", name=f"Revoke key {name}?").is_visible()
+    expect(admin.get_by_role("heading", name=f"Revoke key {name}?")).to_be_visible()
     assert_accessible(admin, "revoke confirmation")
     admin.get_by_role("button", name="Revoke key").click()
-    assert admin.get_by_text(f"Key {kid} was revoked").is_visible()
+    expect(admin.get_by_text(f"Key {kid} was revoked")).to_be_visible()
 
     holder.reload()  # the session ended at once
-    assert "/login" in holder.url and holder.get_by_text("the key it used was revoked").is_visible()
+    assert "/login" in holder.url
+    expect(holder.get_by_text("the key it used was revoked")).to_be_visible()
     again = new_page()
     log_in(again, raw, "/")
-    assert again.get_by_text("That API key is not valid, or it has been revoked.").is_visible()
+    expect(again.get_by_text("That API key is not valid, or it has been revoked.")).to_be_visible()
     assert httpx.get(f"{ui.url}/v1/documents", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
 
 
@@ -197,13 +199,13 @@ def test_a_trace_waterfall_renders(tab: Any, ops: Ops) -> None:
 
 def test_prompts_and_moving_a_label(tab: Any, ops: Ops) -> None:
     log_in(tab, ops.keys["admin"], "/ops/prompts")
-    assert tab.get_by_role("link", name="answer", exact=True).is_visible()
+    expect(tab.get_by_role("link", name="answer", exact=True)).to_be_visible()
     assert_accessible(tab, "prompts list")
     screenshots(tab, "ops-prompts")
     tab.get_by_role("link", name="answer", exact=True).click()
     tab.get_by_label("Label", exact=True).select_option("staging")
     tab.get_by_role("button", name="Move label").click()
-    assert tab.get_by_text("Label staging moved.").is_visible()
+    expect(tab.get_by_text("Label staging moved.")).to_be_visible()
     assert "staging → v1" in tab.content()
     assert_accessible(tab, "one prompt")
     screenshots(tab, "ops-prompt")
@@ -212,12 +214,12 @@ def test_prompts_and_moving_a_label(tab: Any, ops: Ops) -> None:
 def test_a_paused_agent_run_is_approved_from_the_page(tab: Any, ops: Ops) -> None:
     log_in(tab, ops.keys["admin"], "/ops/agents")
     pending = tab.get_by_role("article", name="How long is the kettle warranty?")
-    assert pending.get_by_text("get_document").first.is_visible()
+    expect(pending.get_by_text("get_document").first).to_be_visible()
     assert_accessible(tab, "agent runs with a pending approval")
     screenshots(tab, "ops-agents")
     pending.get_by_role("button", name="Approve get_document").click()
-    assert tab.locator("#run-status").inner_text() == "done"
-    assert tab.get_by_text("The kettle warranty is 3 years [1].").first.is_visible()
+    expect(tab.locator("#run-status")).to_have_text("done")
+    expect(tab.get_by_text("The kettle warranty is 3 years [1].").first).to_be_visible()
     assert_accessible(tab, "one agent run")
     screenshots(tab, "ops-run")
     tab.goto("/ops")
@@ -234,7 +236,7 @@ def test_a_key_without_admin_cannot_open_operations(page: Any, ui: UiServer) -> 
                  "/ops/traces/0123", "/ops/prompts/answer"):  # fmt: skip
         response = page.goto(path)
         assert response is not None and response.status == 403, path
-        assert page.get_by_role("heading", name="Not allowed").is_visible()
+        expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
 
 
 def test_a_paused_call_is_approved_with_edited_arguments(tab: Any, ops: Ops) -> None:
@@ -260,6 +262,6 @@ def test_a_paused_call_is_approved_with_edited_arguments(tab: Any, ops: Ops) -> 
     screenshots(tab, "ops-edit-arguments")
     box.fill('{"doc_id": "descaling.md"}')
     approve.click()
-    assert tab.locator("#run-status").inner_text() == "done"
+    expect(tab.locator("#run-status")).to_have_text("done")
     steps = tab.locator(".steps")
     assert "descaling.md" in steps.inner_text()  # the call ran with the human's arguments, not the model's

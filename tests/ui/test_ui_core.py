@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from ragwright.ui.session import COOKIE, SECRET_FILE, Session, SessionCodec
 from tests.ui.conftest import (
@@ -32,12 +33,12 @@ def test_login_with_a_good_key_then_log_out(page: Any, ui: UiServer) -> None:
     login(page, ui.keys["writer"])
     cookie = _session_cookies(page)[0]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and ui.keys["writer"] not in cookie["value"]
-    assert page.get_by_text("default · writer").is_visible()  # who is logged in, in the shared layout
+    expect(page.get_by_text("default · writer")).to_be_visible()  # who is logged in, in the shared layout
     assert_accessible(page, "the home page")
     screenshots(page, "home")
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url("**/login?reason=logged_out")
-    assert page.get_by_text("You are logged out.").is_visible()
+    expect(page.get_by_text("You are logged out.")).to_be_visible()
     assert _session_cookies(page) == []
     page.goto("/")
     assert "/login" in page.url
@@ -63,7 +64,7 @@ def test_revoking_the_key_ends_its_session_on_the_next_request(page: Any, ui: Ui
     ui.revoke(raw)  # in the key store, from another process: as `ragwright keys revoke` does
     page.reload()
     assert "/login" in page.url and "reason=revoked" in page.url
-    assert page.get_by_text("the key it used was revoked").is_visible()
+    expect(page.get_by_text("the key it used was revoked")).to_be_visible()
     assert _session_cookies(page) == []
 
 
@@ -75,12 +76,12 @@ def test_operations_are_for_admin_keys_only(page: Any, ui: UiServer) -> None:
     response = page.goto("/ops")
     assert response is not None and response.status in (403, 404)  # 404 until the Operations pages exist
     if response.status == 403:
-        assert page.get_by_text("does not have the 'admin' scope").is_visible()
+        expect(page.get_by_text("does not have the 'admin' scope")).to_be_visible()
         assert_accessible(page, "the forbidden page")
         page.context.clear_cookies()
         login(page, ui.keys["admin"])
         page.goto("/")
-        assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Operations").is_visible()
+        expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Operations")).to_be_visible()
 
 
 def test_a_post_without_the_csrf_token_is_refused(page: Any, ui: UiServer) -> None:
@@ -133,7 +134,7 @@ def test_an_expired_session_sends_an_htmx_request_to_log_in_and_back(
     with page.expect_navigation():
         page.evaluate("htmx.ajax('GET', '/', {target: '#main'})")  # what any htmx part of a page does
     assert "/login" in page.url and "reason=expired" in page.url
-    assert page.get_by_text("Your session expired").is_visible()
+    expect(page.get_by_text("Your session expired")).to_be_visible()
     page.get_by_label("API key").fill(ui.keys["writer"])
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(start)  # back where the user was
