@@ -161,14 +161,22 @@ def lap(name: str, started: float, ended: float, attributes: Attributes | None =
     """A finished child of the current span for a stage timed with ``time.perf_counter()`` from ``started`` to
     ``ended`` (the pipelines already time their stages: this turns each timing into a leaf span)."""
     active = _active
-    if active is None or not trace.get_current_span().is_recording():
+    parent = trace.get_current_span()
+    if active is None or not parent.is_recording():
         return  # a stage outside any traced operation (a shutdown) is not a trace of its own
     # perf_counter to the wall clock the SDK stamps spans with, anchored now: the two drift apart (by ~5 ms/s on a
     # loaded VM), so an offset taken once at import would misplace stages by whole milliseconds
     wall, perf = time.time_ns(), time.perf_counter()
-    span = active.tracer.start_span(name, start_time=wall - int((perf - started) * 1e9), attributes=attributes)
+    start, end = wall - int((perf - started) * 1e9), wall - int((perf - ended) * 1e9)
+    # a stage of the current span starts within it: one timed from before the span began (the ASGI middleware's
+    # http.request, by however long the process waited before opening the server span) or placed early by the
+    # clocks' drift is clipped to the span's start
+    parent_start = getattr(parent, "start_time", None)
+    if isinstance(parent_start, int) and start < parent_start:
+        start, end = parent_start, max(end, parent_start)
+    span = active.tracer.start_span(name, start_time=start, attributes=attributes)
     span.set_attribute(semconv.STAGE, name)
-    span.end(end_time=wall - int((perf - ended) * 1e9))
+    span.end(end_time=end)
 
 
 def queued(fn: Callable[..., T]) -> tuple[Callable[..., T], Callable[[], None]]:
