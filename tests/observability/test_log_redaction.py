@@ -107,24 +107,28 @@ def test_serve_logs_an_unhandled_exception_redacted(tmp_path: Path, fmt: str) ->
     assert "provider refused" in out and "unhandled error" in out
 
 
-# what `gateway serve` and `mcp --http` hand to uvicorn, then a record of uvicorn's and one of ragwright's
+# what `gateway serve` and `mcp --http` hand to uvicorn (uvicorn's base), then what `mcp` over stdio configures (no
+# base): a record of uvicorn's and one of a ragwright logger that existed before the configuration, as module loggers do
 LOG_TWO_FAILURES = """
 import logging, logging.config, sys
 from ragwright.observability.logging import logging_config
 from ragwright.redact import remember_secret
 
 remember_secret(sys.argv[3])
-logging.config.dictConfig(logging_config(sys.argv[1], "warning"))
-for name in ("uvicorn.error", "ragwright.gateway"):
-    try:
-        raise RuntimeError(f"upstream said: Incorrect API key provided: {sys.argv[2]} / {sys.argv[3]}")
-    except RuntimeError:
-        logging.getLogger(name).exception("Exception in ASGI application")
+early = logging.getLogger("ragwright.interfaces.mcp.server")
+for base in (None, {"version": 1}):
+    logging.config.dictConfig(logging_config(sys.argv[1], "warning", base=base))
+    for logger in (logging.getLogger("uvicorn.error"), early):
+        try:
+            raise RuntimeError(f"upstream said: Incorrect API key provided: {sys.argv[2]} / {sys.argv[3]}")
+        except RuntimeError:
+            logger.exception("Exception in ASGI application")
 """
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_gateway_and_mcp_log_config_redacts_exceptions(fmt: str) -> None:
+    """No record is lost (a logger made before the configuration still writes) and none carries a secret."""
     done = subprocess.run(
         [sys.executable, "-c", LOG_TWO_FAILURES, fmt, KEY_SHAPED, CONFIGURED],
         capture_output=True,
@@ -133,6 +137,6 @@ def test_gateway_and_mcp_log_config_redacts_exceptions(fmt: str) -> None:
         check=True,
     )
     err = done.stderr
-    assert err.count("Exception in ASGI application") == 2 and err.count("RuntimeError") >= 2, err
+    assert err.count("Exception in ASGI application") == 4 and err.count("RuntimeError") >= 4, err
     assert KEY_SHAPED not in err and CONFIGURED not in err, err
-    assert err.count(REDACTED) >= 4, err
+    assert err.count(REDACTED) >= 8, err

@@ -139,6 +139,7 @@ def logging_config(
 
         base = LOGGING_CONFIG
     config = copy.deepcopy(base)
+    config["disable_existing_loggers"] = False  # dictConfig's default would silence every module logger made so far
     formatters: dict[str, Any] = config.get("formatters", {})
     if fmt == "text":
         config["formatters"] = {name: _redacting(entry) for name, entry in formatters.items()} or {
