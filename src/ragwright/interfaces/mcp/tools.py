@@ -31,6 +31,7 @@ from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, Ingest
 from ragwright.observability.requests import current_request_id
 from ragwright.observability.tracing import current_trace_id
 from ragwright.private_files import open_private, private_dir
+from ragwright.redact import quote_id
 from ragwright.retrieval.retriever import Hit
 from ragwright.service.keys import ApiKey
 from ragwright.service.pages import DocumentPage, decode_cursor, document_page
@@ -209,7 +210,7 @@ class RagTools:
         store = self.rw.open_existing_store()
         info = store.document(tenant, args.doc_id)
         if info is None or not key.scope.sees(info.tags):  # a forbidden document reads as a missing one
-            raise ToolFailure(f"no document {args.doc_id!r} in knowledge base {args.knowledge_base!r}")
+            raise ToolFailure(f"no document {quote_id(args.doc_id)} in knowledge base {args.knowledge_base!r}")
         chunks = document_chunks(store, tenant, info)
         text = stitch(chunks)
         sections: list[dict[str, Any]] = []
