@@ -4,13 +4,10 @@ response's names and shapes (``AnswerOut``), through the official MCP client."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mcp import Client
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from ragwright.app import Ragwright
@@ -21,23 +18,10 @@ from ragwright.interfaces.mcp.access import local_key
 from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
 from ragwright.interfaces.mcp.server import build_server, fixed_key
 from ragwright.interfaces.mcp.tools import RagTools
-from ragwright.observability import tracing
 from ragwright.testing import FakeChatModel, ScriptedGateway
 from tests.mcp.conftest import build_env
 
 PARITY = ("answerability", "prompt", "trace_id")
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing.install(provider)
-    try:
-        yield exporter
-    finally:
-        tracing.shutdown()
 
 
 async def test_the_answer_tool_carries_answerability_prompt_and_trace_id(
