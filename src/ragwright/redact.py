@@ -10,10 +10,14 @@ travels on in ragwright's errors, the responses of both OpenAI-compatible front 
 - strings shaped like API keys: ``sk-...`` (OpenAI, Anthropic ``sk-ant-...``), ``rw_...`` (ragwright's own keys),
   ``AKIA...`` (AWS), ``ghp_...`` / ``github_pat_...``, ``xox?-...`` (Slack).
 
+:func:`quote_id` is how an id a client sent appears in an error message (a 404's "no job '...'"): bounded, cleaned
+and redacted, so asking for a missing id cannot put a line break, markup or a long string into a response or a log.
+
 Example::
 
     remember_secret(api_key)
     log.warning("upstream said: %s", redact(message))
+    raise TraceNotFound(f"no trace {quote_id(trace_id)}")
 """
 
 from __future__ import annotations
@@ -21,10 +25,13 @@ from __future__ import annotations
 import re
 import threading
 
-__all__ = ["REDACTED", "redact", "remember_secret"]
+__all__ = ["REDACTED", "quote_id", "redact", "remember_secret"]
 
 REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 8
+ID_CHARS = 64
+"""How much of a client's id an error message shows."""
+_ID_PUNCTUATION = frozenset("._-/:@ ")
 """Shorter values are not remembered: replacing every 'abc' in a message would hide more than it protects."""
 
 _PATTERNS = (
@@ -67,3 +74,10 @@ def redact(text: str) -> str:
 
 def _keep_name(match: re.Match[str]) -> str:
     return f"{match.group(1)}{match.group(2)}{REDACTED}"
+
+
+def quote_id(value: str, limit: int = ID_CHARS) -> str:
+    """``value`` (an id from a client) as an error message may show it: quoted, its first ``limit`` characters (then
+    ``…``), letters, digits and ``. _ - / : @`` and spaces kept and anything else ``?``, secrets redacted."""
+    kept = "".join(ch if ch.isalnum() or ch in _ID_PUNCTUATION else "?" for ch in value[:limit])
+    return f"'{redact(kept)}{'…' if len(value) > limit else ''}'"

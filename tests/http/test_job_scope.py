@@ -29,4 +29,4 @@ def test_a_job_from_another_tag_scope_reads_as_unknown(server: Server) -> None:
     assert [status(k, open_job) for k in (public, internal, both, other_tenant)] == [404, 404, 404, 404]
     with server.client(internal) as c:
         r = c.get(f"/v1/jobs/{public_job}")
-        assert r.json() == {"error": {"type": "not_found", "message": f"no job {public_job}"}}
+        assert r.json() == {"error": {"type": "not_found", "message": f"no job '{public_job}'"}}

@@ -12,9 +12,13 @@ from typing import Any
 
 import pytest
 from mcp import Client, StdioServerParameters
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from ragwright.app import Ragwright
 from ragwright.config import load_settings
+from ragwright.observability import tracing
 from ragwright.service.keys import KeyStore
 from tests.conftest import write
 
@@ -83,6 +87,19 @@ def tag_limited_calls() -> list[tuple[str, dict[str, Any]]]:
         ("get_document", {"doc_id": "docs/internal/memo.md"}),
         ("list_documents", {}),
     ]
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """Every span finished while the test runs, in memory (the process's tracer provider for the test)."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.install(provider)
+    try:
+        yield exporter
+    finally:
+        tracing.shutdown()
 
 
 @asynccontextmanager

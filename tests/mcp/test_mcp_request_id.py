@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,6 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from ragwright.errors import StoreError
@@ -23,7 +20,7 @@ from ragwright.interfaces.mcp.access import local_key
 from ragwright.interfaces.mcp.http import build_http_app
 from ragwright.interfaces.mcp.ratelimit import KeyRateLimiter
 from ragwright.interfaces.mcp.server import build_server, fixed_key, key_from_http
-from ragwright.observability import semconv, tracing
+from ragwright.observability import semconv
 from ragwright.observability.logging import JsonFormatter
 from ragwright.observability.requests import current_request_id
 from ragwright.service.keys import KeyStore
@@ -47,18 +44,6 @@ class BrokenTools:
 
     async def list_documents(self, key: Any, args: Any) -> dict[str, Any]:
         return {"request_id": current_request_id()}
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing.install(provider)
-    try:
-        yield exporter
-    finally:
-        tracing.shutdown()
 
 
 async def test_each_tool_call_has_its_own_request_id_in_logs_span_and_error(

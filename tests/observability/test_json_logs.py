@@ -3,6 +3,7 @@ output of `ragwright serve --log-format json` and on the formatter with an OpenT
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 from pathlib import Path
@@ -39,6 +40,10 @@ def test_serve_writes_json_lines_with_the_request_id_tenant_and_key(tmp_path: Pa
 
 
 def test_formatter_adds_trace_ids_and_redacts() -> None:
+    contextvars.Context().run(_formatter_adds_trace_ids_and_redacts)  # the request it begins ends with the test
+
+
+def _formatter_adds_trace_ids_and_redacts() -> None:
     record = logging.LogRecord(
         "ragwright.x", logging.WARNING, __file__, 1, "upstream said %s", ("Bearer sk-abcdef123456",), None
     )

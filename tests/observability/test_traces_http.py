@@ -12,7 +12,8 @@ import pytest
 
 from ragwright.config import load_settings
 from ragwright.interfaces.http.app import create_app
-from ragwright.observability import tracing
+from ragwright.observability import semconv, tracing
+from ragwright.observability.trace_store import open_trace_store
 from ragwright.testing import ScriptedGateway
 from tests.http.conftest import Server, clean_env
 from tests.http.conftest import run_server as _run_server
@@ -107,3 +108,26 @@ def test_no_span_starts_before_its_parent(traced: Server) -> None:
         if s["parent_id"] in by_id and s["start_ms"] < by_id[s["parent_id"]]["start_ms"]
     ]
     assert early == []
+
+
+def test_the_request_span_carries_the_request_id(traced: Server) -> None:
+    """The HTTP request's span has ``ragwright.request_id`` (as an MCP tool call's span has): the client's
+    ``X-Request-Id`` when it sent one, else the id the server made and returned in the header."""
+    key = traced.key(scopes=("read",))
+    given, made = "6e0c63257de34c92bf9efcd039272701", "6e0c63257de34c92bf9efcd039272702"
+    with traced.client(key) as c:
+        headers = {"traceparent": f"00-{given}-00f067aa0ba902b7-01", "X-Request-Id": "req-span-7"}
+        assert c.post("/v1/search", json={"query": "kettle"}, headers=headers).status_code == 200
+        r = c.get("/v1/documents", headers={"traceparent": f"00-{made}-00f067aa0ba902b7-01"})
+        assert r.status_code == 200
+    assert tracing.flush()
+    store = open_trace_store(traced.settings)
+    try:
+        for trace_id, request_id in ((given, "req-span-7"), (made, r.headers["x-request-id"])):
+            detail = store.get(trace_id, tenant="acme")
+            assert detail is not None
+            root = next(s for s in detail.spans if s.parent_id == "00f067aa0ba902b7")
+            assert root.name.startswith(("POST /v1/search", "GET /v1/documents"))
+            assert root.attributes[semconv.REQUEST_ID] == request_id
+    finally:
+        store.close()

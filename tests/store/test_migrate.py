@@ -4,6 +4,7 @@ other data; bad URLs and unreachable servers are clear one-line errors without t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ from ragwright.config import load_settings
 from ragwright.errors import ConfigError, StoreUnavailable, TargetNotEmpty
 from ragwright.gateway.ledger import UsageLedger, UsageRecord
 from ragwright.interfaces.http.job_store import Job, SQLiteJobStore
+from ragwright.service.ended_sessions import SQLiteEndedSessions, open_ended_sessions
 from ragwright.service.kbs import KnowledgeBases, store_tenant
 from ragwright.service.keys import KeyStore, open_key_store
 from ragwright.store.migrate import migrate
@@ -30,10 +32,12 @@ from ragwright.testing.loopback_http import closed_port_url
 from ragwright.testing.postgres import new_schema_dsn
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample-docs"
+LOGGED_OUT = "sid-ended-by-a-logout"
 
 
 def _sample_data_dir(root: Path) -> tuple[Path, str]:
-    """The sample documents indexed in two tenants, a key, a knowledge base, a job and ledger rows; the raw key."""
+    """The sample documents indexed in two tenants, a key, a knowledge base, a job, ledger rows and a UI session
+    ended by a logout; the raw key."""
     data = root / "data"
     settings = load_settings(data_dir=data, embedding={"model": "fake"})
     rw = Ragwright(settings)
@@ -58,6 +62,9 @@ def _sample_data_dir(root: Path) -> tuple[Path, str]:
             UsageRecord(tenant="acme", model_requested="rag", model="fake:m", cost_usd=0.25 * i, cached=i == 1)
         )
     ledger.close()
+    ended = SQLiteEndedSessions(data / "service.sqlite")
+    asyncio.run(ended.end(LOGGED_OUT, until=time.time() + 8 * 3600))
+    ended.close()
     return data, raw
 
 
@@ -84,6 +91,7 @@ def test_round_trip_of_the_sample_index_has_equal_checksums_and_searches_the_sam
         "knowledge_bases",
         "jobs",
         "usage",
+        "ui_ended_sessions",
     }
     assert by_table["documents"].target_rows == 8 and by_table["chunks"].target_rows > 8
     assert 0 < by_table["document_originals"].target_rows <= 8  # the PDFs and text files of the sample, not DOCX
@@ -113,6 +121,12 @@ def test_round_trip_of_the_sample_index_has_equal_checksums_and_searches_the_sam
         key = keys.verify(raw)
         assert key is not None and key.tenant == "acme" and key.tags == ("public",) and key.allows("write")
         assert [k.revoked for k in keys.list()] == [False, True]
+    # a session ended by a logout before the move stays ended: its cookie, signed by the same secret, is still refused
+    ended = open_ended_sessions(load_settings(data_dir=data, store=fresh_postgres_dsn), redis=None)
+    try:
+        assert asyncio.run(ended.is_ended(LOGGED_OUT)) and not asyncio.run(ended.is_ended("another-session"))
+    finally:
+        ended.close()
 
 
 def test_an_interrupted_migration_resumes_where_it_stopped(sample: tuple[Path, str], fresh_postgres_dsn: str) -> None:

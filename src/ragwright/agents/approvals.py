@@ -24,6 +24,7 @@ from ragwright.agents.records import CallStatus, Decision, RunStatus
 from ragwright.agents.runner import AgentRunner
 from ragwright.agents.store import RunState, RunStore
 from ragwright.errors import AccessDenied, AgentRunNotFound
+from ragwright.redact import quote_id
 from ragwright.service.access import TagScope
 from ragwright.service.keys import ApiKey
 
@@ -73,7 +74,7 @@ def visible_run(store: RunStore, key: ApiKey, run_id: str) -> RunState:
     """The run, when ``key`` may read it; else :class:`AgentRunNotFound` (also for another tenant's)."""
     run = store.get_run(run_id, tenant=key.tenant) if len(run_id) <= MAX_RUN_ID else None
     if run is None or not _covers(key, run):
-        raise AgentRunNotFound(f"no agent run {run_id!r}")
+        raise AgentRunNotFound(f"no agent run {quote_id(run_id)}")
     return run
 
 

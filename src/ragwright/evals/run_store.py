@@ -39,6 +39,7 @@ from ragwright.evals.records import EvalRun
 from ragwright.evals.runner import load_run, sidecar_path
 from ragwright.private_files import open_private, private_dir
 from ragwright.processes import alive
+from ragwright.redact import quote_id
 
 __all__ = ["NAME_RE", "EvalRunStore", "RunEntry", "RunMeta", "RunStatus"]
 
@@ -93,7 +94,9 @@ class RunEntry:
 def check_name(name: str, what: str = "run") -> str:
     """``name`` if it can name a run or dataset file, else :class:`UserError`."""
     if not NAME_RE.match(name) or name.endswith((".json", ".jsonl", ".meta")):
-        raise UserError(f"invalid {what} name {name!r}: 1-100 of A-Z a-z 0-9 _ . -, starting with a letter or digit")
+        raise UserError(
+            f"invalid {what} name {quote_id(name)}: 1-100 of A-Z a-z 0-9 _ . -, starting with a letter or digit"
+        )
     return name
 
 
@@ -109,7 +112,7 @@ class EvalRunStore:
 
     def tenant_dir(self, tenant: str) -> Path:
         if not NAME_RE.match(tenant):
-            raise UserError(f"invalid store tenant {tenant!r}")
+            raise UserError(f"invalid store tenant {quote_id(tenant)}")
         return self.root / tenant
 
     def run_path(self, tenant: str, name: str) -> Path:
@@ -136,7 +139,7 @@ class EvalRunStore:
     def load_dataset(self, tenant: str, name: str) -> list[Case]:
         path = self.dataset_path(tenant, name)
         if not path.is_file():
-            raise EvalRunNotFound(f"no dataset {name!r}")
+            raise EvalRunNotFound(f"no dataset {quote_id(name)}")
         return load_cases(path)
 
     def policy(self, tenant: str) -> GatePolicy | None:
@@ -171,7 +174,7 @@ class EvalRunStore:
         try:
             stat = path.stat()
         except FileNotFoundError:
-            raise EvalRunNotFound(f"no finished eval run {name!r}") from None
+            raise EvalRunNotFound(f"no finished eval run {quote_id(name)}") from None
         stamp = (stat.st_mtime_ns, stat.st_size)
         with self._lock:
             hit = self._cache.get(path)
@@ -213,7 +216,7 @@ class EvalRunStore:
                 modified=path.stat().st_mtime,
             )
         if meta is None:
-            raise EvalRunNotFound(f"no eval run {name!r}")
+            raise EvalRunNotFound(f"no eval run {quote_id(name)}")
         return RunEntry(
             name=name,
             status=meta.status,

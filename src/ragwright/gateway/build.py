@@ -43,6 +43,7 @@ from ragwright.gateway.types import ChatRequest, ChatResponse, Chunk
 from ragwright.models.base import Embedder
 from ragwright.observability.gateway_spans import TracedAttempt, TracedRequest
 from ragwright.observability.tracing import hop
+from ragwright.redact import quote_id
 
 if TYPE_CHECKING:
     from ragwright.gateway.policies.breaker import CircuitBreaker
@@ -106,7 +107,9 @@ class Gateway:
             specs = [name]
         else:
             known = ", ".join([DEFAULT_MODEL, *self.config.aliases]) or DEFAULT_MODEL
-            raise UnknownModel(f"unknown model {name!r}: use a provider:model spec or one of: {known}", name=name)
+            raise UnknownModel(
+                f"unknown model {quote_id(name)}: use a provider:model spec or one of: {known}", name=name
+            )
         if not specs:
             raise ConfigError(f"model {name!r} has an empty chain (gateway.chain / gateway.aliases)")
         return specs

@@ -44,6 +44,7 @@ from ragwright.gateway.types import RequestContext
 from ragwright.observability.asgi import TraceMiddleware
 from ragwright.observability.requests import HEADER, accept, begin, identify, incoming
 from ragwright.observability.tracing import annotate_caller, configure
+from ragwright.redact import quote_id
 
 if TYPE_CHECKING:
     from ragwright.observability.metrics import GatewayMetrics
@@ -245,7 +246,9 @@ class ProxyApp:
         if name not in self._served:
             # only the names /v1/models lists: an arbitrary provider:model from a client would build (and keep)
             # a new chain, breaker and client state per name, a memory leak any caller could drive
-            raise UnknownModel(f"the model {name!r} does not exist: GET /v1/models lists the served ones", name=name)
+            raise UnknownModel(
+                f"the model {quote_id(name)} does not exist: GET /v1/models lists the served ones", name=name
+            )
         model = self.gateway.model(name)
         if self.ledger is not None:
             model = cast(ChatModel, Ledgered(model, self.ledger))

@@ -3,7 +3,9 @@
 Used by ``serve`` (FastAPI), ``gateway serve`` (the raw ASGI proxy) and the MCP server over HTTP. The span is named
 ``"{method} {route}"``: the route template once the framework has matched one (``/v1/documents/{doc_id:path}``,
 never a document's name), else the path when it is one of ``paths`` (the proxy's fixed routes), else the method
-alone, so span names stay a bounded set. With tracing off the request goes straight to the app.
+alone, so span names stay a bounded set. The span carries the request's id (``ragwright.request_id``, as an MCP tool
+call's span does), which the request-id middleware inside it (or the proxy) accepted or made. With tracing off the
+request goes straight to the app.
 
 Example::
 
@@ -19,6 +21,8 @@ from typing import Any
 from opentelemetry.trace import StatusCode
 
 from ragwright.observability import tracing
+from ragwright.observability.requests import current_request_id
+from ragwright.observability.semconv import REQUEST_ID
 
 __all__ = ["TraceMiddleware"]
 
@@ -73,6 +77,9 @@ class TraceMiddleware:
                     span.set_attribute("http.route", route)
                 elif path in self.paths:
                     span.set_attribute("http.route", path)
+                request_id = current_request_id()  # set by the app inside, in this task's context
+                if request_id is not None:
+                    span.set_attribute(REQUEST_ID, request_id)
                 if status:
                     span.set_attribute("http.response.status_code", status)
                     if status >= 500:

@@ -17,6 +17,7 @@ from importlib import resources
 from ragwright.errors import PromptNotFound
 from ragwright.prompts.model import PromptVersion
 from ragwright.prompts.template import variables_of
+from ragwright.redact import quote_id
 
 __all__ = ["PACKAGED_FILES", "packaged", "packaged_names"]
 
@@ -46,6 +47,6 @@ def packaged(name: str) -> PromptVersion:
     """Version 1 of ``name`` as shipped; :class:`PromptNotFound` for a name the package does not ship."""
     file = PACKAGED_FILES.get(name)
     if file is None:
-        raise PromptNotFound(f"no prompt named {name!r}")
+        raise PromptNotFound(f"no prompt named {quote_id(name)}")
     text = resources.files("ragwright").joinpath(f"prompts/{file}").read_text(encoding="utf-8")
     return PromptVersion(name, 1, text, tuple(sorted(set(variables_of(text)))), note=f"packaged {file}", packaged=True)

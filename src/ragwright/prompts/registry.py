@@ -38,6 +38,7 @@ from ragwright.prompts.model import DEFAULT_LABEL, LATEST, PromptInfo, PromptVer
 from ragwright.prompts.packaged import PACKAGED_FILES, packaged, packaged_names
 from ragwright.prompts.store import PromptStore, SQLitePromptStore
 from ragwright.prompts.template import check_name, check_template
+from ragwright.redact import quote_id
 
 __all__ = ["PromptRegistry", "PromptSource", "ab_bucket", "default_registry", "prompt_tenant"]
 
@@ -79,7 +80,7 @@ class PromptRegistry:
             return found
         if name in PACKAGED_FILES:
             return [packaged(name)]
-        raise PromptNotFound(f"no prompt named {name!r}")
+        raise PromptNotFound(f"no prompt named {quote_id(name)}")
 
     def labels(self, tenant: str, name: str) -> dict[str, int]:
         found = self.store.labels(prompt_tenant(tenant), check_name("prompt", name))
@@ -87,7 +88,7 @@ class PromptRegistry:
             return found
         if name in PACKAGED_FILES:
             return {DEFAULT_LABEL: 1, LATEST: 1}
-        raise PromptNotFound(f"no prompt named {name!r}")
+        raise PromptNotFound(f"no prompt named {quote_id(name)}")
 
     def info(self, tenant: str, name: str) -> PromptInfo:
         """One name as ``tenant`` sees it; ``customised`` once the tenant has rows of its own (see the module doc)."""
@@ -107,13 +108,13 @@ class PromptRegistry:
         if number is None:
             labels = self.labels(t, name)
             if str(ref) not in labels:
-                raise PromptNotFound(f"prompt {name!r} has no label {ref!r}")
+                raise PromptNotFound(f"prompt {quote_id(name)} has no label {quote_id(str(ref))}")
             number = labels[str(ref)]
         found = self.store.version(t, check_name("prompt", name), number)
         if found is None and not self.store.versions(t, name) and name in PACKAGED_FILES and number == 1:
             found = packaged(name)
         if found is None:
-            raise PromptNotFound(f"prompt {name!r} has no version {number}")
+            raise PromptNotFound(f"prompt {quote_id(name)} has no version {number}")
         return found
 
     def resolve(

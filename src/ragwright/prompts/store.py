@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from ragwright.errors import PromptNotFound, StoreError
 from ragwright.prompts.model import DEFAULT_LABEL, LATEST, PromptVersion, Split
 from ragwright.prompts.schema import PROMPTS
+from ragwright.redact import quote_id
 from ragwright.sqlite_migrations import migrate
 
 __all__ = ["Backend", "PromptStore", "SQLPromptStore", "SQLitePromptStore"]
@@ -199,7 +200,7 @@ class SQLPromptStore:
     def _require(self, run: Exec, tenant: str, name: str, version: int) -> None:
         q = "SELECT 1 FROM prompt_versions WHERE tenant = ? AND name = ? AND version = ?"
         if not run(self._q(q), (tenant, name, version)):
-            raise PromptNotFound(f"prompt {name!r} has no version {version}")
+            raise PromptNotFound(f"prompt {quote_id(name)} has no version {version}")
 
     def add_version(
         self,
@@ -251,7 +252,7 @@ class SQLPromptStore:
                 return
             self._require(run, tenant, name, split.version)
             if self._current(run, tenant, name, label) is None:
-                raise PromptNotFound(f"prompt {name!r} has no label {label!r}")
+                raise PromptNotFound(f"prompt {quote_id(name)} has no label {quote_id(label)}")
             run(
                 self._q(
                     "INSERT INTO prompt_splits (tenant, name, label, version, percent) VALUES (?, ?, ?, ?, ?)"

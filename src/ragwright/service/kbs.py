@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from ragwright.errors import UserError
+from ragwright.redact import quote_id
 from ragwright.service.sqlite_file import open_service_db
 from ragwright.sqlite_migrations import Schema
 
@@ -38,7 +39,7 @@ KB_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 def check_kb_name(kb: str) -> str:
     if not isinstance(kb, str) or not KB_RE.match(kb):
-        raise UserError(f"invalid knowledge base {kb!r}: use 1-64 characters from A-Z a-z 0-9 _ -")
+        raise UserError(f"invalid knowledge base {quote_id(kb)}: use 1-64 characters from A-Z a-z 0-9 _ -")
     return kb
 
 

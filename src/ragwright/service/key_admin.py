@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ragwright.errors import AccessDenied, KeyNotFound, UserError
+from ragwright.redact import quote_id
 from ragwright.service.access import TagScope
 from ragwright.service.keys import ApiKey, KeyStore
 
@@ -69,5 +70,5 @@ def revoke_key(store: KeyStore, admin: ApiKey, key_id: str) -> bool:
     _check_admin(admin)
     key = store.get(key_id) if isinstance(key_id, str) and len(key_id) <= 64 else None
     if key is None or not _reaches(admin, key):
-        raise KeyNotFound(f"no key {key_id!r}")
+        raise KeyNotFound(f"no key {quote_id(key_id)}")
     return store.revoke(key.key_id)

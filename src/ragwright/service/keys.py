@@ -42,6 +42,7 @@ from typing import Protocol
 from ragwright.config import Settings
 from ragwright.errors import ConfigError, UserError
 from ragwright.gateway.types import RequestContext
+from ragwright.redact import quote_id
 from ragwright.service.access import TagScope
 from ragwright.service.sqlite_file import open_service_db
 from ragwright.sqlite_migrations import Schema, execute_script
@@ -118,7 +119,7 @@ def hash_key(raw_key: str) -> str:
 
 def check_tenant_name(tenant: str) -> str:
     if not isinstance(tenant, str) or not TENANT_RE.match(tenant):
-        raise UserError(f"invalid tenant {tenant!r}: use 1-64 characters from A-Z a-z 0-9 _ -")
+        raise UserError(f"invalid tenant {quote_id(tenant)}: use 1-64 characters from A-Z a-z 0-9 _ -")
     return tenant
 
 
@@ -137,7 +138,7 @@ def _clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
     for t in tags:
         t = t.strip()
         if not t or len(t) > 128:
-            raise UserError(f"invalid tag {t!r}: 1-128 characters")
+            raise UserError(f"invalid tag {quote_id(t)}: 1-128 characters")
         if t not in out:
             out.append(t)
     return tuple(sorted(out))

@@ -15,6 +15,7 @@ import psycopg
 
 from ragwright.errors import UserError
 from ragwright.gateway.usage import GroupBy, UsageRow, usage_row
+from ragwright.redact import quote_id
 from ragwright.service.postgres_db import connect_error, server_label
 
 __all__ = ["summarize_postgres"]
@@ -35,7 +36,7 @@ def summarize_postgres(
     """One row per group, most expensive first; ``tenant`` keeps that tenant's calls only; a database with no ledger
     yet gives no rows."""
     if by not in _GROUP_SQL:
-        raise UserError(f"--by must be one of {', '.join(_GROUP_SQL)}, not {by!r}")
+        raise UserError(f"--by must be one of {', '.join(_GROUP_SQL)}, not {quote_id(by)}")
     start = datetime.combine(since, datetime.min.time(), tzinfo=UTC).timestamp() if since else 0.0
     where = "ts >= %s" if tenant is None else "ts >= %s AND tenant = %s"
     params: tuple[object, ...] = (start,) if tenant is None else (start, tenant)

@@ -44,6 +44,10 @@ register(RowTable("api_keys", "keys.sqlite", schema="ragwright.service.postgres_
 register(RowTable("knowledge_bases", "service.sqlite", schema="ragwright.service.postgres_kbs:PG_KBS"))
 register(RowTable("jobs", "service.sqlite", schema="ragwright.service.postgres_jobs:PG_JOBS"))
 register(RowTable("feedback", "service.sqlite", schema="ragwright.service.postgres_feedback:PG_FEEDBACK"))
+# UI sessions ended by a logout: the session cookies are signed by a secret the move keeps (ui-session.secret or
+# [ui] session_secret), so a copy of a logged-out cookie would be valid again for the rest of its life (hours) if the
+# list stayed behind. With a [redis] url after the move, the list lives in Redis instead and this copy goes unused.
+register(RowTable("ui_ended_sessions", "service.sqlite", schema="ragwright.service.ended_sessions:PG_ENDED_SESSIONS"))
 register(RowTable("usage", "usage.sqlite", schema="ragwright.service.postgres_ledger:PG_LEDGER"))
 register(RowTable("agent_runs", "agents.sqlite"))  # no PostgreSQL backend yet: mirrored, so nothing is left behind
 register(RowTable("agent_calls", "agents.sqlite"))
@@ -54,6 +58,8 @@ for _table in ("prompt_versions", "prompt_labels", "prompt_splits", "prompt_labe
     register(RowTable(_table, "index.sqlite", schema=_PG_PROMPTS))
 for _table in ("traces", "trace_spans", "trace_docs", "trace_purged_docs"):
     register(RowTable(_table, "traces.sqlite"))
+# Left behind on purpose: rate_hits / rate_counts (ratelimit.sqlite: one-minute windows, empty again a minute after the
+# move) and judge_cache (an eval judge's cache: refilled by the next run that needs it).
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ from ragwright.gateway.types import (
     ToolCallDelta,
     Usage,
 )
+from ragwright.redact import quote_id
 
 __all__ = ["FakeChatModel", "Reply", "ScriptedGateway"]
 
@@ -188,7 +189,7 @@ class ScriptedGateway:
 
     def model(self, name: str) -> ChatModel:
         if name not in self.by_name:
-            raise UnknownModel(f"unknown model {name!r}", name=name)
+            raise UnknownModel(f"unknown model {quote_id(name)}", name=name)
         return self.by_name[name]
 
     def models(self) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import logging.config
-import sys
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -116,10 +115,8 @@ def mcp_command(
     key = _raw_key(ctx, key, key_file)
     settings = load_settings(config, data_dir=data_dir)
     fmt = log_format or settings.logging.format
-    if fmt == "json":
-        logging.config.dictConfig(logging_config("json", "warning", base={"version": 1}))
-    else:
-        logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # ragwright's own lines on stderr (stdout is the stdio protocol), redacted in either format
+    logging.config.dictConfig(logging_config(fmt, "warning", base={"version": 1}))
     redis = SharedRedis.from_settings(settings.redis)  # per-key limits shared with every replica when set
     storage = limit_storage(
         settings.service.rate_limit_storage,

@@ -18,6 +18,7 @@ from ragwright.interfaces.cli import render
 from ragwright.observability import semconv
 from ragwright.observability.trace_store import open_trace_store
 from ragwright.observability.views import TraceView, summary_dict, trace_view
+from ragwright.redact import quote_id
 
 traces_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
@@ -81,7 +82,7 @@ def show(
     finally:
         store.close()
     if detail is None:
-        raise TraceNotFound(f"no trace {trace_id!r} in {settings.trace_store_path}")
+        raise TraceNotFound(f"no trace {quote_id(trace_id)} in {settings.trace_store_path}")
     view = trace_view(detail, fetch=_fetcher(settings), scope=None)
     if json_out:
         render.print_json(view.to_dict())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import logging.config
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 
 from ragwright.config import load_settings
 from ragwright.errors import UserError
+from ragwright.observability.logging import logging_config
 
 
 def worker_command(
@@ -29,7 +31,11 @@ def worker_command(
         )
     if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise UserError(f"--log-level must be debug, info, warning or error, not {log_level!r}")
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # redacted like the servers' lines ([logging] format picks text or json): a job's error may quote a key
+    text = {"text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}}
+    logging.config.dictConfig(
+        logging_config(settings.logging.format, log_level, base={"version": 1, "formatters": text})
+    )
     logging.getLogger("procrastinate").setLevel(max(logging.INFO, logging.getLevelName(log_level.upper())))
     from ragwright.queue.consumer import IngestConsumer
 

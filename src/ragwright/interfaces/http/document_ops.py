@@ -26,6 +26,7 @@ from ragwright.interfaces.http.jobs import Job
 from ragwright.interfaces.http.state import ServiceState
 from ragwright.observability.trace_store import purge_document
 from ragwright.private_files import open_private, private_dir
+from ragwright.redact import quote_id
 from ragwright.service.access import TagScope
 from ragwright.service.keys import ApiKey
 from ragwright.service.pages import DocumentPage, DocumentQuery, document_page
@@ -54,7 +55,7 @@ def check_file_name(raw: str | None) -> str:
     """The file name an upload is stored under (its last path component), or :class:`UserError` saying why not."""
     name = PureWindowsPath(PurePosixPath(raw or "").name).name.strip()
     if not NAME_RE.match(name) or ".." in name:
-        raise UserError(f"unusable file name {raw!r}: use letters, digits, space and ._()+-")
+        raise UserError(f"unusable file name {quote_id(raw or '')}: use letters, digits, space and ._()+-")
     return name
 
 
@@ -64,7 +65,7 @@ def parse_tags(raw: str | Iterable[str]) -> tuple[str, ...]:
     tags = tuple(sorted({t.strip() for t in items if t.strip()}))
     for t in tags:
         if not TAG_RE.match(t):
-            raise UserError(f"invalid tag {t!r}: 1-128 of A-Z a-z 0-9 _ . : -")
+            raise UserError(f"invalid tag {quote_id(t)}: 1-128 of A-Z a-z 0-9 _ . : -")
     if len(tags) > MAX_TAGS:
         raise UserError(f"at most {MAX_TAGS} tags per document, not {len(tags)}")
     return tags

@@ -35,6 +35,7 @@ from ragwright.evals.runner import run_eval
 from ragwright.gateway.build import SyncGateway
 from ragwright.models.base import Embedder
 from ragwright.processes import process_start
+from ragwright.redact import quote_id
 from ragwright.service.access import TagScope
 from ragwright.service.keys import ApiKey
 
@@ -59,7 +60,7 @@ MAX_SERVER_CASES = 2000
 
 def _visible(store: EvalRunStore, key: ApiKey, tenant: str, name: str) -> None:
     if not store.exists(tenant, name) or not key.scope.covers(TagScope(store.key_tags(tenant, name))):
-        raise EvalRunNotFound(f"no eval run {name!r}")
+        raise EvalRunNotFound(f"no eval run {quote_id(name)}")
 
 
 def list_datasets(store: EvalRunStore, key: ApiKey, tenant: str) -> list[str]:

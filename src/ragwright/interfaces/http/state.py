@@ -33,6 +33,7 @@ from ragwright.interfaces.http.metrics import Metrics
 from ragwright.models.base import Embedder
 from ragwright.observability.trace_store import SQLiteTraceStore, open_trace_store
 from ragwright.private_files import private_dir
+from ragwright.redact import quote_id
 from ragwright.service.ended_sessions import open_ended_sessions
 from ragwright.service.feedback import open_feedback
 from ragwright.service.kbs import DEFAULT_KB, open_knowledge_bases, store_tenant
@@ -189,7 +190,8 @@ class ServiceState:
         with self._models_lock:
             if name not in self.gateway.gateway.models():
                 raise UnknownModel(
-                    f"unknown model {name!r}: GET /v1/models lists rag:<knowledge-base> and the gateway's models",
+                    f"unknown model {quote_id(name)}: GET /v1/models lists rag:<knowledge-base> and the gateway's "
+                    "models",
                     name=name,
                 )
             return self.gateway.gateway.model(name)

@@ -25,10 +25,13 @@ from ragwright.answering.types import Answer, Citation, fallback_dict
 from ragwright.app import Ragwright
 from ragwright.errors import UserError
 from ragwright.interfaces.http.jobs import JobRunner
+from ragwright.interfaces.http.schemas import PromptRefOut
 from ragwright.interfaces.mcp.access import store_tenant
 from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, IngestArgs, ListDocumentsArgs, SearchArgs
 from ragwright.observability.requests import current_request_id
+from ragwright.observability.tracing import current_trace_id
 from ragwright.private_files import open_private, private_dir
+from ragwright.redact import quote_id
 from ragwright.retrieval.retriever import Hit
 from ragwright.service.keys import ApiKey
 from ragwright.service.pages import DocumentPage, decode_cursor, document_page
@@ -157,6 +160,9 @@ class RagTools:
                 "support": 0.0,
                 "citations": [],
                 "closest": [],
+                "answerability": None,
+                "prompt": None,
+                "trace_id": current_trace_id(),
             }
         tenant = store_tenant(key, args.knowledge_base)
         caller = key.caller(args.knowledge_base, request_id=current_request_id())
@@ -174,6 +180,12 @@ class RagTools:
             "fallback": fallback_dict(ans.fallback),
             "citations": [_answer_citation(c) for c in ans.citations],
             "closest": [_answer_citation(c) for c in ans.closest],
+            # as POST /v1/answer names and shapes them (AnswerOut)
+            "answerability": ans.answerability,
+            "prompt": PromptRefOut(name=ans.prompt.name, version=ans.prompt.version).model_dump()
+            if ans.prompt
+            else None,
+            "trace_id": current_trace_id(),
         }
 
     def _document_page(self, key: ApiKey, args: ListDocumentsArgs, after: str | None) -> DocumentPage:
@@ -198,7 +210,7 @@ class RagTools:
         store = self.rw.open_existing_store()
         info = store.document(tenant, args.doc_id)
         if info is None or not key.scope.sees(info.tags):  # a forbidden document reads as a missing one
-            raise ToolFailure(f"no document {args.doc_id!r} in knowledge base {args.knowledge_base!r}")
+            raise ToolFailure(f"no document {quote_id(args.doc_id)} in knowledge base {args.knowledge_base!r}")
         chunks = document_chunks(store, tenant, info)
         text = stitch(chunks)
         sections: list[dict[str, Any]] = []

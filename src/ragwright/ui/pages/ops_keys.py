@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ragwright.errors import KeyNotFound, UserError
 from ragwright.interfaces.http.auth import get_state
+from ragwright.redact import quote_id
 from ragwright.service.key_admin import MAX_NAME, create_key, manageable_keys, revoke_key
 from ragwright.service.keys import GRANTS, SCOPES, ApiKey
 from ragwright.ui.auth import UiUser, ui_admin
@@ -100,7 +101,7 @@ async def confirm_revoke(key_id: str, request: Request, user: UiUser = Depends(u
     keys = await blocking(request, lambda: manageable_keys(state.keys, user.key))
     key = next((k for k in keys if k.key_id == key_id), None)
     if key is None:
-        return ops_error(request, user, KeyNotFound(f"no key {key_id!r}"))
+        return ops_error(request, user, KeyNotFound(f"no key {quote_id(key_id)}"))
     return ops_render(request, "ops/key_revoke.html", user, sub="keys", title="Revoke key", key=key, me=user.key.key_id)
 
 

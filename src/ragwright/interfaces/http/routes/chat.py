@@ -38,6 +38,7 @@ from ragwright.interfaces.http.schemas import (
 )
 from ragwright.interfaces.http.sse import SSE_HEADERS, citation_out, sse, with_sources
 from ragwright.interfaces.http.state import ServiceState
+from ragwright.redact import quote_id
 from ragwright.service.kbs import DEFAULT_KB
 
 router = APIRouter(tags=["openai"])
@@ -123,7 +124,8 @@ async def _rag(state: ServiceState, principal: Principal, body: ChatCompletionIn
     timeout = state.service.request_timeout
     if not await run_blocking(_kb_exists, state, principal, kb, timeout=timeout):
         raise UnknownModel(
-            f"unknown knowledge base {kb!r}: GET /v1/models lists rag:<knowledge-base> for yours", name=body.model
+            f"unknown knowledge base {quote_id(kb)}: GET /v1/models lists rag:<knowledge-base> for yours",
+            name=body.model,
         )
     question, history = _conversation(body.messages)
     prompt = "\n".join(m.text() for m in body.messages if m.content is not None)

@@ -20,6 +20,7 @@ from ragwright.interfaces.http.auth import Principal, get_state, require_read
 from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.limits import run_blocking
 from ragwright.interfaces.http.schemas import ERRORS
+from ragwright.redact import quote_id
 from ragwright.service.sources import CitedSource, cited_source, readable_original
 
 router = APIRouter(tags=["documents"])
@@ -108,7 +109,7 @@ async def locate_citation(
 
     view = await run_blocking(locate, timeout=limits.wall_seconds + 10.0)
     if view is None:
-        raise ApiError(404, "not_found", f"no passage {chunk_id} of document {doc_id!r} in {kb!r}")
+        raise ApiError(404, "not_found", f"no passage {quote_id(chunk_id)} of document {quote_id(doc_id)} in {kb!r}")
     url = f"{request.app.url_path_for(original)}?{urlencode({'doc_id': doc_id, 'knowledge_base': kb})}"
     return source_out(view, kb, url if view.kind.value == "pdf" else None)
 
@@ -127,7 +128,7 @@ async def original_file(request: Request, principal: Principal, kb: str, doc_id:
 
     got = await run_blocking(read, timeout=state.service.request_timeout)
     if got is None:
-        raise ApiError(404, "not_found", f"no original of document {doc_id!r} in {kb!r}")
+        raise ApiError(404, "not_found", f"no original of document {quote_id(doc_id)} in {kb!r}")
     media_type, data = got
     headers = {
         "Cache-Control": "private, max-age=300",

@@ -36,6 +36,7 @@ from ragwright.interfaces.http.schemas import (
     JobOut,
     TagsIn,
 )
+from ragwright.redact import quote_id
 from ragwright.service.access import TagScope
 from ragwright.service.pages import DEFAULT_LIMIT, MAX_LIMIT, DocumentQuery, decode_cursor
 from ragwright.store.base import DocumentInfo
@@ -100,7 +101,7 @@ async def get_job(job_id: str, request: Request, principal: Reader) -> JobOut:
     """A job's status, progress and (when finished) its result with per-file reasons for failures."""
     job = ops.read_job(get_state(request), principal.key, job_id)
     if job is None:
-        raise ApiError(404, "not_found", f"no job {job_id}")
+        raise ApiError(404, "not_found", f"no job {quote_id(job_id)}")
     return JobOut.model_validate(job.to_dict())
 
 
@@ -125,11 +126,11 @@ async def cancel_job(job_id: str, request: Request, principal: Writer) -> JobOut
     state = get_state(request)
     job = state.jobs.get(job_id, tenant=principal.tenant)
     if job is None or not principal.key.scope.covers(TagScope(job.key_tags)):
-        raise ApiError(404, "not_found", f"no job {job_id}")
+        raise ApiError(404, "not_found", f"no job {quote_id(job_id)}")
     cancel = functools.partial(state.jobs.cancel, job_id, tenant=principal.tenant)
     cancelled = await run_blocking(cancel, timeout=state.service.request_timeout)
     if cancelled is None:
-        raise ApiError(404, "not_found", f"no job {job_id}")
+        raise ApiError(404, "not_found", f"no job {quote_id(job_id)}")
     return JobOut.model_validate(cancelled.to_dict())
 
 
@@ -179,7 +180,7 @@ async def document_chunks(
         ops.document_chunks, state, principal.key, tenant, doc_id, timeout=state.service.request_timeout
     )
     if found is None:
-        raise ApiError(404, "not_found", f"no document {doc_id!r} in knowledge base {knowledge_base!r}")
+        raise ApiError(404, "not_found", f"no document {quote_id(doc_id)} in knowledge base {knowledge_base!r}")
     return DocumentChunksOut(
         document=document_out(found.document, knowledge_base),
         chunks=[ChunkOut.from_stored(c) for c in found.chunks],
@@ -197,7 +198,7 @@ async def set_tags(
         ops.set_document_tags, state, principal.key, tenant, doc_id, body.tags, timeout=state.service.request_timeout
     )
     if doc is None:
-        raise ApiError(404, "not_found", f"no document {doc_id!r} in knowledge base {knowledge_base!r}")
+        raise ApiError(404, "not_found", f"no document {quote_id(doc_id)} in knowledge base {knowledge_base!r}")
     return document_out(doc, knowledge_base)
 
 
@@ -212,5 +213,5 @@ async def delete_document(
         ops.delete_document, state, principal.key, tenant, doc_id, timeout=state.service.request_timeout
     )
     if not deleted:
-        raise ApiError(404, "not_found", f"no document {doc_id!r} in knowledge base {knowledge_base!r}")
+        raise ApiError(404, "not_found", f"no document {quote_id(doc_id)} in knowledge base {knowledge_base!r}")
     return Deleted(id=doc_id)

@@ -28,6 +28,7 @@ from ragwright.interfaces.http.errors import ApiError
 from ragwright.interfaces.http.schemas import ERRORS, KbName
 from ragwright.interfaces.mcp.schemas import GetDocumentArgs
 from ragwright.interfaces.mcp.tools import RagTools, ToolFailure
+from ragwright.redact import quote_id
 
 router = APIRouter(tags=["extraction"])
 Reader = Annotated[Principal, Depends(require_read)]
@@ -82,7 +83,7 @@ async def extract(body: ExtractIn, request: Request, principal: Reader) -> dict[
             try:
                 stored = await RagTools(rw).get_document(principal.key, args)
             except ToolFailure:  # another tenant's, a forbidden tag or none at all: the same 404
-                raise ApiError(404, "not_found", f"no document {body.doc_id!r}") from None
+                raise ApiError(404, "not_found", f"no document {quote_id(body.doc_id)}") from None
             doc = text_document(body.doc_id, stored["text"])
         else:
             doc = text_document("text", body.text or "")

@@ -22,6 +22,7 @@ from ragwright.interfaces.http.schemas import ERRORS
 from ragwright.interfaces.http.state import ServiceState
 from ragwright.observability.trace_store import TraceFilter
 from ragwright.observability.views import TraceView, summary_dict, trace_view
+from ragwright.redact import quote_id
 from ragwright.service.keys import ApiKey
 from ragwright.store.base import StoredChunk
 
@@ -111,7 +112,7 @@ def read_trace(state: ServiceState, key: ApiKey, trace_id: str) -> TraceView:
     store = state.trace_store()
     detail = None if store is None or len(trace_id) > 64 else store.get(trace_id.lower(), tenant=key.tenant)
     if detail is None:
-        raise TraceNotFound(f"no trace {trace_id!r}")
+        raise TraceNotFound(f"no trace {quote_id(trace_id)}")
 
     def fetch(tenant: str, ids: Sequence[str]) -> list[StoredChunk]:
         if not state.index_exists():
