@@ -1,4 +1,4 @@
-"""`ragwright agent run|show|list` in a subprocess, against a loopback OpenAI-compatible server that calls tools."""
+"""`ragwright agent run|resume|show|list` in a subprocess, against a loopback OpenAI-compatible server that calls tools."""
 
 from __future__ import annotations
 
@@ -40,6 +40,46 @@ def test_agent_run_searches_and_answers_then_show_and_list(tmp_path: Path) -> No
     assert missing.returncode == 2 and "no agent run 'run_nope'" in missing.stderr and "Traceback" not in missing.stderr
     bad = run(["agent", "run", "x", "--approve", "maybe"], tmp_path)
     assert bad.returncode == 2 and "--approve must be one of ask, all, none" in bad.stderr
+
+
+def test_agent_resume_approves_and_denies_through_the_shared_rule(tmp_path: Path) -> None:
+    write(tmp_path / "docs/kettle.md", "# Kettle\n\n## Warranty\n\nThe kettle has a warranty of 3 years.\n")
+    with OpenAIServer() as server:
+        (tmp_path / "ragwright.toml").write_text(
+            '[gateway]\nchain = ["loop:gpt-test"]\nledger = false\n'
+            f'[gateway.providers.loop]\nkind = "openai"\nbase_url = "{server.base_url}"\napi_key = "env:LOOP_KEY"\n'
+            '[agent]\nrequire_approval = ["search"]\n'
+        )
+        assert run(["ingest", "docs"], tmp_path).returncode == 0
+        paused = []
+        for _ in range(2):  # stdin is not a terminal: the run pauses and says how to go on
+            out = run(["agent", "run", "How long is the warranty?", "--json"], tmp_path, LOOP_KEY="sk-test")
+            assert out.returncode == 0, out.stderr
+            events = [json.loads(line) for line in out.stdout.splitlines()]
+            assert events[-1]["kind"] == "approval_required" and events[-1]["name"] == "search"
+            assert f"ragwright agent resume {events[0]['run_id']} --approve CALL" in " ".join(out.stderr.split())
+            paused.append((events[0]["run_id"], events[-1]["call_id"]))
+        (approved, call), (denied, call2) = paused
+        out = run(["agent", "resume", approved, "--approve", call, "--json"], tmp_path, LOOP_KEY="sk-test")
+        assert out.returncode == 0, out.stderr
+        events = [json.loads(line) for line in out.stdout.splitlines()]
+        assert [e["kind"] for e in events] == ["tool_result", "step", "final"]
+        assert events[0]["status"] == "done" and "kettle.md" in events[0]["output"]  # the search ran, once
+        out = run(["agent", "resume", denied, "--deny", call2], tmp_path, LOOP_KEY="sk-test")
+        assert out.returncode == 0, out.stderr
+        assert "← denied" in out.stdout and "A:" in out.stdout  # the model was told, and answered
+    shown = json.loads(run(["agent", "show", approved, "--json"], tmp_path).stdout)
+    assert shown["status"] == "done" and [c["status"] for c in shown["calls"]] == ["done"]
+    shown = json.loads(run(["agent", "show", denied, "--json"], tmp_path).stdout)
+    assert shown["status"] == "done" and [c["status"] for c in shown["calls"]] == ["denied"]
+    # errors stay one line and exit 2: a run that is not paused, a missing run, --args without one --approve
+    again = run(["agent", "resume", approved, "--approve", call], tmp_path, LOOP_KEY="sk-test")
+    assert again.returncode == 2 and f"run {approved} is done, not awaiting approval" in again.stderr
+    missing = run(["agent", "resume", "run_nope", "--approve", "g1"], tmp_path)
+    assert missing.returncode == 2 and "no agent run 'run_nope'" in missing.stderr
+    bad = run(["agent", "resume", denied, "--args", "{}"], tmp_path)
+    assert bad.returncode == 2 and "--args edits one call" in bad.stderr
+    assert "Traceback" not in again.stderr + missing.stderr + bad.stderr
 
 
 def test_eval_agent_then_report_and_gate(tmp_path: Path) -> None:
