@@ -1,4 +1,4 @@
-"""`ragwright agent run|resume|show|list` in a subprocess, against a loopback OpenAI-compatible server that calls tools."""
+"""`ragwright agent run|resume|show|list` in a subprocess, against a loopback OpenAI-compatible server calling tools."""
 
 from __future__ import annotations
 
