@@ -11,13 +11,18 @@ from tests.cli.test_cli import run
 from tests.conftest import write
 
 
+def configure(root: Path, server: OpenAIServer, extra: str = "") -> None:
+    """A ragwright.toml whose only model is the loopback server (its key comes from LOOP_KEY), plus ``extra``."""
+    (root / "ragwright.toml").write_text(
+        '[gateway]\nchain = ["loop:gpt-test"]\nledger = false\n'
+        f'[gateway.providers.loop]\nkind = "openai"\nbase_url = "{server.base_url}"\napi_key = "env:LOOP_KEY"\n' + extra
+    )
+
+
 def test_agent_run_searches_and_answers_then_show_and_list(tmp_path: Path) -> None:
     write(tmp_path / "docs/kettle.md", "# Kettle\n\n## Warranty\n\nThe kettle has a warranty of 3 years.\n")
     with OpenAIServer() as server:
-        (tmp_path / "ragwright.toml").write_text(
-            '[gateway]\nchain = ["loop:gpt-test"]\nledger = false\n'
-            f'[gateway.providers.loop]\nkind = "openai"\nbase_url = "{server.base_url}"\napi_key = "env:LOOP_KEY"\n'
-        )
+        configure(tmp_path, server)
         assert run(["ingest", "docs"], tmp_path).returncode == 0
         out = run(["agent", "run", "How long is the warranty?", "--json"], tmp_path, LOOP_KEY="sk-test")
         assert out.returncode == 0, out.stderr
@@ -45,11 +50,7 @@ def test_agent_run_searches_and_answers_then_show_and_list(tmp_path: Path) -> No
 def test_agent_resume_approves_and_denies_through_the_shared_rule(tmp_path: Path) -> None:
     write(tmp_path / "docs/kettle.md", "# Kettle\n\n## Warranty\n\nThe kettle has a warranty of 3 years.\n")
     with OpenAIServer() as server:
-        (tmp_path / "ragwright.toml").write_text(
-            '[gateway]\nchain = ["loop:gpt-test"]\nledger = false\n'
-            f'[gateway.providers.loop]\nkind = "openai"\nbase_url = "{server.base_url}"\napi_key = "env:LOOP_KEY"\n'
-            '[agent]\nrequire_approval = ["search"]\n'
-        )
+        configure(tmp_path, server, '[agent]\nrequire_approval = ["search"]\n')
         assert run(["ingest", "docs"], tmp_path).returncode == 0
         paused = []
         for _ in range(2):  # stdin is not a terminal: the run pauses and says how to go on
@@ -98,10 +99,7 @@ def test_eval_agent_then_report_and_gate(tmp_path: Path) -> None:
         + "\n"
     )
     with OpenAIServer() as server:
-        (tmp_path / "ragwright.toml").write_text(
-            '[gateway]\nchain = ["loop:gpt-test"]\nledger = false\n'
-            f'[gateway.providers.loop]\nkind = "openai"\nbase_url = "{server.base_url}"\napi_key = "env:LOOP_KEY"\n'
-        )
+        configure(tmp_path, server)
         assert run(["ingest", "docs"], tmp_path).returncode == 0
         out = run(["eval", "agent", "tasks.jsonl", "--out", "runs/agent.json"], tmp_path, LOOP_KEY="sk-test")
         assert out.returncode == 0, out.stderr
