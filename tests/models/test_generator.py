@@ -97,8 +97,9 @@ def test_a_cancelled_generation_stops_at_its_next_token_and_frees_the_model(monk
 
 
 def test_prompt_longer_than_the_context_is_a_model_error(gen: LocalGenerator) -> None:
-    with pytest.raises(ModelError, match="exceeds the available context"):
+    with pytest.raises(ModelContextExceeded, match="exceeds the available context") as err:
         gen.generate("word " * 3000, max_tokens=4)
+    assert err.value.limit == 2048 and err.value.tokens is not None and err.value.tokens > 3000
 
 
 def test_a_reply_the_context_cuts_short_is_a_context_error_not_a_short_reply() -> None:
@@ -201,3 +202,23 @@ def test_only_a_reply_the_full_context_stopped_is_an_error(
     with pytest.raises(ModelContextExceeded) as err:
         local.chat([("user", "Q?")], max_tokens=64)
     assert (err.value.tokens, err.value.limit) == (1500 + 508 + 64, 2048)
+
+
+class _OverflowServer:
+    """Stands in for xllamacpp.Server: refuses the prompt as llama.cpp does when it is longer than the context."""
+
+    def handle_chat_completions(self, request: dict[str, object], callback: Callable[[object], bool]) -> None:
+        error = {"type": "exceed_context_size_error", "n_prompt_tokens": 2327, "n_ctx": 2048}
+        callback({"error": {**error, "code": 400, "message": "request (2327 tokens) exceeds the available context"}})
+
+
+def test_a_prompt_over_the_context_counts_the_reply_it_asked_for_too(tmp_path: Path) -> None:
+    """Cutting the prompt by only the share it was over would leave the reply no room: the next attempt would run out
+    of context (a wasted reading of a 2,000-token prompt); the count is what the request needs, as for a cut reply."""
+    gguf = tmp_path / "x.gguf"
+    gguf.write_bytes(b"GGUF")
+    local = LocalGenerator(gguf, n_ctx=2048)
+    local._server = _OverflowServer()
+    with pytest.raises(ModelContextExceeded, match="exceeds the available context") as err:
+        local.chat([("user", "Q?")], max_tokens=256)
+    assert (err.value.tokens, err.value.limit) == (2327 + 256, 2048)

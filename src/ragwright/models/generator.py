@@ -13,8 +13,9 @@ The context holds the prompt and the reply. llama.cpp refuses a prompt longer th
 (``exceed_context_size_error``), but a prompt that fits leaves the reply only what is left: the generation then stops
 when the context is full, mid-sentence or mid-JSON, with the same ``finish_reason`` ("length") as a stop at
 ``max_tokens``. Such a reply is not returned as if it were whole: it is :class:`~ragwright.errors.ModelContextExceeded`
-with llama.cpp's own count (prompt tokens + ``max_tokens``, and the context size), as a prompt that does not fit is,
-so a caller can shorten the prompt and ask again (the agent's tool outputs give way: ``agents/fit.py``).
+with llama.cpp's own count (prompt tokens + ``max_tokens``, and the context size), as a prompt that does not fit is
+(with the same count), so a caller can shorten the prompt by the share it was over and ask again (the agent's tool
+outputs give way: ``agents/fit.py``).
 
 Example::
 
@@ -178,7 +179,8 @@ class _Reply:
                 tokens, limit = error.get("n_prompt_tokens"), error.get("n_ctx")
                 self.overflow = ModelContextExceeded(
                     f"local generation failed: {self.error}",
-                    tokens=tokens if isinstance(tokens, int) else None,
+                    # what the request needs, as for a reply the context cut: the prompt and the reply's max_tokens
+                    tokens=tokens + self.max_tokens if isinstance(tokens, int) else None,
                     limit=limit if isinstance(limit, int) else None,
                 )
             return True
