@@ -112,3 +112,9 @@ def test_eval_agent_then_report_and_gate(tmp_path: Path) -> None:
     assert gate.returncode == 0 and "gate: passed" in gate.stdout
     (tmp_path / "gate.toml").write_text("[metrics.steps]\nmax = 1\n")
     assert run(["eval", "gate", "runs/agent.json", "--policy", "gate.toml"], tmp_path).returncode == 1
+
+
+def test_research_names_an_mcp_source_that_is_not_configured(tmp_path: Path) -> None:
+    out = run(["research", "What is the warranty?", "--source", "shop__search"], tmp_path)
+    assert out.returncode == 2 and "no MCP tool shop__search (configured: none)" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -24,12 +24,11 @@ import typer
 from rich.markup import escape
 
 from ragwright.agents import approvals
-from ragwright.agents.mcp_tools import discover_mcp_tools
 from ragwright.agents.records import AgentEvent, CallStatus, Decision, RunStatus
 from ragwright.agents.runner import AgentRunner
-from ragwright.agents.service import agent_runner, default_limits, runs_path, tenant_agent_runner
+from ragwright.agents.service import default_limits, runs_path, tenant_agent_runner
 from ragwright.agents.store import RunState, RunStore
-from ragwright.agents.tools import AgentTool, ToolContext
+from ragwright.agents.tools import ToolContext
 from ragwright.app import Ragwright
 from ragwright.config import load_settings
 from ragwright.errors import UserError
@@ -41,12 +40,6 @@ agent_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Path to ragwright.toml.")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print events as JSON lines.")]
-
-
-def mcp_tools(rw: Ragwright) -> list[AgentTool]:
-    """The tools of the MCP servers configured for this tenant (none configured: none, and nothing is started)."""
-    servers = rw.settings.agent.mcp_servers
-    return asyncio.run(discover_mcp_tools(servers, tenant=rw.settings.tenant)) if servers else []
 
 
 def _print(event: AgentEvent, json_out: bool) -> None:
@@ -158,7 +151,7 @@ def run_cmd(
         raise UserError(f"--approve must be one of ask, all, none, not {approve!r}")
     rw = Ragwright(load_settings(config, data_dir=data_dir))
     try:
-        runner = agent_runner(rw, model=model, extra_tools=mcp_tools(rw))
+        runner = asyncio.run(tenant_agent_runner(rw, model=model, tenant=rw.settings.tenant))
         policy = approve or rw.settings.agent.approve
         key = local_key(rw.settings.tenant, scopes=("read",))
         limits = default_limits(rw.settings.agent, max_usd=max_usd, max_steps=max_steps)
