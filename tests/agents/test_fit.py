@@ -14,8 +14,10 @@ from typing import Any
 from ragwright.agents import AgentRunner, RunStatus, RunStore, Toolbox, ToolContext, agent_tool
 from ragwright.agents.fit import CUT_NOTE, FIT_ATTEMPTS
 from ragwright.errors import ContextLengthExceeded
+from ragwright.gateway.providers.local import LocalChatModel
 from ragwright.gateway.types import ChatRequest, ToolCall
 from ragwright.interfaces.mcp.access import local_key
+from ragwright.models.generator import LocalGenerator
 from ragwright.testing import FakeChatModel
 from ragwright.testing.fake_chat import Reply
 
@@ -73,3 +75,65 @@ async def test_a_model_that_refuses_whatever_is_cut_fails_the_run_after_a_few_tr
         pass
     assert run.status is RunStatus.FAILED and "ContextLengthExceeded" in (run.error or "")
     assert len(model.requests) <= 1 + 1 + FIT_ATTEMPTS
+
+
+class WindowServer:
+    """Stands in for llama.cpp's server (xllamacpp.Server) behind a real LocalGenerator and LocalChatModel: two
+    characters a token (denser than the provider's four-character estimate, as Qwen's tokenizer is on ids and JSON),
+    a context that holds the prompt and the reply, and a generation that stops when the context is full, with the
+    finish reason and counts llama.cpp sends. The context is sized on the first prompt that carries the search result,
+    so that result leaves about 30 tokens for the reply (the agent bench's a25 had about 40)."""
+
+    ROOM = 30
+
+    def __init__(self, generator: Any) -> None:
+        self.generator = generator
+        self.prompts: list[int] = []
+        self.sized = False
+
+    def handle_chat_completions(self, request: dict[str, Any], callback: Any) -> None:
+        messages = request["messages"]
+        prompt = sum(len(m["content"]) for m in messages) // 2
+        self.prompts.append(prompt)
+        searched = any(m["content"].startswith("Result of search") for m in messages)
+        if searched and not self.sized:  # the provider's estimate (half this count) let this prompt through
+            self.generator.n_ctx, self.sized = prompt + self.ROOM, True
+        if prompt > self.generator.n_ctx:
+            error = {"type": "exceed_context_size_error", "n_prompt_tokens": prompt, "n_ctx": self.generator.n_ctx}
+            callback({"error": {**error, "message": "request exceeds the available context size"}})
+            return
+        reply = (
+            {"thought": "I have the speed.", "tool": None, "arguments": {}, "final": "The Q4 restores at 280 MB/s."}
+            if searched
+            else {"thought": "Search first.", "tool": "search", "arguments": {"query": "Q4 restore"}, "final": None}
+        )
+        text = json.dumps(reply)
+        tokens = [text[i : i + 2] for i in range(0, len(text), 2)]
+        room = min(self.generator.n_ctx - prompt, request["max_tokens"])
+        for token in tokens[:room]:
+            if callback({"choices": [{"index": 0, "delta": {"content": token}}]}):
+                return
+        finish = "length" if len(tokens) > room else "stop"
+        timings = {"cache_n": 0, "prompt_n": prompt, "predicted_n": min(room, len(tokens))}
+        callback({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}], "timings": timings})
+
+
+async def test_a_reply_the_full_window_cuts_off_is_not_taken_for_the_answer(tmp_path: Path) -> None:
+    """The agent bench's a25 and a30: the prompt fitted, the window did not hold the reply, and the reply cut off
+    mid-JSON (``{"``) became the run's final answer. The local model now says its window was too small (with its own
+    token count), so the search output is cut and the model asked again."""
+    gguf = tmp_path / "x.gguf"
+    gguf.write_bytes(b"GGUF")
+    generator = LocalGenerator(gguf, n_ctx=WINDOW)
+    server = WindowServer(generator)
+    generator._server = server  # the real generator and provider code, over a stand-in for llama.cpp
+    local = LocalChatModel("qwen-like", generator=generator, context_window=WINDOW)
+    runner = AgentRunner(local, Toolbox.of([search]), RunStore(tmp_path / "agents.sqlite"), native_tools=False)
+    run = runner.new_run("How fast does a Q4 restore over 2.5 GbE?", ToolContext(KEY), model=local.name)
+    async for _ in runner.drive(run):
+        pass
+    assert run.status is RunStatus.DONE, run.error
+    assert run.answer == "The Q4 restores at 280 MB/s."  # not '{"thought": "I have' or '{"'
+    (tool,) = [m for m in run.messages if m.role == "tool"]
+    assert CUT_NOTE in (tool.content or "")
+    assert len(server.prompts) >= 3 and server.prompts[-1] < generator.n_ctx - 40  # asked again with room to answer

@@ -17,7 +17,13 @@ def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[s
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
     full_env.update({"RAGWRIGHT_EMBEDDING__MODEL": "fake", **env})
     return subprocess.run(
-        [sys.executable, "-m", "ragwright", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "ragwright", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,  # never a terminal: a command that would prompt there behaves as in CI
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ragwright.errors import GenerationCancelled, ModelError, ModelNotInstalledError
+from ragwright.errors import GenerationCancelled, ModelContextExceeded, ModelError, ModelNotInstalledError
 from ragwright.models import generator as generator_module
 from ragwright.models.base import TextGenerator
 from ragwright.models.generator import LocalGenerator, default_generator, llama_params
@@ -97,8 +97,26 @@ def test_a_cancelled_generation_stops_at_its_next_token_and_frees_the_model(monk
 
 
 def test_prompt_longer_than_the_context_is_a_model_error(gen: LocalGenerator) -> None:
-    with pytest.raises(ModelError, match="exceeds the available context"):
+    with pytest.raises(ModelContextExceeded, match="exceeds the available context") as err:
         gen.generate("word " * 3000, max_tokens=4)
+    assert err.value.limit == 2048 and err.value.tokens is not None and err.value.tokens > 3000
+
+
+def test_a_reply_the_context_cuts_short_is_a_context_error_not_a_short_reply() -> None:
+    """A prompt that fits leaves the reply what is left of the context; llama.cpp stops there with the finish reason
+    of a max_tokens stop. That cut reply (the agent bench's replies cut mid-JSON) must not pass for a whole one."""
+    try:
+        small = default_generator(n_ctx=256, threads=1)
+    except ModelNotInstalledError as exc:
+        pytest.skip(str(exc))
+    ids = " ".join(f"{i * 7919 % 65536:04x}" for i in range(1, 41))  # about 210 tokens: 40-odd left for the reply
+    for _ in range(2):  # the second time llama.cpp reuses the cached prompt: the count is still the whole prompt
+        with pytest.raises(ModelContextExceeded, match="ran out of context") as err:
+            small.generate("Copy these ids, one per line: " + ids, max_tokens=160)
+        assert err.value.limit == 256
+        assert err.value.tokens is not None and 256 < err.value.tokens < 256 + 160
+    assert small.generate("Say hi.", max_tokens=8)  # a reply stopped by max_tokens is the caller's limit: returned
+    small.close()
 
 
 def test_missing_gguf_file(tmp_path: Path) -> None:
@@ -149,3 +167,58 @@ def test_chat_turns_keep_their_roles_and_the_default_system_prompt_only_fills_a_
         {"role": "system", "content": "Default."},
         {"role": "user", "content": "Q2?"},
     ]
+
+
+class _FullContextServer:
+    """Stands in for xllamacpp.Server: streams a reply that ends as llama.cpp's does, with its finish reason and
+    token counts (``timings``) in the last chunk."""
+
+    def __init__(self, finish: str, cache_n: int, prompt_n: int, predicted_n: int) -> None:
+        self.last = {"finish_reason": finish, "index": 0, "delta": {}}
+        self.timings = {"cache_n": cache_n, "prompt_n": prompt_n, "predicted_n": predicted_n}
+
+    def handle_chat_completions(self, request: dict[str, object], callback: Callable[[object], bool]) -> None:
+        for delta in ({"role": "assistant", "content": '{"thought": "'}, {"content": 'x", "tool'}):
+            if callback({"choices": [{"index": 0, "delta": delta}]}):
+                return
+        callback({"choices": [self.last], "timings": self.timings})
+
+
+@pytest.mark.parametrize(
+    ("finish", "predicted", "cut"),
+    [("length", 40, True), ("length", 64, False), ("stop", 40, False)],
+    ids=["context-full", "max-tokens", "ended"],
+)
+def test_only_a_reply_the_full_context_stopped_is_an_error(
+    tmp_path: Path, finish: str, predicted: int, cut: bool
+) -> None:
+    gguf = tmp_path / "x.gguf"
+    gguf.write_bytes(b"GGUF")
+    local = LocalGenerator(gguf, n_ctx=2048)
+    local._server = _FullContextServer(finish, cache_n=1500, prompt_n=508, predicted_n=predicted)
+    if not cut:
+        assert local.chat([("user", "Q?")], max_tokens=64) == '{"thought": "x", "tool'
+        return
+    with pytest.raises(ModelContextExceeded) as err:
+        local.chat([("user", "Q?")], max_tokens=64)
+    assert (err.value.tokens, err.value.limit) == (1500 + 508 + 64, 2048)
+
+
+class _OverflowServer:
+    """Stands in for xllamacpp.Server: refuses the prompt as llama.cpp does when it is longer than the context."""
+
+    def handle_chat_completions(self, request: dict[str, object], callback: Callable[[object], bool]) -> None:
+        error = {"type": "exceed_context_size_error", "n_prompt_tokens": 2327, "n_ctx": 2048}
+        callback({"error": {**error, "code": 400, "message": "request (2327 tokens) exceeds the available context"}})
+
+
+def test_a_prompt_over_the_context_counts_the_reply_it_asked_for_too(tmp_path: Path) -> None:
+    """Cutting the prompt by only the share it was over would leave the reply no room: the next attempt would run out
+    of context (a wasted reading of a 2,000-token prompt); the count is what the request needs, as for a cut reply."""
+    gguf = tmp_path / "x.gguf"
+    gguf.write_bytes(b"GGUF")
+    local = LocalGenerator(gguf, n_ctx=2048)
+    local._server = _OverflowServer()
+    with pytest.raises(ModelContextExceeded, match="exceeds the available context") as err:
+        local.chat([("user", "Q?")], max_tokens=256)
+    assert (err.value.tokens, err.value.limit) == (2327 + 256, 2048)

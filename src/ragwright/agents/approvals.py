@@ -1,4 +1,5 @@
-"""Paused agent runs as one API key may see and decide them: the rule every front door applies (HTTP, MCP, web UI).
+"""Paused agent runs as one API key may see and decide them: the rule every front door applies (HTTP, MCP, web UI,
+``ragwright agent resume``).
 
 A key reads a run of its own tenant started by a key whose tags its own cover (the job rule,
 :meth:`~ragwright.service.access.TagScope.covers`: a run's tool outputs quote documents); any other run reads as
@@ -10,6 +11,7 @@ Example::
 
     waiting = pending_approvals(store, key)                 # runs of this key's tenant paused for a human
     run = await decide(store, key, run_id, [Decision("g1", approve=True)], runner_for)   # to its next pause or end
+    run = await decide(store, key, run_id, decisions, runner_for, on_event=print)      # each event as it happens
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ragwright.agents.records import CallStatus, Decision, RunStatus
+from ragwright.agents.records import AgentEvent, CallStatus, Decision, RunStatus
 from ragwright.agents.runner import AgentRunner
 from ragwright.agents.store import RunState, RunStore
 from ragwright.errors import AccessDenied, AgentRunNotFound
@@ -109,15 +111,22 @@ def pending_approvals(store: RunStore, key: ApiKey, *, limit: int = 50) -> list[
 
 
 async def decide(
-    store: RunStore, key: ApiKey, run_id: str, decisions: Sequence[Decision], runner_for: RunnerFor
+    store: RunStore,
+    key: ApiKey,
+    run_id: str,
+    decisions: Sequence[Decision],
+    runner_for: RunnerFor,
+    *,
+    on_event: Callable[[AgentEvent], None] | None = None,
 ) -> RunState:
     """Apply ``key``'s decisions to a paused run and let it go on until it ends or pauses again; returns the run as
-    it then stands. :class:`~ragwright.errors.AgentRunError` when it is not paused, a call id is not waiting or
-    edited arguments do not validate (nothing is changed then)."""
+    it then stands, and hands each event to ``on_event`` as it happens. :class:`~ragwright.errors.AgentRunError` when
+    it is not paused, a call id is not waiting or edited arguments do not validate (nothing is changed then)."""
     check_may_decide(key)
     run = visible_run(store, key, run_id)
     with ExitStack() as lease:
         runner = await runner_for(run, lease)
-        async for _ in runner.resume(run, list(decisions)):
-            pass
+        async for event in runner.resume(run, list(decisions)):
+            if on_event is not None:
+                on_event(event)
     return run

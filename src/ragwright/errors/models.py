@@ -26,8 +26,9 @@ class GenerationCancelled(ModelError):
 
 
 class ModelContextExceeded(ModelError):
-    """A local model's own tokenizer found the prompt too long for its context: ``tokens`` it counted, ``limit`` its
-    context size (the local provider reports it as the gateway's ContextLengthExceeded)."""
+    """A local model's own tokenizer found the prompt too long for its context, or the prompt left the reply too little
+    room and the context filled before it ended: ``tokens`` it counted (with the reply's ``max_tokens`` in the second
+    case), ``limit`` its context size (the local provider reports it as the gateway's ContextLengthExceeded)."""
 
     def __init__(self, message: str, *, tokens: int | None = None, limit: int | None = None) -> None:
         super().__init__(message)

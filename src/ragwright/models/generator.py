@@ -9,6 +9,14 @@ generating to ``max_tokens`` for nobody. The wrapped server also binds an HTTP l
 that we never use, so it is locked with a random API key that is never shared: other local processes cannot drive the
 model through it.
 
+The context holds the prompt and the reply. llama.cpp refuses a prompt longer than the context
+(``exceed_context_size_error``), but a prompt that fits leaves the reply only what is left: the generation then stops
+when the context is full, mid-sentence or mid-JSON, with the same ``finish_reason`` ("length") as a stop at
+``max_tokens``. Such a reply is not returned as if it were whole: it is :class:`~ragwright.errors.ModelContextExceeded`
+with llama.cpp's own count (prompt tokens + ``max_tokens``, and the context size), as a prompt that does not fit is
+(with the same count), so a caller can shorten the prompt by the share it was over and ask again (the agent's tool
+outputs give way: ``agents/fit.py``).
+
 Example::
 
     gen = default_generator()
@@ -96,7 +104,7 @@ class LocalGenerator:
             "seed": seed,
             "stream": True,
         }
-        reply = _Reply(cancel)
+        reply = _Reply(cancel, max_tokens=max_tokens, n_ctx=self.n_ctx)
         with self._lock:
             if cancel.is_set():
                 raise GenerationCancelled(f"{self.name}: cancelled before it started")
@@ -151,12 +159,16 @@ def llama_params(model_path: Path, *, n_ctx: int, threads: int, api_key: str) ->
 class _Reply:
     """Collects a streamed chat completion chunk by chunk (xllamacpp's callback) and tells it when to stop."""
 
-    def __init__(self, cancel: threading.Event) -> None:
+    def __init__(self, cancel: threading.Event, *, max_tokens: int, n_ctx: int) -> None:
         self.cancel = cancel
+        self.max_tokens = max_tokens
+        self.n_ctx = n_ctx
         self.parts: list[str] = []
         self.error: str | None = None
         self.overflow: ModelContextExceeded | None = None
         self.cancelled = False
+        self.finish: str | None = None
+        self.timings: dict[str, Any] = {}
 
     def on_chunk(self, chunk: Any) -> bool:
         """Called by xllamacpp with each chunk (or the error reply); True stops the generation."""
@@ -167,13 +179,17 @@ class _Reply:
                 tokens, limit = error.get("n_prompt_tokens"), error.get("n_ctx")
                 self.overflow = ModelContextExceeded(
                     f"local generation failed: {self.error}",
-                    tokens=tokens if isinstance(tokens, int) else None,
+                    # what the request needs, as for a reply the context cut: the prompt and the reply's max_tokens
+                    tokens=tokens + self.max_tokens if isinstance(tokens, int) else None,
                     limit=limit if isinstance(limit, int) else None,
                 )
             return True
         for choice in chunk["choices"]:
             delta = choice.get("delta") or choice.get("message") or {}
             self.parts.append(str(delta.get("content") or ""))
+            self.finish = choice.get("finish_reason") or self.finish
+        if isinstance(chunk.get("timings"), dict):  # the last chunk: llama.cpp's token counts
+            self.timings = chunk["timings"]
         if self.cancel.is_set():
             self.cancelled = True
             return True
@@ -187,7 +203,25 @@ class _Reply:
             raise ModelError(f"local generation failed: {self.error}")
         if self.cancelled:
             raise GenerationCancelled("local generation cancelled after its caller gave up")
+        self._check_room()
         return "".join(self.parts).strip()
+
+    def _check_room(self) -> None:
+        """ModelContextExceeded when the context filled up before the reply ended or reached ``max_tokens``."""
+        if self.finish != "length" or not self.timings:
+            return
+        cached, processed, generated = (self.timings.get(k) for k in ("cache_n", "prompt_n", "predicted_n"))
+        if not (isinstance(cached, int) and isinstance(processed, int) and isinstance(generated, int)):
+            return
+        if generated >= self.max_tokens:  # stopped at max_tokens: the caller's own limit
+            return
+        prompt = cached + processed  # tokens reused from the previous request's prompt + tokens read now
+        raise ModelContextExceeded(
+            f"local generation ran out of context: {prompt} prompt tokens + {self.max_tokens} to generate exceed "
+            f"the {self.n_ctx}-token context (the reply stopped after {generated} tokens)",
+            tokens=prompt + self.max_tokens,
+            limit=self.n_ctx,
+        )
 
 
 def _import_xllamacpp() -> Any:

@@ -3,6 +3,11 @@
 A run acts as the local user (the configured tenant, read access, no tag limit). With ``--approve ask`` a call that
 needs approval is put to the user at the prompt when the terminal is interactive; otherwise the run pauses, is saved,
 and ``ragwright agent resume RUN --approve CALL`` (or ``--deny CALL``) goes on later, in another process too.
+
+Deciding on a paused run goes through :func:`ragwright.agents.approvals.decide`, the rule the HTTP route, the web UI
+and the MCP tools apply; the terminal's user decides as the operator of the data directory (an admin of the
+configured tenant, so every run of that tenant is visible to it), while the run's tools keep acting as the key that
+started it.
 """
 
 from __future__ import annotations
@@ -11,18 +16,19 @@ import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from ragwright.agents.mcp_tools import discover_mcp_tools
+from ragwright.agents import approvals
 from ragwright.agents.records import AgentEvent, CallStatus, Decision, RunStatus
 from ragwright.agents.runner import AgentRunner
-from ragwright.agents.service import agent_runner, default_limits, runs_path
+from ragwright.agents.service import default_limits, runs_path, tenant_agent_runner
 from ragwright.agents.store import RunState, RunStore
-from ragwright.agents.tools import AgentTool, ToolContext
+from ragwright.agents.tools import ToolContext
 from ragwright.app import Ragwright
 from ragwright.config import load_settings
 from ragwright.errors import UserError
@@ -34,12 +40,6 @@ agent_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Path to ragwright.toml.")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Index directory (default ./.ragwright).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print events as JSON lines.")]
-
-
-def mcp_tools(rw: Ragwright) -> list[AgentTool]:
-    """The tools of the MCP servers configured for this tenant (none configured: none, and nothing is started)."""
-    servers = rw.settings.agent.mcp_servers
-    return asyncio.run(discover_mcp_tools(servers, tenant=rw.settings.tenant)) if servers else []
 
 
 def _print(event: AgentEvent, json_out: bool) -> None:
@@ -98,18 +98,36 @@ def _ask_human(run: RunState, store: RunStore) -> list[Decision] | None:
     return decisions
 
 
-async def _drive(runner: AgentRunner, events: AsyncIterator[AgentEvent], json_out: bool) -> None:
+async def _drive(events: AsyncIterator[AgentEvent], json_out: bool) -> None:
     async for event in events:
         _print(event, json_out)
 
 
-def _loop(runner: AgentRunner, run: RunState, first: AsyncIterator[AgentEvent], json_out: bool, ask: bool) -> None:
-    asyncio.run(_drive(runner, first, json_out))
+def _decide(
+    rw: Ragwright, store: RunStore, run_id: str, decisions: list[Decision], json_out: bool, runner: AgentRunner | None
+) -> RunState:
+    """The decisions applied as the terminal's operator (:func:`approvals.decide`), each event printed as it happens;
+    the run goes on with ``runner`` or, in a new process, one built like every front door builds it."""
+
+    async def runner_for(run: RunState, lease: ExitStack) -> AgentRunner:
+        return runner or await tenant_agent_runner(rw, model=run.model, tenant=run.tenant, store=store)
+
+    def printed(event: AgentEvent) -> None:
+        _print(event, json_out)
+
+    operator = local_key(rw.settings.tenant, scopes=("admin",))
+    return asyncio.run(approvals.decide(store, operator, run_id, decisions, runner_for, on_event=printed))
+
+
+def _loop(
+    rw: Ragwright, store: RunStore, run: RunState, json_out: bool, ask: bool, runner: AgentRunner | None = None
+) -> None:
+    """While the run is paused and the terminal can ask: ask, decide, go on; then say how to go on later."""
     while run.status is RunStatus.AWAITING_APPROVAL and ask:
-        decisions = _ask_human(run, runner.store)
+        decisions = _ask_human(run, store)
         if decisions is None:
             break
-        asyncio.run(_drive(runner, runner.resume(run, decisions), json_out))
+        run = _decide(rw, store, run.id, decisions, json_out, runner)
     if run.status is RunStatus.AWAITING_APPROVAL:
         render.err_console.print(
             f"run {run.id} is paused; go on with: ragwright agent resume {run.id} --approve CALL (or --deny CALL)"
@@ -133,14 +151,15 @@ def run_cmd(
         raise UserError(f"--approve must be one of ask, all, none, not {approve!r}")
     rw = Ragwright(load_settings(config, data_dir=data_dir))
     try:
-        runner = agent_runner(rw, model=model, extra_tools=mcp_tools(rw))
+        runner = asyncio.run(tenant_agent_runner(rw, model=model, tenant=rw.settings.tenant))
         policy = approve or rw.settings.agent.approve
         key = local_key(rw.settings.tenant, scopes=("read",))
         limits = default_limits(rw.settings.agent, max_usd=max_usd, max_steps=max_steps)
         run = runner.new_run(task, ToolContext(key, kb=kb), model=runner.model.name, limits=limits, approve=policy)
         if not json_out:
             render.err_console.print(f"[dim]run {run.id} · {runner.model.name} · tools: {', '.join(run.tools)}[/]")
-        _loop(runner, run, runner.drive(run), json_out, ask=policy == "ask")
+        asyncio.run(_drive(runner.drive(run), json_out))
+        _loop(rw, runner.store, run, json_out, ask=policy == "ask", runner=runner)
     finally:
         rw.close()
 
@@ -172,17 +191,15 @@ def resume_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Go on with a paused run: approve or deny its waiting calls (after a restart too; nothing runs twice)."""
+    decisions = _decisions(approve or [], deny or [], args, outcome)
     rw = Ragwright(load_settings(config, data_dir=data_dir))
+    store = RunStore(runs_path(rw.settings))
     try:
-        store = RunStore(runs_path(rw.settings))
-        store.recover()
-        run = store.get_run(run_id, tenant=rw.settings.tenant)
-        if run is None:
-            raise UserError(f"no agent run {run_id!r}")
-        runner = agent_runner(rw, model=run.model, store=store, extra_tools=mcp_tools(rw))
-        decisions = _decisions(approve or [], deny or [], args, outcome)
-        _loop(runner, run, runner.resume(run, decisions), json_out, ask=run.approve == "ask")
+        store.recover()  # runs a dead process left running: paused, in-flight calls handed to a human
+        run = _decide(rw, store, run_id, decisions, json_out, runner=None)
+        _loop(rw, store, run, json_out, ask=run.approve == "ask")
     finally:
+        store.close()
         rw.close()
 
 

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from ragwright.agents.mcp_tools import discover_mcp_tools
 from ragwright.agents.records import AgentEvent
 from ragwright.agents.service import default_limits
 from ragwright.agents.tools import ToolContext
@@ -22,7 +23,6 @@ from ragwright.app import Ragwright
 from ragwright.config import load_settings
 from ragwright.errors import UserError
 from ragwright.interfaces.cli import render
-from ragwright.interfaces.cli.agent import mcp_tools
 from ragwright.interfaces.mcp.access import local_key
 from ragwright.research.service import research
 
@@ -54,7 +54,9 @@ def research_command(
     rw = Ragwright(load_settings(config, data_dir=data_dir))
     try:
         wanted = list(dict.fromkeys(source or []))
-        tools = {t.name: t for t in mcp_tools(rw)} if wanted else {}
+        servers = rw.settings.agent.mcp_servers  # of this tenant; none configured: nothing is started
+        found = asyncio.run(discover_mcp_tools(servers, tenant=rw.settings.tenant)) if wanted else []
+        tools = {t.name: t for t in found}
         missing = [s for s in wanted if s not in tools]
         if missing:
             raise UserError(f"no MCP tool {', '.join(missing)} (configured: {', '.join(tools) or 'none'})")

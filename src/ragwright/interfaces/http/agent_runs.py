@@ -19,17 +19,11 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 
 from ragwright.agents import approvals
-from ragwright.agents.extract_tool import extract_tool
-from ragwright.agents.fetch_tool import fetch_tool
-from ragwright.agents.kb_tools import kb_tools
-from ragwright.agents.mcp_tools import discover_mcp_tools
 from ragwright.agents.records import Decision, RunStatus
 from ragwright.agents.runner import AgentRunner
-from ragwright.agents.service import native_tool_calls
+from ragwright.agents.service import tenant_agent_runner
 from ragwright.agents.store import RunState
-from ragwright.agents.tools import Toolbox
 from ragwright.interfaces.http.state import ServiceState
-from ragwright.interfaces.mcp.tools import RagTools
 from ragwright.service.keys import ApiKey
 
 __all__ = ["decide", "runner_for", "visible_run", "visible_runs"]
@@ -51,17 +45,8 @@ async def runner_for(state: ServiceState, model: str, tenant: str, lease: ExitSt
     """A runner whose tools use the current index for as long as ``lease`` is open (the run may outlive a refresh),
     with the tools of the MCP servers configured for ``tenant``."""
     state.chat_model(model)  # only models GET /v1/models lists (UnknownModel otherwise)
-    chat = state.gateway.relayed(model)
-    servers = state.settings.agent.mcp_servers
-    extra = await discover_mcp_tools(servers, tenant=tenant) if servers else []
-    rw = lease.enter_context(state.pool.use())
-    fetch = fetch_tool(state.settings.agent.fetch)  # None unless [agent.fetch] enables it with an allow-list
-    builtin = [*kb_tools(RagTools(rw)), extract_tool(rw, model=model), *([fetch] if fetch else [])]
-    tools = Toolbox.of([*builtin, *extra]).requiring_approval(state.settings.agent.require_approval)
-    native = native_tool_calls(state.settings.agent, model)
-    return AgentRunner(
-        chat, tools, state.agent_runs, native_tools=native, prompts=rw.prompt_source, embedder=rw.embedder
-    )
+    rw = lease.enter_context(state.pool.use())  # the pool's instances share the service's one gateway
+    return await tenant_agent_runner(rw, model=model, tenant=tenant, store=state.agent_runs)
 
 
 async def decide(state: ServiceState, key: ApiKey, run_id: str, decisions: Sequence[Decision]) -> RunState:

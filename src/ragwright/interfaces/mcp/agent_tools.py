@@ -26,9 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ragwright.agents import approvals
 from ragwright.agents.approvals import DecisionIn
-from ragwright.agents.mcp_tools import discover_mcp_tools
 from ragwright.agents.runner import AgentRunner
-from ragwright.agents.service import agent_runner, runs_path
+from ragwright.agents.service import runs_path, tenant_agent_runner
 from ragwright.agents.store import RunState, RunStore
 from ragwright.app import Ragwright
 from ragwright.service.keys import ApiKey
@@ -89,9 +88,7 @@ class AgentRuns:
         return approvals.run_summary(store, run)
 
     async def _runner(self, run: RunState, lease: ExitStack) -> AgentRunner:
-        servers = self.rw.settings.agent.mcp_servers
-        extra = await discover_mcp_tools(servers, tenant=run.tenant) if servers else []
-        return agent_runner(self.rw, model=run.model, store=self.store(), extra_tools=extra)
+        return await tenant_agent_runner(self.rw, model=run.model, tenant=run.tenant, store=self.store())
 
     def _finished(self, task: asyncio.Task[RunState]) -> None:
         self._running.discard(task)
