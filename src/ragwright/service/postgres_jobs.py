@@ -113,6 +113,15 @@ class PostgresJobStore:
             row = conn.execute("SELECT count(*) FROM jobs WHERE finished = 0").fetchone()
         return int(row[0])
 
+    def ended_among(self, job_ids: list[str]) -> dict[str, Job | None]:
+        """Which of ``job_ids`` still exist: each one's job if it has ended, None while it is queued or running (only
+        the ended ones' rows are read whole)."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT id, CASE WHEN finished = 1 THEN data END FROM jobs WHERE id = ANY(%s)", (job_ids,)
+            ).fetchall()
+        return {str(job_id): None if data is None else job_from_json(data) for job_id, data in rows}
+
     def for_tenant(self, tenant: str, limit: int) -> list[Job]:
         """The tenant's newest ``limit`` jobs, newest first."""
         with self._db.connection() as conn:

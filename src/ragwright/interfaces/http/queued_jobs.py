@@ -5,6 +5,10 @@ keep up to date (status, attempts, progress, result, dead letters).
 An upload's bytes move from the request's temporary directory into PostgreSQL with the job row (one transaction), so a
 worker on any host can ingest them; then the job goes on the queue. Nothing runs in the server process.
 
+The jobs a server submitted are watched (one indexed query every ``[queue] poll_seconds``, at most 1 s, while any is
+unfinished), and ``on_done`` is called once for each when a worker ends it, as the embedded runner calls it: the
+``ragwright_ingest_jobs_total`` counter of ``/metrics`` counts them (each replica the jobs it submitted).
+
 Example::
 
     jobs = QueuedJobs(settings, store)
@@ -17,27 +21,45 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ragwright.config import Settings
-from ragwright.errors import JobNotCancellable, RagwrightError
+from ragwright.errors import JobNotCancellable, RagwrightError, StoreError
 from ragwright.interfaces.http.job_store import Job, JobStatus, new_job_id
 from ragwright.queue.client import IngestQueue
 from ragwright.service.postgres_jobs import PostgresJobStore
 
 __all__ = ["QueuedJobs"]
 
+log = logging.getLogger("ragwright.http.jobs")
+
 
 class QueuedJobs:
     """Submit, read and cancel ingest jobs on the queue; the rows are the truth every replica reads."""
 
-    def __init__(self, settings: Settings, store: PostgresJobStore, keep: int = 1000) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: PostgresJobStore,
+        *,
+        on_done: Callable[[Job], None] | None = None,
+        keep: int = 1000,
+    ) -> None:
         self._store = store
         self._queue = IngestQueue(settings)
+        self._on_done = on_done
         self._keep = keep
         self._submitted = 0
+        self._poll = min(settings.queue.poll_seconds, 1.0)
+        self._watched: set[str] = set()  # submitted here, not yet seen ended
+        self._changed = threading.Condition()
+        self._watcher: threading.Thread | None = None
+        self._closed = False
 
     new_id = staticmethod(new_job_id)
 
@@ -68,6 +90,7 @@ class QueuedJobs:
             key_tags=key_tags,
         )
         self._store.submit(job, data)
+        self._watch(job_id)
         self._submitted += 1
         if self._submitted % 100 == 0:  # finished jobs beyond the newest `keep` go, with dead letters' uploads
             self._store.trim(self._keep)
@@ -106,6 +129,19 @@ class QueuedJobs:
         self._store.drop_files(job_id)
         return ended
 
+    def wait(self, job_id: str, timeout: float | None = None) -> Job | None:
+        """Block until the job has ended (or ``timeout`` passed); the job as it stands then, None if unknown."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = self._store.get(job_id)
+            left = None if deadline is None else deadline - time.monotonic()
+            if job is None or job.finished or (left is not None and left <= 0):
+                return job
+            with self._changed:
+                if self._closed:
+                    return job
+                self._changed.wait(self._poll if left is None else min(self._poll, left))
+
     def pending(self) -> int:
         return self._store.count_unfinished()
 
@@ -114,7 +150,54 @@ class QueuedJobs:
         return []
 
     def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        if self._watcher is not None:
+            self._watcher.join(10)
         self._queue.close()
+
+    # -- finished jobs ---------------------------------------------------------------------------------------------
+
+    def _watch(self, job_id: str) -> None:
+        if self._on_done is None:
+            return
+        with self._changed:
+            self._watched.add(job_id)
+            if self._watcher is None:
+                self._watcher = threading.Thread(target=self._watch_loop, name="ragwright-queued-jobs", daemon=True)
+                self._watcher.start()
+            self._changed.notify_all()
+
+    def _watch_loop(self) -> None:
+        """Call ``on_done`` once for each watched job a worker (or a cancel) has ended."""
+        while True:
+            with self._changed:
+                while not self._closed and not self._watched:
+                    self._changed.wait()
+                if self._closed:
+                    return
+                ids = sorted(self._watched)
+            try:
+                states = self._store.ended_among(ids)
+            except StoreError as exc:
+                log.warning("cannot read the state of the queued jobs: %s", exc)
+                states = dict.fromkeys(ids)  # as if still running: read again next time
+            ended = [job for job in states.values() if job is not None]
+            with self._changed:  # ended, or gone (trimmed away): no longer watched
+                self._watched.difference_update(i for i in ids if i not in states or states[i] is not None)
+            for job in ended:
+                self._done(job)
+            with self._changed:
+                if not self._closed:
+                    self._changed.wait(self._poll)
+
+    def _done(self, job: Job) -> None:
+        assert self._on_done is not None
+        try:
+            self._on_done(job)
+        except Exception:
+            log.exception("job %s: post-processing failed", job.id)
 
 
 def _ended(job: Job, status: JobStatus, why: str) -> Job | None:

@@ -151,7 +151,7 @@ class ServiceState:
             from ragwright.service.postgres_jobs import PostgresJobStore
 
             assert isinstance(self.job_store, PostgresJobStore)
-            self.jobs = QueuedJobs(settings, self.job_store)
+            self.jobs = QueuedJobs(settings, self.job_store, on_done=self._job_done)
         else:
             self.jobs = JobRunner(settings, on_done=self._job_done, store=self.job_store)
         self.evals = EvalRunStore(settings.data_dir / "evals")  # files beside the index (interfaces/http/eval_ops)
