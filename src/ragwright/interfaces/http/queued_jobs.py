@@ -11,7 +11,7 @@ unfinished), and ``on_done`` is called once for each when a worker ends it, as t
 
 Example::
 
-    jobs = QueuedJobs(settings, store)
+    jobs = QueuedJobs(settings, store)      # store: the server's PostgresJobStore (None: open one of its own)
     job = jobs.submit(jobs.new_id(), tenant="acme", kb="default", store_tenant="acme", job_dir=d, files=["a.md"],
                       tags=())
     jobs.get(job.id, tenant="acme").status     # "queued" -> "running" -> "succeeded" / "failed"
@@ -45,12 +45,13 @@ class QueuedJobs:
     def __init__(
         self,
         settings: Settings,
-        store: PostgresJobStore,
+        store: PostgresJobStore | None = None,
         *,
         on_done: Callable[[Job], None] | None = None,
         keep: int = 1000,
     ) -> None:
-        self._store = store
+        self._own_store = store is None  # whoever opens it closes it
+        self._store = store if store is not None else PostgresJobStore(settings.store_dsn())
         self._queue = IngestQueue(settings)
         self._on_done = on_done
         self._keep = keep
@@ -156,6 +157,8 @@ class QueuedJobs:
         if self._watcher is not None:
             self._watcher.join(10)
         self._queue.close()
+        if self._own_store:
+            self._store.close()
 
     # -- finished jobs ---------------------------------------------------------------------------------------------
 
