@@ -122,6 +122,18 @@ class PostgresJobStore:
             ).fetchall()
         return {str(job_id): None if data is None else job_from_json(data) for job_id, data in rows}
 
+    def dead_letters(self, tenant: str | None, limit: int) -> list[Job]:
+        """The newest ``limit`` dead-lettered jobs (failed for good on the queue, their uploads kept), of ``tenant`` or
+        of every tenant, newest first."""
+        where, args = ("AND tenant = %s", [tenant]) if tenant is not None else ("", [])
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                f"SELECT data FROM jobs WHERE finished = 1 AND (data::jsonb ->> 'dead_letter')::boolean {where}"
+                " ORDER BY seq DESC LIMIT %s",
+                (*args, limit),
+            ).fetchall()
+        return [job_from_json(r[0]) for r in rows]
+
     def for_tenant(self, tenant: str, limit: int) -> list[Job]:
         """The tenant's newest ``limit`` jobs, newest first."""
         with self._db.connection() as conn:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ragwright.config import Settings
-from ragwright.errors import JobNotCancellable, RagwrightError, StoreError
+from ragwright.errors import JobNotCancellable, JobNotFound, JobNotRetryable, RagwrightError, StoreError
 from ragwright.interfaces.http.job_store import Job, JobStatus, new_job_id
 from ragwright.queue.client import IngestQueue
 from ragwright.service.postgres_jobs import PostgresJobStore
@@ -142,6 +142,43 @@ class QueuedJobs:
                 if self._closed:
                     return job
                 self._changed.wait(self._poll if left is None else min(self._poll, left))
+
+    def dead_letters(self, *, tenant: str | None, limit: int) -> list[Job]:
+        """The newest ``limit`` dead-lettered jobs of ``tenant`` (None: every tenant's, for the operator)."""
+        return self._store.dead_letters(tenant, limit)
+
+    def retry(self, job_id: str, *, tenant: str) -> Job:
+        """Re-run a dead-lettered job from its kept upload: back to ``queued`` and on the queue for a worker, which
+        gives it one more attempt (its attempt count goes on from where it stopped; if that attempt fails it is
+        dead-lettered again). The job as queued. :class:`JobNotFound` if ``tenant`` has no such job,
+        :class:`JobNotRetryable` if it is not dead-lettered."""
+        job = self.get(job_id, tenant=tenant)
+        if job is None:
+            raise JobNotFound(f"no job {job_id!r} in tenant {tenant!r}")
+        if not job.dead_letter or job.queue_id is None:
+            raise JobNotRetryable(
+                f"job {job_id} is {job.status}, not dead-lettered: only a dead-lettered job is retried"
+            )
+        queue_id = job.queue_id
+
+        def requeue(stored: Job) -> Job | None:
+            if not stored.dead_letter:
+                return None  # another retry took it first
+            return dataclasses.replace(
+                stored, status="queued", finished_at=None, result=None, dead_letter=False, worker=None,
+                error=f"retried on request after: {stored.error}",
+            )  # fmt: skip
+
+        queued = self._store.update(job_id, requeue)  # before the queue moves it, so its worker finds it waiting
+        if queued is None or queued.dead_letter or queued.status != "queued":
+            raise JobNotRetryable(f"job {job_id} is being retried already")
+        try:
+            self._queue.retry(queue_id)
+        except RagwrightError:
+            self._store.update(job_id, lambda stored: job if stored == queued else None)  # dead-lettered, as it was
+            raise
+        self._watch(job_id)
+        return queued
 
     def pending(self) -> int:
         return self._store.count_unfinished()
