@@ -5,25 +5,78 @@ process parses the upload) or, with ``[queue] enabled``, :class:`~ragwright.inte
 (the upload goes on the PostgreSQL queue for ``ragwright worker`` processes). The HTTP service and the MCP server's
 ``ingest`` tool both call it, so an upload takes the same path whichever door it came in by.
 
+What both runners share lives here too: the :class:`Submission` a front door hands over, the tenant rule of a read
+(:func:`visible`) and the guarded ``on_done`` call (:func:`report_done`).
+
 Example::
 
     jobs = open_jobs(settings, on_done=lambda job: print(job.status))
-    job = jobs.submit(jobs.new_id(), tenant="acme", kb="default", store_tenant="acme", job_dir=d, files=["a.md"],
-                      tags=())
+    job_id = jobs.new_id()
+    job = jobs.submit(Submission(job_id, tenant="acme", kb="default", store_tenant="acme", job_dir=d, files=("a.md",),
+                                 tags=()))
     jobs.wait(job.id, timeout=60)
     jobs.close()
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from ragwright.config import Settings
 from ragwright.interfaces.http.job_store import Job, JobStore
 
-__all__ = ["Jobs", "open_jobs"]
+__all__ = ["Jobs", "Submission", "open_jobs", "report_done", "visible"]
+
+log = logging.getLogger("ragwright.http.jobs")
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One upload to ingest, as a front door hands it over: its files wait in ``job_dir`` under these names; ``tags``
+    go on its documents, ``key_tags`` are the submitting key's limits (the worker checks every document against
+    them, and only keys whose scope covers them may read the job)."""
+
+    job_id: str
+    tenant: str
+    kb: str
+    store_tenant: str
+    job_dir: Path
+    files: tuple[str, ...]
+    tags: tuple[str, ...]
+    key_tags: tuple[str, ...] = ()
+
+    def job(self, *, job_dir: str = "") -> Job:
+        """The new job's record; ``job_dir`` when the upload waits on this host's disk for the job's length."""
+        return Job(
+            id=self.job_id,
+            tenant=self.tenant,
+            kb=self.kb,
+            store_tenant=self.store_tenant,
+            files=list(self.files),
+            tags=self.tags,
+            files_total=len(self.files),
+            key_tags=self.key_tags,
+            job_dir=job_dir,
+        )
+
+
+def visible(job: Job | None, tenant: str) -> Job | None:
+    """``job`` if it belongs to ``tenant``: another tenant's job reads as unknown."""
+    return job if job is not None and job.tenant == tenant else None
+
+
+def report_done(on_done: Callable[[Job], None] | None, job: Job) -> None:
+    """Call ``on_done`` for a job that has ended; its failure is logged, never raised into the runner."""
+    if on_done is None:
+        return
+    try:
+        on_done(job)
+    except Exception:
+        log.exception("job %s: post-processing failed", job.id)
 
 
 class Jobs(Protocol):
@@ -31,18 +84,7 @@ class Jobs(Protocol):
 
     def new_id(self) -> str: ...
 
-    def submit(
-        self,
-        job_id: str,
-        *,
-        tenant: str,
-        kb: str,
-        store_tenant: str,
-        job_dir: Path,
-        files: list[str],
-        tags: tuple[str, ...],
-        key_tags: tuple[str, ...] = (),
-    ) -> Job: ...
+    def submit(self, upload: Submission) -> Job: ...
 
     def get(self, job_id: str, *, tenant: str) -> Job | None: ...
 

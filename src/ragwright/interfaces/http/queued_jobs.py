@@ -12,8 +12,7 @@ unfinished), and ``on_done`` is called once for each when a worker ends it, as t
 Example::
 
     jobs = QueuedJobs(settings, store)      # store: the server's PostgresJobStore (None: open one of its own)
-    job = jobs.submit(jobs.new_id(), tenant="acme", kb="default", store_tenant="acme", job_dir=d, files=["a.md"],
-                      tags=())
+    job = jobs.submit(Submission(jobs.new_id(), "acme", "default", "acme", job_dir=d, files=("a.md",), tags=()))
     jobs.get(job.id, tenant="acme").status     # "queued" -> "running" -> "succeeded" / "failed"
     jobs.cancel(job.id, tenant="acme")
 """
@@ -26,10 +25,10 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from ragwright.config import Settings
 from ragwright.errors import JobNotCancellable, JobNotFound, JobNotRetryable, RagwrightError, StoreError
+from ragwright.interfaces.http.job_api import Submission, report_done, visible
 from ragwright.interfaces.http.job_store import Job, JobStatus, new_job_id
 from ragwright.queue.client import IngestQueue
 from ragwright.service.postgres_jobs import PostgresJobStore
@@ -64,32 +63,12 @@ class QueuedJobs:
 
     new_id = staticmethod(new_job_id)
 
-    def submit(
-        self,
-        job_id: str,
-        *,
-        tenant: str,
-        kb: str,
-        store_tenant: str,
-        job_dir: Path,
-        files: list[str],
-        tags: tuple[str, ...],
-        key_tags: tuple[str, ...] = (),
-    ) -> Job:
+    def submit(self, upload: Submission) -> Job:
         try:
-            data = {name: (job_dir / name).read_bytes() for name in files}
+            data = {name: (upload.job_dir / name).read_bytes() for name in upload.files}
         finally:
-            shutil.rmtree(job_dir, ignore_errors=True)
-        job = Job(
-            id=job_id,
-            tenant=tenant,
-            kb=kb,
-            store_tenant=store_tenant,
-            files=files,
-            tags=tags,
-            files_total=len(files),
-            key_tags=key_tags,
-        )
+            shutil.rmtree(upload.job_dir, ignore_errors=True)
+        job, job_id = upload.job(), upload.job_id
         self._store.submit(job, data)
         self._watch(job_id)
         self._submitted += 1
@@ -109,8 +88,7 @@ class QueuedJobs:
 
     def get(self, job_id: str, *, tenant: str) -> Job | None:
         """The job, only if it belongs to ``tenant`` (another tenant's job id reads as unknown)."""
-        job = self._store.get(job_id)
-        return job if job is not None and job.tenant == tenant else None
+        return visible(self._store.get(job_id), tenant)
 
     def for_tenant(self, *, tenant: str, limit: int) -> list[Job]:
         """The tenant's newest ``limit`` jobs, newest first."""
@@ -227,17 +205,10 @@ class QueuedJobs:
             with self._changed:  # ended, or gone (trimmed away): no longer watched
                 self._watched.difference_update(i for i in ids if i not in states or states[i] is not None)
             for job in ended:
-                self._done(job)
+                report_done(self._on_done, job)
             with self._changed:
                 if not self._closed:
                     self._changed.wait(self._poll)
-
-    def _done(self, job: Job) -> None:
-        assert self._on_done is not None
-        try:
-            self._on_done(job)
-        except Exception:
-            log.exception("job %s: post-processing failed", job.id)
 
 
 def _ended(job: Job, status: JobStatus, why: str) -> Job | None:

@@ -24,7 +24,7 @@ import numpy as np
 from ragwright.answering.types import Answer, Citation, fallback_dict
 from ragwright.app import Ragwright
 from ragwright.errors import UserError
-from ragwright.interfaces.http.job_api import Jobs, open_jobs
+from ragwright.interfaces.http.job_api import Jobs, Submission, open_jobs
 from ragwright.interfaces.mcp.access import store_tenant
 from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, IngestArgs, ListDocumentsArgs, SearchArgs
 from ragwright.observability.requests import current_request_id
@@ -231,14 +231,16 @@ class RagTools:
         with open_private(job_dir / args.filename) as out:
             out.write(data)
         jobs.submit(
-            job_id,
-            tenant=key.tenant,
-            kb=args.knowledge_base,
-            store_tenant=tenant,
-            job_dir=job_dir,
-            files=[args.filename],
-            tags=tags,
-            key_tags=key.tags,  # the worker's guard: TagScope, on the document as stored and the one it replaces
+            Submission(
+                job_id,
+                tenant=key.tenant,
+                kb=args.knowledge_base,
+                store_tenant=tenant,
+                job_dir=job_dir,
+                files=(args.filename,),
+                tags=tags,
+                key_tags=key.tags,  # the worker's guard: TagScope, on the document as stored and the one it replaces
+            )
         )
         settings = self.rw.settings  # a queued job waits for a worker: answer before the call's own deadline
         job = jobs.wait(
