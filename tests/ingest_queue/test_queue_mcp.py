@@ -39,7 +39,7 @@ def _job_status(world: QueueWorld, job_id: str) -> str:
 
 
 async def test_mcp_ingest_goes_on_the_queue_and_a_worker_ingests_it(world: QueueWorld) -> None:
-    async with _mcp(world, request_timeout=2) as client:  # no worker yet: the job cannot end in time
+    async with _mcp(world, request_timeout=5) as client:  # no worker yet: the job cannot end in time
         waiting = await client.call_tool("ingest", {"filename": "queued.md", "text": "# Q\n\nThe lid is cork oak."})
     assert not waiting.is_error, waiting.content
     queued = waiting.structured_content

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -37,8 +38,8 @@ from ragwright.store.base import DocumentInfo, Filters, Store, StoredChunk
 T = TypeVar("T")
 SNIPPET_CHARS = 600
 QUEUED_WAIT = 0.8
-"""With ``[queue] enabled``, the share of ``service.request_timeout`` an ``ingest`` call waits for a worker to finish
-its job; after that it answers ``status: "queued"`` with the ``job_id`` (the job still runs)."""
+"""With ``[queue] enabled``, the share of ``service.request_timeout`` (from the call's start) an ``ingest`` call waits
+for a worker to finish its job; after that it answers ``status: "queued"`` with the ``job_id`` (the job still runs)."""
 
 
 class ToolFailure(UserError):
@@ -220,6 +221,10 @@ class RagTools:
         return await _in_thread(lambda: self._get_document(key, args))
 
     def _ingest(self, key: ApiKey, args: IngestArgs) -> dict[str, Any]:
+        settings = self.rw.settings  # a queued job waits for a worker: answer before the call's own deadline
+        answer_by = (
+            time.monotonic() + QUEUED_WAIT * settings.service.request_timeout if settings.queue.enabled else None
+        )
         tags = key.scope.upload_tags(args.tags)  # AccessDenied (a UserError: a tool error) before anything is read
         data = self._decode(args)
         tenant = store_tenant(key, args.knowledge_base)
@@ -242,10 +247,7 @@ class RagTools:
                 key_tags=key.tags,  # the worker's guard: TagScope, on the document as stored and the one it replaces
             )
         )
-        settings = self.rw.settings  # a queued job waits for a worker: answer before the call's own deadline
-        job = jobs.wait(
-            job_id, timeout=QUEUED_WAIT * settings.service.request_timeout if settings.queue.enabled else None
-        )
+        job = jobs.wait(job_id, timeout=None if answer_by is None else max(0.0, answer_by - time.monotonic()))
         if job is not None and not job.finished:
             return {
                 "doc_id": args.filename,
