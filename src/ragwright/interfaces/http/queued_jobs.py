@@ -139,21 +139,24 @@ class QueuedJobs:
             )
         queue_id = job.queue_id
 
+        before: list[Job] = []  # the dead letter this call moved, if it did: of two retries at once, one does
+
         def requeue(stored: Job) -> Job | None:
             if not stored.dead_letter:
                 return None  # another retry took it first
+            before.append(dataclasses.replace(stored))
             return dataclasses.replace(
                 stored, status="queued", finished_at=None, result=None, dead_letter=False, worker=None,
                 error=f"retried on request after: {stored.error}",
             )  # fmt: skip
 
         queued = self._store.update(job_id, requeue)  # before the queue moves it, so its worker finds it waiting
-        if queued is None or queued.dead_letter or queued.status != "queued":
+        if not before or queued is None:
             raise JobNotRetryable(f"job {job_id} is being retried already")
         try:
             self._queue.retry(queue_id)
-        except RagwrightError:
-            self._store.update(job_id, lambda stored: job if stored == queued else None)  # dead-lettered, as it was
+        except RagwrightError:  # dead-lettered again, as it was (unless something moved it since)
+            self._store.update(job_id, lambda stored: before[0] if stored == queued else None)
             raise
         self._watch(job_id)
         return queued
