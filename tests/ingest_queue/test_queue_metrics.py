@@ -1,5 +1,6 @@
 """``/metrics`` of a server whose uploads go on the queue counts the jobs it submitted once a worker has finished them,
-by status, the same counter the embedded mode uses (``ragwright_ingest_jobs_total``)."""
+by status, the same counter the embedded mode uses (``ragwright_ingest_jobs_total``); the pending gauge counts those not
+yet ended."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ def _counted(url: str, status: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
+def _gauge(url: str) -> float:
+    text = httpx.get(f"{url}/metrics", timeout=30).text
+    match = re.search(r"^ragwright_ingest_jobs_pending (\S+)$", text, re.MULTILINE)
+    assert match, text
+    return float(match.group(1))
+
+
 def _wait_counted(url: str, status: str, want: float, timeout: float = 30) -> float:
     deadline = time.monotonic() + timeout
     while (seen := _counted(url, status)) < want and time.monotonic() < deadline:
@@ -34,6 +42,7 @@ def test_queued_jobs_are_counted_in_metrics_when_a_worker_finishes_them(world: Q
     key = world.key()
     assert _counted(world.url, "succeeded") == 0.0
     job = world.upload(key, {"a.md": b"# A\n\nThe kettle descales with citric acid.\n"})
+    assert _gauge(world.url) == 1.0  # no worker yet: it waits
     worker = world.workers.start()
     assert world.wait(key, job["id"], finished)["status"] == "succeeded"
     assert _wait_counted(world.url, "succeeded", 1.0) == 1.0
@@ -45,5 +54,4 @@ def test_queued_jobs_are_counted_in_metrics_when_a_worker_finishes_them(world: Q
         assert world.wait(key, dead["id"], finished)["dead_letter"]
         assert _wait_counted(world.url, "failed", 1.0) == 1.0
     assert _counted(world.url, "succeeded") == 1.0  # each job counted once
-    text = httpx.get(f"{world.url}/metrics", timeout=30).text
-    assert re.search(r"^ragwright_ingest_jobs_pending 0\.0$", text, re.MULTILINE), text
+    assert _gauge(world.url) == 0.0

@@ -107,12 +107,6 @@ class PostgresJobStore:
             conn.execute(_UPSERT, _row(new))
             return new
 
-    def count_unfinished(self) -> int:
-        """How many jobs are queued or running (one indexed count, for ``/readyz`` and the pending-jobs gauge)."""
-        with self._db.connection() as conn:
-            row = conn.execute("SELECT count(*) FROM jobs WHERE finished = 0").fetchone()
-        return int(row[0])
-
     def ended_among(self, job_ids: list[str]) -> dict[str, Job | None]:
         """Which of ``job_ids`` still exist: each one's job if it has ended, None while it is queued or running (only
         the ended ones' rows are read whole)."""

@@ -5,9 +5,10 @@ keep up to date (status, attempts, progress, result, dead letters).
 An upload's bytes move from the request's temporary directory into PostgreSQL with the job row (one transaction), so a
 worker on any host can ingest them; then the job goes on the queue. Nothing runs in the server process.
 
-The jobs a server submitted are watched (one indexed query every ``[queue] poll_seconds``, at most 1 s, while any is
+The jobs a process submitted are watched (one indexed query every ``[queue] poll_seconds``, at most 1 s, while any is
 unfinished), and ``on_done`` is called once for each when a worker ends it, as the embedded runner calls it: the
-``ragwright_ingest_jobs_total`` counter of ``/metrics`` counts them (each replica the jobs it submitted).
+``ragwright_ingest_jobs_total`` counter of ``/metrics`` counts them and the pending gauge is the ones not yet ended
+(each process its own, which add up over processes and replicas).
 
 Example::
 
@@ -162,7 +163,11 @@ class QueuedJobs:
         return queued
 
     def pending(self) -> int:
-        return self._store.count_unfinished()
+        """The jobs this process submitted that have not ended (as last read), like the embedded runner's count, so
+        the ``livesum`` gauge of ``/metrics`` adds up over processes and replicas instead of counting the queue once
+        per process."""
+        with self._changed:
+            return len(self._watched)
 
     def recover(self) -> list[str]:
         """Nothing to take over here: workers take back each other's stalled jobs (:mod:`ragwright.queue.consumer`)."""
@@ -181,8 +186,6 @@ class QueuedJobs:
     # -- finished jobs ---------------------------------------------------------------------------------------------
 
     def _watch(self, job_id: str) -> None:
-        if self._on_done is None:
-            return
         with self._changed:
             self._watched.add(job_id)
             if self._watcher is None:
