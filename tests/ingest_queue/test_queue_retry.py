@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 def _queue(world: QueueWorld, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ragwright", "queue", *args],
-        env=world.workers.env,
+        env={**world.workers.env, "COLUMNS": "250"},  # the table's rows on one line each
         cwd=world.workers.cwd,
         capture_output=True,
         text=True,
@@ -50,6 +50,8 @@ def test_a_dead_lettered_job_is_listed_and_retried_once_by_a_worker(world: Queue
     assert [j["id"] for j in _dead(world, "--tenant", "acme")] == [job["id"]]
     assert [j["id"] for j in _dead(world)] == [job["id"]]  # the operator's view: every tenant
     assert _dead(world, "--tenant", "other") == []
+    table = _queue(world, "dead", "--tenant", "acme")
+    assert table.returncode == 0 and job["id"] in table.stdout and "gave up after 3 attempts" in table.stdout
 
     for args, says in (
         (["job_00000000000000000000", "--tenant", "acme"], "no job 'job_00000000000000000000' in tenant 'acme'"),

@@ -59,7 +59,8 @@ def dead(
     from rich.table import Table
 
     table = Table(title=f"{len(found)} dead-lettered jobs")
-    for col in ("job", "tenant", "kb", "files", "attempts", "failed at (UTC)", "error"):
+    table.add_column("job", no_wrap=True)  # whole, to paste into `queue retry`
+    for col in ("tenant", "kb", "files", "attempts", "failed at (UTC)", "error"):
         table.add_column(col)
     for job in found:
         files = ", ".join(job.files[:3]) + (f" (+{len(job.files) - 3})" if len(job.files) > 3 else "")
