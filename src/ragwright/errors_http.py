@@ -16,10 +16,12 @@ other ``ConfigError`` (server setup)            500     internal_error          
 ``AgentRunError`` (e.g. the run is not paused)   409     conflict                conflict
 (incl. ``EditedArgumentsInvalid``)
 ``JobNotCancellable`` (the job ended)            409     conflict                conflict
+``JobNotRetryable`` (not dead-lettered)          409     conflict                conflict
 ``TraceNotFound`` (or another tenant's trace)    404     not_found               not_found
 ``EvalRunNotFound`` (run or dataset)             404     not_found               not_found
 ``EvalRunExists`` (a run of that name)           409     conflict                conflict
 ``AgentRunNotFound``, ``KeyNotFound``            404     not_found               not_found
+``JobNotFound`` (or another tenant's job)        404     not_found               not_found
 other ``UserError``                             400     bad_request             bad_request
 ``RateLimited``                                 429     rate_limited            rate_limit_exceeded  + Retry-After
 ``BudgetExceeded``                              429     budget_exceeded         budget_exceeded      + Retry-After
@@ -79,6 +81,8 @@ from ragwright.errors import (
     EvalRunNotFound,
     GatewayError,
     JobNotCancellable,
+    JobNotFound,
+    JobNotRetryable,
     KeyNotFound,
     ModelError,
     NotIndexedError,
@@ -181,9 +185,9 @@ def _user(exc: UserError, text: str) -> HttpError:
         return HttpError(403, "forbidden", "forbidden", text)
     if isinstance(exc, PromptNotFound):
         return HttpError(404, "not_found", "prompt_not_found", text)
-    if isinstance(exc, TraceNotFound | AgentRunNotFound | KeyNotFound):
+    if isinstance(exc, TraceNotFound | AgentRunNotFound | KeyNotFound | JobNotFound):
         return HttpError(404, "not_found", "not_found", text)
-    if isinstance(exc, AgentRunError | JobNotCancellable):
+    if isinstance(exc, AgentRunError | JobNotCancellable | JobNotRetryable):
         return HttpError(409, "conflict", "conflict", text)
     if isinstance(exc, EvalRunNotFound):
         return HttpError(404, "not_found", "not_found", text)

@@ -39,6 +39,8 @@ ROWS: list[tuple[BaseException, int]] = [
     (E.AgentRunNotFound("no agent run 'run_1'"), 404),
     (E.KeyNotFound("no key 'a1b2c3d4e5f6'"), 404),
     (E.JobNotCancellable("job job_1 has already succeeded"), 409),
+    (E.JobNotFound("no job 'job_1' in tenant 'acme'"), 404),
+    (E.JobNotRetryable("job job_1 succeeded: only a dead-lettered job can be retried"), 409),
     (E.InvalidFilterError("the path glob is over 1,000 characters"), 400),
     (E.ExtractionSchemaError("the schema is not an object schema"), 400),
     (E.FetchRefused("http://x/ is not on the fetch allow-list"), 400),

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ragwright.interfaces.http.job_api import Submission
 from ragwright.interfaces.http.job_store import SQLiteJobStore
 from ragwright.interfaces.http.jobs import Job, JobRunner
 from tests.http.conftest import make_settings
@@ -29,9 +30,7 @@ def test_a_job_is_readable_through_another_runner_and_a_dead_owner_fails_it(tmp_
     job_dir = tmp_path / "up"
     job_dir.mkdir()
     (job_dir / "a.md").write_text("# A\n\nAlpha.\n", encoding="utf-8")
-    job = mine.submit(
-        mine.new_id(), tenant="acme", kb="default", store_tenant="acme", job_dir=job_dir, files=["a.md"], tags=()
-    )
+    job = mine.submit(Submission(mine.new_id(), "acme", "default", "acme", job_dir=job_dir, files=("a.md",), tags=()))
     seen = other.get(job.id, tenant="acme")
     assert seen is not None and seen.files == ["a.md"] and other.get(job.id, tenant="globex") is None
     deadline = time.monotonic() + 60

@@ -15,6 +15,9 @@ CLI, 4xx over HTTP); everything else is ours or the environment's.
     │   ├── AgentRunError         an agent run cannot do that (not paused, unknown call, invalid edited arguments)
     │   ├── AgentRunNotFound      no agent run with that id that this key may read: 404 over HTTP
     │   ├── KeyNotFound           no API key with that id that this admin key may manage: 404 over HTTP
+    │   ├── JobNotCancellable     the ingest job has ended (or runs where it cannot be stopped): 409 over HTTP
+    │   ├── JobNotFound           no ingest job with that id in this tenant: 404 over HTTP
+    │   ├── JobNotRetryable       the ingest job is not dead-lettered, so `ragwright queue retry` cannot re-run it: 409
     │   ├── InvalidFilterError    a search filter that cannot be used (a path glob too long, too many wildcards)
     │   ├── ExtractionSchemaError an extraction schema or example file that cannot be used (bad JSON Schema, bad ref)
     │   ├── FetchRefused          the agent fetch tool will not get a URL (not allowed, not text, too slow)
@@ -71,6 +74,8 @@ from ragwright.errors.base import (
     FetchRefused,
     InvalidFilterError,
     JobNotCancellable,
+    JobNotFound,
+    JobNotRetryable,
     KeyNotFound,
     NotIndexedError,
     PromptError,
@@ -150,6 +155,8 @@ __all__ = [
     "IngestError",
     "InvalidFilterError",
     "JobNotCancellable",
+    "JobNotFound",
+    "JobNotRetryable",
     "JudgeOutputError",
     "KeyNotFound",
     "ModelChecksumError",

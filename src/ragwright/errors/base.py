@@ -67,6 +67,15 @@ class JobNotCancellable(UserError):
     """The ingest job already ended, or it runs in a server's own subprocess where it cannot be stopped half-way."""
 
 
+class JobNotFound(UserError):
+    """No ingest job with this id in this tenant (another tenant's job reads as unknown, as over HTTP)."""
+
+
+class JobNotRetryable(UserError):
+    """The ingest job is not dead-lettered (it is waiting, running, succeeded, cancelled, or failed without the queue),
+    or another retry took it first: only a dead-lettered job can be re-run (``ragwright queue retry``)."""
+
+
 class ExtractionSchemaError(UserError):
     """An extraction schema (JSON Schema file, ``module:Model`` reference, a request's schema) or few-shot example
     file that cannot be used: not valid JSON Schema, not an object schema, an example that does not follow it."""

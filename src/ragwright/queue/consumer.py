@@ -144,11 +144,11 @@ class IngestConsumer:
         last = qjob.attempts >= self.queue.retries
         me = this_process()
 
-        def start(job: Job) -> Job | None:
-            if job.finished:
+        def start(job: Job) -> Job | None:  # attempts: those the row saw start (procrastinate's count also goes up
+            if job.finished:  # when `ragwright queue retry` re-runs a dead letter)
                 return None
             return dataclasses.replace(
-                job, status="running", started_at=job.started_at or time.time(), attempts=qjob.attempts + 1,
+                job, status="running", started_at=job.started_at or time.time(), attempts=job.attempts + 1,
                 worker=me, owner=me[0], owner_start=me[1], error=None,
             )  # fmt: skip
 

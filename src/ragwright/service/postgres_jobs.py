@@ -107,11 +107,26 @@ class PostgresJobStore:
             conn.execute(_UPSERT, _row(new))
             return new
 
-    def count_unfinished(self) -> int:
-        """How many jobs are queued or running (one indexed count, for ``/readyz`` and the pending-jobs gauge)."""
+    def ended_among(self, job_ids: list[str]) -> dict[str, Job | None]:
+        """Which of ``job_ids`` still exist: each one's job if it has ended, None while it is queued or running (only
+        the ended ones' rows are read whole)."""
         with self._db.connection() as conn:
-            row = conn.execute("SELECT count(*) FROM jobs WHERE finished = 0").fetchone()
-        return int(row[0])
+            rows = conn.execute(
+                "SELECT id, CASE WHEN finished = 1 THEN data END FROM jobs WHERE id = ANY(%s)", (job_ids,)
+            ).fetchall()
+        return {str(job_id): None if data is None else job_from_json(data) for job_id, data in rows}
+
+    def dead_letters(self, tenant: str | None, limit: int) -> list[Job]:
+        """The newest ``limit`` dead-lettered jobs (failed for good on the queue, their uploads kept), of ``tenant`` or
+        of every tenant, newest first."""
+        where, args = ("AND tenant = %s", [tenant]) if tenant is not None else ("", [])
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                f"SELECT data FROM jobs WHERE finished = 1 AND (data::jsonb ->> 'dead_letter')::boolean {where}"
+                " ORDER BY seq DESC LIMIT %s",
+                (*args, limit),
+            ).fetchall()
+        return [job_from_json(r[0]) for r in rows]
 
     def for_tenant(self, tenant: str, limit: int) -> list[Job]:
         """The tenant's newest ``limit`` jobs, newest first."""

@@ -241,6 +241,9 @@ def _register_bench() -> None:
     from ragwright.interfaces.cli.worker import worker_command
 
     app.command("worker")(worker_command)
+    from ragwright.interfaces.cli.queue import queue_app
+
+    app.add_typer(queue_app, name="queue", help="The ingest queue: list dead-lettered jobs, retry one.")
 
 
 def _register_eval() -> None:

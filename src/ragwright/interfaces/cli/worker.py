@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from ragwright.config import load_settings
 from ragwright.errors import UserError
+from ragwright.interfaces.cli.queue import queued_settings
 from ragwright.observability.logging import logging_config
 
 
@@ -23,12 +23,7 @@ def worker_command(
 ) -> None:
     """Run ingest jobs from the queue: uploads to any `serve` replica, parsed here under limits, retried with backoff,
     dead-lettered after [queue] retries; stops on SIGINT/SIGTERM after the job in hand (at most 30 s)."""
-    settings = load_settings(config, data_dir=data_dir)
-    if not settings.queue.enabled:
-        raise UserError(
-            "the ingest queue is off: set [queue] enabled = true (RAGWRIGHT_QUEUE__ENABLED=true) with a PostgreSQL "
-            "store, for serve and worker alike"
-        )
+    settings = queued_settings(config, data_dir)
     if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise UserError(f"--log-level must be debug, info, warning or error, not {log_level!r}")
     # redacted like the servers' lines ([logging] format picks text or json): a job's error may quote a key

@@ -22,7 +22,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import BinaryIO
 
 from ragwright.errors import UserError
-from ragwright.interfaces.http.jobs import Job
+from ragwright.interfaces.http.job_api import Submission
+from ragwright.interfaces.http.job_store import Job
 from ragwright.interfaces.http.state import ServiceState
 from ragwright.observability.trace_store import purge_document
 from ragwright.private_files import open_private, private_dir
@@ -166,14 +167,16 @@ def submit_upload(
         shutil.rmtree(job_dir, ignore_errors=True)
         raise
     job = state.jobs.submit(
-        job_id,
-        tenant=key.tenant,
-        kb=kb,
-        store_tenant=tenant,
-        job_dir=job_dir,
-        files=names,
-        tags=doc_tags,
-        key_tags=key.tags,  # the worker checks every document against them as it will be stored
+        Submission(
+            job_id,
+            tenant=key.tenant,
+            kb=kb,
+            store_tenant=tenant,
+            job_dir=job_dir,
+            files=tuple(names),
+            tags=doc_tags,
+            key_tags=key.tags,  # the worker checks every document against them as it will be stored
+        )
     )
     state.metrics.jobs_pending.set(state.jobs.pending())
     return job

@@ -14,8 +14,7 @@ Jobs are kept in memory by the process that runs them and written to a :class:`J
 Example::
 
     jobs = JobRunner(settings, on_done=refresh)
-    job = jobs.submit(jobs.new_id(), tenant="acme", kb="default", store_tenant="acme", job_dir=d, files=["a.md"],
-                      tags=())
+    job = jobs.submit(Submission(jobs.new_id(), "acme", "default", "acme", job_dir=d, files=("a.md",), tags=()))
     jobs.get(job.id, tenant="acme").status     # "queued" -> "running" -> "succeeded" / "failed"
     jobs.close()
 """
@@ -38,6 +37,7 @@ from typing import Any
 
 from ragwright.config import Settings
 from ragwright.errors import JobNotCancellable, StoreError
+from ragwright.interfaces.http.job_api import Submission, report_done, visible
 from ragwright.interfaces.http.job_recovery import index_reader, reconcile, stop_worker
 from ragwright.interfaces.http.job_store import Job, JobStatus, JobStore, new_job_id, worker_task
 from ragwright.interfaces.http.worker import spawn
@@ -82,29 +82,8 @@ class JobRunner:
 
     new_id = staticmethod(new_job_id)
 
-    def submit(
-        self,
-        job_id: str,
-        *,
-        tenant: str,
-        kb: str,
-        store_tenant: str,
-        job_dir: Path,
-        files: list[str],
-        tags: tuple[str, ...],
-        key_tags: tuple[str, ...] = (),
-    ) -> Job:
-        job = Job(
-            id=job_id,
-            tenant=tenant,
-            kb=kb,
-            store_tenant=store_tenant,
-            files=files,
-            tags=tags,
-            files_total=len(files),
-            key_tags=key_tags,
-            job_dir=str(job_dir),
-        )
+    def submit(self, upload: Submission) -> Job:
+        job = upload.job(job_dir=str(upload.job_dir))
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job runner is closed")
@@ -135,7 +114,7 @@ class JobRunner:
             job = self._store.get(job_id)
             if job is not None and job.status in ("queued", "running") and not alive(job.owner, job.owner_start):
                 job = self._take_over(job) or self._store.get(job_id)
-        return job if job is not None and job.tenant == tenant else None
+        return visible(job, tenant)
 
     def for_tenant(self, *, tenant: str, limit: int) -> list[Job]:
         """The tenant's newest ``limit`` jobs, newest first (every server process's, from the job store)."""
@@ -153,11 +132,9 @@ class JobRunner:
             waiting = [t for t in self._queued if json.loads(t)["job_id"] == job_id]
             if job is not None and job.tenant == tenant and waiting:
                 self._queued.remove(waiting[0])
-        if job is None or job.tenant != tenant:
-            other = self._store.get(job_id) if self._store is not None else None
-            if other is None or other.tenant != tenant:
-                return None
-            job = other
+        job = visible(job, tenant) or visible(self._store.get(job_id) if self._store is not None else None, tenant)
+        if job is None:
+            return None
         if not waiting:
             why = f"has already {job.status}" if job.finished else "is running in a server's ingest subprocess"
             raise JobNotCancellable(f"job {job_id} {why}")
@@ -332,11 +309,7 @@ class JobRunner:
             self._finished.notify_all()
             if not self._closed and self._proc is not None:
                 self._pump()
-        if self._on_done is not None:
-            try:
-                self._on_done(job)
-            except Exception:
-                log.exception("job %s: post-processing failed", job_id)
+        report_done(self._on_done, job)
 
     def _trim(self) -> None:
         """Forget old finished jobs (called with the lock held)."""

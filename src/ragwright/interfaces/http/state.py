@@ -15,7 +15,6 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ragwright.agents.service import runs_path
 from ragwright.agents.store import RunStore
@@ -26,8 +25,8 @@ from ragwright.evals.run_store import EvalRunStore
 from ragwright.gateway.base import ChatModel, ModelSource
 from ragwright.gateway.build import Gateway, SyncGateway
 from ragwright.interfaces.http.eval_ops import EvalLauncher
-from ragwright.interfaces.http.job_store import open_job_store
-from ragwright.interfaces.http.jobs import Job, JobRunner
+from ragwright.interfaces.http.job_api import open_jobs
+from ragwright.interfaces.http.job_store import Job, open_job_store
 from ragwright.interfaces.http.limits import KeyRateLimiter
 from ragwright.interfaces.http.metrics import Metrics
 from ragwright.models.base import Embedder
@@ -40,9 +39,6 @@ from ragwright.service.kbs import DEFAULT_KB, open_knowledge_bases, store_tenant
 from ragwright.service.keys import VERIFIED_KEY_SECONDS, ApiKey, KeyStore, open_key_store
 from ragwright.sharedstate.client import SharedRedis, limit_storage
 from ragwright.sharedstate.revocation import KeyVersions
-
-if TYPE_CHECKING:
-    from ragwright.interfaces.http.queued_jobs import QueuedJobs
 
 WARM_TENANTS = 32
 """At start-up, the most knowledge bases whose search structures are loaded before the first request."""
@@ -146,15 +142,7 @@ class ServiceState:
         self.pool = RagwrightPool(settings, embedder, gateway=self.gateway)
         self.job_store = open_job_store(settings)
         self.agent_runs = RunStore(runs_path(settings))  # SQLite beside the index for now, also with PostgreSQL
-        self.jobs: JobRunner | QueuedJobs
-        if settings.queue.enabled:  # uploads go on the queue for `ragwright worker` processes (docs/scale-out.md)
-            from ragwright.interfaces.http.queued_jobs import QueuedJobs
-            from ragwright.service.postgres_jobs import PostgresJobStore
-
-            assert isinstance(self.job_store, PostgresJobStore)
-            self.jobs = QueuedJobs(settings, self.job_store)
-        else:
-            self.jobs = JobRunner(settings, on_done=self._job_done, store=self.job_store)
+        self.jobs = open_jobs(settings, store=self.job_store, on_done=self._job_done)  # the queue, or a subprocess
         self.evals = EvalRunStore(settings.data_dir / "evals")  # files beside the index (interfaces/http/eval_ops)
         self.eval_launcher = EvalLauncher(settings, self.evals, gateway=self.gateway, embedder=embedder)
         # with a [redis] url: per-key limits and revocations shared by every replica (docs/scale-out.md)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -24,7 +25,7 @@ import numpy as np
 from ragwright.answering.types import Answer, Citation, fallback_dict
 from ragwright.app import Ragwright
 from ragwright.errors import UserError
-from ragwright.interfaces.http.jobs import JobRunner
+from ragwright.interfaces.http.job_api import Jobs, Submission, open_jobs
 from ragwright.interfaces.http.schemas import PromptRefOut
 from ragwright.interfaces.mcp.access import store_tenant
 from ragwright.interfaces.mcp.schemas import AnswerArgs, GetDocumentArgs, IngestArgs, ListDocumentsArgs, SearchArgs
@@ -39,6 +40,9 @@ from ragwright.store.base import DocumentInfo, Filters, Store, StoredChunk
 
 T = TypeVar("T")
 SNIPPET_CHARS = 600
+QUEUED_WAIT = 0.8
+"""With ``[queue] enabled``, the share of ``service.request_timeout`` (from the call's start) an ``ingest`` call waits
+for a worker to finish its job; after that it answers ``status: "queued"`` with the ``job_id`` (the job still runs)."""
 
 
 class ToolFailure(UserError):
@@ -131,7 +135,7 @@ class RagTools:
     def __init__(self, rw: Ragwright, *, max_ingest_bytes: int | None = None) -> None:
         self.rw = rw
         self.max_ingest_bytes = max_ingest_bytes or int(rw.settings.ingest.max_file_mb * 2**20)
-        self._jobs: JobRunner | None = None
+        self._jobs: Jobs | None = None
         self._jobs_lock = threading.Lock()
 
     async def search(self, key: ApiKey, args: SearchArgs) -> dict[str, Any]:
@@ -229,26 +233,42 @@ class RagTools:
         return await _in_thread(lambda: self._get_document(key, args))
 
     def _ingest(self, key: ApiKey, args: IngestArgs) -> dict[str, Any]:
+        settings = self.rw.settings  # a queued job waits for a worker: answer before the call's own deadline
+        answer_by = (
+            time.monotonic() + QUEUED_WAIT * settings.service.request_timeout if settings.queue.enabled else None
+        )
         tags = key.scope.upload_tags(args.tags)  # AccessDenied (a UserError: a tool error) before anything is read
         data = self._decode(args)
         tenant = store_tenant(key, args.knowledge_base)
-        # The file is parsed by the ingest worker process (limits, archive guard), never in this server process.
+        # The file is parsed by the ingest worker process (limits, archive guard), never in this server process; with
+        # [queue] enabled by a `ragwright worker`, as an HTTP upload is (interfaces/http/job_api.open_jobs).
         jobs = self._job_runner()
         job_id = jobs.new_id()
         job_dir = private_dir(self.rw.settings.data_dir / "uploads" / job_id)  # 0700/0600 like HTTP uploads
         with open_private(job_dir / args.filename) as out:
             out.write(data)
         jobs.submit(
-            job_id,
-            tenant=key.tenant,
-            kb=args.knowledge_base,
-            store_tenant=tenant,
-            job_dir=job_dir,
-            files=[args.filename],
-            tags=tags,
-            key_tags=key.tags,  # the worker's guard: TagScope, on the document as stored and the one it replaces
+            Submission(
+                job_id,
+                tenant=key.tenant,
+                kb=args.knowledge_base,
+                store_tenant=tenant,
+                job_dir=job_dir,
+                files=(args.filename,),
+                tags=tags,
+                key_tags=key.tags,  # the worker's guard: TagScope, on the document as stored and the one it replaces
+            )
         )
-        job = jobs.wait(job_id)
+        job = jobs.wait(job_id, timeout=None if answer_by is None else max(0.0, answer_by - time.monotonic()))
+        if job is not None and not job.finished:
+            return {
+                "doc_id": args.filename,
+                "knowledge_base": args.knowledge_base,
+                "status": "queued",
+                "job_id": job_id,
+                "tags": list(tags),
+                "chunks": 0,
+            }
         if job is None or job.result is None:
             raise ToolFailure(f"cannot ingest {args.filename}: {job.error if job else 'the job was lost'}")
         failures = job.result.get("failures") or []
@@ -264,10 +284,10 @@ class RagTools:
             "chunks": job.result.get("chunks_written", 0),
         }
 
-    def _job_runner(self) -> JobRunner:
+    def _job_runner(self) -> Jobs:
         with self._jobs_lock:
             if self._jobs is None:
-                self._jobs = JobRunner(self.rw.settings)
+                self._jobs = open_jobs(self.rw.settings)
             return self._jobs
 
     def close(self) -> None:
