@@ -42,7 +42,8 @@ def worker(args: argparse.Namespace) -> None:
 
     texts: list[str] = json.loads(Path(args.texts).read_text(encoding="utf-8"))
     qvecs = np.load(args.vectors)
-    store = PostgresStore(args.store, settings=PostgresSettings(), bm25_k1=0.9, bm25_b=0.4, context_weight=3.0)
+    settings = PostgresSettings() if args.ef_search is None else PostgresSettings(ef_search=args.ef_search)
+    store = PostgresStore(args.store, settings=settings, bm25_k1=0.9, bm25_b=0.4, context_weight=3.0)
     name, dim = store.embedding_model or "", int(qvecs.shape[1])
     retrieval = RetrievalSettings(k=10, candidates=100, bm25_k1=0.9, bm25_b=0.4, context_weight=3.0)
     retriever = Retriever(store, _Precomputed(name, dim, dict(zip(texts, qvecs, strict=True))), retrieval)
@@ -65,6 +66,8 @@ def _start(tree: Path, args: argparse.Namespace, texts: Path, vectors: Path) -> 
     env["PYTHONPATH"] = str(tree.resolve() / "src")
     cmd = [sys.executable, __file__, "--worker", "--store", args.store, "--tenant", args.tenant]
     cmd += ["--texts", str(texts), "--vectors", str(vectors), "--beir", str(args.beir)]
+    if args.ef_search is not None:
+        cmd += ["--ef-search", str(args.ef_search)]
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
 
@@ -110,6 +113,7 @@ def main() -> None:
     parser.add_argument("--beir", type=Path, required=True, help="BEIR dataset whose test queries are asked")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--ef-search", type=int, help="[postgres] ef_search for both trees (default: the default)")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--texts", help=argparse.SUPPRESS)
@@ -131,12 +135,10 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="hybrid-ab-"))
     (tmp / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
     np.save(tmp / "vectors.npy", qvecs)
-    procs = {
-        name: _start(tree, args, tmp / "texts.json", tmp / "vectors.npy")
-        for name, tree in (("a", args.a), ("b", args.b))
-    }
+    procs: dict[str, subprocess.Popen[str]] = {}
     ready = {}
-    for name, proc in procs.items():
+    for name, tree in (("a", args.a), ("b", args.b)):  # one after the other: two loads at once double the peak RSS
+        proc = procs[name] = _start(tree, args, tmp / "texts.json", tmp / "vectors.npy")
         assert proc.stdout is not None
         ready[name] = json.loads(_line(proc.stdout))["ready"]
     print(f"workers ready (keyword postings loaded): {ready}", flush=True)
@@ -164,6 +166,7 @@ def main() -> None:
     a, b = summary(runs["a"]), summary(runs["b"])
     result = {
         "tenant": args.tenant,
+        "ef_search": args.ef_search or "default",
         "queries": len(texts),
         "rounds": args.rounds,
         "a": {"tree": str(args.a), **a},

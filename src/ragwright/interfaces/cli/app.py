@@ -241,6 +241,9 @@ def _register_bench() -> None:
     from ragwright.interfaces.cli.worker import worker_command
 
     app.command("worker")(worker_command)
+    from ragwright.interfaces.cli.store import store_app
+
+    app.add_typer(store_app, name="store", help="PostgreSQL store upkeep: prewarm its indexes into shared buffers.")
 
 
 def _register_eval() -> None:
