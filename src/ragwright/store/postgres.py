@@ -34,7 +34,7 @@ from ragwright.store.keyword_cache import BM25Params
 from ragwright.store.postgres_bulk import Batch, copy_documents
 from ragwright.store.postgres_keywords import PostgresKeywords, document_frequencies
 from ragwright.store.postgres_prewarm import PrewarmReport, prewarm, prewarm_on_open
-from ragwright.store.postgres_schema import PG_INDEX, migrate_postgres
+from ragwright.store.postgres_schema import PG_INDEX, VECTORS_INLINE, migrate_postgres
 from ragwright.store.postgres_sql import DOCUMENT_COLUMNS, document_info, document_rows
 from ragwright.store.postgres_vectors import DenseSearch
 from ragwright.store.postgres_write import add_to_totals, delete_document, insert_document, lock_tenant
@@ -138,6 +138,7 @@ class PostgresStore:
             if not rows:
                 conn.execute("INSERT INTO meta VALUES ('embedding_model', %s), ('embedding_dim', %s)", (name, str(dim)))
                 conn.execute(f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({int(dim)})")
+                conn.execute(VECTORS_INLINE)  # the type change reset the storage to pgvector's default (TOAST)
                 return
         current, current_dim = rows.get("embedding_model"), rows.get("embedding_dim")
         if current != name or current_dim != str(dim):

@@ -7,7 +7,8 @@ reads whole relations into shared buffers in one sequential pass instead. What i
 the total is larger than ``shared_buffers`` the last ones read are the ones that stay):
 
 1. ``documents`` and its primary key (the fused top 10's document fields),
-2. ``chunks_by_id`` and the ``chunks`` heap (vectors of keyword-only candidates, the top 10's rows),
+2. ``chunks_by_id``, the TOAST table of ``chunks`` (values stored out of line) and the ``chunks`` heap (vectors of
+   keyword-only candidates, the top 10's rows),
 3. every tenant's HNSW index of this schema (``chunks_hnsw_*``): the graph walk, the search's critical path.
 
 The extension ships with PostgreSQL (contrib) but must be created once by a user allowed to
@@ -87,6 +88,14 @@ def prewarm_targets(conn: Any) -> list[str]:
         ("chunks\\_hnsw\\_%",),
     ).fetchall()
     present = [t for t in _TABLES if conn.execute("SELECT to_regclass(%s)", (t,)).fetchone()[0] is not None]
+    # Vectors (and long texts) that went out of line live in chunks' TOAST table: read it before chunks itself.
+    toast = conn.execute(
+        "SELECT t.oid::regclass::text, i.indexrelid::regclass::text FROM pg_class c JOIN pg_class t"
+        " ON t.oid = c.reltoastrelid JOIN pg_index i ON i.indrelid = t.oid WHERE c.oid = to_regclass('chunks')"
+    ).fetchall()
+    if "chunks" in present:
+        at = present.index("chunks")
+        present[at:at] = [name for pair in toast for name in pair[::-1]]  # its index, then the TOAST table
     return present + [r[0] for r in rows]
 
 
