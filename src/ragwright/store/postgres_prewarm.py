@@ -2,8 +2,9 @@
 
 Right after a server restart, or when other work pushed them out, an HNSW search reads its index pages from the
 operating system's cache or the disk, one page at a time as the graph walk reaches them: at 200,000 chunks the first
-searches after a restart took 150-170 ms where warm ones take 20-50 ms (docs/postgres.md, "Prewarm"). ``pg_prewarm``
-reads whole relations into shared buffers in one sequential pass instead. What is read, least needed first (when
+run of 200 hybrid searches after a restart had p99 172-304 ms where a warm or prewarmed run had 49-68 ms
+(docs/postgres.md, "Shared buffers, prewarm, and the floor"). ``pg_prewarm`` reads whole relations into shared
+buffers in one sequential pass instead. What is read, least needed first (when
 the total is larger than ``shared_buffers`` the last ones read are the ones that stay):
 
 1. ``documents`` and its primary key (the fused top 10's document fields),
