@@ -12,6 +12,11 @@ a change in the machine's load falls on both alike. Each search is ``Retriever.s
 100 candidates per list and the query vector precomputed (embedding is the model's cost, not the store's). Reported:
 p50/p95/p99 per tree, the ratios B/A, each stage's p50 and p99 (``timings_ms``), the load average through the run, and
 whether both trees returned the same hits (same ids in the same order) for every query.
+
+``--store-b`` gives B another copy of the data (same tree on both sides: a change of layout, e.g. vectors in the row
+against vectors in TOAST); ``--ef-search`` sets ``[postgres] ef_search`` on both sides (1000 for the 1,000,000-chunk
+tenant's m=48 index). What is in the server's shared buffers is the server's state, not a tree's: compare prewarmed
+and cold by running the bench after each, and say so.
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ def worker(args: argparse.Namespace) -> None:
 
     texts: list[str] = json.loads(Path(args.texts).read_text(encoding="utf-8"))
     qvecs = np.load(args.vectors)
-    store = PostgresStore(args.store, settings=PostgresSettings(), bm25_k1=0.9, bm25_b=0.4, context_weight=3.0)
+    settings = PostgresSettings() if args.ef_search is None else PostgresSettings(ef_search=args.ef_search)
+    store = PostgresStore(args.store, settings=settings, bm25_k1=0.9, bm25_b=0.4, context_weight=3.0)
     name, dim = store.embedding_model or "", int(qvecs.shape[1])
     retrieval = RetrievalSettings(k=10, candidates=100, bm25_k1=0.9, bm25_b=0.4, context_weight=3.0)
     retriever = Retriever(store, _Precomputed(name, dim, dict(zip(texts, qvecs, strict=True))), retrieval)
@@ -60,11 +66,13 @@ def worker(args: argparse.Namespace) -> None:
     store.close()
 
 
-def _start(tree: Path, args: argparse.Namespace, texts: Path, vectors: Path) -> subprocess.Popen[str]:
+def _start(tree: Path, store: str, args: argparse.Namespace, texts: Path, vectors: Path) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGWRIGHT_")}
     env["PYTHONPATH"] = str(tree.resolve() / "src")
-    cmd = [sys.executable, __file__, "--worker", "--store", args.store, "--tenant", args.tenant]
+    cmd = [sys.executable, __file__, "--worker", "--store", store, "--tenant", args.tenant]
     cmd += ["--texts", str(texts), "--vectors", str(vectors), "--beir", str(args.beir)]
+    if args.ef_search is not None:
+        cmd += ["--ef-search", str(args.ef_search)]
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
 
@@ -81,6 +89,11 @@ def _line(stream: TextIO) -> str:
     if not line:
         raise SystemExit("a worker exited early (see its stderr above)")
     return line
+
+
+def _where(dsn: str) -> str:
+    """The DSN without its user and password (kept in the results)."""
+    return dsn.rpartition("@")[2]
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -106,10 +119,12 @@ def main() -> None:
     parser.add_argument("--a", type=Path, help="source tree before (holds src/ragwright)")
     parser.add_argument("--b", type=Path, default=Path("."), help="source tree after")
     parser.add_argument("--store", required=True, help="postgresql:// DSN of the schema holding the tenant")
+    parser.add_argument("--store-b", help="B's DSN when it differs (the same tree on two copies of the data)")
     parser.add_argument("--tenant", default=TENANT)
     parser.add_argument("--beir", type=Path, required=True, help="BEIR dataset whose test queries are asked")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--ef-search", type=int, help="[postgres] ef_search for both trees (default: the default)")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--texts", help=argparse.SUPPRESS)
@@ -131,12 +146,11 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="hybrid-ab-"))
     (tmp / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
     np.save(tmp / "vectors.npy", qvecs)
-    procs = {
-        name: _start(tree, args, tmp / "texts.json", tmp / "vectors.npy")
-        for name, tree in (("a", args.a), ("b", args.b))
-    }
+    procs: dict[str, subprocess.Popen[str]] = {}
     ready = {}
-    for name, proc in procs.items():
+    stores = {"a": args.store, "b": args.store_b or args.store}
+    for name, tree in (("a", args.a), ("b", args.b)):  # one after the other: two loads at once double the peak RSS
+        proc = procs[name] = _start(tree, stores[name], args, tmp / "texts.json", tmp / "vectors.npy")
         assert proc.stdout is not None
         ready[name] = json.loads(_line(proc.stdout))["ready"]
     print(f"workers ready (keyword postings loaded): {ready}", flush=True)
@@ -164,10 +178,11 @@ def main() -> None:
     a, b = summary(runs["a"]), summary(runs["b"])
     result = {
         "tenant": args.tenant,
+        "ef_search": args.ef_search or "default",
         "queries": len(texts),
         "rounds": args.rounds,
-        "a": {"tree": str(args.a), **a},
-        "b": {"tree": str(args.b), **b},
+        "a": {"tree": str(args.a), "store": _where(stores["a"]), **a},
+        "b": {"tree": str(args.b), "store": _where(stores["b"]), **b},
         "ratio_b_over_a": {q: round(b[q] / a[q], 3) for q in ("p50", "p95", "p99", "mean")},
         "same_hits": f"{same}/{len(texts) * args.rounds}",
         "keyword_load_s": ready,

@@ -192,6 +192,11 @@ class PostgresSettings(BaseModel):
     build_memory: str = Field(
         "512MB", pattern=r"^[0-9]+(kB|MB|GB)$", description="maintenance_work_mem while an HNSW index is built."
     )
+    prewarm: bool = Field(
+        False,
+        description="Read the HNSW indexes and chunk rows into shared buffers (pg_prewarm) when the store opens, so "
+        "the first searches after a server restart do not read them page by page (docs/postgres.md).",
+    )
     keyword_cache_max: int = Field(
         1_000_000,
         ge=0,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -178,3 +179,44 @@ def test_a_build_in_one_schema_does_not_block_the_same_tenant_in_another(postgre
             conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
     one.close()
     two.close()
+
+
+def _storage(store: PostgresStore) -> str:
+    with store._pool.connection() as conn:
+        row = conn.execute(
+            "SELECT attstorage FROM pg_attribute WHERE attrelid = 'chunks'::regclass AND attname = 'embedding'"
+        ).fetchone()
+    return str(row[0])
+
+
+def test_vectors_stay_in_the_row_after_the_embedder_is_bound(fresh_postgres_dsn: str) -> None:
+    """Rows with a long text and 384 dimensions are over PostgreSQL's TOAST threshold (2 kB): the text goes out of
+    line, the vector stays (binding used to reset the column to pgvector's EXTERNAL, which moved the vector out)."""
+    store = PostgresStore(fresh_postgres_dsn, pool_max=1)
+    store.bind_embedder("m", 384)
+    rng = np.random.default_rng(4)
+    doc, chunks, _ = _doc("long.md", 20, rng)
+    words = ["".join(rng.choice(list("abcdefghij"), 8)) for _ in range(150)]
+    chunks = [dataclasses.replace(c, text=" ".join(words[i:] + words[:i])) for i, c in enumerate(chunks)]
+    vecs = rng.standard_normal((20, 384)).astype(np.float32)
+    store.upsert("acme", doc, chunks, vecs / np.linalg.norm(vecs, axis=1, keepdims=True))
+    assert _storage(store) == "m"
+    with store._pool.connection() as conn:
+        out_of_line = conn.execute(
+            "SELECT count(*) FILTER (WHERE pg_column_toast_chunk_id(embedding) IS NOT NULL),"
+            " count(*) FILTER (WHERE pg_column_toast_chunk_id(text) IS NOT NULL) FROM chunks"
+        ).fetchone()
+    assert out_of_line == (0, 20)  # the rows were over the threshold: the texts went, the vectors stayed
+    store.close()
+
+
+def test_the_migration_puts_vectors_back_in_the_row_for_a_store_bound_before(fresh_postgres_dsn: str) -> None:
+    store = PostgresStore(fresh_postgres_dsn, pool_max=1)
+    store.bind_embedder("m", DIM)
+    with store._pool.connection() as conn:  # as a store bound by an earlier ragwright left it
+        conn.execute("ALTER TABLE chunks ALTER COLUMN embedding SET STORAGE EXTERNAL")
+        conn.execute("DELETE FROM migrations WHERE name = 'pg_index.m006_vectors_inline_again'")
+    store.close()
+    reopened = PostgresStore(fresh_postgres_dsn, pool_max=1)
+    assert _storage(reopened) == "m"
+    reopened.close()

@@ -33,7 +33,8 @@ from ragwright.store.base import DocumentInfo, Filters, ScoredChunk, StoredChunk
 from ragwright.store.keyword_cache import BM25Params
 from ragwright.store.postgres_bulk import Batch, copy_documents
 from ragwright.store.postgres_keywords import PostgresKeywords, document_frequencies
-from ragwright.store.postgres_schema import PG_INDEX, migrate_postgres
+from ragwright.store.postgres_prewarm import PrewarmReport, prewarm, prewarm_on_open
+from ragwright.store.postgres_schema import PG_INDEX, VECTORS_INLINE, migrate_postgres
 from ragwright.store.postgres_sql import DOCUMENT_COLUMNS, document_info, document_rows
 from ragwright.store.postgres_vectors import DenseSearch
 from ragwright.store.postgres_write import add_to_totals, delete_document, insert_document, lock_tenant
@@ -113,6 +114,9 @@ class PostgresStore:
             )
         except psycopg.Error as exc:
             raise StoreError(f"cannot open PostgreSQL store {self.where}: {exc}") from exc
+        if self.settings.prewarm:
+            with self._pool.connection() as conn:
+                prewarm_on_open(conn, self.where)
 
     # -- embedding model binding -------------------------------------------------------------------------------
 
@@ -134,6 +138,7 @@ class PostgresStore:
             if not rows:
                 conn.execute("INSERT INTO meta VALUES ('embedding_model', %s), ('embedding_dim', %s)", (name, str(dim)))
                 conn.execute(f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({int(dim)})")
+                conn.execute(VECTORS_INLINE)  # the type change reset the storage to pgvector's default (TOAST)
                 return
         current, current_dim = rows.get("embedding_model"), rows.get("embedding_dim")
         if current != name or current_dim != str(dim):
@@ -350,6 +355,13 @@ class PostgresStore:
                 return {}
             df = document_frequencies(conn, tenant, list(terms))
         return {t: bm25_idf(int(row[0]), df.get(t, 0)) for t in terms}
+
+    @_pg_errors
+    def prewarm(self) -> PrewarmReport:
+        """Read this schema's HNSW indexes and chunk rows into the server's shared buffers (``pg_prewarm``,
+        :mod:`ragwright.store.postgres_prewarm`); StoreError when the extension is missing and cannot be created."""
+        with self._pool.connection() as conn:
+            return prewarm(conn)
 
     def close(self) -> None:
         self._pool.close()

@@ -145,3 +145,17 @@ def m005_tenant_changes(conn: Any) -> None:
         "CREATE TABLE tenant_changes (tenant TEXT NOT NULL, version BIGINT NOT NULL, added_from BIGINT,"
         " added_to BIGINT, removed BIGINT[] NOT NULL DEFAULT '{}', PRIMARY KEY (tenant, version))"
     )
+
+
+VECTORS_INLINE = "ALTER TABLE chunks ALTER COLUMN embedding SET STORAGE MAIN"
+"""Keep each vector in its row unless the row cannot fit a page without it (then out of line, as a last resort).
+``PLAIN`` (m003) would refuse a row outright instead: a 3,072-dimension vector (12 kB) never fits a page."""
+
+
+@migration
+def m006_vectors_inline_again(conn: Any) -> None:
+    """Vectors back in the row: binding the embedder (``ALTER COLUMN embedding TYPE vector(dim)``) reset the column
+    to pgvector's default storage, ``EXTERNAL``, undoing m003, so a row with a long text had its vector moved to TOAST
+    and every search paid a TOAST lookup per candidate. ``MAIN`` keeps it inline (binding sets it again). Applies to
+    rows written from now on; ``VACUUM FULL chunks`` rewrites older ones (docs/postgres.md)."""
+    conn.execute(VECTORS_INLINE)

@@ -244,6 +244,9 @@ def _register_bench() -> None:
     from ragwright.interfaces.cli.queue import queue_app
 
     app.add_typer(queue_app, name="queue", help="The ingest queue: list dead-lettered jobs, retry one.")
+    from ragwright.interfaces.cli.store import store_app
+
+    app.add_typer(store_app, name="store", help="PostgreSQL store upkeep: prewarm its indexes into shared buffers.")
 
 
 def _register_eval() -> None:
